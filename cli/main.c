@@ -1,0 +1,45 @@
+/* lattice: the command-line tool. One subcommand per file (cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command_t s_commands[] = {
+    {"check", "report every problem in a patch", cmd_check},
+    {"compile", "compile a patch and write its program as JSON", cmd_compile},
+    {"blocks", "list the block catalogue", cmd_blocks},
+};
+enum { N_COMMANDS = sizeof s_commands / sizeof s_commands[0] };
+
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: lattice <command> [options]\n\n"
+                 "Lattice compiles procedural animation patches into deterministic\n"
+                 "conditioning data for diffusion and video models.\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", s_commands[i].name, s_commands[i].summary);
+    fprintf(out, "\nRun 'lattice <command> --help' for a command's options.\n"
+                 "Exit status: 0 success, 1 the input has errors, 2 usage or I/O problem.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage(stderr);
+        return CLI_USAGE;
+    }
+    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        s_usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("lattice 0.1.0\n");
+        return CLI_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], s_commands[i].name) == 0)
+            return s_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "lattice: unknown command '%s'\n\n", argv[1]);
+    s_usage(stderr);
+    return CLI_USAGE;
+}

@@ -1,0 +1,205 @@
+/* CompiledProgramIR: the immutable, schedule-driven program.
+ *
+ * Dense tables indexed by id; the runtime executes only schedule.steps[].
+ * One expression table carries every lowered block (its `world` says
+ * whether it is scalar, signal, field or event work): one id space keeps
+ * the schedule and the verifier simple. All values are doubles; a slot of
+ * domain D holds lx_domain_stride(D) of them, times the instance count for
+ * field slots.
+ *
+ * Invariants (checked by lx_ir_verify): every id and slot index is in
+ * range; ops and arities match the block registry; every slot is written by
+ * exactly one step output before any step reads it (init steps first, then
+ * the per-frame steps); state writes come last. The program owns all its
+ * memory (one arena); it is never mutated after lx_ir_finalize(). */
+#ifndef LATTICE_IR_H
+#define LATTICE_IR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lattice/alloc.h"
+#include "lattice/digest.h"
+#include "lattice/result.h"
+#include "lattice/strbuf.h"
+#include "lattice/types.h"
+
+#define LX_IR_VERSION 1u
+#define LX_NONE UINT32_MAX
+#define LX_SLOT_NONE UINT16_MAX
+#define LX_HORIZON_UNBOUNDED UINT32_MAX
+#define LX_MAX_SLOTS 65535u
+
+/* Operation codes. Their numbers are part of the IR format and its hash:
+ * append only. */
+#define LX_OP_MAP(X)                                                           \
+    X(FINITE_TIME_ROOT, 0) X(CYCLE_TIME_ROOT, 1) X(INFINITE_TIME_ROOT, 2)      \
+    X(CONST, 3) X(ADD, 4) X(SUB, 5) X(MUL, 6) X(DIV, 7) X(MIN, 8) X(MAX, 9)    \
+    X(MOD, 10) X(ABS, 11) X(FLOOR, 12) X(SQRT, 13) X(SIN, 14) X(COS, 15)       \
+    X(POW, 16) X(CLAMP, 17) X(LERP, 18) X(MAP_RANGE, 19) X(OSCILLATOR, 20)     \
+    X(EASE, 21) X(KEYFRAMES, 22) X(NOISE1D, 23) X(HASH, 24)                    \
+    X(WRAP_PHASE, 25) X(PHASE_OFFSET, 26) X(MAKE_VEC2, 27) X(MAKE_VEC3, 28)    \
+    X(SPLIT_VEC3, 29) X(HSV, 30) X(POLAR_TO_CARTESIAN, 31)                     \
+    X(UNIT_DELAY, 32) X(LAG, 33) X(PHASOR, 34) X(ACCUMULATOR, 35)              \
+    X(SAMPLE_HOLD, 36) X(PARTICLES, 37) X(WRAP, 38) X(METRO, 39)               \
+    X(EDGE_DETECT, 40) X(EVENT_OR, 41) X(ARRAY, 42) X(GRID_LAYOUT, 43)         \
+    X(CIRCLE_LAYOUT, 44) X(LINE_LAYOUT, 45) X(STABLE_RANDOM, 46)               \
+    X(JITTER, 47) X(FIELD_REDUCE, 48) X(RECT, 49) X(ELLIPSE, 50)               \
+    X(POLYGON, 51) X(STAR, 52) X(PATH, 53) X(SPHERE, 54) X(BOX, 55)            \
+    X(PLANE, 56) X(CAMERA, 57) X(RENDER_INSTANCES, 58) X(COMBINE, 59)          \
+    X(POLARITY, 60) X(QUANTIZE, 61) X(PHASE_SCALE, 62) X(PING_PONG, 63)        \
+    X(SLEW, 64) X(COMBINE_EVENTS, 65)
+
+typedef enum {
+#define LX_X_OP(name, n) LX_OP_##name = n,
+    LX_OP_MAP(LX_X_OP)
+#undef LX_X_OP
+        LX_OP__COUNT
+} lx_op_t;
+
+const char *lx_op_name(lx_op_t op);
+
+typedef enum { LX_TIME_FINITE, LX_TIME_CYCLIC, LX_TIME_INFINITE } lx_time_kind_t;
+typedef enum { LX_CYCLE_LOOP, LX_CYCLE_PINGPONG } lx_cycle_mode_t;
+
+typedef struct lx_time_model {
+    lx_time_kind_t kind;
+    double duration_ms;   /* finite */
+    double period_ms;     /* cyclic and infinite */
+    lx_cycle_mode_t mode; /* cyclic */
+} lx_time_model_t;
+
+typedef enum {
+    LX_STEP_INIT,  /* evaluate a scalar expression once per instance */
+    LX_STEP_EVAL,  /* evaluate an expression this frame */
+    LX_STEP_READ,  /* a state block: produce outputs from its state cell */
+    LX_STEP_WRITE, /* a stateful expression: update its cell from this frame's inputs */
+} lx_step_kind_t;
+
+typedef struct lx_step {
+    uint8_t kind; /* lx_step_kind_t */
+    uint32_t expr;
+} lx_step_t;
+
+typedef struct lx_expr {
+    uint16_t op;        /* lx_op_t */
+    uint8_t world;      /* lx_world_t of the outputs */
+    uint8_t domain;     /* resolved generic domain, or LX_D_NONE */
+    uint32_t block;     /* index into blocks[] */
+    uint32_t instance;  /* field domain (instances[]) or LX_NONE */
+    uint32_t state;     /* state cell or LX_NONE */
+    uint32_t in_off, n_in;       /* slots in args[] (LX_SLOT_NONE = unused) */
+    uint32_t out_off, n_out;     /* slots in args[] (LX_SLOT_NONE = unused) */
+    uint32_t param_off, n_param; /* doubles in constants[] */
+} lx_expr_t;
+
+typedef struct lx_slot_meta {
+    uint8_t domain; /* lx_domain_t */
+    uint8_t world;  /* lx_world_t */
+    uint16_t stride;
+    uint32_t instance; /* field slots: instances[]; otherwise LX_NONE */
+} lx_slot_meta_t;
+
+typedef enum { LX_INST_ARRAY, LX_INST_PARTICLES } lx_instance_kind_t;
+
+typedef struct lx_instance {
+    uint8_t kind;   /* lx_instance_kind_t */
+    uint32_t count; /* elements (maximum for particles) */
+    uint32_t expr;  /* the Array or Particles expression */
+} lx_instance_t;
+
+typedef struct lx_state_cell {
+    uint32_t expr;
+    uint32_t size;      /* doubles */
+    uint16_t init_slot; /* scalar slot whose value (broadcast) initializes the
+                           cell, or LX_SLOT_NONE for zeros */
+} lx_state_cell_t;
+
+typedef struct lx_render_sink {
+    uint32_t expr;     /* a RENDER_INSTANCES expression */
+    uint32_t layer;    /* strings[] */
+    uint32_t semantic; /* strings[] */
+    uint32_t instance; /* instances[] or LX_NONE (one element) */
+    uint32_t id_base;  /* first stable instance id (1-based, in sink order) */
+} lx_render_sink_t;
+
+typedef struct lx_block_ref {
+    const char *id; /* normalized block id (composite path or derived) */
+    uint64_t key;   /* XXH64 of id: the block's part of random counters */
+} lx_block_ref_t;
+
+typedef struct lx_output_spec {
+    uint32_t width, height;
+    double fps;
+    double background[4];
+} lx_output_spec_t;
+
+typedef struct lx_program {
+    lx_arena_t arena;
+
+    /* identity */
+    const char *patch_id;
+    const char *patch_name;
+    uint32_t ir_version;
+    uint32_t seed;
+    int64_t compiled_at; /* unix seconds; non-semantic, never hashed */
+
+    lx_output_spec_t output;
+    lx_time_model_t time_model;
+    uint32_t state_horizon; /* frames; LX_HORIZON_UNBOUNDED */
+
+    lx_block_ref_t *blocks;
+    uint32_t n_blocks;
+    const char **strings;
+    uint32_t n_strings;
+    double *constants;
+    uint32_t n_constants;
+    uint16_t *args;
+    uint32_t n_args;
+    lx_expr_t *exprs;
+    uint32_t n_exprs;
+    lx_slot_meta_t *slots;
+    uint32_t n_slots;
+    lx_state_cell_t *state;
+    uint32_t n_state;
+    lx_instance_t *instances;
+    uint32_t n_instances;
+    lx_render_sink_t *sinks;
+    uint32_t n_sinks;
+    uint32_t camera_expr; /* the one CAMERA expression */
+    uint32_t time_expr;   /* the time root expression */
+    lx_step_t *steps;
+    uint32_t n_steps;
+    uint32_t n_init_steps; /* steps[0 .. n_init_steps) are LX_STEP_INIT */
+
+    lx_digest_t program_hash;
+} lx_program_t;
+
+/* An empty program whose tables the caller fills (the lowering pass and
+ * the IR decoder). NULL when out of memory. */
+lx_program_t *lx_program_new(const lx_alloc_t *alloc);
+void lx_program_destroy(lx_program_t **self_p);
+
+/* Doubles of state a stateful expression needs (0 for stateless ops):
+ * value-holding blocks (UnitDelay, Lag, SampleHold, Slew) stride * count;
+ * Phasor and Accumulator 1; Wrap and EdgeDetect 2 (previous input and a
+ * has-previous flag); Particles maxParticles * LX_PARTICLE_STRIDE + 4.
+ * `count` is the instance count for field expressions, else 1. */
+enum { LX_PARTICLE_STRIDE = 9 }; /* position 3, velocity 3, age, alive, size */
+uint64_t lx_ir_state_size(lx_op_t op, unsigned stride, uint64_t count, const double *params,
+                          uint32_t n_params);
+
+/* Checks referential and data-flow integrity (see the header comment).
+ * Returns LX_OK or LX_E_VERIFY with the first problem in err. Never reads
+ * out of bounds, whatever the tables hold. */
+lx_result_t lx_ir_verify(const lx_program_t *p, lx_error_t *err);
+
+/* SHA-256 of the canonical serialization (fixed field order, little-endian
+ * fixed-width numbers, compiled_at excluded). */
+lx_result_t lx_ir_hash(const lx_program_t *p, lx_digest_t *out);
+
+/* Readable JSON for inspection and golden tests (compiled_at omitted, so the
+ * text is deterministic). */
+lx_result_t lx_ir_to_json(const lx_program_t *p, lx_strbuf_t *out);
+
+#endif

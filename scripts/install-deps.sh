@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Idempotent installer for the Debian packages Lattice needs to build and test.
+# Safe in CI: never prompts, never reads stdin, only touches apt when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+    build-essential cmake ninja-build pkg-config
+    clang libclang-rt-14-dev   # clang + compiler-rt runtimes for libFuzzer/ASan
+    libzmq3-dev libmsgpack-dev libcjson-dev libopenexr-dev libpng-dev
+    libssl-dev libxxhash-dev libsqlite3-dev zlib1g-dev
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    # dpkg-query fails for unknown packages; treat that as missing too.
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-deps: all ${#PACKAGES[@]} packages present"
+    exit 0
+fi
+
+# Pick a way to become root; refuse clearly rather than half-install.
+if [[ $(id -u) -eq 0 ]]; then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: not root and sudo not available; install them manually:" >&2
+    echo "  apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# </dev/null so apt/dpkg never wait on a terminal in CI; sudo env keeps DEBIAN_FRONTEND.
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null >/dev/null
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+
+echo "install-deps: installed: ${missing[*]}"
