@@ -63,6 +63,7 @@ typedef struct lx_node {
     lx_node_kind_t kind;
     const char *json;  /* JSON pointer of the block (or of what made the node) */
     const char *owner; /* user-visible block id diagnostics should name */
+    const char *port;  /* derived nodes: the owner's input they feed (else NULL) */
     bool in_composite;
     lx_pval_t *params; /* def->n_params entries */
     lx_literal_t lit;  /* DefaultSource and Const value */

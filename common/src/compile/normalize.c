@@ -25,6 +25,7 @@ typedef struct {
 typedef struct {
     uint32_t node;
     uint16_t port;
+    uint32_t order;
     lx_literal_t lit;
     const char *json;
 } lit_t;
@@ -245,7 +246,7 @@ static void s_add_literal(ctx_t *c, uint32_t node, uint16_t port, const lx_liter
         c->oom = true;
         return;
     }
-    *l = (lit_t){node, port, *lit, json};
+    *l = (lit_t){node, port, c->order++, *lit, json};
 }
 
 /* ---- lenses --------------------------------------------------------- */
@@ -288,7 +289,7 @@ static void s_lens_error(ctx_t *c, const char *json, const char *fmt, const char
 /* Inserts the lens chain between *src and the target; updates *src. */
 static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32_t *src,
                          uint16_t *src_port, const char *to_label, const char *from_label,
-                         const char *owner)
+                         const lx_node_t *target, uint16_t target_port)
 {
     for (size_t k = 0; k < n; k++) {
         const lx_raw_lens_t *ln = &lenses[k];
@@ -315,9 +316,12 @@ static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32
             c->oom = true;
             return;
         }
+        const char *owner = target->owner;
+        const char *port = target->port ? target->port : target->def->inputs[target_port].name;
         uint32_t node = s_add_node(c, id, def, LX_NODE_LENS, ln->json, owner);
         if (node == LX_NONE)
             return;
+        c->g->nodes[node].port = port;
         const lens_arg_t *args = s_lenses[li].args;
         /* Arguments: unknown ones are errors, required ones must be there. */
         if (ln->args) {
@@ -394,8 +398,7 @@ static void s_add_edge(ctx_t *c, const char *prefix, const lx_raw_edge_t *e)
     lx_strmap_put(&c->edge_keys, key, 0);
     const char *from_full = s_printf_id(c, "%s%s", prefix, e->from_text);
     const char *to_full = s_printf_id(c, "%s%s", prefix, e->to_text);
-    s_lens_chain(c, e->lenses, e->n_lenses, &src, &sp, to_full, from_full,
-                 c->g->nodes[dst].owner);
+    s_lens_chain(c, e->lenses, e->n_lenses, &src, &sp, to_full, from_full, &c->g->nodes[dst], dp);
     s_add_writer(c, dst, dp, src, sp, e->has_sort_key ? e->sort_key : 0, e->json, from_full);
 }
 
@@ -891,7 +894,7 @@ static void s_publish_listen(ctx_t *c)
         uint16_t sp = 0;
         const char *from = c->g->nodes[bus->node].id;
         s_lens_chain(c, l->lenses, l->n_lenses, &src, &sp, s_printf_id(c, "%s", l->to_text, NULL),
-                     from, c->g->nodes[dst].owner);
+                     from, &c->g->nodes[dst], dp);
         s_add_writer(c, dst, dp, src, sp, 0, l->json, from);
     }
 }
@@ -907,6 +910,16 @@ static int s_writer_cmp(const void *a, const void *b)
         return x->to_port < y->to_port ? -1 : 1;
     if (x->sort != y->sort)
         return x->sort < y->sort ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int s_lit_cmp(const void *a, const void *b)
+{
+    const lit_t *x = a, *y = b;
+    if (x->node != y->node)
+        return x->node < y->node ? -1 : 1;
+    if (x->port != y->port)
+        return x->port < y->port ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -932,6 +945,7 @@ static void s_default_source(ctx_t *c, uint32_t node, uint16_t port, const lit_t
         return;
     lx_node_t *dn = &c->g->nodes[ds];
     nd = &c->g->nodes[node]; /* the node array may have moved */
+    dn->port = nd->port ? nd->port : pd->name;
     if (lit) {
         dn->lit = lit->lit;
         dn->strength = lit->lit.kind == LX_LIT_NUMBER ? LX_LIT_WEAK : LX_LIT_STRONG;
@@ -944,6 +958,28 @@ static void s_default_source(ctx_t *c, uint32_t node, uint16_t port, const lit_t
                     ? (dn->strength == LX_LIT_STRONG ? lx_literal_domain(&dn->lit) : LX_D_NONE)
                     : pd->domain;
     nd->in[port] = (lx_node_input_t){ds, 0, json, id};
+}
+
+/* If a composite input maps straight to block.port, rewrites them to the
+ * composite instance and its input name. */
+static bool s_exposed_by(ctx_t *c, const char **block, const char **port)
+{
+    for (size_t i = 0; i < c->n_insts; i++) {
+        const inst_t *in = &c->insts[i];
+        size_t n = strlen(in->id);
+        if (strncmp(*block, in->id, n) != 0 || (*block)[n] != '/')
+            continue;
+        for (size_t k = 0; k < in->def->n_inputs; k++) {
+            const lx_raw_alias_t *a = &in->def->inputs[k];
+            if (a->inner.block && strcmp(*block + n + 1, a->inner.block) == 0 &&
+                strcmp(*port, a->inner.port) == 0) {
+                *block = in->id;
+                *port = a->name;
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const writer_t *w,
@@ -968,19 +1004,24 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
         for (size_t i = 0; i < c->n_combines; i++)
             if (c->combines[i].node == node && c->combines[i].port == port)
                 cb = &c->combines[i];
+        combine_t implicit = {node, port, pd->domain == LX_D_EVENT ? LX_COMBINE_OR : LX_COMBINE_LAST,
+                              w[0].json};
         if (!cb) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_116,
                                          "input '%s' of block '%s' has %zu writers and no "
                                          "combine mode",
                                          pd->name, nd->owner, nw);
-            lx_diag_at_port(c->d, dg, nd->id, pd->name);
+            lx_diag_at_port(c->d, dg, nd->owner, nd->port ? nd->port : pd->name);
             for (size_t i = 0; i < nw; i++)
                 lx_diag_at_json(c->d, dg, w[i].json);
             lx_diag_help(c->d, dg, "add \"combine\": {\"%s\": \"sum\"} (or avg, min, max, mul, "
                                    "last, first) to the block",
                          pd->name);
-            return;
         }
+        /* Without a mode the writers still combine ('last'; events 'or'),
+         * so the later checks see every one of them. */
+        if (!cb)
+            cb = &implicit;
         bool event = pd->domain == LX_D_EVENT;
         if (event && cb->mode != LX_COMBINE_OR) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_117,
@@ -999,6 +1040,7 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
         }
         lx_node_t *cnd = &c->g->nodes[cn];
         nd = &c->g->nodes[node];
+        cnd->port = nd->port ? nd->port : pd->name;
         cnd->in = lx_arena_calloc(c->a, nw, sizeof *cnd->in);
         if (!cnd->in) {
             c->oom = true;
@@ -1030,13 +1072,18 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
     if (pd->flags & LX_PORT_OPTIONAL)
         return;
     if (pd->flags & LX_PORT_REQUIRED) {
+        /* Name the port a user can reach: the outermost composite input
+         * that exposes it, when there is one. */
+        const char *block = nd->owner, *pname = nd->port ? nd->port : pd->name;
+        while (s_exposed_by(c, &block, &pname)) {
+        }
         lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_115,
                                      "input '%s' of block '%s' is required but not connected",
-                                     pd->name, nd->owner);
+                                     pname, block);
         lx_diag_at_json(c->d, dg, nd->json);
-        lx_diag_at_port(c->d, dg, nd->id, pd->name);
+        lx_diag_at_port(c->d, dg, block, pname);
         lx_diag_help(c->d, dg, "connect an edge to '%s.%s' or give it a literal in \"inputs\"",
-                     nd->owner, pd->name);
+                     block, pname);
         return;
     }
     s_default_source(c, node, port, NULL);
@@ -1044,12 +1091,21 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
 
 static void s_materialize(ctx_t *c)
 {
-    qsort(c->writers, c->n_writers, sizeof *c->writers, s_writer_cmp);
+    /* Writers and literals sorted by target, so one walk pairs them up. */
+    if (c->n_writers)
+        qsort(c->writers, c->n_writers, sizeof *c->writers, s_writer_cmp);
+    if (c->n_lits)
+        qsort(c->lits, c->n_lits, sizeof *c->lits, s_lit_cmp);
+    size_t li = 0;
     /* Literals per (node, port): the later one of two is an error. */
     uint32_t n_nodes = c->g->n_nodes; /* nodes added below need no materialization */
     size_t wi = 0;
     for (uint32_t node = 0; node < n_nodes && !c->oom; node++) {
         lx_node_t *nd = &c->g->nodes[node];
+        while (wi < c->n_writers && c->writers[wi].to < node)
+            wi++;
+        while (li < c->n_lits && c->lits[li].node < node)
+            li++;
         if (nd->def->flags & LX_BF_VARIADIC && nd->kind == LX_NODE_BUS) {
             size_t start = wi;
             while (wi < c->n_writers && c->writers[wi].to == node)
@@ -1069,19 +1125,18 @@ static void s_materialize(ctx_t *c)
             while (wi < c->n_writers && c->writers[wi].to == node && c->writers[wi].to_port == port)
                 wi++;
             const lit_t *lit = NULL;
-            for (size_t k = 0; k < c->n_lits; k++) {
-                if (c->lits[k].node != node || c->lits[k].port != port)
-                    continue;
+            for (; li < c->n_lits && c->lits[li].node == node && c->lits[li].port == port; li++) {
                 if (lit) {
                     lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_021,
                                                  "input '%s' of block '%s' gets two literals",
                                                  nd->def->inputs[port].name, nd->owner);
-                    lx_diag_at_json(c->d, dg, c->lits[k].json);
+                    lx_diag_at_json(c->d, dg, c->lits[li].json);
                     continue;
                 }
-                lit = &c->lits[k];
+                lit = &c->lits[li];
             }
-            s_materialize_port(c, node, port, c->writers + start, wi - start, lit);
+            s_materialize_port(c, node, port, c->writers ? c->writers + start : NULL,
+                               wi - start, lit);
             nd = &c->g->nodes[node];
         }
     }

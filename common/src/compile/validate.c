@@ -38,21 +38,16 @@ static uint32_t s_find(ctx_t *c, uint32_t x)
     return x;
 }
 
-static const char *s_label(const lx_node_t *n, uint32_t port, bool input)
-{
-    (void)port;
-    (void)input;
-    return n->owner;
-}
-
 static void s_at_input(ctx_t *c, lx_diag_t *dg, const lx_node_t *n, uint32_t i)
 {
     const lx_node_input_t *in = &n->in[i];
-    const char *port = (n->def->flags & LX_BF_VARIADIC) ? "in" : n->def->inputs[i].name;
+    const char *port = n->port                             ? n->port
+                       : (n->def->flags & LX_BF_VARIADIC) ? "in"
+                                                           : n->def->inputs[i].name;
     if (n->kind == LX_NODE_BUS)
         lx_diag_at_bus(c->d, dg, n->id + 5);
     else
-        lx_diag_at_port(c->d, dg, s_label(n, i, true), port);
+        lx_diag_at_port(c->d, dg, n->owner, port);
     if (in->from && n->kind == LX_NODE_USER) {
         char to[200];
         snprintf(to, sizeof to, "%s.%s", n->id, port);
@@ -64,6 +59,12 @@ static void s_at_input(ctx_t *c, lx_diag_t *dg, const lx_node_t *n, uint32_t i)
 static const lx_port_def_t *s_in_def(const lx_node_t *n, uint32_t i)
 {
     return (n->def->flags & LX_BF_VARIADIC) ? &n->def->inputs[0] : &n->def->inputs[i];
+}
+
+/* The input name a user knows: derived nodes speak for their owner's port. */
+static const char *s_port_name(const lx_node_t *n, uint32_t i)
+{
+    return n->port ? n->port : s_in_def(n, i)->name;
 }
 
 static lx_domain_t s_norm(lx_domain_t d)
@@ -95,6 +96,18 @@ static void s_unify_edge(ctx_t *c, uint32_t node, uint32_t i)
     if (wd == LX_D_EVENT || rd == LX_D_EVENT || wd == LX_D_DOMAIN || rd == LX_D_DOMAIN)
         return; /* checked with worlds */
     bool wv = wd == LX_D_GENERIC, rv = rd == LX_D_GENERIC;
+    /* A variable fixed to a non-arithmetic domain (a phase rail, a combine
+     * into a phase port) is as good as that concrete domain. */
+    lx_domain_t wb = wv ? c->bound[s_find(c, in->src)] : LX_D_NONE;
+    lx_domain_t rb = rv ? c->bound[s_find(c, node)] : LX_D_NONE;
+    if (wb && !lx_domain_is_arith(wb)) {
+        wd = wb;
+        wv = false;
+    }
+    if (rb && !lx_domain_is_arith(rb)) {
+        rd = rb;
+        rv = false;
+    }
     if (wv && rv) {
         uint32_t a = s_find(c, in->src), b = s_find(c, node);
         if (a == b)
@@ -113,7 +126,7 @@ static void s_unify_edge(ctx_t *c, uint32_t node, uint32_t i)
         if (!lx_domain_converts(wd, rd)) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_101, "%s '%s' cannot feed %s input '%s' of '%s'",
                                          lx_domain_name(wd), in->from ? in->from : src->id,
-                                         lx_domain_name(rd), s_in_def(n, i)->name, n->owner);
+                                         lx_domain_name(rd), s_port_name(n, i), n->owner);
             s_at_input(c, dg, n, i);
             if (rd == LX_D_PHASE && wd == LX_D_NUMBER)
                 lx_diag_help(c->d, dg, "convert with a WrapPhase block");
@@ -133,7 +146,7 @@ static void s_unify_edge(ctx_t *c, uint32_t node, uint32_t i)
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_102,
                                          "input '%s' of '%s' takes number, vec2, vec3 or color, "
                                          "not %s",
-                                         s_in_def(n, i)->name, n->owner, lx_domain_name(wd));
+                                         s_port_name(n, i), n->owner, lx_domain_name(wd));
             s_at_input(c, dg, n, i);
             return;
         }
@@ -146,7 +159,7 @@ static void s_unify_edge(ctx_t *c, uint32_t node, uint32_t i)
         if (!lx_domain_converts(c->bound[r], rd)) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_101, "%s '%s' cannot feed %s input '%s' of '%s'",
                                          lx_domain_name(c->bound[r]), in->from ? in->from : src->id,
-                                         lx_domain_name(rd), s_in_def(n, i)->name, n->owner);
+                                         lx_domain_name(rd), s_port_name(n, i), n->owner);
             s_at_input(c, dg, n, i);
             if (rd == LX_D_PHASE)
                 lx_diag_help(c->d, dg, "convert with a WrapPhase block");
@@ -157,7 +170,7 @@ static void s_unify_edge(ctx_t *c, uint32_t node, uint32_t i)
         lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_101,
                                      "generic output '%s' cannot feed %s input '%s' of '%s'",
                                      in->from ? in->from : src->id, lx_domain_name(rd),
-                                     s_in_def(n, i)->name, n->owner);
+                                     s_port_name(n, i), n->owner);
         s_at_input(c, dg, n, i);
         if (rd == LX_D_PHASE)
             lx_diag_help(c->d, dg, "convert with a WrapPhase block");
@@ -193,8 +206,11 @@ static void s_domains(ctx_t *c)
             if (n->fixed != LX_D_NONE && n->strength != LX_LIT_SPLAT &&
                 !s_literal_fits(&n->lit, n->fixed)) {
                 lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_105,
-                                             "literal for '%s' does not fit its type %s",
-                                             n->id, lx_domain_name(n->fixed));
+                                             "literal for input '%s' of block '%s' does not fit "
+                                             "its type %s",
+                                             n->port ? n->port : "?", n->owner,
+                                             lx_domain_name(n->fixed));
+                lx_diag_at_port(c->d, dg, n->owner, n->port ? n->port : "?");
                 lx_diag_at_json(c->d, dg, n->json);
                 if (n->fixed == LX_D_PHASE)
                     lx_diag_help(c->d, dg, "a phase literal lies in [0, 1)");
@@ -358,13 +374,13 @@ static void s_check_inputs(ctx_t *c, uint32_t node)
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_110, want_event
                                          ? "event input '%s' of '%s' is fed a value"
                                          : "input '%s' of '%s' is fed an event",
-                                         pd->name, n->owner);
+                                         s_port_name(n, i), n->owner);
             s_at_input(c, dg, n, i);
             continue;
         }
         if ((pd->domain == LX_D_DOMAIN) != (wd == LX_D_DOMAIN)) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_101,
-                                         "input '%s' of '%s' takes %s, not %s", pd->name,
+                                         "input '%s' of '%s' takes %s, not %s", s_port_name(n, i),
                                          n->owner, lx_domain_name(pd->domain),
                                          lx_domain_name(wd));
             s_at_input(c, dg, n, i);
@@ -376,14 +392,14 @@ static void s_check_inputs(ctx_t *c, uint32_t node)
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_111,
                                          "input '%s' of '%s' takes one value per frame, not a "
                                          "field",
-                                         pd->name, n->owner);
+                                         s_port_name(n, i), n->owner);
             s_at_input(c, dg, n, i);
             lx_diag_help(c->d, dg, "reduce the field with FieldReduce first");
             continue;
         }
         if (it.world != LX_W_FIELD && pd->worlds == LX_WM_FIELD) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_113,
-                                         "input '%s' of '%s' needs a field, got a %s", pd->name,
+                                         "input '%s' of '%s' needs a field, got a %s", s_port_name(n, i),
                                          n->owner, lx_world_name(it.world));
             s_at_input(c, dg, n, i);
             continue;
@@ -392,7 +408,7 @@ static void s_check_inputs(ctx_t *c, uint32_t node)
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_114,
                                          "input '%s' of '%s' must be a compile-time constant, "
                                          "got a %s",
-                                         pd->name, n->owner, lx_world_name(it.world));
+                                         s_port_name(n, i), n->owner, lx_world_name(it.world));
             s_at_input(c, dg, n, i);
             continue;
         }
@@ -403,7 +419,7 @@ static void s_check_inputs(ctx_t *c, uint32_t node)
                                                "no domain"
                                              : "input '%s' of '%s' is a field over another domain "
                                                "than the block's",
-                                         pd->name, n->owner);
+                                         s_port_name(n, i), n->owner);
             s_at_input(c, dg, n, i);
             if (dom == LX_NONE)
                 lx_diag_help(c->d, dg, "connect the field's domain to '%s.domain'", n->owner);
@@ -603,11 +619,12 @@ static void s_feedback(ctx_t *c)
         bool has_state = false;
         for (uint32_t u = 0; u < n; u++) {
             sub[u] = full.comp[u] == full.comp[v];
-            if (sub[u]) {
-                c->t->cyclic[u] = true;
+            if (sub[u])
                 has_state |= (g->nodes[u].def->flags & LX_BF_STATE) != 0;
-            }
         }
+        /* Feedback through state makes history unbounded. */
+        for (uint32_t u = 0; u < n && has_state; u++)
+            c->t->cyclic[u] |= sub[u];
         if (!has_state) {
             s_report_cycle(c, LX_DC_FB_301, &full, all, full.comp[v],
                            "illegal feedback: this cycle has no state block");

@@ -196,15 +196,15 @@ void lx_diags_format_text(const lx_diags_t *d, const char *file, lx_strbuf_t *ou
         /* The most specific graph location first, then the JSON pointer. */
         const lx_loc_t *json = NULL;
         bool any = false;
-        for (size_t k = 0; k < dg->n_locs; k++) {
-            if (dg->locs[k].kind == LX_LOC_JSON) {
+        for (size_t k = 0; k < dg->n_locs && !json; k++)
+            if (dg->locs[k].kind == LX_LOC_JSON)
                 json = &dg->locs[k];
+        for (size_t k = 0; k < dg->n_locs && !any; k++) {
+            if (dg->locs[k].kind == LX_LOC_JSON)
                 continue;
-            }
             s_format_loc(&dg->locs[k], out);
             lx_strbuf_adds(out, ": ");
             any = true;
-            break;
         }
         if (!any && json) {
             s_format_loc(json, out);
@@ -212,6 +212,19 @@ void lx_diags_format_text(const lx_diags_t *d, const char *file, lx_strbuf_t *ou
         }
         lx_strbuf_addf(out, "%s[%s]: %s\n", dg->severity == LX_SEV_ERROR ? "error" : "warning",
                        lx_dcode_str(dg->code), dg->message);
+        /* Further graph locations (the other blocks of a cycle, ...). */
+        bool first = true;
+        for (size_t k = 0; k < dg->n_locs; k++) {
+            if (dg->locs[k].kind == LX_LOC_JSON)
+                continue;
+            if (first) {
+                first = false;
+                continue;
+            }
+            lx_strbuf_adds(out, "    also: ");
+            s_format_loc(&dg->locs[k], out);
+            lx_strbuf_adds(out, "\n");
+        }
         if (json && any)
             lx_strbuf_addf(out, "    at %s\n", json->a[0] ? json->a : "/");
         if (dg->help)
