@@ -111,7 +111,7 @@ static void s_markdown(void)
                     for (int o = 0; pd->options[o]; o++)
                         printf("%s%s", o ? "\\|" : " ", pd->options[o]);
                 } else if (pd->kind == LX_P_NUMBER || pd->kind == LX_P_INT) {
-                    printf(" [%g, %g]", pd->min, pd->max);
+                    printf(" [%.15g, %.15g]", pd->min, pd->max);
                 }
                 printf(" | %s | %s |\n", def, pd->doc);
             }

@@ -8,6 +8,7 @@ PACKAGES=(
     clang libclang-rt-14-dev   # clang + compiler-rt runtimes for libFuzzer/ASan
     libzmq3-dev libmsgpack-dev libcjson-dev libopenexr-dev libpng-dev
     libssl-dev libxxhash-dev libsqlite3-dev zlib1g-dev
+    python3                    # JSON checks in the CLI tests
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #ifndef LATTICE_ALLOC_H
 #define LATTICE_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct lx_alloc {
@@ -29,6 +30,7 @@ typedef struct lx_arena {
     lx_arena_chunk_t *head;
     size_t used, cap;  /* of head */
     size_t total;      /* bytes allocated from the backing allocator */
+    bool failed;       /* some allocation failed: whatever used it is incomplete */
 } lx_arena_t;
 
 void lx_arena_init(lx_arena_t *arena, const lx_alloc_t *alloc);

@@ -23,12 +23,15 @@ typedef struct lx_typing {
 } lx_typing_t;
 
 /* Type inference and every graph check (TY, FB, TR time model, EX-501).
- * Fills typing (allocated in g's arena). Returns false when out of memory. */
-bool lx_validate(const lx_graph_t *g, lx_typing_t *typing, lx_diags_t *diags);
+ * Fills typing, allocated in `scratch` (the graph itself is not touched).
+ * Returns false when out of memory. */
+bool lx_validate(const lx_graph_t *g, lx_arena_t *scratch, lx_typing_t *typing,
+                 lx_diags_t *diags);
 
-/* Lowers a valid graph into a verified, hashed program. */
-lx_result_t lx_lower(const lx_graph_t *g, const lx_typing_t *typing, const lx_alloc_t *alloc,
-                     lx_program_t **out, lx_error_t *err);
+/* Lowers a valid graph into a verified, hashed program; temporary tables
+ * go to `scratch`. */
+lx_result_t lx_lower(const lx_graph_t *g, const lx_typing_t *typing, lx_arena_t *scratch,
+                     const lx_alloc_t *alloc, lx_program_t **out, lx_error_t *err);
 
 /* Type of the writer of node n's input i (world scalar/none when unconnected). */
 lx_port_type_t lx_input_type(const lx_graph_t *g, const lx_typing_t *t, uint32_t n, uint32_t i);

@@ -19,7 +19,7 @@ typedef struct {
     const lx_graph_t *g;
     const lx_typing_t *t;
     lx_program_t *p;
-    lx_arena_t *tmp; /* the graph's arena: scratch space */
+    lx_arena_t *tmp; /* scratch space for this pass */
     uint32_t *expr_of;  /* node -> expr or LX_NONE */
     uint32_t *inst_of;  /* node -> instances[] index or LX_NONE */
     uint16_t **slot_of; /* node -> per output slot */
@@ -295,12 +295,21 @@ static void s_encode_params(ctx_t *c, uint32_t v, lx_expr_t *e)
             s_push_const(c, pv->num);
             break;
         case LX_P_NAME: {
+            /* layer defaults to the block id, semantic to the layer; ids
+             * inside composites hold '/', which a name (and a path) may
+             * not: it becomes '_'. */
             const char *s = pv->str;
-            if (!s && strcmp(pd->name, "layer") == 0)
-                s = nd->owner;
             if (!s && strcmp(pd->name, "semantic") == 0)
-                s = nd->params[0].str ? nd->params[0].str : nd->owner;
-            s_push_const(c, s_string(c, s ? s : ""));
+                s = nd->params[0].str;
+            char name[65];
+            if (!s) {
+                snprintf(name, sizeof name, "%s", nd->owner);
+                for (char *ch = name; *ch; ch++)
+                    if (*ch == '/')
+                        *ch = '_';
+                s = name;
+            }
+            s_push_const(c, s_string(c, s));
             break;
         }
         case LX_P_VALUE:
@@ -529,8 +538,8 @@ static lx_result_t s_lower(ctx_t *c)
     return c->oom ? LX_E_NOMEM : LX_OK;
 }
 
-lx_result_t lx_lower(const lx_graph_t *g, const lx_typing_t *typing, const lx_alloc_t *alloc,
-                     lx_program_t **out, lx_error_t *err)
+lx_result_t lx_lower(const lx_graph_t *g, const lx_typing_t *typing, lx_arena_t *scratch,
+                     const lx_alloc_t *alloc, lx_program_t **out, lx_error_t *err)
 {
     *out = NULL;
     lx_program_t *p = lx_program_new(alloc);
@@ -546,8 +555,10 @@ lx_result_t lx_lower(const lx_graph_t *g, const lx_typing_t *typing, const lx_al
     memcpy(p->output.background, raw->output.background, sizeof p->output.background);
     p->time_model = typing->time_model;
     p->state_horizon = typing->state_horizon;
-    ctx_t c = {.g = g, .t = typing, .p = p, .tmp = (lx_arena_t *)&g->arena, .err = err};
+    ctx_t c = {.g = g, .t = typing, .p = p, .tmp = scratch, .err = err};
     lx_result_t rc = (p->patch_id && p->patch_name) ? s_lower(&c) : LX_E_NOMEM;
+    if (rc == LX_OK && (p->arena.failed || scratch->failed))
+        rc = LX_E_NOMEM;
     if (rc == LX_OK)
         rc = lx_ir_verify(p, err);
     if (rc == LX_OK)

@@ -312,6 +312,9 @@ static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32
         char tag[32];
         snprintf(tag, sizeof tag, "$lens%zu@", k);
         const char *id = lx_arena_printf(c->a, "%s%s%s", to_label, tag, from_label);
+        /* Two lensed connections between the same ports stay distinct. */
+        for (int dup = 2; id && lx_strmap_get(&c->ids, id) != UINT32_MAX; dup++)
+            id = lx_arena_printf(c->a, "%s%s%s#%d", to_label, tag, from_label, dup);
         if (!id) {
             c->oom = true;
             return;
@@ -339,7 +342,8 @@ static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32
                     continue;
                 }
                 if (arg->is_param) {
-                    lx_params_ctx_t pc = {c->a, c->d, id, false};
+                    const char *label = lx_arena_printf(c->a, "%s (lens '%s')", owner, ln->type);
+                    lx_params_ctx_t pc = {c->a, c->d, label ? label : owner, false};
                     int pi = lx_block_param(def, arg->target);
                     lx_domain_t vd = LX_D_NONE;
                     lx_param_parse(&pc, &def->params[pi], it, ptr, &c->g->nodes[node].params[pi],
@@ -439,11 +443,29 @@ static void s_time_root_inputs(ctx_t *c, uint32_t node, const lx_raw_block_t *b)
         }
         if (!in->valid)
             continue;
-        if (pd->kind != LX_P_NUMBER || in->value.kind != LX_LIT_NUMBER ||
-            in->value.v[0] < pd->min || in->value.v[0] > pd->max) {
+        if (nd->params[pi].set) {
+            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_013,
+                                         "setting '%s' of time root '%s' is given twice (in "
+                                         "\"params\" and \"inputs\")",
+                                         pd->name, nd->id);
+            lx_diag_at_json(c->d, dg, in->json);
+            lx_diag_at_block(c->d, dg, nd->id);
+            continue;
+        }
+        if (pd->kind == LX_P_ENUM) {
+            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_013,
+                                         "setting '%s' of time root '%s' is a name: give it under "
+                                         "\"params\"",
+                                         pd->name, nd->id);
+            lx_diag_at_json(c->d, dg, in->json);
+            lx_diag_at_block(c->d, dg, nd->id);
+            continue;
+        }
+        if (in->value.kind != LX_LIT_NUMBER || in->value.v[0] < pd->min ||
+            in->value.v[0] > pd->max) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_013,
                                          "setting '%s' of time root '%s' must be a number from "
-                                         "%.15g to %.15g given under \"params\"",
+                                         "%.15g to %.15g",
                                          pd->name, nd->id, pd->min, pd->max);
             lx_diag_at_json(c->d, dg, in->json);
             lx_diag_at_block(c->d, dg, nd->id);
@@ -604,6 +626,32 @@ static void s_expand(ctx_t *c, const char *prefix, const lx_raw_block_t *blocks,
             s_expand_block(c, prefix, &blocks[i], depth);
     for (size_t i = 0; i < n_edges && !c->oom; i++)
         s_add_edge(c, prefix, &edges[i]);
+}
+
+/* Every port map entry of every used composite must lead somewhere, even
+ * when nothing connects to it (checked on the first instance only). */
+static void s_check_port_maps(ctx_t *c)
+{
+    for (size_t i = 0; i < c->n_insts; i++) {
+        const inst_t *in = &c->insts[i];
+        bool first = true;
+        for (size_t k = 0; k < i; k++)
+            first &= c->insts[k].def != in->def;
+        if (!first)
+            continue;
+        const char *prefix = s_printf_id(c, "%s/", in->id, NULL);
+        for (int dir = 0; dir < 2; dir++) {
+            const lx_raw_alias_t *a = dir ? in->def->outputs : in->def->inputs;
+            size_t n = dir ? in->def->n_outputs : in->def->n_inputs;
+            for (size_t k = 0; k < n; k++) {
+                uint32_t node;
+                uint16_t port;
+                if (a[k].inner.block)
+                    s_resolve(c, prefix, a[k].inner.block, a[k].inner.port, dir == 0, a[k].json,
+                              a[k].json, &node, &port);
+            }
+        }
+    }
 }
 
 static void s_register_composites(ctx_t *c)
@@ -945,7 +993,9 @@ static void s_default_source(ctx_t *c, uint32_t node, uint16_t port, const lit_t
         return;
     lx_node_t *dn = &c->g->nodes[ds];
     nd = &c->g->nodes[node]; /* the node array may have moved */
-    dn->port = nd->port ? nd->port : pd->name;
+    /* A lens argument is named as itself; other derived inputs speak for
+     * the user port they feed. */
+    dn->port = nd->port && nd->kind != LX_NODE_LENS ? nd->port : pd->name;
     if (lit) {
         dn->lit = lit->lit;
         dn->strength = lit->lit.kind == LX_LIT_NUMBER ? LX_LIT_WEAK : LX_LIT_STRONG;
@@ -1014,9 +1064,12 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
             lx_diag_at_port(c->d, dg, nd->owner, nd->port ? nd->port : pd->name);
             for (size_t i = 0; i < nw; i++)
                 lx_diag_at_json(c->d, dg, w[i].json);
-            lx_diag_help(c->d, dg, "add \"combine\": {\"%s\": \"sum\"} (or avg, min, max, mul, "
-                                   "last, first) to the block",
-                         pd->name);
+            if (pd->domain == LX_D_EVENT)
+                lx_diag_help(c->d, dg, "add \"combine\": {\"%s\": \"or\"} to the block", pd->name);
+            else
+                lx_diag_help(c->d, dg, "add \"combine\": {\"%s\": \"sum\"} (or avg, min, max, "
+                                       "mul, last, first) to the block",
+                             pd->name);
         }
         /* Without a mode the writers still combine ('last'; events 'or'),
          * so the later checks see every one of them. */
@@ -1071,6 +1124,8 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
     }
     if (pd->flags & LX_PORT_OPTIONAL)
         return;
+    if ((pd->flags & LX_PORT_REQUIRED) && nd->kind == LX_NODE_LENS)
+        return; /* a missing lens argument: PT-018 reported it */
     if (pd->flags & LX_PORT_REQUIRED) {
         /* Name the port a user can reach: the outermost composite input
          * that exposes it, when there is one. */
@@ -1198,11 +1253,12 @@ lx_graph_t *lx_normalize(const lx_raw_graph_t *raw, const lx_alloc_t *alloc, lx_
     lx_strmap_init(&c.ghosts, c.a);
     s_register_composites(&c);
     s_expand(&c, "", raw->blocks, raw->n_blocks, raw->edges, raw->n_edges, 0);
+    s_check_port_maps(&c);
     s_time_root_and_camera(&c);
     s_buses(&c);
     s_publish_listen(&c);
     s_materialize(&c);
-    if (c.oom) {
+    if (c.oom || g->arena.failed) {
         lx_graph_destroy(&g);
         return NULL;
     }

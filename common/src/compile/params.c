@@ -303,6 +303,7 @@ lx_pval_t *lx_params_parse(lx_params_ctx_t *c, const lx_block_def_t *def, const 
     for (size_t i = 0; i < def->n_params; i++)
         vals[i].num = def->params[i].def;
     const char *pptr = s_ptr(c->arena, block_ptr, "params");
+    bool given[64] = {false}; /* present, valid or not: not also "missing" */
     if (params) {
         for (const cJSON *it = params->child; it; it = it->next) {
             const char *name = it->string ? it->string : "";
@@ -327,11 +328,12 @@ lx_pval_t *lx_params_parse(lx_params_ctx_t *c, const lx_block_def_t *def, const 
                     lx_diag_help(c->diags, dg, "did you mean '%s'?", s);
                 continue;
             }
+            given[idx] = true;
             lx_param_parse(c, &def->params[idx], it, ptr, &vals[idx], value_domain);
         }
     }
     for (size_t i = 0; i < def->n_params; i++) {
-        if (def->params[i].required && !vals[i].set && !c->params_elsewhere) {
+        if (def->params[i].required && !vals[i].set && !given[i] && !c->params_elsewhere) {
             lx_diag_t *dg = lx_diags_add(c->diags, LX_DC_PT_014,
                                          "block '%s' of type '%s' needs parameter '%s'", c->block,
                                          def->name, def->params[i].name);

@@ -128,7 +128,7 @@ static void s_unify_edge(ctx_t *c, uint32_t node, uint32_t i)
                                          lx_domain_name(wd), in->from ? in->from : src->id,
                                          lx_domain_name(rd), s_port_name(n, i), n->owner);
             s_at_input(c, dg, n, i);
-            if (rd == LX_D_PHASE && wd == LX_D_NUMBER)
+            if (rd == LX_D_PHASE && lx_domain_converts(wd, LX_D_NUMBER))
                 lx_diag_help(c->d, dg, "convert with a WrapPhase block");
             else if (lx_domain_is_arith(rd) || lx_domain_is_arith(wd))
                 lx_diag_help(c->d, dg, "use MakeVec2/MakeVec3/SplitVec3 or Hsv to convert");
@@ -249,7 +249,9 @@ static void s_domains(ctx_t *c)
         }
         uint32_t r = s_find(c, i);
         c->t->tvar[i] = c->bound[r];
-        if (c->bound[r] || reported[r] || n->kind == LX_NODE_DEFAULT)
+        /* A Const whose value was rejected has been reported already. */
+        bool rejected = n->def->op == LX_OP_CONST && n->kind == LX_NODE_USER && !n->params[0].set;
+        if (c->bound[r] || reported[r] || n->kind == LX_NODE_DEFAULT || rejected)
             continue;
         reported[r] = true;
         lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_104,
@@ -772,9 +774,8 @@ static void s_horizon(ctx_t *c)
     }
 }
 
-bool lx_validate(const lx_graph_t *g, lx_typing_t *t, lx_diags_t *diags)
+bool lx_validate(const lx_graph_t *g, lx_arena_t *a, lx_typing_t *t, lx_diags_t *diags)
 {
-    lx_arena_t *a = (lx_arena_t *)&g->arena;
     uint32_t n = g->n_nodes + 1;
     memset(t, 0, sizeof *t);
     ctx_t c = {g, t, diags, a, NULL, NULL, NULL, false};
@@ -808,5 +809,5 @@ bool lx_validate(const lx_graph_t *g, lx_typing_t *t, lx_diags_t *diags)
                                      "empty");
         lx_diag_at_json(diags, dg, "/blocks");
     }
-    return !c.oom;
+    return !c.oom && !a->failed;
 }

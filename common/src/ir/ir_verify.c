@@ -6,6 +6,7 @@
 
 #include "lattice/ir.h"
 #include "lattice/registry.h"
+#include "lattice/strmap.h"
 
 #define FAIL(...) return lx_fail(err, LX_E_VERIFY, __VA_ARGS__)
 
@@ -191,6 +192,20 @@ static lx_result_t s_verify_tables(const lx_program_t *p, lx_error_t *err)
     for (uint32_t i = 0; i < p->n_blocks; i++)
         if (!p->blocks[i].id)
             FAIL("block %u has no id", i);
+    /* Block ids seed the random counters: each must be unique. */
+    lx_arena_t scratch;
+    lx_arena_init(&scratch, p->arena.alloc);
+    lx_strmap_t ids;
+    lx_strmap_init(&ids, &scratch);
+    uint32_t dup = LX_NONE;
+    for (uint32_t i = 0; i < p->n_blocks && dup == LX_NONE; i++) {
+        if (lx_strmap_get(&ids, p->blocks[i].id) != UINT32_MAX || lx_strmap_put(&ids, p->blocks[i].id, i))
+            dup = i;
+    }
+    bool oom = scratch.failed;
+    lx_arena_release(&scratch);
+    if (dup != LX_NONE)
+        return oom ? lx_fail(err, LX_E_NOMEM, "out of memory") : lx_fail(err, LX_E_VERIFY, "block id '%s' appears twice", p->blocks[dup].id);
     for (uint32_t i = 0; i < p->n_strings; i++)
         if (!p->strings[i])
             FAIL("string %u missing", i);

@@ -40,21 +40,24 @@ bool lx_id_valid(const char *s)
 /* JSON pointer of member `key` under `base` (RFC 6901 escaping). */
 static const char *s_ptr_key(ctx_t *c, const char *base, const char *key)
 {
-    lx_strbuf_t sb;
-    lx_strbuf_init(&sb, c->g->arena.alloc);
-    lx_strbuf_adds(&sb, base);
-    lx_strbuf_adds(&sb, "/");
+    size_t n = strlen(base) + 1;
+    for (const char *k = key; *k; k++)
+        n += (*k == '~' || *k == '/') ? 2 : 1;
+    char *p = lx_arena_calloc(&c->g->arena, n + 1, 1);
+    if (!p)
+        return base;
+    char *w = p + strlen(base);
+    memcpy(p, base, strlen(base));
+    *w++ = '/';
     for (const char *k = key; *k; k++) {
-        if (*k == '~')
-            lx_strbuf_adds(&sb, "~0");
-        else if (*k == '/')
-            lx_strbuf_adds(&sb, "~1");
-        else
-            lx_strbuf_add(&sb, k, 1);
+        if (*k == '~' || *k == '/') {
+            *w++ = '~';
+            *w++ = *k == '~' ? '0' : '1';
+        } else {
+            *w++ = *k;
+        }
     }
-    const char *p = sb.failed ? base : lx_arena_strdup(&c->g->arena, sb.buf);
-    lx_strbuf_release(&sb);
-    return p ? p : base;
+    return p;
 }
 
 static const char *s_ptr_idx(ctx_t *c, const char *base, size_t i)
@@ -65,9 +68,8 @@ static const char *s_ptr_idx(ctx_t *c, const char *base, size_t i)
 
 static const char *s_str(ctx_t *c, const char *s)
 {
+    /* On failure the arena records it and the load reports LX_E_NOMEM. */
     const char *p = lx_arena_strdup(&c->g->arena, s);
-    if (!p)
-        c->d->failed = true;
     return p ? p : "";
 }
 
@@ -283,10 +285,8 @@ static void s_load_lenses(ctx_t *c, const cJSON *obj, const char *ptr, lx_raw_le
     const char *aptr = s_ptr_key(c, ptr, "lenses");
     size_t n = (size_t)cJSON_GetArraySize(arr);
     lx_raw_lens_t *lenses = lx_arena_calloc(&c->g->arena, n ? n : 1, sizeof *lenses);
-    if (!lenses) {
-        c->d->failed = true;
-        return;
-    }
+    if (!lenses)
+        return; /* the arena records the failure */
     size_t k = 0, i = 0;
     for (const cJSON *it = arr->child; it; it = it->next, i++) {
         const char *p = s_ptr_idx(c, aptr, i);
@@ -317,10 +317,8 @@ static void s_load_block(ctx_t *c, const cJSON *obj, const char *ptr, lx_raw_blo
         const char *iptr = s_ptr_key(c, ptr, "inputs");
         size_t n = (size_t)cJSON_GetArraySize(inputs);
         b->inputs = lx_arena_calloc(&c->g->arena, n ? n : 1, sizeof *b->inputs);
-        if (!b->inputs) {
-            c->d->failed = true;
-            return;
-        }
+        if (!b->inputs)
+            return; /* the arena records the failure */
         for (const cJSON *it = inputs->child; it; it = it->next) {
             lx_raw_input_t *in = &b->inputs[b->n_inputs++];
             in->port = s_str(c, it->string ? it->string : "");
@@ -338,10 +336,8 @@ static void s_load_block(ctx_t *c, const cJSON *obj, const char *ptr, lx_raw_blo
         const char *cptr = s_ptr_key(c, ptr, "combine");
         size_t n = (size_t)cJSON_GetArraySize(combine);
         b->combine = lx_arena_calloc(&c->g->arena, n ? n : 1, sizeof *b->combine);
-        if (!b->combine) {
-            c->d->failed = true;
-            return;
-        }
+        if (!b->combine)
+            return; /* the arena records the failure */
         for (const cJSON *it = combine->child; it; it = it->next) {
             const char *p = s_ptr_key(c, cptr, it->string ? it->string : "");
             if (!cJSON_IsString(it)) {
@@ -375,10 +371,8 @@ static size_t s_load_array(ctx_t *c, const cJSON *arr, const char *ptr, size_t e
 {
     size_t n = (size_t)cJSON_GetArraySize(arr);
     unsigned char *items = lx_arena_calloc(&c->g->arena, n ? n : 1, elem);
-    if (!items) {
-        c->d->failed = true;
-        return 0;
-    }
+    if (!items)
+        return 0; /* the arena records the failure */
     size_t k = 0, i = 0;
     for (const cJSON *it = arr->child; it; it = it->next, i++) {
         const char *p = s_ptr_idx(c, ptr, i);
@@ -447,10 +441,8 @@ static size_t s_load_aliases(ctx_t *c, const cJSON *obj, const char *ptr, const 
     const char *mptr = s_ptr_key(c, ptr, field);
     size_t n = (size_t)cJSON_GetArraySize(map), k = 0;
     lx_raw_alias_t *a = lx_arena_calloc(&c->g->arena, n ? n : 1, sizeof *a);
-    if (!a) {
-        c->d->failed = true;
-        return 0;
-    }
+    if (!a)
+        return 0; /* the arena records the failure */
     for (const cJSON *it = map->child; it; it = it->next) {
         const char *name = it->string ? it->string : "";
         const char *p = s_ptr_key(c, mptr, name);

@@ -74,18 +74,22 @@ void lx_arena_release(lx_arena_t *arena)
 
 void *lx_arena_calloc(lx_arena_t *arena, size_t n, size_t size)
 {
-    if (size && n > SIZE_MAX / size)
+    if (size && n > SIZE_MAX / size) {
+        arena->failed = true;
         return NULL;
+    }
     size_t bytes = (n * size + 15) & ~(size_t)15;
     if (bytes == 0)
         bytes = 16;
     if (!arena->head || arena->cap - arena->used < bytes) {
         size_t cap = bytes > ARENA_CHUNK ? bytes : ARENA_CHUNK;
-        if (cap > SIZE_MAX - sizeof(lx_arena_chunk_t))
+        lx_arena_chunk_t *c = cap > SIZE_MAX - sizeof(lx_arena_chunk_t)
+                                  ? NULL
+                                  : lx_malloc(arena->alloc, sizeof *c + cap);
+        if (!c) {
+            arena->failed = true;
             return NULL;
-        lx_arena_chunk_t *c = lx_malloc(arena->alloc, sizeof *c + cap);
-        if (!c)
-            return NULL;
+        }
         c->next = arena->head;
         c->cap = cap;
         arena->head = c;
@@ -118,8 +122,10 @@ char *lx_arena_printf(lx_arena_t *arena, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        arena->failed = true;
         return NULL;
+    }
     char *p = lx_arena_calloc(arena, (size_t)n + 1, 1);
     if (!p)
         return NULL;

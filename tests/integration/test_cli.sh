@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The lattice CLI as a user meets it: exit codes, --help, check (text and
+# JSON), compile -o, and docs/blocks.md matching the generator.
+# Usage: test_cli.sh LATTICE_BINARY REPO_ROOT
+set -uo pipefail
+lattice=$1
+root=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+
+expect() { # expect NAME WANTED_STATUS COMMAND...
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local got=$?
+    if [[ $got -eq $want ]]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: exit $got, wanted $want" >&2
+        sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20 >&2
+    fi
+}
+
+ok() { # ok NAME CONDITION-COMMAND...
+    local name=$1
+    shift
+    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $name" >&2; fi
+}
+
+expect "no arguments" 2 "$lattice"
+expect "--help" 0 "$lattice" --help
+ok "--help lists commands" grep -q "compile" "$tmp/out"
+expect "unknown command" 2 "$lattice" frobnicate
+for cmd in check compile blocks; do
+    expect "$cmd --help" 0 "$lattice" "$cmd" --help
+    ok "$cmd --help prints usage" grep -q "^usage: lattice $cmd" "$tmp/out"
+done
+expect "check without a patch" 2 "$lattice" check
+expect "check unknown option" 2 "$lattice" check --frob x.json
+expect "check missing file" 2 "$lattice" check "$tmp/nope.json"
+ok "missing file is named" grep -q "cannot read '$tmp/nope.json'" "$tmp/err"
+
+for ex in "$root"/examples/*.patch.json; do
+    expect "check $(basename "$ex")" 0 "$lattice" check "$ex"
+    ok "$(basename "$ex") is clean" grep -q ": 0 errors, 0 warnings" "$tmp/out"
+done
+
+# A patch with problems: exit 1, every problem listed, JSON that parses.
+cat >"$tmp/bad.json" <<'JSON'
+{"format":"lattice.patch/1","id":"../x","output":{"width":64,"height":64,"fps":24},
+ "blocks":[{"id":"t","type":"InfiniteTimeRoot"},{"id":"o","type":"Oscilator"},
+           {"id":"s","type":"Rect","colour":1}]}
+JSON
+expect "check bad patch" 1 "$lattice" check "$tmp/bad.json"
+ok "bad id refused" grep -q "error\[PT-006\]: id '../x' is not a valid id" "$tmp/out"
+ok "did you mean Oscillator" grep -q "help: did you mean 'Oscillator'?" "$tmp/out"
+ok "unknown field reported too" grep -q "error\[PT-004\]: unknown field 'colour'" "$tmp/out"
+ok "summary counts errors" grep -q "bad.json: 3 errors, 1 warning" "$tmp/out"
+expect "check --json bad patch" 1 "$lattice" check "$tmp/bad.json" --json
+ok "json lists the codes" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+codes = sorted(x["code"] for x in d)
+assert codes == ["EX-501", "PT-004", "PT-006", "PT-008"], codes
+assert all(x["locations"] for x in d)
+assert [x["severity"] for x in d if x["code"] == "EX-501"] == ["warning"]
+' "$tmp/out"
+printf '{"format": "lattice.patch/1",\n  "id": }' >"$tmp/syntax.json"
+expect "syntax error" 1 "$lattice" check "$tmp/syntax.json"
+ok "syntax error has line and column" grep -q "invalid JSON at line 2, column 9" "$tmp/out"
+
+# compile -o writes the program atomically and prints its hash.
+ex=$root/examples/orbit-cards.patch.json
+expect "compile -o" 0 "$lattice" compile "$ex" -o "$tmp/orbit.ir.json"
+pinned=$(awk '$1 == "orbit-cards.patch.json" {print $4}' "$root/tests/golden/examples.tsv")
+ok "compile prints the pinned hash" grep -q "program hash: $pinned" "$tmp/out"
+ok "compile prints the horizon" grep -q "state horizon: 0 frames" "$tmp/out"
+ok "IR JSON parses and matches" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["programHash"] == sys.argv[2] and d["timeModel"]["kind"] == "cyclic"
+' "$tmp/orbit.ir.json" "$pinned"
+ok "no temporary file left" bash -c "! ls '$tmp' | grep -q '\.tmp\.'"
+expect "compile to stdout" 0 "$lattice" compile "$ex"
+ok "stdout is the IR" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out"
+expect "compile bad patch" 1 "$lattice" compile "$tmp/bad.json" -o "$tmp/bad.ir.json"
+ok "no output for a bad patch" test ! -e "$tmp/bad.ir.json"
+expect "compile -o without file" 2 "$lattice" compile "$ex" -o
+
+# docs/blocks.md is generated and must not drift.
+expect "blocks --markdown" 0 "$lattice" blocks --markdown
+ok "docs/blocks.md is current" cmp -s "$tmp/out" "$root/docs/blocks.md"
+expect "blocks" 0 "$lattice" blocks
+ok "blocks lists Oscillator" grep -q "^Oscillator" "$tmp/out"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
