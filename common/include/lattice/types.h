@@ -71,5 +71,8 @@ typedef struct lx_literal {
 
 /* The domain a literal has on its own (number, bool, vec2, vec3, color). */
 lx_domain_t lx_literal_domain(const lx_literal_t *lit);
+/* True when a literal may stand for a value of `domain`: its own domain,
+ * or a number for int (whole), phase (in [0, 1)) and time. */
+bool lx_literal_fits(const lx_literal_t *lit, lx_domain_t domain);
 
 #endif

@@ -84,32 +84,50 @@ static uint32_t s_string(ctx_t *c, const char *s)
 
 /* ---- which nodes run when ------------------------------------------- */
 
-static void s_statics(ctx_t *c)
+static bool s_statics(ctx_t *c)
 {
     const lx_graph_t *g = c->g;
-    /* Fixpoint: a node is static when it is not time-dependent itself and
-     * all its writers are static. Start optimistic, knock out until stable. */
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        uint32_t f = g->nodes[i].def->flags;
-        c->is_static[i] = !(f & (LX_BF_TIME_ROOT | LX_BF_STATE | LX_BF_HISTORY | LX_BF_CLOCK |
+    uint32_t n = g->n_nodes;
+    /* Time dependence flows from writers to readers: start from the
+     * time-dependent blocks and walk their readers (reader lists in CSR). */
+    uint32_t *off = lx_arena_calloc(c->tmp, n + 2, sizeof *off);
+    uint32_t *work = lx_arena_calloc(c->tmp, n + 1, sizeof *work);
+    if (!off || !work)
+        return false;
+    for (uint32_t v = 0; v < n; v++)
+        for (uint32_t k = 0; k < g->nodes[v].n_in; k++)
+            if (g->nodes[v].in[k].src != LX_NONE)
+                off[g->nodes[v].in[k].src + 1]++;
+    for (uint32_t v = 0; v < n; v++)
+        off[v + 1] += off[v];
+    uint32_t *readers = lx_arena_calloc(c->tmp, off[n] + 1, sizeof *readers);
+    uint32_t *fill = lx_arena_calloc(c->tmp, n + 1, sizeof *fill);
+    if (!readers || !fill)
+        return false;
+    for (uint32_t v = 0; v < n; v++)
+        for (uint32_t k = 0; k < g->nodes[v].n_in; k++) {
+            uint32_t s = g->nodes[v].in[k].src;
+            if (s != LX_NONE)
+                readers[off[s] + fill[s]++] = v;
+        }
+    uint32_t top = 0;
+    for (uint32_t v = 0; v < n; v++) {
+        uint32_t f = g->nodes[v].def->flags;
+        c->is_static[v] = !(f & (LX_BF_TIME_ROOT | LX_BF_STATE | LX_BF_HISTORY | LX_BF_CLOCK |
                                  LX_BF_RENDER | LX_BF_CAMERA));
+        if (!c->is_static[v])
+            work[top++] = v;
     }
-    for (bool changed = true; changed;) {
-        changed = false;
-        for (uint32_t i = 0; i < g->n_nodes; i++) {
-            if (!c->is_static[i])
-                continue;
-            const lx_node_t *n = &g->nodes[i];
-            for (uint32_t k = 0; k < n->n_in; k++) {
-                uint32_t s = n->in[k].src;
-                if (s != LX_NONE && !c->is_static[s]) {
-                    c->is_static[i] = false;
-                    changed = true;
-                    break;
-                }
+    while (top) {
+        uint32_t v = work[--top];
+        for (uint32_t k = off[v]; k < off[v + 1]; k++) {
+            if (c->is_static[readers[k]]) {
+                c->is_static[readers[k]] = false;
+                work[top++] = readers[k];
             }
         }
     }
+    return true;
 }
 
 /* Scheduling preference among ready nodes (lower runs first). */
@@ -452,7 +470,8 @@ static lx_result_t s_lower(ctx_t *c)
                 c->used[c->out_base[in->src] + in->src_port] = true;
         }
     }
-    s_statics(c);
+    if (!s_statics(c))
+        return LX_E_NOMEM;
     uint32_t n_static = 0, n_order = 0;
     if (!s_order(c, true, order, &n_order))
         return LX_E_NOMEM;

@@ -49,6 +49,7 @@ typedef struct {
     const lx_raw_graph_t *raw;
     lx_strmap_t ids, comps, edge_keys;
     lx_strmap_t ghosts; /* blocks already reported (bad type): references stay quiet */
+    lx_strmap_t checked; /* composite types whose port maps were checked */
     inst_t *insts;
     size_t n_insts, cap_insts;
     writer_t *writers;
@@ -634,11 +635,9 @@ static void s_check_port_maps(ctx_t *c)
 {
     for (size_t i = 0; i < c->n_insts; i++) {
         const inst_t *in = &c->insts[i];
-        bool first = true;
-        for (size_t k = 0; k < i; k++)
-            first &= c->insts[k].def != in->def;
-        if (!first)
+        if (lx_strmap_get(&c->checked, in->def->type) != UINT32_MAX)
             continue;
+        lx_strmap_put(&c->checked, in->def->type, 0);
         const char *prefix = s_printf_id(c, "%s/", in->id, NULL);
         for (int dir = 0; dir < 2; dir++) {
             const lx_raw_alias_t *a = dir ? in->def->outputs : in->def->inputs;
@@ -782,21 +781,6 @@ static bool s_parse_bus_type(const char *s, lx_domain_t *out)
     return true;
 }
 
-static bool s_literal_fits(const lx_literal_t *lit, lx_domain_t domain)
-{
-    lx_domain_t ld = lx_literal_domain(lit);
-    switch (domain) {
-    case LX_D_INT:
-        return ld == LX_D_NUMBER && lit->v[0] == (double)(long long)lit->v[0];
-    case LX_D_PHASE:
-        return ld == LX_D_NUMBER && lit->v[0] >= 0 && lit->v[0] < 1;
-    case LX_D_TIME:
-        return ld == LX_D_NUMBER;
-    default:
-        return ld == domain;
-    }
-}
-
 static void s_buses(ctx_t *c)
 {
     const lx_node_t *root = c->g->time_root != LX_NONE ? &c->g->nodes[c->g->time_root] : NULL;
@@ -858,7 +842,7 @@ static void s_buses(ctx_t *c)
         double zero[4] = {0};
         lx_literal_t def = s_splat_literal(domain, zero);
         if (b->has_default) {
-            if (domain == LX_D_EVENT || !s_literal_fits(&b->def, domain)) {
+            if (domain == LX_D_EVENT || !lx_literal_fits(&b->def, domain)) {
                 lx_diag_t *dg = lx_diags_add(c->d, LX_DC_BU_207,
                                              "default of bus '%s' does not fit its type %s",
                                              b->name, lx_domain_name(domain));
@@ -1251,6 +1235,7 @@ lx_graph_t *lx_normalize(const lx_raw_graph_t *raw, const lx_alloc_t *alloc, lx_
     lx_strmap_init(&c.comps, c.a);
     lx_strmap_init(&c.edge_keys, c.a);
     lx_strmap_init(&c.ghosts, c.a);
+    lx_strmap_init(&c.checked, c.a);
     s_register_composites(&c);
     s_expand(&c, "", raw->blocks, raw->n_blocks, raw->edges, raw->n_edges, 0);
     s_check_port_maps(&c);

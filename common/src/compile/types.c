@@ -1,5 +1,6 @@
 #include "lattice/types.h"
 
+#include <math.h>
 #include <string.h>
 
 static const char *const s_domain_names[LX_D__COUNT] = {
@@ -75,4 +76,20 @@ lx_domain_t lx_literal_domain(const lx_literal_t *lit)
         return LX_D_COLOR;
     }
     return LX_D_NONE;
+}
+
+bool lx_literal_fits(const lx_literal_t *lit, lx_domain_t domain)
+{
+    lx_domain_t ld = lx_literal_domain(lit);
+    double v = lit->v[0];
+    switch (domain) {
+    case LX_D_INT:
+        return ld == LX_D_NUMBER && v == floor(v) && fabs(v) <= 9007199254740992.0;
+    case LX_D_PHASE:
+        return ld == LX_D_NUMBER && v >= 0 && v < 1;
+    case LX_D_TIME:
+        return ld == LX_D_NUMBER;
+    default:
+        return ld == domain;
+    }
 }

@@ -14,6 +14,7 @@ typedef struct {
     uint32_t *parent;   /* union-find over nodes' type variables */
     lx_domain_t *bound; /* per root */
     bool *weak;         /* per root: a number literal votes for number */
+    uint32_t *topo;     /* all nodes, writers before readers (cycles aside) */
     bool oom;
 } ctx_t;
 
@@ -179,22 +180,6 @@ static void s_unify_edge(ctx_t *c, uint32_t node, uint32_t i)
     c->bound[r] = rd;
 }
 
-static bool s_literal_fits(const lx_literal_t *lit, lx_domain_t domain)
-{
-    lx_domain_t ld = lx_literal_domain(lit);
-    switch (domain) {
-    case LX_D_INT:
-        return ld == LX_D_NUMBER && lit->v[0] == (double)(long long)lit->v[0];
-    case LX_D_PHASE:
-        return ld == LX_D_NUMBER && lit->v[0] >= 0 && lit->v[0] < 1;
-    case LX_D_TIME:
-    case LX_D_NUMBER:
-        return ld == LX_D_NUMBER;
-    default:
-        return ld == domain;
-    }
-}
-
 static void s_domains(ctx_t *c)
 {
     const lx_graph_t *g = c->g;
@@ -204,7 +189,7 @@ static void s_domains(ctx_t *c)
         if (n->kind == LX_NODE_DEFAULT && n->def->op == LX_OP_CONST) {
             /* A DefaultSource: concrete ports check their literal now. */
             if (n->fixed != LX_D_NONE && n->strength != LX_LIT_SPLAT &&
-                !s_literal_fits(&n->lit, n->fixed)) {
+                !lx_literal_fits(&n->lit, n->fixed)) {
                 lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_105,
                                              "literal for input '%s' of block '%s' does not fit "
                                              "its type %s",
@@ -463,12 +448,13 @@ static void s_worlds(ctx_t *c)
         for (uint32_t o = 0; o < no; o++)
             c->t->out[i][o] = (lx_port_type_t){LX_W_SCALAR, LX_D_NONE, LX_NONE};
     }
-    /* Monotone fixpoint: worlds only rise, so this ends within a few
-     * passes over the graph (bounded to be safe on hostile input). */
+    /* In topological order one pass settles everything outside cycles;
+     * around cycles worlds only rise, so a few more passes settle those
+     * (bounded, to be safe on hostile input). */
     for (uint32_t pass = 0; pass < g->n_nodes + 2; pass++) {
         bool changed = false;
         for (uint32_t i = 0; i < g->n_nodes; i++)
-            changed |= s_worlds_step(c, i);
+            changed |= s_worlds_step(c, c->topo[i]);
         if (!changed)
             break;
     }
@@ -555,13 +541,37 @@ static bool s_tarjan(ctx_t *c, const bool *mask, bool cut, scc_t *s)
     return true;
 }
 
-/* A component is a cycle when it has several nodes or a self-dependency. */
-static bool s_is_cycle(const lx_graph_t *g, const scc_t *s, const bool *mask, uint32_t v,
-                       bool cut)
+/* Components as member lists: comp_start[k] .. comp_start[k + 1] index
+ * members[] (counting sort, so the whole pass stays linear). */
+typedef struct {
+    uint32_t *start, *members;
+} groups_t;
+
+static bool s_group(ctx_t *c, const scc_t *s, const bool *mask, groups_t *gr)
 {
-    for (uint32_t u = 0; u < g->n_nodes; u++)
-        if (u != v && mask[u] && s->comp[u] == s->comp[v])
-            return true;
+    uint32_t n = c->g->n_nodes;
+    gr->start = lx_arena_calloc(c->a, s->n_comp + 2, sizeof *gr->start);
+    gr->members = lx_arena_calloc(c->a, n + 1, sizeof *gr->members);
+    uint32_t *fill = lx_arena_calloc(c->a, s->n_comp + 1, sizeof *fill);
+    if (!gr->start || !gr->members || !fill)
+        return false;
+    for (uint32_t v = 0; v < n; v++)
+        if (mask[v])
+            gr->start[s->comp[v] + 1]++;
+    for (uint32_t k = 0; k < s->n_comp; k++)
+        gr->start[k + 1] += gr->start[k];
+    for (uint32_t v = 0; v < n; v++)
+        if (mask[v])
+            gr->members[gr->start[s->comp[v]] + fill[s->comp[v]]++] = v;
+    return true;
+}
+
+/* A component is a cycle when it has several nodes or a self-dependency. */
+static bool s_is_cycle(const lx_graph_t *g, const groups_t *gr, uint32_t k, bool cut)
+{
+    if (gr->start[k + 1] - gr->start[k] > 1)
+        return true;
+    uint32_t v = gr->members[gr->start[k]];
     if (!s_depends(g, v, cut))
         return false;
     for (uint32_t i = 0; i < g->nodes[v].n_in; i++)
@@ -570,27 +580,26 @@ static bool s_is_cycle(const lx_graph_t *g, const scc_t *s, const bool *mask, ui
     return false;
 }
 
-static void s_report_cycle(ctx_t *c, lx_dcode_t code, const scc_t *s, const bool *mask,
-                           uint32_t comp, const char *msg)
+static void s_report_cycle(ctx_t *c, lx_dcode_t code, const groups_t *gr, uint32_t k,
+                           const char *msg)
 {
     const lx_graph_t *g = c->g;
-    const char **names = lx_arena_calloc(c->a, g->n_nodes + 1, sizeof *names);
+    uint32_t n = gr->start[k + 1] - gr->start[k];
+    const char **names = lx_arena_calloc(c->a, n + 1, sizeof *names);
     if (!names)
         return;
-    size_t k = 0;
-    for (uint32_t u = 0; u < g->n_nodes; u++) {
-        if (!mask[u] || s->comp[u] != comp)
-            continue;
-        const char *o = g->nodes[u].owner;
+    size_t count = 0;
+    for (uint32_t m = gr->start[k]; m < gr->start[k + 1] && count < 64; m++) {
+        const char *o = g->nodes[gr->members[m]].owner;
         bool dup = false;
-        for (size_t j = 0; j < k; j++)
+        for (size_t j = 0; j < count; j++)
             dup |= strcmp(names[j], o) == 0;
         if (!dup)
-            names[k++] = o;
+            names[count++] = o;
     }
     lx_diag_t *dg = lx_diags_add(c->d, code, "%s", msg);
-    lx_diag_at_cycle(c->d, dg, names, k);
-    for (size_t j = 0; j < k && j < 8; j++)
+    lx_diag_at_cycle(c->d, dg, names, count);
+    for (size_t j = 0; j < count && j < 8; j++)
         lx_diag_at_block(c->d, dg, names[j]);
     if (code == LX_DC_FB_301)
         lx_diag_help(c->d, dg, "put a state block (UnitDelay, Lag, ...) on the cycle");
@@ -598,53 +607,61 @@ static void s_report_cycle(ctx_t *c, lx_dcode_t code, const scc_t *s, const bool
         lx_diag_help(c->d, dg, "every path around the cycle must pass through the state block");
 }
 
+/* FB-301: a cycle without state. FB-302: a cycle with state that still
+ * has a cycle once state blocks' inputs are cut (a path bypasses them).
+ * Nodes on stateful cycles get unbounded history. */
 static void s_feedback(ctx_t *c)
 {
     const lx_graph_t *g = c->g;
     uint32_t n = g->n_nodes;
     bool *all = lx_arena_calloc(c->a, n + 1, sizeof *all);
-    bool *seen = lx_arena_calloc(c->a, n + 1, sizeof *seen);
+    bool *stateful = lx_arena_calloc(c->a, n + 1, sizeof *stateful);
     scc_t full, cut;
-    if (!all || !seen || !s_tarjan(c, (memset(all, 1, n), all), false, &full)) {
-        c->oom = true;
-        return;
-    }
-    bool *sub = lx_arena_calloc(c->a, n + 1, sizeof *sub);
-    if (!sub) {
-        c->oom = true;
-        return;
-    }
-    for (uint32_t v = 0; v < n; v++) {
-        if (seen[full.comp[v]] || !s_is_cycle(g, &full, all, v, false))
+    groups_t fg, cg;
+    if (!all || !stateful)
+        goto oom;
+    memset(all, 1, n);
+    if (!s_tarjan(c, all, false, &full) || !s_group(c, &full, all, &fg))
+        goto oom;
+    /* Tarjan over "reads from" edges closes writers' components first, so
+     * the grouped members are in topological order. */
+    c->topo = fg.members;
+    bool any_stateful = false;
+    for (uint32_t k = 0; k < full.n_comp; k++) {
+        if (!s_is_cycle(g, &fg, k, false))
             continue;
-        seen[full.comp[v]] = true;
         bool has_state = false;
-        for (uint32_t u = 0; u < n; u++) {
-            sub[u] = full.comp[u] == full.comp[v];
-            if (sub[u])
-                has_state |= (g->nodes[u].def->flags & LX_BF_STATE) != 0;
-        }
-        /* Feedback through state makes history unbounded. */
-        for (uint32_t u = 0; u < n && has_state; u++)
-            c->t->cyclic[u] |= sub[u];
+        for (uint32_t m = fg.start[k]; m < fg.start[k + 1]; m++)
+            has_state |= (g->nodes[fg.members[m]].def->flags & LX_BF_STATE) != 0;
         if (!has_state) {
-            s_report_cycle(c, LX_DC_FB_301, &full, all, full.comp[v],
+            s_report_cycle(c, LX_DC_FB_301, &fg, k,
                            "illegal feedback: this cycle has no state block");
             continue;
         }
-        if (!s_tarjan(c, sub, true, &cut)) {
-            c->oom = true;
-            return;
-        }
-        for (uint32_t u = 0; u < n; u++) {
-            if (sub[u] && s_is_cycle(g, &cut, sub, u, true)) {
-                s_report_cycle(c, LX_DC_FB_302, &cut, sub, cut.comp[u],
-                               "partial buffering: a path around this cycle bypasses its state "
-                               "block");
-                break;
-            }
-        }
+        any_stateful = true;
+        for (uint32_t m = fg.start[k]; m < fg.start[k + 1]; m++)
+            stateful[fg.members[m]] = c->t->cyclic[fg.members[m]] = true;
     }
+    if (!any_stateful)
+        return;
+    /* One cut pass over every stateful cycle at once; each full component
+     * reports FB-302 at most once. */
+    if (!s_tarjan(c, stateful, true, &cut) || !s_group(c, &cut, stateful, &cg))
+        goto oom;
+    bool *reported = lx_arena_calloc(c->a, full.n_comp + 1, sizeof *reported);
+    if (!reported)
+        goto oom;
+    for (uint32_t k = 0; k < cut.n_comp; k++) {
+        uint32_t fc = full.comp[cg.members[cg.start[k]]];
+        if (reported[fc] || !s_is_cycle(g, &cg, k, true))
+            continue;
+        reported[fc] = true;
+        s_report_cycle(c, LX_DC_FB_302, &cg, k,
+                       "partial buffering: a path around this cycle bypasses its state block");
+    }
+    return;
+oom:
+    c->oom = true;
 }
 
 /* ---- time model, liveness, horizon ---------------------------------- */
@@ -778,7 +795,7 @@ bool lx_validate(const lx_graph_t *g, lx_arena_t *a, lx_typing_t *t, lx_diags_t 
 {
     uint32_t n = g->n_nodes + 1;
     memset(t, 0, sizeof *t);
-    ctx_t c = {g, t, diags, a, NULL, NULL, NULL, false};
+    ctx_t c = {g, t, diags, a, NULL, NULL, NULL, NULL, false};
     c.parent = lx_arena_calloc(a, n, sizeof *c.parent);
     c.bound = lx_arena_calloc(a, n, sizeof *c.bound);
     c.weak = lx_arena_calloc(a, n, sizeof *c.weak);
@@ -792,9 +809,9 @@ bool lx_validate(const lx_graph_t *g, lx_arena_t *a, lx_typing_t *t, lx_diags_t 
         return false;
     s_domains(&c);
     if (!c.oom)
-        s_worlds(&c);
-    if (!c.oom)
         s_feedback(&c);
+    if (!c.oom)
+        s_worlds(&c);
     s_time_model(&c);
     if (!c.oom)
         s_liveness(&c);

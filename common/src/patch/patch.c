@@ -243,9 +243,11 @@ static void s_bad_literal(ctx_t *c, const char *ptr, const char *what)
     lx_diag_at_json(c->d, dg, ptr);
 }
 
-/* An optional array member; returns it or NULL (absent or reported). */
-static const cJSON *s_get_array(ctx_t *c, const cJSON *obj, const char *ptr, const char *field,
-                                bool required, const char *what)
+/* A member of a given JSON kind; NULL when absent (reported if required)
+ * or of another kind (reported). */
+static const cJSON *s_get_kind(ctx_t *c, const cJSON *obj, const char *ptr, const char *field,
+                               bool required, const char *what, cJSON_bool (*is)(const cJSON *),
+                               const char *expected)
 {
     const cJSON *v = s_member(obj, field);
     if (!v) {
@@ -253,28 +255,17 @@ static const cJSON *s_get_array(ctx_t *c, const cJSON *obj, const char *ptr, con
             s_missing(c, ptr, what, field);
         return NULL;
     }
-    if (!cJSON_IsArray(v)) {
-        s_wrong_type(c, s_ptr_key(c, ptr, field), field, "an array");
+    if (!is(v)) {
+        s_wrong_type(c, s_ptr_key(c, ptr, field), field, expected);
         return NULL;
     }
     return v;
 }
 
-static const cJSON *s_get_object(ctx_t *c, const cJSON *obj, const char *ptr, const char *field,
-                                 bool required, const char *what)
-{
-    const cJSON *v = s_member(obj, field);
-    if (!v) {
-        if (required)
-            s_missing(c, ptr, what, field);
-        return NULL;
-    }
-    if (!cJSON_IsObject(v)) {
-        s_wrong_type(c, s_ptr_key(c, ptr, field), field, "an object");
-        return NULL;
-    }
-    return v;
-}
+#define s_get_array(c, obj, ptr, field, req, what)                            \
+    s_get_kind(c, obj, ptr, field, req, what, cJSON_IsArray, "an array")
+#define s_get_object(c, obj, ptr, field, req, what)                           \
+    s_get_kind(c, obj, ptr, field, req, what, cJSON_IsObject, "an object")
 
 static void s_load_lenses(ctx_t *c, const cJSON *obj, const char *ptr, lx_raw_lens_t **out,
                           size_t *n_out)
