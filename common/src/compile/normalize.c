@@ -50,6 +50,8 @@ typedef struct {
     lx_strmap_t ids, comps, edge_keys;
     lx_strmap_t ghosts; /* blocks already reported (bad type): references stay quiet */
     lx_strmap_t checked; /* composite types whose port maps were checked */
+    lx_strmap_t bad_alias; /* port map entries already reported (CO-403) */
+    lx_strmap_t broken;    /* "node:port" inputs whose writer failed to resolve */
     inst_t *insts;
     size_t n_insts, cap_insts;
     writer_t *writers;
@@ -161,12 +163,15 @@ static bool s_resolve(ctx_t *c, const char *prefix, const char *block, const cha
     uint32_t v = lx_strmap_get(&c->ids, full);
     if (v == UINT32_MAX && lx_strmap_get(&c->ghosts, full) != UINT32_MAX)
         return false;
+    if (alias_json && lx_strmap_get(&c->bad_alias, alias_json) != UINT32_MAX)
+        return false;
     if (v == UINT32_MAX) {
         lx_diag_t *dg;
         if (alias_json) {
             dg = lx_diags_add(c->d, LX_DC_CO_403, "composite port maps to unknown block '%s'",
                               block);
             lx_diag_at_json(c->d, dg, alias_json);
+            lx_strmap_put(&c->bad_alias, alias_json, 0);
         } else {
             dg = lx_diags_add(c->d, LX_DC_PT_009, "unknown block '%s'", block);
             lx_diag_at_json(c->d, dg, json);
@@ -213,6 +218,8 @@ static bool s_resolve(ctx_t *c, const char *prefix, const char *block, const cha
     int idx = input ? lx_block_input(nd->def, port) : lx_block_output(nd->def, port);
     if (idx < 0) {
         lx_dcode_t code = alias_json ? LX_DC_CO_403 : LX_DC_PT_010;
+        if (alias_json)
+            lx_strmap_put(&c->bad_alias, alias_json, 0);
         lx_diag_t *dg = lx_diags_add(c->d, code, "block '%s' of type '%s' has no %s '%s'", full,
                                      nd->def->name, input ? "input" : "output", port);
         lx_diag_at_json(c->d, dg, alias_json ? alias_json : json);
@@ -343,12 +350,22 @@ static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32
                     continue;
                 }
                 if (arg->is_param) {
-                    const char *label = lx_arena_printf(c->a, "%s (lens '%s')", owner, ln->type);
-                    lx_params_ctx_t pc = {c->a, c->d, label ? label : owner, false};
+                    /* Parsed like a block parameter, reported as a lens problem. */
+                    lx_diags_t tmp;
+                    lx_diags_init(&tmp, c->a->alloc);
+                    lx_params_ctx_t pc = {c->a, &tmp, id, false};
                     int pi = lx_block_param(def, arg->target);
                     lx_domain_t vd = LX_D_NONE;
-                    lx_param_parse(&pc, &def->params[pi], it, ptr, &c->g->nodes[node].params[pi],
-                                   &vd);
+                    if (!lx_param_parse(&pc, &def->params[pi], it, ptr,
+                                        &c->g->nodes[node].params[pi], &vd)) {
+                        lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_018,
+                                                     "lens '%s' argument '%s' is invalid",
+                                                     ln->type, it->string);
+                        lx_diag_at_json(c->d, dg, ptr ? ptr : ln->json);
+                        if (tmp.count && tmp.items[0].help)
+                            lx_diag_help(c->d, dg, "%s", tmp.items[0].help);
+                    }
+                    lx_diags_release(&tmp);
                 } else {
                     lx_literal_t lit;
                     if (!lx_literal_from_json(it, &lit) || lit.kind == LX_LIT_BOOL) {
@@ -376,6 +393,22 @@ static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32
 
 /* ---- blocks, composites and edges ----------------------------------- */
 
+/* An input whose writer failed to resolve was connected by the user: it
+ * must not also be reported as unconnected. */
+static void s_mark_broken(ctx_t *c, uint32_t node, uint16_t port)
+{
+    const char *key = lx_arena_printf(c->a, "%u:%u", node, port);
+    if (key)
+        lx_strmap_put(&c->broken, key, 0);
+}
+
+static bool s_is_broken(ctx_t *c, uint32_t node, uint16_t port)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%u:%u", node, port);
+    return lx_strmap_get(&c->broken, key) != UINT32_MAX;
+}
+
 static void s_add_edge(ctx_t *c, const char *prefix, const lx_raw_edge_t *e)
 {
     if (!e->from.block || !e->to.block)
@@ -386,6 +419,8 @@ static void s_add_edge(ctx_t *c, const char *prefix, const lx_raw_edge_t *e)
                              lx_arena_printf(c->a, "%s/from", e->json), NULL, &src, &sp);
     bool ok_to = s_resolve(c, prefix, e->to.block, e->to.port, true,
                            lx_arena_printf(c->a, "%s/to", e->json), NULL, &dst, &dp);
+    if (ok_to && !ok_from)
+        s_mark_broken(c, dst, dp);
     if (!ok_from || !ok_to)
         return;
     const char *key = lx_arena_printf(c->a, "%u:%u>%u:%u", src, sp, dst, dp);
@@ -622,9 +657,12 @@ static void s_expand_block(ctx_t *c, const char *prefix, const lx_raw_block_t *b
 static void s_expand(ctx_t *c, const char *prefix, const lx_raw_block_t *blocks, size_t n,
                      const lx_raw_edge_t *edges, size_t n_edges, int depth)
 {
-    for (size_t i = 0; i < n && !c->oom; i++)
+    for (size_t i = 0; i < n && !c->oom; i++) {
         if (blocks[i].id && blocks[i].type)
             s_expand_block(c, prefix, &blocks[i], depth);
+        else if (blocks[i].id) /* reported: references to it stay quiet */
+            lx_strmap_put(&c->ghosts, s_printf_id(c, "%s%s", prefix, blocks[i].id), 0);
+    }
     for (size_t i = 0; i < n_edges && !c->oom; i++)
         s_add_edge(c, prefix, &edges[i]);
 }
@@ -731,7 +769,7 @@ static uint32_t s_add_bus(ctx_t *c, const char *name, lx_domain_t domain, lx_com
 {
     const char *id = s_printf_id(c, "$bus.%s", name, NULL);
     const lx_block_def_t *bd = lx_registry_find(domain == LX_D_EVENT ? "CombineEvents" : "Combine");
-    uint32_t node = s_add_node(c, id, bd, LX_NODE_BUS, json, id);
+    uint32_t node = s_add_node(c, id, bd, LX_NODE_BUS, json, name);
     if (node == LX_NONE)
         return LX_NONE;
     lx_node_t *nd = &c->g->nodes[node];
@@ -831,7 +869,15 @@ static void s_buses(ctx_t *c)
             continue;
         }
         int mode = lx_combine_parse(b->combine);
-        if (mode < 0 || !lx_combine_fits((lx_combine_t)mode, domain)) {
+        if (mode < 0) {
+            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_019, "unknown combine mode '%s'",
+                                         b->combine);
+            lx_diag_at_json(c->d, dg, b->json);
+            lx_diag_at_bus(c->d, dg, b->name);
+            lx_diag_help(c->d, dg, "use one of sum, avg, min, max, mul, last, first, or");
+            continue;
+        }
+        if (!lx_combine_fits((lx_combine_t)mode, domain)) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_BU_205,
                                          "combine mode '%s' does not fit bus '%s' of type %s",
                                          b->combine, b->name, lx_domain_name(domain));
@@ -888,8 +934,8 @@ static void s_publish_listen(ctx_t *c)
         const lx_bus_info_t *bus = &c->g->buses[bi];
         if (bus->rail && (strcmp(bus->name, "phase") == 0 || strcmp(bus->name, "progress") == 0)) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_BU_204,
-                                         "'%s' publishes to rail '%s', which only the time root "
-                                         "may publish",
+                                         "'%s' publishes to rail '%s', which the time root "
+                                         "publishes by itself (no other publisher allowed)",
                                          p->from_text, bus->name);
             lx_diag_at_json(c->d, dg, p->json);
             lx_diag_at_bus(c->d, dg, bus->name);
@@ -1108,8 +1154,8 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
     }
     if (pd->flags & LX_PORT_OPTIONAL)
         return;
-    if ((pd->flags & LX_PORT_REQUIRED) && nd->kind == LX_NODE_LENS)
-        return; /* a missing lens argument: PT-018 reported it */
+    if ((pd->flags & LX_PORT_REQUIRED) && (nd->kind == LX_NODE_LENS || s_is_broken(c, node, port)))
+        return; /* a missing lens argument or a broken edge: reported already */
     if (pd->flags & LX_PORT_REQUIRED) {
         /* Name the port a user can reach: the outermost composite input
          * that exposes it, when there is one. */
@@ -1236,6 +1282,8 @@ lx_graph_t *lx_normalize(const lx_raw_graph_t *raw, const lx_alloc_t *alloc, lx_
     lx_strmap_init(&c.edge_keys, c.a);
     lx_strmap_init(&c.ghosts, c.a);
     lx_strmap_init(&c.checked, c.a);
+    lx_strmap_init(&c.bad_alias, c.a);
+    lx_strmap_init(&c.broken, c.a);
     s_register_composites(&c);
     s_expand(&c, "", raw->blocks, raw->n_blocks, raw->edges, raw->n_edges, 0);
     s_check_port_maps(&c);

@@ -46,10 +46,12 @@ static void s_at_input(ctx_t *c, lx_diag_t *dg, const lx_node_t *n, uint32_t i)
                        : (n->def->flags & LX_BF_VARIADIC) ? "in"
                                                            : n->def->inputs[i].name;
     if (n->kind == LX_NODE_BUS)
-        lx_diag_at_bus(c->d, dg, n->id + 5);
+        lx_diag_at_bus(c->d, dg, n->owner);
     else
         lx_diag_at_port(c->d, dg, n->owner, port);
-    if (in->from && n->kind == LX_NODE_USER) {
+    if (in->from && strncmp(in->from, "$bus.", 5) == 0) {
+        lx_diag_at_bus(c->d, dg, in->from + 5);
+    } else if (in->from && n->kind == LX_NODE_USER) {
         char to[200];
         snprintf(to, sizeof to, "%s.%s", n->id, port);
         lx_diag_at_edge(c->d, dg, in->from, to);
@@ -139,8 +141,19 @@ static void s_unify_edge(ctx_t *c, uint32_t node, uint32_t i)
     if (!wv && rv) {
         uint32_t r = s_find(c, node);
         if (c->bound[r]) {
-            if (!lx_domain_converts(wd, c->bound[r]))
+            if (lx_domain_converts(wd, c->bound[r]))
+                return;
+            if (n->fixed == LX_D_NONE) {
                 s_conflict(c, n, i, c->bound[r], s_norm(wd));
+                return;
+            }
+            /* The reader's type was declared (a bus, a combined port). */
+            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_101, "%s '%s' cannot feed %s %s '%s'",
+                                         lx_domain_name(wd), in->from ? in->from : src->id,
+                                         lx_domain_name(c->bound[r]),
+                                         n->kind == LX_NODE_BUS ? "bus" : "input of",
+                                         n->kind == LX_NODE_BUS ? n->owner : s_port_name(n, i));
+            s_at_input(c, dg, n, i);
             return;
         }
         if (!lx_domain_is_arith(s_norm(wd))) {
