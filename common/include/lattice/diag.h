@@ -146,6 +146,10 @@ void lx_diag_at_edge(lx_diags_t *d, lx_diag_t *dg, const char *from, const char 
 void lx_diag_at_json(lx_diags_t *d, lx_diag_t *dg, const char *pointer);
 void lx_diag_at_cycle(lx_diags_t *d, lx_diag_t *dg, const char *const *nodes, size_t n);
 
+/* True when the list records no more diagnostics (they are still counted):
+ * callers may skip the work of describing one. */
+bool lx_diags_full(const lx_diags_t *d);
+
 /* True when some diagnostic with this code was recorded. */
 bool lx_diags_has(const lx_diags_t *d, lx_dcode_t code);
 

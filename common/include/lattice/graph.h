@@ -91,7 +91,12 @@ typedef struct lx_graph {
     uint32_t n_buses;
     uint32_t time_root; /* LX_NONE when there is none (TR-001 reported) */
     uint32_t camera;    /* the Camera node (user or default), LX_NONE when several */
+    bool truncated;     /* expansion passed LX_GRAPH_MAX_NODES (PT-020): only fit for reporting */
 } lx_graph_t;
+
+/* Composites nest, so a small file can expand exponentially; expansion
+ * stops here. (The IR's 65535 slots bound real programs far below it.) */
+#define LX_GRAPH_MAX_NODES 131072u
 
 /* Normalizes raw into a new graph, adding diagnostics. Returns NULL only
  * when out of memory; the graph of a patch with errors is partial and only

@@ -29,6 +29,8 @@ lx_result_t lx_compile(const char *text, size_t len, const lx_alloc_t *alloc, lx
         rc = lx_fail(err, LX_E_NOMEM, "out of memory while normalizing the patch");
         goto done;
     }
+    if (g->truncated)
+        goto done;
     lx_typing_t typing;
     if (!lx_validate(g, &scratch, &typing, diags)) {
         rc = lx_fail(err, LX_E_NOMEM, "out of memory while validating the patch");

@@ -52,6 +52,8 @@ typedef struct {
     lx_strmap_t checked; /* composite types whose port maps were checked */
     lx_strmap_t bad_alias; /* port map entries already reported (CO-403) */
     lx_strmap_t broken;    /* "node:port" inputs whose writer failed to resolve */
+    lx_strmap_t exposed;   /* "<inner block>.<port>" -> composite input exposing it */
+    bool exposed_built;
     inst_t *insts;
     size_t n_insts, cap_insts;
     writer_t *writers;
@@ -80,6 +82,17 @@ static uint32_t s_add_node(ctx_t *c, const char *id, const lx_block_def_t *def,
                            lx_node_kind_t kind, const char *json, const char *owner)
 {
     size_t n = c->g->n_nodes;
+    if (n >= LX_GRAPH_MAX_NODES) {
+        if (!c->g->truncated) {
+            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_020,
+                                         "the patch expands to more than %u blocks",
+                                         LX_GRAPH_MAX_NODES);
+            lx_diag_at_json(c->d, dg, json);
+            lx_diag_help(c->d, dg, "composites nest: check how many instances each level makes");
+        }
+        c->g->truncated = true;
+        return LX_NONE;
+    }
     lx_node_t *node = LX_ARENA_PUSH(c->a, c->g->nodes, n, c->cap_nodes);
     if (!node) {
         c->oom = true;
@@ -112,6 +125,8 @@ static uint32_t s_add_node(ctx_t *c, const char *id, const lx_block_def_t *def,
 static void s_suggest_ids(ctx_t *c, lx_diag_t *dg, const char *prefix, const char *name)
 {
     size_t plen = strlen(prefix), n = 0;
+    if (!dg || c->g->n_nodes + c->n_insts > 20000)
+        return; /* a hint is not worth a scan of a huge expanded graph per error */
     const char **cands = lx_arena_calloc(c->a, c->g->n_nodes + c->n_insts + 1, sizeof *cands);
     if (!cands)
         return;
@@ -165,6 +180,10 @@ static bool s_resolve(ctx_t *c, const char *prefix, const char *block, const cha
         return false;
     if (alias_json && lx_strmap_get(&c->bad_alias, alias_json) != UINT32_MAX)
         return false;
+    if (v == UINT32_MAX && lx_diags_full(c->d)) {
+        lx_diags_add(c->d, alias_json ? LX_DC_CO_403 : LX_DC_PT_009, "%s", "");
+        return false; /* counted; suggestions would cost a scan each */
+    }
     if (v == UINT32_MAX) {
         lx_diag_t *dg;
         if (alias_json) {
@@ -299,6 +318,9 @@ static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32
                          uint16_t *src_port, const char *to_label, const char *from_label,
                          const lx_node_t *target, uint16_t target_port)
 {
+    /* Read the target before adding nodes: the node array may move. */
+    const char *owner = target->owner;
+    const char *port = target->port ? target->port : target->def->inputs[target_port].name;
     for (size_t k = 0; k < n; k++) {
         const lx_raw_lens_t *ln = &lenses[k];
         int li = -1;
@@ -327,8 +349,6 @@ static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32
             c->oom = true;
             return;
         }
-        const char *owner = target->owner;
-        const char *port = target->port ? target->port : target->def->inputs[target_port].name;
         uint32_t node = s_add_node(c, id, def, LX_NODE_LENS, ln->json, owner);
         if (node == LX_NONE)
             return;
@@ -657,13 +677,15 @@ static void s_expand_block(ctx_t *c, const char *prefix, const lx_raw_block_t *b
 static void s_expand(ctx_t *c, const char *prefix, const lx_raw_block_t *blocks, size_t n,
                      const lx_raw_edge_t *edges, size_t n_edges, int depth)
 {
-    for (size_t i = 0; i < n && !c->oom; i++) {
+    if (c->g->truncated)
+        return;
+    for (size_t i = 0; i < n && !c->oom && !c->g->truncated; i++) {
         if (blocks[i].id && blocks[i].type)
             s_expand_block(c, prefix, &blocks[i], depth);
         else if (blocks[i].id) /* reported: references to it stay quiet */
             lx_strmap_put(&c->ghosts, s_printf_id(c, "%s%s", prefix, blocks[i].id), 0);
     }
-    for (size_t i = 0; i < n_edges && !c->oom; i++)
+    for (size_t i = 0; i < n_edges && !c->oom && !c->g->truncated; i++)
         s_add_edge(c, prefix, &edges[i]);
 }
 
@@ -1041,25 +1063,32 @@ static void s_default_source(ctx_t *c, uint32_t node, uint16_t port, const lit_t
 }
 
 /* If a composite input maps straight to block.port, rewrites them to the
- * composite instance and its input name. */
+ * composite instance and its input name. The reverse map is built on
+ * first use (only error paths need it). */
 static bool s_exposed_by(ctx_t *c, const char **block, const char **port)
 {
-    for (size_t i = 0; i < c->n_insts; i++) {
-        const inst_t *in = &c->insts[i];
-        size_t n = strlen(in->id);
-        if (strncmp(*block, in->id, n) != 0 || (*block)[n] != '/')
-            continue;
-        for (size_t k = 0; k < in->def->n_inputs; k++) {
-            const lx_raw_alias_t *a = &in->def->inputs[k];
-            if (a->inner.block && strcmp(*block + n + 1, a->inner.block) == 0 &&
-                strcmp(*port, a->inner.port) == 0) {
-                *block = in->id;
-                *port = a->name;
-                return true;
+    if (!c->exposed_built) {
+        c->exposed_built = true;
+        for (size_t i = 0; i < c->n_insts; i++) {
+            const inst_t *in = &c->insts[i];
+            for (size_t k = 0; k < in->def->n_inputs && k < 256; k++) {
+                const lx_raw_alias_t *a = &in->def->inputs[k];
+                const char *key = a->inner.block ? lx_arena_printf(c->a, "%s/%s.%s", in->id,
+                                                                   a->inner.block, a->inner.port)
+                                                 : NULL;
+                if (key)
+                    lx_strmap_put(&c->exposed, key, (uint32_t)(i << 8 | k));
             }
         }
     }
-    return false;
+    const char *key = lx_arena_printf(c->a, "%s.%s", *block, *port);
+    uint32_t v = key ? lx_strmap_get(&c->exposed, key) : UINT32_MAX;
+    if (v == UINT32_MAX)
+        return false;
+    const inst_t *in = &c->insts[v >> 8];
+    *block = in->id;
+    *port = in->def->inputs[v & 255].name;
+    return true;
 }
 
 static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const writer_t *w,
@@ -1118,7 +1147,7 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
         const lx_block_def_t *def = lx_registry_find(event ? "CombineEvents" : "Combine");
         uint32_t cn = id ? s_add_node(c, id, def, LX_NODE_COMBINE, cb->json, nd->owner) : LX_NONE;
         if (cn == LX_NONE) {
-            c->oom = true;
+            c->oom |= !c->g->truncated;
             return;
         }
         lx_node_t *cnd = &c->g->nodes[cn];
@@ -1156,6 +1185,10 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
         return;
     if ((pd->flags & LX_PORT_REQUIRED) && (nd->kind == LX_NODE_LENS || s_is_broken(c, node, port)))
         return; /* a missing lens argument or a broken edge: reported already */
+    if ((pd->flags & LX_PORT_REQUIRED) && lx_diags_full(c->d)) {
+        lx_diags_add(c->d, LX_DC_TY_115, "%s", ""); /* counted; no room to say where */
+        return;
+    }
     if (pd->flags & LX_PORT_REQUIRED) {
         /* Name the port a user can reach: the outermost composite input
          * that exposes it, when there is one. */
@@ -1284,8 +1317,11 @@ lx_graph_t *lx_normalize(const lx_raw_graph_t *raw, const lx_alloc_t *alloc, lx_
     lx_strmap_init(&c.checked, c.a);
     lx_strmap_init(&c.bad_alias, c.a);
     lx_strmap_init(&c.broken, c.a);
+    lx_strmap_init(&c.exposed, c.a);
     s_register_composites(&c);
     s_expand(&c, "", raw->blocks, raw->n_blocks, raw->edges, raw->n_edges, 0);
+    if (g->truncated)
+        return g; /* PT-020 says it all; the rest would only echo it */
     s_check_port_maps(&c);
     s_time_root_and_camera(&c);
     s_buses(&c);

@@ -152,6 +152,11 @@ void lx_diag_at_cycle(lx_diags_t *d, lx_diag_t *dg, const char *const *nodes, si
     l->n_nodes = n;
 }
 
+bool lx_diags_full(const lx_diags_t *d)
+{
+    return d->count >= (d->max ? d->max : 1000);
+}
+
 bool lx_diags_has(const lx_diags_t *d, lx_dcode_t code)
 {
     for (size_t i = 0; i < d->count; i++)
