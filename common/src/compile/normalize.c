@@ -499,30 +499,17 @@ static void s_time_root_inputs(ctx_t *c, uint32_t node, const lx_raw_block_t *b)
         }
         if (!in->valid)
             continue;
-        if (nd->params[pi].set) {
-            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_013,
-                                         "setting '%s' of time root '%s' is given twice (in "
-                                         "\"params\" and \"inputs\")",
-                                         pd->name, nd->id);
-            lx_diag_at_json(c->d, dg, in->json);
-            lx_diag_at_block(c->d, dg, nd->id);
-            continue;
-        }
-        if (pd->kind == LX_P_ENUM) {
-            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_013,
-                                         "setting '%s' of time root '%s' is a name: give it under "
-                                         "\"params\"",
-                                         pd->name, nd->id);
-            lx_diag_at_json(c->d, dg, in->json);
-            lx_diag_at_block(c->d, dg, nd->id);
-            continue;
-        }
-        if (in->value.kind != LX_LIT_NUMBER || in->value.v[0] < pd->min ||
-            in->value.v[0] > pd->max) {
-            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_013,
-                                         "setting '%s' of time root '%s' must be a number from "
-                                         "%.15g to %.15g",
-                                         pd->name, nd->id, pd->min, pd->max);
+        char why[96] = "";
+        if (nd->params[pi].set)
+            snprintf(why, sizeof why, "is given twice (in \"params\" and \"inputs\")");
+        else if (pd->kind == LX_P_ENUM)
+            snprintf(why, sizeof why, "is a name: give it under \"params\"");
+        else if (in->value.kind != LX_LIT_NUMBER || in->value.v[0] < pd->min ||
+                 in->value.v[0] > pd->max)
+            snprintf(why, sizeof why, "must be a number from %.15g to %.15g", pd->min, pd->max);
+        if (why[0]) {
+            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_013, "setting '%s' of time root '%s' %s",
+                                         pd->name, nd->id, why);
             lx_diag_at_json(c->d, dg, in->json);
             lx_diag_at_block(c->d, dg, nd->id);
             continue;
