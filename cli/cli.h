@@ -32,9 +32,11 @@ bool cli_write_file(const char *path, const char *data, size_t len);
 bool cli_is_help(const char *arg);
 
 /* Reads and compiles a patch, printing its diagnostics to `out` (text, or
- * the JSON list when json). On success *program is set when program is
- * not NULL. Returns CLI_OK (no errors; warnings allowed), CLI_FAILED
+ * the JSON list when json; the text summary line only when there is
+ * something to say or `summary` asks for it). On success *program is set
+ * when program is not NULL. Returns CLI_OK (no errors; warnings allowed), CLI_FAILED
  * (errors) or CLI_USAGE (unreadable file, out of memory). */
-int cli_compile_file(const char *path, bool json, FILE *out, lx_program_t **program);
+int cli_compile_file(const char *path, bool json, bool summary, FILE *out,
+                     lx_program_t **program);
 
 #endif

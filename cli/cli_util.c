@@ -85,7 +85,8 @@ bool cli_is_help(const char *arg)
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
-int cli_compile_file(const char *path, bool json, FILE *out, lx_program_t **program)
+int cli_compile_file(const char *path, bool json, bool summary, FILE *out,
+                     lx_program_t **program)
 {
     size_t len = 0;
     char *text = cli_read_file(path, LX_PATCH_MAX_BYTES, &len);
@@ -101,7 +102,7 @@ int cli_compile_file(const char *path, bool json, FILE *out, lx_program_t **prog
     lx_strbuf_init(&sb, NULL);
     if (json)
         lx_diags_format_json(&diags, &sb);
-    else if (diags.count || rc == LX_OK || rc == LX_E_DIAG)
+    else if (diags.count || (summary && (rc == LX_OK || rc == LX_E_DIAG)))
         lx_diags_format_text(&diags, path, &sb);
     fputs(sb.buf, out);
     lx_strbuf_release(&sb);

@@ -40,5 +40,5 @@ int cmd_check(int argc, char **argv)
         s_help(stderr);
         return CLI_USAGE;
     }
-    return cli_compile_file(path, json, stdout, NULL);
+    return cli_compile_file(path, json, true, stdout, NULL);
 }

@@ -46,7 +46,7 @@ int cmd_compile(int argc, char **argv)
         return CLI_USAGE;
     }
     lx_program_t *p = NULL;
-    int rc = cli_compile_file(path, false, stderr, &p);
+    int rc = cli_compile_file(path, false, false, stderr, &p);
     if (rc != CLI_OK)
         return rc;
     p->compiled_at = (int64_t)time(NULL);
