@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "lattice/ir.h"
@@ -20,6 +21,10 @@ typedef struct cli_command {
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_blocks(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+/* "a-b" or "a" (0 <= a <= b) into an inclusive range; false when malformed. */
+bool cli_parse_frames(const char *s, int64_t *a, int64_t *b);
 
 /* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated
  * buffer; prints "lattice: cannot read 'path': reason" and returns NULL on

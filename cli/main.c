@@ -7,6 +7,7 @@
 static const cli_command_t s_commands[] = {
     {"check", "report every problem in a patch", cmd_check},
     {"compile", "compile a patch and write its program as JSON", cmd_compile},
+    {"eval", "print the render frames of a patch", cmd_eval},
     {"blocks", "list the block catalogue", cmd_blocks},
 };
 enum { N_COMMANDS = sizeof s_commands / sizeof s_commands[0] };

@@ -19,3 +19,11 @@ for patch in examples/*.patch.json; do
     printf '%s\t%s\t%s\t%s\n' "$(basename "$patch")" "$kind" "$horizon" "$hash" >> "$out"
 done
 cat "$out"
+# 240 frames of RenderFrames per example (tests/unit/test_runtime.c).
+eval_out=tests/golden/eval.tsv
+printf '# example\tSHA-256 of frames 0-239 (lattice eval --hash)\n' > "$eval_out"
+for patch in examples/*.patch.json; do
+    hash=$("$lattice" eval "$patch" --frames 0-239 --hash | sed -n 's/^frames 0-239 hash: //p')
+    printf '%s\t%s\n' "$(basename "$patch" .patch.json)" "$hash" >> "$eval_out"
+done
+cat "$eval_out"

@@ -89,6 +89,25 @@ expect "compile bad patch" 1 "$lattice" compile "$tmp/bad.json" -o "$tmp/bad.ir.
 ok "no output for a bad patch" test ! -e "$tmp/bad.ir.json"
 expect "compile -o without file" 2 "$lattice" compile "$ex" -o
 
+# eval: frames as text, JSON or a hash that matches the golden pin.
+expect "eval --help" 0 "$lattice" eval --help
+expect "eval infinite without frames" 2 "$lattice" eval "$root/examples/feedback-trails.patch.json"
+ok "eval asks for --frames" grep -q "give --frames a-b" "$tmp/err"
+expect "eval bad range" 2 "$lattice" eval "$ex" --frames 5-3
+expect "eval text" 0 "$lattice" eval "$ex" --frames 0-1
+ok "eval prints two frames" test "$(grep -c '^frame ' "$tmp/out")" -eq 2
+ok "eval prints 12 cards" grep -q "^frame 0 .* 12 items" "$tmp/out"
+expect "eval json" 0 "$lattice" eval "$root/examples/feedback-trails.patch.json" --frames 10-12 --json
+ok "eval json parses" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [f["frame"] for f in d] == [10, 11, 12] and d[0]["items"] and d[0]["camera"]["far"] > 0
+' "$tmp/out"
+expect "eval hash" 0 "$lattice" eval "$ex" --frames 0-239 --hash
+pinned_eval=$(awk '$1 == "orbit-cards" {print $2}' "$root/tests/golden/eval.tsv")
+ok "eval hash matches the golden pin" grep -q "frames 0-239 hash: $pinned_eval" "$tmp/out"
+expect "eval bad patch" 1 "$lattice" eval "$tmp/bad.json" --frames 0-1
+
 # docs/blocks.md is generated and must not drift.
 expect "blocks --markdown" 0 "$lattice" blocks --markdown
 ok "docs/blocks.md is current" cmp -s "$tmp/out" "$root/docs/blocks.md"

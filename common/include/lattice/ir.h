@@ -102,11 +102,11 @@ typedef struct lx_slot_meta {
 
 typedef enum { LX_INST_ARRAY, LX_INST_PARTICLES } lx_instance_kind_t;
 
-typedef struct lx_instance {
+typedef struct lx_ir_instance {
     uint8_t kind;   /* lx_instance_kind_t */
     uint32_t count; /* elements (maximum for particles) */
     uint32_t expr;  /* the Array or Particles expression */
-} lx_instance_t;
+} lx_ir_instance_t;
 
 typedef struct lx_state_cell {
     uint32_t expr;
@@ -162,7 +162,7 @@ typedef struct lx_program {
     uint32_t n_slots;
     lx_state_cell_t *state;
     uint32_t n_state;
-    lx_instance_t *instances;
+    lx_ir_instance_t *instances;
     uint32_t n_instances;
     lx_render_sink_t *sinks;
     uint32_t n_sinks;

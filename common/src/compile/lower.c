@@ -503,7 +503,7 @@ static lx_result_t s_lower(ctx_t *c)
             return LX_E_NOMEM;
         p->blocks[i].key = XXH64(nd->id, strlen(nd->id), 0);
         if (nd->def->flags & LX_BF_INSTANCE) {
-            lx_instance_t *in = &p->instances[p->n_instances];
+            lx_ir_instance_t *in = &p->instances[p->n_instances];
             in->kind = nd->def->op == LX_OP_PARTICLES ? LX_INST_PARTICLES : LX_INST_ARRAY;
             in->count = (uint32_t)nd->params[0].num;
             in->expr = i;

@@ -221,7 +221,7 @@ static lx_result_t s_verify_tables(const lx_program_t *p, lx_error_t *err)
             FAIL("slot %u: events and values mixed", i);
     }
     for (uint32_t i = 0; i < p->n_instances; i++) {
-        const lx_instance_t *in = &p->instances[i];
+        const lx_ir_instance_t *in = &p->instances[i];
         if (in->count < 1 || in->count > 1000000 || in->expr >= p->n_exprs)
             FAIL("instance %u out of range", i);
         uint16_t op = p->exprs[in->expr].op;
@@ -234,7 +234,7 @@ static lx_result_t s_verify_tables(const lx_program_t *p, lx_error_t *err)
             return rc;
     }
     for (uint32_t i = 0; i < p->n_instances; i++) {
-        const lx_instance_t *in = &p->instances[i];
+        const lx_ir_instance_t *in = &p->instances[i];
         const lx_expr_t *e = &p->exprs[in->expr];
         if (e->instance != i || e->n_param < 1 || p->constants[e->param_off] != in->count)
             FAIL("instance %u count disagrees with its block", i);

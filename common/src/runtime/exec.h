@@ -1,0 +1,45 @@
+/* The executor's view of one expression, handed to block kernels
+ * (internal to common/src). */
+#ifndef LATTICE_RUNTIME_EXEC_H
+#define LATTICE_RUNTIME_EXEC_H
+
+#include "lattice/instance.h"
+
+typedef struct lx_exec {
+    lx_instance_t *inst;
+    const lx_program_t *p;
+    const lx_expr_t *e;
+    uint32_t expr;
+    const lx_frame_time_t *time;
+    uint32_t count;     /* elements the expression runs over (1 unless a field) */
+    double *state;      /* its state cell, or NULL */
+    const double *param;
+    uint64_t seed, key; /* randomness: the patch seed and the block's key */
+} lx_exec_t;
+
+/* Input k: its values and the distance in doubles between elements (0
+ * when a signal is broadcast over a field). NULL when unconnected. */
+const double *lx_exec_in(const lx_exec_t *x, uint32_t k, uint32_t *step);
+/* Output k: where to write (a scratch area when nobody reads it). */
+double *lx_exec_out(const lx_exec_t *x, uint32_t k, uint32_t *step);
+/* Elements of instance i. */
+uint32_t lx_exec_instance_count(const lx_exec_t *x, uint32_t instance);
+/* The state cell of another expression (Particles, read by its sink). */
+const double *lx_exec_state_of(const lx_exec_t *x, uint32_t expr);
+
+/* Draw-list assembly, for the RenderInstances and Camera kernels. */
+lx_render_frame_t *lx_exec_frame(const lx_exec_t *x);
+
+typedef void (*lx_kernel_fn)(lx_exec_t *x);
+
+/* Per op: eval (or read, for state blocks), write (state update at the
+ * end of the frame) and init (fills a fresh state cell; NULL = zeros,
+ * then the cell's init slot broadcast). */
+typedef struct lx_kernel {
+    lx_kernel_fn eval, write, init;
+} lx_kernel_t;
+
+/* The kernel table, indexed by lx_op_t. */
+const lx_kernel_t *lx_kernel_for(unsigned op);
+
+#endif
