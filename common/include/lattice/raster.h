@@ -1,0 +1,68 @@
+/* Rasterizer: RenderFrame -> FrameBuffers (ARCHITECTURE.md section 7).
+ *
+ * Colour and layer masks are anti-aliased by 4x4 stratified supersampling
+ * and composited in draw order (painter's algorithm, premultiplied
+ * linear RGBA over the background). Depth, normal, instance id and motion
+ * come from the front-most surface at the pixel centre (depth tested,
+ * never blended). Surfaces outside [near, far] are clipped.
+ *
+ * Geometry: every item is intersected in its local space (ray transformed
+ * by the inverse of T * Rz * Ry * Rx * S); planar shapes lie in local z = 0,
+ * meshes are a sphere, a box and a two-sided plane. The ray parameter is
+ * the planar camera depth. Motion re-projects the local surface point with
+ * the previous frame's transform of the same instance id and camera.
+ *
+ * Work is split into 32x32 tiles taken by a fixed pool of threads; every
+ * pixel is computed by exactly one thread from the same inputs, so the
+ * bytes never depend on the thread count. Rendering allocates nothing;
+ * lx_raster_new() allocates for the program's largest frame. */
+#ifndef LATTICE_RASTER_H
+#define LATTICE_RASTER_H
+
+#include "lattice/instance.h"
+
+/* Invariants: every plane is width * height pixels, row-major from the
+ * top-left; mask holds n_layers planes, layer k = the k-th distinct layer
+ * name in sink order (lx_raster_layer_name). */
+typedef struct lx_framebuf {
+    uint32_t width, height, n_layers;
+    float *rgba;          /* premultiplied linear RGBA, 4 per pixel */
+    float *depth;         /* planar camera depth; INFINITY for background */
+    float *normal;        /* unit camera-space normal (x right, y up, z toward the viewer); 0 */
+    uint32_t *id;         /* stable instance id; 0 for background */
+    float *motion;        /* (u, v) pixels, x right, y down: p_f - p_{f-1}, x motion_scale */
+    uint8_t *motion_valid;/* 1 where the surface existed in frame f - 1 */
+    float *mask;          /* n_layers planes of coverage x opacity in [0, 1] */
+} lx_framebuf_t;
+
+typedef struct lx_raster lx_raster_t;
+
+typedef struct lx_raster_config {
+    size_t size;          /* sizeof(lx_raster_config_t) */
+    uint32_t width, height; /* 0 = the patch's output size */
+    uint32_t threads;     /* 0 = 1 */
+    double motion_scale;  /* 0 means 1 */
+} lx_raster_config_t;
+#define LX_RASTER_CONFIG_INIT {sizeof(lx_raster_config_t), 0, 0, 1, 1.0}
+
+/* A rasterizer for frames of p (which must outlive it), with its thread
+ * pool and buffers; NULL with err set on failure. */
+lx_raster_t *lx_raster_new(const lx_program_t *p, const lx_alloc_t *alloc,
+                           const lx_raster_config_t *cfg, lx_error_t *err);
+void lx_raster_destroy(lx_raster_t **self_p);
+
+/* Renders cur. prev is frame f - 1's RenderFrame for motion, or NULL (no
+ * history: motion 0, valid 0). The returned buffers belong to the
+ * rasterizer and stay valid until the next render. */
+const lx_framebuf_t *lx_raster_render(lx_raster_t *r, const lx_render_frame_t *cur,
+                                      const lx_render_frame_t *prev);
+
+uint32_t lx_raster_layer_count(const lx_raster_t *r);
+/* The layer name of mask plane k (borrowed from the program). */
+const char *lx_raster_layer_name(const lx_raster_t *r, uint32_t k);
+
+/* Copies a RenderFrame into storage for cap items (dst->items must have
+ * room); for keeping frame f - 1 while f is evaluated. */
+void lx_render_frame_copy(lx_render_frame_t *dst, const lx_render_frame_t *src);
+
+#endif
