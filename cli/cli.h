@@ -22,6 +22,8 @@ int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_blocks(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* "a-b" or "a" (0 <= a <= b) into an inclusive range; false when malformed. */
 bool cli_parse_frames(const char *s, int64_t *a, int64_t *b);

@@ -7,6 +7,8 @@
 static const cli_command_t s_commands[] = {
     {"check", "report every problem in a patch", cmd_check},
     {"compile", "compile a patch and write its program as JSON", cmd_compile},
+    {"export", "render every artifact of a patch into a directory", cmd_export},
+    {"verify", "re-hash an export against its metadata.json", cmd_verify},
     {"eval", "print the render frames of a patch", cmd_eval},
     {"blocks", "list the block catalogue", cmd_blocks},
 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# README quick-start: build Lattice, then check and compile an example patch.
-# Usage: scripts/example.sh [path/to/patch.json]   (BUILD_DIR, CMAKE_ARGS as in test.sh)
+# README quick-start: build Lattice, then export an example patch and verify it.
+# Usage: scripts/example.sh [path/to/patch.json]   (OUT, BUILD_DIR, CMAKE_ARGS as in test.sh)
 set -euo pipefail
 
 # Work from the repo root regardless of the caller's cwd.
@@ -21,11 +21,16 @@ extra_args=(${CMAKE_ARGS:-})
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${extra_args[@]}"
 cmake --build "$BUILD_DIR"
 
-# Name the IR after the patch so other examples don't overwrite each other.
 name=$(basename "$patch" .json)
 name=${name%.patch}
-ir="$BUILD_DIR/$name.ir.json"
+out=${OUT:-out/$name}
 
 "$BUILD_DIR/cli/lattice" check "$patch"
-"$BUILD_DIR/cli/lattice" compile "$patch" -o "$ir"
-echo "example.sh: IR written to $ir"
+# Infinite patches need a frame range; everything else exports its whole timeline.
+frames=()
+if grep -q InfiniteTimeRoot "$patch"; then
+    frames=(--frames 0-119)
+fi
+"$BUILD_DIR/cli/lattice" export "$patch" -o "$out" --threads "$(nproc)" "${frames[@]}"
+"$BUILD_DIR/cli/lattice" verify "$out" | tail -n 1
+echo "example.sh: the export is in $out (metadata.json lists every file and its hash)"

@@ -108,6 +108,29 @@ pinned_eval=$(awk '$1 == "orbit-cards" {print $2}' "$root/tests/golden/eval.tsv"
 ok "eval hash matches the golden pin" grep -q "frames 0-239 hash: $pinned_eval" "$tmp/out"
 expect "eval bad patch" 1 "$lattice" eval "$tmp/bad.json" --frames 0-1
 
+# export and verify, as a user runs them.
+printf '{"resolution": {"width": 96, "height": 64}}' >"$tmp/small.json"
+expect "export --help" 0 "$lattice" export --help
+expect "export without -o" 2 "$lattice" export "$ex"
+expect "export bad artifact" 2 "$lattice" export "$ex" -o "$tmp/x" --artifacts rgba,dpeth
+ok "bad artifact named" grep -q "unknown artifact 'dpeth'" "$tmp/err"
+expect "export" 0 "$lattice" export "$ex" -o "$tmp/exp" --frames 0-2 --config "$tmp/small.json" --threads 2
+ok "export says where" grep -q "^wrote $tmp/exp: frames 0-2" "$tmp/out"
+ok "plain progress when not a terminal" grep -q "exported 3/3 frames" "$tmp/err"
+expect "verify" 0 "$lattice" verify "$tmp/exp"
+ok "verify counts files" grep -q "all 20 files match" "$tmp/out"
+printf 'x' >>"$tmp/exp/depth/frame_000001.exr"
+expect "verify corrupted" 1 "$lattice" verify "$tmp/exp"
+ok "verify names the file" grep -q "mismatched depth/frame_000001.exr" "$tmp/out"
+expect "verify no manifest" 2 "$lattice" verify "$tmp"
+mkdir -p "$tmp/busy" && touch "$tmp/busy/keep.txt"
+expect "export refuses a foreign directory" 1 "$lattice" export "$ex" -o "$tmp/busy" --frames 0-0
+ok "refusal mentions --force" grep -q -- "--force" "$tmp/err"
+ok "nothing deleted" test -e "$tmp/busy/keep.txt"
+expect "export infinite without frames" 1 "$lattice" export "$root/examples/feedback-trails.patch.json" -o "$tmp/inf"
+ok "EX-506 reported" grep -q "error\[EX-506\]" "$tmp/err"
+ok "nothing written" test ! -e "$tmp/inf"
+
 # docs/blocks.md is generated and must not drift.
 expect "blocks --markdown" 0 "$lattice" blocks --markdown
 ok "docs/blocks.md is current" cmp -s "$tmp/out" "$root/docs/blocks.md"

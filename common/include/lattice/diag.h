@@ -71,7 +71,11 @@
     X(CO_404, "CO-404", ERROR, "composite type name already taken")                        \
     X(EX_501, "EX-501", WARNING, "the patch renders nothing")                              \
     X(EX_502, "EX-502", ERROR, "several cameras")                                          \
-    X(EX_503, "EX-503", WARNING, "frames per cycle is not exact")
+    X(EX_503, "EX-503", WARNING, "frames per cycle is not exact")                          \
+    X(EX_504, "EX-504", ERROR, "invalid export setting")                                   \
+    X(EX_505, "EX-505", ERROR, "unknown export setting")                                   \
+    X(EX_506, "EX-506", ERROR, "infinite timeline needs a frame range")                    \
+    X(EX_507, "EX-507", ERROR, "too many instances for the id artifact")
 
 typedef enum {
 #define LX_X_DIAG_ENUM(id, code, sev, title) LX_DC_##id,

@@ -474,6 +474,61 @@ static void s_local_ray(const prep_t *pi, bool ortho, double sx, double sy, doub
 
 /* ---- per tile ------------------------------------------------------- */
 
+static bool s_convex(int kind)
+{
+    return kind == LX_SHAPE_RECT || kind == LX_SHAPE_PLANE || kind == LX_SHAPE_ELLIPSE ||
+           kind == LX_SHAPE_POLYGON;
+}
+
+/* Coverage samples (of SS x SS) of pixel (x, y) inside item pi. A planar
+ * item's pixel square maps to a convex quadrilateral in its plane: when
+ * all four corners land inside a convex shape every sample does, and when
+ * all four lie beyond one side of the shape's local box none does. Only
+ * the remaining (edge) pixels are sampled one by one. */
+static int s_coverage(const prep_t *pi, const view_t *v, uint32_t x, uint32_t y)
+{
+    int kind = (int)pi->it->shape[0];
+    if (!s_is_mesh(kind)) {
+        double e[3];
+        s_extent(pi, e);
+        int in = 0, left = 0, right = 0, below = 0, above = 0;
+        bool clipped = false;
+        for (int c = 0; c < 4; c++) {
+            double o[3], d[3];
+            s_local_ray(pi, v->ortho, x + (c & 1), y + (c >> 1), o, d);
+            if (d[2] == 0) {
+                clipped = true;
+                break;
+            }
+            double t = -o[2] / d[2];
+            if (!(t >= v->near && t <= v->far)) {
+                clipped = true;
+                break;
+            }
+            double lx = o[0] + t * d[0], ly = o[1] + t * d[1];
+            in += s_in_planar(pi, lx, ly);
+            left += lx < -e[0];
+            right += lx > e[0];
+            below += ly < -e[1];
+            above += ly > e[1];
+        }
+        if (!clipped) {
+            if (in == 4 && s_convex(kind))
+                return SS * SS;
+            if (left == 4 || right == 4 || below == 4 || above == 4)
+                return 0;
+        }
+    }
+    int covered = 0;
+    for (int sy = 0; sy < SS; sy++)
+        for (int sx = 0; sx < SS; sx++) {
+            double o[3], d[3], t;
+            s_local_ray(pi, v->ortho, x + (sx + 0.5) / SS, y + (sy + 0.5) / SS, o, d);
+            covered += s_hit(pi, o, d, v->near, v->far, &t, NULL, NULL);
+        }
+    return covered;
+}
+
 static void s_pixel(lx_raster_t *r, uint32_t x, uint32_t y)
 {
     const view_t *v = &r->view;
@@ -499,12 +554,7 @@ static void s_pixel(lx_raster_t *r, uint32_t x, uint32_t y)
             memcpy(best_lp, lp, sizeof lp);
             memcpy(best_ln, ln, sizeof ln);
         }
-        int covered = 0;
-        for (int sy = 0; sy < SS; sy++)
-            for (int sx = 0; sx < SS; sx++) {
-                s_local_ray(pi, v->ortho, x + (sx + 0.5) / SS, y + (sy + 0.5) / SS, o, d);
-                covered += s_hit(pi, o, d, v->near, v->far, &t, NULL, NULL);
-            }
+        int covered = s_coverage(pi, v, x, y);
         if (!covered)
             continue;
         double cov = covered / (double)(SS * SS);

@@ -1,0 +1,49 @@
+/* Encoders for export artifacts: PNG (libpng), EXR (OpenEXRCore), NPY.
+ *
+ * Every encoder appends the complete file to `out` and is deterministic:
+ * the same image and settings give the same bytes (no timestamps, no
+ * library version strings where avoidable, fixed attribute order). They
+ * return LX_OK, LX_E_INVALID (with err) for an image the format cannot
+ * hold, or LX_E_NOMEM / LX_E_INTERNAL. Thread-safe for distinct outputs.
+ * The decoders exist for read-back tests and `lattice verify`-style checks;
+ * they fill a newly allocated sample array (free with free()). */
+#ifndef LATTICE_ENCODE_H
+#define LATTICE_ENCODE_H
+
+#include "lattice/image.h"
+#include "lattice/result.h"
+#include "lattice/strbuf.h"
+
+/* PNG: U8 with 1 (gray), 3 (RGB) or 4 (RGBA) channels, or U16 gray.
+ * `level` is the zlib level 0..9; no tIME, no text chunks. */
+lx_result_t lx_png_encode(const lx_image_t *img, int level, lx_strbuf_t *out, lx_error_t *err);
+
+typedef enum {
+    LX_EXR_NONE, LX_EXR_RLE, LX_EXR_ZIPS, LX_EXR_ZIP, LX_EXR_PIZ
+} lx_exr_compression_t;
+
+/* -1 when unknown: "none", "rle", "zips", "zip", "piz". */
+int lx_exr_compression_parse(const char *name);
+
+/* EXR: scanline, HALF or F32 channels named by img->names, written in
+ * the order EXR requires (sorted by name) whatever the input order. */
+lx_result_t lx_exr_encode(const lx_image_t *img, lx_exr_compression_t c, lx_strbuf_t *out,
+                          lx_error_t *err);
+
+/* NPY v1.0: little-endian '<f4', C order, shape (H, W, C). F32 only. */
+lx_result_t lx_npy_encode(const lx_image_t *img, lx_strbuf_t *out, lx_error_t *err);
+
+/* Decoded images: samples as in the file (U8/U16 for PNG; float for EXR,
+ * HALF widened; channels in img->names order as stored in the file). */
+typedef struct lx_decoded {
+    uint32_t width, height, channels;
+    lx_pixel_type_t type;
+    void *data;
+    char names[LX_IMAGE_MAX_CHANNELS][32];
+} lx_decoded_t;
+
+lx_result_t lx_png_decode(const void *bytes, size_t len, lx_decoded_t *out, lx_error_t *err);
+lx_result_t lx_exr_decode(const void *bytes, size_t len, lx_decoded_t *out, lx_error_t *err);
+void lx_decoded_release(lx_decoded_t *img);
+
+#endif

@@ -1,0 +1,83 @@
+/* Export configuration and the analysis that precedes rendering
+ * (spec/export-format.md, "Export config").
+ *
+ * A config starts from defaults (lx_export_config_init), takes a JSON file
+ * (lx_export_config_load_json) and then command-line values (the caller
+ * sets fields; flags win). lx_export_plan() checks it against a program
+ * and resolves everything an export needs: the frame range, sampling,
+ * resolution, depth range. Problems are EX-5xx diagnostics, reported
+ * before any frame is rendered. */
+#ifndef LATTICE_EXPORT_CONFIG_H
+#define LATTICE_EXPORT_CONFIG_H
+
+#include "lattice/diag.h"
+#include "lattice/encode.h"
+#include "lattice/sampling.h"
+
+enum {
+    LX_ART_RGBA = 1 << 0,
+    LX_ART_DEPTH = 1 << 1,
+    LX_ART_MOTION = 1 << 2,
+    LX_ART_NORMAL = 1 << 3,
+    LX_ART_ID = 1 << 4,
+    LX_ART_MASK = 1 << 5,
+    LX_ART_CAMERA = 1 << 6,
+    LX_ART_CONTROL = 1 << 7,
+    LX_ART_DEFAULT = (1 << 7) - 1, /* everything but control */
+};
+
+/* The artifact names of the spec, in bit order. */
+extern const char *const lx_artifact_names[8];
+
+typedef struct lx_export_config {
+    size_t size;
+    bool has_frames;
+    int64_t first, last;
+    uint32_t width, height; /* 0 = the patch's output size */
+    uint32_t artifacts;     /* LX_ART_* */
+    bool color_exr, float_npy, mask_exr;
+    bool has_depth_range;
+    double depth_near, depth_far;
+    double motion_scale;
+    uint32_t frames_per_cycle; /* 0 = default */
+    lx_exr_compression_t exr_compression;
+    int png_level;
+} lx_export_config_t;
+
+void lx_export_config_init(lx_export_config_t *cfg);
+
+/* Applies a config file's JSON on top of cfg. Unknown keys (EX-505) and
+ * bad values (EX-504) become diagnostics located by JSON pointer; returns
+ * LX_E_DIAG when there were errors, LX_E_PARSE for invalid JSON (also
+ * reported). */
+lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text, size_t len,
+                                       lx_diags_t *diags);
+
+/* Parses an artifact list "rgba,depth,mask" (or "all"); false when a name
+ * is unknown (its text in *bad). */
+bool lx_export_parse_artifacts(const char *list, uint32_t *mask, const char **bad);
+
+/* Everything an export needs, resolved. Depth is normalized by each
+ * frame's camera near/far unless cfg.has_depth_range. */
+typedef struct lx_export_plan {
+    lx_export_config_t cfg;
+    lx_sampling_t sampling;
+    int64_t first, last;
+    uint32_t width, height;
+    uint32_t n_ids; /* stable instance ids the program can draw */
+    lx_digest_t config_hash;
+} lx_export_plan_t;
+
+/* Checks cfg against p and resolves the plan: an infinite timeline
+ * without frames (EX-506), bad sizes or ranges (EX-504), inexact frames
+ * per cycle (EX-503, a warning), more than 65535 ids with the id artifact
+ * (EX-507). Returns LX_OK or LX_E_DIAG. */
+lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
+                           lx_export_plan_t *plan, lx_diags_t *diags);
+
+/* The resolved config as canonical JSON (the configHash is its SHA-256):
+ * everything that changes output bytes, nothing else (no threads, no
+ * paths). Appends to out. */
+void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out);
+
+#endif

@@ -1,0 +1,430 @@
+/* One frame's artifacts, in memory: evaluate (with frame f - 1 for motion),
+ * rasterize, convert each artifact to its canonical buffer, encode the
+ * artifacts in parallel, hash. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lattice/digest.h"
+#include "lattice/dmath.h"
+#include "lattice/export.h"
+#include "lattice/pool.h"
+#include "lattice/raster.h"
+
+typedef enum {
+    K_RGBA_PNG, K_RGBA_EXR, K_DEPTH, K_MOTION, K_NORMAL, K_ID, K_MASK_PNG, K_MASK_EXR,
+    K_CONTROL_DEPTH, K_CONTROL_NORMAL
+} kind_t;
+
+/* One artifact of every frame: what it is and its reusable buffers. */
+typedef struct {
+    kind_t kind;
+    uint32_t layer; /* masks */
+    lx_image_t img;
+    void *data; /* the canonical raw buffer the image views */
+    size_t data_bytes;
+    lx_result_t rc;
+    lx_error_t err;
+} job_t;
+
+struct lx_frame_renderer {
+    const lx_program_t *p;
+    lx_export_plan_t plan;
+    const lx_alloc_t *alloc;
+    lx_instance_t *inst;
+    lx_raster_t *raster;
+    lx_pool_t *pool;
+    lx_clock_fn clock;
+    void *clock_user;
+    lx_render_frame_t prev;
+    int64_t prev_frame; /* the frame held in prev, or -1 */
+    const lx_framebuf_t *fb;
+    const lx_camera_t *camera;
+    job_t *jobs;
+    lx_artifact_file_t *files;
+    uint32_t n_jobs;
+    float srgb_threshold[256]; /* linear value where 8-bit sRGB code k+1 starts */
+    bool reencode;             /* encode the buffers as they are (benchmark floor) */
+    lx_frame_result_t result;
+};
+
+static double s_now(const lx_frame_renderer_t *fr)
+{
+    return fr->clock ? fr->clock(fr->clock_user) : 0.0;
+}
+
+/* ---- conversions (each pixel written by exactly one task) ----------- */
+
+static double s_srgb_encode(double c)
+{
+    return c <= 0.0031308 ? 12.92 * c : 1.055 * lx_pow(c, 1.0 / 2.4) - 0.055;
+}
+
+static void s_srgb_table(lx_frame_renderer_t *fr)
+{
+    /* Code k covers sRGB values in [(k - 0.5)/255, (k + 0.5)/255): find the
+     * linear threshold of each boundary by bisection on the exact curve. */
+    for (int k = 0; k < 255; k++) {
+        double target = (k + 0.5) / 255.0, lo = 0, hi = 1;
+        for (int it = 0; it < 60; it++) {
+            double mid = (lo + hi) / 2;
+            if (s_srgb_encode(mid) < target)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        fr->srgb_threshold[k] = (float)hi;
+    }
+    fr->srgb_threshold[255] = INFINITY;
+}
+
+static uint8_t s_to_srgb8(const lx_frame_renderer_t *fr, float v)
+{
+    int lo = 0, hi = 255;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (v < fr->srgb_threshold[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return (uint8_t)lo;
+}
+
+static uint8_t s_u8(double v)
+{
+    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    return (uint8_t)lround(v * 255.0);
+}
+
+static float s_depth01(const lx_frame_renderer_t *fr, float z)
+{
+    double near = fr->plan.cfg.has_depth_range ? fr->plan.cfg.depth_near : fr->camera->near;
+    double far = fr->plan.cfg.has_depth_range ? fr->plan.cfg.depth_far : fr->camera->far;
+    if (isinf(z) || !(far > near))
+        return 1.0f;
+    double d = (z - near) / (far - near);
+    return (float)(d < 0 ? 0 : d > 1 ? 1 : d);
+}
+
+static void s_convert(lx_frame_renderer_t *fr, job_t *j)
+{
+    const lx_framebuf_t *fb = fr->fb;
+    size_t n = (size_t)fb->width * fb->height;
+    switch (j->kind) {
+    case K_RGBA_PNG: {
+        uint8_t *o = j->data;
+        for (size_t i = 0; i < n; i++) {
+            const float *c = &fb->rgba[4 * i];
+            float a = c[3] < 0 ? 0 : c[3] > 1 ? 1 : c[3];
+            for (int k = 0; k < 3; k++)
+                o[4 * i + k] = a > 0 ? s_to_srgb8(fr, c[k] / a) : 0;
+            o[4 * i + 3] = s_u8(a);
+        }
+        break;
+    }
+    case K_RGBA_EXR:
+        memcpy(j->data, fb->rgba, 4 * n * sizeof(float));
+        break;
+    case K_DEPTH: {
+        float *o = j->data;
+        for (size_t i = 0; i < n; i++)
+            o[i] = s_depth01(fr, fb->depth[i]);
+        break;
+    }
+    case K_MOTION: {
+        float *o = j->data;
+        for (size_t i = 0; i < n; i++) {
+            o[3 * i] = fb->motion[2 * i];
+            o[3 * i + 1] = fb->motion[2 * i + 1];
+            o[3 * i + 2] = fb->motion_valid[i];
+        }
+        break;
+    }
+    case K_NORMAL:
+        memcpy(j->data, fb->normal, 3 * n * sizeof(float));
+        break;
+    case K_ID: {
+        uint16_t *o = j->data;
+        for (size_t i = 0; i < n; i++)
+            o[i] = (uint16_t)fb->id[i];
+        break;
+    }
+    case K_MASK_PNG: {
+        uint8_t *o = j->data;
+        const float *m = fb->mask + (size_t)j->layer * n;
+        for (size_t i = 0; i < n; i++)
+            o[i] = s_u8(m[i]);
+        break;
+    }
+    case K_MASK_EXR:
+        memcpy(j->data, fb->mask + (size_t)j->layer * n, n * sizeof(float));
+        break;
+    case K_CONTROL_DEPTH: {
+        uint8_t *o = j->data;
+        for (size_t i = 0; i < n; i++)
+            o[i] = isinf(fb->depth[i]) ? 0 : s_u8(1.0 - s_depth01(fr, fb->depth[i]));
+        break;
+    }
+    case K_CONTROL_NORMAL: {
+        uint8_t *o = j->data;
+        for (size_t i = 0; i < n; i++) {
+            const float *v = &fb->normal[3 * i];
+            bool bg = fb->id[i] == 0;
+            o[3 * i] = bg ? 128 : s_u8((-v[0] + 1) / 2);
+            o[3 * i + 1] = bg ? 128 : s_u8((v[1] + 1) / 2);
+            o[3 * i + 2] = bg ? 255 : s_u8((v[2] + 1) / 2);
+        }
+        break;
+    }
+    }
+}
+
+static void s_encode_task(void *ctx, uint32_t i)
+{
+    lx_frame_renderer_t *fr = ctx;
+    job_t *j = &fr->jobs[i];
+    lx_artifact_file_t *f = &fr->files[i];
+    double t0 = s_now(fr);
+    if (!fr->reencode)
+        s_convert(fr, j);
+    double t1 = s_now(fr);
+    f->bytes.len = 0;
+    if (f->bytes.cap)
+        f->bytes.buf[0] = '\0';
+    f->bytes.failed = false;
+    const lx_export_config_t *c = &fr->plan.cfg;
+    bool exr = j->kind == K_RGBA_EXR || j->kind == K_MASK_EXR ||
+               ((j->kind == K_DEPTH || j->kind == K_MOTION || j->kind == K_NORMAL) &&
+                !c->float_npy);
+    bool npy = (j->kind == K_DEPTH || j->kind == K_MOTION || j->kind == K_NORMAL) && c->float_npy;
+    if (exr)
+        j->rc = lx_exr_encode(&j->img, c->exr_compression, &f->bytes, &j->err);
+    else if (npy)
+        j->rc = lx_npy_encode(&j->img, &f->bytes, &j->err);
+    else
+        j->rc = lx_png_encode(&j->img, c->png_level, &f->bytes, &j->err);
+    if (j->rc != LX_OK)
+        return;
+    double t2 = s_now(fr);
+    lx_digest_t d;
+    j->rc = lx_sha256(f->bytes.buf, f->bytes.len, &d);
+    lx_hex(d.bytes, 32, f->hash);
+    uint8_t x[16];
+    lx_xxh128(j->data, j->data_bytes, x);
+    lx_hex(x, 16, f->content);
+    double t3 = s_now(fr);
+    f->convert_ms = t1 - t0;
+    f->encode_ms = t2 - t1;
+    f->hash_ms = t3 - t2;
+}
+
+/* ---- setup ---------------------------------------------------------- */
+
+static bool s_add_job(lx_frame_renderer_t *fr, kind_t kind, uint32_t layer, const char *key,
+                      uint32_t channels, lx_pixel_type_t type, const char *const *names)
+{
+    job_t *j = &fr->jobs[fr->n_jobs];
+    lx_artifact_file_t *f = &fr->files[fr->n_jobs];
+    size_t n = (size_t)fr->plan.width * fr->plan.height;
+    size_t sample = type == LX_PIX_U8 ? 1 : type == LX_PIX_U16 ? 2 : 4;
+    j->kind = kind;
+    j->layer = layer;
+    j->data_bytes = n * channels * sample;
+    j->data = lx_calloc(fr->alloc, j->data_bytes + 1, 1);
+    if (!j->data)
+        return false;
+    j->img = (lx_image_t){fr->plan.width, fr->plan.height, channels, type, j->data, {0}};
+    for (uint32_t k = 0; k < channels && names; k++)
+        j->img.names[k] = names[k];
+    snprintf(f->key, sizeof f->key, "%s", key);
+    lx_strbuf_init(&f->bytes, fr->alloc);
+    fr->n_jobs++;
+    return true;
+}
+
+static bool s_jobs(lx_frame_renderer_t *fr)
+{
+    const lx_export_config_t *c = &fr->plan.cfg;
+    uint32_t layers = lx_raster_layer_count(fr->raster);
+    uint32_t max = 8 + 2 * layers;
+    fr->jobs = lx_calloc(fr->alloc, max, sizeof *fr->jobs);
+    fr->files = lx_calloc(fr->alloc, max, sizeof *fr->files);
+    if (!fr->jobs || !fr->files)
+        return false;
+    static const char *const rgba[] = {"R", "G", "B", "A"};
+    static const char *const z[] = {"Z"};
+    static const char *const uv[] = {"u", "v", "valid"};
+    static const char *const nrm[] = {"N.X", "N.Y", "N.Z"};
+    static const char *const y[] = {"Y"};
+    lx_pixel_type_t f32 = LX_PIX_F32;
+    bool ok = true;
+    if (c->artifacts & LX_ART_RGBA)
+        ok &= c->color_exr ? s_add_job(fr, K_RGBA_EXR, 0, "rgba", 4, LX_PIX_HALF, rgba)
+                           : s_add_job(fr, K_RGBA_PNG, 0, "rgba", 4, LX_PIX_U8, NULL);
+    if (c->artifacts & LX_ART_DEPTH)
+        ok &= s_add_job(fr, K_DEPTH, 0, "depth", 1, f32, z);
+    if (c->artifacts & LX_ART_MOTION)
+        ok &= s_add_job(fr, K_MOTION, 0, "motion", 3, f32, uv);
+    if (c->artifacts & LX_ART_NORMAL)
+        ok &= s_add_job(fr, K_NORMAL, 0, "normal", 3, f32, nrm);
+    if (c->artifacts & LX_ART_ID)
+        ok &= s_add_job(fr, K_ID, 0, "id", 1, LX_PIX_U16, NULL);
+    for (uint32_t k = 0; (c->artifacts & LX_ART_MASK) && k < layers; k++) {
+        char key[96];
+        snprintf(key, sizeof key, "mask/%s", lx_raster_layer_name(fr->raster, k));
+        ok &= c->mask_exr ? s_add_job(fr, K_MASK_EXR, k, key, 1, f32, y)
+                          : s_add_job(fr, K_MASK_PNG, k, key, 1, LX_PIX_U8, NULL);
+    }
+    if (c->artifacts & LX_ART_CONTROL) {
+        ok &= s_add_job(fr, K_CONTROL_DEPTH, 0, "control/depth", 1, LX_PIX_U8, NULL);
+        ok &= s_add_job(fr, K_CONTROL_NORMAL, 0, "control/normal", 3, LX_PIX_U8, NULL);
+    }
+    return ok;
+}
+
+lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_export_plan_t *plan,
+                                           uint32_t threads, lx_clock_fn clock, void *clock_user,
+                                           const lx_alloc_t *alloc, lx_error_t *err)
+{
+    alloc = alloc ? alloc : lx_alloc_default();
+    lx_frame_renderer_t *fr = lx_calloc(alloc, 1, sizeof *fr);
+    if (!fr) {
+        lx_fail(err, LX_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    fr->p = p;
+    fr->plan = *plan;
+    fr->alloc = alloc;
+    fr->clock = clock;
+    fr->clock_user = clock_user;
+    fr->prev_frame = -1;
+    lx_instance_config_t icfg = LX_INSTANCE_CONFIG_INIT;
+    icfg.frames_per_cycle = plan->sampling.frames_per_cycle;
+    lx_raster_config_t rcfg = LX_RASTER_CONFIG_INIT;
+    rcfg.width = plan->width;
+    rcfg.height = plan->height;
+    rcfg.threads = threads ? threads : 1;
+    rcfg.motion_scale = plan->cfg.motion_scale;
+    fr->inst = lx_instance_new(p, alloc, &icfg, err);
+    fr->raster = fr->inst ? lx_raster_new(p, alloc, &rcfg, err) : NULL;
+    fr->pool = fr->raster ? lx_pool_new(rcfg.threads, alloc, err) : NULL;
+    uint64_t cap = plan->n_ids + 1;
+    fr->prev.items = lx_calloc(alloc, cap, sizeof *fr->prev.items);
+    if (!fr->pool || !fr->prev.items || !s_jobs(fr)) {
+        if (fr->pool)
+            lx_fail(err, LX_E_NOMEM, "out of memory for frame buffers");
+        lx_frame_renderer_destroy(&fr);
+        return NULL;
+    }
+    s_srgb_table(fr);
+    return fr;
+}
+
+void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    lx_frame_renderer_t *fr = *self_p;
+    for (uint32_t i = 0; i < fr->n_jobs; i++) {
+        lx_free(fr->alloc, fr->jobs[i].data);
+        lx_strbuf_release(&fr->files[i].bytes);
+    }
+    lx_free(fr->alloc, fr->jobs);
+    lx_free(fr->alloc, fr->files);
+    lx_free(fr->alloc, fr->prev.items);
+    lx_pool_destroy(&fr->pool);
+    lx_raster_destroy(&fr->raster);
+    lx_instance_destroy(&fr->inst);
+    lx_free(fr->alloc, fr);
+    *self_p = NULL;
+}
+
+/* The frame whose transforms motion compares with: f - 1, or for frame 0
+ * of a cyclic patch the last frame of the cycle (the loop's predecessor);
+ * none for frame 0 otherwise. */
+static int64_t s_prev_of(const lx_frame_renderer_t *fr, int64_t f)
+{
+    if (f > 0)
+        return f - 1;
+    if (fr->p->time_model.kind == LX_TIME_CYCLIC)
+        return (int64_t)fr->plan.sampling.frames_per_cycle - 1;
+    return -1;
+}
+
+lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
+                                     const lx_frame_result_t **out, lx_error_t *err)
+{
+    lx_frame_result_t *res = &fr->result;
+    memset(&res->times, 0, sizeof res->times);
+    double t0 = s_now(fr);
+    int64_t pf = s_prev_of(fr, f);
+    const lx_render_frame_t *rf = NULL;
+    if (pf >= 0 && pf != fr->prev_frame) {
+        if (lx_instance_eval(fr->inst, pf, &rf) != LX_OK)
+            return lx_fail(err, LX_E_INVALID, "cannot evaluate frame %lld", (long long)pf);
+        lx_render_frame_copy(&fr->prev, rf);
+        fr->prev_frame = pf;
+    }
+    if (lx_instance_eval(fr->inst, f, &rf) != LX_OK)
+        return lx_fail(err, LX_E_INVALID, "cannot evaluate frame %lld", (long long)f);
+    double t1 = s_now(fr);
+    fr->fb = lx_raster_render(fr->raster, rf, pf >= 0 ? &fr->prev : NULL);
+    fr->camera = &rf->camera;
+    double t2 = s_now(fr);
+    lx_pool_run(fr->pool, fr->n_jobs, s_encode_task, fr);
+    double t3 = s_now(fr);
+    res->frame = f;
+    res->time = rf->time;
+    res->camera = rf->camera;
+    res->files = fr->files;
+    res->n_files = fr->n_jobs;
+    res->times.eval = t1 - t0;
+    res->times.raster = t2 - t1;
+    res->times.encode = t3 - t2; /* convert + encode + hash, in parallel */
+    for (uint32_t i = 0; i < fr->n_jobs; i++) {
+        res->times.convert += fr->files[i].convert_ms;
+        res->times.hash += fr->files[i].hash_ms;
+    }
+    for (uint32_t i = 0; i < fr->n_jobs; i++) {
+        static const char *const ext[] = {"png", "exr", "npy"};
+        const job_t *j = &fr->jobs[i];
+        if (j->rc != LX_OK) {
+            if (err)
+                *err = j->err;
+            return lx_fail(err, j->rc, "encoding %s of frame %lld: %s", fr->files[i].key,
+                           (long long)f, j->err.message);
+        }
+        int e = j->img.type == LX_PIX_U8 || j->img.type == LX_PIX_U16 ? 0
+                : fr->plan.cfg.float_npy && (j->kind == K_DEPTH || j->kind == K_MOTION ||
+                                             j->kind == K_NORMAL)
+                    ? 2
+                    : 1;
+        snprintf(fr->files[i].name, sizeof fr->files[i].name, "frame_%06lld.%s", (long long)f,
+                 ext[e]);
+    }
+    /* The current frame is the next frame's f - 1. */
+    lx_render_frame_copy(&fr->prev, rf);
+    fr->prev_frame = f;
+    *out = res;
+    return LX_OK;
+}
+
+lx_result_t lx_frame_renderer_reencode(lx_frame_renderer_t *fr, lx_stage_times_t *times,
+                                       lx_error_t *err)
+{
+    if (fr->prev_frame < 0)
+        return lx_fail(err, LX_E_INVALID, "no frame has been rendered yet");
+    memset(times, 0, sizeof *times);
+    fr->reencode = true;
+    double t0 = s_now(fr);
+    lx_pool_run(fr->pool, fr->n_jobs, s_encode_task, fr);
+    times->encode = s_now(fr) - t0;
+    fr->reencode = false;
+    for (uint32_t i = 0; i < fr->n_jobs; i++) {
+        times->hash += fr->files[i].hash_ms;
+        if (fr->jobs[i].rc != LX_OK)
+            return lx_fail(err, fr->jobs[i].rc, "%s", fr->jobs[i].err.message);
+    }
+    return LX_OK;
+}

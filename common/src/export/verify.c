@@ -1,0 +1,156 @@
+/* lx_export_verify: re-hash every file metadata.json lists; find the ones
+ * it does not list. */
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lattice/export.h"
+#include "export_internal.h"
+#include "lattice/patch.h"
+
+#define LX_MANIFEST_MAX (512u << 20)
+
+/* Keys are artifact paths: "rgba", "mask/<layer>", "control/depth". */
+static bool s_key_ok(const char *key)
+{
+    char part[128];
+    int parts = 0;
+    for (const char *s = key;; parts++) {
+        size_t n = strcspn(s, "/");
+        if (n == 0 || n >= sizeof part)
+            return false;
+        memcpy(part, s, n);
+        part[n] = '\0';
+        if (!lx_id_valid(part))
+            return false;
+        s += n;
+        if (!*s)
+            break;
+        s++;
+    }
+    return parts < 2;
+}
+
+
+/* A plain file name: [A-Za-z0-9_.-], not starting with '.', no "..". */
+static bool s_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128 || s[0] == '.' || strstr(s, ".."))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static bool s_listed(const cJSON *files, const char *name)
+{
+    for (const cJSON *f = files->child; f; f = f->next)
+        if (cJSON_IsString(f) && strcmp(f->valuestring, name) == 0)
+            return true;
+    return false;
+}
+
+lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_error_t *err)
+{
+    const lx_alloc_t *a = lx_alloc_default();
+    memset(rep, 0, sizeof *rep);
+    lx_strbuf_init(&rep->text, a);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metadata.json", out_dir);
+    size_t len = 0;
+    char *text = lx_read_file(path, LX_MANIFEST_MAX, &len, a);
+    if (!text)
+        return lx_fail(err, LX_E_IO, "cannot read '%s': %s", path,
+                       errno ? strerror(errno) : "too large");
+    cJSON *m = cJSON_ParseWithLength(text, len);
+    lx_free(a, text);
+    const cJSON *sums = cJSON_GetObjectItemCaseSensitive(m, "checksums");
+    if (!cJSON_IsObject(sums)) {
+        cJSON_Delete(m);
+        return lx_fail(err, LX_E_PARSE, "'%s' is not an export manifest (no checksums)", path);
+    }
+    for (const cJSON *k = sums->child; k; k = k->next) {
+        const cJSON *files = cJSON_GetObjectItemCaseSensitive(k, "files");
+        const cJSON *hashes = cJSON_GetObjectItemCaseSensitive(k, "hashes");
+        const cJSON *combined = cJSON_GetObjectItemCaseSensitive(k, "combined");
+        if (!k->string || !s_key_ok(k->string) || !cJSON_IsArray(files) ||
+            !cJSON_IsArray(hashes) || cJSON_GetArraySize(files) != cJSON_GetArraySize(hashes)) {
+            lx_strbuf_addf(&rep->text, "malformed checksums entry '%s'\n",
+                           k->string ? k->string : "");
+            rep->mismatched++;
+            continue;
+        }
+        lx_sha256_t all;
+        lx_sha256_init(&all);
+        const cJSON *h = hashes->child;
+        int idx = 0;
+        for (const cJSON *f = files->child; f; f = f->next, h = h->next, idx++) {
+            if (!cJSON_IsString(f) || !s_name_ok(f->valuestring) || !cJSON_IsString(h)) {
+                lx_strbuf_addf(&rep->text, "%s: malformed entry %d\n", k->string, idx);
+                rep->mismatched++;
+                continue;
+            }
+            if (idx)
+                lx_sha256_update(&all, "\n", 1);
+            lx_sha256_update(&all, h->valuestring, strlen(h->valuestring));
+            snprintf(path, sizeof path, "%s/%s/%s", out_dir, k->string, f->valuestring);
+            size_t flen = 0;
+            errno = 0;
+            char *bytes = lx_read_file(path, (size_t)1 << 34, &flen, a);
+            rep->checked++;
+            if (!bytes) {
+                lx_strbuf_addf(&rep->text, "missing    %s/%s\n", k->string, f->valuestring);
+                rep->missing++;
+                continue;
+            }
+            lx_digest_t d;
+            char hex[65] = "";
+            if (lx_sha256(bytes, flen, &d) == LX_OK)
+                lx_hex(d.bytes, 32, hex);
+            lx_free(a, bytes);
+            if (strcmp(hex, h->valuestring) != 0) {
+                lx_strbuf_addf(&rep->text, "mismatched %s/%s\n", k->string, f->valuestring);
+                rep->mismatched++;
+            }
+        }
+        lx_digest_t d;
+        char hex[65] = "";
+        if (lx_sha256_final(&all, &d) == LX_OK)
+            lx_hex(d.bytes, 32, hex);
+        if (!cJSON_IsString(combined) || strcmp(hex, combined->valuestring) != 0) {
+            lx_strbuf_addf(&rep->text, "combined hash of '%s' does not match its hashes\n",
+                           k->string);
+            rep->combined_bad++;
+        }
+        /* Files in the artifact's directory that the manifest does not list. */
+        snprintf(path, sizeof path, "%s/%s", out_dir, k->string);
+        DIR *dir = opendir(path);
+        struct dirent *e;
+        while (dir && (e = readdir(dir))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char sub[4096];
+            snprintf(sub, sizeof sub, "%s/%s", k->string, e->d_name);
+            if (cJSON_GetObjectItemCaseSensitive(sums, sub))
+                continue; /* mask/<layer> directories are keys of their own */
+            if (!s_listed(files, e->d_name)) {
+                lx_strbuf_addf(&rep->text, "extra      %s/%s\n", k->string, e->d_name);
+                rep->extra++;
+            }
+        }
+        if (dir)
+            closedir(dir);
+    }
+    cJSON_Delete(m);
+    if (rep->text.failed)
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    return rep->missing || rep->mismatched || rep->extra || rep->combined_bad ? LX_E_VERIFY
+                                                                             : LX_OK;
+}

@@ -1,0 +1,138 @@
+/* Export settings: the config file, the analysis before rendering (every
+ * EX-5xx code the export raises, with its location) and the config hash. */
+#include "lattice/export_config.h"
+#include "runtime_fixture.h"
+
+static lx_program_t *s_program(const char *root, const char *extra_blocks)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"format\":\"lattice.patch/1\",\"id\":\"x\",\"output\":{\"width\":64,\"height\":48,"
+             "\"fps\":24},\"blocks\":[{\"id\":\"t\",%s},{\"id\":\"s\",\"type\":\"Rect\"},"
+             "{\"id\":\"d\",\"type\":\"RenderInstances\"}%s],\"edges\":[{\"from\":\"s.shape\","
+             "\"to\":\"d.shape\"}%s]}",
+             root, extra_blocks[0] ? ",{\"id\":\"a\",\"type\":\"Array\",\"params\":{\"count\":70000}}" : "",
+             extra_blocks[0] ? ",{\"from\":\"a.domain\",\"to\":\"d.domain\"}" : "");
+    rt_t rt;
+    rt_open_text(&rt, text, NULL);
+    lx_instance_destroy(&rt.inst);
+    return rt.p;
+}
+
+static const lx_diag_t *s_find(const lx_diags_t *d, lx_dcode_t code)
+{
+    for (size_t i = 0; i < d->count; i++)
+        if (d->items[i].code == code)
+            return &d->items[i];
+    return NULL;
+}
+
+static bool s_at(const lx_diag_t *dg, const char *pointer)
+{
+    for (size_t i = 0; dg && i < dg->n_locs; i++)
+        if (dg->locs[i].kind == LX_LOC_JSON && strcmp(dg->locs[i].a, pointer) == 0)
+            return true;
+    return false;
+}
+
+static void test_config_file(void)
+{
+    lx_export_config_t c;
+    lx_export_config_init(&c);
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    const char *ok = "{\"frames\":[3,9],\"resolution\":{\"width\":320,\"height\":200},"
+                     "\"artifacts\":[\"rgba\",\"control\"],\"formats\":{\"color\":\"exr\","
+                     "\"float\":\"npy\",\"mask\":\"exr\"},\"depthRange\":[1,50],"
+                     "\"motionScale\":-1,\"framesPerCycle\":30,\"exrCompression\":\"piz\","
+                     "\"pngLevel\":9}";
+    CHECK(lx_export_config_load_json(&c, ok, strlen(ok), &d) == LX_OK && d.count == 0);
+    CHECK(c.has_frames && c.first == 3 && c.last == 9 && c.width == 320 && c.height == 200);
+    CHECK(c.artifacts == (LX_ART_RGBA | LX_ART_CONTROL) && c.color_exr && c.float_npy && c.mask_exr);
+    CHECK(c.has_depth_range && c.depth_near == 1 && c.depth_far == 50 && c.motion_scale == -1);
+    CHECK(c.frames_per_cycle == 30 && c.exr_compression == LX_EXR_PIZ && c.png_level == 9);
+    lx_diags_release(&d);
+
+    lx_diags_init(&d, NULL);
+    const char *bad = "{\"frams\":\"1-2\",\"resolution\":{\"width\":33,\"height\":20},"
+                      "\"pngLevel\":11,\"formats\":{\"colour\":\"png\",\"float\":\"tiff\"},"
+                      "\"frames\":\"9-3\"}";
+    CHECK(lx_export_config_load_json(&c, bad, strlen(bad), &d) == LX_E_DIAG);
+    const lx_diag_t *u = s_find(&d, LX_DC_EX_505);
+    CHECK(u && s_at(u, "/frams") && u->help && strstr(u->help, "frames"));
+    size_t ex504 = 0, ex505 = 0;
+    for (size_t i = 0; i < d.count; i++) {
+        ex504 += d.items[i].code == LX_DC_EX_504;
+        ex505 += d.items[i].code == LX_DC_EX_505;
+    }
+    CHECK_EQ_INT(ex504, 4); /* resolution, pngLevel, formats/float, frames */
+    CHECK_EQ_INT(ex505, 2); /* frams, formats/colour */
+    lx_diags_release(&d);
+
+    uint32_t m;
+    const char *which;
+    CHECK(lx_export_parse_artifacts("rgba,depth", &m, &which) && m == (LX_ART_RGBA | LX_ART_DEPTH));
+    CHECK(!lx_export_parse_artifacts("rgba,dpeth", &m, &which) && strcmp(which, "dpeth") == 0);
+    CHECK(lx_export_parse_artifacts("all", &m, &which) && (m & LX_ART_CONTROL));
+}
+
+static void test_plan(void)
+{
+    lx_export_config_t c;
+    lx_export_config_init(&c);
+    lx_export_plan_t plan;
+    lx_diags_t d;
+    /* Infinite timelines need frames (EX-506). */
+    lx_program_t *p = s_program("\"type\":\"InfiniteTimeRoot\"", "");
+    lx_diags_init(&d, NULL);
+    CHECK(p && lx_export_plan(p, &c, &plan, &d) == LX_E_DIAG);
+    CHECK(s_at(s_find(&d, LX_DC_EX_506), "/frames"));
+    lx_diags_release(&d);
+    c.has_frames = true;
+    c.first = 10;
+    c.last = 20;
+    lx_diags_init(&d, NULL);
+    CHECK(lx_export_plan(p, &c, &plan, &d) == LX_OK && plan.first == 10 && plan.last == 20);
+    lx_diags_release(&d);
+    lx_program_destroy(&p);
+    /* 29.97 frames per cycle: exported as 30, with a warning (EX-503). */
+    p = s_program("\"type\":\"CycleTimeRoot\",\"params\":{\"periodMs\":1248.75}", "");
+    lx_export_config_init(&c);
+    lx_diags_init(&d, NULL);
+    CHECK(p && lx_export_plan(p, &c, &plan, &d) == LX_OK);
+    const lx_diag_t *w = s_find(&d, LX_DC_EX_503);
+    CHECK(w && w->severity == LX_SEV_WARNING && plan.sampling.frames_per_cycle == 30);
+    CHECK(plan.first == 0 && plan.last == 29);
+    lx_diags_release(&d);
+    /* A bad frames-per-cycle is EX-504. */
+    c.frames_per_cycle = 20000000;
+    lx_diags_init(&d, NULL);
+    CHECK(lx_export_plan(p, &c, &plan, &d) == LX_E_DIAG && s_find(&d, LX_DC_EX_504));
+    lx_diags_release(&d);
+    lx_program_destroy(&p);
+    /* 70000 instances do not fit a 16-bit id (EX-507) unless id is left out. */
+    p = s_program("\"type\":\"FiniteTimeRoot\",\"params\":{\"durationMs\":100}", "many");
+    lx_export_config_init(&c);
+    lx_diags_init(&d, NULL);
+    CHECK(p && lx_export_plan(p, &c, &plan, &d) == LX_E_DIAG && s_find(&d, LX_DC_EX_507));
+    lx_diags_release(&d);
+    c.artifacts &= ~(uint32_t)LX_ART_ID;
+    lx_diags_init(&d, NULL);
+    CHECK(lx_export_plan(p, &c, &plan, &d) == LX_OK);
+    lx_diags_release(&d);
+    /* The config hash follows settings that change bytes, not others. */
+    lx_digest_t h1 = plan.config_hash;
+    c.png_level = 4;
+    lx_diags_init(&d, NULL);
+    CHECK(lx_export_plan(p, &c, &plan, &d) == LX_OK);
+    CHECK(memcmp(h1.bytes, plan.config_hash.bytes, 32) != 0);
+    lx_diags_release(&d);
+    lx_program_destroy(&p);
+}
+
+int main(void)
+{
+    test_config_file();
+    test_plan();
+    TEST_MAIN_END();
+}
