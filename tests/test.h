@@ -42,18 +42,17 @@ static int t_passed, t_failed;
         return t_failed ? 1 : 0;                                               \
     } while (0)
 
-/* Reads a file relative to LX_SOURCE_DIR into a malloc'd buffer. */
-static inline char *t_read(const char *rel, size_t *len)
+/* Reads a whole file into a malloc'd NUL-terminated buffer; NULL if it
+ * cannot be read. */
+static inline char *t_read_path(const char *path, size_t *len)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", LX_SOURCE_DIR, rel);
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
     if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         buf = NULL;
@@ -64,6 +63,14 @@ static inline char *t_read(const char *rel, size_t *len)
         *len = (size_t)n;
     }
     return buf;
+}
+
+/* Reads a file relative to LX_SOURCE_DIR. */
+static inline char *t_read(const char *rel, size_t *len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", LX_SOURCE_DIR, rel);
+    return t_read_path(path, len);
 }
 
 #endif

@@ -15,25 +15,9 @@ static char s_root[256];
 
 static char *s_file(const char *dir, const char *rel, size_t *len)
 {
-    char path[1024];
+    char path[2200];
     snprintf(path, sizeof path, "%s/%s", dir, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = 0;
-        *len = (size_t)n;
-    }
-    return b;
+    return t_read_path(path, len);
 }
 
 static bool s_exists(const char *dir, const char *rel)
@@ -125,7 +109,7 @@ static int s_tree_diff(const char *a, const char *b, const char *rel)
             diffs += s_tree_diff(a, b, sub);
             continue;
         }
-        size_t la, lb;
+        size_t la = 0, lb = 0;
         char *x = s_file(pa, sub, &la), *y = s_file(pb, sub, &lb);
         diffs += !x || !y || la != lb || memcmp(x, y, la) != 0;
         free(x);
