@@ -43,6 +43,7 @@ struct lx_frame_renderer {
     job_t *jobs;
     lx_artifact_file_t *files;
     uint32_t n_jobs;
+    uint32_t *order; /* jobs by decreasing buffer size: the longest encodes start first */
     float srgb_threshold[256]; /* linear value where 8-bit sRGB code k+1 starts */
     bool reencode;             /* encode the buffers as they are (benchmark floor) */
     lx_frame_result_t result;
@@ -180,9 +181,10 @@ static void s_convert(lx_frame_renderer_t *fr, job_t *j)
     }
 }
 
-static void s_encode_task(void *ctx, uint32_t i)
+static void s_encode_task(void *ctx, uint32_t task)
 {
     lx_frame_renderer_t *fr = ctx;
+    uint32_t i = fr->order[task];
     job_t *j = &fr->jobs[i];
     lx_artifact_file_t *f = &fr->files[i];
     double t0 = s_now(fr);
@@ -280,6 +282,19 @@ static bool s_jobs(lx_frame_renderer_t *fr)
         ok &= s_add_job(fr, K_CONTROL_DEPTH, 0, "control/depth", 1, LX_PIX_U8, NULL);
         ok &= s_add_job(fr, K_CONTROL_NORMAL, 0, "control/normal", 3, LX_PIX_U8, NULL);
     }
+    /* Longest first (by buffer size, ties in job order): with few threads
+     * the biggest EXR bounds the stage, so it should not start last. */
+    fr->order = lx_calloc(fr->alloc, fr->n_jobs + 1, sizeof *fr->order);
+    if (!fr->order)
+        return false;
+    for (uint32_t i = 0; i < fr->n_jobs; i++) {
+        uint32_t k = i;
+        while (k > 0 && fr->jobs[fr->order[k - 1]].data_bytes < fr->jobs[i].data_bytes) {
+            fr->order[k] = fr->order[k - 1];
+            k--;
+        }
+        fr->order[k] = i;
+    }
     return ok;
 }
 
@@ -332,6 +347,7 @@ void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p)
     }
     lx_free(fr->alloc, fr->jobs);
     lx_free(fr->alloc, fr->files);
+    lx_free(fr->alloc, fr->order);
     lx_free(fr->alloc, fr->prev.items);
     lx_pool_destroy(&fr->pool);
     lx_raster_destroy(&fr->raster);
