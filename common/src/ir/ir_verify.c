@@ -356,17 +356,19 @@ static lx_result_t s_verify_schedule(const lx_program_t *p, lx_error_t *err)
         else if ((p->exprs[i].state != LX_NONE) != (wrote[i] != 0))
             rc = lx_fail(err, LX_E_VERIFY, "expr %u: state never written", i);
     }
-    for (uint32_t i = 0; i < p->n_state && rc == LX_OK; i++) {
-        uint16_t s = p->state[i].init_slot;
-        /* Initial values are fixed when the instance is created. */
-        if (s != LX_SLOT_NONE) {
-            bool by_init = false;
-            for (uint32_t k = 0; k < p->n_init_steps; k++) {
-                const lx_expr_t *e = &p->exprs[p->steps[k].expr];
-                for (uint32_t o = 0; o < e->n_out; o++)
-                    by_init |= p->args[e->out_off + o] == s;
-            }
-            if (!by_init)
+    /* Initial values are fixed when the instance is created: init slots
+     * must be written by init steps (one pass over them, then a lookup). */
+    if (rc == LX_OK && p->n_state) {
+        memset(slot, 0, p->n_slots + 1);
+        for (uint32_t k = 0; k < p->n_init_steps; k++) {
+            const lx_expr_t *e = &p->exprs[p->steps[k].expr];
+            for (uint32_t o = 0; o < e->n_out; o++)
+                if (p->args[e->out_off + o] != LX_SLOT_NONE)
+                    slot[p->args[e->out_off + o]] = 1;
+        }
+        for (uint32_t i = 0; i < p->n_state && rc == LX_OK; i++) {
+            uint16_t s = p->state[i].init_slot;
+            if (s != LX_SLOT_NONE && !slot[s])
                 rc = lx_fail(err, LX_E_VERIFY, "state cell %u: initial slot not set by init", i);
         }
     }

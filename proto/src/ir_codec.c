@@ -1,0 +1,818 @@
+/* CompiledProgramIR <-> msgpack.
+ *
+ * Layout: one msgpack array of 23 fields, in this order.
+ *
+ *   0  format        str    "lattice.ir/1"
+ *   1  ir_version    uint
+ *   2  patch_id      str
+ *   3  patch_name    str
+ *   4  seed          uint   (u32)
+ *   5  compiled_at   int    (i64, unix seconds; not hashed)
+ *   6  output        [width u32, height u32, fps f64, [background f64 x 4]]
+ *   7  time_model    [kind 0..2, duration_ms f64, period_ms f64, mode 0..1]
+ *   8  state_horizon uint   (u32)
+ *   9  blocks        [[id str, key u64], ...]
+ *  10  strings       [str, ...]
+ *  11  constants     [f64, ...]
+ *  12  args          [u16, ...]
+ *  13  exprs         [[op u16, world u8, domain u8, block, instance, state, in_off, n_in,
+ *                      out_off, n_out, param_off, n_param (u32 each)], ...]
+ *  14  slots         [[domain u8, world u8, stride u16, instance u32], ...]
+ *  15  state         [[expr u32, size u32, init_slot u16], ...]
+ *  16  instances     [[kind u8, count u32, expr u32], ...]
+ *  17  sinks         [[expr, layer, semantic, instance, id_base (u32 each)], ...]
+ *  18  camera_expr   uint   (u32)
+ *  19  time_expr     uint   (u32)
+ *  20  steps         [[kind u8, expr u32], ...]
+ *  21  n_init_steps  uint   (u32)
+ *  22  program_hash  bin    (32 bytes, SHA-256, see ir_hash.c)
+ *
+ * The encoding is canonical: every integer, str, bin and array header in
+ * msgpack's shortest form (what msgpack-c's packer writes), every double as
+ * float64 (0xcb) even when a shorter form would hold it. The decoder accepts
+ * only that form, so bytes that decode always re-encode to themselves.
+ * Strings are taken as bytes (UTF-8 expected, not checked) but may not
+ * contain NUL, which a C string cannot hold.
+ *
+ * Decoding does not use msgpack-c's unpacker, which allocates whatever a
+ * length claims (msgpack-c #985, #1013): a small bounds-checked reader
+ * checks every length against the bytes left (times the smallest encoding
+ * of one element) and against the field's maximum before allocating, so
+ * memory stays proportional to the input. */
+#include "lattice/ir_codec.h"
+
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FORMAT_TAG "lattice.ir/1"
+#define N_FIELDS 23u
+
+/* Per-field maxima (documented in docs/protocol.md, "PROGRAM"). */
+#define MAX_ROWS 1000000u            /* blocks, strings, exprs, state, instances, sinks, steps */
+#define MAX_SLOTS LX_MAX_SLOTS       /* 65535 */
+#define MAX_ARGS (16u * 1024 * 1024) /* 16M */
+#define MAX_CONSTANTS (64u * 1024 * 1024)
+#define MAX_STR 4096u /* bytes per string */
+
+/* Smallest encodings of one table row, for the length-vs-bytes-left check. */
+enum {
+    MIN_BLOCK = 3,    /* fixarray, fixstr, fixint */
+    MIN_STRING = 1,   /* fixstr */
+    MIN_CONSTANT = 9, /* float64 */
+    MIN_ARG = 1,
+    MIN_EXPR = 13,
+    MIN_SLOT = 5,
+    MIN_STATE = 4,
+    MIN_INSTANCE = 4,
+    MIN_SINK = 6,
+    MIN_STEP = 3,
+};
+
+/* ---- encoding -------------------------------------------------------- */
+
+typedef struct {
+    lx_strbuf_t *sb;
+    size_t start;
+    bool over; /* the output would exceed LX_IR_CODEC_MAX_BYTES */
+} enc_t;
+
+static int s_write(void *data, const char *buf, size_t len)
+{
+    enc_t *e = data;
+    if (len > LX_IR_CODEC_MAX_BYTES - (e->sb->len - e->start)) {
+        e->over = true;
+        return -1;
+    }
+    lx_strbuf_add(e->sb, buf, len);
+    return e->sb->failed ? -1 : 0;
+}
+
+static int s_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (msgpack_pack_str(pk, n) != 0)
+        return -1;
+    return n ? msgpack_pack_str_body(pk, s, n) : 0;
+}
+
+/* Refuses what the decoder would refuse for its size, so that every
+ * encoded program can be decoded. */
+static lx_result_t s_check_encodable(const lx_program_t *p, lx_error_t *err)
+{
+#define TABLE(f, n, max)                                                                           \
+    do {                                                                                           \
+        if (p->n > (max))                                                                          \
+            return lx_fail(err, LX_E_LIMIT, #f ": %u entries exceed %u", p->n, (unsigned)(max));   \
+        if (p->n && !p->f)                                                                         \
+            return lx_fail(err, LX_E_INVALID, #f ": %u entries but no table", p->n);               \
+    } while (0)
+    TABLE(blocks, n_blocks, MAX_ROWS);
+    TABLE(strings, n_strings, MAX_ROWS);
+    TABLE(constants, n_constants, MAX_CONSTANTS);
+    TABLE(args, n_args, MAX_ARGS);
+    TABLE(exprs, n_exprs, MAX_ROWS);
+    TABLE(slots, n_slots, MAX_SLOTS);
+    TABLE(state, n_state, MAX_ROWS);
+    TABLE(instances, n_instances, MAX_ROWS);
+    TABLE(sinks, n_sinks, MAX_ROWS);
+    TABLE(steps, n_steps, MAX_ROWS);
+#undef TABLE
+    if (p->patch_id && strlen(p->patch_id) > MAX_STR)
+        return lx_fail(err, LX_E_LIMIT, "patch_id: longer than %u bytes", MAX_STR);
+    if (p->patch_name && strlen(p->patch_name) > MAX_STR)
+        return lx_fail(err, LX_E_LIMIT, "patch_name: longer than %u bytes", MAX_STR);
+    for (uint32_t i = 0; i < p->n_blocks; i++)
+        if (p->blocks[i].id && strlen(p->blocks[i].id) > MAX_STR)
+            return lx_fail(err, LX_E_LIMIT, "blocks[%u].id: longer than %u bytes", i, MAX_STR);
+    for (uint32_t i = 0; i < p->n_strings; i++)
+        if (p->strings[i] && strlen(p->strings[i]) > MAX_STR)
+            return lx_fail(err, LX_E_LIMIT, "strings[%u]: longer than %u bytes", i, MAX_STR);
+    if ((unsigned)p->time_model.kind > LX_TIME_INFINITE ||
+        (unsigned)p->time_model.mode > LX_CYCLE_PINGPONG)
+        return lx_fail(err, LX_E_INVALID, "time_model: kind or mode out of range");
+    return LX_OK;
+}
+
+static int s_pack(msgpack_packer *pk, const lx_program_t *p)
+{
+#define P(call)                                                                                    \
+    do {                                                                                           \
+        if ((call) != 0)                                                                           \
+            return -1;                                                                             \
+    } while (0)
+    P(msgpack_pack_array(pk, N_FIELDS));
+    P(s_pack_str(pk, FORMAT_TAG));
+    P(msgpack_pack_uint32(pk, p->ir_version));
+    P(s_pack_str(pk, p->patch_id));
+    P(s_pack_str(pk, p->patch_name));
+    P(msgpack_pack_uint32(pk, p->seed));
+    P(msgpack_pack_int64(pk, p->compiled_at));
+
+    P(msgpack_pack_array(pk, 4));
+    P(msgpack_pack_uint32(pk, p->output.width));
+    P(msgpack_pack_uint32(pk, p->output.height));
+    P(msgpack_pack_double(pk, p->output.fps));
+    P(msgpack_pack_array(pk, 4));
+    for (int k = 0; k < 4; k++)
+        P(msgpack_pack_double(pk, p->output.background[k]));
+
+    P(msgpack_pack_array(pk, 4));
+    P(msgpack_pack_uint8(pk, (uint8_t)p->time_model.kind));
+    P(msgpack_pack_double(pk, p->time_model.duration_ms));
+    P(msgpack_pack_double(pk, p->time_model.period_ms));
+    P(msgpack_pack_uint8(pk, (uint8_t)p->time_model.mode));
+
+    P(msgpack_pack_uint32(pk, p->state_horizon));
+
+    P(msgpack_pack_array(pk, p->n_blocks));
+    for (uint32_t i = 0; i < p->n_blocks; i++) {
+        P(msgpack_pack_array(pk, 2));
+        P(s_pack_str(pk, p->blocks[i].id));
+        P(msgpack_pack_uint64(pk, p->blocks[i].key));
+    }
+    P(msgpack_pack_array(pk, p->n_strings));
+    for (uint32_t i = 0; i < p->n_strings; i++)
+        P(s_pack_str(pk, p->strings[i]));
+    P(msgpack_pack_array(pk, p->n_constants));
+    for (uint32_t i = 0; i < p->n_constants; i++)
+        P(msgpack_pack_double(pk, p->constants[i]));
+    P(msgpack_pack_array(pk, p->n_args));
+    for (uint32_t i = 0; i < p->n_args; i++)
+        P(msgpack_pack_uint16(pk, p->args[i]));
+
+    P(msgpack_pack_array(pk, p->n_exprs));
+    for (uint32_t i = 0; i < p->n_exprs; i++) {
+        const lx_expr_t *e = &p->exprs[i];
+        P(msgpack_pack_array(pk, 12));
+        P(msgpack_pack_uint16(pk, e->op));
+        P(msgpack_pack_uint8(pk, e->world));
+        P(msgpack_pack_uint8(pk, e->domain));
+        P(msgpack_pack_uint32(pk, e->block));
+        P(msgpack_pack_uint32(pk, e->instance));
+        P(msgpack_pack_uint32(pk, e->state));
+        P(msgpack_pack_uint32(pk, e->in_off));
+        P(msgpack_pack_uint32(pk, e->n_in));
+        P(msgpack_pack_uint32(pk, e->out_off));
+        P(msgpack_pack_uint32(pk, e->n_out));
+        P(msgpack_pack_uint32(pk, e->param_off));
+        P(msgpack_pack_uint32(pk, e->n_param));
+    }
+    P(msgpack_pack_array(pk, p->n_slots));
+    for (uint32_t i = 0; i < p->n_slots; i++) {
+        const lx_slot_meta_t *s = &p->slots[i];
+        P(msgpack_pack_array(pk, 4));
+        P(msgpack_pack_uint8(pk, s->domain));
+        P(msgpack_pack_uint8(pk, s->world));
+        P(msgpack_pack_uint16(pk, s->stride));
+        P(msgpack_pack_uint32(pk, s->instance));
+    }
+    P(msgpack_pack_array(pk, p->n_state));
+    for (uint32_t i = 0; i < p->n_state; i++) {
+        const lx_state_cell_t *s = &p->state[i];
+        P(msgpack_pack_array(pk, 3));
+        P(msgpack_pack_uint32(pk, s->expr));
+        P(msgpack_pack_uint32(pk, s->size));
+        P(msgpack_pack_uint16(pk, s->init_slot));
+    }
+    P(msgpack_pack_array(pk, p->n_instances));
+    for (uint32_t i = 0; i < p->n_instances; i++) {
+        const lx_ir_instance_t *in = &p->instances[i];
+        P(msgpack_pack_array(pk, 3));
+        P(msgpack_pack_uint8(pk, in->kind));
+        P(msgpack_pack_uint32(pk, in->count));
+        P(msgpack_pack_uint32(pk, in->expr));
+    }
+    P(msgpack_pack_array(pk, p->n_sinks));
+    for (uint32_t i = 0; i < p->n_sinks; i++) {
+        const lx_render_sink_t *s = &p->sinks[i];
+        P(msgpack_pack_array(pk, 5));
+        P(msgpack_pack_uint32(pk, s->expr));
+        P(msgpack_pack_uint32(pk, s->layer));
+        P(msgpack_pack_uint32(pk, s->semantic));
+        P(msgpack_pack_uint32(pk, s->instance));
+        P(msgpack_pack_uint32(pk, s->id_base));
+    }
+    P(msgpack_pack_uint32(pk, p->camera_expr));
+    P(msgpack_pack_uint32(pk, p->time_expr));
+    P(msgpack_pack_array(pk, p->n_steps));
+    for (uint32_t i = 0; i < p->n_steps; i++) {
+        P(msgpack_pack_array(pk, 2));
+        P(msgpack_pack_uint8(pk, p->steps[i].kind));
+        P(msgpack_pack_uint32(pk, p->steps[i].expr));
+    }
+    P(msgpack_pack_uint32(pk, p->n_init_steps));
+    P(msgpack_pack_bin(pk, sizeof p->program_hash.bytes));
+    P(msgpack_pack_bin_body(pk, p->program_hash.bytes, sizeof p->program_hash.bytes));
+    return 0;
+#undef P
+}
+
+lx_result_t lx_ir_encode(const lx_program_t *p, lx_strbuf_t *out, lx_error_t *err)
+{
+    if (!p || !out)
+        return lx_fail(err, LX_E_INVALID, "no program or no output buffer");
+    lx_result_t rc = s_check_encodable(p, err);
+    if (rc != LX_OK)
+        return rc;
+    enc_t e = {out, out->len, false};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &e, s_write);
+    if (s_pack(&pk, p) == 0)
+        return LX_OK;
+    /* Leave out as it was: nothing of a failed encoding is appended. */
+    if (out->len > e.start) {
+        out->len = e.start;
+        out->buf[out->len] = '\0';
+    }
+    if (e.over)
+        return lx_fail(err, LX_E_LIMIT, "encoded program exceeds %u bytes",
+                       (unsigned)LX_IR_CODEC_MAX_BYTES);
+    return lx_fail(err, LX_E_NOMEM, "out of memory");
+}
+
+/* ---- decoding -------------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *p, *end;
+    lx_arena_t *arena;
+    lx_error_t *err;
+    /* Where the reader is, for messages: table[index].field. */
+    const char *table;
+    uint32_t index; /* LX_NONE outside a table row */
+} rd_t;
+
+typedef enum { K_UINT, K_NINT, K_F64, K_STR, K_BIN, K_ARRAY } kind_t;
+
+static const char *const s_kind_names[] = {
+    "an unsigned integer", "a negative integer", "a float64", "a string", "a bin", "an array"};
+static const char *const s_header_names[] = {"integer", "integer", "float",
+                                             "string",  "bin",     "array"};
+
+typedef struct {
+    kind_t kind;
+    uint64_t u; /* K_UINT value; K_STR, K_BIN, K_ARRAY length */
+    int64_t i;  /* K_NINT value */
+    double d;   /* K_F64 */
+} tok_t;
+
+static lx_result_t s_fail(const rd_t *r, const char *field, lx_result_t code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static lx_result_t s_fail(const rd_t *r, const char *field, lx_result_t code, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    char where[128];
+    if (r->table && r->index != LX_NONE)
+        snprintf(where, sizeof where, "%s[%u]%s%s", r->table, r->index, field ? "." : "",
+                 field ? field : "");
+    else if (r->table)
+        snprintf(where, sizeof where, "%s%s%s", r->table, field ? "." : "", field ? field : "");
+    else
+        snprintf(where, sizeof where, "%s", field ? field : "program");
+    return lx_fail(r->err, code, "%s: %s", where, what);
+}
+
+static size_t s_left(const rd_t *r) { return (size_t)(r->end - r->p); }
+
+static uint64_t s_be(const uint8_t *b, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned k = 0; k < n; k++)
+        v = v << 8 | b[k];
+    return v;
+}
+
+/* Smallest header sizes, for the canonical-form check: the width of a
+ * length or unsigned value in bytes (0 = in the type byte). */
+static unsigned s_uint_width(uint64_t v)
+{
+    return v < 128 ? 0 : v <= UINT8_MAX ? 1 : v <= UINT16_MAX ? 2 : v <= UINT32_MAX ? 4 : 8;
+}
+
+static unsigned s_nint_width(int64_t v)
+{
+    return v >= -32 ? 0 : v >= INT8_MIN ? 1 : v >= INT16_MIN ? 2 : v >= INT32_MIN ? 4 : 8;
+}
+
+/* Reads one value's header. For str and bin it also checks that the body
+ * is there (it is not consumed); array elements are not read. */
+static lx_result_t s_next(rd_t *r, const char *field, tok_t *t)
+{
+    if (r->p >= r->end)
+        return s_fail(r, field, LX_E_BADMSG, "truncated");
+    uint8_t b = *r->p;
+    unsigned w = 0;     /* bytes after the type byte */
+    unsigned canon = 0; /* the width the shortest form would use */
+    bool fixed = false;
+    if (b <= 0x7f) {
+        t->kind = K_UINT, t->u = b, fixed = true;
+    } else if (b >= 0xe0) {
+        t->kind = K_NINT, t->i = (int8_t)b, fixed = true;
+    } else if (b >= 0xa0 && b <= 0xbf) {
+        t->kind = K_STR, t->u = b & 0x1f, fixed = true;
+    } else if (b >= 0x90 && b <= 0x9f) {
+        t->kind = K_ARRAY, t->u = b & 0x0f, fixed = true;
+    } else {
+        switch (b) {
+        case 0xcc:
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
+            t->kind = K_UINT, w = 1u << (b - 0xcc);
+            break;
+        case 0xd0:
+        case 0xd1:
+        case 0xd2:
+        case 0xd3:
+            t->kind = K_NINT, w = 1u << (b - 0xd0);
+            break;
+        case 0xcb:
+            t->kind = K_F64, w = 8;
+            break;
+        case 0xd9:
+        case 0xda:
+        case 0xdb:
+            t->kind = K_STR, w = 1u << (b - 0xd9);
+            break;
+        case 0xc4:
+        case 0xc5:
+        case 0xc6:
+            t->kind = K_BIN, w = 1u << (b - 0xc4);
+            break;
+        case 0xdc:
+        case 0xdd:
+            t->kind = K_ARRAY, w = 2u << (b - 0xdc);
+            break;
+        default:
+            return s_fail(r, field, LX_E_BADMSG, "unexpected msgpack type 0x%02x", b);
+        }
+    }
+    if (!fixed && s_left(r) - 1 < w)
+        return s_fail(r, field, LX_E_BADMSG, "truncated");
+    const uint8_t *q = r->p + 1;
+    if (!fixed) {
+        uint64_t v = s_be(q, w);
+        switch (t->kind) {
+        case K_UINT:
+            t->u = v;
+            canon = s_uint_width(v);
+            break;
+        case K_NINT:
+            /* Sign-extend the w-byte two's complement value. */
+            t->i =
+                w == 8 ? (int64_t)v : (int64_t)(v ^ (1ull << (8 * w - 1))) - (1ll << (8 * w - 1));
+            if (t->i >= 0)
+                return s_fail(r, field, LX_E_BADMSG, "non-canonical integer encoding");
+            canon = s_nint_width(t->i);
+            break;
+        case K_F64:
+            memcpy(&t->d, &v, sizeof t->d);
+            canon = 8;
+            break;
+        case K_STR:
+            t->u = v;
+            canon = v < 32 ? 0 : v <= UINT8_MAX ? 1 : v <= UINT16_MAX ? 2 : 4;
+            break;
+        case K_BIN:
+            t->u = v;
+            canon = v <= UINT8_MAX ? 1 : v <= UINT16_MAX ? 2 : 4;
+            break;
+        case K_ARRAY:
+        default:
+            t->u = v;
+            canon = v < 16 ? 0 : v <= UINT16_MAX ? 2 : 4;
+            break;
+        }
+        if (canon != w)
+            return s_fail(r, field, LX_E_BADMSG, "non-canonical %s encoding",
+                          s_header_names[t->kind]);
+    }
+    r->p = q + w;
+    if ((t->kind == K_STR || t->kind == K_BIN) && t->u > s_left(r))
+        return s_fail(r, field, LX_E_BADMSG, "%s of %llu bytes but only %zu bytes left",
+                      s_header_names[t->kind], (unsigned long long)t->u, s_left(r));
+    return LX_OK;
+}
+
+static lx_result_t s_expect(rd_t *r, const char *field, kind_t kind, tok_t *t)
+{
+    lx_result_t rc = s_next(r, field, t);
+    if (rc != LX_OK)
+        return rc;
+    if (t->kind != kind) {
+        if (kind == K_UINT && t->kind == K_NINT)
+            return s_fail(r, field, LX_E_BADMSG, "negative value %lld", (long long)t->i);
+        return s_fail(r, field, LX_E_BADMSG, "expected %s, found %s", s_kind_names[kind],
+                      s_kind_names[t->kind]);
+    }
+    return LX_OK;
+}
+
+static lx_result_t s_uint(rd_t *r, const char *field, uint64_t max, uint64_t *out)
+{
+    tok_t t;
+    lx_result_t rc = s_expect(r, field, K_UINT, &t);
+    if (rc != LX_OK)
+        return rc;
+    if (t.u > max)
+        return s_fail(r, field, LX_E_BADMSG, "value %llu exceeds %llu", (unsigned long long)t.u,
+                      (unsigned long long)max);
+    *out = t.u;
+    return LX_OK;
+}
+
+static lx_result_t s_u32(rd_t *r, const char *field, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+    lx_result_t rc = s_uint(r, field, max, &v);
+    *out = (uint32_t)v;
+    return rc;
+}
+
+static lx_result_t s_u16(rd_t *r, const char *field, uint16_t *out)
+{
+    uint64_t v = 0;
+    lx_result_t rc = s_uint(r, field, UINT16_MAX, &v);
+    *out = (uint16_t)v;
+    return rc;
+}
+
+static lx_result_t s_u8(rd_t *r, const char *field, uint8_t *out)
+{
+    uint64_t v = 0;
+    lx_result_t rc = s_uint(r, field, UINT8_MAX, &v);
+    *out = (uint8_t)v;
+    return rc;
+}
+
+static lx_result_t s_i64(rd_t *r, const char *field, int64_t *out)
+{
+    tok_t t;
+    lx_result_t rc = s_next(r, field, &t);
+    if (rc != LX_OK)
+        return rc;
+    if (t.kind == K_NINT) {
+        *out = t.i;
+        return LX_OK;
+    }
+    if (t.kind != K_UINT)
+        return s_fail(r, field, LX_E_BADMSG, "expected an integer, found %s", s_kind_names[t.kind]);
+    if (t.u > INT64_MAX)
+        return s_fail(r, field, LX_E_BADMSG, "value %llu exceeds %lld", (unsigned long long)t.u,
+                      (long long)INT64_MAX);
+    *out = (int64_t)t.u;
+    return LX_OK;
+}
+
+static lx_result_t s_f64(rd_t *r, const char *field, double *out)
+{
+    tok_t t;
+    lx_result_t rc = s_expect(r, field, K_F64, &t);
+    if (rc == LX_OK)
+        *out = t.d;
+    return rc;
+}
+
+/* A string's bytes, not copied: at most MAX_STR of them and no NUL. */
+static lx_result_t s_str_view(rd_t *r, const char *field, const char **s, size_t *len)
+{
+    tok_t t;
+    lx_result_t rc = s_expect(r, field, K_STR, &t);
+    if (rc != LX_OK)
+        return rc;
+    if (t.u > MAX_STR)
+        return s_fail(r, field, LX_E_LIMIT, "string of %llu bytes exceeds %u",
+                      (unsigned long long)t.u, MAX_STR);
+    if (memchr(r->p, 0, (size_t)t.u))
+        return s_fail(r, field, LX_E_BADMSG, "string contains a NUL byte");
+    *s = (const char *)r->p;
+    *len = (size_t)t.u;
+    r->p += t.u;
+    return LX_OK;
+}
+
+static lx_result_t s_str(rd_t *r, const char *field, const char **out)
+{
+    const char *s;
+    size_t len;
+    lx_result_t rc = s_str_view(r, field, &s, &len);
+    if (rc != LX_OK)
+        return rc;
+    *out = lx_arena_strndup(r->arena, s, len);
+    return *out ? LX_OK : lx_fail(r->err, LX_E_NOMEM, "out of memory");
+}
+
+/* An array header of exactly `want` elements (a fixed-shape record). */
+static lx_result_t s_record(rd_t *r, const char *field, uint32_t want)
+{
+    tok_t t;
+    lx_result_t rc = s_expect(r, field, K_ARRAY, &t);
+    if (rc != LX_OK)
+        return rc;
+    if (t.u != want)
+        return s_fail(r, field, LX_E_BADMSG, "array of %llu elements, expected %u",
+                      (unsigned long long)t.u, want);
+    return LX_OK;
+}
+
+/* A table's header: at most `max` rows, each at least `min_row` bytes,
+ * all of which must fit in the bytes left. Allocates the rows (zeroed)
+ * only after both checks; an empty table stays NULL. */
+static lx_result_t s_table(rd_t *r, const char *name, uint32_t max, size_t min_row, size_t row_size,
+                           void **rows, uint32_t *n)
+{
+    tok_t t;
+    r->table = NULL;
+    r->index = LX_NONE;
+    lx_result_t rc = s_expect(r, name, K_ARRAY, &t);
+    if (rc != LX_OK)
+        return rc;
+    if (t.u > max)
+        return s_fail(r, name, LX_E_LIMIT, "%llu entries exceed %u", (unsigned long long)t.u, max);
+    if (t.u > s_left(r) / min_row)
+        return s_fail(r, name, LX_E_BADMSG, "%llu entries cannot fit in the %zu bytes left",
+                      (unsigned long long)t.u, s_left(r));
+    *n = (uint32_t)t.u;
+    r->table = name;
+    if (*n == 0)
+        return LX_OK;
+    *rows = lx_arena_calloc(r->arena, *n, row_size);
+    return *rows ? LX_OK : lx_fail(r->err, LX_E_NOMEM, "out of memory");
+}
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        lx_result_t rc_ = (call);                                                                  \
+        if (rc_ != LX_OK)                                                                          \
+            return rc_;                                                                            \
+    } while (0)
+
+#define U32(field, dst) TRY(s_u32(r, #field, UINT32_MAX, &(dst)))
+
+static lx_result_t s_decode_header(rd_t *r, lx_program_t *p)
+{
+    const char *tag;
+    size_t tag_len;
+    TRY(s_record(r, NULL, N_FIELDS));
+    TRY(s_str_view(r, "format", &tag, &tag_len));
+    if (tag_len != strlen(FORMAT_TAG) || memcmp(tag, FORMAT_TAG, tag_len) != 0)
+        return s_fail(r, "format", LX_E_BADMSG, "not '%s'", FORMAT_TAG);
+    U32(ir_version, p->ir_version);
+    TRY(s_str(r, "patch_id", &p->patch_id));
+    TRY(s_str(r, "patch_name", &p->patch_name));
+    U32(seed, p->seed);
+    TRY(s_i64(r, "compiled_at", &p->compiled_at));
+
+    TRY(s_record(r, "output", 4));
+    r->table = "output";
+    U32(width, p->output.width);
+    U32(height, p->output.height);
+    TRY(s_f64(r, "fps", &p->output.fps));
+    TRY(s_record(r, "background", 4));
+    r->table = "output.background";
+    for (uint32_t k = 0; k < 4; k++) {
+        r->index = k;
+        TRY(s_f64(r, NULL, &p->output.background[k]));
+    }
+    r->table = NULL;
+    r->index = LX_NONE;
+
+    TRY(s_record(r, "time_model", 4));
+    r->table = "time_model";
+    uint32_t kind, mode;
+    TRY(s_u32(r, "kind", LX_TIME_INFINITE, &kind));
+    TRY(s_f64(r, "duration_ms", &p->time_model.duration_ms));
+    TRY(s_f64(r, "period_ms", &p->time_model.period_ms));
+    TRY(s_u32(r, "mode", LX_CYCLE_PINGPONG, &mode));
+    p->time_model.kind = (lx_time_kind_t)kind;
+    p->time_model.mode = (lx_cycle_mode_t)mode;
+    r->table = NULL;
+
+    U32(state_horizon, p->state_horizon);
+    return LX_OK;
+}
+
+static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
+{
+    TRY(s_table(r, "blocks", MAX_ROWS, MIN_BLOCK, sizeof *p->blocks, (void **)&p->blocks,
+                &p->n_blocks));
+    for (uint32_t i = 0; i < p->n_blocks; i++) {
+        r->index = i;
+        TRY(s_record(r, NULL, 2));
+        TRY(s_str(r, "id", &p->blocks[i].id));
+        TRY(s_uint(r, "key", UINT64_MAX, &p->blocks[i].key));
+    }
+    TRY(s_table(r, "strings", MAX_ROWS, MIN_STRING, sizeof *p->strings, (void **)&p->strings,
+                &p->n_strings));
+    for (uint32_t i = 0; i < p->n_strings; i++) {
+        r->index = i;
+        TRY(s_str(r, NULL, &p->strings[i]));
+    }
+    TRY(s_table(r, "constants", MAX_CONSTANTS, MIN_CONSTANT, sizeof *p->constants,
+                (void **)&p->constants, &p->n_constants));
+    for (uint32_t i = 0; i < p->n_constants; i++) {
+        r->index = i;
+        TRY(s_f64(r, NULL, &p->constants[i]));
+    }
+    TRY(s_table(r, "args", MAX_ARGS, MIN_ARG, sizeof *p->args, (void **)&p->args, &p->n_args));
+    for (uint32_t i = 0; i < p->n_args; i++) {
+        r->index = i;
+        TRY(s_u16(r, NULL, &p->args[i]));
+    }
+    TRY(s_table(r, "exprs", MAX_ROWS, MIN_EXPR, sizeof *p->exprs, (void **)&p->exprs, &p->n_exprs));
+    for (uint32_t i = 0; i < p->n_exprs; i++) {
+        lx_expr_t *e = &p->exprs[i];
+        r->index = i;
+        TRY(s_record(r, NULL, 12));
+        TRY(s_u16(r, "op", &e->op));
+        TRY(s_u8(r, "world", &e->world));
+        TRY(s_u8(r, "domain", &e->domain));
+        U32(block, e->block);
+        U32(instance, e->instance);
+        U32(state, e->state);
+        U32(in_off, e->in_off);
+        U32(n_in, e->n_in);
+        U32(out_off, e->out_off);
+        U32(n_out, e->n_out);
+        U32(param_off, e->param_off);
+        U32(n_param, e->n_param);
+    }
+    TRY(s_table(r, "slots", MAX_SLOTS, MIN_SLOT, sizeof *p->slots, (void **)&p->slots,
+                &p->n_slots));
+    for (uint32_t i = 0; i < p->n_slots; i++) {
+        lx_slot_meta_t *s = &p->slots[i];
+        r->index = i;
+        TRY(s_record(r, NULL, 4));
+        TRY(s_u8(r, "domain", &s->domain));
+        TRY(s_u8(r, "world", &s->world));
+        TRY(s_u16(r, "stride", &s->stride));
+        U32(instance, s->instance);
+    }
+    TRY(s_table(r, "state", MAX_ROWS, MIN_STATE, sizeof *p->state, (void **)&p->state,
+                &p->n_state));
+    for (uint32_t i = 0; i < p->n_state; i++) {
+        lx_state_cell_t *s = &p->state[i];
+        r->index = i;
+        TRY(s_record(r, NULL, 3));
+        U32(expr, s->expr);
+        U32(size, s->size);
+        TRY(s_u16(r, "init_slot", &s->init_slot));
+    }
+    TRY(s_table(r, "instances", MAX_ROWS, MIN_INSTANCE, sizeof *p->instances,
+                (void **)&p->instances, &p->n_instances));
+    for (uint32_t i = 0; i < p->n_instances; i++) {
+        lx_ir_instance_t *in = &p->instances[i];
+        r->index = i;
+        TRY(s_record(r, NULL, 3));
+        TRY(s_u8(r, "kind", &in->kind));
+        U32(count, in->count);
+        U32(expr, in->expr);
+    }
+    TRY(s_table(r, "sinks", MAX_ROWS, MIN_SINK, sizeof *p->sinks, (void **)&p->sinks, &p->n_sinks));
+    for (uint32_t i = 0; i < p->n_sinks; i++) {
+        lx_render_sink_t *s = &p->sinks[i];
+        r->index = i;
+        TRY(s_record(r, NULL, 5));
+        U32(expr, s->expr);
+        U32(layer, s->layer);
+        U32(semantic, s->semantic);
+        U32(instance, s->instance);
+        U32(id_base, s->id_base);
+    }
+    r->table = NULL;
+    r->index = LX_NONE;
+    U32(camera_expr, p->camera_expr);
+    U32(time_expr, p->time_expr);
+    TRY(s_table(r, "steps", MAX_ROWS, MIN_STEP, sizeof *p->steps, (void **)&p->steps, &p->n_steps));
+    for (uint32_t i = 0; i < p->n_steps; i++) {
+        r->index = i;
+        TRY(s_record(r, NULL, 2));
+        TRY(s_u8(r, "kind", &p->steps[i].kind));
+        U32(expr, p->steps[i].expr);
+    }
+    r->table = NULL;
+    r->index = LX_NONE;
+    U32(n_init_steps, p->n_init_steps);
+    return LX_OK;
+}
+
+static lx_result_t s_decode(rd_t *r, lx_program_t *p, lx_digest_t *hash)
+{
+    TRY(s_decode_header(r, p));
+    TRY(s_decode_tables(r, p));
+    tok_t t;
+    TRY(s_expect(r, "program_hash", K_BIN, &t));
+    if (t.u != sizeof hash->bytes)
+        return s_fail(r, "program_hash", LX_E_BADMSG, "%llu bytes, expected %zu",
+                      (unsigned long long)t.u, sizeof hash->bytes);
+    memcpy(hash->bytes, r->p, sizeof hash->bytes);
+    r->p += sizeof hash->bytes;
+    if (r->p != r->end)
+        return s_fail(r, NULL, LX_E_BADMSG, "%zu trailing bytes after the program", s_left(r));
+    return LX_OK;
+}
+
+#undef U32
+#undef TRY
+
+lx_result_t lx_ir_decode(const void *data, size_t len, const lx_alloc_t *alloc, lx_program_t **out,
+                         lx_error_t *err)
+{
+    if (!out)
+        return lx_fail(err, LX_E_INVALID, "no output program");
+    *out = NULL;
+    if (len == 0)
+        return lx_fail(err, LX_E_BADMSG, "program: empty");
+    if (!data)
+        return lx_fail(err, LX_E_INVALID, "no input bytes");
+    if (len > LX_IR_CODEC_MAX_BYTES)
+        return lx_fail(err, LX_E_LIMIT, "program of %zu bytes exceeds %u", len,
+                       (unsigned)LX_IR_CODEC_MAX_BYTES);
+    lx_program_t *p = lx_program_new(alloc);
+    if (!p)
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    rd_t r = {data, (const uint8_t *)data + len, &p->arena, err, NULL, LX_NONE};
+    lx_digest_t carried;
+    lx_result_t rc = s_decode(&r, p, &carried);
+    if (rc == LX_OK && p->arena.failed)
+        rc = lx_fail(err, LX_E_NOMEM, "out of memory");
+    if (rc == LX_OK) {
+        lx_error_t verr = {0};
+        rc = lx_ir_verify(p, &verr);
+        if (rc == LX_E_NOMEM)
+            lx_fail(err, rc, "out of memory");
+        else if (rc != LX_OK)
+            lx_fail(err, rc, "program fails verification: %s", verr.message);
+    }
+    if (rc == LX_OK) {
+        lx_digest_t h;
+        rc = lx_ir_hash(p, &h);
+        if (rc != LX_OK) {
+            lx_fail(err, rc, "cannot hash the program");
+        } else if (memcmp(h.bytes, carried.bytes, sizeof h.bytes) != 0) {
+            char want[17], got[17];
+            lx_hex(carried.bytes, 8, want);
+            lx_hex(h.bytes, 8, got);
+            rc =
+                lx_fail(err, LX_E_VERIFY,
+                        "program hash mismatch: carries %s..., content hashes to %s...", want, got);
+        }
+    }
+    if (rc != LX_OK) {
+        lx_program_destroy(&p);
+        return rc;
+    }
+    p->program_hash = carried;
+    *out = p;
+    return LX_OK;
+}
