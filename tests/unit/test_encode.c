@@ -9,6 +9,7 @@
 
 #include "lattice/encode.h"
 #include "test.h"
+#include "test_alloc.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -678,27 +679,6 @@ static void test_npy(void)
 
 /* ---- allocation failure ------------------------------------------------ */
 
-typedef struct {
-    long calls, fail_at;
-} counter_t;
-
-static void *s_alloc(void *user, size_t size)
-{
-    counter_t *c = user;
-    if (c->fail_at >= 0 && c->calls == c->fail_at) {
-        c->calls++;
-        return NULL;
-    }
-    c->calls++;
-    return malloc(size ? size : 1);
-}
-
-static void s_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
 /* The output buffer's allocator (and, for PNG, libpng's) fails the Nth
  * request for every N: the result is LX_E_NOMEM, or LX_OK with the same
  * bytes; nothing leaks. */
@@ -716,8 +696,8 @@ static void test_nomem(void)
         lx_strbuf_t ref;
         lx_strbuf_init(&ref, NULL);
         lx_error_t err = {0};
-        counter_t count = {0, -1};
-        lx_alloc_t ca = {s_alloc, s_free, &count};
+        counter_t count = {0, -1, 0, 0, 0, 0};
+        lx_alloc_t ca = {t_counting_alloc, t_counting_free, &count};
         ref.alloc = &ca;
         lx_result_t rc =
             which == 0   ? lx_png_encode(&png_img, 6, &ref, &err)
@@ -728,8 +708,8 @@ static void test_nomem(void)
         CHECK(total >= 1);
         long nomem = 0;
         for (long n = 0; n < total; n++) {
-            counter_t c = {0, n};
-            lx_alloc_t fa = {s_alloc, s_free, &c};
+            counter_t c = {0, n, 0, 0, 0, 0};
+            lx_alloc_t fa = {t_counting_alloc, t_counting_free, &c};
             lx_strbuf_t sb;
             lx_strbuf_init(&sb, &fa);
             rc = which == 0 ? lx_png_encode(&png_img, 6, &sb, &err)

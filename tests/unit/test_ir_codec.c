@@ -11,6 +11,7 @@
 #include "lattice/ir_codec.h"
 #include "runtime_fixture.h"
 #include "test.h"
+#include "test_alloc.h"
 
 static const char *const s_examples[] = {
     "examples/bus-composite-lenses.patch.json", "examples/feedback-trails.patch.json",
@@ -18,50 +19,6 @@ static const char *const s_examples[] = {
     "../shared/spec/refscene.patch.json",
 };
 #define N_EXAMPLES (sizeof s_examples / sizeof s_examples[0])
-
-/* ---- a counting allocator: live bytes, peak, total, fail the Nth ---- */
-
-typedef struct {
-    long calls, fail_at; /* fail_at < 0: never fail */
-    size_t live, peak, total;
-    long live_blocks;
-} counter_t;
-
-typedef struct {
-    size_t size;
-    _Alignas(16) unsigned char data[];
-} hdr_t;
-
-static void *s_alloc(void *user, size_t size)
-{
-    counter_t *c = user;
-    if (c->fail_at >= 0 && c->calls == c->fail_at) {
-        c->calls++;
-        return NULL;
-    }
-    c->calls++;
-    hdr_t *h = malloc(sizeof *h + (size ? size : 1));
-    if (!h)
-        return NULL;
-    h->size = size;
-    c->live += size;
-    c->total += size;
-    c->live_blocks++;
-    if (c->live > c->peak)
-        c->peak = c->live;
-    return h->data;
-}
-
-static void s_free(void *user, void *ptr)
-{
-    counter_t *c = user;
-    if (!ptr)
-        return;
-    hdr_t *h = (hdr_t *)((unsigned char *)ptr - offsetof(hdr_t, data));
-    c->live -= h->size;
-    c->live_blocks--;
-    free(h);
-}
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -365,7 +322,7 @@ static void test_crafted_lengths(void)
         if (i == 0)
             CHECK_EQ_INT(sb.len, 10);
         counter_t c = {0, -1, 0, 0, 0, 0};
-        lx_alloc_t a = {s_alloc, s_free, &c};
+        lx_alloc_t a = {t_counting_alloc, t_counting_free, &c};
         lx_program_t *p = NULL;
         lx_error_t err = {0};
         clock_t t0 = clock();
@@ -626,7 +583,7 @@ static void test_modified_constant(const lx_program_t *orig)
 static void test_alloc_failures(const lx_strbuf_t *enc)
 {
     counter_t c = {0, -1, 0, 0, 0, 0};
-    lx_alloc_t a = {s_alloc, s_free, &c};
+    lx_alloc_t a = {t_counting_alloc, t_counting_free, &c};
     lx_program_t *p = NULL;
     lx_error_t err = {0};
     CHECK(lx_ir_decode(enc->buf, enc->len, &a, &p, &err) == LX_OK);
@@ -638,7 +595,7 @@ static void test_alloc_failures(const lx_strbuf_t *enc)
     CHECK(total >= 3);
     for (long n = 0; n < total; n++) {
         counter_t f = {0, n, 0, 0, 0, 0};
-        lx_alloc_t fa = {s_alloc, s_free, &f};
+        lx_alloc_t fa = {t_counting_alloc, t_counting_free, &f};
         lx_result_t rc = lx_ir_decode(enc->buf, enc->len, &fa, &p, &err);
         CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld of %ld: %s", n, total, lx_error_name(rc));
         CHECK(p == NULL);
@@ -654,7 +611,7 @@ static void test_encode_alloc_failures(const lx_program_t *orig)
     long n = 1, nomem = 0;
     for (;; n++) {
         counter_t c = {0, n, 0, 0, 0, 0};
-        lx_alloc_t a = {s_alloc, s_free, &c};
+        lx_alloc_t a = {t_counting_alloc, t_counting_free, &c};
         lx_strbuf_t sb;
         lx_strbuf_init(&sb, &a);
         lx_strbuf_adds(&sb, "abc"); /* allocation 0 */

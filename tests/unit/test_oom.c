@@ -4,26 +4,7 @@
  * crash or leak (the sanitizer build checks leaks). */
 #include "lattice/compile.h"
 #include "test.h"
-
-typedef struct {
-    long calls, fail_at;
-} counter_t;
-
-static void *s_alloc(void *user, size_t size)
-{
-    counter_t *c = user;
-    if (c->fail_at >= 0 && c->calls++ == c->fail_at)
-        return NULL;
-    if (c->fail_at < 0)
-        c->calls++;
-    return malloc(size ? size : 1);
-}
-
-static void s_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
+#include "test_alloc.h"
 
 int main(void)
 {
@@ -32,8 +13,8 @@ int main(void)
     CHECK(text != NULL);
     if (!text)
         TEST_MAIN_END();
-    counter_t count = {0, -1};
-    lx_alloc_t a = {s_alloc, s_free, &count};
+    counter_t count = {0, -1, 0, 0, 0, 0};
+    lx_alloc_t a = {t_counting_alloc, t_counting_free, &count};
     lx_diags_t d;
     lx_diags_init(&d, NULL);
     lx_program_t *p = NULL;
@@ -46,8 +27,8 @@ int main(void)
     CHECK(total >= 5);
     long nomem = 0;
     for (long n = 0; n < total; n++) {
-        counter_t c = {0, n};
-        lx_alloc_t fa = {s_alloc, s_free, &c};
+        counter_t c = {0, n, 0, 0, 0, 0};
+        lx_alloc_t fa = {t_counting_alloc, t_counting_free, &c};
         lx_diags_init(&d, NULL);
         lx_result_t rc = lx_compile(text, len, &fa, &d, &p, &err);
         CHECK_MSG(rc == LX_OK || rc == LX_E_NOMEM, "allocation %ld: %s", n, lx_error_name(rc));

@@ -2,6 +2,7 @@
  * cyclic exports close, evaluation allocates nothing, and every example's
  * first 240 frames hash to pinned values (tests/golden/eval.tsv). */
 #include "runtime_fixture.h"
+#include "test_alloc.h"
 
 static char *s_example(const char *name)
 {
@@ -141,22 +142,6 @@ static void test_cyclic_closure(void)
     free(text);
 }
 
-typedef struct {
-    long calls;
-} count_t;
-
-static void *s_count_alloc(void *user, size_t size)
-{
-    ((count_t *)user)->calls++;
-    return malloc(size ? size : 1);
-}
-
-static void s_count_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
 /* After lx_instance_new, evaluating frames allocates nothing. */
 static void test_no_allocation_per_frame(void)
 {
@@ -165,8 +150,8 @@ static void test_no_allocation_per_frame(void)
         char *text = s_example(names[i]);
         if (!text)
             continue;
-        count_t c = {0};
-        lx_alloc_t a = {s_count_alloc, s_count_free, &c};
+        counter_t c = {0, -1, 0, 0, 0, 0};
+        lx_alloc_t a = t_alloc_of(&c);
         rt_t rt;
         if (rt_open_text(&rt, text, &a)) {
             long before = c.calls;
