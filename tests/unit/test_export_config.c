@@ -104,6 +104,8 @@ static void test_plan(void)
     CHECK(w && w->severity == LX_SEV_WARNING && plan.sampling.frames_per_cycle == 30);
     CHECK(plan.first == 0 && plan.last == 29);
     lx_diags_release(&d);
+    CHECK(plan.exact_closure == false); /* 29.97 frames cannot be exact */
+    CHECK(!s_find(&d, LX_DC_EX_508));
     /* A bad frames-per-cycle is EX-504. */
     c.frames_per_cycle = 20000000;
     lx_diags_init(&d, NULL);
@@ -130,8 +132,48 @@ static void test_plan(void)
     lx_program_destroy(&p);
 }
 
+/* A cyclic patch that draws with the absolute time cannot close (EX-508);
+ * one driven by the phase closes exactly. */
+static void test_closure_warning(void)
+{
+    const char *fmt =
+        "{\"format\":\"lattice.patch/1\",\"id\":\"c\",\"output\":{\"width\":64,\"height\":48,"
+        "\"fps\":24},\"blocks\":[{\"id\":\"t\",\"type\":\"CycleTimeRoot\",\"params\":"
+        "{\"periodMs\":1000}},{\"id\":\"v\",\"type\":\"MakeVec3\"},{\"id\":\"s\",\"type\":"
+        "\"Rect\"},{\"id\":\"d\",\"type\":\"RenderInstances\"}],\"edges\":[{\"from\":"
+        "\"s.shape\",\"to\":\"d.shape\"},{\"from\":\"t.%s\",\"to\":\"v.x\"},{\"from\":"
+        "\"v.out\",\"to\":\"d.position\"}]}";
+    const char *outs[] = {"time", "cycleIndex", "phase", "cycleT"};
+    for (int i = 0; i < 4; i++) {
+        char text[2048];
+        snprintf(text, sizeof text, fmt, outs[i]);
+        rt_t rt;
+        if (!rt_open_text(&rt, text, NULL)) {
+            rt_close(&rt);
+            continue;
+        }
+        lx_export_config_t c;
+        lx_export_config_init(&c);
+        lx_export_plan_t plan;
+        lx_diags_t d;
+        lx_diags_init(&d, NULL);
+        CHECK(lx_export_plan(rt.p, &c, &plan, &d) == LX_OK);
+        const lx_diag_t *w = s_find(&d, LX_DC_EX_508);
+        if (i < 2) {
+            CHECK_MSG(w && w->severity == LX_SEV_WARNING && !plan.exact_closure,
+                      "t.%s: expected EX-508", outs[i]);
+            CHECK(w && strstr(w->message, "block 'v' reads"));
+        } else {
+            CHECK_MSG(!w && plan.exact_closure, "t.%s: unexpected EX-508", outs[i]);
+        }
+        lx_diags_release(&d);
+        rt_close(&rt);
+    }
+}
+
 int main(void)
 {
+    test_closure_warning();
     test_config_file();
     test_plan();
     TEST_MAIN_END();

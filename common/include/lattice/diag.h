@@ -75,7 +75,8 @@
     X(EX_504, "EX-504", ERROR, "invalid export setting")                                   \
     X(EX_505, "EX-505", ERROR, "unknown export setting")                                   \
     X(EX_506, "EX-506", ERROR, "infinite timeline needs a frame range")                    \
-    X(EX_507, "EX-507", ERROR, "too many instances for the id artifact")
+    X(EX_507, "EX-507", ERROR, "too many instances for the id artifact")                   \
+    X(EX_508, "EX-508", WARNING, "cyclic export will not close")
 
 typedef enum {
 #define LX_X_DIAG_ENUM(id, code, sev, title) LX_DC_##id,

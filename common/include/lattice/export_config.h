@@ -65,13 +65,16 @@ typedef struct lx_export_plan {
     int64_t first, last;
     uint32_t width, height;
     uint32_t n_ids; /* stable instance ids the program can draw */
+    bool exact_closure; /* cyclic: frame N will equal frame 0 bit for bit */
     lx_digest_t config_hash;
 } lx_export_plan_t;
 
 /* Checks cfg against p and resolves the plan: an infinite timeline
  * without frames (EX-506), bad sizes or ranges (EX-504), inexact frames
  * per cycle (EX-503, a warning), more than 65535 ids with the id artifact
- * (EX-507). Returns LX_OK or LX_E_DIAG. */
+ * (EX-507), a cyclic program whose frames depend on the absolute time, the
+ * cycle index or integrating state, so frame N cannot equal frame 0
+ * (EX-508, a warning). Returns LX_OK or LX_E_DIAG. */
 lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                            lx_export_plan_t *plan, lx_diags_t *diags);
 

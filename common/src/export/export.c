@@ -408,8 +408,7 @@ lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan,
     cJSON_AddStringToObject(smp, "mode", cyclic ? "phase" : "time");
     if (cyclic) {
         cJSON_AddNumberToObject(smp, "framesPerCycle", plan->sampling.frames_per_cycle);
-        cJSON_AddBoolToObject(smp, "exactClosure",
-                              plan->sampling.exact && p->state_horizon != LX_HORIZON_UNBOUNDED);
+        cJSON_AddBoolToObject(smp, "exactClosure", plan->exact_closure);
     }
     cJSON_AddNumberToObject(smp, "stateHorizon", p->state_horizon == LX_HORIZON_UNBOUNDED
                                                       ? -1.0

@@ -232,6 +232,42 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
     return d->n_errors > errors ? LX_E_DIAG : LX_OK;
 }
 
+/* A cyclic export closes when every frame is a function of the phase:
+ * nothing may read the time root's absolute `time` or `cycleIndex`, and no
+ * state may integrate over all earlier frames. */
+static void s_closure(const lx_program_t *p, lx_export_plan_t *plan, lx_diags_t *d)
+{
+    const lx_expr_t *root = &p->exprs[p->time_expr];
+    uint16_t time_slot = p->args[root->out_off + 0];
+    uint16_t index_slot = p->args[root->out_off + 4];
+    const char *reader = NULL, *what = NULL;
+    for (uint32_t i = 0; i < p->n_exprs && !reader; i++) {
+        const lx_expr_t *e = &p->exprs[i];
+        for (uint32_t k = 0; k < e->n_in && !reader; k++) {
+            uint16_t s = p->args[e->in_off + k];
+            if (s == LX_SLOT_NONE || (s != time_slot && s != index_slot))
+                continue;
+            reader = p->blocks[e->block].id;
+            what = s == time_slot ? "the absolute time" : "the cycle index";
+        }
+    }
+    plan->exact_closure = plan->sampling.exact && !reader &&
+                          p->state_horizon != LX_HORIZON_UNBOUNDED;
+    if (reader || p->state_horizon == LX_HORIZON_UNBOUNDED) {
+        char why[200];
+        if (reader)
+            snprintf(why, sizeof why, "block '%.80s' reads %s", reader, what);
+        else
+            snprintf(why, sizeof why, "the patch integrates state over every earlier frame");
+        lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_508, "frame %u will not repeat frame 0: %s",
+                                     plan->sampling.frames_per_cycle, why);
+        if (reader)
+            lx_diag_at_block(d, dg, reader);
+        lx_diag_at_json(d, dg, "/frames");
+        lx_diag_help(d, dg, "drive the animation from the phase (or cycleT) to make the loop close");
+    }
+}
+
 lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                            lx_export_plan_t *plan, lx_diags_t *d)
 {
@@ -257,6 +293,8 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                      1));
         lx_diag_at_json(d, dg, "/framesPerCycle");
     }
+    if (p->time_model.kind == LX_TIME_CYCLIC)
+        s_closure(p, plan, d);
     if (cfg->has_frames) {
         plan->first = cfg->first;
         plan->last = cfg->last;
