@@ -38,6 +38,14 @@ bool cli_write_file(const char *path, const char *data, size_t len);
 /* True when arg is -h or --help. */
 bool cli_is_help(const char *arg);
 
+typedef void (*cli_help_fn)(FILE *out);
+
+/* An argument no option of command `cmd` claimed: the patch path when
+ * *path is still NULL. Anything else (an unknown option, a second patch)
+ * is reported on stderr, with the help for unknown options; returns false
+ * then, and the command exits with CLI_USAGE. */
+bool cli_take_patch(const char *cmd, const char *arg, const char **path, cli_help_fn help);
+
 /* Reads and compiles a patch, printing its diagnostics to `out` (text, or
  * the JSON list when json; the text summary line only when there is
  * something to say or `summary` asks for it). On success *program is set

@@ -80,6 +80,21 @@ bool cli_write_file(const char *path, const char *data, size_t len)
     return ok;
 }
 
+bool cli_take_patch(const char *cmd, const char *arg, const char **path, cli_help_fn help)
+{
+    if (arg[0] == '-' && arg[1]) {
+        fprintf(stderr, "lattice %s: unknown option or missing value '%s'\n", cmd, arg);
+        help(stderr);
+        return false;
+    }
+    if (*path) {
+        fprintf(stderr, "lattice %s: one patch at a time ('%s' is extra)\n", cmd, arg);
+        return false;
+    }
+    *path = arg;
+    return true;
+}
+
 bool cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;

@@ -25,14 +25,7 @@ int cmd_check(int argc, char **argv)
             return CLI_OK;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "lattice check: unknown option '%s'\n", argv[i]);
-            s_help(stderr);
-            return CLI_USAGE;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "lattice check: one patch at a time ('%s' is extra)\n", argv[i]);
+        } else if (!cli_take_patch("check", argv[i], &path, s_help)) {
             return CLI_USAGE;
         }
     }

@@ -30,14 +30,7 @@ int cmd_compile(int argc, char **argv)
                 return CLI_USAGE;
             }
             out = argv[i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "lattice compile: unknown option '%s'\n", argv[i]);
-            s_help(stderr);
-            return CLI_USAGE;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "lattice compile: one patch at a time ('%s' is extra)\n", argv[i]);
+        } else if (!cli_take_patch("compile", argv[i], &path, s_help)) {
             return CLI_USAGE;
         }
     }

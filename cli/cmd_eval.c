@@ -10,7 +10,7 @@
 
 static void s_help(FILE *out)
 {
-    fprintf(out, "usage: lattice eval PATCH [--frames a-b] [--json]\n\n"
+    fprintf(out, "usage: lattice eval PATCH [--frames a-b] [--json | --hash]\n\n"
                  "Compiles PATCH and prints the RenderFrame (camera and draw list) of each\n"
                  "frame in the inclusive range, for debugging patches. Frames are evaluated\n"
                  "exactly as an export samples them (warm-up included).\n\n"
@@ -135,14 +135,7 @@ int cmd_eval(int argc, char **argv)
                 return CLI_USAGE;
             }
             frames = argv[i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "lattice eval: unknown option '%s'\n", argv[i]);
-            s_help(stderr);
-            return CLI_USAGE;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "lattice eval: one patch at a time ('%s' is extra)\n", argv[i]);
+        } else if (!cli_take_patch("eval", argv[i], &path, s_help)) {
             return CLI_USAGE;
         }
     }

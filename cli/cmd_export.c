@@ -92,14 +92,7 @@ int cmd_export(int argc, char **argv)
             threads = (uint32_t)t;
         } else if (strcmp(a, "--force") == 0) {
             force = true;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "lattice export: unknown option or missing value '%s'\n", a);
-            s_help(stderr);
-            return CLI_USAGE;
-        } else if (!path) {
-            path = a;
-        } else {
-            fprintf(stderr, "lattice export: one patch at a time ('%s' is extra)\n", a);
+        } else if (!cli_take_patch("export", a, &path, s_help)) {
             return CLI_USAGE;
         }
     }
