@@ -28,7 +28,7 @@ BINARY(div, q == 0.0 ? 0.0 : p / q)
 BINARY(min, q < p ? q : p)
 BINARY(max, q > p ? q : p)
 
-/* Unary number -> number ops. */
+/* Unary number -> number ops (the expression may read the block's params, seed and key through x). */
 #define UNARY(name, expr)                                                      \
     void lx_k_##name(lx_exec_t *x)                                             \
     {                                                                          \
@@ -47,6 +47,10 @@ UNARY(sin, lx_sin(v))
 UNARY(cos, lx_cos(v))
 UNARY(wrap_phase, k_wrap01(v))
 UNARY(ping_pong, v < 0.5 ? 2 * v : 2 - 2 * v)
+UNARY(ease, lx_ease((int)x->param[0], v))
+UNARY(noise1d, lx_noise1d(x->seed, x->key, v, (int)x->param[0]))
+UNARY(hash, lx_hash_number(x->seed, x->key, v))
+UNARY(phase_scale, k_wrap01(v * x->param[0]))
 
 void lx_k_mod(lx_exec_t *x)
 {
@@ -126,15 +130,6 @@ void lx_k_oscillator(lx_exec_t *x)
         *AT(O, i) = *AT(B, i) + *AT(A, i) * lx_wave(shape, *AT(P, i));
 }
 
-void lx_k_ease(lx_exec_t *x)
-{
-    kin_t T = k_in(x, 0);
-    kout_t O = k_out(x, 0);
-    int curve = (int)x->param[0];
-    for (uint32_t i = 0; i < x->count; i++)
-        *AT(O, i) = lx_ease(curve, *AT(T, i));
-}
-
 void lx_k_keyframes(lx_exec_t *x)
 {
     kin_t T = k_in(x, 0);
@@ -144,37 +139,12 @@ void lx_k_keyframes(lx_exec_t *x)
         lx_keyframes(x->param + 1, n, k_stride(x), *AT(T, i), AT(O, i));
 }
 
-void lx_k_noise1d(lx_exec_t *x)
-{
-    kin_t X = k_in(x, 0);
-    kout_t O = k_out(x, 0);
-    int octaves = (int)x->param[0];
-    for (uint32_t i = 0; i < x->count; i++)
-        *AT(O, i) = lx_noise1d(x->seed, x->key, *AT(X, i), octaves);
-}
-
-void lx_k_hash(lx_exec_t *x)
-{
-    kin_t X = k_in(x, 0);
-    kout_t O = k_out(x, 0);
-    for (uint32_t i = 0; i < x->count; i++)
-        *AT(O, i) = lx_hash_number(x->seed, x->key, *AT(X, i));
-}
-
 void lx_k_phase_offset(lx_exec_t *x)
 {
     kin_t P = k_in(x, 0), D = k_in(x, 1);
     kout_t O = k_out(x, 0);
     for (uint32_t i = 0; i < x->count; i++)
         *AT(O, i) = k_wrap01(*AT(P, i) + *AT(D, i));
-}
-
-void lx_k_phase_scale(lx_exec_t *x)
-{
-    kin_t P = k_in(x, 0);
-    kout_t O = k_out(x, 0);
-    for (uint32_t i = 0; i < x->count; i++)
-        *AT(O, i) = k_wrap01(*AT(P, i) * x->param[0]);
 }
 
 void lx_k_polarity(lx_exec_t *x)
