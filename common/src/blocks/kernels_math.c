@@ -28,7 +28,7 @@ BINARY(div, q == 0.0 ? 0.0 : p / q)
 BINARY(min, q < p ? q : p)
 BINARY(max, q > p ? q : p)
 
-/* Unary number -> number ops (the expression may read the block's params, seed and key through x). */
+/* Unary number -> number ops; the expression may read params, seed and key through x. */
 #define UNARY(name, expr)                                                      \
     void lx_k_##name(lx_exec_t *x)                                             \
     {                                                                          \

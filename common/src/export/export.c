@@ -142,8 +142,7 @@ typedef struct {
     char hash[65], content[33];
 } entry_t;
 
-static void s_conventions(cJSON *root, const lx_export_plan_t *plan, const lx_program_t *p,
-                          const lx_camera_t *cam0)
+static void s_conventions(cJSON *root, const lx_export_plan_t *plan, const lx_camera_t *cam0)
 {
     cJSON *c = cJSON_AddObjectToObject(root, "conventions");
     cJSON *d = cJSON_AddObjectToObject(c, "depth");
@@ -179,7 +178,6 @@ static void s_conventions(cJSON *root, const lx_export_plan_t *plan, const lx_pr
     cJSON_AddStringToObject(cam, "re10k", "line 1: project id; then timestamp_us fx fy cx cy 0 0 "
                                           "and a 3x4 world-to-camera matrix, row-major, OpenCV "
                                           "axes, intrinsics normalized by width/height");
-    (void)p;
 }
 
 static const char *s_format(const lx_export_config_t *c, int art)
@@ -420,7 +418,7 @@ lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan,
             cJSON_AddItemToArray(arts, cJSON_CreateString(lx_artifact_names[a]));
             cJSON_AddStringToObject(formats, lx_artifact_names[a], s_format(&plan->cfg, a));
         }
-    s_conventions(root, plan, p, &cams[0]);
+    s_conventions(root, plan, &cams[0]);
     cJSON *ids = cJSON_AddArrayToObject(root, "ids");
     for (uint32_t s = 0; s < p->n_sinks; s++) {
         const lx_render_sink_t *sk = &p->sinks[s];

@@ -30,6 +30,7 @@ typedef struct {
     double o0[3], ox[3], oy[3], d0[3], dx[3], dy[3];
     const double *path; /* flattened vertices (x, y pairs) at scale 1 */
     uint32_t path_n;
+    double extent[3]; /* local bounding box half extents */
 } prep_t;
 
 /* Camera basis and projection for one frame. */
@@ -277,8 +278,8 @@ static void s_prepare(const lx_raster_t *r, const view_t *v, const lx_draw_item_
     }
     /* Screen bbox from the projected local box corners (whole screen when
      * a corner is behind the camera). */
-    double e[3];
-    s_extent(pi, e);
+    s_extent(pi, pi->extent);
+    const double *e = pi->extent;
     if (e[0] == 0 && e[1] == 0 && e[2] == 0)
         return;
     double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY;
@@ -489,8 +490,7 @@ static int s_coverage(const prep_t *pi, const view_t *v, uint32_t x, uint32_t y)
 {
     int kind = (int)pi->it->shape[0];
     if (!s_is_mesh(kind)) {
-        double e[3];
-        s_extent(pi, e);
+        const double *e = pi->extent; /* computed once per frame in s_prepare */
         int in = 0, left = 0, right = 0, below = 0, above = 0;
         bool clipped = false;
         for (int c = 0; c < 4; c++) {
