@@ -304,6 +304,41 @@ static void test_closure_and_readback(void)
     free(orbit);
 }
 
+/* Every layer's mask is written and listed, however many layers there are. */
+static void test_many_layers(void)
+{
+    char text[32768];
+    size_t n = (size_t)snprintf(text, sizeof text,
+                                "{\"format\":\"lattice.patch/1\",\"id\":\"layers\",\"output\":"
+                                "{\"width\":32,\"height\":32,\"fps\":24},\"blocks\":[{\"id\":"
+                                "\"t\",\"type\":\"InfiniteTimeRoot\"},{\"id\":\"s\",\"type\":"
+                                "\"Rect\"}");
+    for (int i = 0; i < 70; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              ",{\"id\":\"d%d\",\"type\":\"RenderInstances\"}", i);
+    n += (size_t)snprintf(text + n, sizeof text - n, "],\"edges\":[");
+    for (int i = 0; i < 70; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "%s{\"from\":\"s.shape\",\"to\":\"d%d.shape\"}", i ? "," : "", i);
+    snprintf(text + n, sizeof text - n, "]}");
+    if (!s_export("layers", text, "{\"frames\":\"0-1\",\"artifacts\":[\"rgba\",\"mask\"]}", 2,
+                  false, NULL))
+        return;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/layers", s_root);
+    CHECK(s_exists(dir, "mask/d69/frame_000001.png"));
+    size_t len;
+    char *t = s_file(dir, "metadata.json", &len);
+    cJSON *m = t ? cJSON_Parse(t) : NULL;
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "checksums")), 71);
+    cJSON_Delete(m);
+    free(t);
+    lx_verify_report_t rep;
+    lx_error_t err = {0};
+    CHECK(lx_export_verify(dir, &rep, &err) == LX_OK && rep.checked == 142);
+    lx_strbuf_release(&rep.text);
+}
+
 int main(void)
 {
     snprintf(s_root, sizeof s_root, "/tmp/lattice-test-export-XXXXXX");
@@ -314,6 +349,7 @@ int main(void)
     test_determinism();
     test_verify_catches_damage();
     test_closure_and_readback();
+    test_many_layers();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_root);
     CHECK(system(cmd) == 0);

@@ -316,7 +316,10 @@ lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan,
     double *t_ms = lx_calloc(al, n, sizeof *t_ms);
     char(*names)[40] = NULL;
     uint32_t n_keys = 0;
-    char keys[64][96], exts[64][8];
+    /* One per artifact file of a frame (masks make it open-ended). */
+    struct key_ext {
+        char key[96], ext[8];
+    } *keys = NULL;
     if (!cams || !t_ms) {
         rc = lx_fail(err, LX_E_NOMEM, "out of memory for %zu frames", n);
         goto done;
@@ -329,18 +332,19 @@ lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan,
         if (rc != LX_OK)
             break;
         if (!entries) {
-            n_keys = res->n_files < 64 ? res->n_files : 64;
+            n_keys = res->n_files;
             entries = lx_calloc(al, n * (n_keys ? n_keys : 1), sizeof *entries);
-            if (!entries) {
+            keys = lx_calloc(al, n_keys + 1, sizeof *keys);
+            if (!entries || !keys) {
                 rc = lx_fail(err, LX_E_NOMEM, "out of memory for %zu frames", n);
                 break;
             }
             for (uint32_t j = 0; j < n_keys; j++) {
-                snprintf(keys[j], sizeof keys[j], "%s", res->files[j].key);
+                snprintf(keys[j].key, sizeof keys[j].key, "%s", res->files[j].key);
                 const char *dot = strrchr(res->files[j].name, '.');
-                snprintf(exts[j], sizeof exts[j], "%s", dot ? dot + 1 : "");
+                snprintf(keys[j].ext, sizeof keys[j].ext, "%s", dot ? dot + 1 : "");
                 char dir[LX_PATH_MAX];
-                if (!s_join(dir, out_dir, keys[j]))
+                if (!s_join(dir, out_dir, keys[j].key))
                     rc = lx_fail(err, LX_E_INVALID, "output path too long");
                 else
                     rc = lx_mkdirs(dir, err);
@@ -440,8 +444,8 @@ lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan,
     for (uint32_t j = 0; j < n_keys && names; j++) {
         for (size_t i = 0; i < n; i++)
             snprintf(names[i], sizeof names[i], "frame_%06lld.%s",
-                     (long long)(plan->first + (int64_t)i), exts[j]);
-        s_add_checksums(sums, keys[j], names, entries + j, n_keys, n);
+                     (long long)(plan->first + (int64_t)i), keys[j].ext);
+        s_add_checksums(sums, keys[j].key, names, entries + j, n_keys, n);
     }
     if (plan->cfg.artifacts & LX_ART_CAMERA) {
         lx_strbuf_t traj, re10k;
@@ -490,6 +494,7 @@ lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan,
     cJSON_free(text);
 done:
     lx_free(al, entries);
+    lx_free(al, keys);
     lx_free(al, names);
     lx_free(al, cams);
     lx_free(al, t_ms);
