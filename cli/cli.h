@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lattice/export_config.h"
 #include "lattice/ir.h"
 
 /* Exit codes every command uses. */
@@ -24,6 +25,11 @@ int cmd_blocks(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_workers(int argc, char **argv);
 
 /* "a-b" or "a" (0 <= a <= b) into an inclusive range; false when malformed. */
 bool cli_parse_frames(const char *s, int64_t *a, int64_t *b);
@@ -53,5 +59,45 @@ bool cli_take_patch(const char *cmd, const char *arg, const char **path, cli_hel
  * (errors) or CLI_USAGE (unreadable file, out of memory). */
 int cli_compile_file(const char *path, bool json, bool summary, FILE *out,
                      lx_program_t **program);
+
+/* Progress of a job on stderr: a bar on a terminal, a line every 2 s
+ * otherwise. */
+typedef struct cli_progress {
+    bool tty;
+    double start, last_print;
+    int64_t last_done;
+} cli_progress_t;
+void cli_progress_init(cli_progress_t *p);
+void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total);
+/* A monotonic clock in ms. */
+double cli_clock_ms(void *unused);
+
+/* The export options `export` and `submit` share, as given. */
+typedef struct cli_export_args {
+    const char *patch_path, *config_path, *frames, *artifacts;
+} cli_export_args_t;
+
+/* An export request read from disk and checked here: the patch compiled,
+ * the settings planned, diagnostics printed on stderr. */
+typedef struct cli_export_request {
+    lx_export_request_t req;
+    char *patch_text, *config_text;
+    int64_t first, last; /* the planned frames */
+    char project[256];
+} cli_export_request_t;
+
+/* CLI_OK (warnings allowed), CLI_FAILED (errors), CLI_USAGE (unreadable
+ * files, bad flags). Release with cli_export_request_release. */
+int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_export_request_t *out);
+void cli_export_request_release(cli_export_request_t *r);
+
+/* path made absolute against the working directory (not resolved); false
+ * (reported) when it does not fit. */
+bool cli_absolute(const char *path, char *out, size_t size);
+
+struct cli_client;
+/* Shows a job's progress (unless quiet) until it ends: CLI_OK done,
+ * CLI_FAILED failed or cancelled, CLI_USAGE the coordinator went silent. */
+int cli_watch_job(struct cli_client *c, const char *job, bool quiet);
 
 #endif

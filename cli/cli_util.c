@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <inttypes.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 #include "cli.h"
 #include "lattice/compile.h"
 #include "lattice/patch.h"
+#include "lattice/proc.h"
 
 char *cli_read_file(const char *path, size_t max, size_t *len)
 {
@@ -133,4 +136,110 @@ int cli_compile_file(const char *path, bool json, bool summary, FILE *out,
     else
         lx_program_destroy(&p);
     return CLI_OK;
+}
+
+double cli_clock_ms(void *unused)
+{
+    (void)unused;
+    return lx_monotonic_ms();
+}
+
+void cli_progress_init(cli_progress_t *p)
+{
+    p->tty = isatty(2) != 0;
+    p->start = p->last_print = cli_clock_ms(NULL);
+    p->last_done = -1;
+}
+
+void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total)
+{
+    double now = cli_clock_ms(NULL), secs = (now - p->start) / 1e3;
+    double fps = secs > 0 ? done / secs : 0;
+    double eta = fps > 0 ? (total - done) / fps : 0;
+    if (done == p->last_done)
+        return;
+    p->last_done = done;
+    if (p->tty) {
+        int width = 30, filled = (int)(width * done / (total ? total : 1));
+        fprintf(stderr, "\r[%.*s%*s] %" PRId64 "/%" PRId64 " frames  %.1f fps  ETA %.0fs ",
+                filled, "##############################", width - filled, "", done, total, fps,
+                eta);
+        if (done == total)
+            fputc('\n', stderr);
+    } else if (done == total || now - p->last_print >= 2000) {
+        fprintf(stderr, "exported %" PRId64 "/%" PRId64 " frames (%.1f fps)\n", done, total, fps);
+        p->last_print = now;
+    }
+}
+
+int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_export_request_t *out)
+{
+    memset(out, 0, sizeof *out);
+    lx_export_request_t r = LX_EXPORT_REQUEST_INIT;
+    out->req = r;
+    if (args->frames) {
+        if (!cli_parse_frames(args->frames, &out->req.first, &out->req.last)) {
+            fprintf(stderr, "lattice %s: '%s' is not a frame range (a-b, 0 <= a <= b)\n", cmd,
+                    args->frames);
+            return CLI_USAGE;
+        }
+        out->req.has_frames = true;
+    }
+    size_t len = 0;
+    out->patch_text = cli_read_file(args->patch_path, LX_PATCH_MAX_BYTES, &len);
+    if (!out->patch_text)
+        return CLI_USAGE;
+    out->req.patch = out->patch_text;
+    out->req.patch_len = len;
+    out->req.patch_name = args->patch_path;
+    if (args->config_path) {
+        out->config_text = cli_read_file(args->config_path, 1 << 20, &len);
+        if (!out->config_text) {
+            cli_export_request_release(out);
+            return CLI_USAGE;
+        }
+        out->req.config = out->config_text;
+        out->req.config_len = len;
+        out->req.config_name = args->config_path;
+    }
+    out->req.artifacts = args->artifacts;
+    lx_program_t *p = NULL;
+    lx_export_plan_t plan;
+    lx_strbuf_t report;
+    lx_strbuf_init(&report, NULL);
+    lx_error_t err = {0};
+    lx_result_t rc = lx_export_prepare(&out->req, NULL, &p, &plan, &report, &err);
+    fputs(report.buf, stderr);
+    lx_strbuf_release(&report);
+    if (rc == LX_OK) {
+        out->first = plan.first;
+        out->last = plan.last;
+        snprintf(out->project, sizeof out->project, "%s", p->patch_id);
+        lx_program_destroy(&p);
+        return CLI_OK;
+    }
+    if (rc != LX_E_DIAG)
+        fprintf(stderr, "lattice %s: %s\n", cmd, err.message);
+    cli_export_request_release(out);
+    return rc == LX_E_DIAG ? CLI_FAILED : CLI_USAGE;
+}
+
+void cli_export_request_release(cli_export_request_t *r)
+{
+    free(r->patch_text);
+    free(r->config_text);
+    r->patch_text = r->config_text = NULL;
+}
+
+bool cli_absolute(const char *path, char *out, size_t size)
+{
+    char cwd[4096];
+    int n = path[0] == '/' ? snprintf(out, size, "%s", path)
+            : getcwd(cwd, sizeof cwd) ? snprintf(out, size, "%s/%s", cwd, path)
+                                      : -1;
+    if (n < 0 || (size_t)n >= size) {
+        fprintf(stderr, "lattice: cannot make '%s' an absolute path\n", path);
+        return false;
+    }
+    return true;
 }

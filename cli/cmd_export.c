@@ -1,13 +1,19 @@
-/* lattice export PATCH -o OUT [...]: render every artifact of every frame. */
+/* lattice export PATCH -o OUT [...]: the embedded cluster. A coordinator
+ * and N workers run in this process over inproc://, so one machine uses
+ * the same scheduling code path as many (docs/protocol.md). */
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "cli.h"
+#include "client.h"
+#include "lattice/coordinator.h"
 #include "lattice/export.h"
-#include "lattice/patch.h"
+#include "lattice/worker.h"
 
 static void s_help(FILE *out)
 {
@@ -15,7 +21,9 @@ static void s_help(FILE *out)
             "usage: lattice export PATCH -o OUT [options]\n\n"
             "Renders the patch's frames into OUT: one directory per artifact\n"
             "(rgba, depth, motion, normal, id, mask/<layer>, camera, control/...) and\n"
-            "metadata.json, which lists every file's SHA-256 and is written last.\n\n"
+            "metadata.json, which lists every file's SHA-256 and is written last.\n"
+            "Runs a coordinator and its workers in this process: the same scheduler\n"
+            "as `lattice submit` to a cluster, and the same bytes.\n\n"
             "  -o, --output OUT     export directory (created if needed)\n"
             "  --frames a-b         inclusive frame range (default: the time model's;\n"
             "                       required for infinite patches)\n"
@@ -23,50 +31,114 @@ static void s_help(FILE *out)
             "                       camera,control, or all (default: all but control)\n"
             "  --config FILE        export settings as JSON (docs/export-format.md);\n"
             "                       flags win\n"
-            "  --threads N          render and encode threads (default: 1)\n"
+            "  --threads N          render and encode threads per worker (default: 1)\n"
+            "  --workers N          workers in this process (default: 1)\n"
+            "  --chunk N            frames per chunk (default: adaptive)\n"
             "  --force              write into a non-empty directory that is not an\n"
             "                       export of this patch (files are never deleted)\n\n"
             "Exit status: 0 exported, 1 the patch or settings have errors or rendering\n"
             "failed, 2 usage or I/O problem.\n");
 }
 
-static double s_clock(void *user)
+typedef struct {
+    lx_coord_config_t cfg;
+    lx_error_t err;
+    lx_result_t rc;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool ready, ended;
+} coord_thread_t;
+
+static void s_coord_ready(void *user)
 {
-    (void)user;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    coord_thread_t *t = user;
+    pthread_mutex_lock(&t->lock);
+    t->ready = true;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void *s_coord_main(void *arg)
+{
+    coord_thread_t *t = arg;
+    t->rc = lx_coord_run(&t->cfg, &t->err);
+    pthread_mutex_lock(&t->lock);
+    t->ended = true;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
 }
 
 typedef struct {
-    bool tty;
-    double start, last_print;
-} progress_t;
+    lx_worker_config_t cfg;
+    char name[32];
+    lx_error_t err;
+} worker_thread_t;
 
-static void s_progress(void *user, int64_t done, int64_t total, const lx_frame_result_t *last)
+static void *s_worker_main(void *arg)
 {
-    progress_t *pr = user;
-    double now = s_clock(NULL), secs = (now - pr->start) / 1e3;
-    double fps = secs > 0 ? done / secs : 0;
-    double eta = fps > 0 ? (total - done) / fps : 0;
-    (void)last;
-    if (pr->tty) {
-        int width = 30, filled = (int)(width * done / (total ? total : 1));
-        fprintf(stderr, "\r[%.*s%*s] %" PRId64 "/%" PRId64 " frames  %.1f fps  ETA %.0fs ",
-                filled, "##############################", width - filled, "", done, total, fps,
-                eta);
-        if (done == total)
-            fputc('\n', stderr);
-    } else if (done == total || now - pr->last_print >= 2000) {
-        fprintf(stderr, "exported %" PRId64 "/%" PRId64 " frames (%.1f fps)\n", done, total, fps);
-        pr->last_print = now;
+    worker_thread_t *t = arg;
+    lx_worker_run(&t->cfg, &t->err);
+    return NULL;
+}
+
+static bool s_count(const char *flag, const char *v, long max, uint32_t *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > max) {
+        fprintf(stderr, "lattice export: %s takes 1 to %ld\n", flag, max);
+        return false;
     }
+    *out = (uint32_t)n;
+    return true;
+}
+
+/* Submits the job to the embedded coordinator and follows it. */
+static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t *r,
+                     const char *out, const char *artifacts, uint32_t chunk, bool force)
+{
+    cli_client_t c;
+    cli_client_init(&c, ctx, endpoint);
+    c.timeout_ms = 60000; /* in-process: only a stuck coordinator is silent */
+    c.retries = 1;
+    lx_msg_t m = {.type = LX_MSG_SUBMIT}, rep;
+    LX_MSG_SET(&m, token, "embedded");
+    LX_MSG_SET(&m, patch, r->req.patch);
+    LX_MSG_SET(&m, source, r->req.patch_name);
+    LX_MSG_SET(&m, out, out);
+    if (r->req.config)
+        LX_MSG_SET(&m, config, r->req.config);
+    int64_t range[2] = {r->req.first, r->req.last};
+    if (r->req.has_frames)
+        LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
+    if (artifacts)
+        LX_MSG_SET(&m, artifacts, artifacts);
+    if (chunk)
+        LX_MSG_SET(&m, chunk, chunk);
+    LX_MSG_SET(&m, force, force);
+    lx_error_t err = {0};
+    int rc = CLI_OK;
+    if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
+        fprintf(stderr, "lattice export: %s\n", err.message);
+        rc = CLI_FAILED;
+    } else if (rep.type == LX_MSG_ERROR) {
+        fprintf(stderr, "lattice export: %s\n", rep.message);
+        rc = strcmp(rep.code, "bad_request") == 0 ? CLI_USAGE : CLI_FAILED;
+    } else {
+        char job[65];
+        snprintf(job, sizeof job, "%s", rep.jobs.v[0].job);
+        rc = cli_watch_job(&c, job, false);
+    }
+    cli_client_close(&c);
+    return rc;
 }
 
 int cmd_export(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *frames = NULL, *artifacts = NULL, *config = NULL;
-    uint32_t threads = 1;
+    const char *path = NULL, *out = NULL;
+    cli_export_args_t args = {0};
+    uint32_t threads = 1, workers = 1, chunk = 0;
     bool force = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -77,19 +149,20 @@ int cmd_export(int argc, char **argv)
         } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_value) {
             out = argv[++i];
         } else if (strcmp(a, "--frames") == 0 && has_value) {
-            frames = argv[++i];
+            args.frames = argv[++i];
         } else if (strcmp(a, "--artifacts") == 0 && has_value) {
-            artifacts = argv[++i];
+            args.artifacts = argv[++i];
         } else if (strcmp(a, "--config") == 0 && has_value) {
-            config = argv[++i];
+            args.config_path = argv[++i];
         } else if (strcmp(a, "--threads") == 0 && has_value) {
-            char *end;
-            long t = strtol(argv[++i], &end, 10);
-            if (*end || t < 1 || t > 256) {
-                fprintf(stderr, "lattice export: --threads takes 1 to 256\n");
+            if (!s_count("--threads", argv[++i], 256, &threads))
                 return CLI_USAGE;
-            }
-            threads = (uint32_t)t;
+        } else if (strcmp(a, "--workers") == 0 && has_value) {
+            if (!s_count("--workers", argv[++i], 64, &workers))
+                return CLI_USAGE;
+        } else if (strcmp(a, "--chunk") == 0 && has_value) {
+            if (!s_count("--chunk", argv[++i], 100000, &chunk))
+                return CLI_USAGE;
         } else if (strcmp(a, "--force") == 0) {
             force = true;
         } else if (!cli_take_patch("export", a, &path, s_help)) {
@@ -101,81 +174,78 @@ int cmd_export(int argc, char **argv)
         s_help(stderr);
         return CLI_USAGE;
     }
-    lx_export_config_t cfg;
-    lx_export_config_init(&cfg);
-    lx_diags_t diags;
-    lx_diags_init(&diags, NULL);
-    int rc = CLI_OK;
-    if (config) {
-        size_t len = 0;
-        char *text = cli_read_file(config, 1 << 20, &len);
-        if (!text) {
-            lx_diags_release(&diags);
-            return CLI_USAGE;
-        }
-        lx_export_config_load_json(&cfg, text, len, &diags);
-        free(text);
-    }
-    if (frames) {
-        if (!cli_parse_frames(frames, &cfg.first, &cfg.last)) {
-            fprintf(stderr, "lattice export: '%s' is not a frame range (a-b, 0 <= a <= b)\n",
-                    frames);
-            lx_diags_release(&diags);
-            return CLI_USAGE;
-        }
-        cfg.has_frames = true;
-    }
-    if (artifacts) {
-        const char *bad = NULL;
-        if (!lx_export_parse_artifacts(artifacts, &cfg.artifacts, &bad)) {
-            fprintf(stderr, "lattice export: unknown artifact '%s' (rgba, depth, motion, normal, "
-                            "id, mask, camera, control, all)\n",
-                    bad);
-            lx_diags_release(&diags);
-            return CLI_USAGE;
-        }
-    }
-    lx_program_t *p = NULL;
-    rc = cli_compile_file(path, false, false, stderr, &p);
-    lx_export_plan_t plan;
-    if (rc == CLI_OK && lx_export_plan(p, &cfg, &plan, &diags) != LX_OK)
-        rc = CLI_FAILED;
-    if (diags.count) {
-        lx_strbuf_t sb;
-        lx_strbuf_init(&sb, NULL);
-        lx_diags_format_text(&diags, config ? config : path, &sb);
-        fputs(sb.buf, stderr);
-        lx_strbuf_release(&sb);
-    }
-    if (diags.n_errors)
-        rc = CLI_FAILED;
-    lx_diags_release(&diags);
+    args.patch_path = path;
+    cli_export_request_t req;
+    int rc = cli_export_request(&args, "export", &req);
+    char abs_out[PATH_MAX];
+    if (rc == CLI_OK && !cli_absolute(out, abs_out, sizeof abs_out))
+        rc = CLI_USAGE;
     if (rc != CLI_OK) {
-        lx_program_destroy(&p);
+        cli_export_request_release(&req);
         return rc;
     }
-    char stamp[32];
-    time_t now = time(NULL);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    progress_t pr = {isatty(2) != 0, s_clock(NULL), s_clock(NULL)};
-    lx_export_options_t opts = LX_EXPORT_OPTIONS_INIT;
-    opts.threads = threads;
-    opts.force = force;
-    opts.progress = s_progress;
-    opts.progress_user = &pr;
-    opts.clock = s_clock;
-    opts.exported_at = stamp;
-    lx_error_t err = {0};
-    lx_result_t r = lx_export_run(p, &plan, out, &opts, &err);
-    if (r != LX_OK) {
-        fprintf(stderr, "lattice export: %s\n", err.message);
-        rc = r == LX_E_IO ? CLI_USAGE : CLI_FAILED;
+    double start = cli_clock_ms(NULL);
+    void *ctx = zmq_ctx_new();
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://lattice-export-%ld", (long)getpid());
+    atomic_int stop_coord = 0, stop_workers = 0;
+    coord_thread_t ct = {.cfg = LX_COORD_CONFIG_INIT, .lock = PTHREAD_MUTEX_INITIALIZER,
+                         .cond = PTHREAD_COND_INITIALIZER};
+    ct.cfg.zmq_ctx = ctx;
+    ct.cfg.bind = endpoint;
+    ct.cfg.log = stderr;
+    ct.cfg.log_level = LX_LOG_WARN;
+    ct.cfg.stop = &stop_coord;
+    ct.cfg.ready = s_coord_ready;
+    ct.cfg.ready_user = &ct;
+    pthread_t coord;
+    worker_thread_t *wt = calloc(workers, sizeof *wt);
+    pthread_t *wth = calloc(workers, sizeof *wth);
+    uint32_t started = 0;
+    if (!wt || !wth || pthread_create(&coord, NULL, s_coord_main, &ct) != 0) {
+        fprintf(stderr, "lattice export: cannot start the coordinator\n");
+        rc = CLI_USAGE;
     } else {
+        /* Workers connect once the coordinator is bound (or has failed). */
+        pthread_mutex_lock(&ct.lock);
+        while (!ct.ready && !ct.ended)
+            pthread_cond_wait(&ct.cond, &ct.lock);
+        pthread_mutex_unlock(&ct.lock);
+        for (; ct.ready && started < workers; started++) {
+            worker_thread_t *t = &wt[started];
+            lx_worker_config_t wc = LX_WORKER_CONFIG_INIT;
+            t->cfg = wc;
+            snprintf(t->name, sizeof t->name, "local-%u", started + 1);
+            t->cfg.zmq_ctx = ctx;
+            t->cfg.connect = endpoint;
+            t->cfg.name = t->name;
+            t->cfg.threads = threads;
+            t->cfg.log = stderr;
+            t->cfg.log_level = LX_LOG_WARN;
+            t->cfg.stop = &stop_workers;
+            if (pthread_create(&wth[started], NULL, s_worker_main, t) != 0)
+                break;
+        }
+        if (ct.ready)
+            rc = s_run_job(ctx, endpoint, &req, abs_out, args.artifacts, chunk, force);
+        else {
+            fprintf(stderr, "lattice export: %s\n", ct.err.message);
+            rc = CLI_USAGE;
+        }
+        atomic_store(&stop_workers, 1);
+        for (uint32_t i = 0; i < started; i++)
+            pthread_join(wth[i], NULL);
+        atomic_store(&stop_coord, 1);
+        pthread_join(coord, NULL);
+    }
+    free(wt);
+    free(wth);
+    zmq_ctx_term(ctx);
+    if (rc == CLI_OK)
         printf("wrote %s: frames %" PRId64 "-%" PRId64 " in %.1f s (verify with: lattice "
                "verify %s)\n",
-               out, plan.first, plan.last, (s_clock(NULL) - pr.start) / 1e3, out);
-    }
-    lx_program_destroy(&p);
+               out, req.first, req.last, (cli_clock_ms(NULL) - start) / 1e3, out);
+    cli_export_request_release(&req);
     return rc;
 }
 

@@ -9,6 +9,11 @@ static const cli_command_t s_commands[] = {
     {"compile", "compile a patch and write its program as JSON", cmd_compile},
     {"export", "render every artifact of a patch into a directory", cmd_export},
     {"verify", "re-hash an export against its metadata.json", cmd_verify},
+    {"submit", "submit an export to a lattice-coordinator", cmd_submit},
+    {"status", "show the jobs of a coordinator", cmd_status},
+    {"watch", "follow a job's progress until it ends", cmd_watch},
+    {"cancel", "cancel a job", cmd_cancel},
+    {"workers", "list the workers of a coordinator", cmd_workers},
     {"eval", "print the render frames of a patch", cmd_eval},
     {"blocks", "list the block catalogue", cmd_blocks},
 };

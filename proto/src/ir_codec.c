@@ -35,17 +35,18 @@
  * contain NUL, which a C string cannot hold.
  *
  * Decoding does not use msgpack-c's unpacker, which allocates whatever a
- * length claims (msgpack-c #985, #1013): a small bounds-checked reader
- * checks every length against the bytes left (times the smallest encoding
- * of one element) and against the field's maximum before allocating, so
- * memory stays proportional to the input. */
+ * length claims (msgpack-c #985, #1013): the bounds-checked reader of
+ * mp_reader.h, in its canonical dialect, checks every length against the
+ * bytes left (times the smallest encoding of one element) and against the
+ * field's maximum before allocating, so memory stays proportional to the
+ * input. */
 #include "lattice/ir_codec.h"
 
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
+
+#include "mp_reader.h"
 
 #define FORMAT_TAG "lattice.ir/1"
 #define N_FIELDS 23u
@@ -275,206 +276,14 @@ lx_result_t lx_ir_encode(const lx_program_t *p, lx_strbuf_t *out, lx_error_t *er
 
 /* ---- decoding -------------------------------------------------------- */
 
-typedef struct {
-    const uint8_t *p, *end;
-    lx_arena_t *arena;
-    lx_error_t *err;
-    /* Where the reader is, for messages: table[index].field. */
-    const char *table;
-    uint32_t index; /* LX_NONE outside a table row */
-} rd_t;
-
-typedef enum { K_UINT, K_NINT, K_F64, K_STR, K_BIN, K_ARRAY } kind_t;
-
-static const char *const s_kind_names[] = {
-    "an unsigned integer", "a negative integer", "a float64", "a string", "a bin", "an array"};
-static const char *const s_header_names[] = {"integer", "integer", "float",
-                                             "string",  "bin",     "array"};
-
-typedef struct {
-    kind_t kind;
-    uint64_t u; /* K_UINT value; K_STR, K_BIN, K_ARRAY length */
-    int64_t i;  /* K_NINT value */
-    double d;   /* K_F64 */
-} tok_t;
-
-static lx_result_t s_fail(const rd_t *r, const char *field, lx_result_t code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static lx_result_t s_fail(const rd_t *r, const char *field, lx_result_t code, const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    char where[128];
-    if (r->table && r->index != LX_NONE)
-        snprintf(where, sizeof where, "%s[%u]%s%s", r->table, r->index, field ? "." : "",
-                 field ? field : "");
-    else if (r->table)
-        snprintf(where, sizeof where, "%s%s%s", r->table, field ? "." : "", field ? field : "");
-    else
-        snprintf(where, sizeof where, "%s", field ? field : "program");
-    return lx_fail(r->err, code, "%s: %s", where, what);
-}
-
-static size_t s_left(const rd_t *r) { return (size_t)(r->end - r->p); }
-
-static uint64_t s_be(const uint8_t *b, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned k = 0; k < n; k++)
-        v = v << 8 | b[k];
-    return v;
-}
-
-/* Smallest header sizes, for the canonical-form check: the width of a
- * length or unsigned value in bytes (0 = in the type byte). */
-static unsigned s_uint_width(uint64_t v)
-{
-    return v < 128 ? 0 : v <= UINT8_MAX ? 1 : v <= UINT16_MAX ? 2 : v <= UINT32_MAX ? 4 : 8;
-}
-
-static unsigned s_nint_width(int64_t v)
-{
-    return v >= -32 ? 0 : v >= INT8_MIN ? 1 : v >= INT16_MIN ? 2 : v >= INT32_MIN ? 4 : 8;
-}
-
-/* Reads one value's header. For str and bin it also checks that the body
- * is there (it is not consumed); array elements are not read. */
-static lx_result_t s_next(rd_t *r, const char *field, tok_t *t)
-{
-    if (r->p >= r->end)
-        return s_fail(r, field, LX_E_BADMSG, "truncated");
-    uint8_t b = *r->p;
-    unsigned w = 0;     /* bytes after the type byte */
-    unsigned canon = 0; /* the width the shortest form would use */
-    bool fixed = false;
-    if (b <= 0x7f) {
-        t->kind = K_UINT, t->u = b, fixed = true;
-    } else if (b >= 0xe0) {
-        t->kind = K_NINT, t->i = (int8_t)b, fixed = true;
-    } else if (b >= 0xa0 && b <= 0xbf) {
-        t->kind = K_STR, t->u = b & 0x1f, fixed = true;
-    } else if (b >= 0x90 && b <= 0x9f) {
-        t->kind = K_ARRAY, t->u = b & 0x0f, fixed = true;
-    } else {
-        switch (b) {
-        case 0xcc:
-        case 0xcd:
-        case 0xce:
-        case 0xcf:
-            t->kind = K_UINT, w = 1u << (b - 0xcc);
-            break;
-        case 0xd0:
-        case 0xd1:
-        case 0xd2:
-        case 0xd3:
-            t->kind = K_NINT, w = 1u << (b - 0xd0);
-            break;
-        case 0xcb:
-            t->kind = K_F64, w = 8;
-            break;
-        case 0xd9:
-        case 0xda:
-        case 0xdb:
-            t->kind = K_STR, w = 1u << (b - 0xd9);
-            break;
-        case 0xc4:
-        case 0xc5:
-        case 0xc6:
-            t->kind = K_BIN, w = 1u << (b - 0xc4);
-            break;
-        case 0xdc:
-        case 0xdd:
-            t->kind = K_ARRAY, w = 2u << (b - 0xdc);
-            break;
-        default:
-            return s_fail(r, field, LX_E_BADMSG, "unexpected msgpack type 0x%02x", b);
-        }
-    }
-    if (!fixed && s_left(r) - 1 < w)
-        return s_fail(r, field, LX_E_BADMSG, "truncated");
-    const uint8_t *q = r->p + 1;
-    if (!fixed) {
-        uint64_t v = s_be(q, w);
-        switch (t->kind) {
-        case K_UINT:
-            t->u = v;
-            canon = s_uint_width(v);
-            break;
-        case K_NINT:
-            /* Sign-extend the w-byte two's complement value. */
-            t->i =
-                w == 8 ? (int64_t)v : (int64_t)(v ^ (1ull << (8 * w - 1))) - (1ll << (8 * w - 1));
-            if (t->i >= 0)
-                return s_fail(r, field, LX_E_BADMSG, "non-canonical integer encoding");
-            canon = s_nint_width(t->i);
-            break;
-        case K_F64:
-            memcpy(&t->d, &v, sizeof t->d);
-            canon = 8;
-            break;
-        case K_STR:
-            t->u = v;
-            canon = v < 32 ? 0 : v <= UINT8_MAX ? 1 : v <= UINT16_MAX ? 2 : 4;
-            break;
-        case K_BIN:
-            t->u = v;
-            canon = v <= UINT8_MAX ? 1 : v <= UINT16_MAX ? 2 : 4;
-            break;
-        case K_ARRAY:
-        default:
-            t->u = v;
-            canon = v < 16 ? 0 : v <= UINT16_MAX ? 2 : 4;
-            break;
-        }
-        if (canon != w)
-            return s_fail(r, field, LX_E_BADMSG, "non-canonical %s encoding",
-                          s_header_names[t->kind]);
-    }
-    r->p = q + w;
-    if ((t->kind == K_STR || t->kind == K_BIN) && t->u > s_left(r))
-        return s_fail(r, field, LX_E_BADMSG, "%s of %llu bytes but only %zu bytes left",
-                      s_header_names[t->kind], (unsigned long long)t->u, s_left(r));
-    return LX_OK;
-}
-
-static lx_result_t s_expect(rd_t *r, const char *field, kind_t kind, tok_t *t)
-{
-    lx_result_t rc = s_next(r, field, t);
-    if (rc != LX_OK)
-        return rc;
-    if (t->kind != kind) {
-        if (kind == K_UINT && t->kind == K_NINT)
-            return s_fail(r, field, LX_E_BADMSG, "negative value %lld", (long long)t->i);
-        return s_fail(r, field, LX_E_BADMSG, "expected %s, found %s", s_kind_names[kind],
-                      s_kind_names[t->kind]);
-    }
-    return LX_OK;
-}
-
-static lx_result_t s_uint(rd_t *r, const char *field, uint64_t max, uint64_t *out)
-{
-    tok_t t;
-    lx_result_t rc = s_expect(r, field, K_UINT, &t);
-    if (rc != LX_OK)
-        return rc;
-    if (t.u > max)
-        return s_fail(r, field, LX_E_BADMSG, "value %llu exceeds %llu", (unsigned long long)t.u,
-                      (unsigned long long)max);
-    *out = t.u;
-    return LX_OK;
-}
+/* The reader is mp_reader.c's, in its canonical dialect. */
+typedef lx_mp_reader_t rd_t;
+typedef lx_mp_token_t tok_t;
 
 static lx_result_t s_u32(rd_t *r, const char *field, uint32_t max, uint32_t *out)
 {
     uint64_t v = 0;
-    lx_result_t rc = s_uint(r, field, max, &v);
+    lx_result_t rc = lx_mp_uint(r, field, max, &v);
     *out = (uint32_t)v;
     return rc;
 }
@@ -482,7 +291,7 @@ static lx_result_t s_u32(rd_t *r, const char *field, uint32_t max, uint32_t *out
 static lx_result_t s_u16(rd_t *r, const char *field, uint16_t *out)
 {
     uint64_t v = 0;
-    lx_result_t rc = s_uint(r, field, UINT16_MAX, &v);
+    lx_result_t rc = lx_mp_uint(r, field, UINT16_MAX, &v);
     *out = (uint16_t)v;
     return rc;
 }
@@ -490,78 +299,26 @@ static lx_result_t s_u16(rd_t *r, const char *field, uint16_t *out)
 static lx_result_t s_u8(rd_t *r, const char *field, uint8_t *out)
 {
     uint64_t v = 0;
-    lx_result_t rc = s_uint(r, field, UINT8_MAX, &v);
+    lx_result_t rc = lx_mp_uint(r, field, UINT8_MAX, &v);
     *out = (uint8_t)v;
     return rc;
 }
 
-static lx_result_t s_i64(rd_t *r, const char *field, int64_t *out)
-{
-    tok_t t;
-    lx_result_t rc = s_next(r, field, &t);
-    if (rc != LX_OK)
-        return rc;
-    if (t.kind == K_NINT) {
-        *out = t.i;
-        return LX_OK;
-    }
-    if (t.kind != K_UINT)
-        return s_fail(r, field, LX_E_BADMSG, "expected an integer, found %s", s_kind_names[t.kind]);
-    if (t.u > INT64_MAX)
-        return s_fail(r, field, LX_E_BADMSG, "value %llu exceeds %lld", (unsigned long long)t.u,
-                      (long long)INT64_MAX);
-    *out = (int64_t)t.u;
-    return LX_OK;
-}
-
-static lx_result_t s_f64(rd_t *r, const char *field, double *out)
-{
-    tok_t t;
-    lx_result_t rc = s_expect(r, field, K_F64, &t);
-    if (rc == LX_OK)
-        *out = t.d;
-    return rc;
-}
-
-/* A string's bytes, not copied: at most MAX_STR of them and no NUL. */
-static lx_result_t s_str_view(rd_t *r, const char *field, const char **s, size_t *len)
-{
-    tok_t t;
-    lx_result_t rc = s_expect(r, field, K_STR, &t);
-    if (rc != LX_OK)
-        return rc;
-    if (t.u > MAX_STR)
-        return s_fail(r, field, LX_E_LIMIT, "string of %llu bytes exceeds %u",
-                      (unsigned long long)t.u, MAX_STR);
-    if (memchr(r->p, 0, (size_t)t.u))
-        return s_fail(r, field, LX_E_BADMSG, "string contains a NUL byte");
-    *s = (const char *)r->p;
-    *len = (size_t)t.u;
-    r->p += t.u;
-    return LX_OK;
-}
-
 static lx_result_t s_str(rd_t *r, const char *field, const char **out)
 {
-    const char *s;
-    size_t len;
-    lx_result_t rc = s_str_view(r, field, &s, &len);
-    if (rc != LX_OK)
-        return rc;
-    *out = lx_arena_strndup(r->arena, s, len);
-    return *out ? LX_OK : lx_fail(r->err, LX_E_NOMEM, "out of memory");
+    return lx_mp_str(r, field, MAX_STR, out);
 }
 
 /* An array header of exactly `want` elements (a fixed-shape record). */
 static lx_result_t s_record(rd_t *r, const char *field, uint32_t want)
 {
     tok_t t;
-    lx_result_t rc = s_expect(r, field, K_ARRAY, &t);
+    lx_result_t rc = lx_mp_expect(r, field, LX_MP_ARRAY, &t);
     if (rc != LX_OK)
         return rc;
     if (t.u != want)
-        return s_fail(r, field, LX_E_BADMSG, "array of %llu elements, expected %u",
-                      (unsigned long long)t.u, want);
+        return lx_mp_fail(r, field, LX_E_BADMSG, "array of %llu elements, expected %u",
+                          (unsigned long long)t.u, want);
     return LX_OK;
 }
 
@@ -571,18 +328,11 @@ static lx_result_t s_record(rd_t *r, const char *field, uint32_t want)
 static lx_result_t s_table(rd_t *r, const char *name, uint32_t max, size_t min_row, size_t row_size,
                            void **rows, uint32_t *n)
 {
-    tok_t t;
     r->table = NULL;
-    r->index = LX_NONE;
-    lx_result_t rc = s_expect(r, name, K_ARRAY, &t);
+    r->index = LX_MP_NO_INDEX;
+    lx_result_t rc = lx_mp_count(r, name, LX_MP_ARRAY, max, min_row, n);
     if (rc != LX_OK)
         return rc;
-    if (t.u > max)
-        return s_fail(r, name, LX_E_LIMIT, "%llu entries exceed %u", (unsigned long long)t.u, max);
-    if (t.u > s_left(r) / min_row)
-        return s_fail(r, name, LX_E_BADMSG, "%llu entries cannot fit in the %zu bytes left",
-                      (unsigned long long)t.u, s_left(r));
-    *n = (uint32_t)t.u;
     r->table = name;
     if (*n == 0)
         return LX_OK;
@@ -604,35 +354,35 @@ static lx_result_t s_decode_header(rd_t *r, lx_program_t *p)
     const char *tag;
     size_t tag_len;
     TRY(s_record(r, NULL, N_FIELDS));
-    TRY(s_str_view(r, "format", &tag, &tag_len));
+    TRY(lx_mp_str_view(r, "format", MAX_STR, &tag, &tag_len));
     if (tag_len != strlen(FORMAT_TAG) || memcmp(tag, FORMAT_TAG, tag_len) != 0)
-        return s_fail(r, "format", LX_E_BADMSG, "not '%s'", FORMAT_TAG);
+        return lx_mp_fail(r, "format", LX_E_BADMSG, "not '%s'", FORMAT_TAG);
     U32(ir_version, p->ir_version);
     TRY(s_str(r, "patch_id", &p->patch_id));
     TRY(s_str(r, "patch_name", &p->patch_name));
     U32(seed, p->seed);
-    TRY(s_i64(r, "compiled_at", &p->compiled_at));
+    TRY(lx_mp_i64(r, "compiled_at", &p->compiled_at));
 
     TRY(s_record(r, "output", 4));
     r->table = "output";
     U32(width, p->output.width);
     U32(height, p->output.height);
-    TRY(s_f64(r, "fps", &p->output.fps));
+    TRY(lx_mp_f64(r, "fps", &p->output.fps));
     TRY(s_record(r, "background", 4));
     r->table = "output.background";
     for (uint32_t k = 0; k < 4; k++) {
         r->index = k;
-        TRY(s_f64(r, NULL, &p->output.background[k]));
+        TRY(lx_mp_f64(r, NULL, &p->output.background[k]));
     }
     r->table = NULL;
-    r->index = LX_NONE;
+    r->index = LX_MP_NO_INDEX;
 
     TRY(s_record(r, "time_model", 4));
     r->table = "time_model";
     uint32_t kind, mode;
     TRY(s_u32(r, "kind", LX_TIME_INFINITE, &kind));
-    TRY(s_f64(r, "duration_ms", &p->time_model.duration_ms));
-    TRY(s_f64(r, "period_ms", &p->time_model.period_ms));
+    TRY(lx_mp_f64(r, "duration_ms", &p->time_model.duration_ms));
+    TRY(lx_mp_f64(r, "period_ms", &p->time_model.period_ms));
     TRY(s_u32(r, "mode", LX_CYCLE_PINGPONG, &mode));
     p->time_model.kind = (lx_time_kind_t)kind;
     p->time_model.mode = (lx_cycle_mode_t)mode;
@@ -650,7 +400,7 @@ static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
         r->index = i;
         TRY(s_record(r, NULL, 2));
         TRY(s_str(r, "id", &p->blocks[i].id));
-        TRY(s_uint(r, "key", UINT64_MAX, &p->blocks[i].key));
+        TRY(lx_mp_uint(r, "key", UINT64_MAX, &p->blocks[i].key));
     }
     TRY(s_table(r, "strings", MAX_ROWS, MIN_STRING, sizeof *p->strings, (void **)&p->strings,
                 &p->n_strings));
@@ -662,7 +412,7 @@ static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
                 (void **)&p->constants, &p->n_constants));
     for (uint32_t i = 0; i < p->n_constants; i++) {
         r->index = i;
-        TRY(s_f64(r, NULL, &p->constants[i]));
+        TRY(lx_mp_f64(r, NULL, &p->constants[i]));
     }
     TRY(s_table(r, "args", MAX_ARGS, MIN_ARG, sizeof *p->args, (void **)&p->args, &p->n_args));
     for (uint32_t i = 0; i < p->n_args; i++) {
@@ -730,7 +480,7 @@ static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
         U32(id_base, s->id_base);
     }
     r->table = NULL;
-    r->index = LX_NONE;
+    r->index = LX_MP_NO_INDEX;
     U32(camera_expr, p->camera_expr);
     U32(time_expr, p->time_expr);
     TRY(s_table(r, "steps", MAX_ROWS, MIN_STEP, sizeof *p->steps, (void **)&p->steps, &p->n_steps));
@@ -741,7 +491,7 @@ static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
         U32(expr, p->steps[i].expr);
     }
     r->table = NULL;
-    r->index = LX_NONE;
+    r->index = LX_MP_NO_INDEX;
     U32(n_init_steps, p->n_init_steps);
     return LX_OK;
 }
@@ -751,14 +501,15 @@ static lx_result_t s_decode(rd_t *r, lx_program_t *p, lx_digest_t *hash)
     TRY(s_decode_header(r, p));
     TRY(s_decode_tables(r, p));
     tok_t t;
-    TRY(s_expect(r, "program_hash", K_BIN, &t));
+    TRY(lx_mp_expect(r, "program_hash", LX_MP_BIN, &t));
     if (t.u != sizeof hash->bytes)
-        return s_fail(r, "program_hash", LX_E_BADMSG, "%llu bytes, expected %zu",
-                      (unsigned long long)t.u, sizeof hash->bytes);
+        return lx_mp_fail(r, "program_hash", LX_E_BADMSG, "%llu bytes, expected %zu",
+                          (unsigned long long)t.u, sizeof hash->bytes);
     memcpy(hash->bytes, r->p, sizeof hash->bytes);
     r->p += sizeof hash->bytes;
     if (r->p != r->end)
-        return s_fail(r, NULL, LX_E_BADMSG, "%zu trailing bytes after the program", s_left(r));
+        return lx_mp_fail(r, NULL, LX_E_BADMSG, "%zu trailing bytes after the program",
+                          lx_mp_left(r));
     return LX_OK;
 }
 
@@ -781,7 +532,13 @@ lx_result_t lx_ir_decode(const void *data, size_t len, const lx_alloc_t *alloc, 
     lx_program_t *p = lx_program_new(alloc);
     if (!p)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
-    rd_t r = {data, (const uint8_t *)data + len, &p->arena, err, NULL, LX_NONE};
+    rd_t r = {.p = data,
+              .end = (const uint8_t *)data + len,
+              .arena = &p->arena,
+              .err = err,
+              .canonical = true,
+              .root = "program",
+              .index = LX_MP_NO_INDEX};
     lx_digest_t carried;
     lx_result_t rc = s_decode(&r, p, &carried);
     if (rc == LX_OK && p->arena.failed)

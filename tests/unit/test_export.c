@@ -1,15 +1,19 @@
 /* Export end to end: identical output across runs, thread counts and frame
  * orders; exact frame ranges; every artifact present and verifiable;
- * corruption caught; loop closure; read-back through the decoders; and the
- * non-empty directory rule. */
+ * corruption caught; loop closure; read-back through the decoders; the
+ * non-empty directory rule; and lx_manifest fed in any order writing what
+ * lx_export_run writes. */
 #include <cJSON.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lattice/export.h"
+#include "lattice/manifest.h"
 #include "runtime_fixture.h"
+#include "test_alloc.h"
 
 static char s_root[256];
 
@@ -339,6 +343,401 @@ static void test_many_layers(void)
     lx_strbuf_release(&rep.text);
 }
 
+/* ---- lx_manifest ----------------------------------------------------- */
+
+#define REC_MAX_FILES 16
+
+/* What lx_manifest_add_frame needs of one rendered frame, copied out of
+ * the renderer's result (which the next render overwrites). */
+typedef struct {
+    int64_t f;
+    double t_ms;
+    lx_camera_t cam;
+    uint32_t n;
+    struct {
+        char key[96], name[40], hash[65], content[33];
+    } file[REC_MAX_FILES];
+    lx_manifest_file_t mf[REC_MAX_FILES];
+} rec_t;
+
+static bool s_plan(const char *patch_text, const char *cfg_json, lx_program_t **p,
+                   lx_export_plan_t *plan)
+{
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    lx_error_t err = {0};
+    *p = NULL;
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    bool ok = lx_compile(patch_text, strlen(patch_text), NULL, &d, p, &err) == LX_OK &&
+              lx_export_config_load_json(&cfg, cfg_json, strlen(cfg_json), &d) == LX_OK &&
+              lx_export_plan(*p, &cfg, plan, &d) == LX_OK;
+    CHECK_MSG(ok, "plan: %s", d.count ? d.items[0].message : err.message);
+    lx_diags_release(&d);
+    return ok;
+}
+
+/* Renders every planned frame with lx_frame_renderer; NULL on failure. */
+static rec_t *s_record(const lx_program_t *p, const lx_export_plan_t *plan, size_t *n_out)
+{
+    size_t n = (size_t)(plan->last - plan->first + 1);
+    rec_t *r = calloc(n, sizeof *r);
+    lx_error_t err = {0};
+    lx_frame_renderer_t *fr = lx_frame_renderer_new(p, plan, 2, NULL, NULL, NULL, &err);
+    bool ok = r && fr;
+    for (size_t i = 0; i < n && ok; i++) {
+        const lx_frame_result_t *res = NULL;
+        ok = lx_frame_renderer_render(fr, plan->first + (int64_t)i, &res, &err) == LX_OK &&
+             res->n_files <= REC_MAX_FILES;
+        CHECK_MSG(ok, "render %zu: %s", i, err.message);
+        if (!ok)
+            break;
+        rec_t *x = &r[i];
+        x->f = res->frame;
+        x->t_ms = res->time.t_ms;
+        x->cam = res->camera;
+        x->n = res->n_files;
+        for (uint32_t j = 0; j < x->n; j++) {
+            const lx_artifact_file_t *a = &res->files[j];
+            memcpy(x->file[j].key, a->key, sizeof a->key);
+            memcpy(x->file[j].name, a->name, sizeof a->name);
+            memcpy(x->file[j].hash, a->hash, sizeof a->hash);
+            memcpy(x->file[j].content, a->content, sizeof a->content);
+            x->mf[j] = (lx_manifest_file_t){x->file[j].key, x->file[j].name, x->file[j].hash,
+                                            x->file[j].content};
+        }
+    }
+    lx_frame_renderer_destroy(&fr);
+    if (!ok) {
+        free(r);
+        return NULL;
+    }
+    *n_out = n;
+    return r;
+}
+
+static lx_result_t s_add(lx_manifest_t *m, const rec_t *x, lx_error_t *err)
+{
+    return lx_manifest_add_frame(m, x->f, x->t_ms, &x->cam, x->mf, x->n, err);
+}
+
+/* rel in export a and export b (directories under s_root) are the same bytes. */
+static bool s_same_file(const char *a, const char *b, const char *rel)
+{
+    char da[512], db[512];
+    snprintf(da, sizeof da, "%s/%s", s_root, a);
+    snprintf(db, sizeof db, "%s/%s", s_root, b);
+    size_t la = 0, lb = 0;
+    char *x = s_file(da, rel, &la), *y = s_file(db, rel, &lb);
+    bool same = x && y && la == lb && memcmp(x, y, la) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static const char *const s_cfg_all =
+    "{\"frames\":\"3-14\",\"resolution\":{\"width\":160,\"height\":96},"
+    "\"artifacts\":[\"rgba\",\"depth\",\"motion\",\"normal\",\"id\",\"mask\",\"camera\","
+    "\"control\"]}";
+
+/* Frames recorded last to first, or shuffled, with one frame recorded
+ * twice, write exactly the camera files and metadata.json that
+ * lx_export_run writes. */
+static void test_manifest_any_order(void)
+{
+    char *orbit = s_example("orbit-cards");
+    lx_program_t *p = NULL;
+    lx_export_plan_t plan;
+    rec_t *r = NULL;
+    size_t n = 0;
+    if (!orbit || !s_plan(orbit, s_cfg_all, &p, &plan) || !(r = s_record(p, &plan, &n)))
+        goto out;
+    /* No clock: "run" is known, so the whole file can be compared. */
+    lx_export_options_t opts = LX_EXPORT_OPTIONS_INIT;
+    opts.threads = 2;
+    opts.exported_at = "2026-01-01T00:00:00Z";
+    lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
+    run.threads = 2;
+    run.exported_at = opts.exported_at;
+    lx_error_t err = {0};
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/m_ref", s_root);
+    CHECK(lx_export_run(p, &plan, dir, &opts, &err) == LX_OK);
+    CHECK_EQ_INT(n, 12);
+    CHECK_EQ_INT(r[0].n, 8);
+    static const char *const outs[] = {"m_reverse", "m_shuffled"};
+    for (int o = 0; o < 2; o++) {
+        lx_manifest_t *m = lx_manifest_new(p, &plan, NULL, &err);
+        CHECK(m != NULL);
+        if (!m)
+            break;
+        CHECK_EQ_INT(lx_manifest_missing(m), 12);
+        if (o == 1) {
+            /* Frame 7 first with frame 8's hashes (under its own names): the
+             * second recording of 7 must replace them. */
+            rec_t wrong = r[4];
+            for (uint32_t j = 0; j < wrong.n; j++)
+                wrong.mf[j] = (lx_manifest_file_t){r[4].file[j].key, r[4].file[j].name,
+                                                   r[5].file[j].hash, r[5].file[j].content};
+            CHECK(s_add(m, &wrong, &err) == LX_OK);
+            CHECK(lx_manifest_has_frame(m, 7));
+            CHECK_EQ_INT(lx_manifest_missing(m), 11);
+        }
+        for (size_t k = 0; k < n; k++) {
+            /* 5 and 12 are coprime: i visits every frame once. */
+            size_t i = o == 0 ? n - 1 - k : (k * 5 + 1) % n;
+            CHECK_MSG(s_add(m, &r[i], &err) == LX_OK, "frame %zu: %s", i, err.message);
+            CHECK(lx_manifest_has_frame(m, r[i].f));
+        }
+        CHECK_EQ_INT(lx_manifest_missing(m), 0);
+        CHECK(!lx_manifest_has_frame(m, 2) && !lx_manifest_has_frame(m, 15));
+        snprintf(dir, sizeof dir, "%s/%s", s_root, outs[o]);
+        CHECK_MSG(lx_manifest_write(m, dir, &run, &err) == LX_OK, "write: %s", err.message);
+        CHECK_MSG(s_same_file("m_ref", outs[o], "metadata.json"), "%s", outs[o]);
+        CHECK_MSG(s_same_file("m_ref", outs[o], "camera/trajectory.json"), "%s", outs[o]);
+        CHECK_MSG(s_same_file("m_ref", outs[o], "camera/camera_re10k.txt"), "%s", outs[o]);
+        /* Written twice, the same bytes. */
+        CHECK(lx_manifest_write(m, dir, &run, &err) == LX_OK);
+        CHECK(s_same_file("m_ref", outs[o], "metadata.json"));
+        lx_manifest_destroy(&m);
+        CHECK(m == NULL);
+        lx_manifest_destroy(&m);
+    }
+    /* Different "run" fields change only those fields. */
+    lx_manifest_t *m = lx_manifest_new(p, &plan, NULL, &err);
+    for (size_t i = 0; m && i < n; i++)
+        s_add(m, &r[i], &err);
+    lx_manifest_run_t other = LX_MANIFEST_RUN_INIT;
+    other.workers = 3;
+    other.elapsed_ms = 1234.9;
+    other.exported_at = "2026-02-02T00:00:00Z";
+    snprintf(dir, sizeof dir, "%s/m_run", s_root);
+    CHECK(m && lx_manifest_write(m, dir, &other, &err) == LX_OK);
+    lx_manifest_destroy(&m);
+    char *a = s_manifest_core("m_ref"), *b = s_manifest_core("m_run");
+    CHECK(a && b && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    size_t len;
+    char *t = s_file(dir, "metadata.json", &len);
+    CHECK(t && strstr(t, "\"exportedAt\":\t\"2026-02-02T00:00:00Z\"") &&
+          strstr(t, "\"workers\":\t3") && strstr(t, "\"elapsedMs\":\t1234\n"));
+    free(t);
+out:
+    free(r);
+    lx_program_destroy(&p);
+    free(orbit);
+}
+
+/* Every refusal is LX_E_INVALID and records nothing. */
+static void test_manifest_refusals(void)
+{
+    char *orbit = s_example("orbit-cards");
+    lx_program_t *p = NULL;
+    lx_export_plan_t plan;
+    rec_t *r = NULL;
+    size_t n = 0;
+    if (!orbit || !s_plan(orbit, s_cfg_all, &p, &plan) || !(r = s_record(p, &plan, &n)))
+        goto out;
+    lx_error_t err = {0};
+    lx_manifest_t *m = lx_manifest_new(p, &plan, NULL, &err);
+    CHECK(m != NULL);
+    if (!m)
+        goto out;
+    /* Refusals of a first frame: nothing is fixed yet. */
+    rec_t x = r[0];
+    x.f = 2;
+    CHECK(s_add(m, &x, &err) == LX_E_INVALID && strstr(err.message, "outside"));
+    x.f = 15;
+    CHECK(s_add(m, &x, &err) == LX_E_INVALID);
+    x = r[0];
+    x.t_ms = NAN;
+    CHECK(s_add(m, &x, &err) == LX_E_INVALID);
+    x = r[0];
+    CHECK(lx_manifest_add_frame(m, x.f, x.t_ms, &x.cam, x.mf, LX_MANIFEST_MAX_FILES + 1, &err) ==
+          LX_E_INVALID);
+    static const char *const bad_keys[] = {"../x", "", "a/b/c", "mask/.", "camera", "a//b",
+                                           "rgba.x"};
+    for (size_t k = 0; k < sizeof bad_keys / sizeof bad_keys[0]; k++) {
+        x = r[0];
+        x.mf[1].key = bad_keys[k];
+        CHECK_MSG(s_add(m, &x, &err) == LX_E_INVALID, "key '%s'", bad_keys[k]);
+    }
+    x = r[0];
+    x.mf[1].key = x.mf[0].key;
+    CHECK(s_add(m, &x, &err) == LX_E_INVALID && strstr(err.message, "twice"));
+    x = r[0];
+    x.mf[0].key = NULL;
+    CHECK(s_add(m, &x, &err) == LX_E_INVALID);
+    CHECK_EQ_INT(lx_manifest_missing(m), 12);
+    CHECK(!lx_manifest_has_frame(m, 3));
+    /* The first frame fixes keys and extensions. */
+    CHECK(s_add(m, &r[5], &err) == LX_OK);
+    CHECK_EQ_INT(lx_manifest_missing(m), 11);
+    x = r[0];
+    x.n = 7;
+    CHECK(s_add(m, &x, &err) == LX_E_INVALID);
+    x = r[0];
+    x.mf[0] = r[0].mf[1];
+    x.mf[1] = r[0].mf[0];
+    CHECK(s_add(m, &x, &err) == LX_E_INVALID && strstr(err.message, "frame 8 had"));
+    x = r[0];
+    x.mf[1].key = "dept";
+    CHECK(s_add(m, &x, &err) == LX_E_INVALID);
+    /* Names: another frame's, another extension, none, a path. */
+    static const char *const bad_names[] = {"frame_000004.png", "frame_000003.exr",
+                                            "frame_000003.", "frame_3.png", "frame_000003.png/x",
+                                            "../frame_000003.png", "frame_000003.png.png"};
+    for (size_t k = 0; k < sizeof bad_names / sizeof bad_names[0]; k++) {
+        x = r[0];
+        x.mf[0].name = bad_names[k];
+        CHECK_MSG(s_add(m, &x, &err) == LX_E_INVALID, "name '%s'", bad_names[k]);
+    }
+    /* Hashes: upper case, short, long, not hex, missing. */
+    char upper[65], shorter[65], longer[66], nothex[65];
+    snprintf(upper, sizeof upper, "%s", r[0].file[0].hash);
+    for (char *c = upper; *c; c++)
+        if (*c >= 'a' && *c <= 'f')
+            *c = (char)(*c - 'a' + 'A');
+    snprintf(shorter, sizeof shorter, "%.63s", r[0].file[0].hash);
+    snprintf(longer, sizeof longer, "%s0", r[0].file[0].hash);
+    snprintf(nothex, sizeof nothex, "%s", r[0].file[0].hash);
+    nothex[10] = 'g';
+    const char *const bad_hashes[] = {upper, shorter, longer, nothex, NULL};
+    for (size_t k = 0; k < sizeof bad_hashes / sizeof bad_hashes[0]; k++) {
+        x = r[0];
+        x.mf[2].hash = bad_hashes[k];
+        CHECK_MSG(s_add(m, &x, &err) == LX_E_INVALID, "hash %zu", k);
+        x = r[0];
+        x.mf[2].content = bad_hashes[k];
+        CHECK_MSG(s_add(m, &x, &err) == LX_E_INVALID, "content %zu", k);
+    }
+    x = r[0];
+    x.mf[2].content = r[0].file[2].hash; /* a SHA-256 where the XXH3-128 goes */
+    CHECK(s_add(m, &x, &err) == LX_E_INVALID);
+    CHECK_EQ_INT(lx_manifest_missing(m), 11);
+    CHECK(!lx_manifest_has_frame(m, 3));
+    /* Missing frames: an error, and not a file written. */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/m_missing", s_root);
+    CHECK(lx_manifest_write(m, dir, NULL, &err) == LX_E_INVALID &&
+          strstr(err.message, "11 of 12 frames are missing (the first is 3)"));
+    CHECK(!s_exists(dir, "metadata.json") && !s_exists(dir, "camera"));
+    for (size_t i = 0; i + 1 < n; i++)
+        CHECK(s_add(m, &r[i], &err) == LX_OK);
+    CHECK(lx_manifest_write(m, dir, NULL, &err) == LX_E_INVALID &&
+          strstr(err.message, "the first is 14"));
+    CHECK(!s_exists(dir, "metadata.json"));
+    CHECK(s_add(m, &r[n - 1], &err) == LX_OK);
+    CHECK(lx_manifest_write(m, dir, NULL, &err) == LX_OK && s_exists(dir, "metadata.json"));
+    lx_manifest_destroy(&m);
+    /* A plan without frames is no manifest. */
+    lx_export_plan_t bad = plan;
+    bad.first = 5;
+    bad.last = 4;
+    CHECK(lx_manifest_new(p, &bad, NULL, &err) == NULL && err.code == LX_E_INVALID);
+out:
+    free(r);
+    lx_program_destroy(&p);
+    free(orbit);
+}
+
+/* Failing any allocation of the manifest is LX_E_NOMEM, never a crash, a
+ * leak or a different metadata.json. */
+static void test_manifest_oom(void)
+{
+    char *trails = s_example("feedback-trails");
+    lx_program_t *p = NULL;
+    lx_export_plan_t plan;
+    rec_t *r = NULL;
+    size_t n = 0;
+    const char *cfg = "{\"frames\":\"0-3\",\"resolution\":{\"width\":32,\"height\":32}}";
+    if (!trails || !s_plan(trails, cfg, &p, &plan) || !(r = s_record(p, &plan, &n)))
+        goto out;
+    lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
+    char dir[512];
+    long calls = 0; /* of the run without failures, which comes first */
+    for (long fail_at = -1; fail_at < calls; fail_at++) {
+        counter_t c = {0, fail_at, 0, 0, 0, 0};
+        lx_alloc_t a = t_alloc_of(&c);
+        lx_error_t err = {0};
+        lx_manifest_t *m = lx_manifest_new(p, &plan, &a, &err);
+        lx_result_t rc = m ? LX_OK : err.code;
+        for (size_t i = 0; i < n && rc == LX_OK; i++)
+            rc = s_add(m, &r[n - 1 - i], &err);
+        snprintf(dir, sizeof dir, "%s/m_oom%s", s_root, fail_at < 0 ? "_ref" : "");
+        if (rc == LX_OK)
+            rc = lx_manifest_write(m, dir, &run, &err);
+        lx_manifest_destroy(&m);
+        if (fail_at < 0) {
+            calls = c.calls;
+            CHECK(rc == LX_OK && calls >= 5);
+        } else {
+            CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld: %s", fail_at, lx_error_name(rc));
+        }
+        CHECK_MSG(c.live_blocks == 0, "allocation %ld: %ld blocks leaked", fail_at,
+                  c.live_blocks);
+    }
+    /* After every failure, a complete manifest: the same bytes. */
+    counter_t c = {0, -1, 0, 0, 0, 0};
+    lx_alloc_t a = t_alloc_of(&c);
+    lx_error_t err = {0};
+    lx_manifest_t *m = lx_manifest_new(p, &plan, &a, &err);
+    for (size_t i = 0; m && i < n; i++)
+        s_add(m, &r[i], &err);
+    CHECK_MSG(m && lx_manifest_write(m, dir, &run, &err) == LX_OK, "%s", err.message);
+    lx_manifest_destroy(&m);
+    CHECK(s_same_file("m_oom_ref", "m_oom", "metadata.json"));
+out:
+    free(r);
+    lx_program_destroy(&p);
+    free(trails);
+}
+
+static void test_relpath_ok(void)
+{
+    static const char *const good[] = {"rgba", "mask/cards", "frame_000012.png",
+                                       "control/depth/frame_000000.png", "a.b-c_d", ".hidden",
+                                       "..x", "x.."};
+    static const char *const bad[] = {"", "../x", "/etc", "a//b", "a/./b", ".", "..", "a/..",
+                                      "a/", "a b", "a\\b", "caf\xc3\xa9", "a/\n"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        CHECK_MSG(lx_export_relpath_ok(good[i]), "'%s'", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_MSG(!lx_export_relpath_ok(bad[i]), "'%s'", bad[i]);
+    CHECK(!lx_export_relpath_ok(NULL));
+    char s[202];
+    memset(s, 'a', sizeof s);
+    s[200] = '\0';
+    CHECK(lx_export_relpath_ok(s));
+    s[200] = 'a';
+    s[201] = '\0';
+    CHECK(!lx_export_relpath_ok(s));
+}
+
+/* The target rule the coordinator shares with lx_export_run. */
+static void test_check_target(void)
+{
+    lx_error_t err = {0};
+    char dir[512], f[600];
+    snprintf(dir, sizeof dir, "%s/t_missing", s_root);
+    CHECK(lx_export_check_target(dir, "orbit-cards", false, &err) == LX_OK);
+    snprintf(dir, sizeof dir, "%s/t_empty", s_root);
+    mkdir(dir, 0777);
+    CHECK(lx_export_check_target(dir, "orbit-cards", false, &err) == LX_OK);
+    snprintf(f, sizeof f, "%s/notes.txt", dir);
+    FILE *fp = fopen(f, "wb");
+    if (fp)
+        fclose(fp);
+    CHECK(lx_export_check_target(dir, "orbit-cards", false, &err) == LX_E_INVALID &&
+          strstr(err.message, "--force"));
+    CHECK(lx_export_check_target(dir, "orbit-cards", true, &err) == LX_OK);
+    /* m_ref is an export of orbit-cards. */
+    snprintf(dir, sizeof dir, "%s/m_ref", s_root);
+    CHECK(lx_export_check_target(dir, "orbit-cards", false, &err) == LX_OK);
+    CHECK(lx_export_check_target(dir, "feedback-trails", false, &err) == LX_E_INVALID);
+}
+
 int main(void)
 {
     snprintf(s_root, sizeof s_root, "/tmp/lattice-test-export-XXXXXX");
@@ -350,6 +749,11 @@ int main(void)
     test_verify_catches_damage();
     test_closure_and_readback();
     test_many_layers();
+    test_manifest_any_order();
+    test_manifest_refusals();
+    test_manifest_oom();
+    test_relpath_ok();
+    test_check_target();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_root);
     CHECK(system(cmd) == 0);

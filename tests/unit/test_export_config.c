@@ -171,8 +171,59 @@ static void test_closure_warning(void)
     }
 }
 
+
+/* Workers rebuild the plan from the resolved config the coordinator sends
+ * (lx_export_plan_config_json): loading it must give the same plan hash,
+ * for every example and every kind of setting. */
+static void test_resolved_round_trip(void)
+{
+    static const char *const examples[] = {"orbit-cards", "logo-sting", "feedback-trails",
+                                           "bus-composite-lenses"};
+    static const char *const configs[] = {
+        "{}",
+        "{\"resolution\": {\"width\": 208, \"height\": 120}, \"depthRange\": [0.5, 40]}",
+        "{\"formats\": {\"color\": \"exr\", \"float\": \"npy\", \"mask\": \"exr\"},"
+        " \"artifacts\": [\"rgba\", \"control\", \"id\"], \"motionScale\": -2,"
+        " \"exrCompression\": \"piz\", \"pngLevel\": 9}",
+    };
+    for (size_t e = 0; e < sizeof examples / sizeof *examples; e++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/examples/%s.patch.json", LX_SOURCE_DIR, examples[e]);
+        size_t len = 0;
+        char *text = t_read_path(path, &len);
+        rt_t rt;
+        CHECK(text && rt_open_text(&rt, text, NULL));
+        free(text);
+        for (size_t k = 0; rt.p && k < sizeof configs / sizeof *configs; k++) {
+            lx_export_config_t c, c2;
+            lx_export_config_init(&c);
+            lx_export_config_init(&c2);
+            c.has_frames = true;
+            c.first = 3;
+            c.last = 17;
+            lx_diags_t d;
+            lx_diags_init(&d, NULL);
+            lx_export_plan_t plan, plan2;
+            CHECK(lx_export_config_load_json(&c, configs[k], strlen(configs[k]), &d) == LX_OK);
+            CHECK(lx_export_plan(rt.p, &c, &plan, &d) == LX_OK);
+            lx_strbuf_t sb;
+            lx_strbuf_init(&sb, NULL);
+            lx_export_plan_config_json(&plan, &sb);
+            CHECK(lx_export_config_load_json(&c2, sb.buf, sb.len, &d) == LX_OK);
+            CHECK(lx_export_plan(rt.p, &c2, &plan2, &d) == LX_OK);
+            CHECK(memcmp(plan.config_hash.bytes, plan2.config_hash.bytes, 32) == 0);
+            CHECK(plan2.first == 3 && plan2.last == 17 && plan2.width == plan.width);
+            CHECK(d.n_errors == 0);
+            lx_strbuf_release(&sb);
+            lx_diags_release(&d);
+        }
+        rt_close(&rt);
+    }
+}
+
 int main(void)
 {
+    test_resolved_round_trip();
     test_closure_warning();
     test_config_file();
     test_plan();

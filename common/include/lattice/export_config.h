@@ -83,4 +83,30 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
  * paths). Appends to out. */
 void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out);
 
+/* What an export request carries, before anything is checked: the patch
+ * and config texts and the command-line overrides. */
+typedef struct lx_export_request {
+    size_t size;
+    const char *patch;       /* JSON text */
+    size_t patch_len;
+    const char *patch_name;  /* for diagnostics ("orbit.json") */
+    const char *config;      /* JSON text or NULL */
+    size_t config_len;
+    const char *config_name; /* for diagnostics */
+    bool has_frames;
+    int64_t first, last;
+    const char *artifacts;   /* "rgba,depth" or NULL */
+} lx_export_request_t;
+#define LX_EXPORT_REQUEST_INIT {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL}
+
+/* Compiles the patch, applies the config and the overrides and plans the
+ * export: the one path from request to (program, plan) that `lattice
+ * export`, `lattice submit` and the coordinator share. Diagnostics (errors
+ * and warnings) are appended to `report` as text. Returns LX_OK (warnings
+ * allowed; *out set), LX_E_DIAG (errors in the patch or settings),
+ * LX_E_INVALID (an unknown artifact name, in err) or LX_E_NOMEM. */
+lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *alloc,
+                              lx_program_t **out, lx_export_plan_t *plan, lx_strbuf_t *report,
+                              lx_error_t *err);
+
 #endif

@@ -140,15 +140,20 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             else
                 s_bad(d, ptr, "%s must be \"a-b\" or [a, b] with 0 <= a <= b", "frames");
         } else if (strcmp(k, "resolution") == 0) {
-            const cJSON *w = cJSON_GetObjectItemCaseSensitive(it, "width");
-            const cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "height");
+            /* {width, height}, or [width, height] as the resolved config
+             * (lx_export_plan_config_json) writes it. */
+            bool pair = cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2;
+            const cJSON *w = pair ? cJSON_GetArrayItem(it, 0)
+                                  : cJSON_GetObjectItemCaseSensitive(it, "width");
+            const cJSON *h = pair ? cJSON_GetArrayItem(it, 1)
+                                  : cJSON_GetObjectItemCaseSensitive(it, "height");
             if (cJSON_IsNumber(w) && cJSON_IsNumber(h) && w->valuedouble >= 2 &&
                 h->valuedouble >= 2 && w->valuedouble <= 16384 && h->valuedouble <= 16384 &&
                 fmod(w->valuedouble, 2) == 0 && fmod(h->valuedouble, 2) == 0) {
                 cfg->width = (uint32_t)w->valuedouble;
                 cfg->height = (uint32_t)h->valuedouble;
             } else {
-                s_bad(d, ptr, "%s must be {width, height}, even integers from 2 to 16384",
+                s_bad(d, ptr, "%s must be {width, height} or [width, height], even integers from 2 to 16384",
                       "resolution");
             }
         } else if (strcmp(k, "artifacts") == 0) {
@@ -188,6 +193,9 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                                    "exr|npy, mask: png|exr)",
                           f->string);
             }
+        } else if (strcmp(k, "depthRange") == 0 && cJSON_IsString(it) &&
+                   strcmp(it->valuestring, "camera") == 0) {
+            cfg->has_depth_range = false; /* each frame's camera near/far, the default */
         } else if (strcmp(k, "depthRange") == 0) {
             const cJSON *n = cJSON_GetArrayItem(it, 0), *f = cJSON_GetArrayItem(it, 1);
             if (cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2 && cJSON_IsNumber(n) &&
@@ -197,7 +205,7 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                 cfg->depth_near = n->valuedouble;
                 cfg->depth_far = f->valuedouble;
             } else {
-                s_bad(d, ptr, "%s must be [near, far] with 0 <= near < far", "depthRange");
+                s_bad(d, ptr, "%s must be [near, far] with 0 <= near < far, or \"camera\"", "depthRange");
             }
         } else if (strcmp(k, "motionScale") == 0) {
             if (cJSON_IsNumber(it) && isfinite(it->valuedouble) && it->valuedouble != 0)
@@ -205,11 +213,12 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             else
                 s_bad(d, ptr, "%s must be a non-zero number", "motionScale");
         } else if (strcmp(k, "framesPerCycle") == 0) {
-            if (cJSON_IsNumber(it) && it->valuedouble >= 1 && it->valuedouble <= 1e7 &&
+            /* 0 = the default; the resolved config of a non-cyclic patch says 0. */
+            if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 1e7 &&
                 it->valuedouble == floor(it->valuedouble))
                 cfg->frames_per_cycle = (uint32_t)it->valuedouble;
             else
-                s_bad(d, ptr, "%s must be an integer from 1 to 10000000", "framesPerCycle");
+                s_bad(d, ptr, "%s must be an integer from 0 (default) to 10000000", "framesPerCycle");
         } else if (strcmp(k, "exrCompression") == 0) {
             int c = cJSON_IsString(it) ? lx_exr_compression_parse(it->valuestring) : -1;
             if (c >= 0)

@@ -1,0 +1,404 @@
+/* lattice submit | status | watch | cancel | workers: clients of a
+ * lattice-coordinator (docs/protocol.md). */
+#include <cJSON.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cli.h"
+#include "client.h"
+#include "lattice/digest.h"
+#include "lattice/export_config.h"
+
+static const char *const s_common_help =
+    "  -c, --coordinator E  the coordinator (default: $LATTICE_COORDINATOR or\n"
+    "                       tcp://127.0.0.1:7700)\n"
+    "  --timeout-ms MS      wait this long for each answer (default: 5000;\n"
+    "                       3 tries)\n";
+
+/* Options every client command takes; true when argv[*i] was one. */
+static bool s_common_opt(int argc, char **argv, int *i, const char **endpoint, long *timeout)
+{
+    const char *a = argv[*i];
+    if ((strcmp(a, "-c") == 0 || strcmp(a, "--coordinator") == 0) && *i + 1 < argc) {
+        *endpoint = argv[++*i];
+        return true;
+    }
+    if (strcmp(a, "--timeout-ms") == 0 && *i + 1 < argc) {
+        char *end;
+        long v = strtol(argv[++*i], &end, 10);
+        *timeout = *end || v < 10 || v > 3600000 ? -1 : v;
+        return true;
+    }
+    return false;
+}
+
+static bool s_is_terminal(const char *state)
+{
+    return strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
+           strcmp(state, "cancelled") == 0;
+}
+
+int cli_watch_job(cli_client_t *c, const char *job, bool quiet)
+{
+    cli_progress_t pr;
+    cli_progress_init(&pr);
+    for (;;) {
+        lx_msg_t req = {.type = LX_MSG_WATCH}, rep;
+        LX_MSG_SET(&req, job, job);
+        lx_error_t err = {0};
+        if (cli_client_call(c, &req, &rep, &err) != LX_OK) {
+            fprintf(stderr, "lattice: %s\n", err.message);
+            return CLI_USAGE;
+        }
+        if (rep.type == LX_MSG_ERROR) {
+            fprintf(stderr, "lattice: %s\n", rep.message);
+            return CLI_FAILED;
+        }
+        if (rep.type != LX_MSG_JOBS || rep.jobs.n != 1) {
+            fprintf(stderr, "lattice: unexpected %s from the coordinator\n",
+                    lx_msg_type_name(rep.type));
+            return CLI_USAGE;
+        }
+        const lx_job_rec_t *j = &rep.jobs.v[0];
+        if (!quiet)
+            cli_progress_update(&pr, (int64_t)j->done, (int64_t)j->total);
+        if (s_is_terminal(j->state)) {
+            if (strcmp(j->state, "done") == 0)
+                return CLI_OK;
+            fprintf(stderr, "lattice: job %s %s%s%s\n", j->job, j->state, j->error ? ": " : "",
+                    j->error ? j->error : "");
+            return CLI_FAILED;
+        }
+        zmq_poll(NULL, 0, 200); /* the polling interval */
+    }
+}
+
+/* ---- submit ----------------------------------------------------------- */
+
+static void s_submit_help(FILE *out)
+{
+    fprintf(out,
+            "usage: lattice submit PATCH -o OUT [options]\n\n"
+            "Submits an export to a lattice-coordinator. The patch is checked here\n"
+            "first, then compiled once by the coordinator and rendered by its workers.\n"
+            "Submitting the same request again returns the same job (the token is a\n"
+            "hash of the request unless --token is given).\n\n"
+            "  -o, --output-dir OUT the export directory, as the coordinator (stream)\n"
+            "                       or the workers (shared) see it; made absolute\n"
+            "  --frames a-b         inclusive frame range\n"
+            "  --artifacts LIST     rgba,depth,motion,normal,id,mask,camera,control|all\n"
+            "  --config FILE        export settings as JSON; flags win\n"
+            "  --chunk N            frames per chunk (default: the coordinator's)\n"
+            "  --output MODE        shared (workers write OUT, shared storage) or\n"
+            "                       stream (bytes travel to the coordinator); default\n"
+            "                       shared\n"
+            "  --token T            idempotency token (default: hash of the request)\n"
+            "  --wait               show progress until the job ends\n"
+            "%s\n"
+            "Exit status: 0 submitted (with --wait: exported), 1 the patch or settings\n"
+            "have errors or the job failed, 2 usage or the coordinator did not answer.\n",
+            s_common_help);
+}
+
+int cmd_submit(int argc, char **argv)
+{
+    const char *path = NULL, *out = NULL, *frames = NULL, *artifacts = NULL, *config = NULL;
+    const char *endpoint = NULL, *output = "shared", *token = NULL;
+    long timeout = 5000, chunk = 0;
+    bool wait = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool v = i + 1 < argc;
+        if (cli_is_help(a)) {
+            s_submit_help(stdout);
+            return CLI_OK;
+        } else if (s_common_opt(argc, argv, &i, &endpoint, &timeout)) {
+            continue;
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output-dir") == 0) && v) {
+            out = argv[++i];
+        } else if (strcmp(a, "--frames") == 0 && v) {
+            frames = argv[++i];
+        } else if (strcmp(a, "--artifacts") == 0 && v) {
+            artifacts = argv[++i];
+        } else if (strcmp(a, "--config") == 0 && v) {
+            config = argv[++i];
+        } else if (strcmp(a, "--output") == 0 && v) {
+            output = argv[++i];
+        } else if (strcmp(a, "--token") == 0 && v) {
+            token = argv[++i];
+        } else if (strcmp(a, "--chunk") == 0 && v) {
+            char *end;
+            chunk = strtol(argv[++i], &end, 10);
+            if (*end || chunk < 1 || chunk > 100000) {
+                fprintf(stderr, "lattice submit: --chunk takes 1 to 100000\n");
+                return CLI_USAGE;
+            }
+        } else if (strcmp(a, "--wait") == 0) {
+            wait = true;
+        } else if (!cli_take_patch("submit", a, &path, s_submit_help)) {
+            return CLI_USAGE;
+        }
+    }
+    if (timeout < 0 || !path || !out ||
+        (strcmp(output, "shared") != 0 && strcmp(output, "stream") != 0)) {
+        fprintf(stderr, "lattice submit: %s\n",
+                timeout < 0 ? "--timeout-ms takes 10 to 3600000"
+                : !path     ? "which patch?"
+                : !out      ? "-o OUT is required"
+                            : "--output is 'shared' or 'stream'");
+        return CLI_USAGE;
+    }
+    cli_export_args_t args = {path, config, frames, artifacts};
+    cli_export_request_t req;
+    int rc = cli_export_request(&args, "submit", &req);
+    if (rc != CLI_OK)
+        return rc;
+    char abs_out[PATH_MAX];
+    if (!cli_absolute(out, abs_out, sizeof abs_out)) {
+        cli_export_request_release(&req);
+        return CLI_USAGE;
+    }
+    lx_msg_t m = {.type = LX_MSG_SUBMIT};
+    LX_MSG_SET(&m, patch, req.req.patch);
+    LX_MSG_SET(&m, source, path);
+    LX_MSG_SET(&m, out, abs_out);
+    LX_MSG_SET(&m, output, output);
+    if (req.req.config)
+        LX_MSG_SET(&m, config, req.req.config);
+    int64_t range[2] = {req.req.first, req.req.last};
+    if (req.req.has_frames)
+        LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
+    if (artifacts)
+        LX_MSG_SET(&m, artifacts, artifacts);
+    if (chunk)
+        LX_MSG_SET(&m, chunk, (uint64_t)chunk);
+    /* The default token names the request, so a retried submit (a lost
+     * reply, a script run twice) finds its job instead of starting another. */
+    char hex[65];
+    if (!token) {
+        lx_strbuf_t sb;
+        lx_strbuf_init(&sb, NULL);
+        LX_MSG_SET(&m, token, "-"); /* required: a placeholder while hashing */
+        lx_msg_encode(&m, &sb, NULL);
+        lx_digest_t d;
+        lx_sha256(sb.buf, sb.len, &d);
+        lx_hex(d.bytes, 32, hex);
+        lx_strbuf_release(&sb);
+        token = hex;
+    }
+    LX_MSG_SET(&m, token, token);
+    void *ctx = zmq_ctx_new();
+    cli_client_t c;
+    cli_client_init(&c, ctx, cli_endpoint(endpoint));
+    c.timeout_ms = timeout;
+    lx_msg_t rep;
+    lx_error_t err = {0};
+    if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
+        fprintf(stderr, "lattice submit: %s\n", err.message);
+        rc = CLI_USAGE;
+    } else if (rep.type == LX_MSG_ERROR) {
+        fprintf(stderr, "lattice submit: the coordinator refused the job (%s):\n%s\n", rep.code,
+                rep.message);
+        rc = CLI_FAILED;
+    } else if (rep.type != LX_MSG_JOBS || rep.jobs.n != 1) {
+        fprintf(stderr, "lattice submit: unexpected %s\n", lx_msg_type_name(rep.type));
+        rc = CLI_USAGE;
+    } else {
+        char job[65];
+        snprintf(job, sizeof job, "%s", rep.jobs.v[0].job);
+        printf("job %s: %" PRIu64 " frames -> %s (%s)\n", job, rep.jobs.v[0].total, abs_out,
+               rep.jobs.v[0].state);
+        fflush(stdout);
+        if (wait) {
+            rc = cli_watch_job(&c, job, false);
+            if (rc == CLI_OK)
+                printf("exported %s (verify with: lattice verify %s)\n", abs_out, abs_out);
+        }
+    }
+    cli_client_close(&c);
+    zmq_ctx_term(ctx);
+    cli_export_request_release(&req);
+    return rc;
+}
+
+/* ---- status, watch, cancel, workers ----------------------------------- */
+
+typedef struct {
+    const char *endpoint, *job;
+    long timeout;
+    bool json;
+} simple_args_t;
+
+/* Parses [JOB] [--json] and the common options; -1 to continue, else an
+ * exit code. */
+static int s_simple_args(int argc, char **argv, const char *usage, bool takes_json,
+                         simple_args_t *a)
+{
+    a->timeout = 5000;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            printf("%s\n%s", usage, s_common_help);
+            return CLI_OK;
+        } else if (s_common_opt(argc, argv, &i, &a->endpoint, &a->timeout)) {
+            continue;
+        } else if (takes_json && strcmp(argv[i], "--json") == 0) {
+            a->json = true;
+        } else if (!a->job && argv[i][0] != '-') {
+            a->job = argv[i];
+        } else {
+            fprintf(stderr, "lattice %s: unexpected '%s'\n", argv[0], argv[i]);
+            return CLI_USAGE;
+        }
+    }
+    if (a->timeout < 0) {
+        fprintf(stderr, "lattice %s: --timeout-ms takes 10 to 3600000\n", argv[0]);
+        return CLI_USAGE;
+    }
+    return -1;
+}
+
+/* One request, its reply printed by `print`. */
+static int s_simple_call(const simple_args_t *a, const lx_msg_t *req, lx_msg_type_t want,
+                         void (*print)(const lx_msg_t *rep, bool json), const char *cmd)
+{
+    void *ctx = zmq_ctx_new();
+    cli_client_t c;
+    cli_client_init(&c, ctx, cli_endpoint(a->endpoint));
+    c.timeout_ms = a->timeout;
+    lx_msg_t rep;
+    lx_error_t err = {0};
+    int rc = CLI_OK;
+    if (cli_client_call(&c, req, &rep, &err) != LX_OK) {
+        fprintf(stderr, "lattice %s: %s\n", cmd, err.message);
+        rc = CLI_USAGE;
+    } else if (rep.type == LX_MSG_ERROR) {
+        fprintf(stderr, "lattice %s: %s\n", cmd, rep.message);
+        rc = CLI_FAILED;
+    } else if (rep.type != want) {
+        fprintf(stderr, "lattice %s: unexpected %s\n", cmd, lx_msg_type_name(rep.type));
+        rc = CLI_USAGE;
+    } else {
+        print(&rep, a->json);
+    }
+    cli_client_close(&c);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+static void s_print_jobs(const lx_msg_t *rep, bool json)
+{
+    cli_print_jobs(&rep->jobs, json);
+}
+
+int cmd_status(int argc, char **argv)
+{
+    simple_args_t a = {0};
+    int rc = s_simple_args(argc, argv,
+                           "usage: lattice status [JOB] [--json] [-c E]\n\n"
+                           "Shows every job of the coordinator, or one.",
+                           true, &a);
+    if (rc >= 0)
+        return rc;
+    lx_msg_t req = {.type = LX_MSG_STATUS};
+    if (a.job)
+        LX_MSG_SET(&req, job, a.job);
+    return s_simple_call(&a, &req, LX_MSG_JOBS, s_print_jobs, "status");
+}
+
+int cmd_cancel(int argc, char **argv)
+{
+    simple_args_t a = {0};
+    int rc = s_simple_args(argc, argv,
+                           "usage: lattice cancel JOB [-c E]\n\n"
+                           "Cancels a job: its workers are told to stop; finished frames stay.",
+                           false, &a);
+    if (rc >= 0)
+        return rc;
+    if (!a.job) {
+        fprintf(stderr, "lattice cancel: which job?\n");
+        return CLI_USAGE;
+    }
+    lx_msg_t req = {.type = LX_MSG_CANCEL_JOB};
+    LX_MSG_SET(&req, job, a.job);
+    return s_simple_call(&a, &req, LX_MSG_JOBS, s_print_jobs, "cancel");
+}
+
+int cmd_watch(int argc, char **argv)
+{
+    simple_args_t a = {0};
+    int rc = s_simple_args(argc, argv,
+                           "usage: lattice watch JOB [-c E]\n\n"
+                           "Shows a job's progress until it ends. Exit status: 0 done, 1 failed\n"
+                           "or cancelled, 2 the coordinator did not answer.",
+                           false, &a);
+    if (rc >= 0)
+        return rc;
+    if (!a.job) {
+        fprintf(stderr, "lattice watch: which job?\n");
+        return CLI_USAGE;
+    }
+    void *ctx = zmq_ctx_new();
+    cli_client_t c;
+    cli_client_init(&c, ctx, cli_endpoint(a.endpoint));
+    c.timeout_ms = a.timeout;
+    rc = cli_watch_job(&c, a.job, false);
+    if (rc == CLI_OK)
+        printf("job %s done\n", a.job);
+    cli_client_close(&c);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+static void s_print_workers(const lx_msg_t *rep, bool json)
+{
+    if (json) {
+        cJSON *arr = cJSON_CreateArray();
+        for (uint32_t i = 0; i < rep->workers.n; i++) {
+            const lx_worker_rec_t *w = &rep->workers.v[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", w->name);
+            cJSON_AddStringToObject(o, "state", w->state);
+            cJSON_AddStringToObject(o, "build", w->build ? w->build : "");
+            cJSON_AddNumberToObject(o, "threads", (double)w->threads);
+            cJSON_AddNumberToObject(o, "frames", (double)w->frames);
+            cJSON_AddStringToObject(o, "job", w->job ? w->job : "");
+            cJSON_AddNumberToObject(o, "attempt", (double)w->attempt);
+            cJSON_AddNumberToObject(o, "seenMs", w->seen_ms);
+            cJSON_AddItemToArray(arr, o);
+        }
+        char *text = cJSON_Print(arr);
+        if (text)
+            puts(text);
+        cJSON_free(text);
+        cJSON_Delete(arr);
+        return;
+    }
+    printf("%-24s %-9s %7s %8s %-14s %8s  %s\n", "NAME", "STATE", "THREADS", "FRAMES", "JOB",
+           "SEEN_MS", "BUILD");
+    for (uint32_t i = 0; i < rep->workers.n; i++) {
+        const lx_worker_rec_t *w = &rep->workers.v[i];
+        printf("%-24s %-9s %7" PRIu64 " %8" PRIu64 " %-14s %8.0f  %s\n", w->name, w->state,
+               w->threads, w->frames, w->job ? w->job : "-", w->seen_ms, w->build ? w->build : "");
+    }
+}
+
+int cmd_workers(int argc, char **argv)
+{
+    simple_args_t a = {0};
+    int rc = s_simple_args(argc, argv,
+                           "usage: lattice workers [--json] [-c E]\n\n"
+                           "Lists the workers connected to the coordinator.",
+                           true, &a);
+    if (rc >= 0)
+        return rc;
+    if (a.job) {
+        fprintf(stderr, "lattice workers: unexpected '%s'\n", a.job);
+        return CLI_USAGE;
+    }
+    lx_msg_t req = {.type = LX_MSG_WORKERS};
+    return s_simple_call(&a, &req, LX_MSG_WORKER_LIST, s_print_workers, "workers");
+}

@@ -1,0 +1,24 @@
+/* Files written by exports, workers and the coordinator: atomic writes,
+ * mkdir -p, whole-file reads. Safe to call from several threads. */
+#ifndef LATTICE_FILES_H
+#define LATTICE_FILES_H
+
+#include <stddef.h>
+
+#include "lattice/alloc.h"
+#include "lattice/result.h"
+
+/* mkdir -p. */
+lx_result_t lx_mkdirs(const char *path, lx_error_t *err);
+/* Writes a temporary file in dir (named after name, the process and a
+ * per-call counter, so concurrent writers of the same name never share
+ * one), then renames it to dir/name: a file under its final name is always
+ * complete. */
+lx_result_t lx_write_atomic(const char *dir, const char *name, const void *data, size_t len,
+                            lx_error_t *err);
+
+/* A whole file (at most max bytes) in a buffer from a (NUL-terminated;
+ * free with lx_free); NULL when it cannot be read or is larger. */
+char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a);
+
+#endif

@@ -1,0 +1,676 @@
+/* lx_manifest: per-frame results in any order -> camera files and
+ * metadata.json; the export directory rules. */
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "export_internal.h"
+#include "lattice/digest.h"
+#include "lattice/dmath.h"
+#include "lattice/manifest.h"
+#include "lattice/patch.h"
+
+enum { LX_PATH_MAX = 4096, LX_EXT_MAX = 15, LX_RELPATH_MAX = 200 };
+
+/* The hashes of one artifact file of one frame, as bytes: half the size of
+ * their hex, and parsing them is what validates them. */
+typedef struct {
+    uint8_t sha[32], xxh[16];
+} entry_t;
+
+/* An artifact key and the extension of its files, the same in every frame. */
+typedef struct {
+    char key[LX_MANIFEST_KEY_MAX + 1];
+    char ext[LX_EXT_MAX + 1];
+} art_t;
+
+struct lx_manifest {
+    const lx_alloc_t *alloc;
+    const lx_program_t *p;
+    lx_export_plan_t plan;
+    size_t n;          /* frames in the plan */
+    size_t missing;    /* frames not recorded yet */
+    bool *have;        /* [n] */
+    lx_camera_t *cams; /* [n] */
+    double *t_ms;      /* [n] */
+    /* Fixed by the first recorded frame (keyed); entries are frame-major. */
+    bool keyed;
+    int64_t key_frame;
+    art_t *arts;
+    uint32_t n_arts;
+    entry_t *entries; /* [n * n_arts] */
+};
+
+/* ---- paths ---------------------------------------------------------- */
+
+static bool s_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool s_relchar(char c)
+{
+    return s_alnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+bool lx_export_relpath_ok(const char *rel)
+{
+    if (!rel)
+        return false;
+    size_t n = strnlen(rel, LX_RELPATH_MAX + 1);
+    if (n == 0 || n > LX_RELPATH_MAX)
+        return false;
+    /* Component by component: a leading, doubled or trailing '/' makes an
+     * empty one. */
+    for (const char *s = rel;;) {
+        size_t k = 0;
+        while (s[k] && s[k] != '/') {
+            if (!s_relchar(s[k]))
+                return false;
+            k++;
+        }
+        if (k == 0 || (k == 1 && s[0] == '.') || (k == 2 && s[0] == '.' && s[1] == '.'))
+            return false;
+        if (!s[k])
+            return true;
+        s += k + 1;
+    }
+}
+
+/* An artifact key lx_export_verify accepts: one or two ids ("rgba",
+ * "mask/cards"). */
+static bool s_key_ok(const char *key)
+{
+    if (!lx_export_relpath_ok(key) || strlen(key) > LX_MANIFEST_KEY_MAX)
+        return false;
+    char part[LX_MANIFEST_KEY_MAX + 1];
+    const char *slash = strchr(key, '/');
+    if (slash && strchr(slash + 1, '/'))
+        return false;
+    size_t k = slash ? (size_t)(slash - key) : strlen(key);
+    memcpy(part, key, k);
+    part[k] = '\0';
+    return lx_id_valid(part) && (!slash || lx_id_valid(slash + 1));
+}
+
+static bool s_join(char *buf, const char *dir, const char *name)
+{
+    int n = snprintf(buf, LX_PATH_MAX, "%s/%s", dir, name);
+    return n >= 0 && n < LX_PATH_MAX;
+}
+
+lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool force,
+                                   lx_error_t *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? LX_OK
+                               : lx_fail(err, LX_E_IO, "cannot open '%s': %s", dir,
+                                         strerror(errno));
+    bool empty = true;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            empty = false;
+    closedir(d);
+    if (empty || force)
+        return LX_OK;
+    char path[LX_PATH_MAX];
+    if (!s_join(path, dir, "metadata.json"))
+        return lx_fail(err, LX_E_INVALID, "output path too long");
+    size_t n = 0;
+    char *buf = lx_read_file(path, 512u << 20, &n, lx_alloc_default());
+    cJSON *m = buf ? cJSON_ParseWithLength(buf, n) : NULL;
+    lx_free(lx_alloc_default(), buf);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "projectId");
+    bool ours = cJSON_IsString(id) && strcmp(id->valuestring, project_id) == 0;
+    cJSON_Delete(m);
+    if (ours)
+        return LX_OK;
+    return lx_fail(err, LX_E_INVALID,
+                   "'%s' is not empty and is not an export of '%s'; choose another directory "
+                   "or pass --force (no file is ever deleted)",
+                   dir, project_id);
+}
+
+/* ---- recording ------------------------------------------------------ */
+
+lx_manifest_t *lx_manifest_new(const lx_program_t *p, const lx_export_plan_t *plan,
+                               const lx_alloc_t *alloc, lx_error_t *err)
+{
+    if (!alloc)
+        alloc = lx_alloc_default();
+    if (plan->first < 0 || plan->last < plan->first) {
+        lx_fail(err, LX_E_INVALID, "bad frame range %lld-%lld", (long long)plan->first,
+                (long long)plan->last);
+        return NULL;
+    }
+    /* Frame counts whose per-frame arrays cannot exist are refused before
+     * the size_t conversion could truncate them. */
+    uint64_t n = (uint64_t)(plan->last - plan->first) + 1;
+    if (n >= SIZE_MAX / sizeof(lx_camera_t)) {
+        lx_fail(err, LX_E_NOMEM, "out of memory for %llu frames", (unsigned long long)n);
+        return NULL;
+    }
+    lx_manifest_t *m = lx_calloc(alloc, 1, sizeof *m);
+    if (m) {
+        m->alloc = alloc;
+        m->p = p;
+        m->plan = *plan;
+        m->n = m->missing = (size_t)n;
+        m->have = lx_calloc(alloc, m->n, sizeof *m->have);
+        m->cams = lx_calloc(alloc, m->n, sizeof *m->cams);
+        m->t_ms = lx_calloc(alloc, m->n, sizeof *m->t_ms);
+    }
+    if (!m || !m->have || !m->cams || !m->t_ms) {
+        lx_manifest_destroy(&m);
+        lx_fail(err, LX_E_NOMEM, "out of memory for %llu frames", (unsigned long long)n);
+        return NULL;
+    }
+    return m;
+}
+
+void lx_manifest_destroy(lx_manifest_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    lx_manifest_t *m = *self_p;
+    lx_free(m->alloc, m->have);
+    lx_free(m->alloc, m->cams);
+    lx_free(m->alloc, m->t_ms);
+    lx_free(m->alloc, m->arts);
+    lx_free(m->alloc, m->entries);
+    lx_free(m->alloc, m);
+    *self_p = NULL;
+}
+
+static int s_nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Exactly 2 * n lower-case hex digits (upper case would not round-trip to
+ * the same manifest bytes). Parses into out when it is not NULL. */
+static bool s_unhex(const char *s, uint8_t *out, size_t n)
+{
+    if (!s || strnlen(s, 2 * n + 1) != 2 * n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        int hi = s_nibble(s[2 * i]), lo = s_nibble(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        if (out)
+            out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+/* The extension of name when it is frame_%06lld.<ext> of frame f, with ext
+ * 1 to LX_EXT_MAX of [A-Za-z0-9]; NULL otherwise. */
+static const char *s_ext_of(const char *name, int64_t f)
+{
+    char prefix[40];
+    int k = snprintf(prefix, sizeof prefix, "frame_%06lld.", (long long)f);
+    if (!name || k < 0 || strncmp(name, prefix, (size_t)k) != 0)
+        return NULL;
+    const char *ext = name + k;
+    size_t n = strnlen(ext, LX_EXT_MAX + 1);
+    if (n == 0 || n > LX_EXT_MAX)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!s_alnum(ext[i]))
+            return NULL;
+    return ext;
+}
+
+/* Checks files against the keys of the first recorded frame, or, for the
+ * first frame, on their own. */
+static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f,
+                                 const lx_manifest_file_t *files, uint32_t n_files,
+                                 lx_error_t *err)
+{
+    if (m->keyed && n_files != m->n_arts)
+        return lx_fail(err, LX_E_INVALID, "frame %lld has %u artifact files, frame %lld had %u",
+                       (long long)f, n_files, (long long)m->key_frame, m->n_arts);
+    for (uint32_t j = 0; j < n_files; j++) {
+        const lx_manifest_file_t *x = &files[j];
+        const char *key = x->key ? x->key : "";
+        if (m->keyed && strcmp(key, m->arts[j].key) != 0)
+            return lx_fail(err, LX_E_INVALID,
+                           "artifact %u of frame %lld is '%.*s', frame %lld had '%s'", j,
+                           (long long)f, (int)LX_MANIFEST_KEY_MAX, key, (long long)m->key_frame,
+                           m->arts[j].key);
+        if (!m->keyed) {
+            if (!s_key_ok(key))
+                return lx_fail(err, LX_E_INVALID,
+                               "artifact key '%.*s' of frame %lld is not one or two ids "
+                               "separated by '/'",
+                               (int)LX_MANIFEST_KEY_MAX, key, (long long)f);
+            if (strcmp(key, "camera") == 0 && (m->plan.cfg.artifacts & LX_ART_CAMERA))
+                return lx_fail(err, LX_E_INVALID,
+                               "artifact key 'camera' of frame %lld collides with the camera "
+                               "files",
+                               (long long)f);
+            for (uint32_t i = 0; i < j; i++)
+                if (strcmp(key, files[i].key) == 0)
+                    return lx_fail(err, LX_E_INVALID,
+                                   "artifact key '%s' appears twice in frame %lld", key,
+                                   (long long)f);
+        }
+        const char *ext = s_ext_of(x->name, f);
+        if (!ext || (m->keyed && strcmp(ext, m->arts[j].ext) != 0))
+            return lx_fail(err, LX_E_INVALID,
+                           "file name '%.64s' of '%s' in frame %lld is not frame_%06lld.%s",
+                           x->name ? x->name : "", key, (long long)f, (long long)f,
+                           m->keyed ? m->arts[j].ext : "<ext>");
+        if (!s_unhex(x->hash, NULL, 32))
+            return lx_fail(err, LX_E_INVALID,
+                           "hash of '%s/%s' is not 64 lower-case hex digits", key, x->name);
+        if (!s_unhex(x->content, NULL, 16))
+            return lx_fail(err, LX_E_INVALID,
+                           "content hash of '%s/%s' is not 32 lower-case hex digits", key,
+                           x->name);
+    }
+    return LX_OK;
+}
+
+lx_result_t lx_manifest_add_frame(lx_manifest_t *m, int64_t f, double t_ms, const lx_camera_t *cam,
+                                  const lx_manifest_file_t *files, uint32_t n_files,
+                                  lx_error_t *err)
+{
+    if (f < m->plan.first || f > m->plan.last)
+        return lx_fail(err, LX_E_INVALID, "frame %lld is outside the export's frames %lld-%lld",
+                       (long long)f, (long long)m->plan.first, (long long)m->plan.last);
+    if (!isfinite(t_ms))
+        return lx_fail(err, LX_E_INVALID, "time of frame %lld is not a finite number",
+                       (long long)f);
+    if (!cam || (n_files && !files))
+        return lx_fail(err, LX_E_INVALID, "frame %lld has no camera or no files", (long long)f);
+    if (n_files > LX_MANIFEST_MAX_FILES)
+        return lx_fail(err, LX_E_INVALID, "frame %lld has %u artifact files, more than %u",
+                       (long long)f, n_files, LX_MANIFEST_MAX_FILES);
+    /* Everything is checked before anything is stored, so a refused frame
+     * leaves the manifest as it was. */
+    lx_result_t rc = s_check_files(m, f, files, n_files, err);
+    if (rc != LX_OK)
+        return rc;
+    if (!m->keyed) {
+        m->arts = lx_calloc(m->alloc, n_files + 1, sizeof *m->arts);
+        m->entries = lx_calloc(m->alloc, m->n, (n_files ? n_files : 1) * sizeof *m->entries);
+        if (!m->arts || !m->entries) {
+            lx_free(m->alloc, m->arts);
+            lx_free(m->alloc, m->entries);
+            m->arts = NULL;
+            m->entries = NULL;
+            return lx_fail(err, LX_E_NOMEM, "out of memory for %zu frames of %u files", m->n,
+                           n_files);
+        }
+        for (uint32_t j = 0; j < n_files; j++) {
+            snprintf(m->arts[j].key, sizeof m->arts[j].key, "%s", files[j].key);
+            snprintf(m->arts[j].ext, sizeof m->arts[j].ext, "%s", s_ext_of(files[j].name, f));
+        }
+        m->n_arts = n_files;
+        m->key_frame = f;
+        m->keyed = true;
+    }
+    size_t i = (size_t)(f - m->plan.first);
+    for (uint32_t j = 0; j < n_files; j++) {
+        entry_t *e = &m->entries[i * m->n_arts + j];
+        s_unhex(files[j].hash, e->sha, 32);
+        s_unhex(files[j].content, e->xxh, 16);
+    }
+    m->cams[i] = *cam;
+    m->t_ms[i] = t_ms;
+    if (!m->have[i]) {
+        m->have[i] = true;
+        m->missing--;
+    }
+    return LX_OK;
+}
+
+int64_t lx_manifest_missing(const lx_manifest_t *m)
+{
+    return (int64_t)m->missing;
+}
+
+bool lx_manifest_has_frame(const lx_manifest_t *m, int64_t f)
+{
+    return f >= m->plan.first && f <= m->plan.last && m->have[f - m->plan.first];
+}
+
+/* ---- metadata.json -------------------------------------------------- */
+
+static void s_conventions(cJSON *root, const lx_export_plan_t *plan, const lx_camera_t *cam0)
+{
+    cJSON *c = cJSON_AddObjectToObject(root, "conventions");
+    cJSON *d = cJSON_AddObjectToObject(c, "depth");
+    double near = plan->cfg.has_depth_range ? plan->cfg.depth_near : cam0->near;
+    double far = plan->cfg.has_depth_range ? plan->cfg.depth_far : cam0->far;
+    cJSON_AddNumberToObject(d, "near", near);
+    cJSON_AddNumberToObject(d, "far", far);
+    cJSON_AddStringToObject(d, "zero", "near");
+    cJSON_AddStringToObject(d, "value", "(z - near) / (far - near), z = planar camera depth, "
+                                        "clamped to [0, 1]; background 1");
+    cJSON_AddStringToObject(d, "range", plan->cfg.has_depth_range ? "config" : "camera per frame");
+    cJSON *m = cJSON_AddObjectToObject(c, "motion");
+    cJSON_AddStringToObject(m, "units", "pixels");
+    cJSON_AddStringToObject(m, "direction", "p_f - p_{f-1}: x right, y down");
+    cJSON_AddNumberToObject(m, "scale", plan->cfg.motion_scale);
+    cJSON_AddStringToObject(m, "valid", "channel 'valid' (third): 0 where the surface did not "
+                                        "exist in frame f - 1");
+    cJSON *n = cJSON_AddObjectToObject(c, "normal");
+    cJSON_AddStringToObject(n, "space", "camera");
+    cJSON_AddStringToObject(n, "axes", "x right, y up, z toward the viewer; unit; facing the "
+                                       "camera; background 0");
+    cJSON *rgba = cJSON_AddObjectToObject(c, "rgba");
+    cJSON_AddStringToObject(rgba, "png", "8-bit sRGB, straight alpha");
+    cJSON_AddStringToObject(rgba, "exr", "half, linear, premultiplied");
+    cJSON *id = cJSON_AddObjectToObject(c, "id");
+    cJSON_AddStringToObject(id, "encoding", "16-bit gray; 0 = background");
+    cJSON *mask = cJSON_AddObjectToObject(c, "mask");
+    cJSON_AddStringToObject(mask, "value", "coverage x opacity of the layer's instances, "
+                                           "ignoring other layers");
+    cJSON *cam = cJSON_AddObjectToObject(c, "camera");
+    cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
+    cJSON_AddStringToObject(cam, "fov", "vertical, degrees");
+    cJSON_AddStringToObject(cam, "re10k", "line 1: project id; then timestamp_us fx fy cx cy 0 0 "
+                                          "and a 3x4 world-to-camera matrix, row-major, OpenCV "
+                                          "axes, intrinsics normalized by width/height");
+}
+
+static const char *s_format(const lx_export_config_t *c, int art)
+{
+    switch (art) {
+    case 0:
+        return c->color_exr ? "exr" : "png";
+    case 1:
+    case 2:
+    case 3:
+        return c->float_npy ? "npy" : "exr";
+    case 4:
+        return "png";
+    case 5:
+        return c->mask_exr ? "exr" : "png";
+    case 6:
+        return "json+txt";
+    default:
+        return "png";
+    }
+}
+
+/* checksums[key] = {files, hashes, content, combined}, one file at a time;
+ * combined is the SHA-256 of the hex hashes joined by '\n'. */
+typedef struct {
+    cJSON *o, *files, *hashes, *content;
+    lx_sha256_t all;
+    size_t n;
+} sums_t;
+
+static void s_sums_begin(sums_t *s, cJSON *sums, const char *key)
+{
+    s->o = cJSON_AddObjectToObject(sums, key);
+    s->files = cJSON_AddArrayToObject(s->o, "files");
+    s->hashes = cJSON_AddArrayToObject(s->o, "hashes");
+    s->content = cJSON_AddArrayToObject(s->o, "content");
+    s->n = 0;
+    lx_sha256_init(&s->all);
+}
+
+static void s_sums_add(sums_t *s, const char *name, const char *hash, const char *content)
+{
+    cJSON_AddItemToArray(s->files, cJSON_CreateString(name));
+    cJSON_AddItemToArray(s->hashes, cJSON_CreateString(hash));
+    cJSON_AddItemToArray(s->content, cJSON_CreateString(content));
+    if (s->n++)
+        lx_sha256_update(&s->all, "\n", 1);
+    lx_sha256_update(&s->all, hash, 64);
+}
+
+static void s_sums_end(sums_t *s)
+{
+    lx_digest_t d;
+    char hex[65] = "";
+    if (lx_sha256_final(&s->all, &d) == LX_OK)
+        lx_hex(d.bytes, 32, hex);
+    cJSON_AddStringToObject(s->o, "combined", hex);
+}
+
+/* The SHA-256 and XXH3-128 hex of a file written from bytes. */
+static void s_sums_add_bytes(sums_t *s, const char *name, const lx_strbuf_t *bytes)
+{
+    char hash[65] = "", content[33] = "";
+    lx_digest_t d;
+    if (lx_sha256(bytes->buf, bytes->len, &d) == LX_OK)
+        lx_hex(d.bytes, 32, hash);
+    uint8_t x[16];
+    lx_xxh128(bytes->buf, bytes->len, x);
+    lx_hex(x, 16, content);
+    s_sums_add(s, name, hash, content);
+}
+
+/* ---- camera files --------------------------------------------------- */
+
+static void s_camera_files(const lx_manifest_t *m, lx_strbuf_t *traj, lx_strbuf_t *re10k)
+{
+    const lx_program_t *p = m->p;
+    const lx_export_plan_t *plan = &m->plan;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON_AddNumberToObject(root, "frameRate", p->output.fps);
+    cJSON_AddNumberToObject(root, "frameCount", (double)m->n);
+    cJSON *frames = cJSON_AddArrayToObject(root, "frames");
+    lx_strbuf_addf(re10k, "%s\n", p->patch_id);
+    for (size_t i = 0; i < m->n; i++) {
+        const lx_camera_t *c = &m->cams[i];
+        /* The orthonormal basis the rasterizer uses. */
+        double f[3] = {c->forward[0], c->forward[1], c->forward[2]}, r[3], u[3];
+        r[0] = f[1] * c->up[2] - f[2] * c->up[1];
+        r[1] = f[2] * c->up[0] - f[0] * c->up[2];
+        r[2] = f[0] * c->up[1] - f[1] * c->up[0];
+        double rl = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+        for (int k = 0; k < 3; k++)
+            r[k] = rl > 0 ? r[k] / rl : (k == 0);
+        u[0] = r[1] * f[2] - r[2] * f[1];
+        u[1] = r[2] * f[0] - r[0] * f[2];
+        u[2] = r[0] * f[1] - r[1] * f[0];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "frame", (double)(plan->first + (int64_t)i));
+        cJSON_AddItemToObject(o, "position", cJSON_CreateDoubleArray(c->position, 3));
+        cJSON_AddItemToObject(o, "forward", cJSON_CreateDoubleArray(f, 3));
+        cJSON_AddItemToObject(o, "up", cJSON_CreateDoubleArray(u, 3));
+        cJSON_AddNumberToObject(o, "fov", c->fov_y_deg);
+        cJSON_AddItemToArray(frames, o);
+        /* OpenCV camera: x right, y down, z forward. */
+        double fy_px = plan->height / 2.0 / lx_tan(c->fov_y_deg * LX_PI / 360.0);
+        double rows[3][3] = {{r[0], r[1], r[2]}, {-u[0], -u[1], -u[2]}, {f[0], f[1], f[2]}};
+        lx_strbuf_addf(re10k, "%lld %.9g %.9g 0.5 0.5 0 0",
+                       (long long)llround(m->t_ms[i] * 1000.0), fy_px / plan->width,
+                       fy_px / plan->height);
+        for (int k = 0; k < 3; k++) {
+            double t = -(rows[k][0] * c->position[0] + rows[k][1] * c->position[1] +
+                         rows[k][2] * c->position[2]);
+            lx_strbuf_addf(re10k, " %.9g %.9g %.9g %.9g", rows[k][0], rows[k][1], rows[k][2],
+                           t == 0 ? 0.0 : t);
+        }
+        lx_strbuf_adds(re10k, "\n");
+    }
+    char *s = cJSON_Print(root);
+    if (s) {
+        lx_strbuf_adds(traj, s);
+        lx_strbuf_adds(traj, "\n");
+        cJSON_free(s);
+    } else {
+        traj->failed = true;
+    }
+    cJSON_Delete(root);
+}
+
+/* Writes the camera files into out_dir/camera and lists them in sums. */
+static lx_result_t s_write_camera(const lx_manifest_t *m, const char *out_dir, cJSON *sums,
+                                  lx_error_t *err)
+{
+    lx_strbuf_t traj, re10k;
+    lx_strbuf_init(&traj, m->alloc);
+    lx_strbuf_init(&re10k, m->alloc);
+    s_camera_files(m, &traj, &re10k);
+    char dir[LX_PATH_MAX];
+    lx_result_t rc = LX_OK;
+    if (traj.failed || re10k.failed)
+        rc = lx_fail(err, LX_E_NOMEM, "out of memory");
+    if (rc == LX_OK && !s_join(dir, out_dir, "camera"))
+        rc = lx_fail(err, LX_E_INVALID, "output path too long");
+    if (rc == LX_OK)
+        rc = lx_mkdirs(dir, err);
+    if (rc == LX_OK)
+        rc = lx_write_atomic(dir, "trajectory.json", traj.buf, traj.len, err);
+    if (rc == LX_OK)
+        rc = lx_write_atomic(dir, "camera_re10k.txt", re10k.buf, re10k.len, err);
+    if (rc == LX_OK) {
+        sums_t s;
+        s_sums_begin(&s, sums, "camera");
+        s_sums_add_bytes(&s, "trajectory.json", &traj);
+        s_sums_add_bytes(&s, "camera_re10k.txt", &re10k);
+        s_sums_end(&s);
+    }
+    lx_strbuf_release(&traj);
+    lx_strbuf_release(&re10k);
+    return rc;
+}
+
+/* Everything in metadata.json before "checksums". */
+static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_t *run)
+{
+    const lx_program_t *p = m->p;
+    const lx_export_plan_t *plan = &m->plan;
+    cJSON_AddStringToObject(root, "version", "1.0.0");
+    cJSON_AddStringToObject(root, "projectId", p->patch_id);
+    cJSON_AddStringToObject(root, "projectName", p->patch_name);
+    cJSON_AddStringToObject(root, "exportedAt", run->exported_at ? run->exported_at : "");
+    cJSON *fr_arr = cJSON_AddArrayToObject(root, "frameRange");
+    cJSON_AddItemToArray(fr_arr, cJSON_CreateNumber((double)plan->first));
+    cJSON_AddItemToArray(fr_arr, cJSON_CreateNumber((double)plan->last));
+    cJSON_AddNumberToObject(root, "frameRate", p->output.fps);
+    cJSON *res_o = cJSON_AddObjectToObject(root, "resolution");
+    cJSON_AddNumberToObject(res_o, "width", plan->width);
+    cJSON_AddNumberToObject(res_o, "height", plan->height);
+    cJSON_AddNumberToObject(root, "seed", p->seed);
+    char hex[65];
+    lx_hex(p->program_hash.bytes, 32, hex);
+    cJSON_AddStringToObject(root, "programHash", hex);
+    lx_hex(plan->config_hash.bytes, 32, hex);
+    cJSON_AddStringToObject(root, "configHash", hex);
+    cJSON *tm = cJSON_AddObjectToObject(root, "timeModel");
+    static const char *const kinds[] = {"finite", "cyclic", "infinite"};
+    cJSON_AddStringToObject(tm, "kind", kinds[p->time_model.kind]);
+    if (p->time_model.kind == LX_TIME_FINITE)
+        cJSON_AddNumberToObject(tm, "durationMs", p->time_model.duration_ms);
+    else
+        cJSON_AddNumberToObject(tm, "periodMs", p->time_model.period_ms);
+    if (p->time_model.kind == LX_TIME_CYCLIC)
+        cJSON_AddStringToObject(tm, "mode",
+                                p->time_model.mode == LX_CYCLE_PINGPONG ? "pingpong" : "loop");
+    cJSON *smp = cJSON_AddObjectToObject(root, "sampling");
+    bool cyclic = p->time_model.kind == LX_TIME_CYCLIC;
+    cJSON_AddStringToObject(smp, "mode", cyclic ? "phase" : "time");
+    if (cyclic) {
+        cJSON_AddNumberToObject(smp, "framesPerCycle", plan->sampling.frames_per_cycle);
+        cJSON_AddBoolToObject(smp, "exactClosure", plan->exact_closure);
+    }
+    cJSON_AddNumberToObject(smp, "stateHorizon", p->state_horizon == LX_HORIZON_UNBOUNDED
+                                                      ? -1.0
+                                                      : (double)p->state_horizon);
+    cJSON *arts = cJSON_AddArrayToObject(root, "artifacts");
+    cJSON *formats = cJSON_AddObjectToObject(root, "formats");
+    for (int a = 0; a < 8; a++)
+        if (plan->cfg.artifacts & (1u << a)) {
+            cJSON_AddItemToArray(arts, cJSON_CreateString(lx_artifact_names[a]));
+            cJSON_AddStringToObject(formats, lx_artifact_names[a], s_format(&plan->cfg, a));
+        }
+    s_conventions(root, plan, &m->cams[0]);
+    cJSON *ids = cJSON_AddArrayToObject(root, "ids");
+    for (uint32_t s = 0; s < p->n_sinks; s++) {
+        const lx_render_sink_t *sk = &p->sinks[s];
+        uint32_t cnt = sk->instance == LX_NONE ? 1 : p->instances[sk->instance].count;
+        for (uint32_t e = 0; e < cnt; e++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "id", sk->id_base + e);
+            cJSON_AddStringToObject(o, "layer", p->strings[sk->layer]);
+            cJSON_AddStringToObject(o, "semantic", p->strings[sk->semantic]);
+            cJSON_AddStringToObject(o, "block", p->blocks[sk->expr].id);
+            cJSON_AddNumberToObject(o, "element", e);
+            cJSON_AddItemToArray(ids, o);
+        }
+    }
+}
+
+/* checksums of the frames' artifact files, key by key. */
+static void s_frame_sums(const lx_manifest_t *m, cJSON *sums)
+{
+    for (uint32_t j = 0; j < m->n_arts; j++) {
+        sums_t s;
+        s_sums_begin(&s, sums, m->arts[j].key);
+        for (size_t i = 0; i < m->n; i++) {
+            const entry_t *e = &m->entries[i * m->n_arts + j];
+            char name[64], hash[65], content[33];
+            snprintf(name, sizeof name, "frame_%06lld.%s",
+                     (long long)(m->plan.first + (int64_t)i), m->arts[j].ext);
+            lx_hex(e->sha, 32, hash);
+            lx_hex(e->xxh, 16, content);
+            s_sums_add(&s, name, hash, content);
+        }
+        s_sums_end(&s);
+    }
+}
+
+lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
+                              const lx_manifest_run_t *run, lx_error_t *err)
+{
+    lx_manifest_run_t def = LX_MANIFEST_RUN_INIT;
+    if (!run)
+        run = &def;
+    if (m->missing) {
+        size_t first = 0;
+        while (m->have[first])
+            first++;
+        return lx_fail(err, LX_E_INVALID, "%zu of %zu frames are missing (the first is %lld)",
+                       m->missing, m->n, (long long)(m->plan.first + (int64_t)first));
+    }
+    lx_result_t rc = lx_mkdirs(out_dir, err);
+    if (rc != LX_OK)
+        return rc;
+    cJSON *root = cJSON_CreateObject();
+    s_header(m, root, run);
+    cJSON *sums = cJSON_AddObjectToObject(root, "checksums");
+    s_frame_sums(m, sums);
+    /* Camera files before metadata.json: its presence means the export is
+     * complete. */
+    if (m->plan.cfg.artifacts & LX_ART_CAMERA)
+        rc = s_write_camera(m, out_dir, sums, err);
+    cJSON *comfy = cJSON_AddObjectToObject(root, "comfyui");
+    cJSON_AddBoolToObject(comfy, "compatible", true);
+    static const char *const nodes[] = {"VHS_LoadImagesPath", "LoadImageMask",
+                                        "ControlNetApplyAdvanced", "LoadEXR"};
+    cJSON_AddItemToObject(comfy, "recommendedNodes", cJSON_CreateStringArray(nodes, 4));
+    cJSON *run_o = cJSON_AddObjectToObject(root, "run");
+    cJSON_AddNumberToObject(run_o, "workers", run->workers);
+    cJSON_AddNumberToObject(run_o, "threads", run->threads);
+    cJSON_AddNumberToObject(run_o, "elapsedMs", floor(run->elapsed_ms));
+    char *text = rc == LX_OK ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!text && rc == LX_OK)
+        rc = lx_fail(err, LX_E_NOMEM, "out of memory");
+    if (rc == LX_OK) {
+        size_t len = strlen(text);
+        /* The file ends in a newline: it takes the NUL's place for the
+         * write, so the text is not copied. */
+        text[len] = '\n';
+        rc = lx_write_atomic(out_dir, "metadata.json", text, len + 1, err);
+        text[len] = '\0';
+    }
+    cJSON_free(text);
+    return rc;
+}

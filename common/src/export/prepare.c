@@ -1,0 +1,58 @@
+/* lx_export_prepare: request texts -> program + plan, diagnostics as text. */
+#include "lattice/compile.h"
+#include "lattice/export_config.h"
+
+static void s_report(lx_diags_t *d, const char *name, lx_strbuf_t *report)
+{
+    if (d->count)
+        lx_diags_format_text(d, name ? name : "<input>", report);
+}
+
+lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *alloc,
+                              lx_program_t **out, lx_export_plan_t *plan, lx_strbuf_t *report,
+                              lx_error_t *err)
+{
+    *out = NULL;
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    if (req->artifacts) {
+        const char *bad = NULL;
+        if (!lx_export_parse_artifacts(req->artifacts, &cfg.artifacts, &bad))
+            return lx_fail(err, LX_E_INVALID,
+                           "unknown artifact '%s' (rgba, depth, motion, normal, id, mask, camera, "
+                           "control, all)",
+                           bad);
+    }
+    lx_diags_t diags;
+    lx_diags_init(&diags, alloc);
+    lx_program_t *p = NULL;
+    lx_result_t rc = lx_compile(req->patch, req->patch_len, alloc, &diags, &p, err);
+    s_report(&diags, req->patch_name, report);
+    lx_diags_release(&diags);
+    if (rc != LX_OK)
+        return rc;
+    /* Flags win over the config file: load it first, then apply them. */
+    lx_diags_init(&diags, alloc);
+    uint32_t flag_artifacts = cfg.artifacts;
+    if (req->config)
+        lx_export_config_load_json(&cfg, req->config, req->config_len, &diags);
+    if (req->artifacts)
+        cfg.artifacts = flag_artifacts;
+    if (req->has_frames) {
+        cfg.has_frames = true;
+        cfg.first = req->first;
+        cfg.last = req->last;
+    }
+    if (diags.n_errors == 0 && lx_export_plan(p, &cfg, plan, &diags) != LX_OK && !diags.n_errors)
+        rc = lx_fail(err, LX_E_NOMEM, "out of memory");
+    s_report(&diags, req->config ? req->config_name : req->patch_name, report);
+    if (diags.n_errors)
+        rc = LX_E_DIAG;
+    lx_diags_release(&diags);
+    if (report->failed && rc == LX_OK)
+        rc = lx_fail(err, LX_E_NOMEM, "out of memory");
+    if (rc != LX_OK)
+        lx_program_destroy(&p);
+    *out = p;
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* The coordinator: one ROUTER socket for workers and clients, a scheduler
+ * handing out chunks against READY credit, a SQLite journal, manifest
+ * assembly (spec/cluster.md, docs/protocol.md).
+ *
+ * lx_coord_run is an event loop on the calling thread. `lattice-coordinator`
+ * runs it from main(); `lattice export` runs it on a thread next to its
+ * workers, over inproc://. Process-wide things (the zmq context, the stop
+ * flag a signal handler sets) come in through the config. */
+#ifndef LATTICE_COORDINATOR_H
+#define LATTICE_COORDINATOR_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lattice/log.h"
+#include "lattice/result.h"
+
+typedef struct lx_coord_config {
+    size_t size;
+    void *zmq_ctx;           /* required */
+    const char *bind;        /* "tcp://0.0.0.0:7700", "inproc://lattice" */
+    const char *state_dir;   /* journal + program store; NULL = in memory (embedded export) */
+    uint32_t chunk;          /* frames per chunk; 0 = adaptive toward target_chunk_ms */
+    double target_chunk_ms;  /* adaptive chunks: 10000 */
+    double heartbeat_ms;     /* 1000 */
+    uint32_t liveness;       /* silent intervals before a peer is dead: 3 */
+    size_t max_message;      /* bytes (ZMQ_MAXMSGSIZE) */
+    lx_log_level_t log_level;
+    FILE *log;               /* structured lines; NULL = none */
+    atomic_int *stop;        /* set non-zero to stop; checked every poll */
+    /* Called once the socket is bound and the journal is open, before the
+     * first message is read (embedded use starts workers after it). */
+    void (*ready)(void *user);
+    void *ready_user;
+} lx_coord_config_t;
+#define LX_COORD_CONFIG_INIT                                                                       \
+    {sizeof(lx_coord_config_t), NULL, NULL, NULL, 0, 10000.0, 1000.0, 3, 512u << 20,             \
+     LX_LOG_INFO, NULL, NULL, NULL, NULL}
+
+/* Runs until *cfg->stop is set. LX_E_IO when the socket cannot be bound
+ * or the journal cannot be opened (message in err); LX_OK after a stop. */
+lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err);
+
+#endif

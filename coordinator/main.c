@@ -1,0 +1,96 @@
+/* lattice-coordinator --bind tcp://HOST:7700 --state DIR [options] */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "lattice/proc.h"
+#include "lattice/coordinator.h"
+
+static atomic_int g_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&g_stop, 1);
+}
+
+static void s_help(FILE *out)
+{
+    fprintf(out,
+            "usage: lattice-coordinator --bind ENDPOINT --state DIR [options]\n\n"
+            "Accepts exports from `lattice submit`, hands their frames to workers\n"
+            "(`lattice-worker --connect ...`) and writes the manifest. Jobs, frames,\n"
+            "attempts and results are journaled in DIR/journal.sqlite (WAL).\n\n"
+            "  --bind ENDPOINT      where workers and clients connect (tcp://0.0.0.0:7700)\n"
+            "  --state DIR          journal and program store (created if needed)\n"
+            "  --chunk N            frames per chunk (default: adaptive toward\n"
+            "                       --target-chunk-ms)\n"
+            "  --target-chunk-ms MS adaptive chunk duration (default: 10000)\n"
+            "  --heartbeat-ms MS    heartbeat interval (default: 1000)\n"
+            "  --liveness N         silent intervals before a worker is dead (default: 3)\n"
+            "  --max-message-mb N   largest message accepted (default: 512)\n"
+            "  --log-level LEVEL    error, warn, info (default) or debug; logs go to\n"
+            "                       stderr, one key=value line per event\n\n"
+            "Stops on SIGINT or SIGTERM. Exit status: 0 stopped, 2 usage or cannot\n"
+            "bind / open the journal.\n");
+}
+
+int main(int argc, char **argv)
+{
+    lx_coord_config_t cfg = LX_COORD_CONFIG_INIT;
+    cfg.log = stderr;
+    cfg.stop = &g_stop;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool v = i + 1 < argc;
+        double x = 0;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            s_help(stdout);
+            return 0;
+        } else if (strcmp(a, "--bind") == 0 && v) {
+            cfg.bind = argv[++i];
+        } else if (strcmp(a, "--state") == 0 && v) {
+            cfg.state_dir = argv[++i];
+        } else if (strcmp(a, "--chunk") == 0 && v && lx_parse_number(argv[++i], 1, 100000, &x)) {
+            cfg.chunk = (uint32_t)x;
+        } else if (strcmp(a, "--target-chunk-ms") == 0 && v && lx_parse_number(argv[++i], 1, 1e7, &x)) {
+            cfg.target_chunk_ms = x;
+        } else if (strcmp(a, "--heartbeat-ms") == 0 && v && lx_parse_number(argv[++i], 10, 60000, &x)) {
+            cfg.heartbeat_ms = x;
+        } else if (strcmp(a, "--liveness") == 0 && v && lx_parse_number(argv[++i], 2, 100, &x)) {
+            cfg.liveness = (uint32_t)x;
+        } else if (strcmp(a, "--max-message-mb") == 0 && v && lx_parse_number(argv[++i], 1, 2048, &x)) {
+            cfg.max_message = (size_t)x << 20;
+        } else if (strcmp(a, "--log-level") == 0 && v) {
+            if (!lx_log_level_parse(argv[++i], &cfg.log_level)) {
+                fprintf(stderr, "lattice-coordinator: unknown log level '%s'\n", argv[i]);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "lattice-coordinator: bad argument '%s'%s\n", a,
+                    v || a[0] != '-' ? "" : " (missing value)");
+            s_help(stderr);
+            return 2;
+        }
+    }
+    if (!cfg.bind || !cfg.state_dir) {
+        fprintf(stderr, "lattice-coordinator: --bind and --state are required\n");
+        s_help(stderr);
+        return 2;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    void *ctx = zmq_ctx_new();
+    cfg.zmq_ctx = ctx;
+    lx_error_t err = {0};
+    lx_result_t rc = lx_coord_run(&cfg, &err);
+    if (rc != LX_OK)
+        fprintf(stderr, "lattice-coordinator: %s\n", err.message);
+    zmq_ctx_term(ctx);
+    return rc == LX_OK ? 0 : 2;
+}

@@ -1,0 +1,1124 @@
+/* The coordinator's event loop: sessions, scheduling, results, manifest.
+ *
+ * Single-threaded: one ROUTER socket, polled with a timeout of a fraction
+ * of the heartbeat interval. Every transition is journaled (journal.h)
+ * before the message that depends on it is sent. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "journal.h"
+#include "lattice/coordinator.h"
+#include "lattice/digest.h"
+#include "lattice/files.h"
+#include "lattice/proc.h"
+#include "lattice/frame_msg.h"
+#include "lattice/ir_codec.h"
+#include "lattice/manifest.h"
+
+
+enum { F_PENDING, F_RUNNING, F_DONE, F_FAILED };
+enum { J_QUEUED, J_RUNNING, J_DONE, J_FAILED, J_CANCELLED };
+static const char *const JOB_STATES[] = {"queued", "running", "done", "failed", "cancelled"};
+
+/* A frame fails at most this many times (render errors) before its job fails. */
+enum { MAX_FRAME_FAILURES = 3, MAX_IDENT = 255 };
+
+typedef struct worker {
+    uint8_t ident[MAX_IDENT];
+    size_t ident_len;
+    uint64_t serial; /* this session's number, for logs */
+    char name[129], build[257];
+    uint32_t threads, credit;
+    double last_recv, last_send;
+    bool helloed, draining;
+    uint64_t frames;
+} worker_t;
+
+typedef struct job {
+    char id[16], token[129], submit_hash[65];
+    int state;
+    lx_program_t *p;
+    lx_export_plan_t plan;
+    char program_hash[65], config_hash[65];
+    char *config_json, *out, *error;
+    bool stream;
+    uint32_t chunk;
+    int64_t first, n;   /* frames first .. first + n - 1 */
+    uint8_t *fstate;    /* per frame */
+    uint64_t *fattempt; /* the frame's current attempt */
+    uint8_t *ffail;     /* render failures so far */
+    int64_t hint;       /* no pending frame below first + hint */
+    uint64_t done, running, failed;
+    double ms_sum;      /* render_ms of completed frames, for adaptive chunks */
+    double created;
+    lx_manifest_t *manifest;
+    uint64_t *workers; /* serials of workers that delivered results */
+    uint32_t n_workers, cap_workers, max_threads;
+} job_t;
+
+typedef struct attempt {
+    uint64_t id;
+    job_t *job;
+    int64_t first, last;
+    uint64_t worker; /* serial of the worker it was given to */
+} attempt_t;
+
+typedef struct coord {
+    const lx_coord_config_t *cfg;
+    void *sock;
+    journal_t *journal;
+    worker_t *workers;
+    size_t n_workers, cap_workers;
+    job_t **jobs;
+    size_t n_jobs, cap_jobs;
+    attempt_t *attempts; /* in flight */
+    size_t n_attempts, cap_attempts;
+    uint64_t next_attempt, next_serial;
+    lx_strbuf_t out;   /* encoding buffer, reused */
+    lx_arena_t arena;  /* the decoded message's strings */
+    uint64_t bad_messages;
+    double t0;
+} coord_t;
+
+/* ---- clock and log ---------------------------------------------------- */
+
+static void s_log(coord_t *c, lx_log_level_t level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void s_log(coord_t *c, lx_log_level_t level, const char *fmt, ...)
+{
+    if (!c->cfg->log || level > c->cfg->log_level)
+        return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    lx_log_line(c->cfg->log, c->cfg->log_level, level, "%s", line);
+}
+
+/* Room for one more element in a growing array. */
+static bool s_grow(void **items, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return true;
+    size_t grown = *cap ? *cap * 2 : 16;
+    void *p = realloc(*items, grown * elem);
+    if (!p)
+        return false;
+    *items = p;
+    *cap = grown;
+    return true;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+typedef struct peer {
+    const uint8_t *ident;
+    size_t ident_len;
+    bool delimiter; /* the peer is a REQ socket: an empty frame follows the identity */
+} peer_t;
+
+static bool s_send(coord_t *c, const peer_t *to, const lx_msg_t *m)
+{
+    c->out.len = 0;
+    lx_error_t err = {0};
+    if (lx_msg_encode(m, &c->out, &err) != LX_OK) {
+        s_log(c, LX_LOG_ERROR, "event=encode_failed type=%s error=\"%s\"",
+              lx_msg_type_name(m->type), err.message);
+        return false;
+    }
+    bool ok = zmq_send(c->sock, to->ident, to->ident_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+              (!to->delimiter || zmq_send(c->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) &&
+              zmq_send(c->sock, c->out.buf, c->out.len, ZMQ_DONTWAIT) >= 0;
+    if (!ok)
+        s_log(c, LX_LOG_DEBUG, "event=send_failed type=%s error=\"%s\"", lx_msg_type_name(m->type),
+              zmq_strerror(errno));
+    return ok;
+}
+
+static bool s_send_worker(coord_t *c, worker_t *w, const lx_msg_t *m)
+{
+    peer_t to = {w->ident, w->ident_len, false};
+    w->last_send = lx_monotonic_ms();
+    return s_send(c, &to, m);
+}
+
+static void s_error(coord_t *c, const peer_t *to, const char *code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void s_error(coord_t *c, const peer_t *to, const char *code, const char *fmt, ...)
+{
+    char text[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    lx_msg_t m = {.type = LX_MSG_ERROR};
+    LX_MSG_SET(&m, code, code);
+    LX_MSG_SET(&m, message, text);
+    s_send(c, to, &m);
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+static worker_t *s_worker_by_ident(coord_t *c, const peer_t *from)
+{
+    for (size_t i = 0; i < c->n_workers; i++)
+        if (c->workers[i].ident_len == from->ident_len &&
+            memcmp(c->workers[i].ident, from->ident, from->ident_len) == 0)
+            return &c->workers[i];
+    return NULL;
+}
+
+static worker_t *s_worker_by_serial(coord_t *c, uint64_t serial)
+{
+    for (size_t i = 0; i < c->n_workers; i++)
+        if (c->workers[i].serial == serial)
+            return &c->workers[i];
+    return NULL;
+}
+
+static job_t *s_job(coord_t *c, const char *id)
+{
+    for (size_t i = 0; i < c->n_jobs; i++)
+        if (strcmp(c->jobs[i]->id, id) == 0)
+            return c->jobs[i];
+    return NULL;
+}
+
+static attempt_t *s_attempt(coord_t *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->n_attempts; i++)
+        if (c->attempts[i].id == id)
+            return &c->attempts[i];
+    return NULL;
+}
+
+static void s_journal_fail(coord_t *c, const lx_error_t *err)
+{
+    s_log(c, LX_LOG_ERROR, "event=journal_error error=\"%s\"", err->message);
+}
+
+/* Frames [first, last] still running under attempt id go back to the
+ * queue, inside the caller's transaction. With `failure`, each also counts
+ * one render failure; a frame out of budget fails, and so does its job. */
+static bool s_release_frames(coord_t *c, job_t *j, uint64_t id, int64_t first, int64_t last,
+                             bool failure, lx_error_t *err)
+{
+    bool ok = true;
+    for (int64_t f = first; f <= last && ok; f++) {
+        int64_t i = f - j->first;
+        if (j->fstate[i] != F_RUNNING || j->fattempt[i] != id)
+            continue;
+        j->running--;
+        int st = F_PENDING;
+        if (failure && ++j->ffail[i] >= MAX_FRAME_FAILURES) {
+            st = F_FAILED;
+            j->failed++;
+        }
+        j->fstate[i] = (uint8_t)st;
+        if (st == F_PENDING && i < j->hint)
+            j->hint = i;
+        ok = journal_exec(c->journal, err,
+                          "UPDATE frames SET state = ?, failures = ? WHERE job = ? AND frame = ?",
+                          "sisi", st == F_FAILED ? "failed" : "pending", (int64_t)j->ffail[i],
+                          j->id, f) == LX_OK;
+    }
+    if (ok && j->failed && j->state <= J_RUNNING) {
+        j->state = J_FAILED;
+        free(j->error);
+        j->error = strdup("some frames failed 3 times; see the coordinator log");
+        ok = journal_exec(c->journal, err, "UPDATE jobs SET state = 'failed', error = ? WHERE id = ?",
+                          "ss", j->error, j->id) == LX_OK;
+        s_log(c, LX_LOG_ERROR, "event=job_failed job=%s failed_frames=%" PRIu64, j->id, j->failed);
+    }
+    return ok;
+}
+
+static void s_transaction_end(coord_t *c, bool ok, lx_error_t *err)
+{
+    if (ok && journal_commit(c->journal, err) == LX_OK)
+        return;
+    journal_rollback(c->journal);
+    s_journal_fail(c, err);
+}
+
+/* Ends attempt a (state: done, failed, lost, cancelled): its unfinished
+ * frames go back to the queue, and it is forgotten. */
+static void s_requeue(coord_t *c, attempt_t *a, const char *state, const char *reason,
+                      bool failure)
+{
+    job_t *j = a->job;
+    lx_error_t err = {0};
+    bool ok = journal_begin(c->journal, &err) == LX_OK &&
+              s_release_frames(c, j, a->id, a->first, a->last, failure, &err) &&
+              journal_exec(c->journal, &err, "UPDATE attempts SET state = ?, reason = ? WHERE id = ?",
+                           "ssi", state, reason, (int64_t)a->id) == LX_OK;
+    s_transaction_end(c, ok, &err);
+    s_log(c, LX_LOG_INFO, "event=attempt_%s job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
+          " reason=%s", state, j->id, a->id, a->first, a->last, reason);
+    *a = c->attempts[--c->n_attempts];
+}
+
+static void s_worker_gone(coord_t *c, worker_t *w, const char *why)
+{
+    s_log(c, LX_LOG_INFO, "event=worker_%s worker=%s session=%" PRIu64 " frames=%" PRIu64, why,
+          w->name, w->serial, w->frames);
+    for (size_t i = c->n_attempts; i-- > 0;)
+        if (c->attempts[i].worker == w->serial)
+            s_requeue(c, &c->attempts[i], "lost", why, false);
+    lx_error_t err = {0};
+    if (w->helloed &&
+        journal_exec(c->journal, &err, "UPDATE workers SET state = ?, last_seen = ? WHERE name = ?",
+                     "sds", why, lx_monotonic_ms() - c->t0, w->name) != LX_OK)
+        s_journal_fail(c, &err);
+    *w = c->workers[--c->n_workers];
+}
+
+/* ---- scheduling ------------------------------------------------------- */
+
+static int64_t s_chunk_size(coord_t *c, const job_t *j)
+{
+    if (j->chunk)
+        return j->chunk;
+    /* Adaptive: toward the target chunk time, measured from completed
+     * frames; near the end, the rest is split across the workers so that
+     * no single worker is left with a long tail. */
+    int64_t n = 2;
+    if (j->done)
+        n = (int64_t)(c->cfg->target_chunk_ms / fmax(j->ms_sum / (double)j->done, 1e-3));
+    n = n < 1 ? 1 : n > 1024 ? 1024 : n;
+    int64_t active = 0;
+    for (size_t i = 0; i < c->n_workers; i++)
+        active += c->workers[i].helloed && !c->workers[i].draining;
+    int64_t pending = j->n - (int64_t)(j->done + j->running + j->failed);
+    int64_t share = active ? (pending + active - 1) / active : pending;
+    return n < share ? n : share > 0 ? share : 1;
+}
+
+/* The first frame a worker evaluates for chunk [a, ..]: state_horizon
+ * frames before a (one at least, for the motion of frame a), or the
+ * timeline start when the horizon is unbounded (ARCHITECTURE.md §6). */
+static int64_t s_warmup_from(const job_t *j, int64_t a)
+{
+    if (j->p->state_horizon == LX_HORIZON_UNBOUNDED)
+        return 0;
+    int64_t h = j->p->state_horizon > 1 ? (int64_t)j->p->state_horizon : 1;
+    return a - h > 0 ? a - h : 0;
+}
+
+static bool s_assign(coord_t *c, worker_t *w, job_t *j)
+{
+    int64_t i = j->hint;
+    while (i < j->n && j->fstate[i] != F_PENDING)
+        i++;
+    j->hint = i;
+    if (i >= j->n)
+        return false;
+    int64_t want = s_chunk_size(c, j), k = i;
+    while (k < j->n && k - i < want && j->fstate[k] == F_PENDING)
+        k++;
+    if (!s_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts, sizeof *c->attempts))
+        return false;
+    attempt_t a = {++c->next_attempt, j, j->first + i, j->first + k - 1, w->serial};
+    int64_t warm = s_warmup_from(j, a.first);
+    lx_error_t err = {0};
+    bool ok = journal_begin(c->journal, &err) == LX_OK &&
+              journal_exec(c->journal, &err,
+                           "INSERT INTO attempts(id, job, first, last, warmup_from, worker, state)"
+                           " VALUES(?, ?, ?, ?, ?, ?, 'running')",
+                           "isiiis", (int64_t)a.id, j->id, a.first, a.last, warm, w->name) == LX_OK &&
+              journal_exec(c->journal, &err,
+                           "UPDATE frames SET state = 'running', attempt = ? WHERE job = ? AND"
+                           " frame BETWEEN ? AND ?",
+                           "isii", (int64_t)a.id, j->id, a.first, a.last) == LX_OK &&
+              journal_commit(c->journal, &err) == LX_OK;
+    if (!ok) {
+        journal_rollback(c->journal);
+        s_journal_fail(c, &err);
+        return false;
+    }
+    for (int64_t f = i; f < k; f++) {
+        j->fstate[f] = F_RUNNING;
+        j->fattempt[f] = a.id;
+    }
+    j->running += (uint64_t)(k - i);
+    if (j->state == J_QUEUED)
+        j->state = J_RUNNING;
+    c->attempts[c->n_attempts++] = a;
+    w->credit--;
+    int64_t range[2] = {a.first, a.last};
+    lx_msg_t m = {.type = LX_MSG_ASSIGN};
+    LX_MSG_SET(&m, job, j->id);
+    LX_MSG_SET(&m, attempt, a.id);
+    LX_MSG_SET(&m, program_hash, j->program_hash);
+    LX_MSG_SET(&m, config, j->config_json);
+    LX_MSG_SET(&m, config_hash, j->config_hash);
+    LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
+    LX_MSG_SET(&m, warmup_from, warm);
+    LX_MSG_SET(&m, output, j->stream ? "stream" : "shared");
+    if (!j->stream)
+        LX_MSG_SET(&m, out, j->out);
+    s_log(c, LX_LOG_INFO, "event=assign job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
+          " warmup_from=%" PRId64 " worker=%s", j->id, a.id, a.first, a.last, warm, w->name);
+    s_send_worker(c, w, &m);
+    return true;
+}
+
+static void s_dispatch(coord_t *c)
+{
+    for (size_t wi = 0; wi < c->n_workers; wi++) {
+        worker_t *w = &c->workers[wi];
+        if (!w->helloed || w->draining)
+            continue;
+        for (size_t ji = 0; ji < c->n_jobs && w->credit > 0; ji++) {
+            job_t *j = c->jobs[ji];
+            while (w->credit > 0 && j->state <= J_RUNNING && s_assign(c, w, j))
+                ;
+        }
+    }
+}
+
+/* ---- jobs ------------------------------------------------------------- */
+
+static void s_job_free(job_t *j)
+{
+    if (!j)
+        return;
+    lx_manifest_destroy(&j->manifest);
+    lx_program_destroy(&j->p);
+    free(j->config_json);
+    free(j->out);
+    free(j->error);
+    free(j->fstate);
+    free(j->fattempt);
+    free(j->ffail);
+    free(j->workers);
+    free(j);
+}
+
+static void s_job_rec(coord_t *c, const job_t *j, lx_job_rec_t *r)
+{
+    memset(r, 0, sizeof *r);
+#define SET(m, v) LX_REC_SET(r, LX_JOB_REC, m, v)
+    SET(job, j->id);
+    SET(state, JOB_STATES[j->state]);
+    SET(project, j->p->patch_id);
+    SET(out, j->out);
+    SET(output, j->stream ? "stream" : "shared");
+    SET(first, j->first);
+    SET(last, j->first + j->n - 1);
+    SET(total, (uint64_t)j->n);
+    SET(done, j->done);
+    SET(running, j->running);
+    SET(failed, j->failed);
+    uint64_t active = 0;
+    for (size_t i = 0; i < c->n_workers; i++)
+        for (size_t k = 0; k < c->n_attempts; k++)
+            if (c->attempts[k].job == j && c->attempts[k].worker == c->workers[i].serial) {
+                active++;
+                break;
+            }
+    SET(workers, active);
+    SET(program_hash, j->program_hash);
+    SET(elapsed_ms, floor(lx_monotonic_ms() - j->created));
+    if (j->error)
+        SET(error, j->error);
+#undef SET
+}
+
+static void s_reply_jobs(coord_t *c, const peer_t *to, job_t *only)
+{
+    size_t n = only ? 1 : c->n_jobs;
+    lx_job_rec_t *recs = calloc(n ? n : 1, sizeof *recs);
+    if (!recs) {
+        s_error(c, to, "internal", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        s_job_rec(c, only ? only : c->jobs[i], &recs[i]);
+    lx_msg_t m = {.type = LX_MSG_JOBS};
+    LX_MSG_SET(&m, jobs, ((lx_job_recs_t){recs, (uint32_t)n}));
+    s_send(c, to, &m);
+    free(recs);
+}
+
+static void s_hash_hex(const void *data, size_t len, char hex[65])
+{
+    lx_digest_t d;
+    if (lx_sha256(data, len, &d) == LX_OK)
+        lx_hex(d.bytes, 32, hex);
+    else
+        hex[0] = '\0';
+}
+
+/* A hash of everything a SUBMIT asks for: the same token with a different
+ * request is refused rather than silently answered with the old job. */
+static void s_submit_hash(const lx_msg_t *m, char hex[65])
+{
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, NULL);
+    const char *parts[] = {m->patch, LX_MSG_HAS(m, config) ? m->config : "", m->out,
+                           LX_MSG_HAS(m, artifacts) ? m->artifacts : "",
+                           LX_MSG_HAS(m, output) ? m->output : "shared"};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        lx_strbuf_adds(&sb, parts[i]);
+        lx_strbuf_add(&sb, "", 1);
+    }
+    if (LX_MSG_HAS(m, frames))
+        for (uint32_t i = 0; i < m->frames.n; i++)
+            lx_strbuf_addf(&sb, "%" PRId64 ",", m->frames.v[i]);
+    lx_strbuf_addf(&sb, "|%" PRIu64, LX_MSG_HAS(m, chunk) ? m->chunk : 0);
+    s_hash_hex(sb.buf, sb.len, hex);
+    lx_strbuf_release(&sb);
+}
+
+static void s_on_submit(coord_t *c, const peer_t *from, const lx_msg_t *m)
+{
+    char submit_hash[65];
+    s_submit_hash(m, submit_hash);
+    for (size_t i = 0; i < c->n_jobs; i++)
+        if (strcmp(c->jobs[i]->token, m->token) == 0) {
+            if (strcmp(c->jobs[i]->submit_hash, submit_hash) != 0)
+                return s_error(c, from, "token_reused",
+                               "token '%s' was already used by job %s for a different request",
+                               m->token, c->jobs[i]->id);
+            return s_reply_jobs(c, from, c->jobs[i]); /* idempotent */
+        }
+    const char *output = LX_MSG_HAS(m, output) ? m->output : "shared";
+    if (strcmp(output, "shared") != 0 && strcmp(output, "stream") != 0)
+        return s_error(c, from, "bad_request", "output must be 'shared' or 'stream', not '%s'",
+                       output);
+    if (m->out[0] != '/')
+        return s_error(c, from, "bad_request", "the output directory must be an absolute path, "
+                       "not '%s'", m->out);
+    if (LX_MSG_HAS(m, frames) && (m->frames.n != 2 || m->frames.v[0] < 0 ||
+                                  m->frames.v[0] > m->frames.v[1]))
+        return s_error(c, from, "bad_request", "frames must be [a, b] with 0 <= a <= b");
+    lx_export_request_t req = LX_EXPORT_REQUEST_INIT;
+    req.patch = m->patch;
+    req.patch_len = strlen(m->patch);
+    req.patch_name = LX_MSG_HAS(m, source) ? m->source : "patch";
+    if (LX_MSG_HAS(m, config)) {
+        req.config = m->config;
+        req.config_len = strlen(m->config);
+        req.config_name = "config";
+    }
+    if (LX_MSG_HAS(m, frames)) {
+        req.has_frames = true;
+        req.first = m->frames.v[0];
+        req.last = m->frames.v[1];
+    }
+    req.artifacts = LX_MSG_HAS(m, artifacts) ? m->artifacts : NULL;
+    job_t *j = calloc(1, sizeof *j);
+    lx_strbuf_t report, program;
+    lx_strbuf_init(&report, NULL);
+    lx_strbuf_init(&program, NULL);
+    lx_error_t err = {0};
+    lx_result_t rc = j ? lx_export_prepare(&req, NULL, &j->p, &j->plan, &report, &err) : LX_E_NOMEM;
+    if (rc == LX_E_DIAG) {
+        s_error(c, from, "invalid_patch", "%s", report.buf);
+        goto fail;
+    }
+    if (rc == LX_OK &&
+        lx_export_check_target(m->out, j->p->patch_id, LX_MSG_HAS(m, force) && m->force, &err) !=
+            LX_OK) {
+        s_error(c, from, "output_not_empty", "%s", err.message);
+        goto fail;
+    }
+    if (rc == LX_OK)
+        rc = lx_mkdirs(m->out, &err);
+    if (rc == LX_OK)
+        rc = lx_ir_encode(j->p, &program, &err);
+    if (rc != LX_OK) {
+        s_error(c, from, rc == LX_E_INVALID || rc == LX_E_IO ? "bad_request" : "internal", "%s",
+                err.message);
+        goto fail;
+    }
+    j->first = j->plan.first;
+    j->n = j->plan.last - j->plan.first + 1;
+    j->fstate = calloc((size_t)j->n, 1);
+    j->ffail = calloc((size_t)j->n, 1);
+    j->fattempt = calloc((size_t)j->n, sizeof *j->fattempt);
+    lx_strbuf_t cfg;
+    lx_strbuf_init(&cfg, NULL);
+    lx_export_plan_config_json(&j->plan, &cfg);
+    j->config_json = lx_strbuf_detach(&cfg);
+    j->out = strdup(m->out);
+    j->manifest = lx_manifest_new(j->p, &j->plan, NULL, &err);
+    if (!j->fstate || !j->ffail || !j->fattempt || !j->config_json || !j->out || !j->manifest) {
+        s_error(c, from, "internal", "out of memory for job of %" PRId64 " frames", j->n);
+        goto fail;
+    }
+    lx_hex(j->p->program_hash.bytes, 32, j->program_hash);
+    lx_hex(j->plan.config_hash.bytes, 32, j->config_hash);
+    char token_hash[65];
+    s_hash_hex(m->token, strlen(m->token), token_hash);
+    snprintf(j->id, sizeof j->id, "j%.12s", token_hash);
+    snprintf(j->token, sizeof j->token, "%s", m->token);
+    memcpy(j->submit_hash, submit_hash, sizeof submit_hash);
+    j->stream = strcmp(output, "stream") == 0;
+    j->chunk = LX_MSG_HAS(m, chunk) ? (uint32_t)m->chunk : c->cfg->chunk;
+    j->created = lx_monotonic_ms();
+    if (s_job(c, j->id)) {
+        s_error(c, from, "token_reused", "job id %s is taken; use another token", j->id);
+        goto fail;
+    }
+    bool ok = journal_begin(c->journal, &err) == LX_OK &&
+              journal_exec(c->journal, &err, "INSERT OR IGNORE INTO programs VALUES(?, ?)", "sb",
+                           j->program_hash, program.buf, program.len) == LX_OK &&
+              journal_exec(c->journal, &err,
+                           "INSERT INTO jobs(id, token, submit_hash, state, project, program_hash,"
+                           " config, config_hash, out, output, first, last, chunk, created)"
+                           " VALUES(?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "sssssssssiiid", j->id, j->token, j->submit_hash, j->p->patch_id,
+                           j->program_hash, j->config_json, j->config_hash, j->out, output,
+                           j->first, j->first + j->n - 1, (int64_t)j->chunk,
+                           j->created - c->t0) == LX_OK;
+    for (int64_t f = 0; f < j->n && ok; f++)
+        ok = journal_exec(c->journal, &err,
+                          "INSERT INTO frames(job, frame, state) VALUES(?, ?, 'pending')", "si",
+                          j->id, j->first + f) == LX_OK;
+    ok = ok && journal_commit(c->journal, &err) == LX_OK;
+    if (!ok || !s_grow((void **)&c->jobs, &c->cap_jobs, c->n_jobs, sizeof *c->jobs)) {
+        journal_rollback(c->journal);
+        s_journal_fail(c, &err);
+        s_error(c, from, "internal", "cannot journal the job: %s", err.message);
+        goto fail;
+    }
+    c->jobs[c->n_jobs++] = j;
+    s_log(c, LX_LOG_INFO, "event=job_submitted job=%s project=%s frames=%" PRId64 "-%" PRId64
+          " output=%s out=\"%s\" program=%.12s", j->id, j->p->patch_id, j->first,
+          j->first + j->n - 1, output, j->out, j->program_hash);
+    s_reply_jobs(c, from, j);
+    lx_strbuf_release(&report);
+    lx_strbuf_release(&program);
+    return;
+fail:
+    s_job_free(j);
+    lx_strbuf_release(&report);
+    lx_strbuf_release(&program);
+}
+
+static void s_finish(coord_t *c, job_t *j)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
+    run.workers = j->n_workers;
+    run.threads = j->max_threads;
+    run.elapsed_ms = floor(lx_monotonic_ms() - j->created);
+    run.exported_at = stamp;
+    lx_error_t err = {0}, jerr = {0};
+    lx_result_t rc = lx_manifest_write(j->manifest, j->out, &run, &err);
+    j->state = rc == LX_OK ? J_DONE : J_FAILED;
+    if (rc != LX_OK)
+        j->error = strdup(err.message);
+    if (journal_exec(c->journal, &jerr, "UPDATE jobs SET state = ?, error = ? WHERE id = ?", "sss",
+                     JOB_STATES[j->state], j->error, j->id) != LX_OK)
+        s_journal_fail(c, &jerr);
+    if (rc == LX_OK)
+        s_log(c, LX_LOG_INFO, "event=job_done job=%s frames=%" PRId64 " workers=%u elapsed_ms=%.0f",
+              j->id, j->n, j->n_workers, run.elapsed_ms);
+    else
+        s_log(c, LX_LOG_ERROR, "event=job_failed job=%s error=\"%s\"", j->id, err.message);
+}
+
+/* Checks one file of a current result and, in stream mode, writes it:
+ * the coordinator re-hashes every byte it accepts. */
+static lx_result_t s_accept_file(const job_t *j, const lx_file_rec_t *f, lx_error_t *err)
+{
+    char dir[4400], path[4500], hex[65];
+    if ((size_t)snprintf(dir, sizeof dir, "%s/%s", j->out, f->key) >= sizeof dir)
+        return lx_fail(err, LX_E_INVALID, "path too long");
+    if (j->stream) {
+        if (!(f->has & LX_FILE_REC_BIT(bytes)))
+            return lx_fail(err, LX_E_INVALID, "%s/%s: stream mode needs the file's bytes", f->key,
+                           f->name);
+        s_hash_hex(f->bytes.data, f->bytes.len, hex);
+        if (strcmp(hex, f->hash) != 0)
+            return lx_fail(err, LX_E_VERIFY, "%s/%s: bytes hash to %.12s, not %.12s", f->key,
+                           f->name, hex, f->hash);
+        lx_result_t rc = lx_mkdirs(dir, err);
+        return rc == LX_OK ? lx_write_atomic(dir, f->name, f->bytes.data, f->bytes.len, err) : rc;
+    }
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, f->name) >= sizeof path)
+        return lx_fail(err, LX_E_INVALID, "path too long");
+    size_t len = 0;
+    char *data = lx_read_file(path, LX_MSG_MAX_BIN, &len, lx_alloc_default());
+    if (!data)
+        return lx_fail(err, LX_E_IO, "%s/%s: cannot read the worker's file", f->key, f->name);
+    s_hash_hex(data, len, hex);
+    lx_free(lx_alloc_default(), data);
+    if (strcmp(hex, f->hash) != 0)
+        return lx_fail(err, LX_E_VERIFY, "%s/%s: file on disk hashes to %.12s, not %.12s", f->key,
+                       f->name, hex, f->hash);
+    return LX_OK;
+}
+
+static void s_ack(coord_t *c, worker_t *w, const lx_msg_t *m)
+{
+    int64_t f = m->frame;
+    lx_msg_t ack = {.type = LX_MSG_ACK};
+    LX_MSG_SET(&ack, job, m->job);
+    LX_MSG_SET(&ack, attempt, m->attempt);
+    LX_MSG_SET(&ack, frames, ((lx_i64s_t){&f, 1}));
+    s_send_worker(c, w, &ack);
+}
+
+/* The FRAME as journaled: everything but the bytes. */
+static lx_result_t s_journal_result(coord_t *c, lx_msg_t *m, const worker_t *w, bool current,
+                                    lx_error_t *err)
+{
+    for (uint32_t i = 0; i < m->files.n; i++)
+        m->files.v[i].has &= ~LX_FILE_REC_BIT(bytes);
+    lx_strbuf_t rec;
+    lx_strbuf_init(&rec, NULL);
+    lx_result_t rc = lx_msg_encode(m, &rec, err);
+    /* Evidence never replaces a row: a FRAME sent again (after a
+     * reconnect) must not demote the accepted result. */
+    if (rc == LX_OK && current)
+        rc = journal_exec(c->journal, err,
+                          "INSERT OR REPLACE INTO results(job, frame, attempt, worker, current,"
+                          " record) VALUES(?, ?, ?, ?, 1, ?)",
+                          "siisb", m->job, m->frame, (int64_t)m->attempt, w->name, rec.buf,
+                          rec.len);
+    else if (rc == LX_OK)
+        rc = journal_exec(c->journal, err,
+                          "INSERT OR IGNORE INTO results(job, frame, attempt, worker, current,"
+                          " record) VALUES(?, ?, ?, ?, 0, ?)",
+                          "siisb", m->job, m->frame, (int64_t)m->attempt, w->name, rec.buf,
+                          rec.len);
+    lx_strbuf_release(&rec);
+    return rc;
+}
+
+static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
+{
+    peer_t to = {w->ident, w->ident_len, false};
+    job_t *j = s_job(c, m->job);
+    int64_t f = m->frame;
+    if (!j || f < j->first || f >= j->first + j->n)
+        return s_error(c, &to, "unknown_job", "no frame %" PRId64 " in job '%s'", f, m->job);
+    int64_t i = f - j->first;
+    attempt_t *a = s_attempt(c, m->attempt);
+    lx_error_t err = {0};
+    if (!a || a->job != j || j->fstate[i] != F_RUNNING || j->fattempt[i] != m->attempt) {
+        /* A superseded attempt's late result: kept as evidence only. */
+        if (s_journal_result(c, m, w, false, &err) != LX_OK)
+            s_journal_fail(c, &err);
+        s_log(c, LX_LOG_INFO, "event=late_result job=%s attempt=%" PRIu64 " frame=%" PRId64
+              " worker=%s", j->id, m->attempt, f, w->name);
+        return s_ack(c, w, m);
+    }
+    lx_camera_t cam;
+    lx_manifest_file_t files[64], *fs = m->files.n <= 64 ? files : calloc(m->files.n, sizeof *fs);
+    lx_result_t rc = fs ? LX_OK : lx_fail(&err, LX_E_NOMEM, "out of memory");
+    if (rc == LX_OK && !lx_camera_from_values(&m->camera, &cam))
+        rc = lx_fail(&err, LX_E_BADMSG, "camera: not a camera");
+    for (uint32_t k = 0; k < m->files.n && rc == LX_OK; k++) {
+        const lx_file_rec_t *r = &m->files.v[k];
+        fs[k] = (lx_manifest_file_t){r->key, r->name, r->hash, r->content};
+        rc = s_accept_file(j, r, &err);
+    }
+    if (rc == LX_OK)
+        rc = lx_manifest_add_frame(j->manifest, f, m->t_ms, &cam, fs, m->files.n, &err);
+    if (fs != files)
+        free(fs);
+    if (rc == LX_OK) {
+        lx_error_t jerr = {0};
+        bool ok = journal_begin(c->journal, &jerr) == LX_OK &&
+                  s_journal_result(c, m, w, true, &jerr) == LX_OK &&
+                  journal_exec(c->journal, &jerr,
+                               "UPDATE frames SET state = 'done' WHERE job = ? AND frame = ?", "si",
+                               j->id, f) == LX_OK &&
+                  journal_commit(c->journal, &jerr) == LX_OK;
+        if (!ok) {
+            journal_rollback(c->journal);
+            s_journal_fail(c, &jerr);
+            return; /* not acknowledged: the worker keeps it and sends it again */
+        }
+        j->fstate[i] = F_DONE;
+        j->running--;
+        j->done++;
+        j->ms_sum += m->render_ms;
+        w->frames++;
+        bool known = false;
+        for (uint32_t k = 0; k < j->n_workers; k++)
+            known |= j->workers[k] == w->serial;
+        size_t cap = j->cap_workers;
+        if (!known && s_grow((void **)&j->workers, &cap, j->n_workers, sizeof *j->workers)) {
+            j->cap_workers = (uint32_t)cap;
+            j->workers[j->n_workers++] = w->serial;
+        }
+        if (w->threads > j->max_threads)
+            j->max_threads = w->threads;
+        s_log(c, LX_LOG_DEBUG, "event=frame job=%s attempt=%" PRIu64 " frame=%" PRId64
+              " render_ms=%.1f worker=%s", j->id, m->attempt, f, m->render_ms, w->name);
+        s_ack(c, w, m);
+        if ((int64_t)j->done == j->n && j->state <= J_RUNNING)
+            s_finish(c, j);
+        return;
+    }
+    /* A result that cannot be accepted counts against the frame's budget;
+     * the frame is rendered again. */
+    s_log(c, LX_LOG_WARN, "event=result_rejected job=%s attempt=%" PRIu64 " frame=%" PRId64
+          " worker=%s error=\"%s\"", j->id, m->attempt, f, w->name, err.message);
+    lx_error_t jerr = {0};
+    bool ok = journal_begin(c->journal, &jerr) == LX_OK &&
+              s_release_frames(c, j, a->id, f, f, true, &jerr);
+    s_transaction_end(c, ok, &jerr);
+    s_error(c, &to, "result_rejected", "frame %" PRId64 ": %s", f, err.message);
+    s_ack(c, w, m);
+}
+
+static void s_on_chunk_end(coord_t *c, worker_t *w, const lx_msg_t *m)
+{
+    attempt_t *a = s_attempt(c, m->attempt);
+    if (!a || a->worker != w->serial) {
+        s_log(c, LX_LOG_DEBUG, "event=stale_chunk_end attempt=%" PRIu64 " worker=%s", m->attempt,
+              w->name);
+        return;
+    }
+    if (m->type == LX_MSG_CHUNK_DONE)
+        return s_requeue(c, a, "done", "complete", false);
+    bool interrupted = strcmp(m->reason, "interrupted") == 0;
+    s_log(c, LX_LOG_WARN, "event=chunk_failed job=%s attempt=%" PRIu64 " worker=%s reason=%s"
+          " message=\"%s\"", a->job->id, a->id, w->name, m->reason,
+          LX_MSG_HAS(m, message) ? m->message : "");
+    s_requeue(c, a, "failed", m->reason, !interrupted);
+}
+
+static bool s_resumes(const lx_msg_t *m, uint64_t attempt)
+{
+    for (uint32_t k = 0; LX_MSG_HAS(m, resumed) && k < m->resumed.n; k++)
+        if (m->resumed.v[k] == attempt)
+            return true;
+    return false;
+}
+
+static void s_on_hello(coord_t *c, const peer_t *from, const lx_msg_t *m)
+{
+    /* A worker that reconnects has a new socket identity: its old session
+     * is over. Attempts it resumes are kept for the new session (orphaned
+     * here, adopted below); the rest go back to the queue. */
+    for (size_t i = c->n_workers; i-- > 0;) {
+        worker_t *o = &c->workers[i];
+        if (strcmp(o->name, m->name) != 0 ||
+            (o->ident_len == from->ident_len && memcmp(o->ident, from->ident, o->ident_len) == 0))
+            continue;
+        for (size_t k = 0; k < c->n_attempts; k++)
+            if (c->attempts[k].worker == o->serial && s_resumes(m, c->attempts[k].id))
+                c->attempts[k].worker = 0;
+        s_worker_gone(c, o, "replaced");
+    }
+    worker_t *w = s_worker_by_ident(c, from);
+    if (!w) {
+        if (!s_grow((void **)&c->workers, &c->cap_workers, c->n_workers, sizeof *c->workers) ||
+            from->ident_len > MAX_IDENT)
+            return;
+        w = &c->workers[c->n_workers++];
+        memset(w, 0, sizeof *w);
+        memcpy(w->ident, from->ident, from->ident_len);
+        w->ident_len = from->ident_len;
+        w->serial = ++c->next_serial;
+    }
+    snprintf(w->name, sizeof w->name, "%s", m->name);
+    snprintf(w->build, sizeof w->build, "%s", m->build);
+    w->threads = (uint32_t)m->threads;
+    w->helloed = true;
+    w->draining = false;
+    w->credit = 0;
+    w->last_recv = w->last_send = lx_monotonic_ms();
+    lx_error_t err = {0};
+    if (journal_exec(c->journal, &err,
+                     "INSERT INTO workers(name, build, threads, first_seen, last_seen, state)"
+                     " VALUES(?, ?, ?, ?, ?, 'alive') ON CONFLICT(name) DO UPDATE SET"
+                     " build = excluded.build, threads = excluded.threads,"
+                     " last_seen = excluded.last_seen, state = 'alive'",
+                     "ssidd", w->name, w->build, (int64_t)w->threads, w->last_recv - c->t0,
+                     w->last_recv - c->t0) != LX_OK)
+        s_journal_fail(c, &err);
+    s_log(c, LX_LOG_INFO, "event=worker_joined worker=%s session=%" PRIu64 " threads=%u"
+          " build=\"%s\" resumed=%u", w->name, w->serial, w->threads, w->build,
+          LX_MSG_HAS(m, resumed) ? m->resumed.n : 0);
+    /* In-flight attempts it still holds: adopt those nobody else has, and
+     * cancel the rest so that it does not work for nothing. */
+    for (uint32_t k = 0; LX_MSG_HAS(m, resumed) && k < m->resumed.n; k++) {
+        attempt_t *a = s_attempt(c, m->resumed.v[k]);
+        worker_t *owner = a ? s_worker_by_serial(c, a->worker) : NULL;
+        if (a && (!owner || owner == w)) {
+            a->worker = w->serial;
+            continue;
+        }
+        lx_msg_t cancel = {.type = LX_MSG_CANCEL};
+        LX_MSG_SET(&cancel, attempt, m->resumed.v[k]);
+        s_send_worker(c, w, &cancel);
+    }
+}
+
+static void s_on_cancel_job(coord_t *c, const peer_t *from, job_t *j)
+{
+    if (j->state <= J_RUNNING) {
+        j->state = J_CANCELLED;
+        lx_error_t err = {0};
+        if (journal_exec(c->journal, &err, "UPDATE jobs SET state = 'cancelled' WHERE id = ?", "s",
+                         j->id) != LX_OK)
+            s_journal_fail(c, &err);
+        for (size_t i = c->n_attempts; i-- > 0;) {
+            attempt_t *a = &c->attempts[i];
+            if (a->job != j)
+                continue;
+            worker_t *w = s_worker_by_serial(c, a->worker);
+            if (w) {
+                lx_msg_t cancel = {.type = LX_MSG_CANCEL};
+                LX_MSG_SET(&cancel, job, j->id);
+                LX_MSG_SET(&cancel, attempt, a->id);
+                s_send_worker(c, w, &cancel);
+            }
+            s_requeue(c, a, "cancelled", "job_cancelled", false);
+        }
+        s_log(c, LX_LOG_INFO, "event=job_cancelled job=%s done=%" PRIu64, j->id, j->done);
+    }
+    s_reply_jobs(c, from, j);
+}
+
+static void s_reply_workers(coord_t *c, const peer_t *to)
+{
+    lx_worker_rec_t *recs = calloc(c->n_workers ? c->n_workers : 1, sizeof *recs);
+    if (!recs)
+        return s_error(c, to, "internal", "out of memory");
+    double now = lx_monotonic_ms();
+    uint32_t n = 0;
+    for (size_t i = 0; i < c->n_workers; i++) {
+        const worker_t *w = &c->workers[i];
+        if (!w->helloed)
+            continue;
+        lx_worker_rec_t *r = &recs[n++];
+        const attempt_t *a = NULL;
+        for (size_t k = 0; k < c->n_attempts && !a; k++)
+            if (c->attempts[k].worker == w->serial)
+                a = &c->attempts[k];
+#define SET(m, v) LX_REC_SET(r, LX_WORKER_REC, m, v)
+        SET(name, w->name);
+        SET(build, w->build);
+        SET(threads, w->threads);
+        SET(state, w->draining ? "draining" : a ? "busy" : "idle");
+        if (a) {
+            SET(job, a->job->id);
+            SET(attempt, a->id);
+        }
+        SET(frames, w->frames);
+        SET(seen_ms, floor(now - w->last_recv));
+#undef SET
+    }
+    lx_msg_t m = {.type = LX_MSG_WORKER_LIST};
+    LX_MSG_SET(&m, workers, ((lx_worker_recs_t){recs, n}));
+    s_send(c, to, &m);
+    free(recs);
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static void s_handle(coord_t *c, const peer_t *from, const void *data, size_t len)
+{
+    lx_arena_release(&c->arena);
+    lx_arena_init(&c->arena, NULL);
+    lx_msg_t m;
+    lx_error_t err = {0};
+    if (lx_msg_decode(data, len, &c->arena, &m, &err) != LX_OK) {
+        c->bad_messages++;
+        s_log(c, LX_LOG_WARN, "event=bad_message bytes=%zu count=%" PRIu64 " error=\"%s\"", len,
+              c->bad_messages, err.message);
+        return s_error(c, from, "bad_message", "%s", err.message);
+    }
+    worker_t *w = s_worker_by_ident(c, from);
+    if (w)
+        w->last_recv = lx_monotonic_ms();
+    switch (m.type) {
+    case LX_MSG_HELLO:
+        return s_on_hello(c, from, &m);
+    case LX_MSG_SUBMIT:
+        return s_on_submit(c, from, &m);
+    case LX_MSG_STATUS:
+    case LX_MSG_WATCH: {
+        job_t *j = LX_MSG_HAS(&m, job) ? s_job(c, m.job) : NULL;
+        if (LX_MSG_HAS(&m, job) && !j)
+            return s_error(c, from, "unknown_job", "no job '%s'", m.job);
+        return s_reply_jobs(c, from, j);
+    }
+    case LX_MSG_CANCEL_JOB: {
+        job_t *j = s_job(c, m.job);
+        return j ? s_on_cancel_job(c, from, j) : s_error(c, from, "unknown_job", "no job '%s'", m.job);
+    }
+    case LX_MSG_WORKERS:
+        return s_reply_workers(c, from);
+    case LX_MSG_ERROR:
+        s_log(c, LX_LOG_WARN, "event=peer_error worker=%s code=%s message=\"%s\"",
+              w ? w->name : "?", m.code, m.message);
+        return;
+    default:
+        break;
+    }
+    bool from_worker = m.type == LX_MSG_READY || m.type == LX_MSG_PROGRAM_GET ||
+                       m.type == LX_MSG_FRAME || m.type == LX_MSG_CHUNK_DONE ||
+                       m.type == LX_MSG_CHUNK_FAIL || m.type == LX_MSG_GOODBYE ||
+                       m.type == LX_MSG_HEARTBEAT;
+    if (!from_worker) {
+        c->bad_messages++;
+        return s_error(c, from, "unexpected", "a coordinator does not take %s",
+                       lx_msg_type_name(m.type));
+    }
+    if (!w || !w->helloed)
+        return s_error(c, from, "hello_first", "unknown session: send HELLO first");
+    switch (m.type) {
+    case LX_MSG_READY:
+        w->credit = (uint32_t)m.credit;
+        return;
+    case LX_MSG_PROGRAM_GET: {
+        lx_strbuf_t bytes;
+        lx_strbuf_init(&bytes, NULL);
+        if (journal_program(c->journal, m.program_hash, &bytes) != LX_OK) {
+            lx_strbuf_release(&bytes);
+            return s_error(c, from, "not_found", "no program %s", m.program_hash);
+        }
+        lx_msg_t p = {.type = LX_MSG_PROGRAM};
+        LX_MSG_SET(&p, program_hash, m.program_hash);
+        LX_MSG_SET(&p, program, ((lx_bytes_t){(const uint8_t *)bytes.buf, bytes.len}));
+        s_send_worker(c, w, &p);
+        lx_strbuf_release(&bytes);
+        return;
+    }
+    case LX_MSG_FRAME:
+        return s_on_frame(c, w, &m);
+    case LX_MSG_CHUNK_DONE:
+    case LX_MSG_CHUNK_FAIL:
+        return s_on_chunk_end(c, w, &m);
+    case LX_MSG_GOODBYE:
+        return s_worker_gone(c, w, "left");
+    default:
+        return; /* HEARTBEAT: being here was the point */
+    }
+}
+
+/* Reads one message (identity, optional empty delimiter, payload); false
+ * when none is waiting. */
+static bool s_recv(coord_t *c)
+{
+    zmq_msg_t parts[3];
+    int n = 0;
+    bool more = true, excess = false;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, c->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&part);
+            break;
+        }
+        more = zmq_msg_more(&part);
+        if (n < 3)
+            parts[n++] = part;
+        else {
+            excess = true;
+            zmq_msg_close(&part);
+        }
+    }
+    if (n == 0)
+        return false;
+    peer_t from = {zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), n == 3};
+    if (n < 2 || excess || (n == 3 && zmq_msg_size(&parts[1]) != 0)) {
+        c->bad_messages++;
+        s_log(c, LX_LOG_WARN, "event=bad_envelope parts=%d count=%" PRIu64, n, c->bad_messages);
+    } else {
+        zmq_msg_t *payload = &parts[n - 1];
+        s_handle(c, &from, zmq_msg_data(payload), zmq_msg_size(payload));
+    }
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&parts[i]);
+    return true;
+}
+
+static void s_timers(coord_t *c)
+{
+    double now = lx_monotonic_ms(), hb = c->cfg->heartbeat_ms;
+    for (size_t i = c->n_workers; i-- > 0;) {
+        worker_t *w = &c->workers[i];
+        if (now - w->last_recv > hb * c->cfg->liveness) {
+            s_worker_gone(c, w, "dead");
+            continue;
+        }
+        if (now - w->last_send >= hb) {
+            lx_msg_t m = {.type = LX_MSG_HEARTBEAT};
+            s_send_worker(c, w, &m);
+        }
+    }
+}
+
+lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
+{
+    coord_t c = {.cfg = cfg, .t0 = lx_monotonic_ms()};
+    lx_strbuf_init(&c.out, NULL);
+    lx_arena_init(&c.arena, NULL);
+    lx_result_t rc = journal_open(cfg->state_dir, &c.journal, err);
+    if (rc == LX_OK) {
+        c.next_attempt = journal_max_attempt(c.journal);
+        c.sock = zmq_socket(cfg->zmq_ctx, ZMQ_ROUTER);
+        int64_t max = (int64_t)cfg->max_message;
+        int one = 1, zero = 0;
+        if (!c.sock || zmq_setsockopt(c.sock, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||
+            zmq_setsockopt(c.sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+            zmq_setsockopt(c.sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+            zmq_bind(c.sock, cfg->bind) != 0)
+            rc = lx_fail(err, LX_E_IO, "cannot bind '%s': %s", cfg->bind, zmq_strerror(errno));
+    }
+    if (rc == LX_OK) {
+        /* The resolved endpoint: with port "*" the system picked one. */
+        char bound[256] = "";
+        size_t blen = sizeof bound;
+        zmq_getsockopt(c.sock, ZMQ_LAST_ENDPOINT, bound, &blen);
+        s_log(&c, LX_LOG_INFO, "event=started bind=%s state=\"%s\" next_attempt=%" PRIu64,
+              bound, cfg->state_dir ? cfg->state_dir : ":memory:", c.next_attempt + 1);
+        if (cfg->ready)
+            cfg->ready(cfg->ready_user);
+    }
+    long tick = (long)(cfg->heartbeat_ms / 4 > 10 ? cfg->heartbeat_ms / 4 : 10);
+    while (rc == LX_OK && !atomic_load(cfg->stop)) {
+        zmq_pollitem_t item = {c.sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, tick) < 0 && errno != EINTR) {
+            rc = lx_fail(err, LX_E_IO, "poll: %s", zmq_strerror(errno));
+            break;
+        }
+        for (int k = 0; k < 256 && s_recv(&c); k++)
+            ;
+        s_timers(&c);
+        s_dispatch(&c);
+    }
+    if (rc == LX_OK)
+        s_log(&c, LX_LOG_INFO, "event=stopped bad_messages=%" PRIu64, c.bad_messages);
+    if (c.sock)
+        zmq_close(c.sock);
+    for (size_t i = 0; i < c.n_jobs; i++)
+        s_job_free(c.jobs[i]);
+    free(c.jobs);
+    free(c.workers);
+    free(c.attempts);
+    journal_close(&c.journal);
+    lx_arena_release(&c.arena);
+    lx_strbuf_release(&c.out);
+    return rc;
+}

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# The cluster with real processes and real tcp sockets on 127.0.0.1: one
+# lattice-coordinator, lattice-worker processes, `lattice submit/status/
+# watch/cancel/workers`. Every export must equal `lattice export --threads 1`
+# byte for byte (files and the deterministic part of metadata.json).
+# No fixed sleeps: every wait polls a condition against a deadline.
+# Usage: test_cluster.sh LATTICE REPO_ROOT COORDINATOR WORKER LX_PEER
+set -uo pipefail
+lattice=$1
+root=$2
+coordinator=$3
+worker=$4
+peer=$5
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+[[ -n ${KEEP_TMP:-} ]] && trap "echo kept $tmp" EXIT
+passed=0 failed=0
+
+ok() { # ok NAME CONDITION-COMMAND...
+    local name=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name" >&2
+    fi
+}
+
+wait_for() { # wait_for SECONDS COMMAND...: polls COMMAND until it succeeds
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS >= deadline)) && return 1
+        sleep 0.05
+    done
+}
+
+# start_coordinator NAME [ARGS...]: sets $endpoint
+start_coordinator() {
+    local name=$1
+    shift
+    "$coordinator" --bind 'tcp://127.0.0.1:*' --state "$tmp/$name-state" --heartbeat-ms 200 \
+        --log-level debug "$@" 2>"$tmp/$name.log" &
+    pids+=($!)
+    coord_pid=$!
+    wait_for 20 grep -q 'event=started' "$tmp/$name.log" || { cat "$tmp/$name.log" >&2; exit 1; }
+    endpoint=$(sed -n 's/.*event=started bind=\([^ ]*\).*/\1/p' "$tmp/$name.log")
+}
+
+# start_worker NAME: its pid in worker_pid[NAME]
+declare -A worker_pid
+start_worker() {
+    "$worker" --connect "$endpoint" --name "$1" --heartbeat-ms 200 --log-level debug \
+        2>"$tmp/$1.log" &
+    pids+=($!)
+    worker_pid[$1]=$!
+}
+
+# same_export A B: every file identical, and metadata.json without the
+# fields that describe the run (exportedAt, run).
+strip_manifest() {
+    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m.pop("exportedAt"); m.pop("run"); print(json.dumps(m, sort_keys=True))' "$1"
+}
+same_export() {
+    [[ -f $1/metadata.json && -f $2/metadata.json ]] || return 1
+    diff -r -q -x metadata.json "$1" "$2" >&2 || return 1
+    [[ "$(strip_manifest "$1/metadata.json")" == "$(strip_manifest "$2/metadata.json")" ]]
+}
+
+job_done_count() { # job_done_count JOB: frames done so far
+    "$lattice" status "$1" --json -c "$endpoint" 2>/dev/null |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["done"])' 2>/dev/null || echo 0
+}
+at_least_done() { (($(job_done_count "$1") >= $2)); }
+
+# Small frames keep the sanitizer build fast; the properties do not depend
+# on the resolution.
+echo '{"resolution": [208, 120]}' >"$tmp/small.json"
+# Long enough that workers are caught mid-chunk.
+echo '{"resolution": [416, 240]}' >"$tmp/medium.json"
+stateful=$root/examples/feedback-trails.patch.json
+refscene=$root/tests/corpus/patch/refscene.json
+
+# ---- one-machine references ---------------------------------------------
+"$lattice" export "$stateful" --frames 0-23 --config "$tmp/small.json" --threads 1 \
+    -o "$tmp/ref-stateful" >/dev/null 2>&1
+"$lattice" export "$refscene" --frames 0-23 --config "$tmp/small.json" --threads 1 \
+    -o "$tmp/ref-refscene" >/dev/null 2>&1
+"$lattice" export "$stateful" --frames 0-59 --config "$tmp/medium.json" --threads 1 \
+    -o "$tmp/ref-long" >/dev/null 2>&1
+ok "references exported" test -f "$tmp/ref-stateful/metadata.json" -a -f \
+    "$tmp/ref-refscene/metadata.json" -a -f "$tmp/ref-long/metadata.json"
+ok "references verify" "$lattice" verify "$tmp/ref-stateful" >/dev/null
+"$lattice" export "$stateful" --frames 0-23 --config "$tmp/small.json" --threads 2 --workers 3 \
+    --chunk 5 -o "$tmp/embedded-3" >/dev/null 2>&1
+ok "embedded export with 3 workers equals 1 worker" same_export "$tmp/ref-stateful" "$tmp/embedded-3"
+
+# ---- 1 coordinator + 3 workers: chunk sizes and output modes -------------
+start_coordinator main
+for w in w1 w2 w3; do start_worker "$w"; done
+ok "workers listed" wait_for 20 bash -c "\"$lattice\" workers -c '$endpoint' | grep -c idle | grep -qx 3"
+for patch in stateful refscene; do
+    src=$stateful
+    [[ $patch == refscene ]] && src=$refscene
+    for chunk in 1 7 64; do
+        for mode in shared stream; do
+            out=$tmp/out-$patch-$chunk-$mode
+            "$lattice" submit "$src" -c "$endpoint" -o "$out" --frames 0-23 \
+                --config "$tmp/small.json" --chunk "$chunk" --output "$mode" --wait \
+                >"$tmp/submit.out" 2>"$tmp/submit.err"
+            status=$?
+            [[ $status -ne 0 ]] && cat "$tmp/submit.out" "$tmp/submit.err" >&2
+            ok "$patch chunk $chunk $mode: exit 0" test $status -eq 0
+            ok "$patch chunk $chunk $mode: identical to one machine" \
+                same_export "$tmp/ref-$patch" "$out"
+        done
+    done
+done
+ok "a cluster export verifies" "$lattice" verify "$tmp/out-stateful-7-stream" >/dev/null
+# Chunks of 7 over 0-23: exactly 0-6, 7-13, 14-20, 21-23 were assigned.
+job7=$(grep -m1 'event=job_submitted' <(grep "out-stateful-7-shared" "$tmp/main.log") |
+    sed 's/.*job=\([^ ]*\).*/\1/')
+ranges=$(grep "event=assign job=$job7 " "$tmp/main.log" | sed 's/.*frames=\([^ ]*\).*/\1/' |
+    sort -n | tr '\n' ' ')
+ok "chunk 7 ranges ($ranges)" test "$ranges" == "0-6 7-13 14-20 21-23 "
+# Warm-up: the stateful patch's horizon is unbounded, so every chunk
+# evaluates from frame 0.
+ok "warm-up from the timeline start" bash -c "grep 'event=assign job=$job7 ' '$tmp/main.log' |
+    grep -v -q 'warmup_from=0' && exit 1 || exit 0"
+# The journal (real SQLite, read while the coordinator runs).
+journal_q() {
+    python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(sys.argv[2]).fetchone()[0])' \
+        "$tmp/main-state/journal.sqlite" "$1"
+}
+ok "journal: WAL" test "$(journal_q 'pragma journal_mode')" == wal
+ok "journal: job done" test "$(journal_q "select state from jobs where id = '$job7'")" == done
+ok "journal: every frame done" \
+    test "$(journal_q "select count(*) from frames where job = '$job7' and state = 'done'")" == 24
+ok "journal: one current result per frame" \
+    test "$(journal_q "select count(*) from results where job = '$job7' and current = 1")" == 24
+ok "journal: 4 attempts, all done" \
+    test "$(journal_q "select count(*) || state from attempts where job = '$job7' group by state")" == 4done
+# Every worker took part.
+for w in w1 w2 w3; do
+    ok "$w rendered frames" grep -q "event=assign .* worker=$w" "$tmp/main.log"
+done
+
+# ---- client behaviour ------------------------------------------------------
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-stateful-7-shared" --frames 0-23 \
+    --config "$tmp/small.json" --chunk 7 --output shared >"$tmp/again.out" 2>&1
+ok "submitting again is idempotent" grep -q "job $job7:" "$tmp/again.out"
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/other" --frames 0-3 --token mytoken \
+    >/dev/null 2>&1
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/other2" --frames 0-3 --token mytoken \
+    >"$tmp/reuse.out" 2>&1
+ok "a reused token with another request is refused" grep -q "token_reused" "$tmp/reuse.out"
+echo '{"blocks": 5}' >"$tmp/bad.json"
+"$lattice" submit "$tmp/bad.json" -c "$endpoint" -o "$tmp/bad" >/dev/null 2>"$tmp/bad.err"
+ok "a bad patch is refused before sending (exit 1)" test $? -eq 1
+"$lattice" status -c "$endpoint" >"$tmp/status.out"
+ok "status lists jobs" grep -q "$job7 *done" "$tmp/status.out"
+"$lattice" status nosuchjob -c "$endpoint" >/dev/null 2>"$tmp/status.err"
+ok "status of an unknown job exits 1" test $? -eq 1
+"$lattice" status -c tcp://127.0.0.1:9 --timeout-ms 100 >/dev/null 2>"$tmp/dead.err"
+ok "an absent coordinator exits 2" test $? -eq 2
+ok "an absent coordinator is named" grep -q "no answer from the coordinator" "$tmp/dead.err"
+for cmd in submit status watch cancel workers; do
+    "$lattice" "$cmd" --help >"$tmp/help.out"
+    ok "$cmd --help" grep -q "^usage: lattice $cmd" "$tmp/help.out"
+done
+"$coordinator" --help | grep -q "^usage: lattice-coordinator" && "$worker" --help |
+    grep -q "^usage: lattice-worker"
+ok "coordinator and worker --help" test $? -eq 0
+"$coordinator" --bind 'tcp://127.0.0.1:*' >/dev/null 2>&1
+ok "coordinator without --state exits 2" test $? -eq 2
+
+# ---- kill -9 of a worker mid-chunk ----------------------------------------
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-kill" --frames 0-59 \
+    --config "$tmp/medium.json" --chunk 20 >"$tmp/kill.out" 2>&1
+jobk=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/kill.out")
+ok "kill: job submitted" test -n "$jobk"
+busy_worker() {
+    victim=$("$lattice" workers --json -c "$endpoint" | python3 -c 'import json,sys
+print(next((w["name"] for w in json.load(sys.stdin) if w["job"] == sys.argv[1]), ""))' "$jobk")
+    [[ -n $victim ]]
+}
+wait_for 60 busy_worker
+ok "kill: a busy worker ($victim)" test -n "$victim"
+{ kill -9 "${worker_pid[$victim]}" && wait "${worker_pid[$victim]}"; } 2>/dev/null
+"$lattice" watch "$jobk" -c "$endpoint" >/dev/null 2>&1
+ok "kill: the job completes" test $? -eq 0
+ok "kill: the dead worker was noticed" grep -q "event=worker_dead worker=$victim" "$tmp/main.log"
+ok "kill: its chunk went back to the queue" grep -q "event=attempt_lost job=$jobk" "$tmp/main.log"
+ok "kill: identical to one machine" same_export "$tmp/ref-long" "$tmp/out-kill"
+
+# ---- SIGTERM drains --------------------------------------------------------
+start_worker w4
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-drain" --frames 0-59 \
+    --config "$tmp/medium.json" --chunk 10 --output stream >"$tmp/drain.out" 2>&1
+jobd=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/drain.out")
+wait_for 60 grep -q "event=assign job=$jobd .*worker=w4" "$tmp/main.log"
+kill -TERM "${worker_pid[w4]}"
+wait "${worker_pid[w4]}"
+ok "drain: SIGTERM exits 0" test $? -eq 0
+ok "drain: said goodbye" grep -q "event=goodbye" "$tmp/w4.log"
+"$lattice" watch "$jobd" -c "$endpoint" >/dev/null 2>&1
+ok "drain: the job completes" test $? -eq 0
+ok "drain: identical to one machine" same_export "$tmp/ref-long" "$tmp/out-drain"
+
+# ---- cancel ----------------------------------------------------------------
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-cancel" --frames 0-599 \
+    --config "$tmp/medium.json" --chunk 2 >"$tmp/cancel.out" 2>&1
+jobc=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/cancel.out")
+wait_for 60 at_least_done "$jobc" 2
+"$lattice" cancel "$jobc" -c "$endpoint" >"$tmp/cancel2.out"
+ok "cancel: reported" grep -q "cancelled" "$tmp/cancel2.out"
+"$lattice" watch "$jobc" -c "$endpoint" >/dev/null 2>&1
+ok "cancel: watch exits 1" test $? -eq 1
+ok "cancel: no manifest" test ! -f "$tmp/out-cancel/metadata.json"
+ok "cancel: workers were told" grep -q "event=cancelled" "$tmp/w1.log" "$tmp/w2.log" "$tmp/w3.log"
+
+# ---- a late joiner, a worker that never says READY, garbage -----------------
+start_coordinator second --max-message-mb 1
+start_worker early
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-late" --frames 0-59 \
+    --config "$tmp/medium.json" --chunk 1 --output stream >"$tmp/late.out" 2>&1
+jobl=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/late.out")
+wait_for 60 at_least_done "$jobl" 3
+"$peer" idle "$endpoint" 4000 >"$tmp/idle.out" &
+idle_pid=$!
+pids+=($idle_pid)
+start_worker late
+"$peer" garbage "$endpoint" >"$tmp/garbage.out"
+"$peer" oversized "$endpoint" $((2 << 20)) >"$tmp/oversized.out"
+port=${endpoint##*:}
+(exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && exec 3>&-) 2>/dev/null
+"$lattice" watch "$jobl" -c "$endpoint" >/dev/null 2>&1
+ok "late: the job completes" test $? -eq 0
+ok "late: the late worker got work" grep -q "event=assign job=$jobl .*worker=late" "$tmp/second.log"
+wait "$idle_pid"
+ok "idle: a worker without READY gets nothing ($(cat "$tmp/idle.out"))" grep -qx "assigns=0" "$tmp/idle.out"
+ok "garbage: every malformed message answered ($(cat "$tmp/garbage.out"))" \
+    grep -qx "sent=8 answered=[78]" "$tmp/garbage.out"
+ok "garbage: counted" grep -q "event=bad_message .*count=6 " "$tmp/second.log"
+ok "oversized: dropped without an answer" grep -qx "replies=0" "$tmp/oversized.out"
+ok "late: identical to one machine" same_export "$tmp/ref-long" "$tmp/out-late"
+kill -0 "$coord_pid"
+ok "the coordinator survived" test $? -eq 0
+
+# ---- the coordinator goes silent: workers reconnect with backoff ----------
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-pause" --frames 0-59 \
+    --config "$tmp/medium.json" --chunk 3 >"$tmp/pause.out" 2>&1
+jobp=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/pause.out")
+wait_for 60 at_least_done "$jobp" 3
+kill -STOP "$coord_pid"
+wait_for 20 grep -q "event=coordinator_silent" "$tmp/late.log"
+kill -CONT "$coord_pid"
+"$lattice" watch "$jobp" -c "$endpoint" >/dev/null 2>&1
+ok "pause: the job completes" test $? -eq 0
+ok "pause: the worker reconnected" bash -c "grep -c 'event=connecting' '$tmp/late.log' | grep -qv '^1$'"
+ok "pause: identical to one machine" same_export "$tmp/ref-long" "$tmp/out-pause"
+
+echo "test_cluster: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,159 @@
+/* A misbehaving peer for the cluster tests, speaking to a coordinator over
+ * a real socket.
+ *
+ *   lx_peer idle ENDPOINT MS     says HELLO, never READY, heartbeats for MS;
+ *                                prints "assigns=N" (N must stay 0)
+ *   lx_peer garbage ENDPOINT     sends malformed messages of every kind;
+ *                                prints "sent=N answered=M"
+ *   lx_peer oversized ENDPOINT BYTES  sends one message of BYTES bytes */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "lattice/msg.h"
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void *s_dealer(void *ctx, const char *endpoint)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(s, endpoint) != 0) {
+        fprintf(stderr, "lx_peer: cannot connect to %s\n", endpoint);
+        exit(2);
+    }
+    return s;
+}
+
+static void s_send_msg(void *s, const lx_msg_t *m)
+{
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, NULL);
+    lx_error_t err = {0};
+    if (lx_msg_encode(m, &sb, &err) != LX_OK) {
+        fprintf(stderr, "lx_peer: %s\n", err.message);
+        exit(2);
+    }
+    zmq_send(s, sb.buf, sb.len, 0);
+    lx_strbuf_release(&sb);
+}
+
+/* Receives for up to ms; returns the number of messages of type `type`
+ * (LX_MSG_NONE: any). */
+static int s_drain(void *s, double ms, lx_msg_type_t type)
+{
+    int n = 0;
+    double until = s_now() + ms;
+    while (s_now() < until) {
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, (long)(until - s_now()) + 1) <= 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, s, 0) >= 0) {
+            lx_arena_t arena;
+            lx_arena_init(&arena, NULL);
+            lx_msg_t m;
+            if (lx_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &arena, &m, NULL) == LX_OK &&
+                (type == LX_MSG_NONE || m.type == type))
+                n++;
+            lx_arena_release(&arena);
+        }
+        zmq_msg_close(&msg);
+    }
+    return n;
+}
+
+static int s_idle(void *ctx, const char *endpoint, double ms)
+{
+    void *s = s_dealer(ctx, endpoint);
+    lx_msg_t hello = {.type = LX_MSG_HELLO};
+    LX_MSG_SET(&hello, name, "never-ready");
+    LX_MSG_SET(&hello, build, "lx_peer");
+    LX_MSG_SET(&hello, threads, 1);
+    s_send_msg(s, &hello);
+    int assigns = 0;
+    double until = s_now() + ms;
+    while (s_now() < until) {
+        lx_msg_t hb = {.type = LX_MSG_HEARTBEAT};
+        s_send_msg(s, &hb);
+        assigns += s_drain(s, 300, LX_MSG_ASSIGN);
+    }
+    printf("assigns=%d\n", assigns);
+    zmq_close(s);
+    return 0;
+}
+
+static int s_garbage(void *ctx, const char *endpoint)
+{
+    void *s = s_dealer(ctx, endpoint);
+    int sent = 0;
+    /* Not msgpack at all; a map with a bad proto; an unknown type; a
+     * truncated valid message; a string length past the end; a map claiming
+     * 2^32 entries; a message from a worker that never said HELLO. */
+    static const unsigned char junk[][20] = {
+        {0xde, 0xad, 0xbe, 0xef},
+        {0x82, 0xa5, 'p', 'r', 'o', 't', 'o', 0x07, 0xa4, 't', 'y', 'p', 'e', 0xa1, 'X'},
+        {0x82, 0xa5, 'p', 'r', 'o', 't', 'o', 0x01, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'B', 'A', 'D'},
+        {0x82, 0xa5, 'p', 'r', 'o', 't', 'o', 0x01, 0xa4, 't', 'y', 'p', 'e', 0xa6, 'S'},
+        {0x81, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'x'},
+        {0xdf, 0xff, 0xff, 0xff, 0xff},
+    };
+    static const size_t lens[] = {4, 15, 17, 15, 7, 5};
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++, sent++)
+        zmq_send(s, junk[i], lens[i], 0);
+    lx_msg_t ready = {.type = LX_MSG_READY};
+    LX_MSG_SET(&ready, credit, 4);
+    s_send_msg(s, &ready);
+    sent++;
+    /* An envelope with too many parts. */
+    zmq_send(s, "a", 1, ZMQ_SNDMORE);
+    zmq_send(s, "b", 1, ZMQ_SNDMORE);
+    zmq_send(s, "c", 1, 0);
+    sent++;
+    int answered = s_drain(s, 1500, LX_MSG_ERROR);
+    printf("sent=%d answered=%d\n", sent, answered);
+    zmq_close(s);
+    return 0;
+}
+
+static int s_oversized(void *ctx, const char *endpoint, size_t bytes)
+{
+    void *s = s_dealer(ctx, endpoint);
+    char *big = calloc(1, bytes);
+    if (!big)
+        return 2;
+    memset(big, 0x90, bytes);
+    zmq_send(s, big, bytes, 0);
+    int replies = s_drain(s, 1000, LX_MSG_NONE);
+    printf("replies=%d\n", replies);
+    free(big);
+    zmq_close(s);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: lx_peer idle|garbage|oversized ENDPOINT [MS|BYTES]\n");
+        return 2;
+    }
+    void *ctx = zmq_ctx_new();
+    int rc = 2;
+    if (strcmp(argv[1], "idle") == 0 && argc == 4)
+        rc = s_idle(ctx, argv[2], atof(argv[3]));
+    else if (strcmp(argv[1], "garbage") == 0)
+        rc = s_garbage(ctx, argv[2]);
+    else if (strcmp(argv[1], "oversized") == 0 && argc == 4)
+        rc = s_oversized(ctx, argv[2], (size_t)atof(argv[3]));
+    zmq_ctx_term(ctx);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/* A worker: connects to a coordinator, pulls chunks with READY credit,
+ * renders them with lx_frame_renderer and streams one FRAME per frame
+ * (spec/cluster.md, docs/protocol.md "Sessions").
+ *
+ * lx_worker_run is the session loop on the calling thread; rendering runs
+ * on a second thread so that heartbeats and CANCEL are served while a
+ * frame renders. `lattice-worker` runs it from main(); `lattice export`
+ * runs several next to an embedded coordinator over inproc://. */
+#ifndef LATTICE_WORKER_H
+#define LATTICE_WORKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lattice/log.h"
+#include "lattice/result.h"
+
+typedef struct lx_worker_config {
+    size_t size;
+    void *zmq_ctx;            /* required */
+    const char *connect;      /* "tcp://host:7700" */
+    const char *name;         /* shown in `lattice workers` */
+    uint32_t threads;         /* render and encode threads */
+    double heartbeat_ms;      /* 1000 */
+    uint32_t liveness;        /* silent intervals before the coordinator is presumed gone: 3 */
+    double backoff_ms;        /* first reconnect delay: 1000, doubling */
+    double backoff_max_ms;    /* 32000 */
+    size_t max_message;       /* bytes (ZMQ_MAXMSGSIZE) */
+    lx_log_level_t log_level;
+    FILE *log;
+    /* Set non-zero to drain: finish the frame in hand, report it, give the
+     * rest of the chunk back, say GOODBYE and return LX_OK. */
+    atomic_int *stop;
+} lx_worker_config_t;
+#define LX_WORKER_CONFIG_INIT                                                                      \
+    {sizeof(lx_worker_config_t), NULL, NULL, "worker", 1, 1000.0, 3, 1000.0, 32000.0,            \
+     512u << 20, LX_LOG_INFO, NULL, NULL}
+
+/* Runs until drained. LX_E_IO when the socket cannot be created. */
+lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err);
+
+/* "lattice 0.1.0 (gcc 12.2.0, x86_64)": what HELLO reports as build. */
+const char *lx_worker_build(void);
+
+#endif

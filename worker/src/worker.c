@@ -1,0 +1,569 @@
+/* The worker session (see worker.h and docs/protocol.md, "Sessions").
+ *
+ * The session thread owns the DEALER socket and every decision; a render
+ * thread owns nothing but the frame it is asked to render. They talk over
+ * an inproc PAIR: the session sends a pointer to its one render command,
+ * the render thread fills in the result and answers with one byte. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "lattice/digest.h"
+#include "lattice/files.h"
+#include "lattice/proc.h"
+#include "lattice/frame_msg.h"
+#include "lattice/ir_codec.h"
+#include "lattice/worker.h"
+
+/* Results kept until acknowledged; past this many the worker stops
+ * rendering until ACKs arrive, so a slow coordinator bounds its memory. */
+enum { MAX_UNACKED = 16, MAX_PROGRAMS = 8 };
+
+typedef struct render_cmd {
+    lx_frame_renderer_t *fr;
+    int64_t frame;
+    const char *job, *out;
+    uint64_t attempt;
+    bool stream;
+    lx_result_t rc;
+    lx_error_t err;
+    lx_strbuf_t encoded; /* the FRAME message */
+} render_cmd_t;
+
+typedef struct unacked {
+    uint64_t attempt;
+    int64_t frame;
+    lx_strbuf_t bytes;
+} unacked_t;
+
+typedef struct session {
+    const lx_worker_config_t *cfg;
+    void *sock, *pipe;
+    pthread_t thread;
+    char pipe_addr[64];
+    lx_arena_t arena;
+    lx_strbuf_t out;
+    struct {
+        char hash[65];
+        lx_program_t *p;
+    } programs[MAX_PROGRAMS];
+    unsigned n_programs, next_evict;
+    /* The renderer of the last (program, config). */
+    lx_frame_renderer_t *fr;
+    lx_export_plan_t plan;
+    char fr_program[65], fr_config[65];
+    /* The assignment in hand. */
+    bool assigned, waiting_program, cancelled, rendering;
+    char job[65], program_hash[65], config_hash[65];
+    char *config, *out_dir;
+    uint64_t attempt;
+    int64_t next, last;
+    bool stream;
+    render_cmd_t cmd;
+    unacked_t unacked[MAX_UNACKED];
+    unsigned n_unacked;
+    double last_recv, last_send, backoff;
+    bool draining;
+    double drain_start;
+    uint64_t frames;
+} session_t;
+
+#define LOG(s, level, ...) lx_log_line((s)->cfg->log, (s)->cfg->log_level, (level), __VA_ARGS__)
+
+const char *lx_worker_build(void)
+{
+#if defined(__clang__)
+#define LX_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define LX_COMPILER "gcc " __VERSION__
+#else
+#define LX_COMPILER "cc"
+#endif
+#if defined(__x86_64__)
+#define LX_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define LX_ARCH "aarch64"
+#else
+#define LX_ARCH "unknown"
+#endif
+    return "lattice 0.1.0 (" LX_COMPILER ", " LX_ARCH ")";
+}
+
+/* ---- the render thread ------------------------------------------------ */
+
+static void s_render(render_cmd_t *cmd)
+{
+    double t0 = lx_monotonic_ms();
+    const lx_frame_result_t *res = NULL;
+    cmd->rc = lx_frame_renderer_render(cmd->fr, cmd->frame, &res, &cmd->err);
+    /* Shared output: the files go to the job's directory before the FRAME
+     * that names them is sent. */
+    for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && i < res->n_files; i++) {
+        char dir[4400];
+        const lx_artifact_file_t *a = &res->files[i];
+        if ((size_t)snprintf(dir, sizeof dir, "%s/%s", cmd->out, a->key) >= sizeof dir)
+            cmd->rc = lx_fail(&cmd->err, LX_E_INVALID, "output path too long");
+        else if ((cmd->rc = lx_mkdirs(dir, &cmd->err)) == LX_OK)
+            cmd->rc = lx_write_atomic(dir, a->name, a->bytes.buf, a->bytes.len, &cmd->err);
+    }
+    if (cmd->rc != LX_OK)
+        return;
+    lx_frame_msg_store_t store = {calloc(res->n_files ? res->n_files : 1, sizeof(lx_file_rec_t)),
+                                  {0}};
+    if (!store.recs) {
+        cmd->rc = lx_fail(&cmd->err, LX_E_NOMEM, "out of memory");
+        return;
+    }
+    lx_msg_t m;
+    lx_frame_msg_fill(&m, cmd->job, cmd->attempt, res, lx_monotonic_ms() - t0, cmd->stream, &store);
+    cmd->encoded.len = 0;
+    cmd->rc = lx_msg_encode(&m, &cmd->encoded, &cmd->err);
+    free(store.recs);
+}
+
+static void *s_render_main(void *arg)
+{
+    session_t *s = arg;
+    void *pipe = zmq_socket(s->cfg->zmq_ctx, ZMQ_PAIR);
+    zmq_connect(pipe, s->pipe_addr);
+    for (;;) {
+        render_cmd_t *cmd = NULL;
+        if (zmq_recv(pipe, &cmd, sizeof cmd, 0) != sizeof cmd || !cmd)
+            break;
+        s_render(cmd);
+        zmq_send(pipe, "", 1, 0);
+    }
+    zmq_close(pipe);
+    return NULL;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void s_send_bytes(session_t *s, const void *data, size_t len)
+{
+    if (zmq_send(s->sock, data, len, ZMQ_DONTWAIT) < 0)
+        LOG(s, LX_LOG_DEBUG, "event=send_failed error=\"%s\"", zmq_strerror(errno));
+    s->last_send = lx_monotonic_ms();
+}
+
+static void s_send(session_t *s, const lx_msg_t *m)
+{
+    s->out.len = 0;
+    lx_error_t err = {0};
+    if (lx_msg_encode(m, &s->out, &err) != LX_OK) {
+        LOG(s, LX_LOG_ERROR, "event=encode_failed type=%s error=\"%s\"", lx_msg_type_name(m->type),
+            err.message);
+        return;
+    }
+    s_send_bytes(s, s->out.buf, s->out.len);
+}
+
+static void s_ready(session_t *s)
+{
+    lx_msg_t m = {.type = LX_MSG_READY};
+    LX_MSG_SET(&m, credit, s->draining || s->assigned ? 0 : 1);
+    s_send(s, &m);
+}
+
+static void s_chunk_end(session_t *s, const char *reason, const char *message)
+{
+    lx_msg_t m = {.type = reason ? LX_MSG_CHUNK_FAIL : LX_MSG_CHUNK_DONE};
+    LX_MSG_SET(&m, job, s->job);
+    LX_MSG_SET(&m, attempt, s->attempt);
+    if (reason) {
+        LX_MSG_SET(&m, reason, reason);
+        if (message)
+            LX_MSG_SET(&m, message, message);
+        LOG(s, LX_LOG_WARN, "event=chunk_failed job=%s attempt=%" PRIu64 " reason=%s message=\"%s\"",
+            s->job, s->attempt, reason, message ? message : "");
+    }
+    s_send(s, &m);
+}
+
+/* The assignment is over (done, failed or cancelled): ask for the next. */
+static void s_release(session_t *s)
+{
+    s->assigned = s->waiting_program = s->cancelled = false;
+    free(s->config);
+    free(s->out_dir);
+    s->config = s->out_dir = NULL;
+    if (!s->draining)
+        s_ready(s);
+}
+
+/* HELLO (with the attempt in hand, so a new coordinator session can adopt
+ * it), credit, and every result not yet acknowledged. */
+static void s_hello(session_t *s)
+{
+    lx_msg_t m = {.type = LX_MSG_HELLO};
+    LX_MSG_SET(&m, name, s->cfg->name);
+    LX_MSG_SET(&m, build, lx_worker_build());
+    LX_MSG_SET(&m, threads, s->cfg->threads);
+    if (s->assigned)
+        LX_MSG_SET(&m, resumed, ((lx_u64s_t){&s->attempt, 1}));
+    s_send(s, &m);
+    s_ready(s);
+    for (unsigned i = 0; i < s->n_unacked; i++)
+        s_send_bytes(s, s->unacked[i].bytes.buf, s->unacked[i].bytes.len);
+}
+
+static lx_result_t s_connect(session_t *s, lx_error_t *err)
+{
+    s->sock = zmq_socket(s->cfg->zmq_ctx, ZMQ_DEALER);
+    int64_t max = (int64_t)s->cfg->max_message;
+    int zero = 0;
+    if (!s->sock || zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||
+        zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_connect(s->sock, s->cfg->connect) != 0)
+        return lx_fail(err, LX_E_IO, "cannot connect to '%s': %s", s->cfg->connect,
+                       zmq_strerror(errno));
+    s->last_recv = lx_monotonic_ms();
+    LOG(s, LX_LOG_INFO, "event=connecting coordinator=%s name=%s threads=%u", s->cfg->connect,
+        s->cfg->name, s->cfg->threads);
+    s_hello(s);
+    return LX_OK;
+}
+
+/* ---- assignments ------------------------------------------------------ */
+
+static lx_program_t *s_program(session_t *s, const char *hash)
+{
+    for (unsigned i = 0; i < s->n_programs; i++)
+        if (strcmp(s->programs[i].hash, hash) == 0)
+            return s->programs[i].p;
+    return NULL;
+}
+
+/* Everything the assignment needs is here: check the config against its
+ * hash and make the renderer. */
+static void s_start(session_t *s)
+{
+    s->waiting_program = false;
+    lx_program_t *p = s_program(s, s->program_hash);
+    char why[600] = "";
+    if (strcmp(s->fr_program, s->program_hash) != 0 || strcmp(s->fr_config, s->config_hash) != 0) {
+        lx_frame_renderer_destroy(&s->fr);
+        s->fr_program[0] = s->fr_config[0] = '\0';
+        lx_export_config_t cfg;
+        lx_export_config_init(&cfg);
+        lx_diags_t diags;
+        lx_diags_init(&diags, NULL);
+        char hex[65] = "";
+        if (lx_export_config_load_json(&cfg, s->config, strlen(s->config), &diags) == LX_OK &&
+            lx_export_plan(p, &cfg, &s->plan, &diags) == LX_OK)
+            lx_hex(s->plan.config_hash.bytes, 32, hex);
+        lx_diags_release(&diags);
+        lx_error_t err = {0};
+        if (strcmp(hex, s->config_hash) != 0)
+            snprintf(why, sizeof why, "the config does not resolve to config_hash %.12s",
+                     s->config_hash);
+        else if (!(s->fr = lx_frame_renderer_new(p, &s->plan, s->cfg->threads, NULL, NULL, NULL,
+                                                 &err)))
+            snprintf(why, sizeof why, "%s", err.message);
+        else {
+            memcpy(s->fr_program, s->program_hash, sizeof s->fr_program);
+            memcpy(s->fr_config, s->config_hash, sizeof s->fr_config);
+        }
+    }
+    if (!why[0] && (s->next < s->plan.first || s->last > s->plan.last))
+        snprintf(why, sizeof why, "frames %" PRId64 "-%" PRId64 " are outside the job's %" PRId64
+                 "-%" PRId64, s->next, s->last, s->plan.first, s->plan.last);
+    if (why[0]) {
+        s_chunk_end(s, "bad_assignment", why);
+        s_release(s);
+    }
+}
+
+static void s_on_assign(session_t *s, const lx_msg_t *m)
+{
+    bool shared = strcmp(m->output, "shared") == 0;
+    const char *why = NULL;
+    if (s->assigned)
+        why = "busy: this worker holds another chunk";
+    else if (m->frames.n != 2 || m->frames.v[0] > m->frames.v[1])
+        why = "frames must be [a, b] with a <= b";
+    else if (m->warmup_from > m->frames.v[0] || m->warmup_from < 0)
+        why = "warmup_from must be in [0, a]";
+    else if (!shared && strcmp(m->output, "stream") != 0)
+        why = "output must be 'shared' or 'stream'";
+    else if (shared && (!LX_MSG_HAS(m, out) || m->out[0] != '/'))
+        why = "shared output needs an absolute output directory";
+    if (why) {
+        lx_msg_t f = {.type = LX_MSG_CHUNK_FAIL};
+        LX_MSG_SET(&f, job, m->job);
+        LX_MSG_SET(&f, attempt, m->attempt);
+        LX_MSG_SET(&f, reason, "bad_assignment");
+        LX_MSG_SET(&f, message, why);
+        s_send(s, &f);
+        return;
+    }
+    s->assigned = true;
+    s->cancelled = false;
+    snprintf(s->job, sizeof s->job, "%s", m->job);
+    snprintf(s->program_hash, sizeof s->program_hash, "%s", m->program_hash);
+    snprintf(s->config_hash, sizeof s->config_hash, "%s", m->config_hash);
+    s->config = strdup(m->config);
+    s->out_dir = shared ? strdup(m->out) : NULL;
+    s->stream = !shared;
+    s->attempt = m->attempt;
+    s->next = m->frames.v[0];
+    s->last = m->frames.v[1];
+    LOG(s, LX_LOG_INFO, "event=assigned job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
+        " warmup_from=%" PRId64 " output=%s", s->job, s->attempt, s->next, s->last, m->warmup_from,
+        m->output);
+    if (!s->config || (shared && !s->out_dir)) {
+        s_chunk_end(s, "render_error", "out of memory");
+        s_release(s);
+    } else if (s_program(s, s->program_hash)) {
+        s_start(s);
+    } else {
+        s->waiting_program = true;
+        lx_msg_t g = {.type = LX_MSG_PROGRAM_GET};
+        LX_MSG_SET(&g, program_hash, s->program_hash);
+        s_send(s, &g);
+    }
+}
+
+static void s_on_program(session_t *s, const lx_msg_t *m)
+{
+    if (!s->assigned || !s->waiting_program || strcmp(m->program_hash, s->program_hash) != 0)
+        return;
+    lx_program_t *p = NULL;
+    lx_error_t err = {0};
+    char hex[65] = "";
+    if (lx_ir_decode(m->program.data, m->program.len, NULL, &p, &err) == LX_OK)
+        lx_hex(p->program_hash.bytes, 32, hex);
+    if (!p || strcmp(hex, s->program_hash) != 0) {
+        lx_program_destroy(&p);
+        s_chunk_end(s, "bad_program", p ? "the program's hash differs" : err.message);
+        s_release(s);
+        return;
+    }
+    /* A small cache: evict round-robin, never the renderer's program. */
+    unsigned slot = s->n_programs < MAX_PROGRAMS ? s->n_programs++ : s->next_evict;
+    if (s->programs[slot].p && strcmp(s->programs[slot].hash, s->fr_program) == 0) {
+        lx_frame_renderer_destroy(&s->fr);
+        s->fr_program[0] = '\0';
+    }
+    lx_program_destroy(&s->programs[slot].p);
+    s->programs[slot].p = p;
+    memcpy(s->programs[slot].hash, hex, sizeof hex);
+    s->next_evict = (slot + 1) % MAX_PROGRAMS;
+    s_start(s);
+}
+
+static void s_on_ack(session_t *s, const lx_msg_t *m)
+{
+    for (uint32_t k = 0; k < m->frames.n; k++)
+        for (unsigned i = 0; i < s->n_unacked; i++)
+            if (s->unacked[i].attempt == m->attempt && s->unacked[i].frame == m->frames.v[k]) {
+                lx_strbuf_release(&s->unacked[i].bytes);
+                s->unacked[i] = s->unacked[--s->n_unacked];
+                break;
+            }
+}
+
+static void s_on_message(session_t *s, const void *data, size_t len)
+{
+    lx_arena_release(&s->arena);
+    lx_arena_init(&s->arena, NULL);
+    lx_msg_t m;
+    lx_error_t err = {0};
+    if (lx_msg_decode(data, len, &s->arena, &m, &err) != LX_OK) {
+        LOG(s, LX_LOG_WARN, "event=bad_message bytes=%zu error=\"%s\"", len, err.message);
+        return;
+    }
+    s->last_recv = lx_monotonic_ms();
+    s->backoff = s->cfg->backoff_ms;
+    switch (m.type) {
+    case LX_MSG_ASSIGN:
+        return s_on_assign(s, &m);
+    case LX_MSG_PROGRAM:
+        return s_on_program(s, &m);
+    case LX_MSG_ACK:
+        return s_on_ack(s, &m);
+    case LX_MSG_CANCEL:
+        if (s->assigned && m.attempt == s->attempt) {
+            LOG(s, LX_LOG_INFO, "event=cancelled attempt=%" PRIu64, m.attempt);
+            s->cancelled = true;
+            if (!s->rendering)
+                s_release(s);
+        }
+        return;
+    case LX_MSG_ERROR:
+        LOG(s, LX_LOG_WARN, "event=coordinator_error code=%s message=\"%s\"", m.code, m.message);
+        if (strcmp(m.code, "hello_first") == 0)
+            s_hello(s);
+        return;
+    default:
+        return; /* HEARTBEAT and anything else: being alive was the point */
+    }
+}
+
+/* ---- rendering -------------------------------------------------------- */
+
+static void s_render_next(session_t *s)
+{
+    s->cmd.fr = s->fr;
+    s->cmd.frame = s->next;
+    s->cmd.job = s->job;
+    s->cmd.attempt = s->attempt;
+    s->cmd.stream = s->stream;
+    s->cmd.out = s->out_dir;
+    render_cmd_t *cmd = &s->cmd;
+    s->rendering = zmq_send(s->pipe, &cmd, sizeof cmd, 0) == sizeof cmd;
+}
+
+static void s_on_rendered(session_t *s)
+{
+    char byte;
+    zmq_recv(s->pipe, &byte, 1, 0);
+    s->rendering = false;
+    if (s->cancelled) {
+        s_release(s);
+        return;
+    }
+    if (s->cmd.rc != LX_OK) {
+        s_chunk_end(s, "render_error", s->cmd.err.message);
+        s_release(s);
+        return;
+    }
+    unacked_t *u = &s->unacked[s->n_unacked++];
+    u->attempt = s->attempt;
+    u->frame = s->next;
+    lx_strbuf_init(&u->bytes, NULL);
+    lx_strbuf_add(&u->bytes, s->cmd.encoded.buf, s->cmd.encoded.len);
+    s_send_bytes(s, u->bytes.buf, u->bytes.len);
+    s->frames++;
+    LOG(s, LX_LOG_DEBUG, "event=frame job=%s attempt=%" PRIu64 " frame=%" PRId64, s->job,
+        s->attempt, s->next);
+    if (s->next++ == s->last) {
+        s_chunk_end(s, NULL, NULL);
+        s_release(s);
+    }
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static void s_reconnect(session_t *s)
+{
+    LOG(s, LX_LOG_WARN, "event=coordinator_silent reconnect_in_ms=%.0f", s->backoff);
+    zmq_close(s->sock);
+    s->sock = NULL;
+    /* Keep serving the render thread while waiting. */
+    double until = lx_monotonic_ms() + s->backoff;
+    while (lx_monotonic_ms() < until && !(s->draining || atomic_load(s->cfg->stop))) {
+        zmq_pollitem_t it = {s->pipe, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, (long)(until - lx_monotonic_ms()) + 1) > 0 && s->rendering)
+            s_on_rendered(s);
+    }
+    s->backoff = s->backoff * 2 < s->cfg->backoff_max_ms ? s->backoff * 2 : s->cfg->backoff_max_ms;
+}
+
+static lx_result_t s_loop(session_t *s, lx_error_t *err)
+{
+    lx_result_t rc = s_connect(s, err);
+    double hb = s->cfg->heartbeat_ms;
+    while (rc == LX_OK) {
+        double now = lx_monotonic_ms();
+        if (!s->draining && atomic_load(s->cfg->stop)) {
+            s->draining = true;
+            s->drain_start = now;
+            LOG(s, LX_LOG_INFO, "event=draining in_hand=%d", s->rendering);
+        }
+        if (s->draining && !s->rendering) {
+            if (s->assigned && !s->cancelled)
+                s_chunk_end(s, "interrupted", "the worker is draining");
+            if (s->assigned)
+                s_release(s);
+            if (s->n_unacked == 0 || now - s->drain_start > hb * s->cfg->liveness) {
+                lx_msg_t bye = {.type = LX_MSG_GOODBYE};
+                s_send(s, &bye);
+                LOG(s, LX_LOG_INFO, "event=goodbye frames=%" PRIu64 " unacked=%u", s->frames,
+                    s->n_unacked);
+                break;
+            }
+        }
+        if (s->assigned && !s->waiting_program && !s->cancelled && !s->rendering &&
+            !s->draining && s->n_unacked < MAX_UNACKED)
+            s_render_next(s);
+        zmq_pollitem_t items[2] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->pipe, 0, ZMQ_POLLIN, 0}};
+        long timeout = (long)(hb / 4 > 10 ? hb / 4 : 10);
+        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR)
+            return lx_fail(err, LX_E_IO, "poll: %s", zmq_strerror(errno));
+        if (items[1].revents & ZMQ_POLLIN)
+            s_on_rendered(s);
+        for (int k = 0; k < 64 && (items[0].revents & ZMQ_POLLIN); k++) {
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, s->sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&msg);
+                break;
+            }
+            s_on_message(s, zmq_msg_data(&msg), zmq_msg_size(&msg));
+            zmq_msg_close(&msg);
+        }
+        now = lx_monotonic_ms();
+        if (now - s->last_recv > hb * s->cfg->liveness && !s->draining) {
+            s_reconnect(s);
+            rc = s_connect(s, err);
+        } else if (now - s->last_send >= hb) {
+            lx_msg_t m = {.type = LX_MSG_HEARTBEAT};
+            s_send(s, &m);
+        }
+    }
+    return rc;
+}
+
+lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
+{
+    session_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    s->cfg = cfg;
+    s->backoff = cfg->backoff_ms;
+    lx_arena_init(&s->arena, NULL);
+    lx_strbuf_init(&s->out, NULL);
+    lx_strbuf_init(&s->cmd.encoded, NULL);
+    snprintf(s->pipe_addr, sizeof s->pipe_addr, "inproc://lx-render-%p", (void *)s);
+    s->pipe = zmq_socket(cfg->zmq_ctx, ZMQ_PAIR);
+    lx_result_t rc = LX_OK;
+    if (!s->pipe || zmq_bind(s->pipe, s->pipe_addr) != 0 ||
+        pthread_create(&s->thread, NULL, s_render_main, s) != 0) {
+        rc = lx_fail(err, LX_E_IO, "cannot start the render thread");
+        if (s->pipe)
+            zmq_close(s->pipe);
+        s->pipe = NULL;
+    }
+    if (rc == LX_OK) {
+        rc = s_loop(s, err);
+        /* A frame still rendering (an error path) is waited for. */
+        if (s->rendering) {
+            char byte;
+            zmq_recv(s->pipe, &byte, 1, 0);
+        }
+        render_cmd_t *stop = NULL;
+        zmq_send(s->pipe, &stop, sizeof stop, 0);
+        pthread_join(s->thread, NULL);
+        zmq_close(s->pipe);
+    }
+    if (s->sock)
+        zmq_close(s->sock);
+    lx_frame_renderer_destroy(&s->fr);
+    for (unsigned i = 0; i < s->n_programs; i++)
+        lx_program_destroy(&s->programs[i].p);
+    for (unsigned i = 0; i < s->n_unacked; i++)
+        lx_strbuf_release(&s->unacked[i].bytes);
+    free(s->config);
+    free(s->out_dir);
+    lx_strbuf_release(&s->cmd.encoded);
+    lx_strbuf_release(&s->out);
+    lx_arena_release(&s->arena);
+    free(s);
+    return rc;
+}
