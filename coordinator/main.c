@@ -22,7 +22,8 @@ static void s_help(FILE *out)
             "usage: lattice-coordinator --bind ENDPOINT --state DIR [options]\n\n"
             "Accepts exports from `lattice submit`, hands their frames to workers\n"
             "(`lattice-worker --connect ...`) and writes the manifest. Jobs, frames,\n"
-            "attempts and results are journaled in DIR/journal.sqlite (WAL).\n\n"
+            "attempts and results are journaled in DIR/journal.sqlite (WAL); started\n"
+            "again on the same DIR it resumes unfinished jobs where they were.\n\n"
             "  --bind ENDPOINT      where workers and clients connect (tcp://0.0.0.0:7700)\n"
             "  --state DIR          journal and program store (created if needed)\n"
             "  --chunk N            frames per chunk (default: adaptive toward\n"
@@ -30,6 +31,9 @@ static void s_help(FILE *out)
             "  --target-chunk-ms MS adaptive chunk duration (default: 10000)\n"
             "  --heartbeat-ms MS    heartbeat interval (default: 1000)\n"
             "  --liveness N         silent intervals before a worker is dead (default: 3)\n"
+            "  --grace-ms MS        after a restart, how long chunks in flight wait for\n"
+            "                       their workers to come back (default: 2 x liveness\n"
+            "                       x heartbeat)\n"
             "  --max-message-mb N   largest message accepted (default: 512)\n"
             "  --log-level LEVEL    error, warn, info (default) or debug; logs go to\n"
             "                       stderr, one key=value line per event\n\n"
@@ -61,6 +65,8 @@ int main(int argc, char **argv)
             cfg.heartbeat_ms = x;
         } else if (strcmp(a, "--liveness") == 0 && v && lx_parse_number(argv[++i], 2, 100, &x)) {
             cfg.liveness = (uint32_t)x;
+        } else if (strcmp(a, "--grace-ms") == 0 && v && lx_parse_number(argv[++i], 0, 3.6e6, &x)) {
+            cfg.grace_ms = x;
         } else if (strcmp(a, "--max-message-mb") == 0 && v && lx_parse_number(argv[++i], 1, 2048, &x)) {
             cfg.max_message = (size_t)x << 20;
         } else if (strcmp(a, "--log-level") == 0 && v) {

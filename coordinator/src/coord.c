@@ -34,7 +34,8 @@ typedef struct worker {
     size_t ident_len;
     uint64_t serial; /* this session's number, for logs */
     char name[129], build[257];
-    uint32_t threads, credit;
+    uint32_t threads;
+    uint32_t ready; /* chunks it wants to hold, by its last READY (credit) */
     double last_recv, last_send;
     bool helloed, draining;
     uint64_t frames;
@@ -84,6 +85,7 @@ typedef struct coord {
     lx_arena_t arena;  /* the decoded message's strings */
     uint64_t bad_messages;
     double t0;
+    double grace_ms, grace_until; /* after a restart: orphaned attempts wait until then */
 } coord_t;
 
 /* ---- clock and log ---------------------------------------------------- */
@@ -345,6 +347,9 @@ static bool s_assign(coord_t *c, worker_t *w, job_t *j)
                            "UPDATE frames SET state = 'running', attempt = ? WHERE job = ? AND"
                            " frame BETWEEN ? AND ?",
                            "isii", (int64_t)a.id, j->id, a.first, a.last) == LX_OK &&
+              journal_exec(c->journal, &err,
+                           "UPDATE jobs SET state = 'running' WHERE id = ? AND state = 'queued'",
+                           "s", j->id) == LX_OK &&
               journal_commit(c->journal, &err) == LX_OK;
     if (!ok) {
         journal_rollback(c->journal);
@@ -359,7 +364,6 @@ static bool s_assign(coord_t *c, worker_t *w, job_t *j)
     if (j->state == J_QUEUED)
         j->state = J_RUNNING;
     c->attempts[c->n_attempts++] = a;
-    w->credit--;
     int64_t range[2] = {a.first, a.last};
     lx_msg_t m = {.type = LX_MSG_ASSIGN};
     LX_MSG_SET(&m, job, j->id);
@@ -378,16 +382,29 @@ static bool s_assign(coord_t *c, worker_t *w, job_t *j)
     return true;
 }
 
+static uint32_t s_held(const coord_t *c, const worker_t *w)
+{
+    uint32_t held = 0;
+    for (size_t k = 0; k < c->n_attempts; k++)
+        held += c->attempts[k].worker == w->serial;
+    return held;
+}
+
+/* Work goes out only against credit: what the worker's last READY asked
+ * for, less the attempts it holds. Credit frees itself when an attempt
+ * ends, however it ends (CHUNK_DONE, all frames in, lost, cancelled). */
 static void s_dispatch(coord_t *c)
 {
     for (size_t wi = 0; wi < c->n_workers; wi++) {
         worker_t *w = &c->workers[wi];
         if (!w->helloed || w->draining)
             continue;
-        for (size_t ji = 0; ji < c->n_jobs && w->credit > 0; ji++) {
+        uint32_t held = s_held(c, w);
+        uint32_t credit = w->ready > held ? w->ready - held : 0;
+        for (size_t ji = 0; ji < c->n_jobs && credit > 0; ji++) {
             job_t *j = c->jobs[ji];
-            while (w->credit > 0 && j->state <= J_RUNNING && s_assign(c, w, j))
-                ;
+            while (credit > 0 && j->state <= J_RUNNING && s_assign(c, w, j))
+                credit--;
         }
     }
 }
@@ -486,6 +503,29 @@ static void s_submit_hash(const lx_msg_t *m, char hex[65])
     lx_strbuf_release(&sb);
 }
 
+/* Everything a job derives from its program and plan: frame arrays, the
+ * resolved config, the manifest under construction, the hashes. */
+static lx_result_t s_job_setup(job_t *j, const char *out, lx_error_t *err)
+{
+    j->first = j->plan.first;
+    j->n = j->plan.last - j->plan.first + 1;
+    j->fstate = calloc((size_t)j->n, 1);
+    j->ffail = calloc((size_t)j->n, 1);
+    j->fattempt = calloc((size_t)j->n, sizeof *j->fattempt);
+    lx_strbuf_t cfg;
+    lx_strbuf_init(&cfg, NULL);
+    lx_export_plan_config_json(&j->plan, &cfg);
+    j->config_json = lx_strbuf_detach(&cfg);
+    j->out = strdup(out);
+    j->manifest = lx_manifest_new(j->p, &j->plan, NULL, err);
+    if (!j->fstate || !j->ffail || !j->fattempt || !j->config_json || !j->out || !j->manifest)
+        return lx_fail(err, LX_E_NOMEM, "out of memory for a job of %" PRId64 " frames", j->n);
+    lx_hex(j->p->program_hash.bytes, 32, j->program_hash);
+    lx_hex(j->plan.config_hash.bytes, 32, j->config_hash);
+    j->created = lx_monotonic_ms();
+    return LX_OK;
+}
+
 static void s_on_submit(coord_t *c, const peer_t *from, const lx_msg_t *m)
 {
     char submit_hash[65];
@@ -548,23 +588,10 @@ static void s_on_submit(coord_t *c, const peer_t *from, const lx_msg_t *m)
                 err.message);
         goto fail;
     }
-    j->first = j->plan.first;
-    j->n = j->plan.last - j->plan.first + 1;
-    j->fstate = calloc((size_t)j->n, 1);
-    j->ffail = calloc((size_t)j->n, 1);
-    j->fattempt = calloc((size_t)j->n, sizeof *j->fattempt);
-    lx_strbuf_t cfg;
-    lx_strbuf_init(&cfg, NULL);
-    lx_export_plan_config_json(&j->plan, &cfg);
-    j->config_json = lx_strbuf_detach(&cfg);
-    j->out = strdup(m->out);
-    j->manifest = lx_manifest_new(j->p, &j->plan, NULL, &err);
-    if (!j->fstate || !j->ffail || !j->fattempt || !j->config_json || !j->out || !j->manifest) {
-        s_error(c, from, "internal", "out of memory for job of %" PRId64 " frames", j->n);
+    if (s_job_setup(j, m->out, &err) != LX_OK) {
+        s_error(c, from, "internal", "%s", err.message);
         goto fail;
     }
-    lx_hex(j->p->program_hash.bytes, 32, j->program_hash);
-    lx_hex(j->plan.config_hash.bytes, 32, j->config_hash);
     char token_hash[65];
     s_hash_hex(m->token, strlen(m->token), token_hash);
     snprintf(j->id, sizeof j->id, "j%.12s", token_hash);
@@ -572,8 +599,8 @@ static void s_on_submit(coord_t *c, const peer_t *from, const lx_msg_t *m)
     memcpy(j->submit_hash, submit_hash, sizeof submit_hash);
     j->stream = strcmp(output, "stream") == 0;
     j->chunk = LX_MSG_HAS(m, chunk) ? (uint32_t)m->chunk : c->cfg->chunk;
-    j->created = lx_monotonic_ms();
-    if (s_job(c, j->id)) {
+    if (s_job(c, j->id) ||
+        !s_grow((void **)&c->jobs, &c->cap_jobs, c->n_jobs, sizeof *c->jobs)) {
         s_error(c, from, "token_reused", "job id %s is taken; use another token", j->id);
         goto fail;
     }
@@ -587,13 +614,13 @@ static void s_on_submit(coord_t *c, const peer_t *from, const lx_msg_t *m)
                            "sssssssssiiid", j->id, j->token, j->submit_hash, j->p->patch_id,
                            j->program_hash, j->config_json, j->config_hash, j->out, output,
                            j->first, j->first + j->n - 1, (int64_t)j->chunk,
-                           j->created - c->t0) == LX_OK;
+                           (double)time(NULL)) == LX_OK;
     for (int64_t f = 0; f < j->n && ok; f++)
         ok = journal_exec(c->journal, &err,
                           "INSERT INTO frames(job, frame, state) VALUES(?, ?, 'pending')", "si",
                           j->id, j->first + f) == LX_OK;
     ok = ok && journal_commit(c->journal, &err) == LX_OK;
-    if (!ok || !s_grow((void **)&c->jobs, &c->cap_jobs, c->n_jobs, sizeof *c->jobs)) {
+    if (!ok) {
         journal_rollback(c->journal);
         s_journal_fail(c, &err);
         s_error(c, from, "internal", "cannot journal the job: %s", err.message);
@@ -713,8 +740,11 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
     peer_t to = {w->ident, w->ident_len, false};
     job_t *j = s_job(c, m->job);
     int64_t f = m->frame;
-    if (!j || f < j->first || f >= j->first + j->n)
-        return s_error(c, &to, "unknown_job", "no frame %" PRId64 " in job '%s'", f, m->job);
+    if (!j || f < j->first || f >= j->first + j->n) {
+        /* Acknowledged all the same: the worker must not keep it forever. */
+        s_error(c, &to, "unknown_job", "no frame %" PRId64 " in job '%s'", f, m->job);
+        return s_ack(c, w, m);
+    }
     int64_t i = f - j->first;
     attempt_t *a = s_attempt(c, m->attempt);
     lx_error_t err = {0};
@@ -734,8 +764,13 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
     for (uint32_t k = 0; k < m->files.n && rc == LX_OK; k++) {
         const lx_file_rec_t *r = &m->files.v[k];
         fs[k] = (lx_manifest_file_t){r->key, r->name, r->hash, r->content};
-        rc = s_accept_file(j, r, &err);
     }
+    /* Names and keys are checked before a byte is written: a FRAME must not
+     * overwrite another frame's file. */
+    if (rc == LX_OK)
+        rc = lx_manifest_check_frame(j->manifest, f, fs, m->files.n, &err);
+    for (uint32_t k = 0; k < m->files.n && rc == LX_OK; k++)
+        rc = s_accept_file(j, &m->files.v[k], &err);
     if (rc == LX_OK)
         rc = lx_manifest_add_frame(j->manifest, f, m->t_ms, &cam, fs, m->files.n, &err);
     if (fs != files)
@@ -771,6 +806,13 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
         s_log(c, LX_LOG_DEBUG, "event=frame job=%s attempt=%" PRIu64 " frame=%" PRId64
               " render_ms=%.1f worker=%s", j->id, m->attempt, f, m->render_ms, w->name);
         s_ack(c, w, m);
+        /* An attempt whose frames are all done is over, even if its
+         * CHUNK_DONE was lost (a reconnect): it must not hold credit. */
+        bool open = false;
+        for (int64_t g = a->first; g <= a->last && !open; g++)
+            open = j->fstate[g - j->first] == F_RUNNING && j->fattempt[g - j->first] == a->id;
+        if (!open)
+            s_requeue(c, a, "done", "complete", false);
         if ((int64_t)j->done == j->n && j->state <= J_RUNNING)
             s_finish(c, j);
         return;
@@ -779,9 +821,11 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
      * the frame is rendered again. */
     s_log(c, LX_LOG_WARN, "event=result_rejected job=%s attempt=%" PRIu64 " frame=%" PRId64
           " worker=%s error=\"%s\"", j->id, m->attempt, f, w->name, err.message);
+    /* The coordinator's own trouble (disk, memory) is not the worker's. */
+    bool failure = rc != LX_E_IO && rc != LX_E_NOMEM;
     lx_error_t jerr = {0};
     bool ok = journal_begin(c->journal, &jerr) == LX_OK &&
-              s_release_frames(c, j, a->id, f, f, true, &jerr);
+              s_release_frames(c, j, a->id, f, f, failure, &jerr);
     s_transaction_end(c, ok, &jerr);
     s_error(c, &to, "result_rejected", "frame %" PRId64 ": %s", f, err.message);
     s_ack(c, w, m);
@@ -797,7 +841,8 @@ static void s_on_chunk_end(coord_t *c, worker_t *w, const lx_msg_t *m)
     }
     if (m->type == LX_MSG_CHUNK_DONE)
         return s_requeue(c, a, "done", "complete", false);
-    bool interrupted = strcmp(m->reason, "interrupted") == 0;
+    /* Interruptions never count against a frame's budget. */
+    bool interrupted = strcmp(m->reason, "interrupted") == 0 || strcmp(m->reason, "busy") == 0;
     s_log(c, LX_LOG_WARN, "event=chunk_failed job=%s attempt=%" PRIu64 " worker=%s reason=%s"
           " message=\"%s\"", a->job->id, a->id, w->name, m->reason,
           LX_MSG_HAS(m, message) ? m->message : "");
@@ -843,7 +888,7 @@ static void s_on_hello(coord_t *c, const peer_t *from, const lx_msg_t *m)
     w->threads = (uint32_t)m->threads;
     w->helloed = true;
     w->draining = false;
-    w->credit = 0;
+    w->ready = 0;
     w->last_recv = w->last_send = lx_monotonic_ms();
     lx_error_t err = {0};
     if (journal_exec(c->journal, &err,
@@ -933,6 +978,183 @@ static void s_reply_workers(coord_t *c, const peer_t *to)
     free(recs);
 }
 
+/* ---- restart ---------------------------------------------------------- */
+
+/* Rebuilding from the journal after a restart: jobs, frame states,
+ * accepted results (into the manifest) and the attempts that were in
+ * flight. Those are orphans (worker 0) until a worker re-announces them in
+ * HELLO.resumed; after the grace period they go back to the queue. */
+typedef struct recover {
+    coord_t *c;
+    job_t *job;
+    lx_error_t err;
+    uint64_t jobs, frames_done, results, attempts;
+} recover_t;
+
+static bool s_recover_job(void *user, journal_row_t *r)
+{
+    recover_t *u = user;
+    coord_t *c = u->c;
+    job_t *j = calloc(1, sizeof *j);
+    lx_strbuf_t program;
+    lx_strbuf_init(&program, NULL);
+    lx_error_t err = {0};
+    const char *id = journal_col_text(r, 0), *state = journal_col_text(r, 3);
+    lx_result_t rc = j ? LX_OK : lx_fail(&err, LX_E_NOMEM, "out of memory");
+    if (rc == LX_OK && journal_program(c->journal, journal_col_text(r, 4), &program) != LX_OK)
+        rc = lx_fail(&err, LX_E_NOTFOUND, "program %.12s is not in the store",
+                     journal_col_text(r, 4));
+    if (rc == LX_OK)
+        rc = lx_ir_decode(program.buf, program.len, NULL, &j->p, &err);
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    lx_diags_t diags;
+    lx_diags_init(&diags, NULL);
+    const char *config = journal_col_text(r, 5);
+    if (rc == LX_OK && (lx_export_config_load_json(&cfg, config, strlen(config), &diags) != LX_OK ||
+                        lx_export_plan(j->p, &cfg, &j->plan, &diags) != LX_OK))
+        rc = lx_fail(&err, LX_E_INVALID, "its config no longer plans");
+    lx_diags_release(&diags);
+    if (rc == LX_OK)
+        rc = s_job_setup(j, journal_col_text(r, 7), &err);
+    if (rc == LX_OK && strcmp(j->config_hash, journal_col_text(r, 6)) != 0)
+        rc = lx_fail(&err, LX_E_VERIFY, "its config resolves to another hash");
+    if (rc == LX_OK && !s_grow((void **)&c->jobs, &c->cap_jobs, c->n_jobs, sizeof *c->jobs))
+        rc = lx_fail(&err, LX_E_NOMEM, "out of memory");
+    lx_strbuf_release(&program);
+    if (rc != LX_OK) {
+        s_log(c, LX_LOG_ERROR, "event=recover_failed job=%s error=\"%s\"", id, err.message);
+        s_job_free(j);
+        return true;
+    }
+    snprintf(j->id, sizeof j->id, "%s", id);
+    snprintf(j->token, sizeof j->token, "%s", journal_col_text(r, 1));
+    snprintf(j->submit_hash, sizeof j->submit_hash, "%s", journal_col_text(r, 2));
+    for (int k = 0; k < 5; k++)
+        if (strcmp(state, JOB_STATES[k]) == 0)
+            j->state = k;
+    j->stream = strcmp(journal_col_text(r, 8), "stream") == 0;
+    j->chunk = (uint32_t)journal_col_int(r, 9);
+    if (*journal_col_text(r, 10))
+        j->error = strdup(journal_col_text(r, 10));
+    c->jobs[c->n_jobs++] = j;
+    u->jobs++;
+    return true;
+}
+
+static bool s_recover_frame(void *user, journal_row_t *r)
+{
+    recover_t *u = user;
+    job_t *j = u->job;
+    int64_t i = journal_col_int(r, 0) - j->first;
+    if (i < 0 || i >= j->n)
+        return true;
+    const char *state = journal_col_text(r, 1);
+    j->fattempt[i] = (uint64_t)journal_col_int(r, 2);
+    j->ffail[i] = (uint8_t)journal_col_int(r, 3);
+    /* Done only with an accepted result (s_recover_result); running only
+     * under an attempt still in flight (s_recover_attempt). */
+    if (strcmp(state, "failed") == 0) {
+        j->fstate[i] = F_FAILED;
+        j->failed++;
+    } else {
+        j->fstate[i] = F_PENDING;
+    }
+    return true;
+}
+
+static bool s_recover_result(void *user, journal_row_t *r)
+{
+    recover_t *u = user;
+    job_t *j = u->job;
+    size_t len = 0;
+    const void *blob = journal_col_blob(r, 0, &len);
+    lx_arena_t arena;
+    lx_arena_init(&arena, NULL);
+    lx_msg_t m;
+    lx_camera_t cam;
+    lx_error_t err = {0};
+    lx_manifest_file_t files[64];
+    int64_t i = -1;
+    if (lx_msg_decode(blob, len, &arena, &m, &err) == LX_OK && m.type == LX_MSG_FRAME &&
+        m.files.n <= 64 && lx_camera_from_values(&m.camera, &cam)) {
+        for (uint32_t k = 0; k < m.files.n; k++)
+            files[k] = (lx_manifest_file_t){m.files.v[k].key, m.files.v[k].name,
+                                            m.files.v[k].hash, m.files.v[k].content};
+        i = m.frame - j->first;
+        if (i < 0 || i >= j->n ||
+            lx_manifest_add_frame(j->manifest, m.frame, m.t_ms, &cam, files, m.files.n, &err) !=
+                LX_OK)
+            i = -1;
+    }
+    if (i >= 0 && j->fstate[i] == F_PENDING) {
+        j->fstate[i] = F_DONE;
+        j->done++;
+        j->ms_sum += m.render_ms;
+        u->results++;
+    } else {
+        s_log(u->c, LX_LOG_WARN, "event=recover_result_skipped job=%s error=\"%s\"", j->id,
+              err.message[0] ? err.message : "not a frame of the job");
+    }
+    lx_arena_release(&arena);
+    return true;
+}
+
+static bool s_recover_attempt(void *user, journal_row_t *r)
+{
+    recover_t *u = user;
+    coord_t *c = u->c;
+    job_t *j = s_job(c, journal_col_text(r, 1));
+    if (!j || j->state > J_RUNNING ||
+        !s_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts, sizeof *c->attempts))
+        return true;
+    attempt_t a = {(uint64_t)journal_col_int(r, 0), j, journal_col_int(r, 2),
+                   journal_col_int(r, 3), 0};
+    uint64_t held = 0;
+    for (int64_t f = a.first; f <= a.last; f++) {
+        int64_t i = f - j->first;
+        if (i >= 0 && i < j->n && j->fstate[i] == F_PENDING && j->fattempt[i] == a.id) {
+            j->fstate[i] = F_RUNNING;
+            j->running++;
+            held++;
+        }
+    }
+    if (held) {
+        c->attempts[c->n_attempts++] = a;
+        u->attempts++;
+    }
+    return true;
+}
+
+static lx_result_t s_recover(coord_t *c, lx_error_t *err)
+{
+    recover_t u = {.c = c};
+    lx_result_t rc = journal_each(c->journal, err, s_recover_job, &u,
+                                  "SELECT id, token, submit_hash, state, program_hash, config,"
+                                  " config_hash, out, output, chunk, error FROM jobs"
+                                  " ORDER BY created, rowid",
+                                  "");
+    for (size_t k = 0; k < c->n_jobs && rc == LX_OK; k++) {
+        u.job = c->jobs[k];
+        rc = journal_each(c->journal, err, s_recover_frame, &u,
+                          "SELECT frame, state, attempt, failures FROM frames WHERE job = ?", "s",
+                          u.job->id);
+        if (rc == LX_OK)
+            rc = journal_each(c->journal, err, s_recover_result, &u,
+                              "SELECT record FROM results WHERE job = ? AND current = 1", "s",
+                              u.job->id);
+    }
+    if (rc == LX_OK)
+        rc = journal_each(c->journal, err, s_recover_attempt, &u,
+                          "SELECT id, job, first, last FROM attempts WHERE state = 'running'", "");
+    if (u.jobs)
+        s_log(c, LX_LOG_INFO, "event=recovered jobs=%" PRIu64 " frames_done=%" PRIu64
+              " attempts_in_flight=%" PRIu64 " grace_ms=%.0f", u.jobs, u.results, u.attempts,
+              c->grace_ms);
+    c->grace_until = lx_monotonic_ms() + c->grace_ms;
+    return rc;
+}
+
 /* ---- the loop --------------------------------------------------------- */
 
 static void s_handle(coord_t *c, const peer_t *from, const void *data, size_t len)
@@ -988,7 +1210,7 @@ static void s_handle(coord_t *c, const peer_t *from, const void *data, size_t le
         return s_error(c, from, "hello_first", "unknown session: send HELLO first");
     switch (m.type) {
     case LX_MSG_READY:
-        w->credit = (uint32_t)m.credit;
+        w->ready = (uint32_t)m.credit;
         return;
     case LX_MSG_PROGRAM_GET: {
         lx_strbuf_t bytes;
@@ -1056,6 +1278,11 @@ static bool s_recv(coord_t *c)
 static void s_timers(coord_t *c)
 {
     double now = lx_monotonic_ms(), hb = c->cfg->heartbeat_ms;
+    /* Attempts nobody re-announced within the grace period are lost. */
+    if (now >= c->grace_until)
+        for (size_t i = c->n_attempts; i-- > 0;)
+            if (c->attempts[i].worker == 0)
+                s_requeue(c, &c->attempts[i], "lost", "restart", false);
     for (size_t i = c->n_workers; i-- > 0;) {
         worker_t *w = &c->workers[i];
         if (now - w->last_recv > hb * c->cfg->liveness) {
@@ -1075,6 +1302,9 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
     lx_strbuf_init(&c.out, NULL);
     lx_arena_init(&c.arena, NULL);
     lx_result_t rc = journal_open(cfg->state_dir, &c.journal, err);
+    c.grace_ms = cfg->grace_ms > 0 ? cfg->grace_ms : 2.0 * cfg->liveness * cfg->heartbeat_ms;
+    if (rc == LX_OK)
+        rc = s_recover(&c, err);
     if (rc == LX_OK) {
         c.next_attempt = journal_max_attempt(c.journal);
         c.sock = zmq_socket(cfg->zmq_ctx, ZMQ_ROUTER);
@@ -1103,7 +1333,9 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
             rc = lx_fail(err, LX_E_IO, "poll: %s", zmq_strerror(errno));
             break;
         }
-        for (int k = 0; k < 256 && s_recv(&c); k++)
+        /* Everything that arrived is read before liveness is judged: a
+         * busy loop must not declare waiting workers dead. */
+        while (s_recv(&c))
             ;
         s_timers(&c);
         s_dispatch(&c);

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "lattice/files.h"
 
@@ -13,6 +16,7 @@ enum { CACHE_SIZE = 48 };
 
 struct journal {
     sqlite3 *db;
+    int lock_fd; /* DIR/lock, held with flock while the journal is open */
     struct {
         const char *sql;
         sqlite3_stmt *stmt;
@@ -60,6 +64,21 @@ lx_result_t journal_open(const char *state_dir, journal_t **out, lx_error_t *err
     journal_t *j = calloc(1, sizeof *j);
     if (!j)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
+    j->lock_fd = -1;
+    if (state_dir) {
+        /* One coordinator per state directory: a second one would
+         * journal over the first one's jobs. */
+        char lock[4200];
+        snprintf(lock, sizeof lock, "%s/lock", state_dir);
+        j->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (j->lock_fd < 0 || flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            lx_result_t rc = lx_fail(err, LX_E_IO,
+                                     "'%s' is in use by another coordinator (or cannot be locked)",
+                                     state_dir);
+            journal_close(&j);
+            return rc;
+        }
+    }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(state_dir ? path : ":memory:", &j->db, flags, NULL) != SQLITE_OK) {
         lx_result_t rc = lx_fail(err, LX_E_IO, "cannot open journal '%s': %s",
@@ -89,6 +108,8 @@ void journal_close(journal_t **jp)
     for (int i = 0; i < j->n_cached; i++)
         sqlite3_finalize(j->cache[i].stmt);
     sqlite3_close(j->db);
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
     free(j);
     *jp = NULL;
 }
@@ -122,13 +143,9 @@ static void s_done(journal_t *j, sqlite3_stmt *st)
     sqlite3_finalize(st);
 }
 
-lx_result_t journal_exec(journal_t *j, lx_error_t *err, const char *sql, const char *types, ...)
+/* Binds the arguments described by types (see journal_exec). */
+static int s_bind(sqlite3_stmt *st, const char *types, va_list ap)
 {
-    sqlite3_stmt *st = s_prepare(j, sql);
-    if (!st)
-        return s_sqlfail(j, err, sql);
-    va_list ap;
-    va_start(ap, types);
     int rc = SQLITE_OK;
     for (int k = 0; types[k] && rc == SQLITE_OK; k++) {
         switch (types[k]) {
@@ -153,12 +170,71 @@ lx_result_t journal_exec(journal_t *j, lx_error_t *err, const char *sql, const c
             rc = SQLITE_MISUSE;
         }
     }
+    return rc;
+}
+
+lx_result_t journal_exec(journal_t *j, lx_error_t *err, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st = s_prepare(j, sql);
+    if (!st)
+        return s_sqlfail(j, err, sql);
+    va_list ap;
+    va_start(ap, types);
+    int rc = s_bind(st, types, ap);
     va_end(ap);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     lx_result_t out = rc == SQLITE_DONE || rc == SQLITE_ROW ? LX_OK : s_sqlfail(j, err, sql);
     s_done(j, st);
     return out;
+}
+
+struct journal_row {
+    sqlite3_stmt *st;
+};
+
+lx_result_t journal_each(journal_t *j, lx_error_t *err, bool (*row)(void *user, journal_row_t *r),
+                         void *user, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st = s_prepare(j, sql);
+    if (!st)
+        return s_sqlfail(j, err, sql);
+    va_list ap;
+    va_start(ap, types);
+    int rc = s_bind(st, types, ap);
+    va_end(ap);
+    journal_row_t r = {st};
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (row(user, &r))
+            rc = SQLITE_OK;
+        else
+            rc = SQLITE_DONE;
+    lx_result_t out = rc == SQLITE_DONE ? LX_OK : s_sqlfail(j, err, sql);
+    s_done(j, st);
+    return out;
+}
+
+int64_t journal_col_int(journal_row_t *r, int col)
+{
+    return sqlite3_column_int64(r->st, col);
+}
+
+double journal_col_double(journal_row_t *r, int col)
+{
+    return sqlite3_column_double(r->st, col);
+}
+
+const char *journal_col_text(journal_row_t *r, int col)
+{
+    const unsigned char *s = sqlite3_column_text(r->st, col);
+    return s ? (const char *)s : "";
+}
+
+const void *journal_col_blob(journal_row_t *r, int col, size_t *len)
+{
+    const void *b = sqlite3_column_blob(r->st, col);
+    *len = (size_t)sqlite3_column_bytes(r->st, col);
+    return b;
 }
 
 lx_result_t journal_begin(journal_t *j, lx_error_t *err)

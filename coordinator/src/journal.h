@@ -14,6 +14,7 @@
 #ifndef LATTICE_COORD_JOURNAL_H
 #define LATTICE_COORD_JOURNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lattice/result.h"
@@ -36,6 +37,17 @@ void journal_rollback(journal_t *j);
  * b (const void *, size_t). Statements are prepared once and cached by
  * the address of sql, so pass string literals. */
 lx_result_t journal_exec(journal_t *j, lx_error_t *err, const char *sql, const char *types, ...);
+
+/* Runs a query and calls row() for each result row (stop early by
+ * returning false). Arguments as for journal_exec. Columns are read with
+ * the journal_col_* functions during the call only. */
+typedef struct journal_row journal_row_t;
+lx_result_t journal_each(journal_t *j, lx_error_t *err, bool (*row)(void *user, journal_row_t *r),
+                         void *user, const char *sql, const char *types, ...);
+int64_t journal_col_int(journal_row_t *r, int col);
+double journal_col_double(journal_row_t *r, int col);
+const char *journal_col_text(journal_row_t *r, int col); /* "" for NULL */
+const void *journal_col_blob(journal_row_t *r, int col, size_t *len);
 
 /* The largest attempt id ever handed out (0 for a new journal). */
 uint64_t journal_max_attempt(journal_t *j);

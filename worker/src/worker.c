@@ -67,7 +67,7 @@ typedef struct session {
     render_cmd_t cmd;
     unacked_t unacked[MAX_UNACKED];
     unsigned n_unacked;
-    double last_recv, last_send, backoff;
+    double last_recv, last_send, last_hello, last_resend, backoff;
     bool draining;
     double drain_start;
     uint64_t frames;
@@ -166,7 +166,7 @@ static void s_send(session_t *s, const lx_msg_t *m)
 static void s_ready(session_t *s)
 {
     lx_msg_t m = {.type = LX_MSG_READY};
-    LX_MSG_SET(&m, credit, s->draining || s->assigned ? 0 : 1);
+    LX_MSG_SET(&m, credit, s->draining || s->assigned || s->n_unacked >= MAX_UNACKED ? 0 : 1);
     s_send(s, &m);
 }
 
@@ -196,20 +196,47 @@ static void s_release(session_t *s)
         s_ready(s);
 }
 
+/* Sends every result not yet acknowledged again: after a reconnect, and
+ * every liveness interval (an ACK, or the FRAME, may have been lost). */
+static void s_resend(session_t *s)
+{
+    s->last_resend = lx_monotonic_ms();
+    for (unsigned i = 0; i < s->n_unacked; i++)
+        s_send_bytes(s, s->unacked[i].bytes.buf, s->unacked[i].bytes.len);
+}
+
 /* HELLO (with the attempt in hand, so a new coordinator session can adopt
  * it), credit, and every result not yet acknowledged. */
 static void s_hello(session_t *s)
 {
+    s->last_hello = lx_monotonic_ms();
     lx_msg_t m = {.type = LX_MSG_HELLO};
     LX_MSG_SET(&m, name, s->cfg->name);
     LX_MSG_SET(&m, build, lx_worker_build());
     LX_MSG_SET(&m, threads, s->cfg->threads);
+    /* Every attempt it still has something of: the one in hand and those
+     * with unacknowledged frames, so that a new session adopts them. */
+    uint64_t held[MAX_UNACKED + 1];
+    uint32_t n = 0;
     if (s->assigned)
-        LX_MSG_SET(&m, resumed, ((lx_u64s_t){&s->attempt, 1}));
+        held[n++] = s->attempt;
+    for (unsigned i = 0; i < s->n_unacked; i++) {
+        bool seen = false;
+        for (uint32_t k = 0; k < n; k++)
+            seen |= held[k] == s->unacked[i].attempt;
+        if (!seen)
+            held[n++] = s->unacked[i].attempt;
+    }
+    if (n)
+        LX_MSG_SET(&m, resumed, ((lx_u64s_t){held, n}));
     s_send(s, &m);
     s_ready(s);
-    for (unsigned i = 0; i < s->n_unacked; i++)
-        s_send_bytes(s, s->unacked[i].bytes.buf, s->unacked[i].bytes.len);
+    s_resend(s);
+    if (s->assigned && s->waiting_program) {
+        lx_msg_t g = {.type = LX_MSG_PROGRAM_GET};
+        LX_MSG_SET(&g, program_hash, s->program_hash);
+        s_send(s, &g);
+    }
 }
 
 static lx_result_t s_connect(session_t *s, lx_error_t *err)
@@ -284,7 +311,7 @@ static void s_on_assign(session_t *s, const lx_msg_t *m)
     bool shared = strcmp(m->output, "shared") == 0;
     const char *why = NULL;
     if (s->assigned)
-        why = "busy: this worker holds another chunk";
+        why = "this worker holds another chunk";
     else if (m->frames.n != 2 || m->frames.v[0] > m->frames.v[1])
         why = "frames must be [a, b] with a <= b";
     else if (m->warmup_from > m->frames.v[0] || m->warmup_from < 0)
@@ -297,7 +324,7 @@ static void s_on_assign(session_t *s, const lx_msg_t *m)
         lx_msg_t f = {.type = LX_MSG_CHUNK_FAIL};
         LX_MSG_SET(&f, job, m->job);
         LX_MSG_SET(&f, attempt, m->attempt);
-        LX_MSG_SET(&f, reason, "bad_assignment");
+        LX_MSG_SET(&f, reason, s->assigned ? "busy" : "bad_assignment");
         LX_MSG_SET(&f, message, why);
         s_send(s, &f);
         return;
@@ -359,6 +386,7 @@ static void s_on_program(session_t *s, const lx_msg_t *m)
 
 static void s_on_ack(session_t *s, const lx_msg_t *m)
 {
+    bool full = s->n_unacked >= MAX_UNACKED;
     for (uint32_t k = 0; k < m->frames.n; k++)
         for (unsigned i = 0; i < s->n_unacked; i++)
             if (s->unacked[i].attempt == m->attempt && s->unacked[i].frame == m->frames.v[k]) {
@@ -366,6 +394,9 @@ static void s_on_ack(session_t *s, const lx_msg_t *m)
                 s->unacked[i] = s->unacked[--s->n_unacked];
                 break;
             }
+    /* It said credit 0 while the backlog was full. */
+    if (full && s->n_unacked < MAX_UNACKED && !s->assigned && !s->draining)
+        s_ready(s);
 }
 
 static void s_on_message(session_t *s, const void *data, size_t len)
@@ -397,7 +428,15 @@ static void s_on_message(session_t *s, const void *data, size_t len)
         return;
     case LX_MSG_ERROR:
         LOG(s, LX_LOG_WARN, "event=coordinator_error code=%s message=\"%s\"", m.code, m.message);
-        if (strcmp(m.code, "hello_first") == 0)
+        /* The coordinator does not know this session (it restarted): one
+         * HELLO per heartbeat interval, however many messages it refused. */
+        if (strcmp(m.code, "not_found") == 0 && s->assigned && s->waiting_program) {
+            s_chunk_end(s, "bad_program", m.message);
+            s_release(s);
+            return;
+        }
+        if (strcmp(m.code, "hello_first") == 0 &&
+            lx_monotonic_ms() - s->last_hello >= s->cfg->heartbeat_ms)
             s_hello(s);
         return;
     default:
@@ -433,6 +472,16 @@ static void s_on_rendered(session_t *s)
         s_release(s);
         return;
     }
+    if (s->cmd.encoded.len > s->cfg->max_message) {
+        char why[160];
+        snprintf(why, sizeof why, "frame %" PRId64 " is %zu bytes, over the %zu-byte message limit",
+                 s->next, s->cmd.encoded.len, s->cfg->max_message);
+        s_chunk_end(s, "too_large", why);
+        s_release(s);
+        return;
+    }
+    if (s->n_unacked == 0)
+        s->last_resend = lx_monotonic_ms(); /* the resend clock starts with the backlog */
     unacked_t *u = &s->unacked[s->n_unacked++];
     u->attempt = s->attempt;
     u->frame = s->next;
@@ -512,9 +561,13 @@ static lx_result_t s_loop(session_t *s, lx_error_t *err)
         if (now - s->last_recv > hb * s->cfg->liveness && !s->draining) {
             s_reconnect(s);
             rc = s_connect(s, err);
-        } else if (now - s->last_send >= hb) {
-            lx_msg_t m = {.type = LX_MSG_HEARTBEAT};
-            s_send(s, &m);
+        } else {
+            if (s->n_unacked && now - s->last_resend >= hb * s->cfg->liveness)
+                s_resend(s);
+            if (now - s->last_send >= hb) {
+                lx_msg_t m = {.type = LX_MSG_HEARTBEAT};
+                s_send(s, &m);
+            }
         }
     }
     return rc;

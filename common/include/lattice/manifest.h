@@ -79,6 +79,13 @@ lx_result_t lx_manifest_add_frame(lx_manifest_t *m, int64_t f, double t_ms, cons
                                   const lx_manifest_file_t *files, uint32_t n_files,
                                   lx_error_t *err);
 
+/* The checks lx_manifest_add_frame makes on frame f's files (range, keys,
+ * names, hashes), without recording anything: a coordinator checks a
+ * result before it writes a byte of it. LX_OK or LX_E_INVALID. */
+lx_result_t lx_manifest_check_frame(const lx_manifest_t *m, int64_t f,
+                                    const lx_manifest_file_t *files, uint32_t n_files,
+                                    lx_error_t *err);
+
 /* How many of the plan's frames have not been recorded yet. */
 int64_t lx_manifest_missing(const lx_manifest_t *m);
 

@@ -278,6 +278,19 @@ static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f,
     return LX_OK;
 }
 
+lx_result_t lx_manifest_check_frame(const lx_manifest_t *m, int64_t f,
+                                    const lx_manifest_file_t *files, uint32_t n_files,
+                                    lx_error_t *err)
+{
+    if (f < m->plan.first || f > m->plan.last)
+        return lx_fail(err, LX_E_INVALID, "frame %lld is outside the export's frames %lld-%lld",
+                       (long long)f, (long long)m->plan.first, (long long)m->plan.last);
+    if (n_files > LX_MANIFEST_MAX_FILES || (n_files && !files))
+        return lx_fail(err, LX_E_INVALID, "frame %lld: no files or more than %u", (long long)f,
+                       LX_MANIFEST_MAX_FILES);
+    return s_check_files(m, f, files, n_files, err);
+}
+
 lx_result_t lx_manifest_add_frame(lx_manifest_t *m, int64_t f, double t_ms, const lx_camera_t *cam,
                                   const lx_manifest_file_t *files, uint32_t n_files,
                                   lx_error_t *err)

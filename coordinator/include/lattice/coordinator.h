@@ -26,6 +26,8 @@ typedef struct lx_coord_config {
     double target_chunk_ms;  /* adaptive chunks: 10000 */
     double heartbeat_ms;     /* 1000 */
     uint32_t liveness;       /* silent intervals before a peer is dead: 3 */
+    double grace_ms;         /* after a restart, how long in-flight attempts wait for their
+                                workers to re-announce them; 0 = 2 x liveness x heartbeat */
     size_t max_message;      /* bytes (ZMQ_MAXMSGSIZE) */
     lx_log_level_t log_level;
     FILE *log;               /* structured lines; NULL = none */
@@ -36,7 +38,7 @@ typedef struct lx_coord_config {
     void *ready_user;
 } lx_coord_config_t;
 #define LX_COORD_CONFIG_INIT                                                                       \
-    {sizeof(lx_coord_config_t), NULL, NULL, NULL, 0, 10000.0, 1000.0, 3, 512u << 20,             \
+    {sizeof(lx_coord_config_t), NULL, NULL, NULL, 0, 10000.0, 1000.0, 3, 0, 512u << 20,          \
      LX_LOG_INFO, NULL, NULL, NULL, NULL}
 
 /* Runs until *cfg->stop is set. LX_E_IO when the socket cannot be bound

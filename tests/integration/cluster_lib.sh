@@ -1,0 +1,80 @@
+# Shared by the cluster tests (sourced): arguments, cleanup, waiting,
+# starting processes, comparing exports. Every wait polls a condition
+# against a deadline; every process started is killed by its pid on exit.
+set -uo pipefail
+lattice=$1
+root=$2
+coordinator=$3
+worker=$4
+peer=$5
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+[[ -n ${KEEP_TMP:-} ]] && trap "echo kept $tmp" EXIT
+passed=0 failed=0
+
+ok() { # ok NAME CONDITION-COMMAND...
+    local name=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name" >&2
+    fi
+}
+
+wait_for() { # wait_for SECONDS COMMAND...: polls COMMAND until it succeeds
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS >= deadline)) && return 1
+        sleep 0.05
+    done
+}
+
+# start_coordinator NAME [ARGS...]: sets $endpoint
+start_coordinator() {
+    local name=$1
+    shift
+    "$coordinator" --bind "${bind:-tcp://127.0.0.1:*}" --state "$tmp/$name-state" \
+        --heartbeat-ms 200 --log-level debug "$@" 2>>"$tmp/$name.log" &
+    pids+=($!)
+    coord_pid=$!
+    local starts=$(grep -c 'event=started' "$tmp/$name.log" 2>/dev/null)
+    wait_for 20 bash -c "(( \$(grep -c 'event=started' '$tmp/$name.log') > ${starts:-0} ))" ||
+        { cat "$tmp/$name.log" >&2; exit 1; }
+    endpoint=$(sed -n 's/.*event=started bind=\([^ ]*\).*/\1/p' "$tmp/$name.log" | tail -1)
+}
+
+# start_worker NAME: its pid in worker_pid[NAME]
+declare -A worker_pid
+start_worker() {
+    "$worker" --connect "$endpoint" --name "$1" --heartbeat-ms 200 --log-level debug \
+        2>"$tmp/$1.log" &
+    pids+=($!)
+    worker_pid[$1]=$!
+}
+
+# same_export A B: every file identical, and metadata.json without the
+# fields that describe the run (exportedAt, run).
+strip_manifest() {
+    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m.pop("exportedAt"); m.pop("run"); print(json.dumps(m, sort_keys=True))' "$1"
+}
+same_export() {
+    [[ -f $1/metadata.json && -f $2/metadata.json ]] || return 1
+    diff -r -q -x metadata.json "$1" "$2" >&2 || return 1
+    [[ "$(strip_manifest "$1/metadata.json")" == "$(strip_manifest "$2/metadata.json")" ]]
+}
+
+job_done_count() { # job_done_count JOB: frames done so far
+    "$lattice" status "$1" --json -c "$endpoint" 2>/dev/null |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["done"])' 2>/dev/null || echo 0
+}
+at_least_done() { (($(job_done_count "$1") >= $2)); }
+
