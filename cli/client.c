@@ -97,6 +97,8 @@ void cli_print_jobs(const lx_job_recs_t *jobs, bool json)
             printf("%-14s %-10s %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %7" PRIu64 "  %s%s%s\n",
                    j->job, j->state, j->done, j->total, j->failed, j->workers,
                    j->out ? j->out : "", j->error ? "  error: " : "", j->error ? j->error : "");
+            if (j->waiting)
+                printf("%-14s waiting: %s\n", "", j->waiting);
         }
         return;
     }
@@ -125,6 +127,9 @@ void cli_print_jobs(const lx_job_recs_t *jobs, bool json)
         cJSON_AddNumberToObject(o, "elapsedMs", j->elapsed_ms);
         if (j->error)
             cJSON_AddStringToObject(o, "error", j->error);
+        if (j->waiting)
+            cJSON_AddStringToObject(o, "waiting", j->waiting);
+        cJSON_AddNumberToObject(o, "lateResults", (double)j->late);
         cJSON_AddItemToArray(arr, o);
     }
     char *s = cJSON_Print(arr);

@@ -97,6 +97,8 @@ static void s_submit_help(FILE *out)
             "                       stream (bytes travel to the coordinator); default\n"
             "                       shared\n"
             "  --token T            idempotency token (default: hash of the request)\n"
+            "  --progress-timeout-ms MS  cancel and requeue a chunk that delivers no\n"
+            "                       frame for this long (default: the coordinator's)\n"
             "  --wait               show progress until the job ends\n"
             "%s\n"
             "Exit status: 0 submitted (with --wait: exported), 1 the patch or settings\n"
@@ -108,7 +110,7 @@ int cmd_submit(int argc, char **argv)
 {
     const char *path = NULL, *out = NULL, *frames = NULL, *artifacts = NULL, *config = NULL;
     const char *endpoint = NULL, *output = "shared", *token = NULL;
-    long timeout = 5000, chunk = 0;
+    long timeout = 5000, chunk = 0, progress = 0;
     bool wait = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -135,6 +137,13 @@ int cmd_submit(int argc, char **argv)
             chunk = strtol(argv[++i], &end, 10);
             if (*end || chunk < 1 || chunk > 100000) {
                 fprintf(stderr, "lattice submit: --chunk takes 1 to 100000\n");
+                return CLI_USAGE;
+            }
+        } else if (strcmp(a, "--progress-timeout-ms") == 0 && v) {
+            char *end;
+            progress = strtol(argv[++i], &end, 10);
+            if (*end || progress < 10 || progress > 86400000) {
+                fprintf(stderr, "lattice submit: --progress-timeout-ms takes 10 to 86400000\n");
                 return CLI_USAGE;
             }
         } else if (strcmp(a, "--wait") == 0) {
@@ -176,6 +185,8 @@ int cmd_submit(int argc, char **argv)
         LX_MSG_SET(&m, artifacts, artifacts);
     if (chunk)
         LX_MSG_SET(&m, chunk, (uint64_t)chunk);
+    if (progress)
+        LX_MSG_SET(&m, progress_timeout_ms, (uint64_t)progress);
     /* The default token names the request, so a retried submit (a lost
      * reply, a script run twice) finds its job instead of starting another. */
     char hex[65];
@@ -368,6 +379,7 @@ static void s_print_workers(const lx_msg_t *rep, bool json)
             cJSON_AddStringToObject(o, "job", w->job ? w->job : "");
             cJSON_AddNumberToObject(o, "attempt", (double)w->attempt);
             cJSON_AddNumberToObject(o, "seenMs", w->seen_ms);
+            cJSON_AddStringToObject(o, "blocked", w->blocked ? w->blocked : "");
             cJSON_AddItemToArray(arr, o);
         }
         char *text = cJSON_Print(arr);
@@ -381,8 +393,9 @@ static void s_print_workers(const lx_msg_t *rep, bool json)
            "SEEN_MS", "BUILD");
     for (uint32_t i = 0; i < rep->workers.n; i++) {
         const lx_worker_rec_t *w = &rep->workers.v[i];
-        printf("%-24s %-9s %7" PRIu64 " %8" PRIu64 " %-14s %8.0f  %s\n", w->name, w->state,
-               w->threads, w->frames, w->job ? w->job : "-", w->seen_ms, w->build ? w->build : "");
+        printf("%-24s %-9s %7" PRIu64 " %8" PRIu64 " %-14s %8.0f  %s%s%s\n", w->name, w->state,
+               w->threads, w->frames, w->job ? w->job : "-", w->seen_ms, w->build ? w->build : "",
+               w->blocked ? "  blocked for: " : "", w->blocked ? w->blocked : "");
     }
 }
 

@@ -31,6 +31,11 @@ static void s_help(FILE *out)
             "  --target-chunk-ms MS adaptive chunk duration (default: 10000)\n"
             "  --heartbeat-ms MS    heartbeat interval (default: 1000)\n"
             "  --liveness N         silent intervals before a worker is dead (default: 3)\n"
+            "  --progress-timeout-ms MS  a chunk that delivers no frame for this long is\n"
+            "                       cancelled and requeued (default: 600000; per job with\n"
+            "                       lattice submit --progress-timeout-ms)\n"
+            "  --forgive-ms MS      a worker that failed 3 chunks of a job is blocked for\n"
+            "                       it this long (default: 600000)\n"
             "  --grace-ms MS        after a restart, how long chunks in flight wait for\n"
             "                       their workers to come back (default: 2 x liveness\n"
             "                       x heartbeat)\n"
@@ -65,6 +70,11 @@ int main(int argc, char **argv)
             cfg.heartbeat_ms = x;
         } else if (strcmp(a, "--liveness") == 0 && v && lx_parse_number(argv[++i], 2, 100, &x)) {
             cfg.liveness = (uint32_t)x;
+        } else if (strcmp(a, "--progress-timeout-ms") == 0 && v &&
+                   lx_parse_number(argv[++i], 10, 8.64e7, &x)) {
+            cfg.progress_timeout_ms = x;
+        } else if (strcmp(a, "--forgive-ms") == 0 && v && lx_parse_number(argv[++i], 0, 8.64e7, &x)) {
+            cfg.forgive_ms = x;
         } else if (strcmp(a, "--grace-ms") == 0 && v && lx_parse_number(argv[++i], 0, 3.6e6, &x)) {
             cfg.grace_ms = x;
         } else if (strcmp(a, "--max-message-mb") == 0 && v && lx_parse_number(argv[++i], 1, 2048, &x)) {

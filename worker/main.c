@@ -45,6 +45,8 @@ int main(int argc, char **argv)
     gethostname(host, sizeof host - 1);
     snprintf(name, sizeof name, "%s-%ld", host, (long)getpid());
     cfg.name = name;
+    /* Test-only fault injection, never on unless asked for by name. */
+    cfg.fault = getenv("LATTICE_WORKER_FAULT");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool v = i + 1 < argc;

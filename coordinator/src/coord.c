@@ -53,7 +53,8 @@ typedef struct job {
     int64_t first, n;   /* frames first .. first + n - 1 */
     uint8_t *fstate;    /* per frame */
     uint64_t *fattempt; /* the frame's current attempt */
-    uint8_t *ffail;     /* render failures so far */
+    uint8_t *ffail;     /* distinct workers that failed the frame so far */
+    uint64_t (*fby)[MAX_FRAME_FAILURES]; /* which ones (hashes of their names) */
     int64_t hint;       /* no pending frame below first + hint */
     uint64_t done, running, failed;
     double ms_sum;      /* render_ms of completed frames, for adaptive chunks */
@@ -61,13 +62,23 @@ typedef struct job {
     lx_manifest_t *manifest;
     uint64_t *workers; /* serials of workers that delivered results */
     uint32_t n_workers, cap_workers, max_threads;
+    uint64_t late;        /* results of superseded attempts, kept as evidence */
+    double progress_ms;   /* an attempt with no frame for this long is stuck */
+    struct job_worker {   /* failed chunks per worker, and blocks */
+        uint64_t who;
+        char name[129];
+        uint32_t failed_chunks;
+        double blocked_until;
+    } *jw;
+    size_t n_jw, cap_jw;
 } job_t;
 
 typedef struct attempt {
     uint64_t id;
     job_t *job;
     int64_t first, last;
-    uint64_t worker; /* serial of the worker it was given to */
+    uint64_t worker; /* serial of the worker it was given to (0: nobody, after a restart) */
+    double progress; /* when it was assigned or last delivered a frame */
 } attempt_t;
 
 typedef struct coord {
@@ -214,35 +225,106 @@ static void s_journal_fail(coord_t *c, const lx_error_t *err)
     s_log(c, LX_LOG_ERROR, "event=journal_error error=\"%s\"", err->message);
 }
 
+static uint64_t s_who(const char *name)
+{
+    uint8_t h[16];
+    lx_xxh128(name, strlen(name), h);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return v ? v : 1;
+}
+
+static struct job_worker *s_job_worker(job_t *j, const char *name)
+{
+    uint64_t who = s_who(name);
+    for (size_t k = 0; k < j->n_jw; k++)
+        if (j->jw[k].who == who)
+            return &j->jw[k];
+    if (!s_grow((void **)&j->jw, &j->cap_jw, j->n_jw, sizeof *j->jw))
+        return NULL;
+    struct job_worker *x = &j->jw[j->n_jw++];
+    memset(x, 0, sizeof *x);
+    x->who = who;
+    snprintf(x->name, sizeof x->name, "%s", name);
+    return x;
+}
+
+static bool s_blocked(const job_t *j, const char *name, double now)
+{
+    uint64_t who = s_who(name);
+    for (size_t k = 0; k < j->n_jw; k++)
+        if (j->jw[k].who == who)
+            return j->jw[k].blocked_until > now;
+    return false;
+}
+
+static bool s_failed_by(const job_t *j, int64_t i, uint64_t who)
+{
+    for (int k = 0; k < j->ffail[i]; k++)
+        if (j->fby[i][k] == who)
+            return true;
+    return false;
+}
+
+/* A chunk of job j failed on worker w: after 3, w is blocked for j until
+ * the configured forgiveness has passed. */
+static void s_blame_chunk(coord_t *c, job_t *j, const worker_t *w)
+{
+    struct job_worker *x = s_job_worker(j, w->name);
+    if (!x || ++x->failed_chunks < MAX_FRAME_FAILURES)
+        return;
+    x->failed_chunks = 0;
+    x->blocked_until = lx_monotonic_ms() + c->cfg->forgive_ms;
+    s_log(c, LX_LOG_WARN, "event=worker_blocked job=%s worker=%s for_ms=%.0f", j->id, w->name,
+          c->cfg->forgive_ms);
+}
+
 /* Frames [first, last] still running under attempt id go back to the
- * queue, inside the caller's transaction. With `failure`, each also counts
- * one render failure; a frame out of budget fails, and so does its job. */
+ * queue, inside the caller's transaction. With a worker to blame, the
+ * first of them (the one it was rendering: workers render in order) counts
+ * one failure; a frame out of budget fails, and so does its job. */
 static bool s_release_frames(coord_t *c, job_t *j, uint64_t id, int64_t first, int64_t last,
-                             bool failure, lx_error_t *err)
+                             const worker_t *blame, lx_error_t *err)
 {
     bool ok = true;
+    uint64_t who = blame ? s_who(blame->name) : 0;
     for (int64_t f = first; f <= last && ok; f++) {
         int64_t i = f - j->first;
         if (j->fstate[i] != F_RUNNING || j->fattempt[i] != id)
             continue;
         j->running--;
         int st = F_PENDING;
-        if (failure && ++j->ffail[i] >= MAX_FRAME_FAILURES) {
-            st = F_FAILED;
-            j->failed++;
+        /* Budget: 3 failures on distinct workers. The same worker failing
+         * a frame again does not count (it is not given that frame again). */
+        bool in_hand = blame != NULL;
+        blame = NULL; /* only the frame in hand failed; the rest were not reached */
+        if (in_hand && !s_failed_by(j, i, who)) {
+            j->fby[i][j->ffail[i]++] = who;
+            if (j->ffail[i] >= MAX_FRAME_FAILURES) {
+                st = F_FAILED;
+                j->failed++;
+                s_log(c, LX_LOG_ERROR, "event=frame_failed job=%s frame=%" PRId64
+                      " workers=%d", j->id, f, MAX_FRAME_FAILURES);
+            }
         }
         j->fstate[i] = (uint8_t)st;
         if (st == F_PENDING && i < j->hint)
             j->hint = i;
+        char by[3 * 17 + 1] = "";
+        for (int k = 0; k < j->ffail[i]; k++)
+            snprintf(by + 17 * k, sizeof by - 17 * (size_t)k, "%016llx,",
+                     (unsigned long long)j->fby[i][k]);
         ok = journal_exec(c->journal, err,
-                          "UPDATE frames SET state = ?, failures = ? WHERE job = ? AND frame = ?",
-                          "sisi", st == F_FAILED ? "failed" : "pending", (int64_t)j->ffail[i],
+                          "UPDATE frames SET state = ?, failures = ?, failed_by = ? WHERE job = ?"
+                          " AND frame = ?",
+                          "sissi", st == F_FAILED ? "failed" : "pending", (int64_t)j->ffail[i], by,
                           j->id, f) == LX_OK;
     }
     if (ok && j->failed && j->state <= J_RUNNING) {
         j->state = J_FAILED;
         free(j->error);
-        j->error = strdup("some frames failed 3 times; see the coordinator log");
+        j->error = strdup("frames failed on 3 different workers; see the coordinator log "
+                          "(event=frame_failed)");
         ok = journal_exec(c->journal, err, "UPDATE jobs SET state = 'failed', error = ? WHERE id = ?",
                           "ss", j->error, j->id) == LX_OK;
         s_log(c, LX_LOG_ERROR, "event=job_failed job=%s failed_frames=%" PRIu64, j->id, j->failed);
@@ -261,12 +343,14 @@ static void s_transaction_end(coord_t *c, bool ok, lx_error_t *err)
 /* Ends attempt a (state: done, failed, lost, cancelled): its unfinished
  * frames go back to the queue, and it is forgotten. */
 static void s_requeue(coord_t *c, attempt_t *a, const char *state, const char *reason,
-                      bool failure)
+                      const worker_t *blame)
 {
     job_t *j = a->job;
     lx_error_t err = {0};
+    if (blame)
+        s_blame_chunk(c, j, blame);
     bool ok = journal_begin(c->journal, &err) == LX_OK &&
-              s_release_frames(c, j, a->id, a->first, a->last, failure, &err) &&
+              s_release_frames(c, j, a->id, a->first, a->last, blame, &err) &&
               journal_exec(c->journal, &err, "UPDATE attempts SET state = ?, reason = ? WHERE id = ?",
                            "ssi", state, reason, (int64_t)a->id) == LX_OK;
     s_transaction_end(c, ok, &err);
@@ -281,7 +365,7 @@ static void s_worker_gone(coord_t *c, worker_t *w, const char *why)
           w->name, w->serial, w->frames);
     for (size_t i = c->n_attempts; i-- > 0;)
         if (c->attempts[i].worker == w->serial)
-            s_requeue(c, &c->attempts[i], "lost", why, false);
+            s_requeue(c, &c->attempts[i], "lost", why, NULL);
     lx_error_t err = {0};
     if (w->helloed &&
         journal_exec(c->journal, &err, "UPDATE workers SET state = ?, last_seen = ? WHERE name = ?",
@@ -328,14 +412,22 @@ static bool s_assign(coord_t *c, worker_t *w, job_t *j)
     while (i < j->n && j->fstate[i] != F_PENDING)
         i++;
     j->hint = i;
+    if (s_blocked(j, w->name, lx_monotonic_ms()))
+        return false;
+    /* A worker is never given a frame it failed: the next pending frame
+     * it has not failed starts its chunk, the next one it has ends it. */
+    uint64_t who = s_who(w->name);
+    while (i < j->n && (j->fstate[i] != F_PENDING || s_failed_by(j, i, who)))
+        i++;
     if (i >= j->n)
         return false;
     int64_t want = s_chunk_size(c, j), k = i;
-    while (k < j->n && k - i < want && j->fstate[k] == F_PENDING)
+    while (k < j->n && k - i < want && j->fstate[k] == F_PENDING && !s_failed_by(j, k, who))
         k++;
     if (!s_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts, sizeof *c->attempts))
         return false;
-    attempt_t a = {++c->next_attempt, j, j->first + i, j->first + k - 1, w->serial};
+    attempt_t a = {++c->next_attempt, j, j->first + i, j->first + k - 1, w->serial,
+                   lx_monotonic_ms()};
     int64_t warm = s_warmup_from(j, a.first);
     lx_error_t err = {0};
     bool ok = journal_begin(c->journal, &err) == LX_OK &&
@@ -423,12 +515,49 @@ static void s_job_free(job_t *j)
     free(j->fstate);
     free(j->fattempt);
     free(j->ffail);
+    free(j->fby);
+    free(j->jw);
     free(j->workers);
     free(j);
 }
 
-static void s_job_rec(coord_t *c, const job_t *j, lx_job_rec_t *r)
+/* Why none of a job's pending frames can go to any connected worker
+ * (empty when some can, or when nothing is pending): a job that cannot
+ * finish says so instead of waiting in silence. */
+static void s_waiting(const coord_t *c, const job_t *j, char *out, size_t size)
 {
+    out[0] = '\0';
+    int64_t pending = j->n - (int64_t)(j->done + j->running + j->failed);
+    if (j->state > J_RUNNING || pending <= 0)
+        return;
+    double now = lx_monotonic_ms();
+    uint32_t live = 0, blocked = 0;
+    for (size_t k = 0; k < c->n_workers; k++) {
+        const worker_t *w = &c->workers[k];
+        if (!w->helloed || w->draining)
+            continue;
+        live++;
+        if (s_blocked(j, w->name, now)) {
+            blocked++;
+            continue;
+        }
+        uint64_t who = s_who(w->name);
+        for (int64_t i = j->hint; i < j->n; i++)
+            if (j->fstate[i] == F_PENDING && !s_failed_by(j, i, who))
+                return; /* this one can take work */
+    }
+    if (live == 0)
+        snprintf(out, size, "no worker is connected; %" PRId64 " frames wait", pending);
+    else
+        snprintf(out, size,
+                 "no connected worker can take the %" PRId64 " waiting frames: %u of %u are "
+                 "blocked for this job, the others already failed those frames",
+                 pending, blocked, live);
+}
+
+static void s_job_rec(coord_t *c, const job_t *j, lx_job_rec_t *r, char *waiting, size_t wsize)
+{
+    s_waiting(c, j, waiting, wsize);
     memset(r, 0, sizeof *r);
 #define SET(m, v) LX_REC_SET(r, LX_JOB_REC, m, v)
     SET(job, j->id);
@@ -454,6 +583,9 @@ static void s_job_rec(coord_t *c, const job_t *j, lx_job_rec_t *r)
     SET(elapsed_ms, floor(lx_monotonic_ms() - j->created));
     if (j->error)
         SET(error, j->error);
+    SET(late, j->late);
+    if (j->state <= J_RUNNING && waiting[0])
+        SET(waiting, waiting);
 #undef SET
 }
 
@@ -461,16 +593,20 @@ static void s_reply_jobs(coord_t *c, const peer_t *to, job_t *only)
 {
     size_t n = only ? 1 : c->n_jobs;
     lx_job_rec_t *recs = calloc(n ? n : 1, sizeof *recs);
-    if (!recs) {
+    char(*waiting)[512] = calloc(n ? n : 1, sizeof *waiting);
+    if (!recs || !waiting) {
+        free(recs);
+        free(waiting);
         s_error(c, to, "internal", "out of memory");
         return;
     }
     for (size_t i = 0; i < n; i++)
-        s_job_rec(c, only ? only : c->jobs[i], &recs[i]);
+        s_job_rec(c, only ? only : c->jobs[i], &recs[i], waiting[i], sizeof waiting[i]);
     lx_msg_t m = {.type = LX_MSG_JOBS};
     LX_MSG_SET(&m, jobs, ((lx_job_recs_t){recs, (uint32_t)n}));
     s_send(c, to, &m);
     free(recs);
+    free(waiting);
 }
 
 static void s_hash_hex(const void *data, size_t len, char hex[65])
@@ -511,6 +647,7 @@ static lx_result_t s_job_setup(job_t *j, const char *out, lx_error_t *err)
     j->n = j->plan.last - j->plan.first + 1;
     j->fstate = calloc((size_t)j->n, 1);
     j->ffail = calloc((size_t)j->n, 1);
+    j->fby = calloc((size_t)j->n, sizeof *j->fby);
     j->fattempt = calloc((size_t)j->n, sizeof *j->fattempt);
     lx_strbuf_t cfg;
     lx_strbuf_init(&cfg, NULL);
@@ -518,7 +655,7 @@ static lx_result_t s_job_setup(job_t *j, const char *out, lx_error_t *err)
     j->config_json = lx_strbuf_detach(&cfg);
     j->out = strdup(out);
     j->manifest = lx_manifest_new(j->p, &j->plan, NULL, err);
-    if (!j->fstate || !j->ffail || !j->fattempt || !j->config_json || !j->out || !j->manifest)
+    if (!j->fstate || !j->ffail || !j->fby || !j->fattempt || !j->config_json || !j->out || !j->manifest)
         return lx_fail(err, LX_E_NOMEM, "out of memory for a job of %" PRId64 " frames", j->n);
     lx_hex(j->p->program_hash.bytes, 32, j->program_hash);
     lx_hex(j->plan.config_hash.bytes, 32, j->config_hash);
@@ -599,6 +736,8 @@ static void s_on_submit(coord_t *c, const peer_t *from, const lx_msg_t *m)
     memcpy(j->submit_hash, submit_hash, sizeof submit_hash);
     j->stream = strcmp(output, "stream") == 0;
     j->chunk = LX_MSG_HAS(m, chunk) ? (uint32_t)m->chunk : c->cfg->chunk;
+    j->progress_ms = LX_MSG_HAS(m, progress_timeout_ms) ? (double)m->progress_timeout_ms
+                                                        : c->cfg->progress_timeout_ms;
     if (s_job(c, j->id) ||
         !s_grow((void **)&c->jobs, &c->cap_jobs, c->n_jobs, sizeof *c->jobs)) {
         s_error(c, from, "token_reused", "job id %s is taken; use another token", j->id);
@@ -609,12 +748,12 @@ static void s_on_submit(coord_t *c, const peer_t *from, const lx_msg_t *m)
                            j->program_hash, program.buf, program.len) == LX_OK &&
               journal_exec(c->journal, &err,
                            "INSERT INTO jobs(id, token, submit_hash, state, project, program_hash,"
-                           " config, config_hash, out, output, first, last, chunk, created)"
-                           " VALUES(?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           "sssssssssiiid", j->id, j->token, j->submit_hash, j->p->patch_id,
+                           " config, config_hash, out, output, first, last, chunk, created,"
+                           " progress_ms) VALUES(?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "sssssssssiiidd", j->id, j->token, j->submit_hash, j->p->patch_id,
                            j->program_hash, j->config_json, j->config_hash, j->out, output,
-                           j->first, j->first + j->n - 1, (int64_t)j->chunk,
-                           (double)time(NULL)) == LX_OK;
+                           j->first, j->first + j->n - 1, (int64_t)j->chunk, (double)time(NULL),
+                           j->progress_ms) == LX_OK;
     for (int64_t f = 0; f < j->n && ok; f++)
         ok = journal_exec(c->journal, &err,
                           "INSERT INTO frames(job, frame, state) VALUES(?, ?, 'pending')", "si",
@@ -652,6 +791,12 @@ static void s_finish(coord_t *c, job_t *j)
     run.elapsed_ms = floor(lx_monotonic_ms() - j->created);
     run.exported_at = stamp;
     lx_error_t err = {0}, jerr = {0};
+    /* A process killed mid-write (this coordinator before a restart, a
+     * worker in shared mode) leaves a temporary file; the export must not
+     * carry it. */
+    unsigned temps = lx_remove_stale_temps(j->out);
+    if (temps)
+        s_log(c, LX_LOG_INFO, "event=temps_removed job=%s files=%u", j->id, temps);
     lx_result_t rc = lx_manifest_write(j->manifest, j->out, &run, &err);
     j->state = rc == LX_OK ? J_DONE : J_FAILED;
     if (rc != LX_OK)
@@ -752,8 +897,9 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
         /* A superseded attempt's late result: kept as evidence only. */
         if (s_journal_result(c, m, w, false, &err) != LX_OK)
             s_journal_fail(c, &err);
+        j->late++;
         s_log(c, LX_LOG_INFO, "event=late_result job=%s attempt=%" PRIu64 " frame=%" PRId64
-              " worker=%s", j->id, m->attempt, f, w->name);
+              " worker=%s late=%" PRIu64, j->id, m->attempt, f, w->name, j->late);
         return s_ack(c, w, m);
     }
     lx_camera_t cam;
@@ -791,6 +937,7 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
         j->fstate[i] = F_DONE;
         j->running--;
         j->done++;
+        a->progress = lx_monotonic_ms();
         j->ms_sum += m->render_ms;
         w->frames++;
         bool known = false;
@@ -812,7 +959,7 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
         for (int64_t g = a->first; g <= a->last && !open; g++)
             open = j->fstate[g - j->first] == F_RUNNING && j->fattempt[g - j->first] == a->id;
         if (!open)
-            s_requeue(c, a, "done", "complete", false);
+            s_requeue(c, a, "done", "complete", NULL);
         if ((int64_t)j->done == j->n && j->state <= J_RUNNING)
             s_finish(c, j);
         return;
@@ -825,7 +972,7 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
     bool failure = rc != LX_E_IO && rc != LX_E_NOMEM;
     lx_error_t jerr = {0};
     bool ok = journal_begin(c->journal, &jerr) == LX_OK &&
-              s_release_frames(c, j, a->id, f, f, failure, &jerr);
+              s_release_frames(c, j, a->id, f, f, failure ? w : NULL, &jerr);
     s_transaction_end(c, ok, &jerr);
     s_error(c, &to, "result_rejected", "frame %" PRId64 ": %s", f, err.message);
     s_ack(c, w, m);
@@ -840,13 +987,13 @@ static void s_on_chunk_end(coord_t *c, worker_t *w, const lx_msg_t *m)
         return;
     }
     if (m->type == LX_MSG_CHUNK_DONE)
-        return s_requeue(c, a, "done", "complete", false);
+        return s_requeue(c, a, "done", "complete", NULL);
     /* Interruptions never count against a frame's budget. */
     bool interrupted = strcmp(m->reason, "interrupted") == 0 || strcmp(m->reason, "busy") == 0;
     s_log(c, LX_LOG_WARN, "event=chunk_failed job=%s attempt=%" PRIu64 " worker=%s reason=%s"
           " message=\"%s\"", a->job->id, a->id, w->name, m->reason,
           LX_MSG_HAS(m, message) ? m->message : "");
-    s_requeue(c, a, "failed", m->reason, !interrupted);
+    s_requeue(c, a, "failed", m->reason, interrupted ? NULL : w);
 }
 
 static bool s_resumes(const lx_msg_t *m, uint64_t attempt)
@@ -936,7 +1083,7 @@ static void s_on_cancel_job(coord_t *c, const peer_t *from, job_t *j)
                 LX_MSG_SET(&cancel, attempt, a->id);
                 s_send_worker(c, w, &cancel);
             }
-            s_requeue(c, a, "cancelled", "job_cancelled", false);
+            s_requeue(c, a, "cancelled", "job_cancelled", NULL);
         }
         s_log(c, LX_LOG_INFO, "event=job_cancelled job=%s done=%" PRIu64, j->id, j->done);
     }
@@ -946,8 +1093,12 @@ static void s_on_cancel_job(coord_t *c, const peer_t *from, job_t *j)
 static void s_reply_workers(coord_t *c, const peer_t *to)
 {
     lx_worker_rec_t *recs = calloc(c->n_workers ? c->n_workers : 1, sizeof *recs);
-    if (!recs)
+    lx_strbuf_t *blocked = calloc(c->n_workers ? c->n_workers : 1, sizeof *blocked);
+    if (!recs || !blocked) {
+        free(recs);
+        free(blocked);
         return s_error(c, to, "internal", "out of memory");
+    }
     double now = lx_monotonic_ms();
     uint32_t n = 0;
     for (size_t i = 0; i < c->n_workers; i++) {
@@ -963,7 +1114,15 @@ static void s_reply_workers(coord_t *c, const peer_t *to)
         SET(name, w->name);
         SET(build, w->build);
         SET(threads, w->threads);
-        SET(state, w->draining ? "draining" : a ? "busy" : "idle");
+        /* Blocked for some jobs: named, and the state says so when idle. */
+        lx_strbuf_t *b = &blocked[n - 1];
+        lx_strbuf_init(b, NULL);
+        for (size_t k = 0; k < c->n_jobs; k++)
+            if (c->jobs[k]->state <= J_RUNNING && s_blocked(c->jobs[k], w->name, now))
+                lx_strbuf_addf(b, "%s%s", b->len ? "," : "", c->jobs[k]->id);
+        if (b->len)
+            SET(blocked, b->buf);
+        SET(state, w->draining ? "draining" : a ? "busy" : b->len ? "blocked" : "idle");
         if (a) {
             SET(job, a->job->id);
             SET(attempt, a->id);
@@ -975,6 +1134,9 @@ static void s_reply_workers(coord_t *c, const peer_t *to)
     lx_msg_t m = {.type = LX_MSG_WORKER_LIST};
     LX_MSG_SET(&m, workers, ((lx_worker_recs_t){recs, n}));
     s_send(c, to, &m);
+    for (uint32_t i = 0; i < n; i++)
+        lx_strbuf_release(&blocked[i]);
+    free(blocked);
     free(recs);
 }
 
@@ -1037,6 +1199,9 @@ static bool s_recover_job(void *user, journal_row_t *r)
     j->chunk = (uint32_t)journal_col_int(r, 9);
     if (*journal_col_text(r, 10))
         j->error = strdup(journal_col_text(r, 10));
+    j->progress_ms = journal_col_double(r, 11);
+    if (j->progress_ms <= 0)
+        j->progress_ms = c->cfg->progress_timeout_ms;
     c->jobs[c->n_jobs++] = j;
     u->jobs++;
     return true;
@@ -1051,7 +1216,12 @@ static bool s_recover_frame(void *user, journal_row_t *r)
         return true;
     const char *state = journal_col_text(r, 1);
     j->fattempt[i] = (uint64_t)journal_col_int(r, 2);
-    j->ffail[i] = (uint8_t)journal_col_int(r, 3);
+    /* failed_by: the hashes of the workers that failed it, "%016llx," each. */
+    const char *by = journal_col_text(r, 4);
+    for (int k = 0; k < MAX_FRAME_FAILURES && strlen(by) >= 17 * (size_t)(k + 1); k++) {
+        j->fby[i][k] = strtoull(by + 17 * k, NULL, 16);
+        j->ffail[i] = (uint8_t)(k + 1);
+    }
     /* Done only with an accepted result (s_recover_result); running only
      * under an attempt still in flight (s_recover_attempt). */
     if (strcmp(state, "failed") == 0) {
@@ -1100,6 +1270,12 @@ static bool s_recover_result(void *user, journal_row_t *r)
     return true;
 }
 
+static bool s_recover_late(void *user, journal_row_t *r)
+{
+    ((job_t *)user)->late = (uint64_t)journal_col_int(r, 0);
+    return false;
+}
+
 static bool s_recover_attempt(void *user, journal_row_t *r)
 {
     recover_t *u = user;
@@ -1109,7 +1285,7 @@ static bool s_recover_attempt(void *user, journal_row_t *r)
         !s_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts, sizeof *c->attempts))
         return true;
     attempt_t a = {(uint64_t)journal_col_int(r, 0), j, journal_col_int(r, 2),
-                   journal_col_int(r, 3), 0};
+                   journal_col_int(r, 3), 0, lx_monotonic_ms()};
     uint64_t held = 0;
     for (int64_t f = a.first; f <= a.last; f++) {
         int64_t i = f - j->first;
@@ -1131,17 +1307,23 @@ static lx_result_t s_recover(coord_t *c, lx_error_t *err)
     recover_t u = {.c = c};
     lx_result_t rc = journal_each(c->journal, err, s_recover_job, &u,
                                   "SELECT id, token, submit_hash, state, program_hash, config,"
-                                  " config_hash, out, output, chunk, error FROM jobs"
+                                  " config_hash, out, output, chunk, error, progress_ms FROM jobs"
                                   " ORDER BY created, rowid",
                                   "");
     for (size_t k = 0; k < c->n_jobs && rc == LX_OK; k++) {
         u.job = c->jobs[k];
         rc = journal_each(c->journal, err, s_recover_frame, &u,
-                          "SELECT frame, state, attempt, failures FROM frames WHERE job = ?", "s",
+                          "SELECT frame, state, attempt, failures, failed_by FROM frames"
+                          " WHERE job = ?",
+                          "s",
                           u.job->id);
         if (rc == LX_OK)
             rc = journal_each(c->journal, err, s_recover_result, &u,
                               "SELECT record FROM results WHERE job = ? AND current = 1", "s",
+                              u.job->id);
+        if (rc == LX_OK)
+            rc = journal_each(c->journal, err, s_recover_late, u.job,
+                              "SELECT count(*) FROM results WHERE job = ? AND current = 0", "s",
                               u.job->id);
     }
     if (rc == LX_OK)
@@ -1278,11 +1460,27 @@ static bool s_recv(coord_t *c)
 static void s_timers(coord_t *c)
 {
     double now = lx_monotonic_ms(), hb = c->cfg->heartbeat_ms;
+    /* Stuck work: a worker that heartbeats but delivers no frame for the
+     * job's progress timeout is told to stop, and the chunk is requeued
+     * (a failure of that worker). */
+    for (size_t i = c->n_attempts; i-- > 0;) {
+        attempt_t *a = &c->attempts[i];
+        worker_t *w = a->worker ? s_worker_by_serial(c, a->worker) : NULL;
+        if (!w || now - a->progress <= a->job->progress_ms)
+            continue;
+        lx_msg_t cancel = {.type = LX_MSG_CANCEL};
+        LX_MSG_SET(&cancel, job, a->job->id);
+        LX_MSG_SET(&cancel, attempt, a->id);
+        s_send_worker(c, w, &cancel);
+        s_log(c, LX_LOG_WARN, "event=stuck job=%s attempt=%" PRIu64 " worker=%s silent_ms=%.0f",
+              a->job->id, a->id, w->name, now - a->progress);
+        s_requeue(c, a, "stuck", "no_progress", w);
+    }
     /* Attempts nobody re-announced within the grace period are lost. */
     if (now >= c->grace_until)
         for (size_t i = c->n_attempts; i-- > 0;)
             if (c->attempts[i].worker == 0)
-                s_requeue(c, &c->attempts[i], "lost", "restart", false);
+                s_requeue(c, &c->attempts[i], "lost", "restart", NULL);
     for (size_t i = c->n_workers; i-- > 0;) {
         worker_t *w = &c->workers[i];
         if (now - w->last_recv > hb * c->cfg->liveness) {

@@ -12,10 +12,9 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
-    rm -rf "$tmp"
+    if [[ -n ${KEEP_TMP:-} ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
-[[ -n ${KEEP_TMP:-} ]] && trap "echo kept $tmp" EXIT
 passed=0 failed=0
 
 ok() { # ok NAME CONDITION-COMMAND...

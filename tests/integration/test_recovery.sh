@@ -54,5 +54,100 @@ done
 ok "a second coordinator on the same state exits 2" test $? -eq 2
 ok "and says why" grep -q "in use by another coordinator" "$tmp/second.err"
 
+# ---- failure budgets ---------------------------------------------------------
+# Fault injection: LATTICE_WORKER_FAULT (test only, docs/operations.md).
+journal_b() { journal "$tmp/budget-state" "$1"; }
+unset bind
+start_coordinator budget --forgive-ms 60000
+# bad5 alone first, so that it meets frame 5; healthy workers join after.
+LATTICE_WORKER_FAULT=fail:5 start_worker bad5
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-budget" --frames 0-59 \
+    --config "$tmp/medium.json" --chunk 4 >"$tmp/budget.out" 2>&1
+jobb=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/budget.out")
+wait_for 60 grep -q "event=chunk_failed job=$jobb .*worker=bad5" "$tmp/budget.log"
+start_worker good1
+start_worker good2
+"$lattice" watch "$jobb" -c "$endpoint" >/dev/null 2>&1
+ok "one bad worker: the job completes" test $? -eq 0
+ok "one bad worker: identical to one machine" same_export "$tmp/ref" "$tmp/out-budget"
+failures5=$(journal_b "select failures from frames where job = '$jobb' and frame = 5")
+ok "one bad worker: frame 5 failed once ($failures5)" test "$failures5" == 1
+ok "one bad worker: bad5 never got frame 5 again" test "$(journal_b "select count(*) from attempts \
+    where job = '$jobb' and worker = 'bad5' and 5 between first and last")" == 1
+kill -9 "${worker_pid[bad5]}" "${worker_pid[good1]}" "${worker_pid[good2]}" 2>/dev/null
+
+# Three workers that all fail frame 5: it fails once on each, then the job fails.
+for w in f1 f2 f3; do LATTICE_WORKER_FAULT=fail:5 start_worker "$w"; done
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-fail" --frames 0-11 \
+    --config "$tmp/medium.json" --chunk 3 --wait >"$tmp/fail.out" 2>&1
+ok "frame failing everywhere: the job fails (exit 1)" test $? -eq 1
+jobf=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/fail.out")
+ok "frame failing everywhere: failed on 3 distinct workers" \
+    test "$(journal_b "select failures || state from frames where job = '$jobf' and frame = 5")" == 3failed
+ok "frame failing everywhere: status says why" bash -c "\"$lattice\" status $jobf -c '$endpoint' |
+    grep -q 'failed.*3 different workers'"
+ok "frame failing everywhere: no manifest" test ! -f "$tmp/out-fail/metadata.json"
+for w in f1 f2 f3; do kill -9 "${worker_pid[$w]}" 2>/dev/null; done
+
+# A worker that fails everything is blocked after 3 chunks; alone, the job
+# says it is waiting instead of hanging in silence.
+LATTICE_WORKER_FAULT=fail:-1 start_worker broken
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-blocked" --frames 0-29 \
+    --config "$tmp/medium.json" --chunk 2 >"$tmp/blocked.out" 2>&1
+jobx=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/blocked.out")
+status_waiting() { "$lattice" status "$jobx" --json -c "$endpoint" | grep -q '"waiting".*blocked'; }
+ok "blocked: the job says it is waiting" wait_for 60 status_waiting
+ok "blocked: after exactly 3 failed chunks" test "$(journal_b "select count(*) from attempts \
+    where job = '$jobx' and worker = 'broken' and state = 'failed'")" == 3
+ok "blocked: logged" grep -q "event=worker_blocked job=$jobx worker=broken" "$tmp/budget.log"
+"$lattice" workers --json -c "$endpoint" >"$tmp/workers.json"
+ok "blocked: shown in lattice workers" python3 -c 'import json,sys
+w=[x for x in json.load(open(sys.argv[1])) if x["name"] == "broken"][0]
+sys.exit(0 if w["state"] == "blocked" and w["blocked"] == sys.argv[2] else 1)' "$tmp/workers.json" "$jobx"
+# A healthy worker joins: the job finishes, identical (frames 0-29 of the reference).
+start_worker healer
+"$lattice" watch "$jobx" -c "$endpoint" >/dev/null 2>&1
+ok "blocked: a healthy worker finishes the job" test $? -eq 0
+"$lattice" export "$stateful" --frames 0-29 --config "$tmp/medium.json" -o "$tmp/ref30" \
+    >/dev/null 2>&1
+ok "blocked: identical to one machine" same_export "$tmp/ref30" "$tmp/out-blocked"
+kill -9 "${worker_pid[broken]}" "${worker_pid[healer]}" 2>/dev/null
+
+# ---- stuck work ----------------------------------------------------------------
+LATTICE_WORKER_FAULT=stall:7 start_worker stally
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-stuck" --frames 0-59 \
+    --config "$tmp/medium.json" --chunk 10 --progress-timeout-ms 1500 >"$tmp/stuck.out" 2>&1
+jobs_=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/stuck.out")
+ok "stuck: detected" wait_for 60 grep -q "event=stuck job=$jobs_ .*worker=stally" "$tmp/budget.log"
+start_worker steady
+"$lattice" watch "$jobs_" -c "$endpoint" >/dev/null 2>&1
+ok "stuck: the job completes" test $? -eq 0
+ok "stuck: frame 7 counted one failure, on stally" test "$(journal_b "select failures from frames \
+    where job = '$jobs_' and frame = 7")" == 1
+ok "stuck: the worker was told" grep -q "event=cancelled" "$tmp/stally.log"
+ok "stuck: identical to one machine" same_export "$tmp/ref" "$tmp/out-stuck"
+kill -9 "${worker_pid[stally]}" "${worker_pid[steady]}" 2>/dev/null
+
+# ---- fencing: a superseded attempt's results are evidence, not state --------
+for w in p1 p2; do start_worker "$w"; done
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-fence" --frames 0-59 \
+    --config "$tmp/medium.json" --chunk 15 >"$tmp/fence.out" 2>&1
+jobn=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/fence.out")
+wait_for 60 at_least_done "$jobn" 3
+kill -STOP "${worker_pid[p1]}"
+wait_for 20 grep -q "event=worker_dead worker=p1" "$tmp/budget.log"
+kill -CONT "${worker_pid[p1]}"
+"$lattice" watch "$jobn" -c "$endpoint" >/dev/null 2>&1
+ok "fencing: the job completes" test $? -eq 0
+wait_for 20 grep -q "event=late_result job=$jobn" "$tmp/budget.log"
+late=$(journal_b "select count(*) from results where job = '$jobn' and current = 0")
+reported=$("$lattice" status "$jobn" --json -c "$endpoint" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["lateResults"])')
+ok "fencing: late results kept as evidence ($late) and counted ($reported)" \
+    test "$late" -ge 1 -a "$late" == "$reported"
+ok "fencing: one current result per frame" \
+    test "$(journal_b "select count(*) from results where job = '$jobn' and current = 1")" == 60
+ok "fencing: identical to one machine" same_export "$tmp/ref" "$tmp/out-fence"
+
 echo "test_recovery: $passed passed, $failed failed"
 ((failed == 0))

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lattice/export.h"
+#include "lattice/files.h"
 #include "lattice/manifest.h"
 #include "runtime_fixture.h"
 #include "test_alloc.h"
@@ -738,6 +739,39 @@ static void test_check_target(void)
     CHECK(lx_export_check_target(dir, "feedback-trails", false, &err) == LX_E_INVALID);
 }
 
+
+/* A process killed inside lx_write_atomic leaves ".NAME.tmp-XXXXXX";
+ * lx_remove_stale_temps removes exactly those, two levels deep. */
+static void test_stale_temps(void)
+{
+    char dir[600], sub[700], deep[800];
+    snprintf(dir, sizeof dir, "%s/temps", s_root);
+    snprintf(sub, sizeof sub, "%s/mask", dir);
+    snprintf(deep, sizeof deep, "%s/cards", sub);
+    CHECK(lx_mkdirs(deep, NULL) == LX_OK);
+    static const char *const keep[] = {"frame_000001.png", ".hidden", "x.tmp-ABCDEF",
+                                       ".frame.tmp-ABC"};
+    static const char *const temps[] = {".frame_000001.png.tmp-Ab12Cd",
+                                        ".frame_000002.exr.tmp-xYz789"};
+    const char *where[] = {dir, sub, deep};
+    for (int w = 0; w < 3; w++) {
+        for (int k = 0; k < 4; k++)
+            CHECK(lx_write_atomic(where[w], keep[k], "k", 1, NULL) == LX_OK);
+        CHECK(lx_write_atomic(where[w], temps[w % 2], "t", 1, NULL) == LX_OK);
+    }
+    CHECK(lx_remove_stale_temps(dir) == 3);
+    for (int w = 0; w < 3; w++) {
+        char path[1000];
+        for (int k = 0; k < 4; k++) {
+            snprintf(path, sizeof path, "%s/%s", where[w], keep[k]);
+            CHECK(access(path, F_OK) == 0);
+        }
+        snprintf(path, sizeof path, "%s/%s", where[w], temps[w % 2]);
+        CHECK(access(path, F_OK) != 0);
+    }
+    CHECK(lx_remove_stale_temps(dir) == 0);
+}
+
 int main(void)
 {
     snprintf(s_root, sizeof s_root, "/tmp/lattice-test-export-XXXXXX");
@@ -754,6 +788,7 @@ int main(void)
     test_manifest_oom();
     test_relpath_ok();
     test_check_target();
+    test_stale_temps();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_root);
     CHECK(system(cmd) == 0);

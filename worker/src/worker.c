@@ -24,8 +24,17 @@
  * rendering until ACKs arrive, so a slow coordinator bounds its memory. */
 enum { MAX_UNACKED = 16, MAX_PROGRAMS = 8 };
 
+/* Test-only fault injection (worker.h). */
+typedef enum { FAULT_NONE, FAULT_FAIL, FAULT_STALL, FAULT_CORRUPT } fault_kind_t;
+typedef struct fault {
+    fault_kind_t kind;
+    int64_t value;
+} fault_t;
+
 typedef struct render_cmd {
     lx_frame_renderer_t *fr;
+    fault_t fault;
+    atomic_int abort; /* set by the session: stop a stalled frame */
     int64_t frame;
     const char *job, *out;
     uint64_t attempt;
@@ -96,11 +105,58 @@ const char *lx_worker_build(void)
 
 /* ---- the render thread ------------------------------------------------ */
 
+static fault_t s_fault_parse(const char *spec)
+{
+    fault_t f = {FAULT_NONE, 0};
+    static const char *const names[] = {"fail:", "stall:", "corrupt:"};
+    for (int k = 0; spec && k < 3; k++)
+        if (strncmp(spec, names[k], strlen(names[k])) == 0) {
+            f.kind = (fault_kind_t)(k + 1);
+            f.value = strtoll(spec + strlen(names[k]), NULL, 10);
+        }
+    if (f.kind == FAULT_CORRUPT && f.value < 1)
+        f.kind = FAULT_NONE;
+    return f;
+}
+
+/* A lying worker: the first file's bytes change and both its hashes are
+ * recomputed to match, so only a comparison with another worker (an
+ * audit) can tell. */
+static void s_corrupt(const lx_frame_result_t *res)
+{
+    if (res->n_files == 0 || res->files[0].bytes.len == 0)
+        return;
+    lx_artifact_file_t *a = (lx_artifact_file_t *)&res->files[0];
+    a->bytes.buf[a->bytes.len - 1] ^= 0x5a;
+    lx_digest_t d;
+    if (lx_sha256(a->bytes.buf, a->bytes.len, &d) == LX_OK)
+        lx_hex(d.bytes, 32, a->hash);
+    uint8_t x[16];
+    lx_xxh128(a->bytes.buf, a->bytes.len, x);
+    lx_hex(x, 16, a->content);
+}
+
 static void s_render(render_cmd_t *cmd)
 {
     double t0 = lx_monotonic_ms();
     const lx_frame_result_t *res = NULL;
+    if (cmd->fault.kind == FAULT_FAIL && (cmd->fault.value == cmd->frame || cmd->fault.value < 0)) {
+        cmd->rc = lx_fail(&cmd->err, LX_E_INTERNAL, "injected failure at frame %lld",
+                          (long long)cmd->frame);
+        return;
+    }
+    if (cmd->fault.kind == FAULT_STALL && cmd->fault.value == cmd->frame) {
+        /* Hangs like a wedged renderer, until the session gives up on it. */
+        while (!atomic_load(&cmd->abort) && lx_monotonic_ms() - t0 < 600000)
+            zmq_poll(NULL, 0, 20);
+        cmd->rc = lx_fail(&cmd->err, LX_E_INTERNAL, "injected stall at frame %lld",
+                          (long long)cmd->frame);
+        return;
+    }
     cmd->rc = lx_frame_renderer_render(cmd->fr, cmd->frame, &res, &cmd->err);
+    if (cmd->rc == LX_OK && cmd->fault.kind == FAULT_CORRUPT &&
+        cmd->frame % cmd->fault.value == cmd->fault.value - 1)
+        s_corrupt(res);
     /* Shared output: the files go to the job's directory before the FRAME
      * that names them is sent. */
     for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && i < res->n_files; i++) {
@@ -422,6 +478,7 @@ static void s_on_message(session_t *s, const void *data, size_t len)
         if (s->assigned && m.attempt == s->attempt) {
             LOG(s, LX_LOG_INFO, "event=cancelled attempt=%" PRIu64, m.attempt);
             s->cancelled = true;
+            atomic_store(&s->cmd.abort, 1);
             if (!s->rendering)
                 s_release(s);
         }
@@ -449,6 +506,7 @@ static void s_on_message(session_t *s, const void *data, size_t len)
 static void s_render_next(session_t *s)
 {
     s->cmd.fr = s->fr;
+    atomic_store(&s->cmd.abort, 0);
     s->cmd.frame = s->next;
     s->cmd.job = s->job;
     s->cmd.attempt = s->attempt;
@@ -463,7 +521,7 @@ static void s_on_rendered(session_t *s)
     char byte;
     zmq_recv(s->pipe, &byte, 1, 0);
     s->rendering = false;
-    if (s->cancelled) {
+    if (s->cancelled && s->cmd.rc != LX_OK) {
         s_release(s);
         return;
     }
@@ -491,7 +549,11 @@ static void s_on_rendered(session_t *s)
     s->frames++;
     LOG(s, LX_LOG_DEBUG, "event=frame job=%s attempt=%" PRIu64 " frame=%" PRId64, s->job,
         s->attempt, s->next);
-    if (s->next++ == s->last) {
+    /* A cancelled attempt's frame in hand is still reported (the
+     * coordinator keeps it as evidence); nothing after it is rendered. */
+    if (s->cancelled)
+        s_release(s);
+    else if (s->next++ == s->last) {
         s_chunk_end(s, NULL, NULL);
         s_release(s);
     }
@@ -523,6 +585,7 @@ static lx_result_t s_loop(session_t *s, lx_error_t *err)
         if (!s->draining && atomic_load(s->cfg->stop)) {
             s->draining = true;
             s->drain_start = now;
+            atomic_store(&s->cmd.abort, 1);
             LOG(s, LX_LOG_INFO, "event=draining in_hand=%d", s->rendering);
         }
         if (s->draining && !s->rendering) {
@@ -580,6 +643,9 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
     s->cfg = cfg;
     s->backoff = cfg->backoff_ms;
+    s->cmd.fault = s_fault_parse(cfg->fault);
+    if (s->cmd.fault.kind != FAULT_NONE)
+        LOG(s, LX_LOG_WARN, "event=fault_injection fault=%s", cfg->fault);
     lx_arena_init(&s->arena, NULL);
     lx_strbuf_init(&s->out, NULL);
     lx_strbuf_init(&s->cmd.encoded, NULL);

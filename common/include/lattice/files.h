@@ -17,6 +17,12 @@ lx_result_t lx_mkdirs(const char *path, lx_error_t *err);
 lx_result_t lx_write_atomic(const char *dir, const char *name, const void *data, size_t len,
                             lx_error_t *err);
 
+/* Removes the temporary files lx_write_atomic leaves behind when its
+ * process dies mid-write (".NAME.tmp-XXXXXX") in dir and, one level down,
+ * in its subdirectories (an export's artifact directories). Nothing else
+ * is touched. Returns how many were removed. */
+unsigned lx_remove_stale_temps(const char *dir);
+
 /* A whole file (at most max bytes) in a buffer from a (NUL-terminated;
  * free with lx_free); NULL when it cannot be read or is larger. */
 char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a);

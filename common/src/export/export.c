@@ -1,5 +1,6 @@
 /* lx_export_run: the frame loop and atomic files; lx_manifest (manifest.c)
  * assembles the camera files and metadata.json. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -75,6 +76,43 @@ lx_result_t lx_write_atomic(const char *dir, const char *name, const void *data,
         return lx_fail(err, LX_E_IO, "cannot write '%s': %s", dst, strerror(e ? e : EIO));
     }
     return LX_OK;
+}
+
+/* ".NAME.tmp-XXXXXX", as lx_write_atomic names its temporary files. */
+static bool s_is_temp(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] == '.' && n > 12 && memcmp(name + n - 11, ".tmp-", 5) == 0;
+}
+
+static unsigned s_remove_temps(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    unsigned removed = 0;
+    struct dirent *e;
+    char path[LX_PATH_MAX];
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            !s_join(path, dir, e->d_name))
+            continue;
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth > 0)
+            removed += s_remove_temps(path, depth - 1);
+        else if (S_ISREG(st.st_mode) && s_is_temp(e->d_name) && unlink(path) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+unsigned lx_remove_stale_temps(const char *dir)
+{
+    /* out/, out/rgba/, out/mask/<layer>/: two levels below the root. */
+    return s_remove_temps(dir, 2);
 }
 
 char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a)

@@ -77,7 +77,9 @@ typedef struct lx_f64s { double *v; uint32_t n; } lx_f64s_t;
     X(workers, LX_FK_U64, uint64_t, UINT64_MAX, none)  /* workers with an attempt of the job */    \
     X(program_hash, LX_FK_HEX, const char *, 64, none)                                             \
     X(elapsed_ms, LX_FK_F64, double, 0, none)                                                      \
-    X(error, LX_FK_STR, const char *, 65536, none)
+    X(error, LX_FK_STR, const char *, 65536, none)                                                 \
+    X(late, LX_FK_U64, uint64_t, UINT64_MAX, none)   /* results of superseded attempts (evidence) */ \
+    X(waiting, LX_FK_STR, const char *, 4096, none)  /* why no frame can be assigned now */
 #define LX_JOB_REC_REQUIRED (LX_JOB_REC_BIT(job) | LX_JOB_REC_BIT(state))
 
 #define LX_WORKER_REC_FIELDS(X)                                                                    \
@@ -88,7 +90,8 @@ typedef struct lx_f64s { double *v; uint32_t n; } lx_f64s_t;
     X(job, LX_FK_ID, const char *, 64, none)                                                       \
     X(attempt, LX_FK_U64, uint64_t, UINT64_MAX, none)                                              \
     X(frames, LX_FK_U64, uint64_t, UINT64_MAX, none) /* frames rendered in this session */        \
-    X(seen_ms, LX_FK_F64, double, 0, none)           /* ms since its last message */
+    X(seen_ms, LX_FK_F64, double, 0, none)           /* ms since its last message */          \
+    X(blocked, LX_FK_STR, const char *, 65536, none) /* jobs it is blocked for, comma-separated */
 #define LX_WORKER_REC_REQUIRED (LX_WORKER_REC_BIT(name) | LX_WORKER_REC_BIT(state))
 
 /* Every message field. */
@@ -122,6 +125,7 @@ typedef struct lx_f64s { double *v; uint32_t n; } lx_f64s_t;
     X(artifacts, LX_FK_STR, const char *, 256, none)                                               \
     X(chunk, LX_FK_U64, uint64_t, 100000, none)                                                    \
     X(force, LX_FK_BOOL, bool, 0, none)                                                            \
+    X(progress_timeout_ms, LX_FK_U64, uint64_t, 86400000, none)                                    \
     X(jobs, LX_FK_RECS, lx_job_recs_t, 100000, job)                                                \
     X(workers, LX_FK_RECS, lx_worker_recs_t, 100000, worker)
 
@@ -200,7 +204,8 @@ typedef struct lx_worker_recs { lx_worker_rec_t *v; uint32_t n; } lx_worker_recs
     /* client -> coordinator */                                                                    \
     X(SUBMIT,                                                                                      \
       LX_F(token) | LX_F(patch) | LX_F(source) | LX_F(config) | LX_F(out) | LX_F(frames) |         \
-          LX_F(artifacts) | LX_F(chunk) | LX_F(output) | LX_F(force),                              \
+          LX_F(artifacts) | LX_F(chunk) | LX_F(output) | LX_F(force) |                             \
+          LX_F(progress_timeout_ms),                                                               \
       LX_F(token) | LX_F(patch) | LX_F(out))                                                       \
     X(STATUS, LX_F(job), 0)                                                                        \
     X(WATCH, LX_F(job), LX_F(job))                                                                 \

@@ -33,10 +33,17 @@ typedef struct lx_worker_config {
     /* Set non-zero to drain: finish the frame in hand, report it, give the
      * rest of the chunk back, say GOODBYE and return LX_OK. */
     atomic_int *stop;
+    /* Fault injection for tests only (docs/operations.md); NULL in normal
+     * use. `lattice-worker` takes it from $LATTICE_WORKER_FAULT:
+     *   "fail:F"     rendering frame F fails (render_error); F < 0: every frame
+     *   "stall:F"    rendering frame F hangs until cancelled
+     *   "corrupt:N"  frames f with f % N == N - 1 get wrong bytes and hashes
+     *                (a lying worker, for audits) */
+    const char *fault;
 } lx_worker_config_t;
 #define LX_WORKER_CONFIG_INIT                                                                      \
     {sizeof(lx_worker_config_t), NULL, NULL, "worker", 1, 1000.0, 3, 1000.0, 32000.0,            \
-     512u << 20, LX_LOG_INFO, NULL, NULL}
+     512u << 20, LX_LOG_INFO, NULL, NULL, NULL}
 
 /* Runs until drained. LX_E_IO when the socket cannot be created. */
 lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err);
