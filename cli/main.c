@@ -14,6 +14,7 @@ static const cli_command_t s_commands[] = {
     {"watch", "follow a job's progress until it ends", cmd_watch},
     {"cancel", "cancel a job", cmd_cancel},
     {"workers", "list the workers of a coordinator", cmd_workers},
+    {"rerender", "render again only the missing, mismatched or failed frames", cmd_rerender},
     {"eval", "print the render frames of a patch", cmd_eval},
     {"blocks", "list the block catalogue", cmd_blocks},
 };

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "journal.h"
@@ -20,6 +21,7 @@
 #include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
 #include "lattice/manifest.h"
+#include "lattice/repair.h"
 
 
 enum { F_PENDING, F_RUNNING, F_DONE, F_FAILED };
@@ -1090,6 +1092,104 @@ static void s_on_cancel_job(coord_t *c, const peer_t *from, job_t *j)
     s_reply_jobs(c, from, j);
 }
 
+/* RERENDER: the frames of a finished job that failed, or whose files are
+ * missing or do not match its metadata.json, go back to the queue; only
+ * they are rendered again (with warm-up), then the manifest is rewritten. */
+static void s_on_rerender(coord_t *c, const peer_t *from, job_t *j, const lx_msg_t *m)
+{
+    unsigned only = LX_REPAIR_MISSING | LX_REPAIR_MISMATCHED | LX_REPAIR_FAILED;
+    if (LX_MSG_HAS(m, only) && !lx_repair_parse_only(m->only, &only))
+        return s_error(c, from, "bad_request", "--only takes missing, mismatched, failed");
+    if (j->state <= J_RUNNING)
+        return s_error(c, from, "busy", "job %s is still %s", j->id, JOB_STATES[j->state]);
+    int64_t first = j->first, last = j->first + j->n - 1;
+    if (LX_MSG_HAS(m, frames) && m->frames.n == 2) {
+        first = m->frames.v[0] > first ? m->frames.v[0] : first;
+        last = m->frames.v[1] < last ? m->frames.v[1] : last;
+    }
+    lx_error_t err = {0};
+    lx_repair_scan_t scan = {0};
+    lx_manifest_t *fresh = NULL;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metadata.json", j->out);
+    bool has_manifest = access(path, F_OK) == 0;
+    if (has_manifest && (only & (LX_REPAIR_MISSING | LX_REPAIR_MISMATCHED))) {
+        fresh = lx_manifest_new(j->p, &j->plan, NULL, &err);
+        if (!fresh || lx_repair_scan(j->p, &j->plan, j->out, first, last, only, fresh, &scan,
+                                     &err) != LX_OK) {
+            lx_manifest_destroy(&fresh);
+            return s_error(c, from, "bad_request", "cannot scan %s: %s", j->out, err.message);
+        }
+    }
+    /* Which frames: failed ones (asked for), damaged ones (scanned), and,
+     * without a manifest, every frame that is not done. */
+    uint8_t *redo = calloc((size_t)j->n, 1);
+    if (!redo) {
+        lx_manifest_destroy(&fresh);
+        free(scan.damaged);
+        return s_error(c, from, "internal", "out of memory");
+    }
+    for (int64_t k = 0; k < scan.n_damaged; k++)
+        redo[scan.damaged[k] - j->first] = 1;
+    for (int64_t f = first; f <= last; f++) {
+        int64_t i = f - j->first;
+        if (j->fstate[i] == F_FAILED && (only & LX_REPAIR_FAILED))
+            redo[i] = 1;
+        if (!has_manifest && j->fstate[i] == F_PENDING)
+            redo[i] = 1;
+    }
+    int64_t count = 0;
+    bool ok = journal_begin(c->journal, &err) == LX_OK;
+    for (int64_t i = 0; i < j->n && ok; i++) {
+        if (!redo[i])
+            continue;
+        count++;
+        ok = journal_exec(c->journal, &err,
+                          "UPDATE frames SET state = 'pending', failures = 0, failed_by = ''"
+                          " WHERE job = ? AND frame = ?",
+                          "si", j->id, j->first + i) == LX_OK &&
+             journal_exec(c->journal, &err,
+                          "UPDATE results SET current = 0 WHERE job = ? AND frame = ?", "si",
+                          j->id, j->first + i) == LX_OK;
+    }
+    ok = ok && journal_exec(c->journal, &err,
+                            "UPDATE jobs SET state = 'running', error = NULL WHERE id = ?", "s",
+                            j->id) == LX_OK;
+    s_transaction_end(c, ok, &err);
+    if (ok) {
+        for (int64_t i = 0; i < j->n; i++) {
+            if (!redo[i])
+                continue;
+            j->done -= j->fstate[i] == F_DONE;
+            j->failed -= j->fstate[i] == F_FAILED;
+            j->fstate[i] = F_PENDING;
+            j->ffail[i] = 0;
+            if (i < j->hint)
+                j->hint = i;
+        }
+        if (fresh) {
+            lx_manifest_destroy(&j->manifest);
+            j->manifest = fresh;
+            fresh = NULL;
+        }
+        free(j->error);
+        j->error = NULL;
+        j->state = count ? J_RUNNING : J_DONE;
+        j->created = lx_monotonic_ms();
+        s_log(c, LX_LOG_INFO, "event=rerender job=%s frames=%" PRId64 " missing_files=%" PRIu64
+              " mismatched_files=%" PRIu64 " checked_files=%" PRIu64, j->id, count, scan.missing,
+              scan.mismatched, scan.checked);
+        if (!count && has_manifest)
+            s_log(c, LX_LOG_INFO, "event=rerender_nothing job=%s", j->id);
+    }
+    lx_manifest_destroy(&fresh);
+    free(scan.damaged);
+    free(redo);
+    if (ok && j->state == J_DONE && !count)
+        s_finish(c, j); /* nothing to render: the manifest is written again as it is */
+    s_reply_jobs(c, from, j);
+}
+
 static void s_reply_workers(coord_t *c, const peer_t *to)
 {
     lx_worker_rec_t *recs = calloc(c->n_workers ? c->n_workers : 1, sizeof *recs);
@@ -1372,6 +1472,11 @@ static void s_handle(coord_t *c, const peer_t *from, const void *data, size_t le
     }
     case LX_MSG_WORKERS:
         return s_reply_workers(c, from);
+    case LX_MSG_RERENDER: {
+        job_t *j = s_job(c, m.job);
+        return j ? s_on_rerender(c, from, j, &m)
+                 : s_error(c, from, "unknown_job", "no job '%s'", m.job);
+    }
     case LX_MSG_ERROR:
         s_log(c, LX_LOG_WARN, "event=peer_error worker=%s code=%s message=\"%s\"",
               w ? w->name : "?", m.code, m.message);

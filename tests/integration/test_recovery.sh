@@ -149,5 +149,38 @@ ok "fencing: one current result per frame" \
     test "$(journal_b "select count(*) from results where job = '$jobn' and current = 1")" == 60
 ok "fencing: identical to one machine" same_export "$tmp/ref" "$tmp/out-fence"
 
+# ---- repair ----------------------------------------------------------------------
+# Here: damage a copy of the reference, repair it from the patch alone.
+cp -r "$tmp/ref" "$tmp/repair"
+rm "$tmp/repair/rgba/frame_000003.png"
+printf 'x' >>"$tmp/repair/depth/frame_000040.exr"
+"$lattice" verify "$tmp/repair" >/dev/null
+ok "repair here: damage seen by verify" test $? -eq 1
+"$lattice" rerender "$tmp/repair" "$stateful" >"$tmp/rerender.out" 2>&1
+ok "repair here: exit 0" test $? -eq 0
+ok "repair here: exactly 2 frames rendered" grep -q "rendered 2 frames" "$tmp/rerender.out"
+ok "repair here: verify passes" "$lattice" verify "$tmp/repair" >/dev/null
+ok "repair here: identical to one machine" same_export "$tmp/ref" "$tmp/repair"
+"$lattice" rerender "$tmp/repair" "$root/examples/orbit-cards.patch.json" >/dev/null 2>"$tmp/wrong.err"
+ok "repair here: another patch is refused (exit 1)" test $? -eq 1
+ok "repair here: and named" grep -q "was exported from" "$tmp/wrong.err"
+
+# On the cluster: a finished job's damaged frames, and a failed job's failed frames.
+start_worker fixer1
+start_worker fixer2
+rm "$tmp/out-budget/normal/frame_000010.exr" "$tmp/out-budget/id/frame_000050.png"
+before=$(journal_b "select max(id) from attempts")
+"$lattice" rerender "$jobb" -c "$endpoint" >"$tmp/rr.out" 2>&1
+ok "repair cluster: exit 0" test $? -eq 0
+ok "repair cluster: exactly 2 frames rendered" test "$(journal_b "select sum(last - first + 1) \
+    from attempts where job = '$jobb' and id > $before")" == 2
+ok "repair cluster: identical to one machine" same_export "$tmp/ref" "$tmp/out-budget"
+"$lattice" rerender "$jobf" -c "$endpoint" --only failed >/dev/null 2>&1
+ok "repair cluster: the failed job completes" test $? -eq 0
+"$lattice" export "$stateful" --frames 0-11 --config "$tmp/medium.json" -o "$tmp/ref12" \
+    >/dev/null 2>&1
+ok "repair cluster: the failed job is now identical to one machine" \
+    same_export "$tmp/ref12" "$tmp/out-fail"
+
 echo "test_recovery: $passed passed, $failed failed"
 ((failed == 0))

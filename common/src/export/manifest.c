@@ -576,6 +576,15 @@ static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_
     cJSON_AddStringToObject(root, "programHash", hex);
     lx_hex(plan->config_hash.bytes, 32, hex);
     cJSON_AddStringToObject(root, "configHash", hex);
+    /* The resolved settings themselves, so that `lattice rerender` can
+     * repair the export from the patch alone. */
+    lx_strbuf_t cfg;
+    lx_strbuf_init(&cfg, NULL);
+    lx_export_plan_config_json(&m->plan, &cfg);
+    cJSON *config = cfg.failed ? NULL : cJSON_ParseWithLength(cfg.buf, cfg.len);
+    lx_strbuf_release(&cfg);
+    if (config)
+        cJSON_AddItemToObject(root, "config", config);
     cJSON *tm = cJSON_AddObjectToObject(root, "timeModel");
     static const char *const kinds[] = {"finite", "cyclic", "infinite"};
     cJSON_AddStringToObject(tm, "kind", kinds[p->time_model.kind]);

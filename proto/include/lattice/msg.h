@@ -126,6 +126,7 @@ typedef struct lx_f64s { double *v; uint32_t n; } lx_f64s_t;
     X(chunk, LX_FK_U64, uint64_t, 100000, none)                                                    \
     X(force, LX_FK_BOOL, bool, 0, none)                                                            \
     X(progress_timeout_ms, LX_FK_U64, uint64_t, 86400000, none)                                    \
+    X(only, LX_FK_STR, const char *, 64, none)                                                     \
     X(jobs, LX_FK_RECS, lx_job_recs_t, 100000, job)                                                \
     X(workers, LX_FK_RECS, lx_worker_recs_t, 100000, worker)
 
@@ -210,6 +211,7 @@ typedef struct lx_worker_recs { lx_worker_rec_t *v; uint32_t n; } lx_worker_recs
     X(STATUS, LX_F(job), 0)                                                                        \
     X(WATCH, LX_F(job), LX_F(job))                                                                 \
     X(CANCEL_JOB, LX_F(job), LX_F(job))                                                            \
+    X(RERENDER, LX_F(job) | LX_F(only) | LX_F(frames), LX_F(job))                                  \
     X(WORKERS, 0, 0)                                                                               \
     /* coordinator -> client */                                                                    \
     X(JOBS, LX_F(jobs), LX_F(jobs))                                                                \

@@ -1,0 +1,184 @@
+/* lattice rerender: repair an export by rendering again exactly the frames
+ * that are missing, mismatched or failed — locally (OUT PATCH) or on the
+ * cluster that made it (JOB -c ENDPOINT). */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "cli.h"
+#include "client.h"
+#include "lattice/export.h"
+#include "lattice/files.h"
+#include "lattice/repair.h"
+
+static void s_help(FILE *out)
+{
+    fprintf(out,
+            "usage: lattice rerender OUT PATCH [options]          (here)\n"
+            "       lattice rerender JOB -c ENDPOINT [options]    (on the cluster)\n\n"
+            "Re-hashes an export against its metadata.json and renders again exactly\n"
+            "the frames whose files are missing or do not match (with warm-up), then\n"
+            "rewrites metadata.json. Intact frames are not rendered: repairing 10\n"
+            "frames of a 2,000-frame export renders 10. PATCH must be the patch the\n"
+            "export was made from (its program hash is checked); the settings come\n"
+            "from metadata.json. On the cluster, frames that failed can be redone too.\n\n"
+            "  --only LIST          missing,mismatched,failed (default: all of them)\n"
+            "  --frames a-b         only look at these frames\n"
+            "  --threads N          render threads (here; default: 1)\n"
+            "  -c, --coordinator E  the coordinator that ran JOB\n\n"
+            "Exit status: 0 repaired (or nothing to do), 1 rendering failed or the patch\n"
+            "is not the export's, 2 usage or I/O problem.\n");
+}
+
+static int s_cluster(const char *job, const char *endpoint, const char *only, int64_t range[2])
+{
+    void *ctx = zmq_ctx_new();
+    cli_client_t c;
+    cli_client_init(&c, ctx, cli_endpoint(endpoint));
+    lx_msg_t m = {.type = LX_MSG_RERENDER}, rep;
+    LX_MSG_SET(&m, job, job);
+    if (only)
+        LX_MSG_SET(&m, only, only);
+    if (range[1] >= 0)
+        LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
+    lx_error_t err = {0};
+    int rc = CLI_OK;
+    if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
+        fprintf(stderr, "lattice rerender: %s\n", err.message);
+        rc = CLI_USAGE;
+    } else if (rep.type == LX_MSG_ERROR) {
+        fprintf(stderr, "lattice rerender: %s\n", rep.message);
+        rc = CLI_FAILED;
+    } else {
+        printf("job %s: %" PRIu64 " of %" PRIu64 " frames to render again\n", job,
+               rep.jobs.v[0].total - rep.jobs.v[0].done, rep.jobs.v[0].total);
+        rc = cli_watch_job(&c, job, false);
+    }
+    cli_client_close(&c);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+static int s_local(const char *out, const char *patch, unsigned only, int64_t range[2],
+                   uint32_t threads)
+{
+    lx_program_t *p = NULL;
+    int rc = cli_compile_file(patch, false, false, stderr, &p);
+    if (rc != CLI_OK)
+        return rc;
+    double start = cli_clock_ms(NULL);
+    lx_export_plan_t plan;
+    lx_error_t err = {0};
+    lx_repair_scan_t scan = {0};
+    lx_manifest_t *m = NULL;
+    lx_frame_renderer_t *fr = NULL;
+    lx_result_t r = lx_repair_plan(p, out, &plan, &err);
+    if (r == LX_OK && !(m = lx_manifest_new(p, &plan, NULL, &err)))
+        r = err.code;
+    if (r == LX_OK)
+        r = lx_repair_scan(p, &plan, out, range[1] >= 0 ? range[0] : plan.first,
+                           range[1] >= 0 ? range[1] : plan.last, only, m, &scan, &err);
+    if (r == LX_OK)
+        printf("%s: %" PRIu64 " files checked, %" PRIu64 " missing, %" PRIu64
+               " mismatched: %" PRId64 " frames to render again\n",
+               out, scan.checked, scan.missing, scan.mismatched, scan.n_damaged);
+    if (r == LX_OK && scan.n_damaged &&
+        !(fr = lx_frame_renderer_new(p, &plan, threads, NULL, NULL, NULL, &err)))
+        r = err.code;
+    cli_progress_t pr;
+    cli_progress_init(&pr);
+    for (int64_t k = 0; r == LX_OK && k < scan.n_damaged; k++) {
+        const lx_frame_result_t *res = NULL;
+        r = lx_frame_renderer_render(fr, scan.damaged[k], &res, &err);
+        lx_manifest_file_t *files = r == LX_OK ? calloc(res->n_files + 1, sizeof *files) : NULL;
+        if (r == LX_OK && !files)
+            r = lx_fail(&err, LX_E_NOMEM, "out of memory");
+        for (uint32_t i = 0; r == LX_OK && i < res->n_files; i++) {
+            const lx_artifact_file_t *a = &res->files[i];
+            char dir[4400];
+            snprintf(dir, sizeof dir, "%s/%s", out, a->key);
+            if ((r = lx_mkdirs(dir, &err)) == LX_OK)
+                r = lx_write_atomic(dir, a->name, a->bytes.buf, a->bytes.len, &err);
+            files[i] = (lx_manifest_file_t){a->key, a->name, a->hash, a->content};
+        }
+        if (r == LX_OK)
+            r = lx_manifest_add_frame(m, res->frame, res->time.t_ms, &res->camera, files,
+                                      res->n_files, &err);
+        free(files);
+        cli_progress_update(&pr, k + 1, scan.n_damaged);
+    }
+    if (r == LX_OK) {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
+        run.threads = threads;
+        run.elapsed_ms = cli_clock_ms(NULL) - start;
+        run.exported_at = stamp;
+        lx_remove_stale_temps(out);
+        r = lx_manifest_write(m, out, &run, &err);
+    }
+    if (r == LX_OK)
+        printf("repaired %s: rendered %" PRId64 " frames (verify with: lattice verify %s)\n", out,
+               scan.n_damaged, out);
+    else
+        fprintf(stderr, "lattice rerender: %s\n", err.message);
+    lx_frame_renderer_destroy(&fr);
+    lx_manifest_destroy(&m);
+    free(scan.damaged);
+    lx_program_destroy(&p);
+    return r == LX_OK ? CLI_OK : r == LX_E_IO ? CLI_USAGE : CLI_FAILED;
+}
+
+int cmd_rerender(int argc, char **argv)
+{
+    const char *args[2] = {NULL, NULL}, *endpoint = NULL, *only_arg = NULL;
+    int64_t range[2] = {0, -1};
+    uint32_t threads = 1;
+    int n_args = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool v = i + 1 < argc;
+        if (cli_is_help(a)) {
+            s_help(stdout);
+            return CLI_OK;
+        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--coordinator") == 0) && v) {
+            endpoint = argv[++i];
+        } else if (strcmp(a, "--only") == 0 && v) {
+            only_arg = argv[++i];
+        } else if (strcmp(a, "--frames") == 0 && v) {
+            if (!cli_parse_frames(argv[++i], &range[0], &range[1])) {
+                fprintf(stderr, "lattice rerender: '%s' is not a frame range\n", argv[i]);
+                return CLI_USAGE;
+            }
+        } else if (strcmp(a, "--threads") == 0 && v) {
+            char *end;
+            long t = strtol(argv[++i], &end, 10);
+            if (*end || t < 1 || t > 256) {
+                fprintf(stderr, "lattice rerender: --threads takes 1 to 256\n");
+                return CLI_USAGE;
+            }
+            threads = (uint32_t)t;
+        } else if (a[0] != '-' && n_args < 2) {
+            args[n_args++] = a;
+        } else {
+            fprintf(stderr, "lattice rerender: unexpected '%s'\n", a);
+            s_help(stderr);
+            return CLI_USAGE;
+        }
+    }
+    unsigned only = LX_REPAIR_MISSING | LX_REPAIR_MISMATCHED | LX_REPAIR_FAILED;
+    if (only_arg && !lx_repair_parse_only(only_arg, &only)) {
+        fprintf(stderr, "lattice rerender: --only takes missing, mismatched, failed\n");
+        return CLI_USAGE;
+    }
+    if (endpoint && n_args == 1)
+        return s_cluster(args[0], endpoint, only_arg, range);
+    if (!endpoint && n_args == 2)
+        return s_local(args[0], args[1], only, range, threads);
+    fprintf(stderr, "lattice rerender: give OUT and PATCH, or JOB and -c ENDPOINT\n");
+    s_help(stderr);
+    return CLI_USAGE;
+}

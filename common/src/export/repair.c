@@ -1,0 +1,197 @@
+/* Repair scans (see repair.h). */
+#include <cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lattice/digest.h"
+#include "lattice/files.h"
+#include "lattice/instance.h"
+#include "lattice/repair.h"
+
+enum { MANIFEST_MAX = 512u << 20, FILE_MAX = 1u << 30 };
+
+static cJSON *s_load(const char *out_dir, lx_error_t *err)
+{
+    char path[4200];
+    if ((size_t)snprintf(path, sizeof path, "%s/metadata.json", out_dir) >= sizeof path) {
+        lx_fail(err, LX_E_INVALID, "path too long");
+        return NULL;
+    }
+    size_t len = 0;
+    char *text = lx_read_file(path, MANIFEST_MAX, &len, lx_alloc_default());
+    if (!text) {
+        lx_fail(err, LX_E_IO, "cannot read '%s' (an export is repaired from its manifest)", path);
+        return NULL;
+    }
+    cJSON *m = cJSON_ParseWithLength(text, len);
+    lx_free(lx_alloc_default(), text);
+    if (!cJSON_IsObject(m)) {
+        cJSON_Delete(m);
+        lx_fail(err, LX_E_PARSE, "'%s' is not valid JSON", path);
+        return NULL;
+    }
+    return m;
+}
+
+static const char *s_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+lx_result_t lx_repair_plan(const lx_program_t *p, const char *out_dir, lx_export_plan_t *plan,
+                           lx_error_t *err)
+{
+    cJSON *m = s_load(out_dir, err);
+    if (!m)
+        return err ? err->code : LX_E_IO;
+    char hex[65];
+    lx_hex(p->program_hash.bytes, 32, hex);
+    lx_result_t rc = LX_OK;
+    char *config = NULL;
+    const cJSON *cfg_json = cJSON_GetObjectItemCaseSensitive(m, "config");
+    if (strcmp(s_str(m, "programHash"), hex) != 0)
+        rc = lx_fail(err, LX_E_VERIFY,
+                     "the patch compiles to program %.12s but '%s' was exported from %.12s",
+                     hex, out_dir, s_str(m, "programHash"));
+    else if (!cJSON_IsObject(cfg_json) || !(config = cJSON_PrintUnformatted(cfg_json)))
+        rc = lx_fail(err, LX_E_PARSE, "'%s/metadata.json' has no resolved config", out_dir);
+    if (rc == LX_OK) {
+        lx_export_config_t cfg;
+        lx_export_config_init(&cfg);
+        lx_diags_t diags;
+        lx_diags_init(&diags, NULL);
+        if (lx_export_config_load_json(&cfg, config, strlen(config), &diags) != LX_OK ||
+            lx_export_plan(p, &cfg, plan, &diags) != LX_OK)
+            rc = lx_fail(err, LX_E_PARSE, "the manifest's config does not plan");
+        lx_diags_release(&diags);
+        lx_hex(plan->config_hash.bytes, 32, hex);
+        if (rc == LX_OK && strcmp(hex, s_str(m, "configHash")) != 0)
+            rc = lx_fail(err, LX_E_VERIFY, "the manifest's config resolves to %.12s, not %.12s",
+                         hex, s_str(m, "configHash"));
+    }
+    cJSON_free(config);
+    cJSON_Delete(m);
+    return rc;
+}
+
+/* Whether out_dir/key/name has SHA-256 hash: 1 yes, 0 differs, -1 missing. */
+static int s_file_matches(const char *out_dir, const char *key, const char *name, const char *hash)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s/%s", out_dir, key, name);
+    size_t len = 0;
+    char *data = lx_read_file(path, FILE_MAX, &len, lx_alloc_default());
+    if (!data)
+        return -1;
+    lx_digest_t d;
+    char hex[65] = "";
+    if (lx_sha256(data, len, &d) == LX_OK)
+        lx_hex(d.bytes, 32, hex);
+    lx_free(lx_alloc_default(), data);
+    return strcmp(hex, hash) == 0;
+}
+
+lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan,
+                           const char *out_dir, int64_t first, int64_t last, unsigned only,
+                           lx_manifest_t *man, lx_repair_scan_t *out, lx_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *m = s_load(out_dir, err);
+    if (!m)
+        return err ? err->code : LX_E_IO;
+    const lx_alloc_t *al = lx_alloc_default();
+    const cJSON *sums = cJSON_GetObjectItemCaseSensitive(m, "checksums");
+    int64_t n = plan->last - plan->first + 1;
+    uint32_t n_keys = 0;
+    for (const cJSON *k = cJSON_IsObject(sums) ? sums->child : NULL; k; k = k->next)
+        n_keys += strcmp(k->string, "camera") != 0;
+    /* Per artifact: its files, hashes and content hashes, one per frame. */
+    const cJSON **cols = lx_calloc(al, (size_t)n_keys * 3 + 1, sizeof *cols);
+    const char **keys = lx_calloc(al, n_keys + 1, sizeof *keys);
+    lx_manifest_file_t *files = lx_calloc(al, n_keys + 1, sizeof *files);
+    out->damaged = lx_calloc(al, (size_t)n, sizeof *out->damaged);
+    lx_instance_config_t icfg = LX_INSTANCE_CONFIG_INIT;
+    icfg.frames_per_cycle = plan->sampling.frames_per_cycle;
+    lx_instance_t *inst = lx_instance_new(p, NULL, &icfg, err);
+    lx_result_t rc = cols && keys && files && out->damaged && inst
+                         ? LX_OK
+                         : lx_fail(err, inst ? LX_E_NOMEM : err->code, "cannot start the scan");
+    uint32_t j = 0;
+    for (const cJSON *k = cJSON_IsObject(sums) ? sums->child : NULL; k && rc == LX_OK; k = k->next) {
+        if (strcmp(k->string, "camera") == 0)
+            continue;
+        keys[j] = k->string;
+        static const char *const names[] = {"files", "hashes", "content"};
+        for (int c = 0; c < 3; c++) {
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(k, names[c]);
+            if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
+                rc = lx_fail(err, LX_E_PARSE, "checksums.%s.%s does not list %lld frames",
+                             k->string, names[c], (long long)n);
+            cols[j * 3 + (uint32_t)c] = cJSON_IsArray(a) ? a->child : NULL;
+        }
+        j++;
+    }
+    for (int64_t f = plan->first; f <= plan->last && rc == LX_OK; f++) {
+        bool damaged = false, missing = false;
+        for (uint32_t k = 0; k < n_keys; k++) {
+            const cJSON *name = cols[k * 3], *hash = cols[k * 3 + 1], *content = cols[k * 3 + 2];
+            if (!cJSON_IsString(name) || !cJSON_IsString(hash) || !cJSON_IsString(content)) {
+                rc = lx_fail(err, LX_E_PARSE, "checksums.%s: entry of frame %lld is malformed",
+                             keys[k], (long long)f);
+                break;
+            }
+            files[k] = (lx_manifest_file_t){keys[k], name->valuestring, hash->valuestring,
+                                            content->valuestring};
+            if (f >= first && f <= last && !damaged) {
+                int match = s_file_matches(out_dir, keys[k], name->valuestring, hash->valuestring);
+                out->checked++;
+                out->missing += match < 0;
+                out->mismatched += match == 0;
+                damaged = match != 1;
+                missing = match < 0;
+            }
+            for (int c = 0; c < 3; c++)
+                cols[k * 3 + (uint32_t)c] = cols[k * 3 + (uint32_t)c]->next;
+        }
+        if (rc != LX_OK)
+            break;
+        if (damaged && (only & (missing ? LX_REPAIR_MISSING : LX_REPAIR_MISMATCHED))) {
+            out->damaged[out->n_damaged++] = f;
+            continue;
+        }
+        /* Intact (or damaged in a way not asked about: kept as listed): its camera and time come from an evaluation, no pixels. */
+        const lx_render_frame_t *rf = NULL;
+        rc = lx_instance_eval(inst, f, &rf);
+        if (rc == LX_OK)
+            rc = lx_manifest_add_frame(man, f, rf->time.t_ms, &rf->camera, files, n_keys, err);
+    }
+    lx_instance_destroy(&inst);
+    lx_free(al, cols);
+    lx_free(al, keys);
+    lx_free(al, files);
+    cJSON_Delete(m);
+    if (rc != LX_OK) {
+        lx_free(al, out->damaged);
+        out->damaged = NULL;
+    }
+    return rc;
+}
+
+bool lx_repair_parse_only(const char *list, unsigned *only)
+{
+    static const char *const words[] = {"missing", "mismatched", "failed"};
+    *only = 0;
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        int k = 0;
+        while (k < 3 && !(strlen(words[k]) == n && strncmp(p, words[k], n) == 0))
+            k++;
+        if (k == 3)
+            return false;
+        *only |= 1u << k;
+        p += n + (p[n] == ',');
+    }
+    return *only != 0;
+}
