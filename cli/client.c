@@ -130,6 +130,8 @@ void cli_print_jobs(const lx_job_recs_t *jobs, bool json)
         if (j->waiting)
             cJSON_AddStringToObject(o, "waiting", j->waiting);
         cJSON_AddNumberToObject(o, "lateResults", (double)j->late);
+        cJSON_AddNumberToObject(o, "audited", (double)j->audited);
+        cJSON_AddNumberToObject(o, "disputed", (double)j->disputed);
         cJSON_AddItemToArray(arr, o);
     }
     char *s = cJSON_Print(arr);

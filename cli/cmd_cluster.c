@@ -97,6 +97,10 @@ static void s_submit_help(FILE *out)
             "                       stream (bytes travel to the coordinator); default\n"
             "                       shared\n"
             "  --token T            idempotency token (default: hash of the request)\n"
+            "  --audit RATE         render every chunk-boundary frame and a RATE share\n"
+            "                       (0..1) of the others again on another worker and\n"
+            "                       compare; 2 of 3 settle a disagreement, the odd worker\n"
+            "                       is quarantined and its frames rendered again\n"
             "  --progress-timeout-ms MS  cancel and requeue a chunk that delivers no\n"
             "                       frame for this long (default: the coordinator's)\n"
             "  --wait               show progress until the job ends\n"
@@ -111,6 +115,7 @@ int cmd_submit(int argc, char **argv)
     const char *path = NULL, *out = NULL, *frames = NULL, *artifacts = NULL, *config = NULL;
     const char *endpoint = NULL, *output = "shared", *token = NULL;
     long timeout = 5000, chunk = 0, progress = 0;
+    double audit = -1;
     bool wait = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -144,6 +149,13 @@ int cmd_submit(int argc, char **argv)
             progress = strtol(argv[++i], &end, 10);
             if (*end || progress < 10 || progress > 86400000) {
                 fprintf(stderr, "lattice submit: --progress-timeout-ms takes 10 to 86400000\n");
+                return CLI_USAGE;
+            }
+        } else if (strcmp(a, "--audit") == 0 && v) {
+            char *end;
+            audit = strtod(argv[++i], &end);
+            if (*end || !(audit >= 0 && audit <= 1)) {
+                fprintf(stderr, "lattice submit: --audit takes a share from 0 to 1\n");
                 return CLI_USAGE;
             }
         } else if (strcmp(a, "--wait") == 0) {
@@ -187,6 +199,8 @@ int cmd_submit(int argc, char **argv)
         LX_MSG_SET(&m, chunk, (uint64_t)chunk);
     if (progress)
         LX_MSG_SET(&m, progress_timeout_ms, (uint64_t)progress);
+    if (audit >= 0)
+        LX_MSG_SET(&m, audit_rate, audit);
     /* The default token names the request, so a retried submit (a lost
      * reply, a script run twice) finds its job instead of starting another. */
     char hex[65];

@@ -25,6 +25,8 @@
 
 
 enum { F_PENDING, F_RUNNING, F_DONE, F_FAILED };
+/* Audit states of a frame. */
+enum { A_NONE, A_WANTED, A_RUNNING, A_DISPUTED, A_THIRD, A_DONE };
 enum { J_QUEUED, J_RUNNING, J_DONE, J_FAILED, J_CANCELLED };
 static const char *const JOB_STATES[] = {"queued", "running", "done", "failed", "cancelled"};
 
@@ -65,6 +67,13 @@ typedef struct job {
     uint64_t *workers; /* serials of workers that delivered results */
     uint32_t n_workers, cap_workers, max_threads;
     uint64_t late;        /* results of superseded attempts, kept as evidence */
+    /* Audits (--audit RATE; rate < 0: off). Per frame: its state, and who
+     * rendered it with which content signature: primary, auditor, third. */
+    double audit_rate;
+    uint8_t *faudit;
+    uint64_t (*fwho)[3];
+    uint8_t (*fsig)[3][16];
+    uint64_t audits_open, audited, disputed, audit_rerendered;
     double progress_ms;   /* an attempt with no frame for this long is stuck */
     struct job_worker {   /* failed chunks per worker, and blocks */
         uint64_t who;
@@ -81,6 +90,7 @@ typedef struct attempt {
     int64_t first, last;
     uint64_t worker; /* serial of the worker it was given to (0: nobody, after a restart) */
     double progress; /* when it was assigned or last delivered a frame */
+    bool audit;      /* renders frame `first` again only to compare content hashes */
 } attempt_t;
 
 typedef struct coord {
@@ -99,6 +109,11 @@ typedef struct coord {
     uint64_t bad_messages;
     double t0;
     double grace_ms, grace_until; /* after a restart: orphaned attempts wait until then */
+    struct quarantine {          /* workers an audit caught: never given work again */
+        uint64_t who;
+        char name[129];
+    } *quarantined;
+    size_t n_quarantined, cap_quarantined;
 } coord_t;
 
 /* ---- clock and log ---------------------------------------------------- */
@@ -342,6 +357,18 @@ static void s_transaction_end(coord_t *c, bool ok, lx_error_t *err)
     s_journal_fail(c, err);
 }
 
+/* An audit attempt ended without a result: its frame waits for another. */
+static void s_audit_abandoned(job_t *j, const attempt_t *a)
+{
+    int64_t i = a->first - j->first;
+    if (!j->faudit || i < 0 || i >= j->n)
+        return;
+    if (j->faudit[i] == A_RUNNING)
+        j->faudit[i] = A_WANTED;
+    else if (j->faudit[i] == A_THIRD)
+        j->faudit[i] = A_DISPUTED;
+}
+
 /* Ends attempt a (state: done, failed, lost, cancelled): its unfinished
  * frames go back to the queue, and it is forgotten. */
 static void s_requeue(coord_t *c, attempt_t *a, const char *state, const char *reason,
@@ -351,6 +378,8 @@ static void s_requeue(coord_t *c, attempt_t *a, const char *state, const char *r
     lx_error_t err = {0};
     if (blame)
         s_blame_chunk(c, j, blame);
+    if (a->audit)
+        s_audit_abandoned(j, a);
     bool ok = journal_begin(c->journal, &err) == LX_OK &&
               s_release_frames(c, j, a->id, a->first, a->last, blame, &err) &&
               journal_exec(c->journal, &err, "UPDATE attempts SET state = ?, reason = ? WHERE id = ?",
@@ -429,7 +458,7 @@ static bool s_assign(coord_t *c, worker_t *w, job_t *j)
     if (!s_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts, sizeof *c->attempts))
         return false;
     attempt_t a = {++c->next_attempt, j, j->first + i, j->first + k - 1, w->serial,
-                   lx_monotonic_ms()};
+                   lx_monotonic_ms(), false};
     int64_t warm = s_warmup_from(j, a.first);
     lx_error_t err = {0};
     bool ok = journal_begin(c->journal, &err) == LX_OK &&
@@ -476,6 +505,239 @@ static bool s_assign(coord_t *c, worker_t *w, job_t *j)
     return true;
 }
 
+/* ---- audits ----------------------------------------------------------- */
+
+static void s_finish(coord_t *c, job_t *j);
+
+static bool s_quarantined(const coord_t *c, const char *name)
+{
+    uint64_t who = s_who(name);
+    for (size_t k = 0; k < c->n_quarantined; k++)
+        if (c->quarantined[k].who == who)
+            return true;
+    return false;
+}
+
+/* What workers are compared on: XXH3-128 over the result's content hashes
+ * (ARCHITECTURE.md §5: content survives a different zlib). */
+static void s_signature(const lx_msg_t *m, uint8_t sig[16])
+{
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, NULL);
+    for (uint32_t k = 0; k < m->files.n; k++)
+        lx_strbuf_addf(&sb, "%s:%s\n", m->files.v[k].key, m->files.v[k].content);
+    lx_xxh128(sb.buf, sb.len, sig);
+    lx_strbuf_release(&sb);
+}
+
+/* Every chunk-boundary frame, and a share `rate` of the others chosen by a
+ * hash of (job, frame), so the choice does not depend on timing. */
+static bool s_audit_selected(const job_t *j, const attempt_t *a, int64_t f)
+{
+    if (j->audit_rate < 0)
+        return false;
+    if (f == a->first || f == a->last)
+        return true;
+    char key[96];
+    int n = snprintf(key, sizeof key, "%s:%lld", j->id, (long long)f);
+    uint8_t h[16];
+    lx_xxh128(key, (size_t)n, h);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return (double)(v >> 11) / 9007199254740992.0 < j->audit_rate;
+}
+
+static void s_maybe_finish(coord_t *c, job_t *j)
+{
+    if ((int64_t)j->done == j->n && j->audits_open == 0 && j->state <= J_RUNNING)
+        s_finish(c, j);
+}
+
+/* Frame i goes back to the queue: its accepted result no longer counts. */
+static void s_unaccept(coord_t *c, job_t *j, int64_t i, lx_error_t *err, bool *ok)
+{
+    if (j->faudit[i] != A_NONE && j->faudit[i] != A_DONE)
+        j->audits_open--;
+    j->faudit[i] = A_NONE;
+    j->fstate[i] = F_PENDING;
+    j->done--;
+    j->audit_rerendered++;
+    if (i < j->hint)
+        j->hint = i;
+    *ok = *ok &&
+          journal_exec(c->journal, err, "UPDATE frames SET state = 'pending' WHERE job = ? AND"
+                       " frame = ?", "si", j->id, j->first + i) == LX_OK &&
+          journal_exec(c->journal, err, "UPDATE results SET current = 0 WHERE job = ? AND"
+                       " frame = ?", "si", j->id, j->first + i) == LX_OK;
+}
+
+/* An audit caught `name` (the minority of 2 of 3): it gets no more work,
+ * its chunks in flight are cancelled, and every frame it rendered that no
+ * audit confirmed is rendered again by others. */
+static void s_quarantine(coord_t *c, uint64_t who, const char *name, int64_t frame)
+{
+    for (size_t k = 0; k < c->n_quarantined; k++)
+        if (c->quarantined[k].who == who)
+            return;
+    if (s_grow((void **)&c->quarantined, &c->cap_quarantined, c->n_quarantined,
+               sizeof *c->quarantined)) {
+        c->quarantined[c->n_quarantined].who = who;
+        snprintf(c->quarantined[c->n_quarantined++].name, 129, "%s", name);
+    }
+    s_log(c, LX_LOG_ERROR, "event=worker_quarantined worker=%s frame=%" PRId64, name, frame);
+    for (size_t k = c->n_attempts; k-- > 0;) {
+        attempt_t *a = &c->attempts[k];
+        worker_t *w = s_worker_by_serial(c, a->worker);
+        if (!w || s_who(w->name) != who)
+            continue;
+        lx_msg_t cancel = {.type = LX_MSG_CANCEL};
+        LX_MSG_SET(&cancel, job, a->job->id);
+        LX_MSG_SET(&cancel, attempt, a->id);
+        s_send_worker(c, w, &cancel);
+        s_requeue(c, a, "cancelled", "quarantined", NULL);
+    }
+    lx_error_t err = {0};
+    bool ok = journal_begin(c->journal, &err) == LX_OK;
+    for (size_t k = 0; k < c->n_jobs; k++) {
+        job_t *j = c->jobs[k];
+        if (!j->faudit || j->state > J_RUNNING)
+            continue;
+        uint64_t redo = 0;
+        for (int64_t i = 0; i < j->n; i++) {
+            if (j->faudit[i] == A_RUNNING && j->fwho[i][1] == who)
+                j->faudit[i] = A_WANTED;
+            if (j->faudit[i] == A_THIRD && j->fwho[i][2] == who)
+                j->faudit[i] = A_DISPUTED;
+            if (j->fstate[i] == F_DONE && j->fwho[i][0] == who && j->faudit[i] != A_DONE) {
+                s_unaccept(c, j, i, &err, &ok);
+                redo++;
+            }
+        }
+        if (redo)
+            s_log(c, LX_LOG_WARN, "event=audit_rerender job=%s frames=%" PRIu64 " worker=%s",
+                  j->id, redo, name);
+    }
+    s_transaction_end(c, ok, &err);
+}
+
+/* A primary result of frame i was accepted: remember who said what, and
+ * whether it is to be audited. */
+static void s_audit_primary(job_t *j, const attempt_t *a, int64_t i, const worker_t *w,
+                            const lx_msg_t *m)
+{
+    if (!j->faudit)
+        return;
+    j->fwho[i][0] = s_who(w->name);
+    s_signature(m, j->fsig[i][0]);
+    j->faudit[i] = A_NONE;
+    if (s_audit_selected(j, a, j->first + i)) {
+        j->faudit[i] = A_WANTED;
+        j->audits_open++;
+    }
+}
+
+/* Hands worker w one frame to render again for comparison: a frame
+ * another worker rendered (and, for a dispute, not the auditor either). */
+static bool s_assign_audit(coord_t *c, worker_t *w, job_t *j)
+{
+    if (!j->faudit || !j->audits_open || j->state > J_RUNNING)
+        return false;
+    uint64_t who = s_who(w->name);
+    int64_t i = 0;
+    for (; i < j->n; i++)
+        if ((j->faudit[i] == A_WANTED && j->fwho[i][0] != who) ||
+            (j->faudit[i] == A_DISPUTED && j->fwho[i][0] != who && j->fwho[i][1] != who))
+            break;
+    if (i == j->n || !s_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts,
+                             sizeof *c->attempts))
+        return false;
+    int64_t f = j->first + i;
+    attempt_t a = {++c->next_attempt, j, f, f, w->serial, lx_monotonic_ms(), true};
+    int64_t warm = s_warmup_from(j, f);
+    lx_error_t err = {0};
+    if (journal_exec(c->journal, &err,
+                     "INSERT INTO attempts(id, job, first, last, warmup_from, worker, state,"
+                     " reason) VALUES(?, ?, ?, ?, ?, ?, 'audit', 'audit')",
+                     "isiiis", (int64_t)a.id, j->id, f, f, warm, w->name) != LX_OK) {
+        s_journal_fail(c, &err);
+        return false;
+    }
+    bool third = j->faudit[i] == A_DISPUTED;
+    j->faudit[i] = third ? A_THIRD : A_RUNNING;
+    j->fwho[i][third ? 2 : 1] = who;
+    c->attempts[c->n_attempts++] = a;
+    int64_t range[2] = {f, f};
+    lx_msg_t m = {.type = LX_MSG_ASSIGN};
+    LX_MSG_SET(&m, job, j->id);
+    LX_MSG_SET(&m, attempt, a.id);
+    LX_MSG_SET(&m, program_hash, j->program_hash);
+    LX_MSG_SET(&m, config, j->config_json);
+    LX_MSG_SET(&m, config_hash, j->config_hash);
+    LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
+    LX_MSG_SET(&m, warmup_from, warm);
+    LX_MSG_SET(&m, output, j->stream ? "stream" : "shared");
+    LX_MSG_SET(&m, audit, true);
+    s_log(c, LX_LOG_INFO, "event=assign_audit job=%s attempt=%" PRIu64 " frame=%" PRId64
+          " worker=%s third=%d", j->id, a.id, f, w->name, third);
+    s_send_worker(c, w, &m);
+    return true;
+}
+
+/* The result of an audit attempt: equal content confirms; a disagreement
+ * goes to a third worker, and 2 of 3 decide who is quarantined. */
+static void s_on_audit_frame(coord_t *c, job_t *j, attempt_t *a, const lx_msg_t *m)
+{
+    int64_t f = a->first, i = f - j->first;
+    uint8_t sig[16];
+    s_signature(m, sig);
+    uint8_t state = j->faudit[i];
+    a->audit = false; /* answered: ending it below must not reopen the audit */
+    s_requeue(c, a, "done", "audit", NULL);
+    if (state == A_RUNNING) {
+        if (memcmp(sig, j->fsig[i][0], 16) == 0) {
+            j->faudit[i] = A_DONE;
+            j->audits_open--;
+            j->audited++;
+            return;
+        }
+        memcpy(j->fsig[i][1], sig, 16);
+        j->faudit[i] = A_DISPUTED;
+        j->disputed++;
+        s_log(c, LX_LOG_WARN, "event=audit_disagreement job=%s frame=%" PRId64, j->id, f);
+        return;
+    }
+    if (state != A_THIRD)
+        return; /* the audit was called off meanwhile (a quarantine) */
+    memcpy(j->fsig[i][2], sig, 16);
+    bool primary_ok = memcmp(sig, j->fsig[i][0], 16) == 0;
+    bool auditor_ok = memcmp(sig, j->fsig[i][1], 16) == 0;
+    if (primary_ok || auditor_ok) {
+        j->faudit[i] = A_DONE;
+        j->audits_open--;
+        j->audited += primary_ok;
+        /* The minority: the auditor, or the worker whose result was kept,
+         * which s_quarantine then renders again. */
+        uint64_t liar = primary_ok ? j->fwho[i][1] : j->fwho[i][0];
+        char name[129] = "?";
+        for (size_t k = 0; k < c->n_workers; k++)
+            if (s_who(c->workers[k].name) == liar)
+                snprintf(name, sizeof name, "%s", c->workers[k].name);
+        if (!primary_ok)
+            j->faudit[i] = A_WANTED, j->audits_open++; /* reset by the quarantine below */
+        s_quarantine(c, liar, name, f);
+        s_log(c, LX_LOG_WARN, "event=audit_settled job=%s frame=%" PRId64 " kept=%s", j->id, f,
+              primary_ok ? "primary" : "majority");
+        return;
+    }
+    j->faudit[i] = A_DONE;
+    j->audits_open--;
+    j->failed++;
+    j->state = J_FAILED;
+    free(j->error);
+    j->error = strdup("an audit found three different results for one frame");
+    s_log(c, LX_LOG_ERROR, "event=audit_no_majority job=%s frame=%" PRId64, j->id, f);
+}
+
 static uint32_t s_held(const coord_t *c, const worker_t *w)
 {
     uint32_t held = 0;
@@ -491,13 +753,14 @@ static void s_dispatch(coord_t *c)
 {
     for (size_t wi = 0; wi < c->n_workers; wi++) {
         worker_t *w = &c->workers[wi];
-        if (!w->helloed || w->draining)
+        if (!w->helloed || w->draining || s_quarantined(c, w->name))
             continue;
         uint32_t held = s_held(c, w);
         uint32_t credit = w->ready > held ? w->ready - held : 0;
         for (size_t ji = 0; ji < c->n_jobs && credit > 0; ji++) {
             job_t *j = c->jobs[ji];
-            while (credit > 0 && j->state <= J_RUNNING && s_assign(c, w, j))
+            while (credit > 0 && j->state <= J_RUNNING &&
+                   (s_assign_audit(c, w, j) || s_assign(c, w, j)))
                 credit--;
         }
     }
@@ -519,6 +782,9 @@ static void s_job_free(job_t *j)
     free(j->ffail);
     free(j->fby);
     free(j->jw);
+    free(j->faudit);
+    free(j->fwho);
+    free(j->fsig);
     free(j->workers);
     free(j);
 }
@@ -586,6 +852,8 @@ static void s_job_rec(coord_t *c, const job_t *j, lx_job_rec_t *r, char *waiting
     if (j->error)
         SET(error, j->error);
     SET(late, j->late);
+    SET(audited, j->audited);
+    SET(disputed, j->disputed);
     if (j->state <= J_RUNNING && waiting[0])
         SET(waiting, waiting);
 #undef SET
@@ -740,6 +1008,21 @@ static void s_on_submit(coord_t *c, const peer_t *from, const lx_msg_t *m)
     j->chunk = LX_MSG_HAS(m, chunk) ? (uint32_t)m->chunk : c->cfg->chunk;
     j->progress_ms = LX_MSG_HAS(m, progress_timeout_ms) ? (double)m->progress_timeout_ms
                                                         : c->cfg->progress_timeout_ms;
+    j->audit_rate = -1;
+    if (LX_MSG_HAS(m, audit_rate)) {
+        if (!(m->audit_rate >= 0 && m->audit_rate <= 1)) {
+            s_error(c, from, "bad_request", "the audit rate must be in [0, 1]");
+            goto fail;
+        }
+        j->audit_rate = m->audit_rate;
+        j->faudit = calloc((size_t)j->n, 1);
+        j->fwho = calloc((size_t)j->n, sizeof *j->fwho);
+        j->fsig = calloc((size_t)j->n, sizeof *j->fsig);
+        if (!j->faudit || !j->fwho || !j->fsig) {
+            s_error(c, from, "internal", "out of memory for audits");
+            goto fail;
+        }
+    }
     if (s_job(c, j->id) ||
         !s_grow((void **)&c->jobs, &c->cap_jobs, c->n_jobs, sizeof *c->jobs)) {
         s_error(c, from, "token_reused", "job id %s is taken; use another token", j->id);
@@ -792,6 +1075,19 @@ static void s_finish(coord_t *c, job_t *j)
     run.threads = j->max_threads;
     run.elapsed_ms = floor(lx_monotonic_ms() - j->created);
     run.exported_at = stamp;
+    /* What was audited and how it ended: part of the run, not of the
+     * deterministic manifest (a one-machine export has no audit). */
+    lx_strbuf_t audit;
+    lx_strbuf_init(&audit, NULL);
+    if (j->audit_rate >= 0) {
+        lx_strbuf_addf(&audit, "{\"rate\": %.17g, \"confirmed\": %" PRIu64 ", \"disputed\": %" PRIu64
+                       ", \"rerendered\": %" PRIu64 ", \"quarantined\": [",
+                       j->audit_rate, j->audited, j->disputed, j->audit_rerendered);
+        for (size_t k = 0; k < c->n_quarantined; k++)
+            lx_strbuf_addf(&audit, "%s\"%s\"", k ? ", " : "", c->quarantined[k].name);
+        lx_strbuf_adds(&audit, "]}");
+        run.audit_json = audit.buf;
+    }
     lx_error_t err = {0}, jerr = {0};
     /* A process killed mid-write (this coordinator before a restart, a
      * worker in shared mode) leaves a temporary file; the export must not
@@ -800,6 +1096,7 @@ static void s_finish(coord_t *c, job_t *j)
     if (temps)
         s_log(c, LX_LOG_INFO, "event=temps_removed job=%s files=%u", j->id, temps);
     lx_result_t rc = lx_manifest_write(j->manifest, j->out, &run, &err);
+    lx_strbuf_release(&audit);
     j->state = rc == LX_OK ? J_DONE : J_FAILED;
     if (rc != LX_OK)
         j->error = strdup(err.message);
@@ -895,6 +1192,11 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
     int64_t i = f - j->first;
     attempt_t *a = s_attempt(c, m->attempt);
     lx_error_t err = {0};
+    if (a && a->audit && a->job == j && f == a->first) {
+        s_ack(c, w, m);
+        s_on_audit_frame(c, j, a, m);
+        return s_maybe_finish(c, j);
+    }
     if (!a || a->job != j || j->fstate[i] != F_RUNNING || j->fattempt[i] != m->attempt) {
         /* A superseded attempt's late result: kept as evidence only. */
         if (s_journal_result(c, m, w, false, &err) != LX_OK)
@@ -940,6 +1242,7 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
         j->running--;
         j->done++;
         a->progress = lx_monotonic_ms();
+        s_audit_primary(j, a, i, w, m);
         j->ms_sum += m->render_ms;
         w->frames++;
         bool known = false;
@@ -962,9 +1265,7 @@ static void s_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
             open = j->fstate[g - j->first] == F_RUNNING && j->fattempt[g - j->first] == a->id;
         if (!open)
             s_requeue(c, a, "done", "complete", NULL);
-        if ((int64_t)j->done == j->n && j->state <= J_RUNNING)
-            s_finish(c, j);
-        return;
+        return s_maybe_finish(c, j);
     }
     /* A result that cannot be accepted counts against the frame's budget;
      * the frame is rendered again. */
@@ -1222,7 +1523,11 @@ static void s_reply_workers(coord_t *c, const peer_t *to)
                 lx_strbuf_addf(b, "%s%s", b->len ? "," : "", c->jobs[k]->id);
         if (b->len)
             SET(blocked, b->buf);
-        SET(state, w->draining ? "draining" : a ? "busy" : b->len ? "blocked" : "idle");
+        SET(state, s_quarantined(c, w->name) ? "quarantined"
+                   : w->draining                ? "draining"
+                   : a                          ? "busy"
+                   : b->len                     ? "blocked"
+                                                : "idle");
         if (a) {
             SET(job, a->job->id);
             SET(attempt, a->id);
@@ -1385,7 +1690,7 @@ static bool s_recover_attempt(void *user, journal_row_t *r)
         !s_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts, sizeof *c->attempts))
         return true;
     attempt_t a = {(uint64_t)journal_col_int(r, 0), j, journal_col_int(r, 2),
-                   journal_col_int(r, 3), 0, lx_monotonic_ms()};
+                   journal_col_int(r, 3), 0, lx_monotonic_ms(), false};
     uint64_t held = 0;
     for (int64_t f = a.first; f <= a.last; f++) {
         int64_t i = f - j->first;

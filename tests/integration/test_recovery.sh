@@ -182,5 +182,37 @@ ok "repair cluster: the failed job completes" test $? -eq 0
 ok "repair cluster: the failed job is now identical to one machine" \
     same_export "$tmp/ref12" "$tmp/out-fail"
 
+# ---- audit: a worker that corrupts 1 frame in 50 is caught ----------------------
+# The liar renders everything alone (audits need a different worker), then
+# two honest workers audit every chunk boundary: frames 49 and 99 (corrupted)
+# disagree, a third opinion settles it, the liar is quarantined and every
+# frame it rendered that no audit confirmed is rendered again.
+unset bind
+start_coordinator audit
+echo '{"resolution": [208, 120]}' >"$tmp/small.json"
+"$lattice" export "$stateful" --frames 0-99 --config "$tmp/small.json" -o "$tmp/ref100" \
+    >/dev/null 2>&1
+LATTICE_WORKER_FAULT=corrupt:50 start_worker liar
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-audit" --frames 0-99 \
+    --config "$tmp/small.json" --chunk 10 --audit 0 >"$tmp/audit.out" 2>&1
+joba=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/audit.out")
+ok "audit: the liar rendered every frame" wait_for 120 at_least_done "$joba" 100
+ok "audit: the job waits for its audits" test ! -f "$tmp/out-audit/metadata.json"
+start_worker honest1
+start_worker honest2
+"$lattice" watch "$joba" -c "$endpoint" >/dev/null 2>&1
+ok "audit: the job completes" test $? -eq 0
+ok "audit: a disagreement was found" grep -q "event=audit_disagreement job=$joba" "$tmp/audit.log"
+ok "audit: the liar is quarantined" grep -q "event=worker_quarantined worker=liar" "$tmp/audit.log"
+"$lattice" workers --json -c "$endpoint" >"$tmp/aw.json"
+ok "audit: lattice workers says so" python3 -c 'import json,sys
+sys.exit(0 if [w["state"] for w in json.load(open(sys.argv[1])) if w["name"] == "liar"] == ["quarantined"] else 1)' "$tmp/aw.json"
+ok "audit: the manifest records it" python3 -c 'import json,sys
+a=json.load(open(sys.argv[1]))["run"]["audit"]
+sys.exit(0 if a["quarantined"] == ["liar"] and a["disputed"] >= 1 and a["rerendered"] >= 2 and a["confirmed"] >= 1 else 1)' \
+    "$tmp/out-audit/metadata.json"
+ok "audit: the export is right" same_export "$tmp/ref100" "$tmp/out-audit"
+ok "audit: and verifies" "$lattice" verify "$tmp/out-audit" >/dev/null
+
 echo "test_recovery: $passed passed, $failed failed"
 ((failed == 0))

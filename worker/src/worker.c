@@ -38,7 +38,7 @@ typedef struct render_cmd {
     int64_t frame;
     const char *job, *out;
     uint64_t attempt;
-    bool stream;
+    bool stream, audit; /* audit: compare only, write nothing, send no bytes */
     lx_result_t rc;
     lx_error_t err;
     lx_strbuf_t encoded; /* the FRAME message */
@@ -72,7 +72,7 @@ typedef struct session {
     char *config, *out_dir;
     uint64_t attempt;
     int64_t next, last;
-    bool stream;
+    bool stream, audit;
     render_cmd_t cmd;
     unacked_t unacked[MAX_UNACKED];
     unsigned n_unacked;
@@ -159,7 +159,8 @@ static void s_render(render_cmd_t *cmd)
         s_corrupt(res);
     /* Shared output: the files go to the job's directory before the FRAME
      * that names them is sent. */
-    for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && i < res->n_files; i++) {
+    for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && !cmd->audit && i < res->n_files;
+         i++) {
         char dir[4400];
         const lx_artifact_file_t *a = &res->files[i];
         if ((size_t)snprintf(dir, sizeof dir, "%s/%s", cmd->out, a->key) >= sizeof dir)
@@ -176,7 +177,8 @@ static void s_render(render_cmd_t *cmd)
         return;
     }
     lx_msg_t m;
-    lx_frame_msg_fill(&m, cmd->job, cmd->attempt, res, lx_monotonic_ms() - t0, cmd->stream, &store);
+    lx_frame_msg_fill(&m, cmd->job, cmd->attempt, res, lx_monotonic_ms() - t0,
+                      cmd->stream && !cmd->audit, &store);
     cmd->encoded.len = 0;
     cmd->rc = lx_msg_encode(&m, &cmd->encoded, &cmd->err);
     free(store.recs);
@@ -374,7 +376,8 @@ static void s_on_assign(session_t *s, const lx_msg_t *m)
         why = "warmup_from must be in [0, a]";
     else if (!shared && strcmp(m->output, "stream") != 0)
         why = "output must be 'shared' or 'stream'";
-    else if (shared && (!LX_MSG_HAS(m, out) || m->out[0] != '/'))
+    else if (shared && !(LX_MSG_HAS(m, audit) && m->audit) &&
+             (!LX_MSG_HAS(m, out) || m->out[0] != '/'))
         why = "shared output needs an absolute output directory";
     if (why) {
         lx_msg_t f = {.type = LX_MSG_CHUNK_FAIL};
@@ -391,7 +394,8 @@ static void s_on_assign(session_t *s, const lx_msg_t *m)
     snprintf(s->program_hash, sizeof s->program_hash, "%s", m->program_hash);
     snprintf(s->config_hash, sizeof s->config_hash, "%s", m->config_hash);
     s->config = strdup(m->config);
-    s->out_dir = shared ? strdup(m->out) : NULL;
+    s->audit = LX_MSG_HAS(m, audit) && m->audit;
+    s->out_dir = shared && !s->audit ? strdup(m->out) : NULL;
     s->stream = !shared;
     s->attempt = m->attempt;
     s->next = m->frames.v[0];
@@ -399,7 +403,7 @@ static void s_on_assign(session_t *s, const lx_msg_t *m)
     LOG(s, LX_LOG_INFO, "event=assigned job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
         " warmup_from=%" PRId64 " output=%s", s->job, s->attempt, s->next, s->last, m->warmup_from,
         m->output);
-    if (!s->config || (shared && !s->out_dir)) {
+    if (!s->config || (shared && !s->audit && !s->out_dir)) {
         s_chunk_end(s, "render_error", "out of memory");
         s_release(s);
     } else if (s_program(s, s->program_hash)) {
@@ -511,6 +515,7 @@ static void s_render_next(session_t *s)
     s->cmd.job = s->job;
     s->cmd.attempt = s->attempt;
     s->cmd.stream = s->stream;
+    s->cmd.audit = s->audit;
     s->cmd.out = s->out_dir;
     render_cmd_t *cmd = &s->cmd;
     s->rendering = zmq_send(s->pipe, &cmd, sizeof cmd, 0) == sizeof cmd;

@@ -47,8 +47,9 @@ typedef struct lx_manifest_run {
     uint32_t workers, threads;
     double elapsed_ms;       /* written in whole ms (rounded down) */
     const char *exported_at; /* ISO-8601 UTC; NULL writes "" */
+    const char *audit_json;  /* a JSON object written as run.audit, or NULL */
 } lx_manifest_run_t;
-#define LX_MANIFEST_RUN_INIT {sizeof(lx_manifest_run_t), 1, 1, 0, NULL}
+#define LX_MANIFEST_RUN_INIT {sizeof(lx_manifest_run_t), 1, 1, 0, NULL, NULL}
 
 /* A manifest under construction for plan's frames [plan->first,
  * plan->last], with no frame recorded yet. p is borrowed and must outlive

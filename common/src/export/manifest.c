@@ -681,6 +681,9 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
     cJSON_AddNumberToObject(run_o, "workers", run->workers);
     cJSON_AddNumberToObject(run_o, "threads", run->threads);
     cJSON_AddNumberToObject(run_o, "elapsedMs", floor(run->elapsed_ms));
+    cJSON *audit = run->audit_json ? cJSON_Parse(run->audit_json) : NULL;
+    if (audit)
+        cJSON_AddItemToObject(run_o, "audit", audit);
     char *text = rc == LX_OK ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text && rc == LX_OK)

@@ -79,7 +79,9 @@ typedef struct lx_f64s { double *v; uint32_t n; } lx_f64s_t;
     X(elapsed_ms, LX_FK_F64, double, 0, none)                                                      \
     X(error, LX_FK_STR, const char *, 65536, none)                                                 \
     X(late, LX_FK_U64, uint64_t, UINT64_MAX, none)   /* results of superseded attempts (evidence) */ \
-    X(waiting, LX_FK_STR, const char *, 4096, none)  /* why no frame can be assigned now */
+    X(waiting, LX_FK_STR, const char *, 4096, none)  /* why no frame can be assigned now */   \
+    X(audited, LX_FK_U64, uint64_t, UINT64_MAX, none) /* frames an audit confirmed */            \
+    X(disputed, LX_FK_U64, uint64_t, UINT64_MAX, none) /* audits that disagreed */
 #define LX_JOB_REC_REQUIRED (LX_JOB_REC_BIT(job) | LX_JOB_REC_BIT(state))
 
 #define LX_WORKER_REC_FIELDS(X)                                                                    \
@@ -127,6 +129,8 @@ typedef struct lx_f64s { double *v; uint32_t n; } lx_f64s_t;
     X(force, LX_FK_BOOL, bool, 0, none)                                                            \
     X(progress_timeout_ms, LX_FK_U64, uint64_t, 86400000, none)                                    \
     X(only, LX_FK_STR, const char *, 64, none)                                                     \
+    X(audit_rate, LX_FK_F64, double, 0, none)   /* SUBMIT: share of frames audited, 0..1 */        \
+    X(audit, LX_FK_BOOL, bool, 0, none)         /* ASSIGN: render to compare only: no files */     \
     X(jobs, LX_FK_RECS, lx_job_recs_t, 100000, job)                                                \
     X(workers, LX_FK_RECS, lx_worker_recs_t, 100000, worker)
 
@@ -194,7 +198,7 @@ typedef struct lx_worker_recs { lx_worker_rec_t *v; uint32_t n; } lx_worker_recs
     X(PROGRAM, LX_F(program_hash) | LX_F(program), LX_F(program_hash) | LX_F(program))             \
     X(ASSIGN,                                                                                      \
       LX_F(job) | LX_F(attempt) | LX_F(program_hash) | LX_F(config) | LX_F(config_hash) |          \
-          LX_F(frames) | LX_F(warmup_from) | LX_F(output) | LX_F(out),                             \
+          LX_F(frames) | LX_F(warmup_from) | LX_F(output) | LX_F(out) | LX_F(audit),               \
       LX_F(job) | LX_F(attempt) | LX_F(program_hash) | LX_F(config) | LX_F(config_hash) |          \
           LX_F(frames) | LX_F(warmup_from) | LX_F(output))                                         \
     X(ACK, LX_F(job) | LX_F(attempt) | LX_F(frames), LX_F(job) | LX_F(attempt) | LX_F(frames))     \
@@ -206,7 +210,7 @@ typedef struct lx_worker_recs { lx_worker_rec_t *v; uint32_t n; } lx_worker_recs
     X(SUBMIT,                                                                                      \
       LX_F(token) | LX_F(patch) | LX_F(source) | LX_F(config) | LX_F(out) | LX_F(frames) |         \
           LX_F(artifacts) | LX_F(chunk) | LX_F(output) | LX_F(force) |                             \
-          LX_F(progress_timeout_ms),                                                               \
+          LX_F(progress_timeout_ms) | LX_F(audit_rate),                                            \
       LX_F(token) | LX_F(patch) | LX_F(out))                                                       \
     X(STATUS, LX_F(job), 0)                                                                        \
     X(WATCH, LX_F(job), LX_F(job))                                                                 \
