@@ -437,6 +437,30 @@ static int64_t s_warmup_from(const job_t *j, int64_t a)
     return a - h > 0 ? a - h : 0;
 }
 
+/* ASSIGN for attempt a (already journaled). */
+static void s_send_assign(coord_t *c, worker_t *w, const attempt_t *a, int64_t warm)
+{
+    const job_t *j = a->job;
+    int64_t range[2] = {a->first, a->last};
+    lx_msg_t m = {.type = LX_MSG_ASSIGN};
+    LX_MSG_SET(&m, job, j->id);
+    LX_MSG_SET(&m, attempt, a->id);
+    LX_MSG_SET(&m, program_hash, j->program_hash);
+    LX_MSG_SET(&m, config, j->config_json);
+    LX_MSG_SET(&m, config_hash, j->config_hash);
+    LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
+    LX_MSG_SET(&m, warmup_from, warm);
+    LX_MSG_SET(&m, output, j->stream ? "stream" : "shared");
+    if (!j->stream)
+        LX_MSG_SET(&m, out, j->out);
+    if (a->audit)
+        LX_MSG_SET(&m, audit, true);
+    s_log(c, LX_LOG_INFO, "event=%s job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
+          " warmup_from=%" PRId64 " worker=%s", a->audit ? "assign_audit" : "assign", j->id,
+          a->id, a->first, a->last, warm, w->name);
+    s_send_worker(c, w, &m);
+}
+
 static bool s_assign(coord_t *c, worker_t *w, job_t *j)
 {
     int64_t i = j->hint;
@@ -487,21 +511,7 @@ static bool s_assign(coord_t *c, worker_t *w, job_t *j)
     if (j->state == J_QUEUED)
         j->state = J_RUNNING;
     c->attempts[c->n_attempts++] = a;
-    int64_t range[2] = {a.first, a.last};
-    lx_msg_t m = {.type = LX_MSG_ASSIGN};
-    LX_MSG_SET(&m, job, j->id);
-    LX_MSG_SET(&m, attempt, a.id);
-    LX_MSG_SET(&m, program_hash, j->program_hash);
-    LX_MSG_SET(&m, config, j->config_json);
-    LX_MSG_SET(&m, config_hash, j->config_hash);
-    LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
-    LX_MSG_SET(&m, warmup_from, warm);
-    LX_MSG_SET(&m, output, j->stream ? "stream" : "shared");
-    if (!j->stream)
-        LX_MSG_SET(&m, out, j->out);
-    s_log(c, LX_LOG_INFO, "event=assign job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
-          " warmup_from=%" PRId64 " worker=%s", j->id, a.id, a.first, a.last, warm, w->name);
-    s_send_worker(c, w, &m);
+    s_send_assign(c, w, &a, warm);
     return true;
 }
 
@@ -666,20 +676,7 @@ static bool s_assign_audit(coord_t *c, worker_t *w, job_t *j)
     j->faudit[i] = third ? A_THIRD : A_RUNNING;
     j->fwho[i][third ? 2 : 1] = who;
     c->attempts[c->n_attempts++] = a;
-    int64_t range[2] = {f, f};
-    lx_msg_t m = {.type = LX_MSG_ASSIGN};
-    LX_MSG_SET(&m, job, j->id);
-    LX_MSG_SET(&m, attempt, a.id);
-    LX_MSG_SET(&m, program_hash, j->program_hash);
-    LX_MSG_SET(&m, config, j->config_json);
-    LX_MSG_SET(&m, config_hash, j->config_hash);
-    LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
-    LX_MSG_SET(&m, warmup_from, warm);
-    LX_MSG_SET(&m, output, j->stream ? "stream" : "shared");
-    LX_MSG_SET(&m, audit, true);
-    s_log(c, LX_LOG_INFO, "event=assign_audit job=%s attempt=%" PRIu64 " frame=%" PRId64
-          " worker=%s third=%d", j->id, a.id, f, w->name, third);
-    s_send_worker(c, w, &m);
+    s_send_assign(c, w, &a, warm);
     return true;
 }
 
