@@ -48,8 +48,7 @@ static lx_result_t s_open(cli_client_t *c, lx_error_t *err)
     return LX_OK;
 }
 
-lx_result_t cli_client_call(cli_client_t *c, const lx_msg_t *req, lx_msg_t *reply,
-                            lx_error_t *err)
+lx_result_t cli_client_call(cli_client_t *c, const lx_msg_t *req, lx_msg_t *reply, lx_error_t *err)
 {
     lx_strbuf_t bytes;
     lx_strbuf_init(&bytes, NULL);
@@ -95,8 +94,8 @@ void cli_print_jobs(const lx_job_recs_t *jobs, bool json)
         for (uint32_t i = 0; i < jobs->n; i++) {
             const lx_job_rec_t *j = &jobs->v[i];
             printf("%-14s %-10s %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %7" PRIu64 "  %s%s%s\n",
-                   j->job, j->state, j->done, j->total, j->failed, j->workers,
-                   j->out ? j->out : "", j->error ? "  error: " : "", j->error ? j->error : "");
+                   j->job, j->state, j->done, j->total, j->failed, j->workers, j->out ? j->out : "",
+                   j->error ? "  error: " : "", j->error ? j->error : "");
             if (j->waiting)
                 printf("%-14s waiting: %s\n", "", j->waiting);
         }

@@ -23,8 +23,7 @@ void cli_client_close(cli_client_t *c);
 /* Sends req and waits for its reply (valid until the next call). An ERROR
  * reply is a reply (LX_OK). LX_E_IO when the coordinator did not answer
  * after every retry; LX_E_BADMSG when the reply does not decode. */
-lx_result_t cli_client_call(cli_client_t *c, const lx_msg_t *req, lx_msg_t *reply,
-                            lx_error_t *err);
+lx_result_t cli_client_call(cli_client_t *c, const lx_msg_t *req, lx_msg_t *reply, lx_error_t *err);
 
 /* Prints jobs as a table, or as a JSON array. */
 void cli_print_jobs(const lx_job_recs_t *jobs, bool json);

@@ -314,10 +314,7 @@ static int s_simple_call(const simple_args_t *a, const lx_msg_t *req, lx_msg_typ
     return rc;
 }
 
-static void s_print_jobs(const lx_msg_t *rep, bool json)
-{
-    cli_print_jobs(&rep->jobs, json);
-}
+static void s_print_jobs(const lx_msg_t *rep, bool json) { cli_print_jobs(&rep->jobs, json); }
 
 int cmd_status(int argc, char **argv)
 {

@@ -17,27 +17,26 @@
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: lattice export PATCH -o OUT [options]\n\n"
-            "Renders the patch's frames into OUT: one directory per artifact\n"
-            "(rgba, depth, motion, normal, id, mask/<layer>, camera, control/...) and\n"
-            "metadata.json, which lists every file's SHA-256 and is written last.\n"
-            "Runs a coordinator and its workers in this process: the same scheduler\n"
-            "as `lattice submit` to a cluster, and the same bytes.\n\n"
-            "  -o, --output OUT     export directory (created if needed)\n"
-            "  --frames a-b         inclusive frame range (default: the time model's;\n"
-            "                       required for infinite patches)\n"
-            "  --artifacts LIST     comma-separated: rgba,depth,motion,normal,id,mask,\n"
-            "                       camera,control, or all (default: all but control)\n"
-            "  --config FILE        export settings as JSON (docs/export-format.md);\n"
-            "                       flags win\n"
-            "  --threads N          render and encode threads per worker (default: 1)\n"
-            "  --workers N          workers in this process (default: 1)\n"
-            "  --chunk N            frames per chunk (default: adaptive)\n"
-            "  --force              write into a non-empty directory that is not an\n"
-            "                       export of this patch (files are never deleted)\n\n"
-            "Exit status: 0 exported, 1 the patch or settings have errors or rendering\n"
-            "failed, 2 usage or I/O problem.\n");
+    fprintf(out, "usage: lattice export PATCH -o OUT [options]\n\n"
+                 "Renders the patch's frames into OUT: one directory per artifact\n"
+                 "(rgba, depth, motion, normal, id, mask/<layer>, camera, control/...) and\n"
+                 "metadata.json, which lists every file's SHA-256 and is written last.\n"
+                 "Runs a coordinator and its workers in this process: the same scheduler\n"
+                 "as `lattice submit` to a cluster, and the same bytes.\n\n"
+                 "  -o, --output OUT     export directory (created if needed)\n"
+                 "  --frames a-b         inclusive frame range (default: the time model's;\n"
+                 "                       required for infinite patches)\n"
+                 "  --artifacts LIST     comma-separated: rgba,depth,motion,normal,id,mask,\n"
+                 "                       camera,control, or all (default: all but control)\n"
+                 "  --config FILE        export settings as JSON (docs/export-format.md);\n"
+                 "                       flags win\n"
+                 "  --threads N          render and encode threads per worker (default: 1)\n"
+                 "  --workers N          workers in this process (default: 1)\n"
+                 "  --chunk N            frames per chunk (default: adaptive)\n"
+                 "  --force              write into a non-empty directory that is not an\n"
+                 "                       export of this patch (files are never deleted)\n\n"
+                 "Exit status: 0 exported, 1 the patch or settings have errors or rendering\n"
+                 "failed, 2 usage or I/O problem.\n");
 }
 
 typedef struct {
@@ -189,7 +188,8 @@ int cmd_export(int argc, char **argv)
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://lattice-export-%ld", (long)getpid());
     atomic_int stop_coord = 0, stop_workers = 0;
-    coord_thread_t ct = {.cfg = LX_COORD_CONFIG_INIT, .lock = PTHREAD_MUTEX_INITIALIZER,
+    coord_thread_t ct = {.cfg = LX_COORD_CONFIG_INIT,
+                         .lock = PTHREAD_MUTEX_INITIALIZER,
                          .cond = PTHREAD_COND_INITIALIZER};
     ct.cfg.zmq_ctx = ctx;
     ct.cfg.bind = endpoint;

@@ -15,21 +15,20 @@
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: lattice rerender OUT PATCH [options]          (here)\n"
-            "       lattice rerender JOB -c ENDPOINT [options]    (on the cluster)\n\n"
-            "Re-hashes an export against its metadata.json and renders again exactly\n"
-            "the frames whose files are missing or do not match (with warm-up), then\n"
-            "rewrites metadata.json. Intact frames are not rendered: repairing 10\n"
-            "frames of a 2,000-frame export renders 10. PATCH must be the patch the\n"
-            "export was made from (its program hash is checked); the settings come\n"
-            "from metadata.json. On the cluster, frames that failed can be redone too.\n\n"
-            "  --only LIST          missing,mismatched,failed (default: all of them)\n"
-            "  --frames a-b         only look at these frames\n"
-            "  --threads N          render threads (here; default: 1)\n"
-            "  -c, --coordinator E  the coordinator that ran JOB\n\n"
-            "Exit status: 0 repaired (or nothing to do), 1 rendering failed or the patch\n"
-            "is not the export's, 2 usage or I/O problem.\n");
+    fprintf(out, "usage: lattice rerender OUT PATCH [options]          (here)\n"
+                 "       lattice rerender JOB -c ENDPOINT [options]    (on the cluster)\n\n"
+                 "Re-hashes an export against its metadata.json and renders again exactly\n"
+                 "the frames whose files are missing or do not match (with warm-up), then\n"
+                 "rewrites metadata.json. Intact frames are not rendered: repairing 10\n"
+                 "frames of a 2,000-frame export renders 10. PATCH must be the patch the\n"
+                 "export was made from (its program hash is checked); the settings come\n"
+                 "from metadata.json. On the cluster, frames that failed can be redone too.\n\n"
+                 "  --only LIST          missing,mismatched,failed (default: all of them)\n"
+                 "  --frames a-b         only look at these frames\n"
+                 "  --threads N          render threads (here; default: 1)\n"
+                 "  -c, --coordinator E  the coordinator that ran JOB\n\n"
+                 "Exit status: 0 repaired (or nothing to do), 1 rendering failed or the patch\n"
+                 "is not the export's, 2 usage or I/O problem.\n");
 }
 
 static int s_cluster(const char *job, const char *endpoint, const char *only, int64_t range[2])

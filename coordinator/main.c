@@ -5,8 +5,8 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "lattice/proc.h"
 #include "lattice/coordinator.h"
+#include "lattice/proc.h"
 
 static atomic_int g_stop;
 
@@ -18,32 +18,31 @@ static void s_on_signal(int sig)
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: lattice-coordinator --bind ENDPOINT --state DIR [options]\n\n"
-            "Accepts exports from `lattice submit`, hands their frames to workers\n"
-            "(`lattice-worker --connect ...`) and writes the manifest. Jobs, frames,\n"
-            "attempts and results are journaled in DIR/journal.sqlite (WAL); started\n"
-            "again on the same DIR it resumes unfinished jobs where they were.\n\n"
-            "  --bind ENDPOINT      where workers and clients connect (tcp://0.0.0.0:7700)\n"
-            "  --state DIR          journal and program store (created if needed)\n"
-            "  --chunk N            frames per chunk (default: adaptive toward\n"
-            "                       --target-chunk-ms)\n"
-            "  --target-chunk-ms MS adaptive chunk duration (default: 10000)\n"
-            "  --heartbeat-ms MS    heartbeat interval (default: 1000)\n"
-            "  --liveness N         silent intervals before a worker is dead (default: 3)\n"
-            "  --progress-timeout-ms MS  a chunk that delivers no frame for this long is\n"
-            "                       cancelled and requeued (default: 600000; per job with\n"
-            "                       lattice submit --progress-timeout-ms)\n"
-            "  --forgive-ms MS      a worker that failed 3 chunks of a job is blocked for\n"
-            "                       it this long (default: 600000)\n"
-            "  --grace-ms MS        after a restart, how long chunks in flight wait for\n"
-            "                       their workers to come back (default: 2 x liveness\n"
-            "                       x heartbeat)\n"
-            "  --max-message-mb N   largest message accepted (default: 512)\n"
-            "  --log-level LEVEL    error, warn, info (default) or debug; logs go to\n"
-            "                       stderr, one key=value line per event\n\n"
-            "Stops on SIGINT or SIGTERM. Exit status: 0 stopped, 2 usage or cannot\n"
-            "bind / open the journal.\n");
+    fprintf(out, "usage: lattice-coordinator --bind ENDPOINT --state DIR [options]\n\n"
+                 "Accepts exports from `lattice submit`, hands their frames to workers\n"
+                 "(`lattice-worker --connect ...`) and writes the manifest. Jobs, frames,\n"
+                 "attempts and results are journaled in DIR/journal.sqlite (WAL); started\n"
+                 "again on the same DIR it resumes unfinished jobs where they were.\n\n"
+                 "  --bind ENDPOINT      where workers and clients connect (tcp://0.0.0.0:7700)\n"
+                 "  --state DIR          journal and program store (created if needed)\n"
+                 "  --chunk N            frames per chunk (default: adaptive toward\n"
+                 "                       --target-chunk-ms)\n"
+                 "  --target-chunk-ms MS adaptive chunk duration (default: 10000)\n"
+                 "  --heartbeat-ms MS    heartbeat interval (default: 1000)\n"
+                 "  --liveness N         silent intervals before a worker is dead (default: 3)\n"
+                 "  --progress-timeout-ms MS  a chunk that delivers no frame for this long is\n"
+                 "                       cancelled and requeued (default: 600000; per job with\n"
+                 "                       lattice submit --progress-timeout-ms)\n"
+                 "  --forgive-ms MS      a worker that failed 3 chunks of a job is blocked for\n"
+                 "                       it this long (default: 600000)\n"
+                 "  --grace-ms MS        after a restart, how long chunks in flight wait for\n"
+                 "                       their workers to come back (default: 2 x liveness\n"
+                 "                       x heartbeat)\n"
+                 "  --max-message-mb N   largest message accepted (default: 512)\n"
+                 "  --log-level LEVEL    error, warn, info (default) or debug; logs go to\n"
+                 "                       stderr, one key=value line per event\n\n"
+                 "Stops on SIGINT or SIGTERM. Exit status: 0 stopped, 2 usage or cannot\n"
+                 "bind / open the journal.\n");
 }
 
 int main(int argc, char **argv)
@@ -64,20 +63,24 @@ int main(int argc, char **argv)
             cfg.state_dir = argv[++i];
         } else if (strcmp(a, "--chunk") == 0 && v && lx_parse_number(argv[++i], 1, 100000, &x)) {
             cfg.chunk = (uint32_t)x;
-        } else if (strcmp(a, "--target-chunk-ms") == 0 && v && lx_parse_number(argv[++i], 1, 1e7, &x)) {
+        } else if (strcmp(a, "--target-chunk-ms") == 0 && v &&
+                   lx_parse_number(argv[++i], 1, 1e7, &x)) {
             cfg.target_chunk_ms = x;
-        } else if (strcmp(a, "--heartbeat-ms") == 0 && v && lx_parse_number(argv[++i], 10, 60000, &x)) {
+        } else if (strcmp(a, "--heartbeat-ms") == 0 && v &&
+                   lx_parse_number(argv[++i], 10, 60000, &x)) {
             cfg.heartbeat_ms = x;
         } else if (strcmp(a, "--liveness") == 0 && v && lx_parse_number(argv[++i], 2, 100, &x)) {
             cfg.liveness = (uint32_t)x;
         } else if (strcmp(a, "--progress-timeout-ms") == 0 && v &&
                    lx_parse_number(argv[++i], 10, 8.64e7, &x)) {
             cfg.progress_timeout_ms = x;
-        } else if (strcmp(a, "--forgive-ms") == 0 && v && lx_parse_number(argv[++i], 0, 8.64e7, &x)) {
+        } else if (strcmp(a, "--forgive-ms") == 0 && v &&
+                   lx_parse_number(argv[++i], 0, 8.64e7, &x)) {
             cfg.forgive_ms = x;
         } else if (strcmp(a, "--grace-ms") == 0 && v && lx_parse_number(argv[++i], 0, 3.6e6, &x)) {
             cfg.grace_ms = x;
-        } else if (strcmp(a, "--max-message-mb") == 0 && v && lx_parse_number(argv[++i], 1, 2048, &x)) {
+        } else if (strcmp(a, "--max-message-mb") == 0 && v &&
+                   lx_parse_number(argv[++i], 1, 2048, &x)) {
             cfg.max_message = (size_t)x << 20;
         } else if (strcmp(a, "--log-level") == 0 && v) {
             if (!lx_log_level_parse(argv[++i], &cfg.log_level)) {

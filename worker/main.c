@@ -19,20 +19,19 @@ static void s_on_signal(int sig)
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: lattice-worker --connect ENDPOINT [options]\n\n"
-            "Renders frames for a lattice-coordinator. Stateless: programs and\n"
-            "settings come from the coordinator. Reconnects with backoff (1 s\n"
-            "doubling to 32 s) when the coordinator goes silent.\n\n"
-            "  --connect ENDPOINT   the coordinator (tcp://HOST:7700)\n"
-            "  --threads N          render and encode threads (default: 1)\n"
-            "  --name NAME          shown in `lattice workers` (default: HOST-PID)\n"
-            "  --heartbeat-ms MS    heartbeat interval (default: 1000)\n"
-            "  --liveness N         silent intervals before reconnecting (default: 3)\n"
-            "  --log-level LEVEL    error, warn, info (default) or debug (stderr)\n\n"
-            "SIGTERM or SIGINT drains: the frame in hand is finished and reported,\n"
-            "the rest of its chunk is given back, and the worker exits 0.\n"
-            "Exit status: 0 drained, 2 usage or socket error.\n");
+    fprintf(out, "usage: lattice-worker --connect ENDPOINT [options]\n\n"
+                 "Renders frames for a lattice-coordinator. Stateless: programs and\n"
+                 "settings come from the coordinator. Reconnects with backoff (1 s\n"
+                 "doubling to 32 s) when the coordinator goes silent.\n\n"
+                 "  --connect ENDPOINT   the coordinator (tcp://HOST:7700)\n"
+                 "  --threads N          render and encode threads (default: 1)\n"
+                 "  --name NAME          shown in `lattice workers` (default: HOST-PID)\n"
+                 "  --heartbeat-ms MS    heartbeat interval (default: 1000)\n"
+                 "  --liveness N         silent intervals before reconnecting (default: 3)\n"
+                 "  --log-level LEVEL    error, warn, info (default) or debug (stderr)\n\n"
+                 "SIGTERM or SIGINT drains: the frame in hand is finished and reported,\n"
+                 "the rest of its chunk is given back, and the worker exits 0.\n"
+                 "Exit status: 0 drained, 2 usage or socket error.\n");
 }
 
 int main(int argc, char **argv)
@@ -60,11 +59,13 @@ int main(int argc, char **argv)
             cfg.name = argv[++i];
         } else if (strcmp(a, "--threads") == 0 && v && lx_parse_number(argv[++i], 1, 256, &x)) {
             cfg.threads = (uint32_t)x;
-        } else if (strcmp(a, "--heartbeat-ms") == 0 && v && lx_parse_number(argv[++i], 10, 60000, &x)) {
+        } else if (strcmp(a, "--heartbeat-ms") == 0 && v &&
+                   lx_parse_number(argv[++i], 10, 60000, &x)) {
             cfg.heartbeat_ms = x;
         } else if (strcmp(a, "--liveness") == 0 && v && lx_parse_number(argv[++i], 2, 100, &x)) {
             cfg.liveness = (uint32_t)x;
-        } else if (strcmp(a, "--log-level") == 0 && v && lx_log_level_parse(argv[i + 1], &cfg.log_level)) {
+        } else if (strcmp(a, "--log-level") == 0 && v &&
+                   lx_log_level_parse(argv[i + 1], &cfg.log_level)) {
             i++;
         } else {
             fprintf(stderr, "lattice-worker: bad argument '%s'\n", a);

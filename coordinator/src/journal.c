@@ -1,13 +1,13 @@
 /* SQLite journal (see journal.h). */
 #include "journal.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "lattice/files.h"
@@ -72,18 +72,18 @@ lx_result_t journal_open(const char *state_dir, journal_t **out, lx_error_t *err
         snprintf(lock, sizeof lock, "%s/lock", state_dir);
         j->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (j->lock_fd < 0 || flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            lx_result_t rc = lx_fail(err, LX_E_IO,
-                                     "'%s' is in use by another coordinator (or cannot be locked)",
-                                     state_dir);
+            lx_result_t rc =
+                lx_fail(err, LX_E_IO, "'%s' is in use by another coordinator (or cannot be locked)",
+                        state_dir);
             journal_close(&j);
             return rc;
         }
     }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(state_dir ? path : ":memory:", &j->db, flags, NULL) != SQLITE_OK) {
-        lx_result_t rc = lx_fail(err, LX_E_IO, "cannot open journal '%s': %s",
-                                 state_dir ? path : ":memory:",
-                                 j->db ? sqlite3_errmsg(j->db) : "out of memory");
+        lx_result_t rc =
+            lx_fail(err, LX_E_IO, "cannot open journal '%s': %s",
+                    state_dir ? path : ":memory:", j->db ? sqlite3_errmsg(j->db) : "out of memory");
         journal_close(&j);
         return rc;
     }
@@ -151,7 +151,8 @@ static int s_bind(sqlite3_stmt *st, const char *types, va_list ap)
         switch (types[k]) {
         case 's': {
             const char *s = va_arg(ap, const char *);
-            rc = s ? sqlite3_bind_text(st, k + 1, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, k + 1);
+            rc = s ? sqlite3_bind_text(st, k + 1, s, -1, SQLITE_STATIC)
+                   : sqlite3_bind_null(st, k + 1);
             break;
         }
         case 'i':
@@ -214,15 +215,9 @@ lx_result_t journal_each(journal_t *j, lx_error_t *err, bool (*row)(void *user, 
     return out;
 }
 
-int64_t journal_col_int(journal_row_t *r, int col)
-{
-    return sqlite3_column_int64(r->st, col);
-}
+int64_t journal_col_int(journal_row_t *r, int col) { return sqlite3_column_int64(r->st, col); }
 
-double journal_col_double(journal_row_t *r, int col)
-{
-    return sqlite3_column_double(r->st, col);
-}
+double journal_col_double(journal_row_t *r, int col) { return sqlite3_column_double(r->st, col); }
 
 const char *journal_col_text(journal_row_t *r, int col)
 {
@@ -247,10 +242,7 @@ lx_result_t journal_commit(journal_t *j, lx_error_t *err)
     return journal_exec(j, err, "COMMIT", "");
 }
 
-void journal_rollback(journal_t *j)
-{
-    sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-}
+void journal_rollback(journal_t *j) { sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL); }
 
 uint64_t journal_max_attempt(journal_t *j)
 {

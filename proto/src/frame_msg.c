@@ -36,9 +36,8 @@ bool lx_camera_from_values(const lx_f64s_t *v, lx_camera_t *c)
     return true;
 }
 
-void lx_frame_msg_fill(lx_msg_t *m, const char *job, uint64_t attempt,
-                       const lx_frame_result_t *res, double render_ms, bool with_bytes,
-                       lx_frame_msg_store_t *store)
+void lx_frame_msg_fill(lx_msg_t *m, const char *job, uint64_t attempt, const lx_frame_result_t *res,
+                       double render_ms, bool with_bytes, lx_frame_msg_store_t *store)
 {
     memset(m, 0, sizeof *m);
     m->type = LX_MSG_FRAME;

@@ -15,9 +15,9 @@
 
 #include "lattice/digest.h"
 #include "lattice/files.h"
-#include "lattice/proc.h"
 #include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
+#include "lattice/proc.h"
 #include "lattice/worker.h"
 
 /* Results kept until acknowledged; past this many the worker stops
@@ -159,8 +159,7 @@ static void s_render(render_cmd_t *cmd)
         s_corrupt(res);
     /* Shared output: the files go to the job's directory before the FRAME
      * that names them is sent. */
-    for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && !cmd->audit && i < res->n_files;
-         i++) {
+    for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && !cmd->audit && i < res->n_files; i++) {
         char dir[4400];
         const lx_artifact_file_t *a = &res->files[i];
         if ((size_t)snprintf(dir, sizeof dir, "%s/%s", cmd->out, a->key) >= sizeof dir)
@@ -237,8 +236,9 @@ static void s_chunk_end(session_t *s, const char *reason, const char *message)
         LX_MSG_SET(&m, reason, reason);
         if (message)
             LX_MSG_SET(&m, message, message);
-        LOG(s, LX_LOG_WARN, "event=chunk_failed job=%s attempt=%" PRIu64 " reason=%s message=\"%s\"",
-            s->job, s->attempt, reason, message ? message : "");
+        LOG(s, LX_LOG_WARN,
+            "event=chunk_failed job=%s attempt=%" PRIu64 " reason=%s message=\"%s\"", s->job,
+            s->attempt, reason, message ? message : "");
     }
     s_send(s, &m);
 }
@@ -347,8 +347,8 @@ static void s_start(session_t *s)
         if (strcmp(hex, s->config_hash) != 0)
             snprintf(why, sizeof why, "the config does not resolve to config_hash %.12s",
                      s->config_hash);
-        else if (!(s->fr = lx_frame_renderer_new(p, &s->plan, s->cfg->threads, NULL, NULL, NULL,
-                                                 &err)))
+        else if (!(s->fr =
+                       lx_frame_renderer_new(p, &s->plan, s->cfg->threads, NULL, NULL, NULL, &err)))
             snprintf(why, sizeof why, "%s", err.message);
         else {
             memcpy(s->fr_program, s->program_hash, sizeof s->fr_program);
@@ -356,8 +356,9 @@ static void s_start(session_t *s)
         }
     }
     if (!why[0] && (s->next < s->plan.first || s->last > s->plan.last))
-        snprintf(why, sizeof why, "frames %" PRId64 "-%" PRId64 " are outside the job's %" PRId64
-                 "-%" PRId64, s->next, s->last, s->plan.first, s->plan.last);
+        snprintf(why, sizeof why,
+                 "frames %" PRId64 "-%" PRId64 " are outside the job's %" PRId64 "-%" PRId64,
+                 s->next, s->last, s->plan.first, s->plan.last);
     if (why[0]) {
         s_chunk_end(s, "bad_assignment", why);
         s_release(s);
@@ -400,9 +401,10 @@ static void s_on_assign(session_t *s, const lx_msg_t *m)
     s->attempt = m->attempt;
     s->next = m->frames.v[0];
     s->last = m->frames.v[1];
-    LOG(s, LX_LOG_INFO, "event=assigned job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
-        " warmup_from=%" PRId64 " output=%s", s->job, s->attempt, s->next, s->last, m->warmup_from,
-        m->output);
+    LOG(s, LX_LOG_INFO,
+        "event=assigned job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
+        " warmup_from=%" PRId64 " output=%s",
+        s->job, s->attempt, s->next, s->last, m->warmup_from, m->output);
     if (!s->config || (shared && !s->audit && !s->out_dir)) {
         s_chunk_end(s, "render_error", "out of memory");
         s_release(s);
@@ -606,8 +608,8 @@ static lx_result_t s_loop(session_t *s, lx_error_t *err)
                 break;
             }
         }
-        if (s->assigned && !s->waiting_program && !s->cancelled && !s->rendering &&
-            !s->draining && s->n_unacked < MAX_UNACKED)
+        if (s->assigned && !s->waiting_program && !s->cancelled && !s->rendering && !s->draining &&
+            s->n_unacked < MAX_UNACKED)
             s_render_next(s);
         zmq_pollitem_t items[2] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->pipe, 0, ZMQ_POLLIN, 0}};
         long timeout = (long)(hb / 4 > 10 ? hb / 4 : 10);

@@ -34,9 +34,9 @@ typedef struct lx_repair_scan {
  * A frame with a missing file (or a mismatched one) is damaged, and listed
  * when `only` has LX_REPAIR_MISSING (LX_REPAIR_MISMATCHED); every other
  * frame is recorded in m with the hashes metadata.json lists. */
-lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan,
-                           const char *out_dir, int64_t first, int64_t last, unsigned only,
-                           lx_manifest_t *m, lx_repair_scan_t *out, lx_error_t *err);
+lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, const char *out_dir,
+                           int64_t first, int64_t last, unsigned only, lx_manifest_t *m,
+                           lx_repair_scan_t *out, lx_error_t *err);
 
 /* Parses "missing,mismatched,failed" into LX_REPAIR_* bits (failed, which
  * only a coordinator knows, is bit 4); false for an unknown word. */

@@ -52,8 +52,8 @@ lx_result_t lx_repair_plan(const lx_program_t *p, const char *out_dir, lx_export
     const cJSON *cfg_json = cJSON_GetObjectItemCaseSensitive(m, "config");
     if (strcmp(s_str(m, "programHash"), hex) != 0)
         rc = lx_fail(err, LX_E_VERIFY,
-                     "the patch compiles to program %.12s but '%s' was exported from %.12s",
-                     hex, out_dir, s_str(m, "programHash"));
+                     "the patch compiles to program %.12s but '%s' was exported from %.12s", hex,
+                     out_dir, s_str(m, "programHash"));
     else if (!cJSON_IsObject(cfg_json) || !(config = cJSON_PrintUnformatted(cfg_json)))
         rc = lx_fail(err, LX_E_PARSE, "'%s/metadata.json' has no resolved config", out_dir);
     if (rc == LX_OK) {
@@ -92,9 +92,9 @@ static int s_file_matches(const char *out_dir, const char *key, const char *name
     return strcmp(hex, hash) == 0;
 }
 
-lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan,
-                           const char *out_dir, int64_t first, int64_t last, unsigned only,
-                           lx_manifest_t *man, lx_repair_scan_t *out, lx_error_t *err)
+lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, const char *out_dir,
+                           int64_t first, int64_t last, unsigned only, lx_manifest_t *man,
+                           lx_repair_scan_t *out, lx_error_t *err)
 {
     memset(out, 0, sizeof *out);
     cJSON *m = s_load(out_dir, err);
@@ -118,7 +118,8 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan,
                          ? LX_OK
                          : lx_fail(err, inst ? LX_E_NOMEM : err->code, "cannot start the scan");
     uint32_t j = 0;
-    for (const cJSON *k = cJSON_IsObject(sums) ? sums->child : NULL; k && rc == LX_OK; k = k->next) {
+    for (const cJSON *k = cJSON_IsObject(sums) ? sums->child : NULL; k && rc == LX_OK;
+         k = k->next) {
         if (strcmp(k->string, "camera") == 0)
             continue;
         keys[j] = k->string;
@@ -160,7 +161,8 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan,
             out->damaged[out->n_damaged++] = f;
             continue;
         }
-        /* Intact (or damaged in a way not asked about: kept as listed): its camera and time come from an evaluation, no pixels. */
+        /* Intact (or damaged in a way not asked about: kept as listed): its camera and time come
+         * from an evaluation, no pixels. */
         const lx_render_frame_t *rf = NULL;
         rc = lx_instance_eval(inst, f, &rf);
         if (rc == LX_OK)

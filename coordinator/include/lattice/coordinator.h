@@ -19,30 +19,32 @@
 
 typedef struct lx_coord_config {
     size_t size;
-    void *zmq_ctx;           /* required */
-    const char *bind;        /* "tcp://0.0.0.0:7700", "inproc://lattice" */
-    const char *state_dir;   /* journal + program store; NULL = in memory (embedded export) */
-    uint32_t chunk;          /* frames per chunk; 0 = adaptive toward target_chunk_ms */
-    double target_chunk_ms;  /* adaptive chunks: 10000 */
-    double heartbeat_ms;     /* 1000 */
-    uint32_t liveness;       /* silent intervals before a peer is dead: 3 */
-    double grace_ms;         /* after a restart, how long in-flight attempts wait for their
-                                workers to re-announce them; 0 = 2 x liveness x heartbeat */
-    size_t max_message;      /* bytes (ZMQ_MAXMSGSIZE) */
+    void *zmq_ctx;              /* required */
+    const char *bind;           /* "tcp://0.0.0.0:7700", "inproc://lattice" */
+    const char *state_dir;      /* journal + program store; NULL = in memory (embedded export) */
+    uint32_t chunk;             /* frames per chunk; 0 = adaptive toward target_chunk_ms */
+    double target_chunk_ms;     /* adaptive chunks: 10000 */
+    double heartbeat_ms;        /* 1000 */
+    uint32_t liveness;          /* silent intervals before a peer is dead: 3 */
+    double grace_ms;            /* after a restart, how long in-flight attempts wait for their
+                                   workers to re-announce them; 0 = 2 x liveness x heartbeat */
+    size_t max_message;         /* bytes (ZMQ_MAXMSGSIZE) */
     double progress_timeout_ms; /* a chunk with no frame for this long is stuck: 600000 */
-    double forgive_ms;       /* a worker blocked for a job (3 failed chunks) is forgiven
-                                after: 600000 */
+    double forgive_ms;          /* a worker blocked for a job (3 failed chunks) is forgiven
+                                   after: 600000 */
     lx_log_level_t log_level;
-    FILE *log;               /* structured lines; NULL = none */
-    atomic_int *stop;        /* set non-zero to stop; checked every poll */
+    FILE *log;        /* structured lines; NULL = none */
+    atomic_int *stop; /* set non-zero to stop; checked every poll */
     /* Called once the socket is bound and the journal is open, before the
      * first message is read (embedded use starts workers after it). */
     void (*ready)(void *user);
     void *ready_user;
 } lx_coord_config_t;
 #define LX_COORD_CONFIG_INIT                                                                       \
-    {sizeof(lx_coord_config_t), NULL, NULL, NULL, 0, 10000.0, 1000.0, 3, 0, 512u << 20,          \
-     600000.0, 600000.0, LX_LOG_INFO, NULL, NULL, NULL, NULL}
+    {                                                                                              \
+        sizeof(lx_coord_config_t), NULL, NULL, NULL, 0, 10000.0, 1000.0, 3, 0, 512u << 20,         \
+            600000.0, 600000.0, LX_LOG_INFO, NULL, NULL, NULL, NULL                                \
+    }
 
 /* Runs until *cfg->stop is set. LX_E_IO when the socket cannot be bound
  * or the journal cannot be opened (message in err); LX_OK after a stop. */

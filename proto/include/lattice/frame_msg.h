@@ -24,8 +24,7 @@ typedef struct lx_frame_msg_store {
 /* Fills m as the FRAME of frame res->frame of (job, attempt): every file's
  * key, name, hash and content, and its bytes when with_bytes (stream
  * mode). The message points into res and store; both must outlive it. */
-void lx_frame_msg_fill(lx_msg_t *m, const char *job, uint64_t attempt,
-                       const lx_frame_result_t *res, double render_ms, bool with_bytes,
-                       lx_frame_msg_store_t *store);
+void lx_frame_msg_fill(lx_msg_t *m, const char *job, uint64_t attempt, const lx_frame_result_t *res,
+                       double render_ms, bool with_bytes, lx_frame_msg_store_t *store);
 
 #endif

@@ -19,15 +19,15 @@
 
 typedef struct lx_worker_config {
     size_t size;
-    void *zmq_ctx;            /* required */
-    const char *connect;      /* "tcp://host:7700" */
-    const char *name;         /* shown in `lattice workers` */
-    uint32_t threads;         /* render and encode threads */
-    double heartbeat_ms;      /* 1000 */
-    uint32_t liveness;        /* silent intervals before the coordinator is presumed gone: 3 */
-    double backoff_ms;        /* first reconnect delay: 1000, doubling */
-    double backoff_max_ms;    /* 32000 */
-    size_t max_message;       /* bytes (ZMQ_MAXMSGSIZE) */
+    void *zmq_ctx;         /* required */
+    const char *connect;   /* "tcp://host:7700" */
+    const char *name;      /* shown in `lattice workers` */
+    uint32_t threads;      /* render and encode threads */
+    double heartbeat_ms;   /* 1000 */
+    uint32_t liveness;     /* silent intervals before the coordinator is presumed gone: 3 */
+    double backoff_ms;     /* first reconnect delay: 1000, doubling */
+    double backoff_max_ms; /* 32000 */
+    size_t max_message;    /* bytes (ZMQ_MAXMSGSIZE) */
     lx_log_level_t log_level;
     FILE *log;
     /* Set non-zero to drain: finish the frame in hand, report it, give the
@@ -42,8 +42,10 @@ typedef struct lx_worker_config {
     const char *fault;
 } lx_worker_config_t;
 #define LX_WORKER_CONFIG_INIT                                                                      \
-    {sizeof(lx_worker_config_t), NULL, NULL, "worker", 1, 1000.0, 3, 1000.0, 32000.0,            \
-     512u << 20, LX_LOG_INFO, NULL, NULL, NULL}
+    {                                                                                              \
+        sizeof(lx_worker_config_t), NULL, NULL, "worker", 1, 1000.0, 3, 1000.0, 32000.0,           \
+            512u << 20, LX_LOG_INFO, NULL, NULL, NULL                                              \
+    }
 
 /* Runs until drained. LX_E_IO when the socket cannot be created. */
 lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err);
