@@ -369,9 +369,10 @@ void co_finish(coord_t *c, job_t *j)
 
 /* Checks one file of a current result and, in stream mode, writes it:
  * the coordinator re-hashes every byte it accepts. */
-static lx_result_t s_accept_file(const job_t *j, const lx_file_rec_t *f, lx_error_t *err)
+static lx_result_t s_accept_file(const job_t *j, const lx_file_rec_t *f, uint64_t attempt,
+                                 lx_error_t *err)
 {
-    char dir[4400], path[4500], hex[65];
+    char dir[4400], path[4500], final[4500], name[128], hex[65];
     if ((size_t)snprintf(dir, sizeof dir, "%s/%s", j->out, f->key) >= sizeof dir)
         return lx_fail(err, LX_E_INVALID, "path too long");
     if (j->stream) {
@@ -385,18 +386,37 @@ static lx_result_t s_accept_file(const job_t *j, const lx_file_rec_t *f, lx_erro
         lx_result_t rc = lx_mkdirs(dir, err);
         return rc == LX_OK ? lx_write_atomic(dir, f->name, f->bytes.data, f->bytes.len, err) : rc;
     }
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, f->name) >= sizeof path)
+    /* Shared: the worker wrote the attempt's own file; verified, it is
+     * renamed into place, so no other attempt can replace it. */
+    if (!lx_attempt_file_name(name, sizeof name, f->name, attempt) ||
+        (size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path ||
+        (size_t)snprintf(final, sizeof final, "%s/%s", dir, f->name) >= sizeof final)
         return lx_fail(err, LX_E_INVALID, "path too long");
     size_t len = 0;
     char *data = lx_read_file(path, LX_MSG_MAX_BIN, &len, lx_alloc_default());
     if (!data)
-        return lx_fail(err, LX_E_IO, "%s/%s: cannot read the worker's file", f->key, f->name);
+        return lx_fail(err, LX_E_VERIFY, "%s/%s: cannot read the worker's file", f->key, name);
     s_hash_hex(data, len, hex);
     lx_free(lx_alloc_default(), data);
     if (strcmp(hex, f->hash) != 0)
         return lx_fail(err, LX_E_VERIFY, "%s/%s: file on disk hashes to %.12s, not %.12s", f->key,
-                       f->name, hex, f->hash);
+                       name, hex, f->hash);
+    if (rename(path, final) != 0)
+        return lx_fail(err, LX_E_IO, "cannot rename '%s': %s", path, strerror(errno));
     return LX_OK;
+}
+
+/* A superseded attempt's files in shared mode: evidence is in the journal,
+ * the files themselves go. */
+static void s_drop_attempt_files(const job_t *j, const lx_msg_t *m)
+{
+    for (uint32_t k = 0; !j->stream && k < m->files.n; k++) {
+        char name[128], path[4600];
+        if (lx_attempt_file_name(name, sizeof name, m->files.v[k].name, m->attempt) &&
+            (size_t)snprintf(path, sizeof path, "%s/%s/%s", j->out, m->files.v[k].key, name) <
+                sizeof path)
+            unlink(path);
+    }
 }
 
 static void s_ack(coord_t *c, worker_t *w, const lx_msg_t *m)
@@ -458,6 +478,7 @@ void co_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
         /* A superseded attempt's late result: kept as evidence only. */
         if (s_journal_result(c, m, w, false, &err) != LX_OK)
             co_journal_fail(c, &err);
+        s_drop_attempt_files(j, m);
         j->late++;
         co_log(c, LX_LOG_INFO,
                "event=late_result job=%s attempt=%" PRIu64 " frame=%" PRId64
@@ -479,7 +500,7 @@ void co_on_frame(coord_t *c, worker_t *w, lx_msg_t *m)
     if (rc == LX_OK)
         rc = lx_manifest_check_frame(j->manifest, f, fs, m->files.n, &err);
     for (uint32_t k = 0; k < m->files.n && rc == LX_OK; k++)
-        rc = s_accept_file(j, &m->files.v[k], &err);
+        rc = s_accept_file(j, &m->files.v[k], m->attempt, &err);
     if (rc == LX_OK)
         rc = lx_manifest_add_frame(j->manifest, f, m->t_ms, &cam, fs, m->files.n, &err);
     if (fs != files)

@@ -740,8 +740,9 @@ static void test_check_target(void)
 }
 
 
-/* A process killed inside lx_write_atomic leaves ".NAME.tmp-XXXXXX";
- * lx_remove_stale_temps removes exactly those, two levels deep. */
+/* A process killed inside lx_write_atomic leaves ".NAME.tmp-XXXXXX", a
+ * superseded shared-mode attempt ".NAME.a<attempt>"; lx_remove_stale_temps
+ * removes exactly those, two levels deep. */
 static void test_stale_temps(void)
 {
     char dir[600], sub[700], deep[800];
@@ -750,19 +751,19 @@ static void test_stale_temps(void)
     snprintf(deep, sizeof deep, "%s/cards", sub);
     CHECK(lx_mkdirs(deep, NULL) == LX_OK);
     static const char *const keep[] = {"frame_000001.png", ".hidden", "x.tmp-ABCDEF",
-                                       ".frame.tmp-ABC"};
+                                       ".frame.tmp-ABC", "frame.a12", ".a12"};
     static const char *const temps[] = {".frame_000001.png.tmp-Ab12Cd",
-                                        ".frame_000002.exr.tmp-xYz789"};
+                                        ".frame_000002.exr.a1234"};
     const char *where[] = {dir, sub, deep};
     for (int w = 0; w < 3; w++) {
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 6; k++)
             CHECK(lx_write_atomic(where[w], keep[k], "k", 1, NULL) == LX_OK);
         CHECK(lx_write_atomic(where[w], temps[w % 2], "t", 1, NULL) == LX_OK);
     }
     CHECK(lx_remove_stale_temps(dir) == 3);
     for (int w = 0; w < 3; w++) {
         char path[1000];
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 6; k++) {
             snprintf(path, sizeof path, "%s/%s", where[w], keep[k]);
             CHECK(access(path, F_OK) == 0);
         }

@@ -164,8 +164,14 @@ static void s_render(render_cmd_t *cmd)
         const lx_artifact_file_t *a = &res->files[i];
         if ((size_t)snprintf(dir, sizeof dir, "%s/%s", cmd->out, a->key) >= sizeof dir)
             cmd->rc = lx_fail(&cmd->err, LX_E_INVALID, "output path too long");
-        else if ((cmd->rc = lx_mkdirs(dir, &cmd->err)) == LX_OK)
-            cmd->rc = lx_write_atomic(dir, a->name, a->bytes.buf, a->bytes.len, &cmd->err);
+        else if ((cmd->rc = lx_mkdirs(dir, &cmd->err)) == LX_OK) {
+            /* Under the attempt's own name: the coordinator renames the
+             * accepted one into place. */
+            char name[128];
+            cmd->rc = lx_attempt_file_name(name, sizeof name, a->name, cmd->attempt)
+                          ? lx_write_atomic(dir, name, a->bytes.buf, a->bytes.len, &cmd->err)
+                          : lx_fail(&cmd->err, LX_E_INVALID, "file name too long");
+        }
     }
     if (cmd->rc != LX_OK)
         return;

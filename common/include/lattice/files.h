@@ -3,7 +3,9 @@
 #ifndef LATTICE_FILES_H
 #define LATTICE_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lattice/alloc.h"
 #include "lattice/result.h"
@@ -17,10 +19,17 @@ lx_result_t lx_mkdirs(const char *path, lx_error_t *err);
 lx_result_t lx_write_atomic(const char *dir, const char *name, const void *data, size_t len,
                             lx_error_t *err);
 
+/* The name a worker writes a frame file under in shared mode,
+ * ".NAME.a<attempt>": the coordinator renames the accepted attempt's file
+ * to NAME, so a superseded attempt can never replace an accepted file.
+ * False when it does not fit. */
+bool lx_attempt_file_name(char *out, size_t size, const char *name, uint64_t attempt);
+
 /* Removes the temporary files lx_write_atomic leaves behind when its
- * process dies mid-write (".NAME.tmp-XXXXXX") in dir and, one level down,
- * in its subdirectories (an export's artifact directories). Nothing else
- * is touched. Returns how many were removed. */
+ * process dies mid-write (".NAME.tmp-XXXXXX") and attempt files nobody
+ * accepted (".NAME.a<digits>") in dir and in its subdirectories two levels
+ * down (an export's artifact directories). Nothing else is touched.
+ * Returns how many were removed. */
 unsigned lx_remove_stale_temps(const char *dir);
 
 /* A whole file (at most max bytes) in a buffer from a (NUL-terminated;

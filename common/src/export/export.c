@@ -2,8 +2,8 @@
  * assembles the camera files and metadata.json. */
 #include <dirent.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,11 +78,25 @@ lx_result_t lx_write_atomic(const char *dir, const char *name, const void *data,
     return LX_OK;
 }
 
-/* ".NAME.tmp-XXXXXX", as lx_write_atomic names its temporary files. */
+bool lx_attempt_file_name(char *out, size_t size, const char *name, uint64_t attempt)
+{
+    int n = snprintf(out, size, ".%s.a%llu", name, (unsigned long long)attempt);
+    return n > 0 && (size_t)n < size;
+}
+
+/* ".NAME.tmp-XXXXXX" (lx_write_atomic's temporary files) or ".NAME.a<digits>"
+ * (lx_attempt_file_name). */
 static bool s_is_temp(const char *name)
 {
     size_t n = strlen(name);
-    return name[0] == '.' && n > 12 && memcmp(name + n - 11, ".tmp-", 5) == 0;
+    if (name[0] != '.')
+        return false;
+    if (n > 12 && memcmp(name + n - 11, ".tmp-", 5) == 0)
+        return true;
+    size_t d = n;
+    while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
+        d--;
+    return d < n && d >= 3 && name[d - 1] == 'a' && name[d - 2] == '.';
 }
 
 static unsigned s_remove_temps(const char *dir, int depth)
@@ -182,8 +196,8 @@ static lx_result_t s_write_frame(const char *out_dir, const lx_frame_result_t *r
     return LX_OK;
 }
 
-lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan,
-                          const char *out_dir, const lx_export_options_t *opts, lx_error_t *err)
+lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan, const char *out_dir,
+                          const lx_export_options_t *opts, lx_error_t *err)
 {
     lx_export_options_t def = LX_EXPORT_OPTIONS_INIT;
     if (!opts)
@@ -226,8 +240,8 @@ lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan,
             break;
         ((lx_frame_result_t *)res)->times.write =
             opts->clock ? opts->clock(opts->clock_user) - w0 : 0;
-        rc = lx_manifest_add_frame(m, res->frame, res->time.t_ms, &res->camera, files,
-                                   res->n_files, err);
+        rc = lx_manifest_add_frame(m, res->frame, res->time.t_ms, &res->camera, files, res->n_files,
+                                   err);
         if (rc != LX_OK)
             break;
         if (opts->progress)
