@@ -42,6 +42,9 @@ char *cli_read_file(const char *path, size_t max, size_t *len);
 /* Writes data to path atomically (temporary file in the same directory,
  * then rename). Prints the reason and returns false on failure. */
 bool cli_write_file(const char *path, const char *data, size_t len);
+/* An integer option value (decimal, nothing else) in [lo, hi] into *out;
+ * otherwise prints "lattice CMD: FLAG takes LO to HI" and returns false. */
+bool cli_count(const char *cmd, const char *flag, const char *value, long lo, long hi, long *out);
 /* True when arg is -h or --help. */
 bool cli_is_help(const char *arg);
 
@@ -58,8 +61,7 @@ bool cli_take_patch(const char *cmd, const char *arg, const char **path, cli_hel
  * something to say or `summary` asks for it). On success *program is set
  * when program is not NULL. Returns CLI_OK (no errors; warnings allowed), CLI_FAILED
  * (errors) or CLI_USAGE (unreadable file, out of memory). */
-int cli_compile_file(const char *path, bool json, bool summary, FILE *out,
-                     lx_program_t **program);
+int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_program_t **program);
 
 /* Progress of a job on stderr: a bar on a terminal, a line every 2 s
  * otherwise. */

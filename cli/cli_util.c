@@ -1,9 +1,9 @@
 #include <errno.h>
 #include <inttypes.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -98,13 +98,9 @@ bool cli_take_patch(const char *cmd, const char *arg, const char **path, cli_hel
     return true;
 }
 
-bool cli_is_help(const char *arg)
-{
-    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
+bool cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 
-int cli_compile_file(const char *path, bool json, bool summary, FILE *out,
-                     lx_program_t **program)
+int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_program_t **program)
 {
     size_t len = 0;
     char *text = cli_read_file(path, LX_PATCH_MAX_BYTES, &len);
@@ -161,9 +157,8 @@ void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total)
     p->last_done = done;
     if (p->tty) {
         int width = 30, filled = (int)(width * done / (total ? total : 1));
-        fprintf(stderr, "\r[%.*s%*s] %" PRId64 "/%" PRId64 " frames  %.1f fps  ETA %.0fs ",
-                filled, "##############################", width - filled, "", done, total, fps,
-                eta);
+        fprintf(stderr, "\r[%.*s%*s] %" PRId64 "/%" PRId64 " frames  %.1f fps  ETA %.0fs ", filled,
+                "##############################", width - filled, "", done, total, fps, eta);
         if (done == total)
             fputc('\n', stderr);
     } else if (done == total || now - p->last_print >= 2000) {
@@ -234,12 +229,25 @@ void cli_export_request_release(cli_export_request_t *r)
 bool cli_absolute(const char *path, char *out, size_t size)
 {
     char cwd[4096];
-    int n = path[0] == '/' ? snprintf(out, size, "%s", path)
+    int n = path[0] == '/'            ? snprintf(out, size, "%s", path)
             : getcwd(cwd, sizeof cwd) ? snprintf(out, size, "%s/%s", cwd, path)
                                       : -1;
     if (n < 0 || (size_t)n >= size) {
         fprintf(stderr, "lattice: cannot make '%s' an absolute path\n", path);
         return false;
     }
+    return true;
+}
+
+bool cli_count(const char *cmd, const char *flag, const char *value, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (end == value || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "lattice %s: %s takes %ld to %ld\n", cmd, flag, lo, hi);
+        return false;
+    }
+    *out = v;
     return true;
 }

@@ -138,19 +138,11 @@ int cmd_submit(int argc, char **argv)
         } else if (strcmp(a, "--token") == 0 && v) {
             token = argv[++i];
         } else if (strcmp(a, "--chunk") == 0 && v) {
-            char *end;
-            chunk = strtol(argv[++i], &end, 10);
-            if (*end || chunk < 1 || chunk > 100000) {
-                fprintf(stderr, "lattice submit: --chunk takes 1 to 100000\n");
+            if (!cli_count("submit", a, argv[++i], 1, 100000, &chunk))
                 return CLI_USAGE;
-            }
         } else if (strcmp(a, "--progress-timeout-ms") == 0 && v) {
-            char *end;
-            progress = strtol(argv[++i], &end, 10);
-            if (*end || progress < 10 || progress > 86400000) {
-                fprintf(stderr, "lattice submit: --progress-timeout-ms takes 10 to 86400000\n");
+            if (!cli_count("submit", a, argv[++i], 10, 86400000, &progress))
                 return CLI_USAGE;
-            }
         } else if (strcmp(a, "--audit") == 0 && v) {
             char *end;
             audit = strtod(argv[++i], &end);
@@ -209,9 +201,7 @@ int cmd_submit(int argc, char **argv)
         lx_strbuf_init(&sb, NULL);
         LX_MSG_SET(&m, token, "-"); /* required: a placeholder while hashing */
         lx_msg_encode(&m, &sb, NULL);
-        lx_digest_t d;
-        lx_sha256(sb.buf, sb.len, &d);
-        lx_hex(d.bytes, 32, hex);
+        lx_sha256_hex(sb.buf, sb.len, hex);
         lx_strbuf_release(&sb);
         token = hex;
     }

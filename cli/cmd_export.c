@@ -83,12 +83,9 @@ static void *s_worker_main(void *arg)
 
 static bool s_count(const char *flag, const char *v, long max, uint32_t *out)
 {
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || n < 1 || n > max) {
-        fprintf(stderr, "lattice export: %s takes 1 to %ld\n", flag, max);
+    long n = 0;
+    if (!cli_count("export", flag, v, 1, max, &n))
         return false;
-    }
     *out = (uint32_t)n;
     return true;
 }

@@ -153,12 +153,9 @@ int cmd_rerender(int argc, char **argv)
                 return CLI_USAGE;
             }
         } else if (strcmp(a, "--threads") == 0 && v) {
-            char *end;
-            long t = strtol(argv[++i], &end, 10);
-            if (*end || t < 1 || t > 256) {
-                fprintf(stderr, "lattice rerender: --threads takes 1 to 256\n");
+            long t = 0;
+            if (!cli_count("rerender", a, argv[++i], 1, 256, &t))
                 return CLI_USAGE;
-            }
             threads = (uint32_t)t;
         } else if (a[0] != '-' && n_args < 2) {
             args[n_args++] = a;

@@ -81,7 +81,7 @@ ok "three workers joined over their links" wait_for 20 joined
 
 client submit "$stateful" -o "$tmp/out" --frames 0-239 --config "$tmp/medium.json" --chunk 3 \
     --output stream >"$tmp/submit.out" 2>&1
-job=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/submit.out")
+job=$(job_of "$tmp/submit.out")
 ok "submitted" test -n "$job"
 done_count() {
     client status "$job" --json 2>/dev/null |

@@ -131,15 +131,6 @@ void co_reply_jobs(coord_t *c, const peer_t *to, job_t *only)
     free(waiting);
 }
 
-static void s_hash_hex(const void *data, size_t len, char hex[65])
-{
-    lx_digest_t d;
-    if (lx_sha256(data, len, &d) == LX_OK)
-        lx_hex(d.bytes, 32, hex);
-    else
-        hex[0] = '\0';
-}
-
 /* A hash of everything a SUBMIT asks for: the same token with a different
  * request is refused rather than silently answered with the old job. */
 static void s_submit_hash(const lx_msg_t *m, char hex[65])
@@ -157,7 +148,7 @@ static void s_submit_hash(const lx_msg_t *m, char hex[65])
         for (uint32_t i = 0; i < m->frames.n; i++)
             lx_strbuf_addf(&sb, "%" PRId64 ",", m->frames.v[i]);
     lx_strbuf_addf(&sb, "|%" PRIu64, LX_MSG_HAS(m, chunk) ? m->chunk : 0);
-    s_hash_hex(sb.buf, sb.len, hex);
+    lx_sha256_hex(sb.buf, sb.len, hex);
     lx_strbuf_release(&sb);
 }
 
@@ -254,7 +245,7 @@ void co_on_submit(coord_t *c, const peer_t *from, const lx_msg_t *m)
         goto fail;
     }
     char token_hash[65];
-    s_hash_hex(m->token, strlen(m->token), token_hash);
+    lx_sha256_hex(m->token, strlen(m->token), token_hash);
     snprintf(j->id, sizeof j->id, "j%.12s", token_hash);
     snprintf(j->token, sizeof j->token, "%s", m->token);
     memcpy(j->submit_hash, submit_hash, sizeof submit_hash);
@@ -379,7 +370,7 @@ static lx_result_t s_accept_file(const job_t *j, const lx_file_rec_t *f, uint64_
         if (!(f->has & LX_FILE_REC_BIT(bytes)))
             return lx_fail(err, LX_E_INVALID, "%s/%s: stream mode needs the file's bytes", f->key,
                            f->name);
-        s_hash_hex(f->bytes.data, f->bytes.len, hex);
+        lx_sha256_hex(f->bytes.data, f->bytes.len, hex);
         if (strcmp(hex, f->hash) != 0)
             return lx_fail(err, LX_E_VERIFY, "%s/%s: bytes hash to %.12s, not %.12s", f->key,
                            f->name, hex, f->hash);
@@ -392,12 +383,8 @@ static lx_result_t s_accept_file(const job_t *j, const lx_file_rec_t *f, uint64_
         (size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path ||
         (size_t)snprintf(final, sizeof final, "%s/%s", dir, f->name) >= sizeof final)
         return lx_fail(err, LX_E_INVALID, "path too long");
-    size_t len = 0;
-    char *data = lx_read_file(path, LX_MSG_MAX_BIN, &len, lx_alloc_default());
-    if (!data)
+    if (!lx_file_sha256_hex(path, hex))
         return lx_fail(err, LX_E_VERIFY, "%s/%s: cannot read the worker's file", f->key, name);
-    s_hash_hex(data, len, hex);
-    lx_free(lx_alloc_default(), data);
     if (strcmp(hex, f->hash) != 0)
         return lx_fail(err, LX_E_VERIFY, "%s/%s: file on disk hashes to %.12s, not %.12s", f->key,
                        name, hex, f->hash);

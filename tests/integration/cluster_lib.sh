@@ -71,6 +71,10 @@ same_export() {
     [[ "$(strip_manifest "$1/metadata.json")" == "$(strip_manifest "$2/metadata.json")" ]]
 }
 
+job_of() { # job_of FILE: the job id a `lattice submit` printed into FILE
+    sed -n 's/^job \([^:]*\):.*/\1/p' "$1"
+}
+
 job_done_count() { # job_done_count JOB: frames done so far
     "$lattice" status "$1" --json -c "$endpoint" 2>/dev/null |
         python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["done"])' 2>/dev/null || echo 0

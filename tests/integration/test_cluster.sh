@@ -111,7 +111,7 @@ ok "coordinator without --state exits 2" test $? -eq 2
 # ---- kill -9 of a worker mid-chunk ----------------------------------------
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-kill" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 20 >"$tmp/kill.out" 2>&1
-jobk=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/kill.out")
+jobk=$(job_of "$tmp/kill.out")
 ok "kill: job submitted" test -n "$jobk"
 busy_worker() {
     victim=$("$lattice" workers --json -c "$endpoint" | python3 -c 'import json,sys
@@ -131,7 +131,7 @@ ok "kill: identical to one machine" same_export "$tmp/ref-long" "$tmp/out-kill"
 start_worker w4
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-drain" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 10 --output stream >"$tmp/drain.out" 2>&1
-jobd=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/drain.out")
+jobd=$(job_of "$tmp/drain.out")
 wait_for 60 grep -q "event=assign job=$jobd .*worker=w4" "$tmp/main.log"
 kill -TERM "${worker_pid[w4]}"
 wait "${worker_pid[w4]}"
@@ -144,7 +144,7 @@ ok "drain: identical to one machine" same_export "$tmp/ref-long" "$tmp/out-drain
 # ---- cancel ----------------------------------------------------------------
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-cancel" --frames 0-599 \
     --config "$tmp/medium.json" --chunk 2 >"$tmp/cancel.out" 2>&1
-jobc=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/cancel.out")
+jobc=$(job_of "$tmp/cancel.out")
 wait_for 60 at_least_done "$jobc" 2
 "$lattice" cancel "$jobc" -c "$endpoint" >"$tmp/cancel2.out"
 ok "cancel: reported" grep -q "cancelled" "$tmp/cancel2.out"
@@ -158,7 +158,7 @@ start_coordinator second --max-message-mb 1
 start_worker early
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-late" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 1 --output stream >"$tmp/late.out" 2>&1
-jobl=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/late.out")
+jobl=$(job_of "$tmp/late.out")
 wait_for 60 at_least_done "$jobl" 3
 "$peer" idle "$endpoint" 4000 >"$tmp/idle.out" &
 idle_pid=$!
@@ -184,7 +184,7 @@ ok "the coordinator survived" test $? -eq 0
 # ---- the coordinator goes silent: workers reconnect with backoff ----------
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-pause" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 3 >"$tmp/pause.out" 2>&1
-jobp=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/pause.out")
+jobp=$(job_of "$tmp/pause.out")
 wait_for 60 at_least_done "$jobp" 3
 kill -STOP "$coord_pid"
 wait_for 20 grep -q "event=coordinator_silent" "$tmp/late.log"

@@ -23,7 +23,7 @@ for w in r1 r2 r3; do start_worker "$w"; done
 for mode in stream shared; do
     "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-$mode" --frames 0-59 \
         --config "$tmp/medium.json" --chunk 5 --output $mode >"$tmp/submit.out" 2>&1
-    job=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/submit.out")
+    job=$(job_of "$tmp/submit.out")
     ok "$mode: submitted" test -n "$job"
     wait_for 120 at_least_done "$job" 15
     { kill -9 "$coord_pid" && wait "$coord_pid"; } 2>/dev/null
@@ -63,7 +63,7 @@ start_coordinator budget --forgive-ms 60000
 LATTICE_WORKER_FAULT=fail:5 start_worker bad5
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-budget" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 4 >"$tmp/budget.out" 2>&1
-jobb=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/budget.out")
+jobb=$(job_of "$tmp/budget.out")
 wait_for 60 grep -q "event=chunk_failed job=$jobb .*worker=bad5" "$tmp/budget.log"
 start_worker good1
 start_worker good2
@@ -81,7 +81,7 @@ for w in f1 f2 f3; do LATTICE_WORKER_FAULT=fail:5 start_worker "$w"; done
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-fail" --frames 0-11 \
     --config "$tmp/medium.json" --chunk 3 --wait >"$tmp/fail.out" 2>&1
 ok "frame failing everywhere: the job fails (exit 1)" test $? -eq 1
-jobf=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/fail.out")
+jobf=$(job_of "$tmp/fail.out")
 ok "frame failing everywhere: failed on 3 distinct workers" \
     test "$(journal_b "select failures || state from frames where job = '$jobf' and frame = 5")" == 3failed
 ok "frame failing everywhere: status says why" bash -c "\"$lattice\" status $jobf -c '$endpoint' |
@@ -94,7 +94,7 @@ for w in f1 f2 f3; do kill -9 "${worker_pid[$w]}" 2>/dev/null; done
 LATTICE_WORKER_FAULT=fail:-1 start_worker broken
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-blocked" --frames 0-29 \
     --config "$tmp/medium.json" --chunk 2 >"$tmp/blocked.out" 2>&1
-jobx=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/blocked.out")
+jobx=$(job_of "$tmp/blocked.out")
 status_waiting() { "$lattice" status "$jobx" --json -c "$endpoint" | grep -q '"waiting".*blocked'; }
 ok "blocked: the job says it is waiting" wait_for 60 status_waiting
 ok "blocked: after exactly 3 failed chunks" test "$(journal_b "select count(*) from attempts \
@@ -117,7 +117,7 @@ kill -9 "${worker_pid[broken]}" "${worker_pid[healer]}" 2>/dev/null
 LATTICE_WORKER_FAULT=stall:7 start_worker stally
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-stuck" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 10 --progress-timeout-ms 1500 >"$tmp/stuck.out" 2>&1
-jobs_=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/stuck.out")
+jobs_=$(job_of "$tmp/stuck.out")
 ok "stuck: detected" wait_for 60 grep -q "event=stuck job=$jobs_ .*worker=stally" "$tmp/budget.log"
 start_worker steady
 "$lattice" watch "$jobs_" -c "$endpoint" >/dev/null 2>&1
@@ -132,7 +132,7 @@ kill -9 "${worker_pid[stally]}" "${worker_pid[steady]}" 2>/dev/null
 for w in p1 p2; do start_worker "$w"; done
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-fence" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 15 >"$tmp/fence.out" 2>&1
-jobn=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/fence.out")
+jobn=$(job_of "$tmp/fence.out")
 wait_for 60 at_least_done "$jobn" 3
 kill -STOP "${worker_pid[p1]}"
 wait_for 20 grep -q "event=worker_dead worker=p1" "$tmp/budget.log"
@@ -195,7 +195,7 @@ echo '{"resolution": [208, 120]}' >"$tmp/small.json"
 LATTICE_WORKER_FAULT=corrupt:50 start_worker liar
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-audit" --frames 0-99 \
     --config "$tmp/small.json" --chunk 10 --audit 0 >"$tmp/audit.out" 2>&1
-joba=$(sed -n 's/^job \([^:]*\):.*/\1/p' "$tmp/audit.out")
+joba=$(job_of "$tmp/audit.out")
 ok "audit: the liar rendered every frame" wait_for 120 at_least_done "$joba" 100
 ok "audit: the job waits for its audits" test ! -f "$tmp/out-audit/metadata.json"
 start_worker honest1

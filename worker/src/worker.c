@@ -128,9 +128,7 @@ static void s_corrupt(const lx_frame_result_t *res)
         return;
     lx_artifact_file_t *a = (lx_artifact_file_t *)&res->files[0];
     a->bytes.buf[a->bytes.len - 1] ^= 0x5a;
-    lx_digest_t d;
-    if (lx_sha256(a->bytes.buf, a->bytes.len, &d) == LX_OK)
-        lx_hex(d.bytes, 32, a->hash);
+    lx_sha256_hex(a->bytes.buf, a->bytes.len, a->hash);
     uint8_t x[16];
     lx_xxh128(a->bytes.buf, a->bytes.len, x);
     lx_hex(x, 16, a->content);

@@ -28,6 +28,8 @@ void lx_sha256_update(lx_sha256_t *h, const void *data, size_t len);
 lx_result_t lx_sha256_final(lx_sha256_t *h, lx_digest_t *out);
 /* One-shot SHA-256 of a buffer. */
 lx_result_t lx_sha256(const void *data, size_t len, lx_digest_t *out);
+/* The same as 64 lower-case hex digits; "" when the hasher fails. */
+void lx_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* XXH3-128 of a buffer, as 16 bytes, big-endian (canonical form). */
 void lx_xxh128(const void *data, size_t len, uint8_t out[16]);

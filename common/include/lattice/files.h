@@ -32,6 +32,11 @@ bool lx_attempt_file_name(char *out, size_t size, const char *name, uint64_t att
  * Returns how many were removed. */
 unsigned lx_remove_stale_temps(const char *dir);
 
+/* SHA-256 of the file at path as 64 lower-case hex digits, read in
+ * pieces (memory does not grow with the file); false when it cannot be
+ * read. */
+bool lx_file_sha256_hex(const char *path, char hex[65]);
+
 /* A whole file (at most max bytes) in a buffer from a (NUL-terminated;
  * free with lx_free); NULL when it cannot be read or is larger. */
 char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a);

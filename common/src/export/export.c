@@ -129,6 +129,26 @@ unsigned lx_remove_stale_temps(const char *dir)
     return s_remove_temps(dir, 2);
 }
 
+bool lx_file_sha256_hex(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    lx_sha256_t h;
+    bool ok = lx_sha256_init(&h) == LX_OK;
+    char buf[1 << 16];
+    size_t got;
+    while (ok && (got = fread(buf, 1, sizeof buf, f)) > 0)
+        lx_sha256_update(&h, buf, got);
+    ok = ok && !ferror(f);
+    fclose(f);
+    lx_digest_t d;
+    if (!ok || lx_sha256_final(&h, &d) != LX_OK)
+        return false;
+    lx_hex(d.bytes, 32, hex);
+    return true;
+}
+
 char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a)
 {
     FILE *f = fopen(path, "rb");

@@ -455,10 +455,8 @@ static void s_sums_end(sums_t *s)
 /* The SHA-256 and XXH3-128 hex of a file written from bytes. */
 static void s_sums_add_bytes(sums_t *s, const char *name, const lx_strbuf_t *bytes)
 {
-    char hash[65] = "", content[33] = "";
-    lx_digest_t d;
-    if (lx_sha256(bytes->buf, bytes->len, &d) == LX_OK)
-        lx_hex(d.bytes, 32, hash);
+    char hash[65], content[33];
+    lx_sha256_hex(bytes->buf, bytes->len, hash);
     uint8_t x[16];
     lx_xxh128(bytes->buf, bytes->len, x);
     lx_hex(x, 16, content);

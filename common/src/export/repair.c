@@ -3,35 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "export_internal.h"
 #include "lattice/digest.h"
 #include "lattice/files.h"
 #include "lattice/instance.h"
 #include "lattice/repair.h"
-
-enum { MANIFEST_MAX = 512u << 20, FILE_MAX = 1u << 30 };
-
-static cJSON *s_load(const char *out_dir, lx_error_t *err)
-{
-    char path[4200];
-    if ((size_t)snprintf(path, sizeof path, "%s/metadata.json", out_dir) >= sizeof path) {
-        lx_fail(err, LX_E_INVALID, "path too long");
-        return NULL;
-    }
-    size_t len = 0;
-    char *text = lx_read_file(path, MANIFEST_MAX, &len, lx_alloc_default());
-    if (!text) {
-        lx_fail(err, LX_E_IO, "cannot read '%s' (an export is repaired from its manifest)", path);
-        return NULL;
-    }
-    cJSON *m = cJSON_ParseWithLength(text, len);
-    lx_free(lx_alloc_default(), text);
-    if (!cJSON_IsObject(m)) {
-        cJSON_Delete(m);
-        lx_fail(err, LX_E_PARSE, "'%s' is not valid JSON", path);
-        return NULL;
-    }
-    return m;
-}
 
 static const char *s_str(const cJSON *o, const char *key)
 {
@@ -42,7 +18,7 @@ static const char *s_str(const cJSON *o, const char *key)
 lx_result_t lx_repair_plan(const lx_program_t *p, const char *out_dir, lx_export_plan_t *plan,
                            lx_error_t *err)
 {
-    cJSON *m = s_load(out_dir, err);
+    cJSON *m = lx_manifest_read(out_dir, err);
     if (!m)
         return err ? err->code : LX_E_IO;
     char hex[65];
@@ -78,17 +54,10 @@ lx_result_t lx_repair_plan(const lx_program_t *p, const char *out_dir, lx_export
 /* Whether out_dir/key/name has SHA-256 hash: 1 yes, 0 differs, -1 missing. */
 static int s_file_matches(const char *out_dir, const char *key, const char *name, const char *hash)
 {
-    char path[4400];
+    char path[4400], hex[65];
     snprintf(path, sizeof path, "%s/%s/%s", out_dir, key, name);
-    size_t len = 0;
-    char *data = lx_read_file(path, FILE_MAX, &len, lx_alloc_default());
-    if (!data)
+    if (!lx_file_sha256_hex(path, hex))
         return -1;
-    lx_digest_t d;
-    char hex[65] = "";
-    if (lx_sha256(data, len, &d) == LX_OK)
-        lx_hex(d.bytes, 32, hex);
-    lx_free(lx_alloc_default(), data);
     return strcmp(hex, hash) == 0;
 }
 
@@ -97,7 +66,7 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, 
                            lx_repair_scan_t *out, lx_error_t *err)
 {
     memset(out, 0, sizeof *out);
-    cJSON *m = s_load(out_dir, err);
+    cJSON *m = lx_manifest_read(out_dir, err);
     if (!m)
         return err ? err->code : LX_E_IO;
     const lx_alloc_t *al = lx_alloc_default();

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lattice/export.h"
 #include "export_internal.h"
+#include "lattice/export.h"
 #include "lattice/patch.h"
 
 #define LX_MANIFEST_MAX (512u << 20)
@@ -33,7 +33,6 @@ static bool s_key_ok(const char *key)
     return parts < 2;
 }
 
-
 /* A plain file name: [A-Za-z0-9_.-], not starting with '.', no "..". */
 static bool s_name_ok(const char *s)
 {
@@ -57,31 +56,49 @@ static bool s_listed(const cJSON *files, const char *name)
     return false;
 }
 
-lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_error_t *err)
+cJSON *lx_manifest_read(const char *out_dir, lx_error_t *err)
 {
-    const lx_alloc_t *a = lx_alloc_default();
-    memset(rep, 0, sizeof *rep);
-    lx_strbuf_init(&rep->text, a);
     char path[4096];
     snprintf(path, sizeof path, "%s/metadata.json", out_dir);
     size_t len = 0;
-    char *text = lx_read_file(path, LX_MANIFEST_MAX, &len, a);
-    if (!text)
-        return lx_fail(err, LX_E_IO, "cannot read '%s': %s", path,
-                       errno ? strerror(errno) : "too large");
+    errno = 0;
+    char *text = lx_read_file(path, LX_MANIFEST_MAX, &len, lx_alloc_default());
+    if (!text) {
+        lx_fail(err, LX_E_IO, "cannot read '%s': %s", path, errno ? strerror(errno) : "too large");
+        return NULL;
+    }
     cJSON *m = cJSON_ParseWithLength(text, len);
-    lx_free(a, text);
+    lx_free(lx_alloc_default(), text);
+    if (!cJSON_IsObject(m)) {
+        cJSON_Delete(m);
+        lx_fail(err, LX_E_PARSE, "'%s' is not an export manifest (not a JSON object)", path);
+        return NULL;
+    }
+    return m;
+}
+
+lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_error_t *err)
+{
+    memset(rep, 0, sizeof *rep);
+    lx_strbuf_init(&rep->text, lx_alloc_default());
+    cJSON *m = lx_manifest_read(out_dir, err);
+    if (!m)
+        return err ? err->code : LX_E_IO;
+    char path[4096];
     const cJSON *sums = cJSON_GetObjectItemCaseSensitive(m, "checksums");
     if (!cJSON_IsObject(sums)) {
         cJSON_Delete(m);
-        return lx_fail(err, LX_E_PARSE, "'%s' is not an export manifest (no checksums)", path);
+        return lx_fail(err, LX_E_PARSE,
+                       "'%s/metadata.json' is not an export manifest (no "
+                       "checksums)",
+                       out_dir);
     }
     for (const cJSON *k = sums->child; k; k = k->next) {
         const cJSON *files = cJSON_GetObjectItemCaseSensitive(k, "files");
         const cJSON *hashes = cJSON_GetObjectItemCaseSensitive(k, "hashes");
         const cJSON *combined = cJSON_GetObjectItemCaseSensitive(k, "combined");
-        if (!k->string || !s_key_ok(k->string) || !cJSON_IsArray(files) ||
-            !cJSON_IsArray(hashes) || cJSON_GetArraySize(files) != cJSON_GetArraySize(hashes)) {
+        if (!k->string || !s_key_ok(k->string) || !cJSON_IsArray(files) || !cJSON_IsArray(hashes) ||
+            cJSON_GetArraySize(files) != cJSON_GetArraySize(hashes)) {
             lx_strbuf_addf(&rep->text, "malformed checksums entry '%s'\n",
                            k->string ? k->string : "");
             rep->mismatched++;
@@ -101,20 +118,13 @@ lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_er
                 lx_sha256_update(&all, "\n", 1);
             lx_sha256_update(&all, h->valuestring, strlen(h->valuestring));
             snprintf(path, sizeof path, "%s/%s/%s", out_dir, k->string, f->valuestring);
-            size_t flen = 0;
-            errno = 0;
-            char *bytes = lx_read_file(path, (size_t)1 << 34, &flen, a);
+            char hex[65];
             rep->checked++;
-            if (!bytes) {
+            if (!lx_file_sha256_hex(path, hex)) {
                 lx_strbuf_addf(&rep->text, "missing    %s/%s\n", k->string, f->valuestring);
                 rep->missing++;
                 continue;
             }
-            lx_digest_t d;
-            char hex[65] = "";
-            if (lx_sha256(bytes, flen, &d) == LX_OK)
-                lx_hex(d.bytes, 32, hex);
-            lx_free(a, bytes);
             if (strcmp(hex, h->valuestring) != 0) {
                 lx_strbuf_addf(&rep->text, "mismatched %s/%s\n", k->string, f->valuestring);
                 rep->mismatched++;
@@ -151,6 +161,5 @@ lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_er
     cJSON_Delete(m);
     if (rep->text.failed)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
-    return rep->missing || rep->mismatched || rep->extra || rep->combined_bad ? LX_E_VERIFY
-                                                                             : LX_OK;
+    return rep->missing || rep->mismatched || rep->extra || rep->combined_bad ? LX_E_VERIFY : LX_OK;
 }

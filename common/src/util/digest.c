@@ -54,6 +54,15 @@ void lx_xxh128(const void *data, size_t len, uint8_t out[16])
         out[i] = c.digest[i];
 }
 
+void lx_sha256_hex(const void *data, size_t len, char hex[65])
+{
+    lx_digest_t d;
+    if (lx_sha256(data, len, &d) == LX_OK)
+        lx_hex(d.bytes, 32, hex);
+    else
+        hex[0] = '\0';
+}
+
 void lx_hex(const uint8_t *bytes, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
