@@ -273,13 +273,17 @@ static bool s_assign(coord_t *c, worker_t *w, job_t *j)
     return true;
 }
 
-bool co_quarantined(const coord_t *c, const char *name)
+static bool s_quarantined_who(const coord_t *c, uint64_t who)
 {
-    uint64_t who = co_who(name);
     for (size_t k = 0; k < c->n_quarantined; k++)
         if (c->quarantined[k].who == who)
             return true;
     return false;
+}
+
+bool co_quarantined(const coord_t *c, const char *name)
+{
+    return s_quarantined_who(c, co_who(name));
 }
 
 /* What workers are compared on: XXH3-128 over the result's content hashes
@@ -344,15 +348,16 @@ static void s_unaccept(coord_t *c, job_t *j, int64_t i, lx_error_t *err, bool *o
  * audit confirmed is rendered again by others. */
 static void s_quarantine(coord_t *c, uint64_t who, const char *name, int64_t frame)
 {
-    for (size_t k = 0; k < c->n_quarantined; k++)
-        if (c->quarantined[k].who == who)
-            return;
-    if (co_grow((void **)&c->quarantined, &c->cap_quarantined, c->n_quarantined,
-                sizeof *c->quarantined)) {
-        c->quarantined[c->n_quarantined].who = who;
-        snprintf(c->quarantined[c->n_quarantined++].name, 129, "%s", name);
+    /* Already quarantined: listed once, but whatever of its work is still
+     * open (a frame an audit just settled against it) is queued again. */
+    if (!s_quarantined_who(c, who)) {
+        if (co_grow((void **)&c->quarantined, &c->cap_quarantined, c->n_quarantined,
+                    sizeof *c->quarantined)) {
+            c->quarantined[c->n_quarantined].who = who;
+            snprintf(c->quarantined[c->n_quarantined++].name, 129, "%s", name);
+        }
+        co_log(c, LX_LOG_ERROR, "event=worker_quarantined worker=%s frame=%" PRId64, name, frame);
     }
-    co_log(c, LX_LOG_ERROR, "event=worker_quarantined worker=%s frame=%" PRId64, name, frame);
     for (size_t k = c->n_attempts; k-- > 0;) {
         attempt_t *a = &c->attempts[k];
         worker_t *w = co_worker_by_serial(c, a->worker);
@@ -466,18 +471,18 @@ void co_on_audit_frame(coord_t *c, job_t *j, attempt_t *a, const lx_msg_t *m)
     bool primary_ok = memcmp(sig, j->fsig[i][0], 16) == 0;
     bool auditor_ok = memcmp(sig, j->fsig[i][1], 16) == 0;
     if (primary_ok || auditor_ok) {
-        j->faudit[i] = A_DONE;
-        j->audits_open--;
-        j->audited += primary_ok;
-        /* The minority: the auditor, or the worker whose result was kept,
-         * which s_quarantine then renders again. */
+        /* The kept result is confirmed; a wrong one stays open, and the
+         * quarantine of the worker that rendered it queues it again. */
+        if (primary_ok) {
+            j->faudit[i] = A_DONE;
+            j->audits_open--;
+            j->audited++;
+        }
         uint64_t liar = primary_ok ? j->fwho[i][1] : j->fwho[i][0];
         char name[129] = "?";
         for (size_t k = 0; k < c->n_workers; k++)
             if (co_who(c->workers[k].name) == liar)
                 snprintf(name, sizeof name, "%s", c->workers[k].name);
-        if (!primary_ok)
-            j->faudit[i] = A_WANTED, j->audits_open++; /* reset by the quarantine below */
         s_quarantine(c, liar, name, f);
         co_log(c, LX_LOG_WARN, "event=audit_settled job=%s frame=%" PRId64 " kept=%s", j->id, f,
                primary_ok ? "primary" : "majority");
