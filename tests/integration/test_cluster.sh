@@ -98,7 +98,13 @@ ok "status of an unknown job exits 1" test $? -eq 1
 "$lattice" status -c tcp://127.0.0.1:9 --timeout-ms 100 >/dev/null 2>"$tmp/dead.err"
 ok "an absent coordinator exits 2" test $? -eq 2
 ok "an absent coordinator is named" grep -q "no answer from the coordinator" "$tmp/dead.err"
-for cmd in submit status watch cancel workers; do
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/x" --chunk 1.5 2>"$tmp/opt.err"
+ok "a bad --chunk exits 2" test $? -eq 2
+ok "and says the range" grep -qx "lattice submit: --chunk takes 1 to 100000" "$tmp/opt.err"
+"$lattice" rerender "$tmp/x" "$stateful" --threads 0 2>"$tmp/opt.err"
+ok "a bad --threads exits 2" test $? -eq 2
+ok "and says the range" grep -qx "lattice rerender: --threads takes 1 to 256" "$tmp/opt.err"
+for cmd in submit status watch cancel workers rerender; do
     "$lattice" "$cmd" --help >"$tmp/help.out"
     ok "$cmd --help" grep -q "^usage: lattice $cmd" "$tmp/help.out"
 done
