@@ -42,7 +42,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("lattice 0.1.0\n");
+        printf("lattice " LX_VERSION "\n");
         return CLI_OK;
     }
     for (int i = 0; i < N_COMMANDS; i++)

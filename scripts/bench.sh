@@ -11,8 +11,7 @@ bash scripts/install-deps.sh >/dev/null
 BUILD_DIR=${BUILD_DIR:-build-bench}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" --target lattice-bench >/dev/null
-patch=../shared/spec/refscene.patch.json
-[[ -f $patch ]] || patch=examples/orbit-cards.patch.json
+patch=examples/refscene.patch.json
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 printf '%-10s %-7s %8s %9s %7s %7s %8s %8s %7s %7s %9s %7s\n' resolution threads fps \

@@ -329,8 +329,8 @@ lx_result_t lx_mp_str_view(lx_mp_reader_t *r, const char *field, uint64_t max, c
 
 lx_result_t lx_mp_str(lx_mp_reader_t *r, const char *field, uint64_t max, const char **out)
 {
-    const char *s;
-    size_t len;
+    const char *s = NULL;
+    size_t len = 0;
     lx_result_t rc = lx_mp_str_view(r, field, max, &s, &len);
     if (rc != LX_OK)
         return rc;

@@ -13,7 +13,7 @@ echo '{"resolution": [208, 120]}' >"$tmp/small.json"
 # Long enough that workers are caught mid-chunk.
 echo '{"resolution": [416, 240]}' >"$tmp/medium.json"
 stateful=$root/examples/feedback-trails.patch.json
-refscene=$root/tests/corpus/patch/refscene.json
+refscene=$root/examples/refscene.patch.json
 
 # ---- one-machine references ---------------------------------------------
 "$lattice" export "$stateful" --frames 0-23 --config "$tmp/small.json" --threads 1 \

@@ -1,6 +1,6 @@
 /* Every catalogue block, bus combine mode and lens, evaluated through the
  * compiler and the runtime, against values computed by hand from the
- * definitions (spec/patch-format.md, docs/patch-format.md, the comments of
+ * definitions (docs/patch-format.md, the comments of
  * lattice/sampling.h, lattice/shaping.h and the kernels).
  *
  * Comparisons are exact (==) where the expected value is exact: dyadic

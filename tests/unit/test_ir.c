@@ -20,7 +20,7 @@ static lx_program_t *s_compile(const char *text)
 static char *s_ref(void)
 {
     size_t len;
-    return t_read("../shared/spec/refscene.patch.json", &len);
+    return t_read("examples/refscene.patch.json", &len);
 }
 
 static void test_hash_stable_and_json_deterministic(const char *ref)

@@ -16,7 +16,7 @@
 static const char *const s_examples[] = {
     "examples/bus-composite-lenses.patch.json", "examples/feedback-trails.patch.json",
     "examples/logo-sting.patch.json",           "examples/orbit-cards.patch.json",
-    "../shared/spec/refscene.patch.json",
+    "examples/refscene.patch.json",
 };
 #define N_EXAMPLES (sizeof s_examples / sizeof s_examples[0])
 

@@ -100,7 +100,7 @@ const char *lx_worker_build(void)
 #else
 #define LX_ARCH "unknown"
 #endif
-    return "lattice 0.1.0 (" LX_COMPILER ", " LX_ARCH ")";
+    return "lattice " LX_VERSION " (" LX_COMPILER ", " LX_ARCH ")";
 }
 
 /* ---- the render thread ------------------------------------------------ */

@@ -1,4 +1,4 @@
-/* Export: frames -> artifact files -> metadata.json (spec/export-format.md).
+/* Export: frames -> artifact files -> metadata.json (docs/export-format.md).
  *
  * lx_frame_renderer renders one frame's artifacts to bytes in memory
  * (evaluate with warm-up and frame f - 1 for motion, rasterize, convert,

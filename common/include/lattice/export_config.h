@@ -1,5 +1,5 @@
 /* Export configuration and the analysis that precedes rendering
- * (spec/export-format.md, "Export config").
+ * (docs/export-format.md, "Export config").
  *
  * A config starts from defaults (lx_export_config_init), takes a JSON file
  * (lx_export_config_load_json) and then command-line values (the caller

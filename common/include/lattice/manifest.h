@@ -1,5 +1,5 @@
 /* Manifest: the camera files and metadata.json of an export, assembled
- * from per-frame results that arrive in any order (spec/export-format.md).
+ * from per-frame results that arrive in any order (docs/export-format.md).
  *
  * lx_export_run records each frame it renders; a cluster coordinator
  * records the results its workers send. Given the same program, plan and

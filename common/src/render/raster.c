@@ -12,9 +12,16 @@ enum { TILE = 32, SS = 4 }; /* tile size in pixels; SS x SS coverage samples */
 
 #define PATH_TOLERANCE 0.001 /* local units at scale 1 (docs/runtime.md) */
 
+/* A 3x3 matrix, row-major. A struct, not double[3][3]: ISO C before C23
+ * cannot pass a double[3][3] to a const double[3][3] parameter. */
+typedef struct {
+    double a[3][3];
+} mat3_t;
+
 /* An affine transform: world = L * local + T (L = R * S). */
 typedef struct {
-    double l[3][3], t[3];
+    mat3_t l;
+    double t[3];
 } xform_t;
 
 /* What rendering needs of one item, prepared once per frame. */
@@ -25,7 +32,7 @@ typedef struct {
     bool visible;
     int x0, y0, x1, y1; /* screen bbox, inclusive-exclusive, clamped */
     xform_t m;          /* local -> world */
-    double inv[3][3];   /* (L)^-1 */
+    mat3_t inv;         /* (L)^-1 */
     /* local ray at sample (sx, sy): o = o0 + sx*ox + sy*oy, d = d0 + sx*dx + sy*dy */
     double o0[3], ox[3], oy[3], d0[3], dx[3], dy[3];
     const double *path; /* flattened vertices (x, y pairs) at scale 1 */
@@ -89,8 +96,9 @@ static bool s_normalize(double *v)
     return true;
 }
 
-static void s_mat_vec(const double m[3][3], const double *v, double *o)
+static void s_mat_vec(const mat3_t *mat, const double *v, double *o)
 {
+    const double(*m)[3] = mat->a;
     for (int i = 0; i < 3; i++)
         o[i] = m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2];
 }
@@ -158,13 +166,15 @@ static void s_xform(const lx_draw_item_t *it, xform_t *m)
     };
     for (int i = 0; i < 3; i++) {
         for (int j = 0; j < 3; j++)
-            m->l[i][j] = r[i][j] * it->scale[j];
+            m->l.a[i][j] = r[i][j] * it->scale[j];
         m->t[i] = it->position[i];
     }
 }
 
-static bool s_invert(const double m[3][3], double o[3][3])
+static bool s_invert(const mat3_t *mat, mat3_t *out)
 {
+    const double(*m)[3] = mat->a;
+    double(*o)[3] = out->a;
     double c00 = m[1][1] * m[2][2] - m[1][2] * m[2][1];
     double c01 = m[1][2] * m[2][0] - m[1][0] * m[2][2];
     double c02 = m[1][0] * m[2][1] - m[1][1] * m[2][0];
@@ -244,7 +254,7 @@ static void s_prepare(const lx_raster_t *r, const view_t *v, const lx_draw_item_
     pi->id = it->id;
     pi->layer = r->layer_of_sink[it->sink];
     s_xform(it, &pi->m);
-    if (!s_invert(pi->m.l, pi->inv) || motion_only)
+    if (!s_invert(&pi->m.l, &pi->inv) || motion_only)
         return;
     int kind = (int)it->shape[0];
     if (kind == LX_SHAPE_PATH) {
@@ -265,16 +275,16 @@ static void s_prepare(const lx_raster_t *r, const view_t *v, const lx_draw_item_
     double rel[3] = {v->pos[0] - pi->m.t[0], v->pos[1] - pi->m.t[1], v->pos[2] - pi->m.t[2]};
     if (v->ortho) {
         double o0w[3] = {rel[0] + c0[0], rel[1] + c0[1], rel[2] + c0[2]};
-        s_mat_vec(pi->inv, o0w, pi->o0);
-        s_mat_vec(pi->inv, cx, pi->ox);
-        s_mat_vec(pi->inv, cy, pi->oy);
-        s_mat_vec(pi->inv, v->f, pi->d0);
+        s_mat_vec(&pi->inv, o0w, pi->o0);
+        s_mat_vec(&pi->inv, cx, pi->ox);
+        s_mat_vec(&pi->inv, cy, pi->oy);
+        s_mat_vec(&pi->inv, v->f, pi->d0);
     } else {
         double d0w[3] = {v->f[0] + c0[0], v->f[1] + c0[1], v->f[2] + c0[2]};
-        s_mat_vec(pi->inv, rel, pi->o0);
-        s_mat_vec(pi->inv, d0w, pi->d0);
-        s_mat_vec(pi->inv, cx, pi->dx);
-        s_mat_vec(pi->inv, cy, pi->dy);
+        s_mat_vec(&pi->inv, rel, pi->o0);
+        s_mat_vec(&pi->inv, d0w, pi->d0);
+        s_mat_vec(&pi->inv, cx, pi->dx);
+        s_mat_vec(&pi->inv, cy, pi->dy);
     }
     /* Screen bbox from the projected local box corners (whole screen when
      * a corner is behind the camera). */
@@ -287,7 +297,7 @@ static void s_prepare(const lx_raster_t *r, const view_t *v, const lx_draw_item_
     for (int c = 0; c < 8; c++) {
         double lp[3] = {c & 1 ? e[0] : -e[0], c & 2 ? e[1] : -e[1], c & 4 ? e[2] : -e[2]};
         double wp[3];
-        s_mat_vec(pi->m.l, lp, wp);
+        s_mat_vec(&pi->m.l, lp, wp);
         for (int k = 0; k < 3; k++)
             wp[k] += pi->m.t[k];
         double px, py, depth;
@@ -584,14 +594,14 @@ static void s_pixel(lx_raster_t *r, uint32_t x, uint32_t y)
      * turned toward the viewer. */
     double nw[3];
     for (int k = 0; k < 3; k++)
-        nw[k] = best->inv[0][k] * best_ln[0] + best->inv[1][k] * best_ln[1] +
-                best->inv[2][k] * best_ln[2];
+        nw[k] = best->inv.a[0][k] * best_ln[0] + best->inv.a[1][k] * best_ln[1] +
+                best->inv.a[2][k] * best_ln[2];
     double nc[3] = {s_dot(nw, v->r), s_dot(nw, v->u), -s_dot(nw, v->f)};
     s_normalize(nc);
     double o[3], d[3];
     s_local_ray(best, v->ortho, cx, cy, o, d);
     double dw[3];
-    s_mat_vec(best->m.l, d, dw);
+    s_mat_vec(&best->m.l, d, dw);
     double dc[3] = {s_dot(dw, v->r), s_dot(dw, v->u), -s_dot(dw, v->f)};
     if (s_dot(nc, dc) > 0)
         nc[0] = -nc[0], nc[1] = -nc[1], nc[2] = -nc[2];
@@ -605,7 +615,7 @@ static void s_pixel(lx_raster_t *r, uint32_t x, uint32_t y)
         return;
     const prep_t *pp = &r->prev[pj];
     double wp[3];
-    s_mat_vec(pp->m.l, best_lp, wp);
+    s_mat_vec(&pp->m.l, best_lp, wp);
     for (int k = 0; k < 3; k++)
         wp[k] += pp->m.t[k];
     double qx, qy, qd;

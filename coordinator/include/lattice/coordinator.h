@@ -1,6 +1,6 @@
 /* The coordinator: one ROUTER socket for workers and clients, a scheduler
  * handing out chunks against READY credit, a SQLite journal, manifest
- * assembly (spec/cluster.md, docs/protocol.md).
+ * assembly (docs/protocol.md).
  *
  * lx_coord_run is an event loop on the calling thread. `lattice-coordinator`
  * runs it from main(); `lattice export` runs it on a thread next to its

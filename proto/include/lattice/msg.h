@@ -1,4 +1,4 @@
-/* Cluster messages <-> msgpack (spec/cluster.md, docs/protocol.md).
+/* Cluster messages <-> msgpack (docs/protocol.md).
  *
  * Every message is one msgpack map {proto: 1, type: "NAME", field: value,
  * ...}. The message set is defined once, here, by three tables:

@@ -1,6 +1,6 @@
 /* A worker: connects to a coordinator, pulls chunks with READY credit,
  * renders them with lx_frame_renderer and streams one FRAME per frame
- * (spec/cluster.md, docs/protocol.md "Sessions").
+ * (docs/protocol.md, "Sessions").
  *
  * lx_worker_run is the session loop on the calling thread; rendering runs
  * on a second thread so that heartbeats and CANCEL are served while a
@@ -50,7 +50,7 @@ typedef struct lx_worker_config {
 /* Runs until drained. LX_E_IO when the socket cannot be created. */
 lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err);
 
-/* "lattice 0.1.0 (gcc 12.2.0, x86_64)": what HELLO reports as build. */
+/* "lattice VERSION (gcc 12.2.0, x86_64)": what HELLO reports as build. */
 const char *lx_worker_build(void);
 
 #endif
