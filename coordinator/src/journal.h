@@ -1,58 +1,128 @@
 /* The coordinator's journal: SQLite in WAL mode under --state DIR (or in
- * memory for an embedded export). Every state transition is written here
- * before the message that depends on it is sent, so a restarted
- * coordinator can rebuild jobs, frames, attempts and results from it.
+ * memory for an embedded export). All of the coordinator's SQL is here.
  *
- * Tables (docs/protocol.md, "Journal"):
- *   programs(hash PK, bytes)                       the program store
- *   jobs(id PK, token UNIQUE, submit_hash, state, project, program_hash,
- *        config, config_hash, out, output, first, last, chunk, created, error)
- *   frames(job, frame, state, attempt, failures)   one row per frame
- *   attempts(id PK, job, first, last, warmup_from, worker, state, reason)
- *   results(job, frame, attempt, worker, current, record)  record = FRAME without bytes
- *   workers(name, build, threads, first_seen, last_seen, state) */
-#ifndef LATTICE_COORD_JOURNAL_H
-#define LATTICE_COORD_JOURNAL_H
+ * Writing: co_journal_write stores one transition (tx.h) in one SQLite
+ * transaction, one named statement group per kind of change; the shell
+ * applies the transition to the state only once this has committed.
+ * Reading: co_journal_load hands a restarted coordinator every row that
+ * matters, as typed records (recover.h rebuilds the state from them).
+ *
+ * Tables (docs/protocol.md, "Journal"), schema version 2:
+ *   programs(hash PK, bytes)                    the program store
+ *   jobs(id PK, token UNIQUE, submit_hash, state, project, program_hash, config,
+ *        config_hash, out, output, first, last, chunk, created, error, progress_ms,
+ *        audit_rate, audited, disputed, rerendered)
+ *   frames(job, frame, state, attempt, failures) a row once a frame leaves "pending"
+ *   frame_failures(job, frame, worker)           who failed which frame
+ *   attempts(id PK, job, first, last, warmup_from, worker, state, reason, audit)
+ *   results(job, frame, attempt, worker, current, withdrawn, record)
+ *                  record = FRAME without bytes; current = the frame's accepted result;
+ *                  withdrawn = accepted once, then reopened (rerender, quarantine);
+ *                  neither = a late result kept as evidence
+ *   audits(job, frame, state, primary, auditor, third, primary_sig, auditor_sig, third_sig)
+ *   blocks(job, worker, failed_chunks, blocked_until)   blocked_until: unix ms
+ *   quarantine(worker PK, job, frame)
+ *   workers(name PK, build, threads, first_seen, last_seen, state) */
+#ifndef LATTICE_CO_JOURNAL_H
+#define LATTICE_CO_JOURNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "lattice/result.h"
 #include "lattice/strbuf.h"
+#include "tx.h"
 
-typedef struct journal journal_t;
+typedef struct co_journal co_journal_t;
 
 /* Opens (creating if needed) state_dir/journal.sqlite, or an in-memory
- * database when state_dir is NULL. */
-lx_result_t journal_open(const char *state_dir, journal_t **out, lx_error_t *err);
-void journal_close(journal_t **j);
+ * database when state_dir is NULL, and holds state_dir/lock (one
+ * coordinator per directory). LX_E_IO with a message when the directory
+ * is in use, cannot be created, or holds a journal of another schema
+ * version. */
+lx_result_t co_journal_open(const char *state_dir, co_journal_t **out, lx_error_t *err);
+void co_journal_close(co_journal_t **j_p);
 
-/* Transactions group the rows of one transition. */
-lx_result_t journal_begin(journal_t *j, lx_error_t *err);
-lx_result_t journal_commit(journal_t *j, lx_error_t *err);
-void journal_rollback(journal_t *j);
+/* Writes every journaled change of tx in one transaction (nothing of it
+ * on failure). Times in tx are monotonic ms; wall_offset_ms (unix ms minus
+ * monotonic ms) turns those that must outlive the process into unix ms. */
+lx_result_t co_journal_write(co_journal_t *j, const co_tx_t *tx, double wall_offset_ms,
+                             lx_error_t *err);
 
-/* Runs one statement. `types` names the arguments that follow, one letter
- * each: s (const char *, NULL = NULL), i (int64_t), d (double),
- * b (const void *, size_t). Statements are prepared once and cached by
- * the address of sql, so pass string literals. */
-lx_result_t journal_exec(journal_t *j, lx_error_t *err, const char *sql, const char *types, ...);
+/* The program stored under hash, appended to out; LX_E_NOTFOUND, LX_E_IO. */
+lx_result_t co_journal_program(co_journal_t *j, const char *hash, lx_strbuf_t *out,
+                               lx_error_t *err);
 
-/* Runs a query and calls row() for each result row (stop early by
- * returning false). Arguments as for journal_exec. Columns are read with
- * the journal_col_* functions during the call only. */
-typedef struct journal_row journal_row_t;
-lx_result_t journal_each(journal_t *j, lx_error_t *err, bool (*row)(void *user, journal_row_t *r),
-                         void *user, const char *sql, const char *types, ...);
-int64_t journal_col_int(journal_row_t *r, int col);
-double journal_col_double(journal_row_t *r, int col);
-const char *journal_col_text(journal_row_t *r, int col); /* "" for NULL */
-const void *journal_col_blob(journal_row_t *r, int col, size_t *len);
+/* ---- reading back after a restart --------------------------------------
+ * Strings and blobs are valid during the callback only. */
 
-/* The largest attempt id ever handed out (0 for a new journal). */
-uint64_t journal_max_attempt(journal_t *j);
+typedef struct co_journal_job {
+    const char *id, *token, *submit_hash, *state, *program_hash, *config, *config_hash, *out,
+        *output, *error; /* error: NULL when none */
+    uint32_t chunk;
+    double progress_ms, audit_rate; /* audit_rate < 0: no audits */
+    double created;                 /* unix ms */
+    uint64_t audited, disputed, rerendered, late;
+} co_journal_job_t;
 
-/* The program bytes stored under hash, appended to out; LX_E_NOTFOUND. */
-lx_result_t journal_program(journal_t *j, const char *hash, lx_strbuf_t *out);
+typedef struct co_journal_frame {
+    const char *job;
+    int64_t frame;
+    const char *state; /* "pending", "running", "done", "failed" */
+    uint64_t attempt;
+} co_journal_frame_t;
+
+typedef struct co_journal_failure {
+    const char *job, *worker;
+    int64_t frame;
+} co_journal_failure_t;
+
+typedef struct co_journal_result { /* current results only */
+    const char *job;
+    int64_t frame;
+    uint64_t attempt;
+    const void *record;
+    size_t record_len;
+} co_journal_result_t;
+
+typedef struct co_journal_audit {
+    const char *job;
+    int64_t frame;
+    co_audit_state_t state;
+    const char *who[3]; /* "" for nobody */
+    uint8_t sig[3][16];
+} co_journal_audit_t;
+
+typedef struct co_journal_attempt { /* in flight */
+    uint64_t id;
+    const char *job, *worker;
+    int64_t first, last, warmup_from;
+    bool audit;
+} co_journal_attempt_t;
+
+typedef struct co_journal_block {
+    const char *job, *worker;
+    uint32_t failed_chunks;
+    double until; /* unix ms */
+} co_journal_block_t;
+
+/* Called for each row; a callback returns false to stop the load with
+ * LX_E_NOMEM (its own trouble). Jobs come first, in submission order. */
+typedef struct co_journal_visitor {
+    void *user;
+    bool (*job)(void *user, const co_journal_job_t *row);
+    bool (*frame)(void *user, const co_journal_frame_t *row);
+    bool (*failure)(void *user, const co_journal_failure_t *row);
+    bool (*result)(void *user, const co_journal_result_t *row);
+    bool (*audit)(void *user, const co_journal_audit_t *row);
+    bool (*block)(void *user, const co_journal_block_t *row);
+    bool (*quarantine)(void *user, const char *worker);
+    bool (*attempt)(void *user, const co_journal_attempt_t *row);
+} co_journal_visitor_t;
+
+/* Reads the journal back through v; *last_attempt = the largest attempt id
+ * ever handed out. */
+lx_result_t co_journal_load(co_journal_t *j, const co_journal_visitor_t *v, uint64_t *last_attempt,
+                            lx_error_t *err);
 
 #endif

@@ -1,221 +1,249 @@
-/* Restart: rebuilding jobs, frames, results and in-flight attempts from
- * the journal. */
-#include <errno.h>
+/* Rebuilding the state from the journal (see recover.h). */
+#include "recover.h"
+
 #include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <zmq.h>
 
-#include "coord_internal.h"
-#include "lattice/coordinator.h"
-#include "lattice/digest.h"
-#include "lattice/files.h"
-#include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
-#include "lattice/manifest.h"
-#include "lattice/proc.h"
-#include "lattice/repair.h"
 
-/* Rebuilding from the journal after a restart: jobs, frame states,
- * accepted results (into the manifest) and the attempts that were in
- * flight. Those are orphans (worker 0) until a worker re-announces them in
- * HELLO.resumed; after the grace period they go back to the queue. */
 typedef struct recover {
-    coord_t *c;
-    job_t *job;
-    lx_error_t err;
-    uint64_t jobs, frames_done, results, attempts;
+    co_state_t *s;
+    co_journal_t *journal;
+    co_tx_t *log;
+    double now, wall; /* monotonic and unix ms */
+    co_recovered_t *out;
 } recover_t;
 
-static bool s_recover_job(void *user, journal_row_t *r)
+/* The job's program, from the store, and its plan, from the resolved
+ * config: the same the workers are given. */
+static co_job_t *s_job(recover_t *u, const co_journal_job_t *r, lx_error_t *err)
 {
-    recover_t *u = user;
-    coord_t *c = u->c;
-    job_t *j = calloc(1, sizeof *j);
-    lx_strbuf_t program;
-    lx_strbuf_init(&program, NULL);
-    lx_error_t err = {0};
-    const char *id = journal_col_text(r, 0), *state = journal_col_text(r, 3);
-    lx_result_t rc = j ? LX_OK : lx_fail(&err, LX_E_NOMEM, "out of memory");
-    if (rc == LX_OK && journal_program(c->journal, journal_col_text(r, 4), &program) != LX_OK)
-        rc = lx_fail(&err, LX_E_NOTFOUND, "program %.12s is not in the store",
-                     journal_col_text(r, 4));
+    lx_strbuf_t bytes;
+    lx_strbuf_init(&bytes, NULL);
+    lx_program_t *p = NULL;
+    lx_result_t rc = co_journal_program(u->journal, r->program_hash, &bytes, err);
     if (rc == LX_OK)
-        rc = lx_ir_decode(program.buf, program.len, NULL, &j->p, &err);
+        rc = lx_ir_decode(bytes.buf, bytes.len, NULL, &p, err);
+    lx_strbuf_release(&bytes);
     lx_export_config_t cfg;
     lx_export_config_init(&cfg);
     lx_diags_t diags;
     lx_diags_init(&diags, NULL);
-    const char *config = journal_col_text(r, 5);
-    if (rc == LX_OK && (lx_export_config_load_json(&cfg, config, strlen(config), &diags) != LX_OK ||
-                        lx_export_plan(j->p, &cfg, &j->plan, &diags) != LX_OK))
-        rc = lx_fail(&err, LX_E_INVALID, "its config no longer plans");
+    lx_export_plan_t plan;
+    if (rc == LX_OK &&
+        (lx_export_config_load_json(&cfg, r->config, strlen(r->config), &diags) != LX_OK ||
+         lx_export_plan(p, &cfg, &plan, &diags) != LX_OK))
+        rc = lx_fail(err, LX_E_INVALID, "its config no longer plans");
     lx_diags_release(&diags);
+    co_job_t *j = NULL;
     if (rc == LX_OK)
-        rc = co_job_setup(j, journal_col_text(r, 7), &err);
-    if (rc == LX_OK && strcmp(j->config_hash, journal_col_text(r, 6)) != 0)
-        rc = lx_fail(&err, LX_E_VERIFY, "its config resolves to another hash");
-    if (rc == LX_OK && !co_grow((void **)&c->jobs, &c->cap_jobs, c->n_jobs, sizeof *c->jobs))
-        rc = lx_fail(&err, LX_E_NOMEM, "out of memory");
-    lx_strbuf_release(&program);
-    if (rc != LX_OK) {
-        co_log(c, LX_LOG_ERROR, "event=recover_failed job=%s error=\"%s\"", id, err.message);
-        co_job_free(j);
-        return true;
+        j = co_job_new(&p, &plan, r->out, r->audit_rate >= 0, err);
+    lx_program_destroy(&p);
+    if (j && strcmp(j->config_hash, r->config_hash) != 0) {
+        lx_fail(err, LX_E_VERIFY, "its config resolves to another hash");
+        co_job_free(&j);
     }
-    snprintf(j->id, sizeof j->id, "%s", id);
-    snprintf(j->token, sizeof j->token, "%s", journal_col_text(r, 1));
-    snprintf(j->submit_hash, sizeof j->submit_hash, "%s", journal_col_text(r, 2));
+    return j;
+}
+
+static bool s_on_job(void *user, const co_journal_job_t *r)
+{
+    recover_t *u = user;
+    co_state_t *s = u->s;
+    lx_error_t err = {0};
+    co_job_t *j = s_job(u, r, &err);
+    if (!j) {
+        co_tx_log(u->log, LX_LOG_ERROR, "event=recover_failed job=%s error=\"%s\"", r->id,
+                  err.message);
+        return err.code != LX_E_NOMEM;
+    }
+    snprintf(j->id, sizeof j->id, "%s", r->id);
+    snprintf(j->token, sizeof j->token, "%s", r->token);
+    snprintf(j->submit_hash, sizeof j->submit_hash, "%s", r->submit_hash);
     for (int k = 0; k < 5; k++)
-        if (strcmp(state, co_job_states[k]) == 0)
-            j->state = k;
-    j->stream = strcmp(journal_col_text(r, 8), "stream") == 0;
-    j->chunk = (uint32_t)journal_col_int(r, 9);
-    if (*journal_col_text(r, 10))
-        j->error = strdup(journal_col_text(r, 10));
-    j->progress_ms = journal_col_double(r, 11);
-    if (j->progress_ms <= 0)
-        j->progress_ms = c->cfg->progress_timeout_ms;
-    c->jobs[c->n_jobs++] = j;
-    u->jobs++;
+        if (strcmp(r->state, co_job_state_names[k]) == 0)
+            j->state = (co_job_state_t)k;
+    j->stream = strcmp(r->output, "stream") == 0;
+    j->chunk = r->chunk;
+    j->progress_ms = r->progress_ms;
+    j->audit_rate = r->audit_rate;
+    j->error = r->error ? strdup(r->error) : NULL;
+    j->audited = r->audited;
+    j->disputed = r->disputed;
+    j->rerendered = r->rerendered;
+    j->late = r->late;
+    j->created = r->created - u->wall + u->now;
+    if (!co_grow((void **)&s->jobs, &s->cap_jobs, s->n_jobs, sizeof *s->jobs)) {
+        co_job_free(&j);
+        return false;
+    }
+    s->jobs[s->n_jobs++] = j;
+    u->out->jobs++;
     return true;
 }
 
-static bool s_recover_frame(void *user, journal_row_t *r)
+/* Frame f of job id, or NULL (a job left out, a frame outside it). */
+static co_frame_t *s_frame(recover_t *u, const char *id, int64_t f, co_job_t **j_out)
 {
-    recover_t *u = user;
-    job_t *j = u->job;
-    int64_t i = journal_col_int(r, 0) - j->first;
-    if (i < 0 || i >= j->n)
+    co_job_t *j = co_state_job(u->s, id);
+    *j_out = j;
+    return j && f >= j->first && f < j->first + j->n ? &j->frames[f - j->first] : NULL;
+}
+
+/* Done only with an accepted result (s_on_result), running only under an
+ * attempt still in flight (s_on_attempt): the rest is pending. */
+static bool s_on_frame(void *user, const co_journal_frame_t *r)
+{
+    co_job_t *j;
+    co_frame_t *f = s_frame(user, r->job, r->frame, &j);
+    if (!f)
         return true;
-    const char *state = journal_col_text(r, 1);
-    j->fattempt[i] = (uint64_t)journal_col_int(r, 2);
-    /* failed_by: the hashes of the workers that failed it, "%016llx," each. */
-    const char *by = journal_col_text(r, 4);
-    for (int k = 0; k < MAX_FRAME_FAILURES && strlen(by) >= 17 * (size_t)(k + 1); k++) {
-        j->fby[i][k] = strtoull(by + 17 * k, NULL, 16);
-        j->ffail[i] = (uint8_t)(k + 1);
-    }
-    /* Done only with an accepted result (s_recover_result); running only
-     * under an attempt still in flight (s_recover_attempt). */
-    if (strcmp(state, "failed") == 0) {
-        j->fstate[i] = F_FAILED;
+    f->attempt = r->attempt;
+    if (strcmp(r->state, "failed") == 0) {
+        f->state = CO_F_FAILED;
         j->failed++;
-    } else {
-        j->fstate[i] = F_PENDING;
     }
     return true;
 }
 
-static bool s_recover_result(void *user, journal_row_t *r)
+static bool s_on_failure(void *user, const co_journal_failure_t *r)
 {
     recover_t *u = user;
-    job_t *j = u->job;
-    size_t len = 0;
-    const void *blob = journal_col_blob(r, 0, &len);
+    co_job_t *j;
+    co_frame_t *f = s_frame(u, r->job, r->frame, &j);
+    if (!f || f->failures >= CO_MAX_FAILURES)
+        return true;
+    co_ident_t who = co_state_intern(u->s, r->worker);
+    if (!who)
+        return false;
+    f->failed_by[f->failures++] = who;
+    return true;
+}
+
+static bool s_on_result(void *user, const co_journal_result_t *r)
+{
+    recover_t *u = user;
+    co_job_t *j;
+    co_frame_t *f = s_frame(u, r->job, r->frame, &j);
+    if (!f || f->state != CO_F_PENDING)
+        return true;
     lx_arena_t arena;
     lx_arena_init(&arena, NULL);
     lx_msg_t m;
-    lx_camera_t cam;
     lx_error_t err = {0};
-    lx_manifest_file_t files[64];
-    int64_t i = -1;
-    if (lx_msg_decode(blob, len, &arena, &m, &err) == LX_OK && m.type == LX_MSG_FRAME &&
-        m.files.n <= 64 && lx_camera_from_values(&m.camera, &cam)) {
-        for (uint32_t k = 0; k < m.files.n; k++)
-            files[k] = (lx_manifest_file_t){m.files.v[k].key, m.files.v[k].name, m.files.v[k].hash,
-                                            m.files.v[k].content};
-        i = m.frame - j->first;
-        if (i < 0 || i >= j->n ||
-            lx_manifest_add_frame(j->manifest, m.frame, m.t_ms, &cam, files, m.files.n, &err) !=
-                LX_OK)
-            i = -1;
-    }
-    if (i >= 0 && j->fstate[i] == F_PENDING) {
-        j->fstate[i] = F_DONE;
+    lx_result_t rc = lx_msg_decode(r->record, r->record_len, &arena, &m, &err);
+    if (rc == LX_OK && (m.type != LX_MSG_FRAME || m.frame != r->frame))
+        rc = lx_fail(&err, LX_E_BADMSG, "not the FRAME of frame %" PRId64, r->frame);
+    if (rc == LX_OK)
+        rc = co_job_manifest_frame(j, &m, true, &err);
+    if (rc == LX_OK) {
+        f->state = CO_F_DONE;
+        f->attempt = r->attempt;
         j->done++;
         j->ms_sum += m.render_ms;
-        u->results++;
+        u->out->frames_done++;
     } else {
-        co_log(u->c, LX_LOG_WARN, "event=recover_result_skipped job=%s error=\"%s\"", j->id,
-               err.message[0] ? err.message : "not a frame of the job");
+        co_tx_log(u->log, LX_LOG_WARN,
+                  "event=recover_result_skipped job=%s frame=%" PRId64 " error=\"%s\"", j->id,
+                  r->frame, err.message);
     }
     lx_arena_release(&arena);
+    return rc != LX_E_NOMEM;
+}
+
+static bool s_on_audit(void *user, const co_journal_audit_t *r)
+{
+    recover_t *u = user;
+    co_job_t *j;
+    if (!s_frame(u, r->job, r->frame, &j) || !j->audits)
+        return true;
+    co_audit_t *a = &j->audits[r->frame - j->first];
+    a->state = (uint8_t)r->state;
+    memcpy(a->sig, r->sig, sizeof a->sig);
+    for (int k = 0; k < 3; k++)
+        if (r->who[k][0] && !(a->who[k] = co_state_intern(u->s, r->who[k])))
+            return false;
+    j->audits_open += a->state != CO_A_NONE && a->state != CO_A_DONE;
     return true;
 }
 
-static bool s_recover_late(void *user, journal_row_t *r)
-{
-    ((job_t *)user)->late = (uint64_t)journal_col_int(r, 0);
-    return false;
-}
-
-static bool s_recover_attempt(void *user, journal_row_t *r)
+static bool s_on_block(void *user, const co_journal_block_t *r)
 {
     recover_t *u = user;
-    coord_t *c = u->c;
-    job_t *j = co_job(c, journal_col_text(r, 1));
-    if (!j || j->state > J_RUNNING ||
-        !co_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts, sizeof *c->attempts))
+    co_job_t *j = co_state_job(u->s, r->job);
+    if (!j)
         return true;
-    attempt_t a = {(uint64_t)journal_col_int(r, 0),
-                   j,
-                   journal_col_int(r, 2),
-                   journal_col_int(r, 3),
-                   0,
-                   lx_monotonic_ms(),
-                   false};
+    if (!co_grow((void **)&j->blocks, &j->cap_blocks, j->n_blocks, sizeof *j->blocks))
+        return false;
+    co_block_t *b = &j->blocks[j->n_blocks++];
+    b->who = co_state_intern(u->s, r->worker);
+    b->failed_chunks = r->failed_chunks;
+    b->until = r->until > 0 ? r->until - u->wall + u->now : 0;
+    return b->who != 0;
+}
+
+static bool s_on_quarantine(void *user, const char *worker)
+{
+    recover_t *u = user;
+    co_state_t *s = u->s;
+    co_ident_t who = co_state_intern(s, worker);
+    if (!who || !co_grow((void **)&s->quarantined, &s->cap_quarantined, s->n_quarantined,
+                         sizeof *s->quarantined))
+        return false;
+    s->quarantined[s->n_quarantined++] = who;
+    return true;
+}
+
+static bool s_on_attempt(void *user, const co_journal_attempt_t *r)
+{
+    recover_t *u = user;
+    co_state_t *s = u->s;
+    co_job_t *j = co_state_job(s, r->job);
+    if (!j || j->state > CO_J_RUNNING || r->first < j->first || r->last >= j->first + j->n)
+        return true;
     uint64_t held = 0;
-    for (int64_t f = a.first; f <= a.last; f++) {
-        int64_t i = f - j->first;
-        if (i >= 0 && i < j->n && j->fstate[i] == F_PENDING && j->fattempt[i] == a.id) {
-            j->fstate[i] = F_RUNNING;
+    if (r->audit) {
+        uint8_t st = j->audits ? j->audits[r->first - j->first].state : CO_A_NONE;
+        held = st == CO_A_RUNNING || st == CO_A_THIRD;
+    }
+    for (int64_t f = r->first; !r->audit && f <= r->last; f++) {
+        co_frame_t *fr = &j->frames[f - j->first];
+        if (fr->state == CO_F_PENDING && fr->attempt == r->id) {
+            fr->state = CO_F_RUNNING;
             j->running++;
             held++;
         }
     }
-    if (held) {
-        c->attempts[c->n_attempts++] = a;
-        u->attempts++;
-    }
+    if (!held)
+        return true;
+    if (!co_grow((void **)&s->attempts, &s->cap_attempts, s->n_attempts, sizeof *s->attempts))
+        return false;
+    s->attempts[s->n_attempts++] = (co_attempt_t){
+        r->id,  j,       r->first, r->last, r->warmup_from, 0, co_state_intern(s, r->worker),
+        u->now, r->audit};
+    u->out->attempts++;
     return true;
 }
 
-lx_result_t co_recover(coord_t *c, lx_error_t *err)
+lx_result_t co_recover(co_state_t *s, co_journal_t *j, double now, double wall, double grace_ms,
+                       co_tx_t *log, co_recovered_t *out, lx_error_t *err)
 {
-    recover_t u = {.c = c};
-    lx_result_t rc = journal_each(c->journal, err, s_recover_job, &u,
-                                  "SELECT id, token, submit_hash, state, program_hash, config,"
-                                  " config_hash, out, output, chunk, error, progress_ms FROM jobs"
-                                  " ORDER BY created, rowid",
-                                  "");
-    for (size_t k = 0; k < c->n_jobs && rc == LX_OK; k++) {
-        u.job = c->jobs[k];
-        rc = journal_each(c->journal, err, s_recover_frame, &u,
-                          "SELECT frame, state, attempt, failures, failed_by FROM frames"
-                          " WHERE job = ?",
-                          "s", u.job->id);
-        if (rc == LX_OK)
-            rc = journal_each(c->journal, err, s_recover_result, &u,
-                              "SELECT record FROM results WHERE job = ? AND current = 1", "s",
-                              u.job->id);
-        if (rc == LX_OK)
-            rc = journal_each(c->journal, err, s_recover_late, u.job,
-                              "SELECT count(*) FROM results WHERE job = ? AND current = 0", "s",
-                              u.job->id);
+    memset(out, 0, sizeof *out);
+    recover_t u = {s, j, log, now, wall, out};
+    co_journal_visitor_t v = {&u,         s_on_job,   s_on_frame,      s_on_failure, s_on_result,
+                              s_on_audit, s_on_block, s_on_quarantine, s_on_attempt};
+    lx_result_t rc = co_journal_load(j, &v, &s->last_attempt, err);
+    for (size_t k = 0; k < s->n_jobs; k++) {
+        co_job_t *job = s->jobs[k];
+        while (job->hint < job->n && job->frames[job->hint].state != CO_F_PENDING)
+            job->hint++;
     }
-    if (rc == LX_OK)
-        rc = journal_each(c->journal, err, s_recover_attempt, &u,
-                          "SELECT id, job, first, last FROM attempts WHERE state = 'running'", "");
-    if (u.jobs)
-        co_log(c, LX_LOG_INFO,
-               "event=recovered jobs=%" PRIu64 " frames_done=%" PRIu64
-               " attempts_in_flight=%" PRIu64 " grace_ms=%.0f",
-               u.jobs, u.results, u.attempts, c->grace_ms);
-    c->grace_until = lx_monotonic_ms() + c->grace_ms;
+    s->grace_until = now + grace_ms;
+    if (rc == LX_OK && out->jobs)
+        co_tx_log(log, LX_LOG_INFO,
+                  "event=recovered jobs=%" PRIu64 " frames_done=%" PRIu64
+                  " attempts_in_flight=%" PRIu64 " grace_ms=%.0f",
+                  out->jobs, out->frames_done, out->attempts, grace_ms);
     return rc;
 }

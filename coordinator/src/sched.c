@@ -1,526 +1,411 @@
-/* Scheduling: chunks against READY credit, attempts and their ends,
- * failure budgets and blocks, audits and quarantine. */
-#include <errno.h>
+/* The scheduler core's events (see sched.h). */
+#include "sched.h"
+
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <zmq.h>
 
-#include "coord_internal.h"
-#include "lattice/coordinator.h"
-#include "lattice/digest.h"
-#include "lattice/files.h"
-#include "lattice/frame_msg.h"
-#include "lattice/ir_codec.h"
-#include "lattice/manifest.h"
-#include "lattice/proc.h"
-#include "lattice/repair.h"
+#include "attempts.h"
+#include "audit.h"
 
-uint64_t co_who(const char *name)
+void co_sched_submit(const co_state_t *s, co_job_t **job_p, const void *program, size_t program_len,
+                     co_tx_t *tx)
 {
-    uint8_t h[16];
-    lx_xxh128(name, strlen(name), h);
-    uint64_t v;
-    memcpy(&v, h, sizeof v);
-    return v ? v : 1;
+    (void)s;
+    co_job_t *j = *job_p;
+    *job_p = NULL;
+    co_change_t *c = co_tx_change(tx, CO_CH_JOB_ADD, j);
+    c->u.job_add.program = program;
+    c->u.job_add.program_len = program_len;
+    co_tx_log(tx, LX_LOG_INFO,
+              "event=job_submitted job=%s project=%s frames=%" PRId64 "-%" PRId64
+              " output=%s out=\"%s\" program=%.12s",
+              j->id, j->program->patch_id, j->first, j->first + j->n - 1,
+              j->stream ? "stream" : "shared", j->out, j->program_hash);
 }
 
-static struct job_worker *s_job_worker(job_t *j, const char *name)
+static bool s_listed(const lx_msg_t *hello, uint64_t attempt)
 {
-    uint64_t who = co_who(name);
-    for (size_t k = 0; k < j->n_jw; k++)
-        if (j->jw[k].who == who)
-            return &j->jw[k];
-    if (!co_grow((void **)&j->jw, &j->cap_jw, j->n_jw, sizeof *j->jw))
-        return NULL;
-    struct job_worker *x = &j->jw[j->n_jw++];
-    memset(x, 0, sizeof *x);
-    x->who = who;
-    snprintf(x->name, sizeof x->name, "%s", name);
-    return x;
-}
-
-bool co_blocked(const job_t *j, const char *name, double now)
-{
-    uint64_t who = co_who(name);
-    for (size_t k = 0; k < j->n_jw; k++)
-        if (j->jw[k].who == who)
-            return j->jw[k].blocked_until > now;
-    return false;
-}
-
-bool co_failed_by(const job_t *j, int64_t i, uint64_t who)
-{
-    for (int k = 0; k < j->ffail[i]; k++)
-        if (j->fby[i][k] == who)
+    for (uint32_t k = 0; hello && LX_MSG_HAS(hello, resumed) && k < hello->resumed.n; k++)
+        if (hello->resumed.v[k] == attempt)
             return true;
     return false;
 }
 
-/* A chunk of job j failed on worker w: after 3, w is blocked for j until
- * the configured forgiveness has passed. */
-static void s_blame_chunk(coord_t *c, job_t *j, const worker_t *w)
+/* Session w is over: its attempts go back to the queue, except those a
+ * new session of the same worker takes over (listed in its HELLO). */
+static void s_close_session(const co_state_t *s, const co_session_t *w, const char *why,
+                            const lx_msg_t *hello, double now, co_tx_t *tx)
 {
-    struct job_worker *x = s_job_worker(j, w->name);
-    if (!x || ++x->failed_chunks < MAX_FRAME_FAILURES)
-        return;
-    x->failed_chunks = 0;
-    x->blocked_until = lx_monotonic_ms() + c->cfg->forgive_ms;
-    co_log(c, LX_LOG_WARN, "event=worker_blocked job=%s worker=%s for_ms=%.0f", j->id, w->name,
-           c->cfg->forgive_ms);
+    co_tx_log(tx, LX_LOG_INFO, "event=worker_%s worker=%s session=%" PRIu64 " frames=%" PRIu64, why,
+              co_state_name(s, w->who), w->serial, w->frames);
+    for (size_t k = 0; k < s->n_attempts; k++) {
+        const co_attempt_t *a = &s->attempts[k];
+        if (a->session == w->serial && !s_listed(hello, a->id))
+            co_attempt_end(s, a, "lost", why, 0, false, now, tx);
+    }
+    co_change_t *c = co_tx_change(tx, CO_CH_SESSION_CLOSE, NULL);
+    c->session = w->serial;
+    c->worker = co_state_name(s, w->who);
+    c->u.session_close.why = why;
 }
 
-/* Frames [first, last] still running under attempt id go back to the
- * queue, inside the caller's transaction. With a worker to blame, the
- * first of them (the one it was rendering: workers render in order) counts
- * one failure; a frame out of budget fails, and so does its job. */
-bool co_release_frames(coord_t *c, job_t *j, uint64_t id, int64_t first, int64_t last,
-                       const worker_t *blame, lx_error_t *err)
+void co_sched_hello(const co_state_t *s, uint64_t serial, const lx_msg_t *hello, double now,
+                    co_tx_t *tx)
 {
-    bool ok = true;
-    uint64_t who = blame ? co_who(blame->name) : 0;
-    for (int64_t f = first; f <= last && ok; f++) {
-        int64_t i = f - j->first;
-        if (j->fstate[i] != F_RUNNING || j->fattempt[i] != id)
-            continue;
-        j->running--;
-        int st = F_PENDING;
-        /* Budget: 3 failures on distinct workers. The same worker failing
-         * a frame again does not count (it is not given that frame again). */
-        bool in_hand = blame != NULL;
-        blame = NULL; /* only the frame in hand failed; the rest were not reached */
-        if (in_hand && !co_failed_by(j, i, who)) {
-            j->fby[i][j->ffail[i]++] = who;
-            if (j->ffail[i] >= MAX_FRAME_FAILURES) {
-                st = F_FAILED;
-                j->failed++;
-                co_log(c, LX_LOG_ERROR, "event=frame_failed job=%s frame=%" PRId64 " workers=%d",
-                       j->id, f, MAX_FRAME_FAILURES);
-            }
+    co_ident_t who = co_state_ident(s, hello->name);
+    /* The same worker on another socket: it reconnected, that session is over. */
+    for (size_t k = 0; who && k < s->n_sessions; k++)
+        if (s->sessions[k].who == who && s->sessions[k].serial != serial)
+            s_close_session(s, &s->sessions[k], "replaced", hello, now, tx);
+    co_change_t *c = co_tx_change(tx, CO_CH_SESSION_OPEN, NULL);
+    c->session = serial;
+    c->worker = co_tx_strdup(tx, hello->name);
+    c->now = now;
+    c->u.session_open.build = co_tx_strdup(tx, hello->build);
+    c->u.session_open.threads = (uint32_t)hello->threads;
+    uint32_t resumed = LX_MSG_HAS(hello, resumed) ? hello->resumed.n : 0;
+    co_tx_log(tx, LX_LOG_INFO,
+              "event=worker_joined worker=%s session=%" PRIu64
+              " threads=%u build=\"%s\" resumed=%u",
+              hello->name, serial, (unsigned)hello->threads, hello->build, resumed);
+    /* Attempts it still holds: adopted when nobody else does (orphans of a
+     * restart, or its own previous session's), cancelled otherwise so that
+     * it does not work for nothing. */
+    for (uint32_t k = 0; k < resumed; k++) {
+        const co_attempt_t *a = co_state_attempt(s, hello->resumed.v[k]);
+        const co_session_t *owner = a ? co_state_session(s, a->session) : NULL;
+        bool adopt =
+            a && (a->session == 0 || a->session == serial || !owner || (who && owner->who == who));
+        if (adopt && a->session != serial) {
+            co_change_t *o = co_tx_change(tx, CO_CH_ATTEMPT_OWNER, a->job);
+            o->attempt = a->id;
+            o->session = serial;
+        } else if (!adopt) {
+            co_effect_t *e = co_tx_effect(tx, CO_FX_CANCEL, serial);
+            e->job_id = a ? a->job->id : NULL;
+            e->attempt = hello->resumed.v[k];
         }
-        j->fstate[i] = (uint8_t)st;
-        if (st == F_PENDING && i < j->hint)
-            j->hint = i;
-        char by[3 * 17 + 1] = "";
-        for (int k = 0; k < j->ffail[i]; k++)
-            snprintf(by + 17 * k, sizeof by - 17 * (size_t)k, "%016llx,",
-                     (unsigned long long)j->fby[i][k]);
-        ok = journal_exec(c->journal, err,
-                          "UPDATE frames SET state = ?, failures = ?, failed_by = ? WHERE job = ?"
-                          " AND frame = ?",
-                          "sissi", st == F_FAILED ? "failed" : "pending", (int64_t)j->ffail[i], by,
-                          j->id, f) == LX_OK;
     }
-    if (ok && j->failed && j->state <= J_RUNNING) {
-        j->state = J_FAILED;
-        free(j->error);
-        j->error = strdup("frames failed on 3 different workers; see the coordinator log "
-                          "(event=frame_failed)");
-        ok = journal_exec(c->journal, err,
-                          "UPDATE jobs SET state = 'failed', error = ? WHERE id = ?", "ss",
-                          j->error, j->id) == LX_OK;
-        co_log(c, LX_LOG_ERROR, "event=job_failed job=%s failed_frames=%" PRIu64, j->id, j->failed);
-    }
-    return ok;
 }
 
-/* An audit attempt ended without a result: its frame waits for another. */
-static void s_audit_abandoned(job_t *j, const attempt_t *a)
+void co_sched_ready(const co_state_t *s, uint64_t serial, uint32_t credit, co_tx_t *tx)
 {
-    int64_t i = a->first - j->first;
-    if (!j->faudit || i < 0 || i >= j->n)
+    if (!co_state_session(s, serial))
         return;
-    if (j->faudit[i] == A_RUNNING)
-        j->faudit[i] = A_WANTED;
-    else if (j->faudit[i] == A_THIRD)
-        j->faudit[i] = A_DISPUTED;
+    co_change_t *c = co_tx_change(tx, CO_CH_SESSION_CREDIT, NULL);
+    c->session = serial;
+    c->u.session_credit.credit = credit;
 }
 
-/* Ends attempt a (state: done, failed, lost, cancelled): its unfinished
- * frames go back to the queue, and it is forgotten. */
-void co_requeue(coord_t *c, attempt_t *a, const char *state, const char *reason,
-                const worker_t *blame)
+static void s_ack(const lx_msg_t *m, uint64_t serial, co_tx_t *tx)
 {
-    job_t *j = a->job;
+    co_effect_t *e = co_tx_effect(tx, CO_FX_ACK, serial);
+    e->job_id = co_tx_strdup(tx, m->job);
+    e->attempt = m->attempt;
+    e->frame = m->frame;
+}
+
+static void s_error(uint64_t serial, const char *code, co_tx_t *tx, const char *message)
+{
+    co_effect_t *e = co_tx_effect(tx, CO_FX_ERROR, serial);
+    e->code = code;
+    e->message = co_tx_strdup(tx, message);
+}
+
+static const char *s_worker(const co_state_t *s, uint64_t serial)
+{
+    const co_session_t *w = co_state_session(s, serial);
+    return co_state_name(s, w ? w->who : 0);
+}
+
+co_frame_verdict_t co_sched_frame(const co_state_t *s, uint64_t serial, const lx_msg_t *m,
+                                  const void *record, size_t record_len, double now, co_tx_t *tx)
+{
+    co_job_t *j = co_state_job(s, m->job);
+    int64_t f = m->frame;
+    if (!j || f < j->first || f >= j->first + j->n) {
+        char why[256];
+        snprintf(why, sizeof why, "no frame %" PRId64 " in job '%s'", f, m->job);
+        s_error(serial, "unknown_job", tx, why);
+        s_ack(m, serial, tx); /* the worker must not keep it forever */
+        return CO_FRAME_DECIDED;
+    }
+    const co_attempt_t *a = co_state_attempt(s, m->attempt);
+    if (a && a->audit && a->job == j && f == a->first) {
+        s_ack(m, serial, tx);
+        co_audit_on_frame(s, j, a, m, now, tx);
+        return CO_FRAME_DECIDED;
+    }
+    const co_frame_t *fr = &j->frames[f - j->first];
+    if (fr->state == CO_F_DONE && fr->attempt == m->attempt) {
+        /* The accepted result again (resent after a reconnect, its ACK
+         * lost): acknowledged, counted once. */
+        s_ack(m, serial, tx);
+        return CO_FRAME_DECIDED;
+    }
+    if (!a || a->job != j || fr->state != CO_F_RUNNING || fr->attempt != m->attempt) {
+        /* A superseded attempt's late result: kept as evidence only. */
+        co_change_t *c = co_tx_change(tx, CO_CH_EVIDENCE, j);
+        c->frame = f;
+        c->attempt = m->attempt;
+        c->worker = s_worker(s, serial);
+        c->u.result.record = record;
+        c->u.result.record_len = record_len;
+        co_tx_log(tx, LX_LOG_INFO,
+                  "event=late_result job=%s attempt=%" PRIu64 " frame=%" PRId64
+                  " worker=%s late=%" PRIu64,
+                  j->id, m->attempt, f, c->worker, j->late + 1);
+        s_ack(m, serial, tx);
+        return CO_FRAME_LATE;
+    }
+    /* Keys and names are checked before a byte is written: a FRAME must
+     * not overwrite another frame's file. */
     lx_error_t err = {0};
-    if (blame)
-        s_blame_chunk(c, j, blame);
-    if (a->audit)
-        s_audit_abandoned(j, a);
-    bool ok =
-        journal_begin(c->journal, &err) == LX_OK &&
-        co_release_frames(c, j, a->id, a->first, a->last, blame, &err) &&
-        journal_exec(c->journal, &err, "UPDATE attempts SET state = ?, reason = ? WHERE id = ?",
-                     "ssi", state, reason, (int64_t)a->id) == LX_OK;
-    co_transaction_end(c, ok, &err);
-    co_log(c, LX_LOG_INFO,
-           "event=attempt_%s job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64 " reason=%s",
-           state, j->id, a->id, a->first, a->last, reason);
-    *a = c->attempts[--c->n_attempts];
-}
-
-static int64_t s_chunk_size(coord_t *c, const job_t *j)
-{
-    if (j->chunk)
-        return j->chunk;
-    /* Adaptive: toward the target chunk time, measured from completed
-     * frames; near the end, the rest is split across the workers so that
-     * no single worker is left with a long tail. */
-    int64_t n = 2;
-    if (j->done)
-        n = (int64_t)(c->cfg->target_chunk_ms / fmax(j->ms_sum / (double)j->done, 1e-3));
-    n = n < 1 ? 1 : n > 1024 ? 1024 : n;
-    int64_t active = 0;
-    for (size_t i = 0; i < c->n_workers; i++)
-        active += c->workers[i].helloed && !c->workers[i].draining;
-    int64_t pending = j->n - (int64_t)(j->done + j->running + j->failed);
-    int64_t share = active ? (pending + active - 1) / active : pending;
-    return n < share ? n : share > 0 ? share : 1;
-}
-
-/* The first frame a worker evaluates for chunk [a, ..]: state_horizon
- * frames before a (one at least, for the motion of frame a), or the
- * timeline start when the horizon is unbounded (ARCHITECTURE.md §6). */
-static int64_t s_warmup_from(const job_t *j, int64_t a)
-{
-    if (j->p->state_horizon == LX_HORIZON_UNBOUNDED)
-        return 0;
-    int64_t h = j->p->state_horizon > 1 ? (int64_t)j->p->state_horizon : 1;
-    return a - h > 0 ? a - h : 0;
-}
-
-/* ASSIGN for attempt a (already journaled). */
-static void s_send_assign(coord_t *c, worker_t *w, const attempt_t *a, int64_t warm)
-{
-    const job_t *j = a->job;
-    int64_t range[2] = {a->first, a->last};
-    lx_msg_t m = {.type = LX_MSG_ASSIGN};
-    LX_MSG_SET(&m, job, j->id);
-    LX_MSG_SET(&m, attempt, a->id);
-    LX_MSG_SET(&m, program_hash, j->program_hash);
-    LX_MSG_SET(&m, config, j->config_json);
-    LX_MSG_SET(&m, config_hash, j->config_hash);
-    LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
-    LX_MSG_SET(&m, warmup_from, warm);
-    LX_MSG_SET(&m, output, j->stream ? "stream" : "shared");
-    if (!j->stream)
-        LX_MSG_SET(&m, out, j->out);
-    if (a->audit)
-        LX_MSG_SET(&m, audit, true);
-    co_log(c, LX_LOG_INFO,
-           "event=%s job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64 " warmup_from=%" PRId64
-           " worker=%s",
-           a->audit ? "assign_audit" : "assign", j->id, a->id, a->first, a->last, warm, w->name);
-    co_send_worker(c, w, &m);
-}
-
-static bool s_assign(coord_t *c, worker_t *w, job_t *j)
-{
-    int64_t i = j->hint;
-    while (i < j->n && j->fstate[i] != F_PENDING)
-        i++;
-    j->hint = i;
-    if (co_blocked(j, w->name, lx_monotonic_ms()))
-        return false;
-    /* A worker is never given a frame it failed: the next pending frame
-     * it has not failed starts its chunk, the next one it has ends it. */
-    uint64_t who = co_who(w->name);
-    while (i < j->n && (j->fstate[i] != F_PENDING || co_failed_by(j, i, who)))
-        i++;
-    if (i >= j->n)
-        return false;
-    int64_t want = s_chunk_size(c, j), k = i;
-    while (k < j->n && k - i < want && j->fstate[k] == F_PENDING && !co_failed_by(j, k, who))
-        k++;
-    if (!co_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts, sizeof *c->attempts))
-        return false;
-    attempt_t a = {++c->next_attempt, j,    j->first + i, j->first + k - 1, w->serial,
-                   lx_monotonic_ms(), false};
-    int64_t warm = s_warmup_from(j, a.first);
-    lx_error_t err = {0};
-    bool ok =
-        journal_begin(c->journal, &err) == LX_OK &&
-        journal_exec(c->journal, &err,
-                     "INSERT INTO attempts(id, job, first, last, warmup_from, worker, state)"
-                     " VALUES(?, ?, ?, ?, ?, ?, 'running')",
-                     "isiiis", (int64_t)a.id, j->id, a.first, a.last, warm, w->name) == LX_OK &&
-        journal_exec(c->journal, &err,
-                     "UPDATE frames SET state = 'running', attempt = ? WHERE job = ? AND"
-                     " frame BETWEEN ? AND ?",
-                     "isii", (int64_t)a.id, j->id, a.first, a.last) == LX_OK &&
-        journal_exec(c->journal, &err,
-                     "UPDATE jobs SET state = 'running' WHERE id = ? AND state = 'queued'", "s",
-                     j->id) == LX_OK &&
-        journal_commit(c->journal, &err) == LX_OK;
-    if (!ok) {
-        journal_rollback(c->journal);
-        co_journal_fail(c, &err);
-        return false;
+    if (co_job_manifest_frame(j, m, false, &err) != LX_OK) {
+        co_sched_reject(s, serial, m, err.code, err.message, now, tx);
+        return CO_FRAME_DECIDED;
     }
-    for (int64_t f = i; f < k; f++) {
-        j->fstate[f] = F_RUNNING;
-        j->fattempt[f] = a.id;
-    }
-    j->running += (uint64_t)(k - i);
-    if (j->state == J_QUEUED)
-        j->state = J_RUNNING;
-    c->attempts[c->n_attempts++] = a;
-    s_send_assign(c, w, &a, warm);
-    return true;
+    return CO_FRAME_CANDIDATE;
 }
 
-static bool s_quarantined_who(const coord_t *c, uint64_t who)
+void co_sched_accept(const co_state_t *s, uint64_t serial, const lx_msg_t *m, const void *record,
+                     size_t record_len, double now, co_tx_t *tx)
 {
-    for (size_t k = 0; k < c->n_quarantined; k++)
-        if (c->quarantined[k].who == who)
-            return true;
-    return false;
-}
-
-bool co_quarantined(const coord_t *c, const char *name)
-{
-    return s_quarantined_who(c, co_who(name));
-}
-
-/* What workers are compared on: XXH3-128 over the result's content hashes
- * (ARCHITECTURE.md §5: content survives a different zlib). */
-static void s_signature(const lx_msg_t *m, uint8_t sig[16])
-{
-    lx_strbuf_t sb;
-    lx_strbuf_init(&sb, NULL);
-    for (uint32_t k = 0; k < m->files.n; k++)
-        lx_strbuf_addf(&sb, "%s:%s\n", m->files.v[k].key, m->files.v[k].content);
-    lx_xxh128(sb.buf, sb.len, sig);
-    lx_strbuf_release(&sb);
-}
-
-/* Every chunk-boundary frame, and a share `rate` of the others chosen by a
- * hash of (job, frame), so the choice does not depend on timing. */
-static bool s_audit_selected(const job_t *j, const attempt_t *a, int64_t f)
-{
-    if (j->audit_rate < 0)
-        return false;
-    if (f == a->first || f == a->last)
-        return true;
-    char key[96];
-    int n = snprintf(key, sizeof key, "%s:%lld", j->id, (long long)f);
-    uint8_t h[16];
-    lx_xxh128(key, (size_t)n, h);
-    uint64_t v;
-    memcpy(&v, h, sizeof v);
-    return (double)(v >> 11) / 9007199254740992.0 < j->audit_rate;
-}
-
-void co_maybe_finish(coord_t *c, job_t *j)
-{
-    if ((int64_t)j->done == j->n && j->audits_open == 0 && j->state <= J_RUNNING)
-        co_finish(c, j);
-}
-
-/* Frame i goes back to the queue: its accepted result no longer counts. */
-static void s_unaccept(coord_t *c, job_t *j, int64_t i, lx_error_t *err, bool *ok)
-{
-    if (j->faudit[i] != A_NONE && j->faudit[i] != A_DONE)
-        j->audits_open--;
-    j->faudit[i] = A_NONE;
-    j->fstate[i] = F_PENDING;
-    j->done--;
-    j->audit_rerendered++;
-    if (i < j->hint)
-        j->hint = i;
-    *ok = *ok &&
-          journal_exec(c->journal, err,
-                       "UPDATE frames SET state = 'pending' WHERE job = ? AND"
-                       " frame = ?",
-                       "si", j->id, j->first + i) == LX_OK &&
-          journal_exec(c->journal, err,
-                       "UPDATE results SET current = 0 WHERE job = ? AND"
-                       " frame = ?",
-                       "si", j->id, j->first + i) == LX_OK;
-}
-
-/* An audit caught `name` (the minority of 2 of 3): it gets no more work,
- * its chunks in flight are cancelled, and every frame it rendered that no
- * audit confirmed is rendered again by others. */
-static void s_quarantine(coord_t *c, uint64_t who, const char *name, int64_t frame)
-{
-    /* Already quarantined: listed once, but whatever of its work is still
-     * open (a frame an audit just settled against it) is queued again. */
-    if (!s_quarantined_who(c, who)) {
-        if (co_grow((void **)&c->quarantined, &c->cap_quarantined, c->n_quarantined,
-                    sizeof *c->quarantined)) {
-            c->quarantined[c->n_quarantined].who = who;
-            snprintf(c->quarantined[c->n_quarantined++].name, 129, "%s", name);
-        }
-        co_log(c, LX_LOG_ERROR, "event=worker_quarantined worker=%s frame=%" PRId64, name, frame);
-    }
-    for (size_t k = c->n_attempts; k-- > 0;) {
-        attempt_t *a = &c->attempts[k];
-        worker_t *w = co_worker_by_serial(c, a->worker);
-        if (!w || co_who(w->name) != who)
-            continue;
-        lx_msg_t cancel = {.type = LX_MSG_CANCEL};
-        LX_MSG_SET(&cancel, job, a->job->id);
-        LX_MSG_SET(&cancel, attempt, a->id);
-        co_send_worker(c, w, &cancel);
-        co_requeue(c, a, "cancelled", "quarantined", NULL);
-    }
-    lx_error_t err = {0};
-    bool ok = journal_begin(c->journal, &err) == LX_OK;
-    for (size_t k = 0; k < c->n_jobs; k++) {
-        job_t *j = c->jobs[k];
-        if (!j->faudit || j->state > J_RUNNING)
-            continue;
-        uint64_t redo = 0;
-        for (int64_t i = 0; i < j->n; i++) {
-            if (j->faudit[i] == A_RUNNING && j->fwho[i][1] == who)
-                j->faudit[i] = A_WANTED;
-            if (j->faudit[i] == A_THIRD && j->fwho[i][2] == who)
-                j->faudit[i] = A_DISPUTED;
-            if (j->fstate[i] == F_DONE && j->fwho[i][0] == who && j->faudit[i] != A_DONE) {
-                s_unaccept(c, j, i, &err, &ok);
-                redo++;
-            }
-        }
-        if (redo)
-            co_log(c, LX_LOG_WARN, "event=audit_rerender job=%s frames=%" PRIu64 " worker=%s",
-                   j->id, redo, name);
-    }
-    co_transaction_end(c, ok, &err);
-}
-
-/* A primary result of frame i was accepted: remember who said what, and
- * whether it is to be audited. */
-void co_audit_primary(job_t *j, const attempt_t *a, int64_t i, const worker_t *w, const lx_msg_t *m)
-{
-    if (!j->faudit)
-        return;
-    j->fwho[i][0] = co_who(w->name);
-    s_signature(m, j->fsig[i][0]);
-    j->faudit[i] = A_NONE;
-    if (s_audit_selected(j, a, j->first + i)) {
-        j->faudit[i] = A_WANTED;
-        j->audits_open++;
-    }
-}
-
-/* Hands worker w one frame to render again for comparison: a frame
- * another worker rendered (and, for a dispute, not the auditor either). */
-static bool s_assign_audit(coord_t *c, worker_t *w, job_t *j)
-{
-    if (!j->faudit || !j->audits_open || j->state > J_RUNNING)
-        return false;
-    uint64_t who = co_who(w->name);
-    int64_t i = 0;
-    for (; i < j->n; i++)
-        if ((j->faudit[i] == A_WANTED && j->fwho[i][0] != who) ||
-            (j->faudit[i] == A_DISPUTED && j->fwho[i][0] != who && j->fwho[i][1] != who))
-            break;
-    if (i == j->n ||
-        !co_grow((void **)&c->attempts, &c->cap_attempts, c->n_attempts, sizeof *c->attempts))
-        return false;
-    int64_t f = j->first + i;
-    attempt_t a = {++c->next_attempt, j, f, f, w->serial, lx_monotonic_ms(), true};
-    int64_t warm = s_warmup_from(j, f);
-    lx_error_t err = {0};
-    if (journal_exec(c->journal, &err,
-                     "INSERT INTO attempts(id, job, first, last, warmup_from, worker, state,"
-                     " reason) VALUES(?, ?, ?, ?, ?, ?, 'audit', 'audit')",
-                     "isiiis", (int64_t)a.id, j->id, f, f, warm, w->name) != LX_OK) {
-        co_journal_fail(c, &err);
-        return false;
-    }
-    bool third = j->faudit[i] == A_DISPUTED;
-    j->faudit[i] = third ? A_THIRD : A_RUNNING;
-    j->fwho[i][third ? 2 : 1] = who;
-    c->attempts[c->n_attempts++] = a;
-    s_send_assign(c, w, &a, warm);
-    return true;
-}
-
-/* The result of an audit attempt: equal content confirms; a disagreement
- * goes to a third worker, and 2 of 3 decide who is quarantined. */
-void co_on_audit_frame(coord_t *c, job_t *j, attempt_t *a, const lx_msg_t *m)
-{
-    int64_t f = a->first, i = f - j->first;
-    uint8_t sig[16];
-    s_signature(m, sig);
-    uint8_t state = j->faudit[i];
-    a->audit = false; /* answered: ending it below must not reopen the audit */
-    co_requeue(c, a, "done", "audit", NULL);
-    if (state == A_RUNNING) {
-        if (memcmp(sig, j->fsig[i][0], 16) == 0) {
-            j->faudit[i] = A_DONE;
-            j->audits_open--;
-            j->audited++;
+    co_job_t *j = co_state_job(s, m->job);
+    const co_attempt_t *a = co_state_attempt(s, m->attempt);
+    const co_session_t *w = co_state_session(s, serial);
+    co_ident_t who = w ? w->who : 0;
+    co_change_t *c = co_tx_change(tx, CO_CH_RESULT, j);
+    c->frame = m->frame;
+    c->attempt = m->attempt;
+    c->session = serial;
+    c->worker = co_state_name(s, who);
+    c->now = now;
+    c->u.result.msg = m;
+    c->u.result.record = record;
+    c->u.result.record_len = record_len;
+    s_ack(m, serial, tx);
+    co_audit_on_result(s, j, a, m->frame, who, m, tx);
+    co_tx_log(tx, LX_LOG_DEBUG,
+              "event=frame job=%s attempt=%" PRIu64 " frame=%" PRId64 " render_ms=%.1f worker=%s",
+              j->id, m->attempt, m->frame, m->render_ms, c->worker);
+    /* An attempt whose frames are all in is over, even if its CHUNK_DONE
+     * is lost (a reconnect): it must not hold credit. */
+    for (int64_t g = a->first; g <= a->last; g++) {
+        const co_frame_t *fr = &j->frames[g - j->first];
+        if (g != m->frame && fr->state == CO_F_RUNNING && fr->attempt == a->id)
             return;
-        }
-        memcpy(j->fsig[i][1], sig, 16);
-        j->faudit[i] = A_DISPUTED;
-        j->disputed++;
-        co_log(c, LX_LOG_WARN, "event=audit_disagreement job=%s frame=%" PRId64, j->id, f);
-        return;
     }
-    if (state != A_THIRD)
-        return; /* the audit was called off meanwhile (a quarantine) */
-    memcpy(j->fsig[i][2], sig, 16);
-    bool primary_ok = memcmp(sig, j->fsig[i][0], 16) == 0;
-    bool auditor_ok = memcmp(sig, j->fsig[i][1], 16) == 0;
-    if (primary_ok || auditor_ok) {
-        /* The kept result is confirmed; a wrong one stays open, and the
-         * quarantine of the worker that rendered it queues it again. */
-        if (primary_ok) {
-            j->faudit[i] = A_DONE;
-            j->audits_open--;
-            j->audited++;
-        }
-        uint64_t liar = primary_ok ? j->fwho[i][1] : j->fwho[i][0];
-        char name[129] = "?";
-        for (size_t k = 0; k < c->n_workers; k++)
-            if (co_who(c->workers[k].name) == liar)
-                snprintf(name, sizeof name, "%s", c->workers[k].name);
-        s_quarantine(c, liar, name, f);
-        co_log(c, LX_LOG_WARN, "event=audit_settled job=%s frame=%" PRId64 " kept=%s", j->id, f,
-               primary_ok ? "primary" : "majority");
-        return;
-    }
-    j->faudit[i] = A_DONE;
-    j->audits_open--;
-    j->failed++;
-    j->state = J_FAILED;
-    free(j->error);
-    j->error = strdup("an audit found three different results for one frame");
-    co_log(c, LX_LOG_ERROR, "event=audit_no_majority job=%s frame=%" PRId64, j->id, f);
+    co_attempt_close(a, "done", "complete", tx);
 }
 
-static uint32_t s_held(const coord_t *c, const worker_t *w)
+void co_sched_reject(const co_state_t *s, uint64_t serial, const lx_msg_t *m, lx_result_t rc,
+                     const char *why, double now, co_tx_t *tx)
 {
-    uint32_t held = 0;
-    for (size_t k = 0; k < c->n_attempts; k++)
-        held += c->attempts[k].worker == w->serial;
-    return held;
+    co_job_t *j = co_state_job(s, m->job);
+    const co_attempt_t *a = co_state_attempt(s, m->attempt);
+    const co_session_t *w = co_state_session(s, serial);
+    co_tx_log(tx, LX_LOG_WARN,
+              "event=result_rejected job=%s attempt=%" PRIu64 " frame=%" PRId64
+              " worker=%s error=\"%s\"",
+              j->id, m->attempt, m->frame, s_worker(s, serial), why);
+    char text[700];
+    snprintf(text, sizeof text, "frame %" PRId64 ": %s", m->frame, why);
+    s_error(serial, "result_rejected", tx, text);
+    s_ack(m, serial, tx);
+    if (rc == LX_E_IO || rc == LX_E_NOMEM) {
+        /* The coordinator's own trouble is not the worker's: only this
+         * frame goes back, and the attempt goes on. */
+        co_attempt_release(s, j, a->id, m->frame, m->frame, 0, now, tx);
+        return;
+    }
+    /* A worker that delivers a wrong result fails its attempt, like a
+     * render error: the frame in hand counts against it. */
+    if (a->session) {
+        co_effect_t *e = co_tx_effect(tx, CO_FX_CANCEL, a->session);
+        e->job_id = j->id;
+        e->attempt = a->id;
+    }
+    co_attempt_end(s, a, "failed", "result_rejected", w ? w->who : a->who, false, now, tx);
 }
 
-/* Work goes out only against credit: what the worker's last READY asked
- * for, less the attempts it holds. Credit frees itself when an attempt
- * ends, however it ends (CHUNK_DONE, all frames in, lost, cancelled). */
-void co_dispatch(coord_t *c)
+void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m, double now,
+                        co_tx_t *tx)
 {
-    for (size_t wi = 0; wi < c->n_workers; wi++) {
-        worker_t *w = &c->workers[wi];
-        if (!w->helloed || w->draining || co_quarantined(c, w->name))
+    const co_attempt_t *a = co_state_attempt(s, m->attempt);
+    const co_session_t *w = co_state_session(s, serial);
+    if (!a || !w || a->session != serial) {
+        co_tx_log(tx, LX_LOG_DEBUG, "event=stale_chunk_end attempt=%" PRIu64 " worker=%s",
+                  m->attempt, s_worker(s, serial));
+        return;
+    }
+    if (m->type == LX_MSG_CHUNK_DONE) {
+        co_attempt_end(s, a, "done", "complete", 0, false, now, tx);
+        return;
+    }
+    /* Interruptions never count against a frame's budget. */
+    bool interrupted = strcmp(m->reason, "interrupted") == 0 || strcmp(m->reason, "busy") == 0;
+    co_tx_log(tx, LX_LOG_WARN,
+              "event=chunk_failed job=%s attempt=%" PRIu64 " worker=%s reason=%s message=\"%s\"",
+              a->job->id, a->id, co_state_name(s, w->who), m->reason,
+              LX_MSG_HAS(m, message) ? m->message : "");
+    co_attempt_end(s, a, "failed", m->reason, interrupted ? 0 : w->who, false, now, tx);
+}
+
+void co_sched_session_end(const co_state_t *s, uint64_t serial, const char *why, double now,
+                          co_tx_t *tx)
+{
+    const co_session_t *w = co_state_session(s, serial);
+    if (w)
+        s_close_session(s, w, why, NULL, now, tx);
+}
+
+bool co_sched_tick(const co_state_t *s, double now, co_tx_t *tx)
+{
+    /* Stuck work: a worker that heartbeats but delivers no frame for the
+     * job's progress timeout is told to stop; the chunk is requeued, a
+     * failure of that worker. */
+    for (size_t k = 0; k < s->n_attempts; k++) {
+        const co_attempt_t *a = &s->attempts[k];
+        const co_session_t *w = co_state_session(s, a->session);
+        if (!w || now - a->progress <= a->job->progress_ms)
             continue;
-        uint32_t held = s_held(c, w);
-        uint32_t credit = w->ready > held ? w->ready - held : 0;
-        for (size_t ji = 0; ji < c->n_jobs && credit > 0; ji++) {
-            job_t *j = c->jobs[ji];
-            while (credit > 0 && j->state <= J_RUNNING &&
-                   (s_assign_audit(c, w, j) || s_assign(c, w, j)))
-                credit--;
+        co_tx_log(tx, LX_LOG_WARN,
+                  "event=stuck job=%s attempt=%" PRIu64 " worker=%s silent_ms=%.0f", a->job->id,
+                  a->id, co_state_name(s, w->who), now - a->progress);
+        co_effect_t *e = co_tx_effect(tx, CO_FX_CANCEL, w->serial);
+        e->job_id = a->job->id;
+        e->attempt = a->id;
+        co_attempt_end(s, a, "stuck", "no_progress", w->who, false, now, tx);
+        return true;
+    }
+    /* Attempts nobody re-announced within the grace period are lost. */
+    if (now < s->grace_until)
+        return false;
+    for (size_t k = 0; k < s->n_attempts; k++)
+        if (s->attempts[k].session == 0) {
+            co_attempt_end(s, &s->attempts[k], "lost", "restart", 0, false, now, tx);
+            return true;
+        }
+    return false;
+}
+
+bool co_sched_dispatch(const co_state_t *s, double now, co_tx_t *tx)
+{
+    for (size_t k = 0; k < s->n_sessions; k++) {
+        const co_session_t *w = &s->sessions[k];
+        if (co_state_quarantined(s, w->who) || w->credit <= co_state_held(s, w->serial))
+            continue;
+        for (size_t i = 0; i < s->n_jobs; i++) {
+            co_job_t *j = s->jobs[i];
+            if (j->state <= CO_J_RUNNING &&
+                (co_audit_assign(s, w, j, now, tx) || co_attempt_assign_chunk(s, w, j, now, tx)))
+                return true;
         }
     }
+    return false;
+}
+
+bool co_sched_finish(const co_state_t *s, co_tx_t *tx)
+{
+    for (size_t i = 0; i < s->n_jobs; i++) {
+        co_job_t *j = s->jobs[i];
+        if (j->state > CO_J_RUNNING)
+            continue;
+        if (co_job_complete(j)) {
+            co_tx_effect(tx, CO_FX_FINISH, 0)->job = j;
+            return true;
+        }
+        /* Failed frames nobody will render again (a repair that left them
+         * out): the job cannot complete, so it fails instead of waiting. */
+        if (j->failed && co_job_pending(j) == 0 && j->running == 0 && j->audits_open == 0) {
+            char why[160];
+            snprintf(why, sizeof why, "%" PRIu64 " frames failed", j->failed);
+            co_job_fail(s, j, why, 0, 0, tx);
+            return true;
+        }
+    }
+    return false;
+}
+
+void co_sched_finished(const co_state_t *s, co_job_t *j, lx_result_t rc, const char *error,
+                       co_tx_t *tx)
+{
+    (void)s;
+    co_change_t *c = co_tx_change(tx, CO_CH_JOB_STATE, j);
+    c->u.job_state.state = rc == LX_OK ? CO_J_DONE : CO_J_FAILED;
+    c->u.job_state.error = rc == LX_OK ? NULL : co_tx_strdup(tx, error);
+    if (rc == LX_OK)
+        co_tx_log(tx, LX_LOG_INFO, "event=job_done job=%s frames=%" PRId64 " workers=%u", j->id,
+                  j->n, j->workers);
+    else
+        co_tx_log(tx, LX_LOG_ERROR, "event=job_failed job=%s error=\"%s\"", j->id, error);
+}
+
+void co_sched_cancel(const co_state_t *s, co_job_t *j, double now, co_tx_t *tx)
+{
+    if (j->state > CO_J_RUNNING)
+        return;
+    co_tx_change(tx, CO_CH_JOB_STATE, j)->u.job_state.state = CO_J_CANCELLED;
+    for (size_t k = 0; k < s->n_attempts; k++)
+        if (s->attempts[k].job == j)
+            co_attempt_cancel(s, &s->attempts[k], "job_cancelled", false, now, tx);
+    co_tx_log(tx, LX_LOG_INFO, "event=job_cancelled job=%s done=%" PRIu64, j->id, j->done);
+}
+
+void co_sched_rerender(const co_state_t *s, co_job_t *j, const uint8_t *redo, lx_manifest_t **fresh,
+                       double now, co_tx_t *tx)
+{
+    (void)s;
+    int64_t count = 0;
+    for (int64_t i = 0; i < j->n; i++)
+        if (redo[i]) {
+            co_change_t *c = co_tx_change(tx, CO_CH_FRAME_REOPEN, j);
+            c->frame = j->first + i;
+            c->u.frame_reopen.fresh_budget = true;
+            count++;
+        }
+    if (count == 0 && !co_job_complete(j)) {
+        /* Nothing to render and nothing to write: the job stays as it is. */
+        co_tx_log(tx, LX_LOG_INFO, "event=rerender_nothing job=%s state=%s", j->id,
+                  co_job_state_names[j->state]);
+        lx_manifest_destroy(fresh);
+        return;
+    }
+    co_tx_change(tx, CO_CH_JOB_STATE, j)->u.job_state.state = CO_J_RUNNING;
+    co_change_t *c = co_tx_change(tx, CO_CH_JOB_RESTART, j);
+    c->now = now;
+    c->u.job_restart.manifest = *fresh;
+    *fresh = NULL;
+    co_tx_log(tx, LX_LOG_INFO, "event=rerender job=%s frames=%" PRId64, j->id, count);
+}
+
+void co_sched_waiting(const co_state_t *s, const co_job_t *j, double now, char *out, size_t size)
+{
+    out[0] = '\0';
+    int64_t pending = co_job_pending(j);
+    if (j->state > CO_J_RUNNING || pending <= 0)
+        return;
+    uint32_t blocked = 0;
+    for (size_t k = 0; k < s->n_sessions; k++) {
+        co_ident_t who = s->sessions[k].who;
+        if (co_job_blocked(j, who, now)) {
+            blocked++;
+            continue;
+        }
+        if (co_state_quarantined(s, who))
+            continue;
+        for (int64_t i = j->hint; i < j->n; i++)
+            if (j->frames[i].state == CO_F_PENDING && !co_job_failed_by(j, i, who))
+                return; /* this one can take work */
+    }
+    if (s->n_sessions == 0)
+        snprintf(out, size, "no worker is connected; %" PRId64 " frames wait", pending);
+    else
+        snprintf(out, size,
+                 "no connected worker can take the %" PRId64 " waiting frames: %u of %zu are "
+                 "blocked for this job, the others already failed those frames or are "
+                 "quarantined",
+                 pending, blocked, s->n_sessions);
 }

@@ -10,6 +10,12 @@
 #include "lattice/alloc.h"
 #include "lattice/result.h"
 
+/* Longest path the file functions build. */
+enum { LX_PATH_MAX = 4096 };
+
+/* dir + "/" + rel into out; false when it does not fit. */
+bool lx_path_join(char out[LX_PATH_MAX], const char *dir, const char *rel);
+
 /* mkdir -p. */
 lx_result_t lx_mkdirs(const char *path, lx_error_t *err);
 /* Writes a temporary file in dir (named after name, the process and a

@@ -14,10 +14,12 @@
 
 /* ---- files ---------------------------------------------------------- */
 
-/* dir + "/" + name into buf (LX_PATH_MAX); false when it does not fit. */
-enum { LX_PATH_MAX = 4096 };
-
 static bool s_join(char *buf, const char *dir, const char *name)
+{
+    return lx_path_join(buf, dir, name);
+}
+
+bool lx_path_join(char buf[LX_PATH_MAX], const char *dir, const char *name)
 {
     size_t a = strlen(dir), b = strlen(name);
     if (a + b + 2 > LX_PATH_MAX)

@@ -14,7 +14,7 @@
 #include "lattice/manifest.h"
 #include "lattice/patch.h"
 
-enum { LX_PATH_MAX = 4096, LX_EXT_MAX = 15, LX_RELPATH_MAX = 200 };
+enum { LX_EXT_MAX = 15, LX_RELPATH_MAX = 200 };
 
 /* The hashes of one artifact file of one frame, as bytes: half the size of
  * their hex, and parsing them is what validates them. */

@@ -1,0 +1,147 @@
+/* A job's files (see output.h). */
+#include "output.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "lattice/digest.h"
+#include "lattice/files.h"
+
+/* <out>/<key> and, in it, the file `name`. */
+static bool s_paths(const co_job_t *j, const lx_file_rec_t *f, const char *name,
+                    char dir[LX_PATH_MAX], char path[LX_PATH_MAX])
+{
+    return lx_path_join(dir, j->out, f->key) && lx_path_join(path, dir, name);
+}
+
+static lx_result_t s_accept_file(const co_job_t *j, const lx_file_rec_t *f, uint64_t attempt,
+                                 lx_error_t *err)
+{
+    char dir[LX_PATH_MAX], path[LX_PATH_MAX], final[LX_PATH_MAX], name[128], hex[65];
+    if (j->stream) {
+        if (!(f->has & LX_FILE_REC_BIT(bytes)))
+            return lx_fail(err, LX_E_VERIFY, "%s/%s: stream mode needs the file's bytes", f->key,
+                           f->name);
+        lx_sha256_hex(f->bytes.data, f->bytes.len, hex);
+        if (strcmp(hex, f->hash) != 0)
+            return lx_fail(err, LX_E_VERIFY, "%s/%s: bytes hash to %.12s, not %.12s", f->key,
+                           f->name, hex, f->hash);
+        if (!lx_path_join(dir, j->out, f->key))
+            return lx_fail(err, LX_E_INVALID, "path too long");
+        lx_result_t rc = lx_mkdirs(dir, err);
+        return rc == LX_OK ? lx_write_atomic(dir, f->name, f->bytes.data, f->bytes.len, err) : rc;
+    }
+    if (!lx_attempt_file_name(name, sizeof name, f->name, attempt) ||
+        !s_paths(j, f, name, dir, path) || !lx_path_join(final, dir, f->name))
+        return lx_fail(err, LX_E_INVALID, "path too long");
+    if (!lx_file_sha256_hex(path, hex))
+        return lx_fail(err, LX_E_VERIFY, "%s/%s: cannot read the worker's file", f->key, name);
+    if (strcmp(hex, f->hash) != 0)
+        return lx_fail(err, LX_E_VERIFY, "%s/%s: file on disk hashes to %.12s, not %.12s", f->key,
+                       name, hex, f->hash);
+    if (rename(path, final) != 0)
+        return lx_fail(err, LX_E_IO, "cannot rename '%s': %s", path, strerror(errno));
+    return LX_OK;
+}
+
+lx_result_t co_output_accept(const co_job_t *j, const lx_msg_t *m, lx_error_t *err)
+{
+    lx_result_t rc = LX_OK;
+    for (uint32_t k = 0; k < m->files.n && rc == LX_OK; k++)
+        rc = s_accept_file(j, &m->files.v[k], m->attempt, err);
+    return rc;
+}
+
+void co_output_drop_attempt(const co_job_t *j, const lx_msg_t *m)
+{
+    for (uint32_t k = 0; !j->stream && k < m->files.n; k++) {
+        char name[128], dir[LX_PATH_MAX], path[LX_PATH_MAX];
+        if (lx_attempt_file_name(name, sizeof name, m->files.v[k].name, m->attempt) &&
+            s_paths(j, &m->files.v[k], name, dir, path))
+            unlink(path);
+    }
+}
+
+lx_result_t co_output_finish(const co_state_t *s, const co_job_t *j, const char *exported_at,
+                             double elapsed_ms, unsigned *temps_removed, lx_error_t *err)
+{
+    lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
+    run.workers = j->workers;
+    run.threads = j->max_threads;
+    run.elapsed_ms = floor(elapsed_ms);
+    run.exported_at = exported_at;
+    /* What was audited and how it ended: part of the run, not of the
+     * deterministic manifest (a one-machine export has no audit). */
+    char *audit_json = NULL;
+    if (j->audit_rate >= 0) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddNumberToObject(a, "rate", j->audit_rate);
+        cJSON_AddNumberToObject(a, "confirmed", (double)j->audited);
+        cJSON_AddNumberToObject(a, "disputed", (double)j->disputed);
+        cJSON_AddNumberToObject(a, "rerendered", (double)j->rerendered);
+        cJSON *q = cJSON_AddArrayToObject(a, "quarantined");
+        for (size_t k = 0; q && k < s->n_quarantined; k++)
+            cJSON_AddItemToArray(q, cJSON_CreateString(co_state_name(s, s->quarantined[k])));
+        audit_json = a ? cJSON_PrintUnformatted(a) : NULL;
+        cJSON_Delete(a);
+        if (!audit_json)
+            return lx_fail(err, LX_E_NOMEM, "out of memory");
+        run.audit_json = audit_json;
+    }
+    /* A process killed mid-write (a coordinator before its restart, a
+     * worker in shared mode) leaves a temporary file: the export must not
+     * carry it. */
+    *temps_removed = lx_remove_stale_temps(j->out);
+    lx_result_t rc = lx_manifest_write(j->manifest, j->out, &run, err);
+    cJSON_free(audit_json);
+    return rc;
+}
+
+lx_result_t co_output_rerender_scan(const co_job_t *j, unsigned only, int64_t first, int64_t last,
+                                    uint8_t **redo, lx_manifest_t **fresh, lx_repair_scan_t *scan,
+                                    lx_error_t *err)
+{
+    *redo = NULL;
+    *fresh = NULL;
+    memset(scan, 0, sizeof *scan);
+    char path[LX_PATH_MAX];
+    if (!lx_path_join(path, j->out, "metadata.json"))
+        return lx_fail(err, LX_E_INVALID, "path too long");
+    bool has_manifest = access(path, F_OK) == 0;
+    if (has_manifest && (only & (LX_REPAIR_MISSING | LX_REPAIR_MISMATCHED))) {
+        *fresh = lx_manifest_new(j->program, &j->plan, NULL, err);
+        if (!*fresh || lx_repair_scan(j->program, &j->plan, j->out, first, last, only, *fresh, scan,
+                                      err) != LX_OK) {
+            lx_manifest_destroy(fresh);
+            return err->code ? err->code : LX_E_NOMEM;
+        }
+    }
+    *redo = calloc((size_t)j->n, 1);
+    if (!*redo) {
+        lx_manifest_destroy(fresh);
+        lx_free(lx_alloc_default(), scan->damaged);
+        scan->damaged = NULL;
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    }
+    for (int64_t k = 0; k < scan->n_damaged; k++)
+        (*redo)[scan->damaged[k] - j->first] = 1;
+    lx_free(lx_alloc_default(), scan->damaged);
+    scan->damaged = NULL;
+    /* Failed frames (asked for) and, without a manifest, every frame that
+     * is not done. */
+    for (int64_t f = first; f <= last; f++) {
+        int64_t i = f - j->first;
+        if (j->frames[i].state == CO_F_FAILED && (only & LX_REPAIR_FAILED))
+            (*redo)[i] = 1;
+        if (!has_manifest && j->frames[i].state == CO_F_PENDING)
+            (*redo)[i] = 1;
+    }
+    return LX_OK;
+}

@@ -1,0 +1,265 @@
+/* The imperative shell (see shell.h). */
+#include "shell.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "apply.h"
+#include "lattice/proc.h"
+#include "output.h"
+#include "sched.h"
+
+void co_log(coord_t *c, lx_log_level_t level, const char *fmt, ...)
+{
+    if (!c->cfg->log || level > c->cfg->log_level)
+        return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    lx_log_line(c->cfg->log, c->cfg->log_level, level, "%s", line);
+}
+
+bool co_send(coord_t *c, const co_peer_t *to, const lx_msg_t *m)
+{
+    c->out.len = 0;
+    lx_error_t err = {0};
+    if (lx_msg_encode(m, &c->out, &err) != LX_OK) {
+        co_log(c, LX_LOG_ERROR, "event=encode_failed type=%s error=\"%s\"",
+               lx_msg_type_name(m->type), err.message);
+        return false;
+    }
+    bool ok = zmq_send(c->sock, to->ident, to->ident_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+              (!to->delimiter || zmq_send(c->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) &&
+              zmq_send(c->sock, c->out.buf, c->out.len, ZMQ_DONTWAIT) >= 0;
+    if (!ok)
+        co_log(c, LX_LOG_DEBUG, "event=send_failed type=%s error=\"%s\"", lx_msg_type_name(m->type),
+               zmq_strerror(errno));
+    return ok;
+}
+
+bool co_send_session(coord_t *c, uint64_t serial, const lx_msg_t *m)
+{
+    co_link_t *l = co_link_of_session(c, serial);
+    if (!l)
+        return false;
+    l->last_send = lx_monotonic_ms();
+    co_peer_t to = {l->ident, l->ident_len, false};
+    return co_send(c, &to, m);
+}
+
+void co_error(coord_t *c, const co_peer_t *to, const char *code, const char *fmt, ...)
+{
+    char text[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    lx_msg_t m = {.type = LX_MSG_ERROR};
+    LX_MSG_SET(&m, code, code);
+    LX_MSG_SET(&m, message, text);
+    co_send(c, to, &m);
+}
+
+co_link_t *co_link_of_session(coord_t *c, uint64_t serial)
+{
+    for (size_t i = 0; i < c->n_links; i++)
+        if (c->links[i].serial == serial)
+            return &c->links[i];
+    return NULL;
+}
+
+co_link_t *co_link_of_peer(coord_t *c, const co_peer_t *from)
+{
+    for (size_t i = 0; i < c->n_links; i++)
+        if (c->links[i].ident_len == from->ident_len &&
+            memcmp(c->links[i].ident, from->ident, from->ident_len) == 0)
+            return &c->links[i];
+    return NULL;
+}
+
+co_link_t *co_link_add(coord_t *c, const co_peer_t *from, double now)
+{
+    if (from->ident_len > CO_MAX_IDENT)
+        return NULL;
+    if (!co_grow((void **)&c->links, &c->cap_links, c->n_links, sizeof *c->links))
+        return NULL;
+    co_link_t *l = &c->links[c->n_links++];
+    memset(l, 0, sizeof *l);
+    memcpy(l->ident, from->ident, from->ident_len);
+    l->ident_len = from->ident_len;
+    l->serial = ++c->last_serial;
+    l->last_recv = l->last_send = now;
+    return l;
+}
+
+void co_link_remove(coord_t *c, uint64_t serial)
+{
+    for (size_t i = 0; i < c->n_links; i++)
+        if (c->links[i].serial == serial) {
+            c->links[i] = c->links[--c->n_links];
+            return;
+        }
+}
+
+/* ---- effects ------------------------------------------------------------ */
+
+static void s_assign(coord_t *c, const co_effect_t *e)
+{
+    const co_attempt_t *a = co_state_attempt(&c->state, e->attempt);
+    if (!a)
+        return;
+    const co_job_t *j = a->job;
+    int64_t range[2] = {a->first, a->last};
+    lx_msg_t m = {.type = LX_MSG_ASSIGN};
+    LX_MSG_SET(&m, job, j->id);
+    LX_MSG_SET(&m, attempt, a->id);
+    LX_MSG_SET(&m, program_hash, j->program_hash);
+    LX_MSG_SET(&m, config, j->config_json);
+    LX_MSG_SET(&m, config_hash, j->config_hash);
+    LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
+    LX_MSG_SET(&m, warmup_from, a->warmup_from);
+    LX_MSG_SET(&m, output, j->stream ? "stream" : "shared");
+    if (!j->stream)
+        LX_MSG_SET(&m, out, j->out);
+    if (a->audit)
+        LX_MSG_SET(&m, audit, true);
+    co_send_session(c, e->session, &m);
+}
+
+/* The one CANCEL builder: stop working on an attempt. */
+static void s_cancel(coord_t *c, const co_effect_t *e)
+{
+    lx_msg_t m = {.type = LX_MSG_CANCEL};
+    if (e->job_id)
+        LX_MSG_SET(&m, job, e->job_id);
+    LX_MSG_SET(&m, attempt, e->attempt);
+    co_send_session(c, e->session, &m);
+}
+
+static void s_ack(coord_t *c, const co_effect_t *e)
+{
+    int64_t f = e->frame;
+    lx_msg_t m = {.type = LX_MSG_ACK};
+    LX_MSG_SET(&m, job, e->job_id);
+    LX_MSG_SET(&m, attempt, e->attempt);
+    LX_MSG_SET(&m, frames, ((lx_i64s_t){&f, 1}));
+    co_send_session(c, e->session, &m);
+}
+
+static void s_worker_error(coord_t *c, const co_effect_t *e)
+{
+    lx_msg_t m = {.type = LX_MSG_ERROR};
+    LX_MSG_SET(&m, code, e->code);
+    LX_MSG_SET(&m, message, e->message);
+    co_send_session(c, e->session, &m);
+}
+
+/* Every frame of j is in: the manifest is written, and the job ends. */
+static void s_finish(coord_t *c, co_job_t *j)
+{
+    double now = lx_monotonic_ms();
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    unsigned temps = 0;
+    lx_error_t err = {0};
+    lx_result_t rc = co_output_finish(&c->state, j, stamp, now - j->created, &temps, &err);
+    if (temps)
+        co_log(c, LX_LOG_INFO, "event=temps_removed job=%s files=%u", j->id, temps);
+    co_tx_t tx;
+    co_tx_init(&tx);
+    co_sched_finished(&c->state, j, rc, err.message, &tx);
+    co_commit(c, &tx);
+}
+
+static void s_effects(coord_t *c, const co_tx_t *tx)
+{
+    for (size_t i = 0; i < tx->n_effects; i++) {
+        const co_effect_t *e = &tx->effects[i];
+        switch (e->kind) {
+        case CO_FX_ASSIGN:
+            s_assign(c, e);
+            break;
+        case CO_FX_CANCEL:
+            s_cancel(c, e);
+            break;
+        case CO_FX_ACK:
+            s_ack(c, e);
+            break;
+        case CO_FX_ERROR:
+            s_worker_error(c, e);
+            break;
+        case CO_FX_FINISH:
+            s_finish(c, e->job);
+            break;
+        }
+    }
+}
+
+static void s_print_log(coord_t *c, const lx_strbuf_t *log)
+{
+    const char *p = log->buf;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        int len = (int)(nl ? nl - p : (ptrdiff_t)strlen(p));
+        co_log(c, (lx_log_level_t)(p[0] - '0'), "%.*s", len - 1, p + 1);
+        p += len + (nl ? 1 : 0);
+    }
+}
+
+bool co_commit(coord_t *c, co_tx_t *tx)
+{
+    lx_error_t err = {0};
+    bool ok = !tx->failed;
+    if (!ok)
+        co_log(c, LX_LOG_ERROR, "event=transition_failed error=\"out of memory\"");
+    if (ok && co_tx_journaled(tx) &&
+        co_journal_write(c->journal, tx, c->wall_offset, &err) != LX_OK) {
+        co_log(c, LX_LOG_ERROR, "event=journal_error error=\"%s\"", err.message);
+        ok = false;
+    }
+    if (ok) {
+        if (!co_apply(&c->state, tx, &err))
+            co_log(c, LX_LOG_ERROR, "event=apply_failed error=\"%s\"", err.message);
+        s_print_log(c, &tx->log);
+        s_effects(c, tx);
+    }
+    co_tx_release(tx);
+    return ok;
+}
+
+void co_settle(coord_t *c, double now)
+{
+    /* Each step is decided on the state the previous one left; a step the
+     * journal refuses ends the round (the next event tries again). A job
+     * is finished at most once a round, even if its end cannot be
+     * journaled. */
+    for (size_t round = 0; round <= c->state.n_jobs; round++) {
+        co_tx_t tx;
+        co_tx_init(&tx);
+        if (!co_sched_finish(&c->state, &tx)) {
+            co_tx_release(&tx);
+            break;
+        }
+        if (!co_commit(c, &tx))
+            break;
+    }
+    for (;;) {
+        co_tx_t tx;
+        co_tx_init(&tx);
+        if (!co_sched_dispatch(&c->state, now, &tx)) {
+            co_tx_release(&tx);
+            break;
+        }
+        if (!co_commit(c, &tx))
+            break;
+    }
+}

@@ -1,0 +1,85 @@
+/* The coordinator's imperative shell: its socket, its journal, its state,
+ * and co_commit — the one place where a transition is journaled, applied
+ * and carried out. Message handlers (sessions.h for workers, clients.h
+ * for clients) decide with the scheduler core (sched.h) and commit here;
+ * coord.c owns the event loop. Single-threaded. */
+#ifndef LATTICE_CO_SHELL_H
+#define LATTICE_CO_SHELL_H
+
+#include <stdarg.h>
+
+#include "journal.h"
+#include "lattice/coordinator.h"
+
+enum { CO_MAX_IDENT = 255 };
+
+/* Where a reply goes: a socket identity (borrowed), and whether the peer
+ * is a REQ socket (an empty delimiter frame follows the identity). */
+typedef struct co_peer {
+    const uint8_t *ident;
+    size_t ident_len;
+    bool delimiter;
+} co_peer_t;
+
+/* A worker's socket once it said HELLO: its session number, and the
+ * liveness clocks (any message counts as a heartbeat). */
+typedef struct co_link {
+    uint8_t ident[CO_MAX_IDENT];
+    size_t ident_len;
+    uint64_t serial;
+    double last_recv, last_send;
+} co_link_t;
+
+typedef struct coord {
+    const lx_coord_config_t *cfg;
+    void *sock;
+    co_journal_t *journal;
+    co_state_t state;
+    co_link_t *links;
+    size_t n_links, cap_links;
+    uint64_t last_serial;
+    lx_strbuf_t out;    /* encoding buffer, reused */
+    lx_arena_t arena;   /* the decoded message's strings */
+    double wall_offset; /* unix ms minus monotonic ms */
+    uint64_t bad_messages;
+} coord_t;
+
+void co_log(coord_t *c, lx_log_level_t level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Encodes and sends m without blocking; false when it could not. */
+bool co_send(coord_t *c, const co_peer_t *to, const lx_msg_t *m);
+
+/* Sends m to session `serial` (restarting its heartbeat clock); false
+ * when the session has no socket any more. */
+bool co_send_session(coord_t *c, uint64_t serial, const lx_msg_t *m);
+
+/* ERROR{code, message} to a peer. */
+void co_error(coord_t *c, const co_peer_t *to, const char *code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* The socket of session `serial`, or of the identity of `from`; NULL. */
+co_link_t *co_link_of_session(coord_t *c, uint64_t serial);
+co_link_t *co_link_of_peer(coord_t *c, const co_peer_t *from);
+/* A new link for peer `from` with a fresh session number; NULL when its
+ * identity is too long or memory ran out. */
+co_link_t *co_link_add(coord_t *c, const co_peer_t *from, double now);
+void co_link_remove(coord_t *c, uint64_t serial);
+
+/* Journals tx, applies it to the state, prints its log lines and carries
+ * out its effects (sends; a FINISH writes the job's manifest and commits
+ * the job's end). A transition the journal refuses changes nothing and
+ * sends nothing. Releases tx. False when tx did not happen. */
+bool co_commit(coord_t *c, co_tx_t *tx);
+
+/* After an event: finishes every job whose frames are all in, then hands
+ * out work against credit until there is none to give. */
+void co_settle(coord_t *c, double now);
+
+#endif

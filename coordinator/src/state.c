@@ -1,0 +1,234 @@
+/* The coordinator's state (see state.h). */
+#include "state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lattice/digest.h"
+#include "lattice/frame_msg.h"
+
+const char *const co_job_state_names[5] = {"queued", "running", "done", "failed", "cancelled"};
+const char *const co_frame_state_names[4] = {"pending", "running", "done", "failed"};
+
+bool co_grow(void **items, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return true;
+    size_t grown = *cap ? 2 * *cap : 16;
+    void *p = realloc(*items, grown * elem);
+    if (!p)
+        return false;
+    *items = p;
+    *cap = grown;
+    return true;
+}
+
+void co_state_init(co_state_t *s)
+{
+    memset(s, 0, sizeof *s);
+    lx_arena_init(&s->arena, NULL);
+    lx_strmap_init(&s->ident_of, &s->arena);
+    co_state_intern(s, ""); /* identity 0: nobody */
+}
+
+void co_state_release(co_state_t *s)
+{
+    for (size_t i = 0; i < s->n_jobs; i++)
+        co_job_free(&s->jobs[i]);
+    free(s->jobs);
+    free(s->attempts);
+    free(s->sessions);
+    free(s->quarantined);
+    free(s->names);
+    lx_arena_release(&s->arena);
+    memset(s, 0, sizeof *s);
+}
+
+co_ident_t co_state_intern(co_state_t *s, const char *name)
+{
+    uint32_t k = lx_strmap_get(&s->ident_of, name);
+    if (k != UINT32_MAX)
+        return k;
+    size_t cap = s->cap_names;
+    if (!co_grow((void **)&s->names, &cap, s->n_names, sizeof *s->names))
+        return 0;
+    s->cap_names = (uint32_t)cap;
+    char *copy = lx_arena_strdup(&s->arena, name);
+    if (!copy || lx_strmap_put(&s->ident_of, copy, s->n_names) != 0)
+        return 0;
+    s->names[s->n_names] = copy;
+    return s->n_names++;
+}
+
+co_ident_t co_state_ident(const co_state_t *s, const char *name)
+{
+    uint32_t k = lx_strmap_get(&s->ident_of, name);
+    return k == UINT32_MAX ? 0 : k;
+}
+
+const char *co_state_name(const co_state_t *s, co_ident_t who)
+{
+    return who < s->n_names ? s->names[who] : "";
+}
+
+co_job_t *co_state_job(const co_state_t *s, const char *id)
+{
+    for (size_t i = 0; i < s->n_jobs; i++)
+        if (strcmp(s->jobs[i]->id, id) == 0)
+            return s->jobs[i];
+    return NULL;
+}
+
+co_job_t *co_state_job_by_token(const co_state_t *s, const char *token)
+{
+    for (size_t i = 0; i < s->n_jobs; i++)
+        if (strcmp(s->jobs[i]->token, token) == 0)
+            return s->jobs[i];
+    return NULL;
+}
+
+co_attempt_t *co_state_attempt(const co_state_t *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n_attempts; i++)
+        if (s->attempts[i].id == id)
+            return &s->attempts[i];
+    return NULL;
+}
+
+co_session_t *co_state_session(const co_state_t *s, uint64_t serial)
+{
+    for (size_t i = 0; serial && i < s->n_sessions; i++)
+        if (s->sessions[i].serial == serial)
+            return &s->sessions[i];
+    return NULL;
+}
+
+co_session_t *co_state_session_of(const co_state_t *s, co_ident_t who)
+{
+    for (size_t i = 0; who && i < s->n_sessions; i++)
+        if (s->sessions[i].who == who)
+            return &s->sessions[i];
+    return NULL;
+}
+
+uint32_t co_state_held(const co_state_t *s, uint64_t serial)
+{
+    uint32_t held = 0;
+    for (size_t i = 0; i < s->n_attempts; i++)
+        held += s->attempts[i].session == serial;
+    return held;
+}
+
+bool co_state_quarantined(const co_state_t *s, co_ident_t who)
+{
+    for (size_t i = 0; who && i < s->n_quarantined; i++)
+        if (s->quarantined[i] == who)
+            return true;
+    return false;
+}
+
+bool co_job_blocked(const co_job_t *j, co_ident_t who, double now)
+{
+    for (size_t k = 0; k < j->n_blocks; k++)
+        if (j->blocks[k].who == who)
+            return j->blocks[k].until > now;
+    return false;
+}
+
+bool co_job_failed_by(const co_job_t *j, int64_t i, co_ident_t who)
+{
+    const co_frame_t *f = &j->frames[i];
+    for (int k = 0; k < f->failures; k++)
+        if (f->failed_by[k] == who)
+            return true;
+    return false;
+}
+
+int64_t co_job_warmup_from(const co_job_t *j, int64_t a)
+{
+    if (j->program->state_horizon == LX_HORIZON_UNBOUNDED)
+        return 0;
+    int64_t h = j->program->state_horizon > 1 ? (int64_t)j->program->state_horizon : 1;
+    return a - h > 0 ? a - h : 0;
+}
+
+int64_t co_job_pending(const co_job_t *j)
+{
+    return j->n - (int64_t)(j->done + j->running + j->failed);
+}
+
+bool co_job_complete(const co_job_t *j) { return (int64_t)j->done == j->n && j->audits_open == 0; }
+
+lx_result_t co_job_manifest_frame(co_job_t *j, const lx_msg_t *m, bool record, lx_error_t *err)
+{
+    lx_camera_t cam;
+    if (!lx_camera_from_values(&m->camera, &cam))
+        return lx_fail(err, LX_E_BADMSG, "camera: not a camera");
+    lx_manifest_file_t small[64];
+    lx_manifest_file_t *fs = m->files.n <= 64 ? small : calloc(m->files.n, sizeof *fs);
+    if (!fs)
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    for (uint32_t k = 0; k < m->files.n; k++) {
+        const lx_file_rec_t *r = &m->files.v[k];
+        fs[k] = (lx_manifest_file_t){r->key, r->name, r->hash, r->content};
+    }
+    lx_result_t rc =
+        record ? lx_manifest_add_frame(j->manifest, m->frame, m->t_ms, &cam, fs, m->files.n, err)
+               : lx_manifest_check_frame(j->manifest, m->frame, fs, m->files.n, err);
+    if (fs != small)
+        free(fs);
+    return rc;
+}
+
+co_job_t *co_job_new(lx_program_t **p_p, const lx_export_plan_t *plan, const char *out, bool audits,
+                     lx_error_t *err)
+{
+    co_job_t *j = calloc(1, sizeof *j);
+    if (!j) {
+        lx_program_destroy(p_p);
+        lx_fail(err, LX_E_NOMEM, "out of memory for a job");
+        return NULL;
+    }
+    j->program = *p_p;
+    *p_p = NULL;
+    j->plan = *plan;
+    j->first = plan->first;
+    j->n = plan->last - plan->first + 1;
+    j->audit_rate = -1;
+    j->frames = calloc((size_t)j->n, sizeof *j->frames);
+    j->audits = audits ? calloc((size_t)j->n, sizeof *j->audits) : NULL;
+    lx_strbuf_t cfg;
+    lx_strbuf_init(&cfg, NULL);
+    lx_export_plan_config_json(&j->plan, &cfg);
+    j->config_json = lx_strbuf_detach(&cfg);
+    j->out = strdup(out);
+    lx_error_t merr = {0};
+    j->manifest = lx_manifest_new(j->program, &j->plan, NULL, &merr);
+    if (!j->frames || (audits && !j->audits) || !j->config_json || !j->out || !j->manifest) {
+        co_job_free(&j);
+        lx_fail(err, LX_E_NOMEM, "out of memory for a job of %lld frames",
+                (long long)plan->last - plan->first + 1);
+        return NULL;
+    }
+    lx_hex(j->program->program_hash.bytes, 32, j->program_hash);
+    lx_hex(j->plan.config_hash.bytes, 32, j->config_hash);
+    return j;
+}
+
+void co_job_free(co_job_t **j_p)
+{
+    co_job_t *j = *j_p;
+    if (!j)
+        return;
+    lx_manifest_destroy(&j->manifest);
+    lx_program_destroy(&j->program);
+    free(j->error);
+    free(j->config_json);
+    free(j->out);
+    free(j->frames);
+    free(j->audits);
+    free(j->blocks);
+    free(j->delivered);
+    free(j);
+    *j_p = NULL;
+}

@@ -1,0 +1,195 @@
+/* The coordinator's state: jobs and their frames, the attempts in flight,
+ * the worker sessions, blocks and quarantines. A plain data model with
+ * lookups; it changes only through co_apply (apply.h), which the shell
+ * calls after the journal has committed the same transition (tx.h), and
+ * through co_recover (recover.h) when a restarted coordinator rebuilds it.
+ *
+ * Workers are known by their identity (today the name a worker gives in
+ * HELLO): budgets, blocks, audits and quarantines count identities, never
+ * sessions, so a worker that reconnects is still the same worker. An
+ * identity is interned once as a small number (co_ident_t; 0 is nobody)
+ * whose name never moves while the state lives.
+ *
+ * No sockets, no SQL, no clocks: every time comes in as an argument, in
+ * the shell's monotonic milliseconds. Not thread-safe. */
+#ifndef LATTICE_CO_STATE_H
+#define LATTICE_CO_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lattice/export_config.h"
+#include "lattice/manifest.h"
+#include "lattice/msg.h"
+#include "lattice/strmap.h"
+
+typedef enum { CO_F_PENDING, CO_F_RUNNING, CO_F_DONE, CO_F_FAILED } co_frame_state_t;
+typedef enum { CO_J_QUEUED, CO_J_RUNNING, CO_J_DONE, CO_J_FAILED, CO_J_CANCELLED } co_job_state_t;
+/* A frame's audit: wanted (to be rendered again by another worker),
+ * running, disputed (the two disagree: a third opinion is wanted), third
+ * (running), done (settled). */
+typedef enum {
+    CO_A_NONE,
+    CO_A_WANTED,
+    CO_A_RUNNING,
+    CO_A_DISPUTED,
+    CO_A_THIRD,
+    CO_A_DONE
+} co_audit_state_t;
+
+/* A frame fails after this many distinct workers failed it; a worker that
+ * fails this many chunks of a job is blocked for it. */
+enum { CO_MAX_FAILURES = 3 };
+
+typedef uint32_t co_ident_t;
+
+typedef struct co_frame {
+    uint64_t attempt; /* the attempt that runs it, or last ran it */
+    co_ident_t failed_by[CO_MAX_FAILURES];
+    uint8_t state;    /* co_frame_state_t */
+    uint8_t failures; /* entries of failed_by */
+} co_frame_t;
+
+/* Who rendered a frame, and what they said: the primary result, the
+ * auditor's and a third opinion's content signatures. */
+typedef struct co_audit {
+    co_ident_t who[3];
+    uint8_t sig[3][16];
+    uint8_t state; /* co_audit_state_t */
+} co_audit_t;
+
+/* A worker's failed chunks of one job, and until when it is blocked. */
+typedef struct co_block {
+    co_ident_t who;
+    uint32_t failed_chunks;
+    double until;
+} co_block_t;
+
+typedef struct co_job {
+    char id[16], token[129], submit_hash[65], program_hash[65], config_hash[65];
+    co_job_state_t state;
+    char *error;       /* why it failed, or NULL */
+    char *config_json; /* the resolved config the workers get */
+    char *out;         /* the export directory (absolute) */
+    lx_program_t *program;
+    lx_export_plan_t plan;
+    lx_manifest_t *manifest; /* the accepted results */
+    bool stream;             /* output mode: stream (else shared) */
+    uint32_t chunk;          /* frames per chunk; 0 = adaptive */
+    double progress_ms;      /* an attempt that delivers nothing this long is stuck */
+    double audit_rate;       /* < 0: no audits */
+    int64_t first, n;        /* frames first .. first + n - 1 */
+    co_frame_t *frames;      /* n */
+    co_audit_t *audits;      /* n, or NULL without audits */
+    co_block_t *blocks;
+    size_t n_blocks, cap_blocks;
+    int64_t hint; /* no pending frame below index hint */
+    uint64_t done, running, failed, late;
+    uint64_t audits_open, audited, disputed, rerendered;
+    double ms_sum;                 /* render_ms of the accepted results, for adaptive chunks */
+    double created;                /* when it was submitted (or rerendered) */
+    uint32_t workers, max_threads; /* sessions that delivered results; their most threads */
+    uint64_t *delivered;           /* those sessions' serials */
+    uint32_t cap_delivered;
+} co_job_t;
+
+typedef struct co_attempt {
+    uint64_t id;
+    co_job_t *job;
+    int64_t first, last, warmup_from;
+    uint64_t session; /* the session working on it; 0 = nobody (after a restart) */
+    co_ident_t who;   /* the worker it was given to */
+    double progress;  /* when it was handed out or last delivered a frame */
+    bool audit;       /* renders frame `first` again only to compare it */
+} co_attempt_t;
+
+typedef struct co_session {
+    uint64_t serial; /* chosen by the shell, unique per connection */
+    co_ident_t who;
+    char build[257];
+    uint32_t threads;
+    uint32_t credit; /* chunks it wants to hold, by its last READY */
+    uint64_t frames; /* results accepted from it */
+} co_session_t;
+
+/* The coordinator's settings that decisions follow (lx_coord_config_t). */
+typedef struct co_policy {
+    uint32_t chunk;         /* default frames per chunk; 0 = adaptive */
+    double target_chunk_ms; /* adaptive chunks aim at this long */
+    double forgive_ms;      /* a worker blocked for a job is forgiven after this long */
+} co_policy_t;
+
+typedef struct co_state {
+    co_policy_t policy;
+    co_job_t **jobs; /* in submission order */
+    size_t n_jobs, cap_jobs;
+    co_attempt_t *attempts; /* in flight */
+    size_t n_attempts, cap_attempts;
+    co_session_t *sessions;
+    size_t n_sessions, cap_sessions;
+    co_ident_t *quarantined;
+    size_t n_quarantined, cap_quarantined;
+    uint64_t last_attempt; /* the largest attempt id ever handed out */
+    double grace_until; /* after a restart: orphaned attempts wait for their workers until then */
+    /* Identities: names[k] of co_ident_t k (names[0] = ""). */
+    lx_arena_t arena;
+    lx_strmap_t ident_of;
+    const char **names;
+    uint32_t n_names, cap_names;
+} co_state_t;
+
+extern const char *const co_job_state_names[5];   /* "queued" ... "cancelled" */
+extern const char *const co_frame_state_names[4]; /* "pending" ... "failed" */
+
+/* Room for one more element in a growing array (*items of *cap, n used);
+ * false when out of memory. */
+bool co_grow(void **items, size_t *cap, size_t n, size_t elem);
+
+void co_state_init(co_state_t *s);
+void co_state_release(co_state_t *s);
+
+/* The identity of name, interned on first use; 0 when out of memory. */
+co_ident_t co_state_intern(co_state_t *s, const char *name);
+/* The identity of name if it is known, else 0. */
+co_ident_t co_state_ident(const co_state_t *s, const char *name);
+/* The name of an identity ("" for 0); valid while s lives. */
+const char *co_state_name(const co_state_t *s, co_ident_t who);
+
+/* Lookups; NULL when absent. */
+co_job_t *co_state_job(const co_state_t *s, const char *id);
+co_job_t *co_state_job_by_token(const co_state_t *s, const char *token);
+co_attempt_t *co_state_attempt(const co_state_t *s, uint64_t id);
+co_session_t *co_state_session(const co_state_t *s, uint64_t serial);
+/* The live session of identity who, if any. */
+co_session_t *co_state_session_of(const co_state_t *s, co_ident_t who);
+
+/* Attempts session `serial` holds. */
+uint32_t co_state_held(const co_state_t *s, uint64_t serial);
+bool co_state_quarantined(const co_state_t *s, co_ident_t who);
+/* Whether who is blocked for job j at time now. */
+bool co_job_blocked(const co_job_t *j, co_ident_t who, double now);
+/* Whether who already failed frame index i of j. */
+bool co_job_failed_by(const co_job_t *j, int64_t i, co_ident_t who);
+/* The first frame a worker evaluates for a chunk starting at frame a:
+ * state_horizon frames before a (at least one, for a's motion), or the
+ * timeline start when the horizon is unbounded. */
+int64_t co_job_warmup_from(const co_job_t *j, int64_t a);
+/* Frames neither done, failed nor running. */
+int64_t co_job_pending(const co_job_t *j);
+/* Every frame done and no audit open. */
+bool co_job_complete(const co_job_t *j);
+
+/* Checks a FRAME's files, camera and time against j's manifest (the
+ * keys, names and hashes every frame must have), and records them when
+ * `record`. LX_OK; LX_E_INVALID or LX_E_BADMSG with a message; LX_E_NOMEM. */
+lx_result_t co_job_manifest_frame(co_job_t *j, const lx_msg_t *m, bool record, lx_error_t *err);
+
+/* A job of program p (taken: *p_p is NULLed) and plan: frames all
+ * pending, an empty manifest, the resolved config and the hashes. The
+ * caller fills in ids, output and options. NULL with err on LX_E_NOMEM
+ * (p_p is still taken). Free with co_job_free. */
+co_job_t *co_job_new(lx_program_t **p_p, const lx_export_plan_t *plan, const char *out, bool audits,
+                     lx_error_t *err);
+void co_job_free(co_job_t **j_p);
+
+#endif
