@@ -22,13 +22,15 @@ if [[ $sanitize -eq 1 ]]; then
     BUILD_DIR=${BUILD_DIR:-build-asan}
     # clang here, gcc in the plain build: the golden program hashes are
     # checked under two compilers on every run.
-    build_args=(-DLX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang)
+    build_args=(-DLX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DLX_WERROR=ON)
     # Leaks and UB must fail the test, with a stack trace to act on.
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 else
     BUILD_DIR=${BUILD_DIR:-build}
     build_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+    # CI (CI=true) fails on warnings; a user's build only reports them.
+    [[ ${CI:-} == true ]] && build_args+=(-DLX_WERROR=ON)
 fi
 
 # CMAKE_ARGS is word-split on purpose so callers can pass several -D flags.
