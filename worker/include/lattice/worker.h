@@ -4,7 +4,8 @@
  *
  * lx_worker_run is the session loop on the calling thread; rendering runs
  * on a second thread so that heartbeats and CANCEL are served while a
- * frame renders. `lattice-worker` runs it from main(); `lattice export`
+ * frame renders. What it does with a chunk is an explicit state machine
+ * (worker/src/worker_session.h). `lattice-worker` runs it from main(); `lattice export`
  * runs several next to an embedded coordinator over inproc://. */
 #ifndef LATTICE_WORKER_H
 #define LATTICE_WORKER_H
