@@ -54,4 +54,28 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err);
 /* "lattice VERSION (gcc 12.2.0, x86_64)": what HELLO reports as build. */
 const char *lx_worker_build(void);
 
+/* What lx_worker_args_parse found. */
+typedef enum lx_worker_args {
+    LX_WORKER_ARGS_RUN,   /* cfg is filled in: run it */
+    LX_WORKER_ARGS_HELP,  /* --help: the usage went to stdout; exit 0 */
+    LX_WORKER_ARGS_USAGE, /* the problem and the usage went to stderr; exit 2 */
+} lx_worker_args_t;
+
+/* The command line of `lattice-worker`, for every main() that builds a
+ * worker, so that all take the same options: parses argv[1..argc-1] into cfg; fields no option covers keep
+ * their values. prog names the program in the usage and in messages.
+ * name_buf (name_size bytes, 128 is enough) receives the default name,
+ * "HOST-PID"; cfg keeps pointers into it and into argv. Reads no globals
+ * but writes to stdout and stderr. */
+lx_worker_args_t lx_worker_args_parse(lx_worker_config_t *cfg, int argc, char **argv,
+                                      const char *prog, char *name_buf, size_t name_size);
+
+/* The rest of a worker's main(), once cfg (with zmq_ctx and stop) is
+ * complete: makes on_signal, which should set *cfg->stop, the handler of
+ * SIGINT and SIGTERM, ignores SIGPIPE, runs the session and reports its
+ * error on stderr as "prog: message". Returns the exit status: 0 drained,
+ * 2 socket error. Changes process-wide signal dispositions: for main()
+ * only. */
+int lx_worker_main(const lx_worker_config_t *cfg, const char *prog, void (*on_signal)(int));
+
 #endif
