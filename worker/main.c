@@ -1,6 +1,5 @@
 /* lattice-worker --connect tcp://HOST:7700 [--threads N] [--name NAME] */
 #include <stdio.h>
-#include <stdlib.h>
 #include <zmq.h>
 
 #include "lattice/worker.h"
@@ -18,8 +17,6 @@ int main(int argc, char **argv)
     lx_worker_config_t cfg = LX_WORKER_CONFIG_INIT;
     cfg.log = stderr;
     cfg.stop = &g_stop;
-    /* Test-only fault injection, never on unless asked for by name. */
-    cfg.fault = getenv("LATTICE_WORKER_FAULT");
     char name[128];
     switch (lx_worker_args_parse(&cfg, argc, argv, "lattice-worker", name, sizeof name)) {
     case LX_WORKER_ARGS_HELP:

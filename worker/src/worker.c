@@ -31,17 +31,11 @@
  * rendering until ACKs arrive, so a slow coordinator bounds its memory. */
 enum { MAX_UNACKED = 16, MAX_PROGRAMS = 8 };
 
-/* Test-only fault injection (worker.h). */
-typedef enum { FAULT_NONE, FAULT_FAIL, FAULT_STALL, FAULT_CORRUPT } fault_kind_t;
-typedef struct fault {
-    fault_kind_t kind;
-    int64_t value;
-} fault_t;
-
 typedef struct render_cmd {
+    lx_worker_render_fn render;
+    void *render_user;
     lx_frame_renderer_t *fr;
-    fault_t fault;
-    atomic_int abort; /* set by the session: stop a stalled frame */
+    atomic_int abort; /* set by the session: the frame is no longer waited for */
     int64_t frame;
     const char *job, *out;
     uint64_t attempt;
@@ -118,56 +112,20 @@ const char *lx_worker_build(void)
 
 /* ---- the render thread ------------------------------------------------ */
 
-static fault_t s_fault_parse(const char *spec)
+static lx_result_t s_default_render(void *user, lx_frame_renderer_t *fr, int64_t f,
+                                    const atomic_int *abort, const lx_frame_result_t **out,
+                                    lx_error_t *err)
 {
-    fault_t f = {FAULT_NONE, 0};
-    static const char *const names[] = {"fail:", "stall:", "corrupt:"};
-    for (int k = 0; spec && k < 3; k++)
-        if (strncmp(spec, names[k], strlen(names[k])) == 0) {
-            f.kind = (fault_kind_t)(k + 1);
-            f.value = strtoll(spec + strlen(names[k]), NULL, 10);
-        }
-    if (f.kind == FAULT_CORRUPT && f.value < 1)
-        f.kind = FAULT_NONE;
-    return f;
-}
-
-/* A lying worker: the first file's bytes change and both its hashes are
- * recomputed to match, so only a comparison with another worker (an
- * audit) can tell. */
-static void s_corrupt(const lx_frame_result_t *res)
-{
-    if (res->n_files == 0 || res->files[0].bytes.len == 0)
-        return;
-    lx_artifact_file_t *a = (lx_artifact_file_t *)&res->files[0];
-    a->bytes.buf[a->bytes.len - 1] ^= 0x5a;
-    lx_sha256_hex(a->bytes.buf, a->bytes.len, a->hash);
-    uint8_t x[16];
-    lx_xxh128(a->bytes.buf, a->bytes.len, x);
-    lx_hex(x, 16, a->content);
+    (void)user;
+    (void)abort; /* a frame in hand is always finished */
+    return lx_frame_renderer_render(fr, f, out, err);
 }
 
 static void s_render(render_cmd_t *cmd)
 {
     double t0 = lx_monotonic_ms();
     const lx_frame_result_t *res = NULL;
-    if (cmd->fault.kind == FAULT_FAIL && (cmd->fault.value == cmd->frame || cmd->fault.value < 0)) {
-        cmd->rc = lx_fail(&cmd->err, LX_E_INTERNAL, "injected failure at frame %lld",
-                          (long long)cmd->frame);
-        return;
-    }
-    if (cmd->fault.kind == FAULT_STALL && cmd->fault.value == cmd->frame) {
-        /* Hangs like a wedged renderer, until the session gives up on it. */
-        while (!atomic_load(&cmd->abort) && lx_monotonic_ms() - t0 < 600000)
-            zmq_poll(NULL, 0, 20);
-        cmd->rc = lx_fail(&cmd->err, LX_E_INTERNAL, "injected stall at frame %lld",
-                          (long long)cmd->frame);
-        return;
-    }
-    cmd->rc = lx_frame_renderer_render(cmd->fr, cmd->frame, &res, &cmd->err);
-    if (cmd->rc == LX_OK && cmd->fault.kind == FAULT_CORRUPT &&
-        cmd->frame % cmd->fault.value == cmd->fault.value - 1)
-        s_corrupt(res);
+    cmd->rc = cmd->render(cmd->render_user, cmd->fr, cmd->frame, &cmd->abort, &res, &cmd->err);
     /* Shared output: the files go to the job's directory before the FRAME
      * that names them is sent. */
     for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && !cmd->audit && i < res->n_files; i++) {
@@ -735,9 +693,8 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
     s->cfg = cfg;
     s->state = LX_WORKER_IDLE;
     s->backoff = cfg->backoff_ms;
-    s->cmd.fault = s_fault_parse(cfg->fault);
-    if (s->cmd.fault.kind != FAULT_NONE)
-        LOG(s, LX_LOG_WARN, "event=fault_injection fault=%s", cfg->fault);
+    s->cmd.render = cfg->render ? cfg->render : s_default_render;
+    s->cmd.render_user = cfg->render_user;
     lx_arena_init(&s->arena, NULL);
     lx_strbuf_init(&s->out, NULL);
     lx_strbuf_init(&s->cmd.encoded, NULL);
