@@ -6,7 +6,7 @@
 # started again on its state. The export must equal the one-machine export.
 # Needs root and `ip netns`; otherwise it says so and exits 77 (ctest: skipped).
 # Every namespace it made is deleted on exit, also on failure.
-# Usage: test-cluster-netns.sh LATTICE REPO_ROOT COORDINATOR WORKER LX_PEER
+# Usage: test-cluster-netns.sh LATTICE REPO_ROOT COORDINATOR WORKER LX_PEER FAULTY_WORKER
 set -uo pipefail
 probe="lxprobe$$"
 if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null || ! ip netns add "$probe" 2>/dev/null ||

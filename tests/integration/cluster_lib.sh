@@ -7,6 +7,7 @@ root=$2
 coordinator=$3
 worker=$4
 peer=$5
+faulty_worker=$6 # lattice-worker with --fault (tests/tools/lx_faulty_worker.c)
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -56,6 +57,16 @@ declare -A worker_pid
 start_worker() {
     "$worker" --connect "$endpoint" --name "$1" --heartbeat-ms 200 --log-level debug \
         2>"$tmp/$1.log" &
+    pids+=($!)
+    worker_pid[$1]=$!
+}
+
+# start_faulty_worker NAME SPEC: a worker whose renderer fails, stalls or lies
+# as SPEC says (fail:F, stall:F, corrupt:N; docs/operations.md); its pid in
+# worker_pid[NAME]
+start_faulty_worker() {
+    "$faulty_worker" --fault "$2" --connect "$endpoint" --name "$1" --heartbeat-ms 200 \
+        --log-level debug 2>"$tmp/$1.log" &
     pids+=($!)
     worker_pid[$1]=$!
 }

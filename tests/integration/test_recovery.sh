@@ -2,7 +2,7 @@
 # Failure recovery with real processes on 127.0.0.1 (docs/operations.md):
 # a coordinator killed with -9 and started again on the same --state.
 # Each case asserts exact outcomes (frames rendered, attempts, final bytes).
-# Usage: test_recovery.sh LATTICE REPO_ROOT COORDINATOR WORKER LX_PEER
+# Usage: test_recovery.sh LATTICE REPO_ROOT COORDINATOR WORKER LX_PEER FAULTY_WORKER
 source "$(dirname "$0")/cluster_lib.sh"
 
 echo '{"resolution": [416, 240]}' >"$tmp/medium.json"
@@ -55,12 +55,22 @@ ok "a second coordinator on the same state exits 2" test $? -eq 2
 ok "and says why" grep -q "in use by another coordinator" "$tmp/second.err"
 
 # ---- failure budgets ---------------------------------------------------------
-# Fault injection: LATTICE_WORKER_FAULT (test only, docs/operations.md).
+# Fault injection: start_faulty_worker, a test build of the worker
+# (docs/operations.md). The shipped worker cannot be made to fail on
+# purpose: it knows no fault option and reads no fault variable.
+lacks() { # lacks STRING FILE...: every FILE exists and does not contain STRING
+    local string=$1 f
+    shift
+    for f in "$@"; do [[ -f $f ]] && ! grep -q "$string" "$f" || return 1; done
+}
+ok "lattice-worker reads no LATTICE_WORKER_FAULT" lacks LATTICE_WORKER_FAULT "$worker" "$lattice"
+timeout 20 "$worker" --fault fail:1 --connect tcp://127.0.0.1:1 >/dev/null 2>&1
+ok "lattice-worker refuses --fault (exit 2)" test $? -eq 2
 journal_b() { journal "$tmp/budget-state" "$1"; }
 unset bind
 start_coordinator budget --forgive-ms 60000
 # bad5 alone first, so that it meets frame 5; healthy workers join after.
-LATTICE_WORKER_FAULT=fail:5 start_worker bad5
+start_faulty_worker bad5 fail:5
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-budget" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 4 >"$tmp/budget.out" 2>&1
 jobb=$(job_of "$tmp/budget.out")
@@ -77,7 +87,7 @@ ok "one bad worker: bad5 never got frame 5 again" test "$(journal_b "select coun
 kill -9 "${worker_pid[bad5]}" "${worker_pid[good1]}" "${worker_pid[good2]}" 2>/dev/null
 
 # Three workers that all fail frame 5: it fails once on each, then the job fails.
-for w in f1 f2 f3; do LATTICE_WORKER_FAULT=fail:5 start_worker "$w"; done
+for w in f1 f2 f3; do start_faulty_worker "$w" fail:5; done
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-fail" --frames 0-11 \
     --config "$tmp/medium.json" --chunk 3 --wait >"$tmp/fail.out" 2>&1
 ok "frame failing everywhere: the job fails (exit 1)" test $? -eq 1
@@ -91,7 +101,7 @@ for w in f1 f2 f3; do kill -9 "${worker_pid[$w]}" 2>/dev/null; done
 
 # A worker that fails everything is blocked after 3 chunks; alone, the job
 # says it is waiting instead of hanging in silence.
-LATTICE_WORKER_FAULT=fail:-1 start_worker broken
+start_faulty_worker broken fail:-1
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-blocked" --frames 0-29 \
     --config "$tmp/medium.json" --chunk 2 >"$tmp/blocked.out" 2>&1
 jobx=$(job_of "$tmp/blocked.out")
@@ -114,7 +124,7 @@ ok "blocked: identical to one machine" same_export "$tmp/ref30" "$tmp/out-blocke
 kill -9 "${worker_pid[broken]}" "${worker_pid[healer]}" 2>/dev/null
 
 # ---- stuck work ----------------------------------------------------------------
-LATTICE_WORKER_FAULT=stall:7 start_worker stally
+start_faulty_worker stally stall:7
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-stuck" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 10 --progress-timeout-ms 1500 >"$tmp/stuck.out" 2>&1
 jobs_=$(job_of "$tmp/stuck.out")
@@ -192,7 +202,7 @@ start_coordinator audit
 echo '{"resolution": [208, 120]}' >"$tmp/small.json"
 "$lattice" export "$stateful" --frames 0-99 --config "$tmp/small.json" -o "$tmp/ref100" \
     >/dev/null 2>&1
-LATTICE_WORKER_FAULT=corrupt:50 start_worker liar
+start_faulty_worker liar corrupt:50
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-audit" --frames 0-99 \
     --config "$tmp/small.json" --chunk 10 --audit 0 >"$tmp/audit.out" 2>&1
 joba=$(job_of "$tmp/audit.out")

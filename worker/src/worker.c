@@ -3,7 +3,13 @@
  * The session thread owns the DEALER socket and every decision; a render
  * thread owns nothing but the frame it is asked to render. They talk over
  * an inproc PAIR: the session sends a pointer to its one render command,
- * the render thread fills in the result and answers with one byte. */
+ * the render thread fills in the result and answers with one byte.
+ *
+ * What the session does with its chunk is the state machine of
+ * worker_session.h: every message and every render result becomes an event
+ * (s_dispatch), and the actions it returns are carried out here (s_do).
+ * What this file decides itself is the link: HELLO, heartbeats, resending
+ * unacknowledged FRAMEs, and reconnecting when the coordinator is silent. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -19,22 +25,17 @@
 #include "lattice/ir_codec.h"
 #include "lattice/proc.h"
 #include "lattice/worker.h"
+#include "worker_session.h"
 
 /* Results kept until acknowledged; past this many the worker stops
  * rendering until ACKs arrive, so a slow coordinator bounds its memory. */
 enum { MAX_UNACKED = 16, MAX_PROGRAMS = 8 };
 
-/* Test-only fault injection (worker.h). */
-typedef enum { FAULT_NONE, FAULT_FAIL, FAULT_STALL, FAULT_CORRUPT } fault_kind_t;
-typedef struct fault {
-    fault_kind_t kind;
-    int64_t value;
-} fault_t;
-
 typedef struct render_cmd {
+    lx_worker_render_fn render;
+    void *render_user;
     lx_frame_renderer_t *fr;
-    fault_t fault;
-    atomic_int abort; /* set by the session: stop a stalled frame */
+    atomic_int abort; /* set by the session: the frame is no longer waited for */
     int64_t frame;
     const char *job, *out;
     uint64_t attempt;
@@ -49,6 +50,17 @@ typedef struct unacked {
     int64_t frame;
     lx_strbuf_t bytes;
 } unacked_t;
+
+/* The chunk in hand (from ACCEPT to RELEASE). The render thread reads it
+ * while a frame renders; no transition out of a rendering state changes
+ * it before the frame is back. */
+typedef struct chunk {
+    char job[65], program_hash[65], config_hash[65];
+    char *config, *out_dir;
+    uint64_t attempt;
+    int64_t next, last; /* the next frame to render, the chunk's last */
+    bool stream, audit;
+} chunk_t;
 
 typedef struct session {
     const lx_worker_config_t *cfg;
@@ -66,18 +78,13 @@ typedef struct session {
     lx_frame_renderer_t *fr;
     lx_export_plan_t plan;
     char fr_program[65], fr_config[65];
-    /* The assignment in hand. */
-    bool assigned, waiting_program, cancelled, rendering;
-    char job[65], program_hash[65], config_hash[65];
-    char *config, *out_dir;
-    uint64_t attempt;
-    int64_t next, last;
-    bool stream, audit;
+    lx_worker_state_t state;
+    chunk_t chunk;
     render_cmd_t cmd;
+    char why[600]; /* the message of an action that failed */
     unacked_t unacked[MAX_UNACKED];
     unsigned n_unacked;
     double last_recv, last_send, last_hello, last_resend, backoff;
-    bool draining;
     double drain_start;
     uint64_t frames;
 } session_t;
@@ -105,56 +112,20 @@ const char *lx_worker_build(void)
 
 /* ---- the render thread ------------------------------------------------ */
 
-static fault_t s_fault_parse(const char *spec)
+static lx_result_t s_default_render(void *user, lx_frame_renderer_t *fr, int64_t f,
+                                    const atomic_int *abort, const lx_frame_result_t **out,
+                                    lx_error_t *err)
 {
-    fault_t f = {FAULT_NONE, 0};
-    static const char *const names[] = {"fail:", "stall:", "corrupt:"};
-    for (int k = 0; spec && k < 3; k++)
-        if (strncmp(spec, names[k], strlen(names[k])) == 0) {
-            f.kind = (fault_kind_t)(k + 1);
-            f.value = strtoll(spec + strlen(names[k]), NULL, 10);
-        }
-    if (f.kind == FAULT_CORRUPT && f.value < 1)
-        f.kind = FAULT_NONE;
-    return f;
-}
-
-/* A lying worker: the first file's bytes change and both its hashes are
- * recomputed to match, so only a comparison with another worker (an
- * audit) can tell. */
-static void s_corrupt(const lx_frame_result_t *res)
-{
-    if (res->n_files == 0 || res->files[0].bytes.len == 0)
-        return;
-    lx_artifact_file_t *a = (lx_artifact_file_t *)&res->files[0];
-    a->bytes.buf[a->bytes.len - 1] ^= 0x5a;
-    lx_sha256_hex(a->bytes.buf, a->bytes.len, a->hash);
-    uint8_t x[16];
-    lx_xxh128(a->bytes.buf, a->bytes.len, x);
-    lx_hex(x, 16, a->content);
+    (void)user;
+    (void)abort; /* a frame in hand is always finished */
+    return lx_frame_renderer_render(fr, f, out, err);
 }
 
 static void s_render(render_cmd_t *cmd)
 {
     double t0 = lx_monotonic_ms();
     const lx_frame_result_t *res = NULL;
-    if (cmd->fault.kind == FAULT_FAIL && (cmd->fault.value == cmd->frame || cmd->fault.value < 0)) {
-        cmd->rc = lx_fail(&cmd->err, LX_E_INTERNAL, "injected failure at frame %lld",
-                          (long long)cmd->frame);
-        return;
-    }
-    if (cmd->fault.kind == FAULT_STALL && cmd->fault.value == cmd->frame) {
-        /* Hangs like a wedged renderer, until the session gives up on it. */
-        while (!atomic_load(&cmd->abort) && lx_monotonic_ms() - t0 < 600000)
-            zmq_poll(NULL, 0, 20);
-        cmd->rc = lx_fail(&cmd->err, LX_E_INTERNAL, "injected stall at frame %lld",
-                          (long long)cmd->frame);
-        return;
-    }
-    cmd->rc = lx_frame_renderer_render(cmd->fr, cmd->frame, &res, &cmd->err);
-    if (cmd->rc == LX_OK && cmd->fault.kind == FAULT_CORRUPT &&
-        cmd->frame % cmd->fault.value == cmd->fault.value - 1)
-        s_corrupt(res);
+    cmd->rc = cmd->render(cmd->render_user, cmd->fr, cmd->frame, &cmd->abort, &res, &cmd->err);
     /* Shared output: the files go to the job's directory before the FRAME
      * that names them is sent. */
     for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && !cmd->audit && i < res->n_files; i++) {
@@ -227,35 +198,34 @@ static void s_send(session_t *s, const lx_msg_t *m)
 static void s_ready(session_t *s)
 {
     lx_msg_t m = {.type = LX_MSG_READY};
-    LX_MSG_SET(&m, credit, s->draining || s->assigned || s->n_unacked >= MAX_UNACKED ? 0 : 1);
+    LX_MSG_SET(&m, credit, lx_worker_session_credit(s->state, s->n_unacked >= MAX_UNACKED));
     s_send(s, &m);
 }
 
-static void s_chunk_end(session_t *s, const char *reason, const char *message)
+static void s_program_get(session_t *s)
+{
+    lx_msg_t g = {.type = LX_MSG_PROGRAM_GET};
+    LX_MSG_SET(&g, program_hash, s->chunk.program_hash);
+    s_send(s, &g);
+}
+
+/* CHUNK_DONE (reason NULL) or CHUNK_FAIL for an attempt: the chunk's, or
+ * one refused. */
+static void s_chunk_end(session_t *s, const char *job, uint64_t attempt, const char *reason,
+                        const char *message)
 {
     lx_msg_t m = {.type = reason ? LX_MSG_CHUNK_FAIL : LX_MSG_CHUNK_DONE};
-    LX_MSG_SET(&m, job, s->job);
-    LX_MSG_SET(&m, attempt, s->attempt);
+    LX_MSG_SET(&m, job, job);
+    LX_MSG_SET(&m, attempt, attempt);
     if (reason) {
         LX_MSG_SET(&m, reason, reason);
         if (message)
             LX_MSG_SET(&m, message, message);
         LOG(s, LX_LOG_WARN,
-            "event=chunk_failed job=%s attempt=%" PRIu64 " reason=%s message=\"%s\"", s->job,
-            s->attempt, reason, message ? message : "");
+            "event=chunk_failed job=%s attempt=%" PRIu64 " reason=%s message=\"%s\"", job, attempt,
+            reason, message ? message : "");
     }
     s_send(s, &m);
-}
-
-/* The assignment is over (done, failed or cancelled): ask for the next. */
-static void s_release(session_t *s)
-{
-    s->assigned = s->waiting_program = s->cancelled = false;
-    free(s->config);
-    free(s->out_dir);
-    s->config = s->out_dir = NULL;
-    if (!s->draining)
-        s_ready(s);
 }
 
 /* Sends every result not yet acknowledged again: after a reconnect, and
@@ -268,7 +238,8 @@ static void s_resend(session_t *s)
 }
 
 /* HELLO (with the attempt in hand, so a new coordinator session can adopt
- * it), credit, and every result not yet acknowledged. */
+ * it), credit, every result not yet acknowledged, and the PROGRAM_GET
+ * still unanswered. */
 static void s_hello(session_t *s)
 {
     s->last_hello = lx_monotonic_ms();
@@ -280,8 +251,8 @@ static void s_hello(session_t *s)
      * with unacknowledged frames, so that a new session adopts them. */
     uint64_t held[MAX_UNACKED + 1];
     uint32_t n = 0;
-    if (s->assigned)
-        held[n++] = s->attempt;
+    if (lx_worker_session_holds(s->state))
+        held[n++] = s->chunk.attempt;
     for (unsigned i = 0; i < s->n_unacked; i++) {
         bool seen = false;
         for (uint32_t k = 0; k < n; k++)
@@ -294,11 +265,8 @@ static void s_hello(session_t *s)
     s_send(s, &m);
     s_ready(s);
     s_resend(s);
-    if (s->assigned && s->waiting_program) {
-        lx_msg_t g = {.type = LX_MSG_PROGRAM_GET};
-        LX_MSG_SET(&g, program_hash, s->program_hash);
-        s_send(s, &g);
-    }
+    if (s->state == LX_WORKER_FETCHING)
+        s_program_get(s);
 }
 
 static lx_result_t s_connect(session_t *s, lx_error_t *err)
@@ -318,7 +286,15 @@ static lx_result_t s_connect(session_t *s, lx_error_t *err)
     return LX_OK;
 }
 
-/* ---- assignments ------------------------------------------------------ */
+/* ---- the actions of the state machine ---------------------------------- */
+
+/* An action that failed reports the event the session handles next. */
+static bool s_chunk_bad(lx_worker_event_t *next, const char *reason, const char *message)
+{
+    *next =
+        (lx_worker_event_t){.kind = LX_WORKER_ON_CHUNK_BAD, .reason = reason, .message = message};
+    return false;
+}
 
 static lx_program_t *s_program(session_t *s, const char *hash)
 {
@@ -328,116 +304,65 @@ static lx_program_t *s_program(session_t *s, const char *hash)
     return NULL;
 }
 
-/* Everything the assignment needs is here: check the config against its
- * hash and make the renderer. */
-static void s_start(session_t *s)
+static void s_release(session_t *s)
 {
-    s->waiting_program = false;
-    lx_program_t *p = s_program(s, s->program_hash);
-    char why[600] = "";
-    if (strcmp(s->fr_program, s->program_hash) != 0 || strcmp(s->fr_config, s->config_hash) != 0) {
-        lx_frame_renderer_destroy(&s->fr);
-        s->fr_program[0] = s->fr_config[0] = '\0';
-        lx_export_config_t cfg;
-        lx_export_config_init(&cfg);
-        lx_diags_t diags;
-        lx_diags_init(&diags, NULL);
-        char hex[65] = "";
-        if (lx_export_config_load_json(&cfg, s->config, strlen(s->config), &diags) == LX_OK &&
-            lx_export_plan(p, &cfg, &s->plan, &diags) == LX_OK)
-            lx_hex(s->plan.config_hash.bytes, 32, hex);
-        lx_diags_release(&diags);
-        lx_error_t err = {0};
-        if (strcmp(hex, s->config_hash) != 0)
-            snprintf(why, sizeof why, "the config does not resolve to config_hash %.12s",
-                     s->config_hash);
-        else if (!(s->fr =
-                       lx_frame_renderer_new(p, &s->plan, s->cfg->threads, NULL, NULL, NULL, &err)))
-            snprintf(why, sizeof why, "%s", err.message);
-        else {
-            memcpy(s->fr_program, s->program_hash, sizeof s->fr_program);
-            memcpy(s->fr_config, s->config_hash, sizeof s->fr_config);
-        }
-    }
-    if (!why[0] && (s->next < s->plan.first || s->last > s->plan.last))
-        snprintf(why, sizeof why,
-                 "frames %" PRId64 "-%" PRId64 " are outside the job's %" PRId64 "-%" PRId64,
-                 s->next, s->last, s->plan.first, s->plan.last);
-    if (why[0]) {
-        s_chunk_end(s, "bad_assignment", why);
-        s_release(s);
-    }
+    free(s->chunk.config);
+    free(s->chunk.out_dir);
+    s->chunk.config = s->chunk.out_dir = NULL;
 }
 
-static void s_on_assign(session_t *s, const lx_msg_t *m)
+/* The checks an ASSIGN passes before anything else: NULL, or why not. */
+static const char *s_assign_check(const lx_msg_t *m)
 {
     bool shared = strcmp(m->output, "shared") == 0;
-    const char *why = NULL;
-    if (s->assigned)
-        why = "this worker holds another chunk";
-    else if (m->frames.n != 2 || m->frames.v[0] > m->frames.v[1])
-        why = "frames must be [a, b] with a <= b";
-    else if (m->warmup_from > m->frames.v[0] || m->warmup_from < 0)
-        why = "warmup_from must be in [0, a]";
-    else if (!shared && strcmp(m->output, "stream") != 0)
-        why = "output must be 'shared' or 'stream'";
-    else if (shared && !(LX_MSG_HAS(m, audit) && m->audit) &&
-             (!LX_MSG_HAS(m, out) || m->out[0] != '/'))
-        why = "shared output needs an absolute output directory";
-    if (why) {
-        lx_msg_t f = {.type = LX_MSG_CHUNK_FAIL};
-        LX_MSG_SET(&f, job, m->job);
-        LX_MSG_SET(&f, attempt, m->attempt);
-        LX_MSG_SET(&f, reason, s->assigned ? "busy" : "bad_assignment");
-        LX_MSG_SET(&f, message, why);
-        s_send(s, &f);
-        return;
-    }
-    s->assigned = true;
-    s->cancelled = false;
-    snprintf(s->job, sizeof s->job, "%s", m->job);
-    snprintf(s->program_hash, sizeof s->program_hash, "%s", m->program_hash);
-    snprintf(s->config_hash, sizeof s->config_hash, "%s", m->config_hash);
-    s->config = strdup(m->config);
-    s->audit = LX_MSG_HAS(m, audit) && m->audit;
-    s->out_dir = shared && !s->audit ? strdup(m->out) : NULL;
-    s->stream = !shared;
-    s->attempt = m->attempt;
-    s->next = m->frames.v[0];
-    s->last = m->frames.v[1];
+    if (m->frames.n != 2 || m->frames.v[0] > m->frames.v[1])
+        return "frames must be [a, b] with a <= b";
+    if (m->warmup_from > m->frames.v[0] || m->warmup_from < 0)
+        return "warmup_from must be in [0, a]";
+    if (!shared && strcmp(m->output, "stream") != 0)
+        return "output must be 'shared' or 'stream'";
+    if (shared && !(LX_MSG_HAS(m, audit) && m->audit) && (!LX_MSG_HAS(m, out) || m->out[0] != '/'))
+        return "shared output needs an absolute output directory";
+    return NULL;
+}
+
+static bool s_accept(session_t *s, const lx_msg_t *m, lx_worker_event_t *next)
+{
+    chunk_t *c = &s->chunk;
+    bool shared = strcmp(m->output, "shared") == 0;
+    snprintf(c->job, sizeof c->job, "%s", m->job);
+    snprintf(c->program_hash, sizeof c->program_hash, "%s", m->program_hash);
+    snprintf(c->config_hash, sizeof c->config_hash, "%s", m->config_hash);
+    c->config = strdup(m->config);
+    c->audit = LX_MSG_HAS(m, audit) && m->audit;
+    c->out_dir = shared && !c->audit ? strdup(m->out) : NULL;
+    c->stream = !shared;
+    c->attempt = m->attempt;
+    c->next = m->frames.v[0];
+    c->last = m->frames.v[1];
     LOG(s, LX_LOG_INFO,
         "event=assigned job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
         " warmup_from=%" PRId64 " output=%s",
-        s->job, s->attempt, s->next, s->last, m->warmup_from, m->output);
-    if (!s->config || (shared && !s->audit && !s->out_dir)) {
-        s_chunk_end(s, "render_error", "out of memory");
-        s_release(s);
-    } else if (s_program(s, s->program_hash)) {
-        s_start(s);
-    } else {
-        s->waiting_program = true;
-        lx_msg_t g = {.type = LX_MSG_PROGRAM_GET};
-        LX_MSG_SET(&g, program_hash, s->program_hash);
-        s_send(s, &g);
-    }
+        c->job, c->attempt, c->next, c->last, m->warmup_from, m->output);
+    if (!c->config || (shared && !c->audit && !c->out_dir))
+        return s_chunk_bad(next, "render_error", "out of memory");
+    return true;
 }
 
-static void s_on_program(session_t *s, const lx_msg_t *m)
+/* The PROGRAM the chunk waits for: decoded, checked and cached. */
+static bool s_load_program(session_t *s, const lx_msg_t *m, lx_worker_event_t *next)
 {
-    if (!s->assigned || !s->waiting_program || strcmp(m->program_hash, s->program_hash) != 0)
-        return;
     lx_program_t *p = NULL;
     lx_error_t err = {0};
     char hex[65] = "";
     if (lx_ir_decode(m->program.data, m->program.len, NULL, &p, &err) == LX_OK)
         lx_hex(p->program_hash.bytes, 32, hex);
-    if (!p || strcmp(hex, s->program_hash) != 0) {
+    if (!p || strcmp(hex, s->chunk.program_hash) != 0) {
+        snprintf(s->why, sizeof s->why, "%s", p ? "the program's hash differs" : err.message);
         lx_program_destroy(&p);
-        s_chunk_end(s, "bad_program", p ? "the program's hash differs" : err.message);
-        s_release(s);
-        return;
+        return s_chunk_bad(next, "bad_program", s->why);
     }
-    /* A small cache: evict round-robin, never the renderer's program. */
+    /* A small cache: evict round-robin; the renderer goes with its program. */
     unsigned slot = s->n_programs < MAX_PROGRAMS ? s->n_programs++ : s->next_evict;
     if (s->programs[slot].p && strcmp(s->programs[slot].hash, s->fr_program) == 0) {
         lx_frame_renderer_destroy(&s->fr);
@@ -447,10 +372,166 @@ static void s_on_program(session_t *s, const lx_msg_t *m)
     s->programs[slot].p = p;
     memcpy(s->programs[slot].hash, hex, sizeof hex);
     s->next_evict = (slot + 1) % MAX_PROGRAMS;
-    s_start(s);
+    return true;
 }
 
-static void s_on_ack(session_t *s, const lx_msg_t *m)
+/* Everything the chunk needs is here: check the config against its hash
+ * and the frames against the job, and make the renderer (kept while the
+ * next chunk has the same program and config). */
+static bool s_prepare(session_t *s, lx_worker_event_t *next)
+{
+    const chunk_t *c = &s->chunk;
+    lx_program_t *p = s_program(s, c->program_hash);
+    char *why = s->why;
+    why[0] = '\0';
+    if (strcmp(s->fr_program, c->program_hash) != 0 || strcmp(s->fr_config, c->config_hash) != 0) {
+        lx_frame_renderer_destroy(&s->fr);
+        s->fr_program[0] = s->fr_config[0] = '\0';
+        lx_export_config_t cfg;
+        lx_export_config_init(&cfg);
+        lx_diags_t diags;
+        lx_diags_init(&diags, NULL);
+        char hex[65] = "";
+        if (lx_export_config_load_json(&cfg, c->config, strlen(c->config), &diags) == LX_OK &&
+            lx_export_plan(p, &cfg, &s->plan, &diags) == LX_OK)
+            lx_hex(s->plan.config_hash.bytes, 32, hex);
+        lx_diags_release(&diags);
+        lx_error_t err = {0};
+        if (strcmp(hex, c->config_hash) != 0)
+            snprintf(why, sizeof s->why, "the config does not resolve to config_hash %.12s",
+                     c->config_hash);
+        else if (!(s->fr =
+                       lx_frame_renderer_new(p, &s->plan, s->cfg->threads, NULL, NULL, NULL, &err)))
+            snprintf(why, sizeof s->why, "%s", err.message);
+        else {
+            memcpy(s->fr_program, c->program_hash, sizeof s->fr_program);
+            memcpy(s->fr_config, c->config_hash, sizeof s->fr_config);
+        }
+    }
+    if (!why[0] && (c->next < s->plan.first || c->last > s->plan.last))
+        snprintf(why, sizeof s->why,
+                 "frames %" PRId64 "-%" PRId64 " are outside the job's %" PRId64 "-%" PRId64,
+                 c->next, c->last, s->plan.first, s->plan.last);
+    return why[0] ? s_chunk_bad(next, "bad_assignment", why) : true;
+}
+
+static bool s_render_next(session_t *s, lx_worker_event_t *next)
+{
+    render_cmd_t *cmd = &s->cmd;
+    cmd->fr = s->fr;
+    atomic_store(&cmd->abort, 0);
+    cmd->frame = s->chunk.next;
+    cmd->job = s->chunk.job;
+    cmd->attempt = s->chunk.attempt;
+    cmd->stream = s->chunk.stream;
+    cmd->audit = s->chunk.audit;
+    cmd->out = s->chunk.out_dir;
+    if (zmq_send(s->pipe, &cmd, sizeof cmd, 0) == sizeof cmd)
+        return true;
+    snprintf(s->why, sizeof s->why, "cannot hand frame %" PRId64 " to the render thread: %s",
+             cmd->frame, zmq_strerror(errno));
+    *next = (lx_worker_event_t){.kind = LX_WORKER_ON_RENDER_FAILED, .message = s->why};
+    return false;
+}
+
+/* The rendered frame's FRAME: sent, and kept until acknowledged. */
+static void s_frame(session_t *s)
+{
+    if (s->n_unacked == 0)
+        s->last_resend = lx_monotonic_ms(); /* the resend clock starts with the backlog */
+    unacked_t *u = &s->unacked[s->n_unacked++];
+    u->attempt = s->chunk.attempt;
+    u->frame = s->chunk.next;
+    lx_strbuf_init(&u->bytes, NULL);
+    lx_strbuf_add(&u->bytes, s->cmd.encoded.buf, s->cmd.encoded.len);
+    s_send_bytes(s, u->bytes.buf, u->bytes.len);
+    s->frames++;
+    LOG(s, LX_LOG_DEBUG, "event=frame job=%s attempt=%" PRIu64 " frame=%" PRId64, s->chunk.job,
+        s->chunk.attempt, s->chunk.next);
+    s->chunk.next++;
+}
+
+/* Carries out one action of a step. m is the message of the event (NULL
+ * for the others). False when it failed: *next is then the event that
+ * says so. */
+static bool s_do(session_t *s, lx_worker_action_t a, const lx_worker_step_t *step,
+                 const lx_msg_t *m, lx_worker_event_t *next)
+{
+    switch (a) {
+    case LX_WORKER_DO_ACCEPT:
+        return s_accept(s, m, next);
+    case LX_WORKER_DO_PROGRAM_GET:
+        s_program_get(s);
+        return true;
+    case LX_WORKER_DO_LOAD_PROGRAM:
+        return s_load_program(s, m, next);
+    case LX_WORKER_DO_PREPARE:
+        return s_prepare(s, next);
+    case LX_WORKER_DO_RENDER:
+        return s_render_next(s, next);
+    case LX_WORKER_DO_ABORT:
+        atomic_store(&s->cmd.abort, 1);
+        return true;
+    case LX_WORKER_DO_FRAME:
+        s_frame(s);
+        return true;
+    case LX_WORKER_DO_CHUNK_DONE:
+        s_chunk_end(s, s->chunk.job, s->chunk.attempt, NULL, NULL);
+        return true;
+    case LX_WORKER_DO_CHUNK_FAIL:
+        s_chunk_end(s, s->chunk.job, s->chunk.attempt, step->reason, step->message);
+        return true;
+    case LX_WORKER_DO_REFUSE:
+        s_chunk_end(s, m->job, m->attempt, step->reason, step->message);
+        return true;
+    case LX_WORKER_DO_RELEASE:
+        s_release(s);
+        return true;
+    case LX_WORKER_DO_READY:
+        s_ready(s);
+        return true;
+    case LX_WORKER_DO_START_DRAIN:
+        s->drain_start = lx_monotonic_ms();
+        LOG(s, LX_LOG_INFO, "event=draining in_hand=%d", lx_worker_session_renders(s->state));
+        return true;
+    case LX_WORKER_DO_GOODBYE: {
+        lx_msg_t bye = {.type = LX_MSG_GOODBYE};
+        s_send(s, &bye);
+        LOG(s, LX_LOG_INFO, "event=goodbye frames=%" PRIu64 " unacked=%u", s->frames, s->n_unacked);
+        return true;
+    }
+    default:
+        LX_BUG("unknown worker action");
+    }
+}
+
+/* Runs an event through the state machine: the state changes, then the
+ * step's actions run in order. One that fails ends the list, and the event
+ * it reports is handled next, in the new state. */
+static void s_dispatch(session_t *s, lx_worker_event_t ev, const lx_msg_t *m)
+{
+    for (;;) {
+        lx_worker_step_t step = lx_worker_session_step(s->state, &ev);
+        if (step.next != s->state)
+            LOG(s, LX_LOG_DEBUG, "event=state from=%s to=%s on=%s",
+                lx_worker_session_state_name(s->state), lx_worker_session_state_name(step.next),
+                lx_worker_session_event_name(ev.kind));
+        s->state = step.next;
+        lx_worker_event_t failed;
+        bool ok = true;
+        for (int i = 0; ok && step.actions[i] != LX_WORKER_DO_NOTHING; i++)
+            ok = s_do(s, step.actions[i], &step, m, &failed);
+        if (ok)
+            return;
+        ev = failed;
+    }
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+/* Forgets the acknowledged results; true when that made room in a full
+ * backlog. */
+static bool s_forget_acked(session_t *s, const lx_msg_t *m)
 {
     bool full = s->n_unacked >= MAX_UNACKED;
     for (uint32_t k = 0; k < m->frames.n; k++)
@@ -460,9 +541,7 @@ static void s_on_ack(session_t *s, const lx_msg_t *m)
                 s->unacked[i] = s->unacked[--s->n_unacked];
                 break;
             }
-    /* It said credit 0 while the backlog was full. */
-    if (full && s->n_unacked < MAX_UNACKED && !s->assigned && !s->draining)
-        s_ready(s);
+    return full && s->n_unacked < MAX_UNACKED;
 }
 
 static void s_on_message(session_t *s, const void *data, size_t len)
@@ -477,111 +556,80 @@ static void s_on_message(session_t *s, const void *data, size_t len)
     }
     s->last_recv = lx_monotonic_ms();
     s->backoff = s->cfg->backoff_ms;
+    /* LX_WORKER_N_EVENTS: none for the state machine. */
+    lx_worker_event_t ev = {.kind = LX_WORKER_N_EVENTS};
     switch (m.type) {
-    case LX_MSG_ASSIGN:
-        return s_on_assign(s, &m);
+    case LX_MSG_ASSIGN: {
+        const char *why = s_assign_check(&m);
+        ev = why ? (lx_worker_event_t){.kind = LX_WORKER_ON_BAD_ASSIGN, .message = why}
+                 : (lx_worker_event_t){.kind = LX_WORKER_ON_ASSIGN,
+                                       .program_cached = s_program(s, m.program_hash) != NULL};
+        break;
+    }
     case LX_MSG_PROGRAM:
-        return s_on_program(s, &m);
+        if (strcmp(m.program_hash, s->chunk.program_hash) == 0)
+            ev.kind = LX_WORKER_ON_PROGRAM;
+        break;
     case LX_MSG_ACK:
-        return s_on_ack(s, &m);
+        if (s_forget_acked(s, &m))
+            ev.kind = LX_WORKER_ON_BACKLOG_ROOM;
+        break;
     case LX_MSG_CANCEL:
-        if (s->assigned && m.attempt == s->attempt) {
+        if (m.attempt == s->chunk.attempt && lx_worker_session_holds(s->state)) {
             LOG(s, LX_LOG_INFO, "event=cancelled attempt=%" PRIu64, m.attempt);
-            s->cancelled = true;
-            atomic_store(&s->cmd.abort, 1);
-            if (!s->rendering)
-                s_release(s);
+            ev.kind = LX_WORKER_ON_CANCEL;
         }
-        return;
+        break;
     case LX_MSG_ERROR:
         LOG(s, LX_LOG_WARN, "event=coordinator_error code=%s message=\"%s\"", m.code, m.message);
+        if (strcmp(m.code, "not_found") == 0)
+            ev = (lx_worker_event_t){.kind = LX_WORKER_ON_NOT_FOUND, .message = m.message};
         /* The coordinator does not know this session (it restarted): one
          * HELLO per heartbeat interval, however many messages it refused. */
-        if (strcmp(m.code, "not_found") == 0 && s->assigned && s->waiting_program) {
-            s_chunk_end(s, "bad_program", m.message);
-            s_release(s);
-            return;
-        }
-        if (strcmp(m.code, "hello_first") == 0 &&
-            lx_monotonic_ms() - s->last_hello >= s->cfg->heartbeat_ms)
+        else if (strcmp(m.code, "hello_first") == 0 &&
+                 lx_monotonic_ms() - s->last_hello >= s->cfg->heartbeat_ms)
             s_hello(s);
-        return;
+        break;
     default:
-        return; /* HEARTBEAT and anything else: being alive was the point */
+        break; /* HEARTBEAT and anything else: being alive was the point */
     }
-}
-
-/* ---- rendering -------------------------------------------------------- */
-
-static void s_render_next(session_t *s)
-{
-    s->cmd.fr = s->fr;
-    atomic_store(&s->cmd.abort, 0);
-    s->cmd.frame = s->next;
-    s->cmd.job = s->job;
-    s->cmd.attempt = s->attempt;
-    s->cmd.stream = s->stream;
-    s->cmd.audit = s->audit;
-    s->cmd.out = s->out_dir;
-    render_cmd_t *cmd = &s->cmd;
-    s->rendering = zmq_send(s->pipe, &cmd, sizeof cmd, 0) == sizeof cmd;
+    if (ev.kind != LX_WORKER_N_EVENTS)
+        s_dispatch(s, ev, &m);
 }
 
 static void s_on_rendered(session_t *s)
 {
     char byte;
     zmq_recv(s->pipe, &byte, 1, 0);
-    s->rendering = false;
-    if (s->cancelled && s->cmd.rc != LX_OK) {
-        s_release(s);
-        return;
+    const render_cmd_t *cmd = &s->cmd;
+    lx_worker_event_t ev = {.kind = LX_WORKER_ON_RENDERED,
+                            .last_frame = s->chunk.next == s->chunk.last};
+    if (cmd->rc != LX_OK) {
+        ev = (lx_worker_event_t){.kind = LX_WORKER_ON_RENDER_FAILED, .message = cmd->err.message};
+    } else if (cmd->encoded.len > s->cfg->max_message) {
+        snprintf(s->why, sizeof s->why,
+                 "frame %" PRId64 " is %zu bytes, over the %zu-byte message limit", cmd->frame,
+                 cmd->encoded.len, s->cfg->max_message);
+        ev = (lx_worker_event_t){.kind = LX_WORKER_ON_TOO_LARGE, .message = s->why};
     }
-    if (s->cmd.rc != LX_OK) {
-        s_chunk_end(s, "render_error", s->cmd.err.message);
-        s_release(s);
-        return;
-    }
-    if (s->cmd.encoded.len > s->cfg->max_message) {
-        char why[160];
-        snprintf(why, sizeof why, "frame %" PRId64 " is %zu bytes, over the %zu-byte message limit",
-                 s->next, s->cmd.encoded.len, s->cfg->max_message);
-        s_chunk_end(s, "too_large", why);
-        s_release(s);
-        return;
-    }
-    if (s->n_unacked == 0)
-        s->last_resend = lx_monotonic_ms(); /* the resend clock starts with the backlog */
-    unacked_t *u = &s->unacked[s->n_unacked++];
-    u->attempt = s->attempt;
-    u->frame = s->next;
-    lx_strbuf_init(&u->bytes, NULL);
-    lx_strbuf_add(&u->bytes, s->cmd.encoded.buf, s->cmd.encoded.len);
-    s_send_bytes(s, u->bytes.buf, u->bytes.len);
-    s->frames++;
-    LOG(s, LX_LOG_DEBUG, "event=frame job=%s attempt=%" PRIu64 " frame=%" PRId64, s->job,
-        s->attempt, s->next);
-    /* A cancelled attempt's frame in hand is still reported (the
-     * coordinator keeps it as evidence); nothing after it is rendered. */
-    if (s->cancelled)
-        s_release(s);
-    else if (s->next++ == s->last) {
-        s_chunk_end(s, NULL, NULL);
-        s_release(s);
-    }
+    s_dispatch(s, ev, NULL);
 }
 
 /* ---- the loop --------------------------------------------------------- */
 
+/* The coordinator is silent: close the socket and wait out the backoff,
+ * serving the render thread (the frame in hand is finished and kept; no
+ * new one starts) until the wait is over or the worker is told to stop. */
 static void s_reconnect(session_t *s)
 {
     LOG(s, LX_LOG_WARN, "event=coordinator_silent reconnect_in_ms=%.0f", s->backoff);
     zmq_close(s->sock);
     s->sock = NULL;
-    /* Keep serving the render thread while waiting. */
     double until = lx_monotonic_ms() + s->backoff;
-    while (lx_monotonic_ms() < until && !(s->draining || atomic_load(s->cfg->stop))) {
+    while (lx_monotonic_ms() < until && !atomic_load(s->cfg->stop)) {
         zmq_pollitem_t it = {s->pipe, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, (long)(until - lx_monotonic_ms()) + 1) > 0 && s->rendering)
+        if (zmq_poll(&it, 1, (long)(until - lx_monotonic_ms()) + 1) > 0 &&
+            lx_worker_session_renders(s->state))
             s_on_rendered(s);
     }
     s->backoff = s->backoff * 2 < s->cfg->backoff_max_ms ? s->backoff * 2 : s->cfg->backoff_max_ms;
@@ -592,29 +640,17 @@ static lx_result_t s_loop(session_t *s, lx_error_t *err)
     lx_result_t rc = s_connect(s, err);
     double hb = s->cfg->heartbeat_ms;
     while (rc == LX_OK) {
+        if (atomic_load(s->cfg->stop))
+            s_dispatch(s, (lx_worker_event_t){.kind = LX_WORKER_ON_STOP}, NULL);
         double now = lx_monotonic_ms();
-        if (!s->draining && atomic_load(s->cfg->stop)) {
-            s->draining = true;
-            s->drain_start = now;
-            atomic_store(&s->cmd.abort, 1);
-            LOG(s, LX_LOG_INFO, "event=draining in_hand=%d", s->rendering);
-        }
-        if (s->draining && !s->rendering) {
-            if (s->assigned && !s->cancelled)
-                s_chunk_end(s, "interrupted", "the worker is draining");
-            if (s->assigned)
-                s_release(s);
-            if (s->n_unacked == 0 || now - s->drain_start > hb * s->cfg->liveness) {
-                lx_msg_t bye = {.type = LX_MSG_GOODBYE};
-                s_send(s, &bye);
-                LOG(s, LX_LOG_INFO, "event=goodbye frames=%" PRIu64 " unacked=%u", s->frames,
-                    s->n_unacked);
-                break;
-            }
-        }
-        if (s->assigned && !s->waiting_program && !s->cancelled && !s->rendering && !s->draining &&
-            s->n_unacked < MAX_UNACKED)
-            s_render_next(s);
+        lx_worker_event_t tick = {
+            .kind = LX_WORKER_ON_TICK,
+            .backlog_full = s->n_unacked >= MAX_UNACKED,
+            .drain_over = s->n_unacked == 0 || now - s->drain_start > hb * s->cfg->liveness,
+        };
+        s_dispatch(s, tick, NULL);
+        if (s->state == LX_WORKER_GONE)
+            break;
         zmq_pollitem_t items[2] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->pipe, 0, ZMQ_POLLIN, 0}};
         long timeout = (long)(hb / 4 > 10 ? hb / 4 : 10);
         if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR)
@@ -632,7 +668,9 @@ static lx_result_t s_loop(session_t *s, lx_error_t *err)
             zmq_msg_close(&msg);
         }
         now = lx_monotonic_ms();
-        if (now - s->last_recv > hb * s->cfg->liveness && !s->draining) {
+        /* A draining worker stays: it leaves once its results are
+         * acknowledged or it has waited long enough. */
+        if (now - s->last_recv > hb * s->cfg->liveness && !lx_worker_session_draining(s->state)) {
             s_reconnect(s);
             rc = s_connect(s, err);
         } else {
@@ -653,10 +691,10 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
     if (!s)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
     s->cfg = cfg;
+    s->state = LX_WORKER_IDLE;
     s->backoff = cfg->backoff_ms;
-    s->cmd.fault = s_fault_parse(cfg->fault);
-    if (s->cmd.fault.kind != FAULT_NONE)
-        LOG(s, LX_LOG_WARN, "event=fault_injection fault=%s", cfg->fault);
+    s->cmd.render = cfg->render ? cfg->render : s_default_render;
+    s->cmd.render_user = cfg->render_user;
     lx_arena_init(&s->arena, NULL);
     lx_strbuf_init(&s->out, NULL);
     lx_strbuf_init(&s->cmd.encoded, NULL);
@@ -673,7 +711,8 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
     if (rc == LX_OK) {
         rc = s_loop(s, err);
         /* A frame still rendering (an error path) is waited for. */
-        if (s->rendering) {
+        if (lx_worker_session_renders(s->state)) {
+            atomic_store(&s->cmd.abort, 1);
             char byte;
             zmq_recv(s->pipe, &byte, 1, 0);
         }
@@ -689,8 +728,7 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
         lx_program_destroy(&s->programs[i].p);
     for (unsigned i = 0; i < s->n_unacked; i++)
         lx_strbuf_release(&s->unacked[i].bytes);
-    free(s->config);
-    free(s->out_dir);
+    s_release(s);
     lx_strbuf_release(&s->cmd.encoded);
     lx_strbuf_release(&s->out);
     lx_arena_release(&s->arena);

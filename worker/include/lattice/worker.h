@@ -4,7 +4,8 @@
  *
  * lx_worker_run is the session loop on the calling thread; rendering runs
  * on a second thread so that heartbeats and CANCEL are served while a
- * frame renders. `lattice-worker` runs it from main(); `lattice export`
+ * frame renders. What it does with a chunk is an explicit state machine
+ * (worker/src/worker_session.h). `lattice-worker` runs it from main(); `lattice export`
  * runs several next to an embedded coordinator over inproc://. */
 #ifndef LATTICE_WORKER_H
 #define LATTICE_WORKER_H
@@ -14,8 +15,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lattice/export.h"
 #include "lattice/log.h"
 #include "lattice/result.h"
+
+/* Renders frame f of the chunk in hand with fr, the session's renderer
+ * for it, into *out, which must stay valid until the next call of the
+ * session; returns LX_OK, or an error that ends the chunk with CHUNK_FAIL
+ * render_error. Called on the session's render thread, one frame at a
+ * time; sessions that share `user` call it concurrently. *abort becomes
+ * non-zero when the session no longer waits for the frame (CANCEL, drain):
+ * a render that may take long can stop then and fail. The default,
+ * lx_frame_renderer_render, ignores it: a frame in hand is finished.
+ * Tests wrap the real renderer to make a worker fail, stall or lie
+ * (tests/tools/lx_faulty_worker.c). */
+typedef lx_result_t (*lx_worker_render_fn)(void *user, lx_frame_renderer_t *fr, int64_t f,
+                                           const atomic_int *abort, const lx_frame_result_t **out,
+                                           lx_error_t *err);
 
 typedef struct lx_worker_config {
     size_t size;
@@ -33,18 +49,13 @@ typedef struct lx_worker_config {
     /* Set non-zero to drain: finish the frame in hand, report it, give the
      * rest of the chunk back, say GOODBYE and return LX_OK. */
     atomic_int *stop;
-    /* Fault injection for tests only (docs/operations.md); NULL in normal
-     * use. `lattice-worker` takes it from $LATTICE_WORKER_FAULT:
-     *   "fail:F"     rendering frame F fails (render_error); F < 0: every frame
-     *   "stall:F"    rendering frame F hangs until cancelled
-     *   "corrupt:N"  frames f with f % N == N - 1 get wrong bytes and hashes
-     *                (a lying worker, for audits) */
-    const char *fault;
+    lx_worker_render_fn render; /* NULL: lx_frame_renderer_render */
+    void *render_user;
 } lx_worker_config_t;
 #define LX_WORKER_CONFIG_INIT                                                                      \
     {                                                                                              \
         sizeof(lx_worker_config_t), NULL, NULL, "worker", 1, 1000.0, 3, 1000.0, 32000.0,           \
-            512u << 20, LX_LOG_INFO, NULL, NULL, NULL                                              \
+            512u << 20, LX_LOG_INFO, NULL, NULL, NULL, NULL                                        \
     }
 
 /* Runs until drained. LX_E_IO when the socket cannot be created. */
@@ -52,5 +63,30 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err);
 
 /* "lattice VERSION (gcc 12.2.0, x86_64)": what HELLO reports as build. */
 const char *lx_worker_build(void);
+
+/* What lx_worker_args_parse found. */
+typedef enum lx_worker_args {
+    LX_WORKER_ARGS_RUN,   /* cfg is filled in: run it */
+    LX_WORKER_ARGS_HELP,  /* --help: the usage went to stdout; exit 0 */
+    LX_WORKER_ARGS_USAGE, /* the problem and the usage went to stderr; exit 2 */
+} lx_worker_args_t;
+
+/* The command line of `lattice-worker`, shared with the worker the tests
+ * build (tests/tools/lx_faulty_worker.c) so that both take the same
+ * options: parses argv[1..argc-1] into cfg; fields no option covers keep
+ * their values. prog names the program in the usage and in messages.
+ * name_buf (name_size bytes, 128 is enough) receives the default name,
+ * "HOST-PID"; cfg keeps pointers into it and into argv. Reads no globals
+ * but writes to stdout and stderr. */
+lx_worker_args_t lx_worker_args_parse(lx_worker_config_t *cfg, int argc, char **argv,
+                                      const char *prog, char *name_buf, size_t name_size);
+
+/* The rest of a worker's main(), once cfg (with zmq_ctx and stop) is
+ * complete: makes on_signal, which should set *cfg->stop, the handler of
+ * SIGINT and SIGTERM, ignores SIGPIPE, runs the session and reports its
+ * error on stderr as "prog: message". Returns the exit status: 0 drained,
+ * 2 socket error. Changes process-wide signal dispositions: for main()
+ * only. */
+int lx_worker_main(const lx_worker_config_t *cfg, const char *prog, void (*on_signal)(int));
 
 #endif
