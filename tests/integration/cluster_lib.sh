@@ -42,11 +42,12 @@ wait_for() { # wait_for SECONDS COMMAND...: polls COMMAND until it succeeds
 start_coordinator() {
     local name=$1
     shift
+    # Counted before the start: a fast coordinator may log before we look.
+    local starts=$(grep -c 'event=started' "$tmp/$name.log" 2>/dev/null)
     "$coordinator" --bind "${bind:-tcp://127.0.0.1:*}" --state "$tmp/$name-state" \
         --heartbeat-ms 200 --log-level debug "$@" 2>>"$tmp/$name.log" &
     pids+=($!)
     coord_pid=$!
-    local starts=$(grep -c 'event=started' "$tmp/$name.log" 2>/dev/null)
     wait_for 20 bash -c "(( \$(grep -c 'event=started' '$tmp/$name.log') > ${starts:-0} ))" ||
         { cat "$tmp/$name.log" >&2; exit 1; }
     endpoint=$(sed -n 's/.*event=started bind=\([^ ]*\).*/\1/p' "$tmp/$name.log" | tail -1)
@@ -61,8 +62,9 @@ start_worker() {
     worker_pid[$1]=$!
 }
 
-# start_faulty_worker NAME SPEC: a worker whose renderer fails, stalls or lies
-# as SPEC says (fail:F, stall:F, corrupt:N; docs/operations.md); its pid in
+# start_faulty_worker NAME SPEC: a worker whose renderer fails, stalls, lies or
+# is late as SPEC says (fail:F, stall:F, corrupt:N, gate:F:PATH;
+# docs/operations.md); its pid in
 # worker_pid[NAME]
 start_faulty_worker() {
     "$faulty_worker" --fault "$2" --connect "$endpoint" --name "$1" --heartbeat-ms 200 \
@@ -84,6 +86,11 @@ same_export() {
 
 job_of() { # job_of FILE: the job id a `lattice submit` printed into FILE
     sed -n 's/^job \([^:]*\):.*/\1/p' "$1"
+}
+
+holds_chunk() { # holds_chunk WORKER JOB: lattice workers says WORKER holds an attempt of JOB
+    "$lattice" workers --json -c "$endpoint" | python3 -c 'import json,sys
+sys.exit(0 if any(w["name"] == sys.argv[1] and w.get("job") == sys.argv[2] for w in json.load(sys.stdin)) else 1)' "$1" "$2"
 }
 
 job_done_count() { # job_done_count JOB: frames done so far

@@ -4,7 +4,12 @@
  *
  *   --fault fail:F     rendering frame F fails (render_error); F < 0: every frame
  *   --fault stall:F    rendering frame F hangs until the session stops
- *                      waiting for it (CANCEL, drain), then fails
+ *                      waiting for it (CANCEL, drain), then fails; F < 0:
+ *                      every frame (a worker that is always mid-chunk)
+ *   --fault gate:F:PATH  frame F waits until the file PATH exists, whatever
+ *                      the worker is told meanwhile, then renders right: an
+ *                      honest worker that is late, for as long as a test
+ *                      needs
  *   --fault corrupt:N  frames f with f % N == N - 1 get wrong bytes whose
  *                      SHA-256 and content hash match them: a lying worker,
  *                      that only an audit can catch
@@ -16,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "lattice/digest.h"
@@ -30,7 +36,7 @@ static void s_on_signal(int sig)
     atomic_store(&g_stop, 1);
 }
 
-typedef enum { FAULT_FAIL, FAULT_STALL, FAULT_CORRUPT } fault_kind_t;
+typedef enum { FAULT_FAIL, FAULT_STALL, FAULT_CORRUPT, FAULT_GATE } fault_kind_t;
 
 /* The fault, and for corrupt:N the result told instead of the real one:
  * the real files, but the first one's bytes are `lie_bytes`. Used by the
@@ -38,16 +44,18 @@ typedef enum { FAULT_FAIL, FAULT_STALL, FAULT_CORRUPT } fault_kind_t;
 typedef struct fault {
     fault_kind_t kind;
     int64_t value;
+    const char *gate; /* gate:F:PATH */
     lx_frame_result_t lie;
     lx_artifact_file_t *lie_files;
     lx_strbuf_t lie_bytes;
 } fault_t;
 
-/* "fail:F", "stall:F" (F >= 0) or "corrupt:N" (N >= 1); false otherwise. */
+/* "fail:F", "stall:F", "corrupt:N" (N >= 1) or "gate:F:PATH" (F >= 0);
+ * false otherwise. */
 static bool s_fault_parse(const char *spec, fault_t *f)
 {
-    static const char *const names[] = {"fail:", "stall:", "corrupt:"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const names[] = {"fail:", "stall:", "corrupt:", "gate:"};
+    for (int k = 0; k < 4; k++) {
         size_t n = strlen(names[k]);
         if (strncmp(spec, names[k], n) != 0 || !spec[n])
             continue;
@@ -55,8 +63,13 @@ static bool s_fault_parse(const char *spec, fault_t *f)
         errno = 0;
         f->kind = (fault_kind_t)k;
         f->value = strtoll(spec + n, &end, 10);
-        return errno == 0 && *end == '\0' &&
-               (f->kind == FAULT_FAIL || f->value >= (f->kind == FAULT_CORRUPT ? 1 : 0));
+        if (f->kind == FAULT_GATE) {
+            if (*end != ':' || !end[1] || f->value < 0)
+                return false;
+            f->gate = end + 1;
+            return errno == 0;
+        }
+        return errno == 0 && *end == '\0' && (f->kind != FAULT_CORRUPT || f->value >= 1);
     }
     return false;
 }
@@ -95,7 +108,13 @@ static lx_result_t s_render(void *user, lx_frame_renderer_t *fr, int64_t frame,
     fault_t *f = user;
     if (f->kind == FAULT_FAIL && (f->value == frame || f->value < 0))
         return lx_fail(err, LX_E_INTERNAL, "injected failure at frame %lld", (long long)frame);
-    if (f->kind == FAULT_STALL && f->value == frame) {
+    if (f->kind == FAULT_GATE && f->value == frame) {
+        /* Late, not wrong: neither CANCEL nor a drain hurries it. */
+        struct timespec tick = {0, 20 * 1000 * 1000};
+        while (access(f->gate, F_OK) != 0)
+            nanosleep(&tick, NULL);
+    }
+    if (f->kind == FAULT_STALL && (f->value == frame || f->value < 0)) {
         /* Hangs like a wedged renderer until the session gives up on it
          * (a deadline, so that a lost abort cannot hang the test run). */
         double t0 = lx_monotonic_ms();
@@ -132,15 +151,17 @@ int main(int argc, char **argv)
     lx_worker_args_t args = lx_worker_args_parse(&cfg, n, rest, prog, name, sizeof name);
     free(rest);
     if (args == LX_WORKER_ARGS_HELP) {
-        printf("\nTests only: --fault fail:F | stall:F | corrupt:N (see the source).\n");
+        printf("\nTests only: --fault fail:F | stall:F | corrupt:N | gate:F:PATH (see the "
+               "source).\n");
         return 0;
     }
     if (args == LX_WORKER_ARGS_USAGE)
         return 2;
     fault_t fault = {0};
     if (!spec || !s_fault_parse(spec, &fault)) {
-        fprintf(stderr, "%s: --fault fail:F | stall:F | corrupt:N is required, not '%s'\n", prog,
-                spec ? spec : "");
+        fprintf(stderr,
+                "%s: --fault fail:F | stall:F | corrupt:N | gate:F:PATH is required, not '%s'\n",
+                prog, spec ? spec : "");
         return 2;
     }
     lx_strbuf_init(&fault.lie_bytes, NULL);
