@@ -138,9 +138,12 @@ static void s_submit_hash(const lx_msg_t *m, char hex[65])
 {
     lx_strbuf_t sb;
     lx_strbuf_init(&sb, NULL);
-    const char *parts[] = {m->patch, LX_MSG_HAS(m, config) ? m->config : "", m->out,
-                           LX_MSG_HAS(m, artifacts) ? m->artifacts : "",
-                           LX_MSG_HAS(m, output) ? m->output : "shared"};
+    char program[65] = "";
+    if (LX_MSG_HAS(m, program))
+        lx_sha256_hex(m->program.data, m->program.len, program);
+    const char *parts[] = {
+        LX_MSG_HAS(m, patch) ? m->patch : program, LX_MSG_HAS(m, config) ? m->config : "", m->out,
+        LX_MSG_HAS(m, artifacts) ? m->artifacts : "", LX_MSG_HAS(m, output) ? m->output : "shared"};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         lx_strbuf_adds(&sb, parts[i]);
         lx_strbuf_add(&sb, "", 1);
@@ -158,7 +161,14 @@ static void s_submit_hash(const lx_msg_t *m, char hex[65])
 static bool s_submit_ok(const lx_msg_t *m, char *why, size_t size)
 {
     const char *output = LX_MSG_HAS(m, output) ? m->output : "shared";
-    if (strcmp(output, "shared") != 0 && strcmp(output, "stream") != 0)
+    if (LX_MSG_HAS(m, patch) == LX_MSG_HAS(m, program))
+        snprintf(why, size, "a SUBMIT carries a patch or a compiled program, and only one");
+    else if (LX_MSG_HAS(m, program) &&
+             (!LX_MSG_HAS(m, config) || LX_MSG_HAS(m, frames) || LX_MSG_HAS(m, artifacts)))
+        snprintf(why, size,
+                 "a compiled program comes with its resolved config, which holds "
+                 "the frames and artifacts");
+    else if (strcmp(output, "shared") != 0 && strcmp(output, "stream") != 0)
         snprintf(why, size, "output must be 'shared' or 'stream', not '%s'", output);
     else if (m->out[0] != '/')
         snprintf(why, size, "the output directory must be an absolute path, not '%s'", m->out);
@@ -172,10 +182,11 @@ static bool s_submit_ok(const lx_msg_t *m, char *why, size_t size)
     return false;
 }
 
-/* Compiles and plans the request into a job, checks and creates its
- * output directory; NULL after answering the client with an ERROR. */
-static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
-                           lx_strbuf_t *program, double now)
+/* The job a SUBMIT's patch compiles to, planned with its config and
+ * overrides; its program's IR bytes into `program`. NULL after answering
+ * the client with an ERROR. */
+static co_job_t *s_compile(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
+                           lx_strbuf_t *program)
 {
     lx_export_request_t req = LX_EXPORT_REQUEST_INIT;
     req.patch = m->patch;
@@ -201,24 +212,51 @@ static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
     if (rc == LX_E_DIAG)
         co_error(c, from, "invalid_patch", "%s", report.buf);
     lx_strbuf_release(&report);
-    if (rc == LX_E_DIAG)
-        return NULL;
-    if (rc == LX_OK && lx_export_check_target(m->out, p->patch_id, LX_MSG_HAS(m, force) && m->force,
-                                              &err) != LX_OK) {
-        co_error(c, from, "output_not_empty", "%s", err.message);
-        lx_program_destroy(&p);
-        return NULL;
-    }
     if (rc == LX_OK)
         rc = lx_ir_encode(p, program, &err);
     co_job_t *j =
         rc == LX_OK ? co_job_new(&p, &plan, m->out, LX_MSG_HAS(m, audit_rate), &err) : NULL;
     lx_program_destroy(&p);
-    if (j && (rc = lx_mkdirs(m->out, &err)) != LX_OK)
-        co_job_free(&j);
-    if (!j) {
-        co_error(c, from, rc == LX_E_INVALID || rc == LX_E_IO ? "bad_request" : "internal", "%s",
+    if (!j && rc != LX_E_DIAG)
+        co_error(c, from, rc == LX_E_INVALID ? "bad_request" : "internal", "%s", err.message);
+    return j;
+}
+
+/* The job a SUBMIT's compiled program makes with its resolved config (an
+ * embedded `lattice export`, which compiled the patch already). */
+static co_job_t *s_load(coord_t *c, const co_peer_t *from, const lx_msg_t *m, lx_strbuf_t *program)
+{
+    lx_error_t err = {0};
+    co_job_t *j = co_job_load(m->program.data, m->program.len, m->config, m->out,
+                              LX_MSG_HAS(m, audit_rate), &err);
+    if (!j)
+        co_error(c, from, err.code == LX_E_NOMEM ? "internal" : "bad_request", "program: %s",
                  err.message);
+    else
+        lx_strbuf_add(program, m->program.data, m->program.len);
+    return j;
+}
+
+/* A new job for the request, its output directory checked and created;
+ * NULL after answering the client with an ERROR. */
+static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
+                           lx_strbuf_t *program, double now)
+{
+    co_job_t *j =
+        LX_MSG_HAS(m, program) ? s_load(c, from, m, program) : s_compile(c, from, m, program);
+    if (!j)
+        return NULL;
+    lx_error_t err = {0};
+    if (lx_export_check_target(m->out, j->program->patch_id, LX_MSG_HAS(m, force) && m->force,
+                               &err) != LX_OK) {
+        co_error(c, from, "output_not_empty", "%s", err.message);
+        co_job_free(&j);
+        return NULL;
+    }
+    if (program->failed || lx_mkdirs(m->out, &err) != LX_OK) {
+        co_error(c, from, program->failed ? "internal" : "bad_request", "%s",
+                 program->failed ? "out of memory" : err.message);
+        co_job_free(&j);
         return NULL;
     }
     j->stream = LX_MSG_HAS(m, output) && strcmp(m->output, "stream") == 0;

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lattice/ir_codec.h"
-
 typedef struct recover {
     co_state_t *s;
     co_journal_t *journal;
@@ -21,25 +19,10 @@ static co_job_t *s_job(recover_t *u, const co_journal_job_t *r, lx_error_t *err)
 {
     lx_strbuf_t bytes;
     lx_strbuf_init(&bytes, NULL);
-    lx_program_t *p = NULL;
-    lx_result_t rc = co_journal_program(u->journal, r->program_hash, &bytes, err);
-    if (rc == LX_OK)
-        rc = lx_ir_decode(bytes.buf, bytes.len, NULL, &p, err);
-    lx_strbuf_release(&bytes);
-    lx_export_config_t cfg;
-    lx_export_config_init(&cfg);
-    lx_diags_t diags;
-    lx_diags_init(&diags, NULL);
-    lx_export_plan_t plan;
-    if (rc == LX_OK &&
-        (lx_export_config_load_json(&cfg, r->config, strlen(r->config), &diags) != LX_OK ||
-         lx_export_plan(p, &cfg, &plan, &diags) != LX_OK))
-        rc = lx_fail(err, LX_E_INVALID, "its config no longer plans");
-    lx_diags_release(&diags);
     co_job_t *j = NULL;
-    if (rc == LX_OK)
-        j = co_job_new(&p, &plan, r->out, r->audit_rate >= 0, err);
-    lx_program_destroy(&p);
+    if (co_journal_program(u->journal, r->program_hash, &bytes, err) == LX_OK)
+        j = co_job_load(bytes.buf, bytes.len, r->config, r->out, r->audit_rate >= 0, err);
+    lx_strbuf_release(&bytes);
     if (j && strcmp(j->config_hash, r->config_hash) != 0) {
         lx_fail(err, LX_E_VERIFY, "its config resolves to another hash");
         co_job_free(&j);

@@ -6,6 +6,7 @@
 
 #include "lattice/digest.h"
 #include "lattice/frame_msg.h"
+#include "lattice/ir_codec.h"
 
 const char *const co_job_state_names[5] = {"queued", "running", "done", "failed", "cancelled"};
 const char *const co_frame_state_names[4] = {"pending", "running", "done", "failed"};
@@ -231,4 +232,26 @@ void co_job_free(co_job_t **j_p)
     free(j->delivered);
     free(j);
     *j_p = NULL;
+}
+
+co_job_t *co_job_load(const void *program, size_t program_len, const char *config, const char *out,
+                      bool audits, lx_error_t *err)
+{
+    lx_program_t *p = NULL;
+    if (lx_ir_decode(program, program_len, NULL, &p, err) != LX_OK)
+        return NULL;
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    lx_diags_t diags;
+    lx_diags_init(&diags, NULL);
+    lx_export_plan_t plan;
+    bool planned = lx_export_config_load_json(&cfg, config, strlen(config), &diags) == LX_OK &&
+                   lx_export_plan(p, &cfg, &plan, &diags) == LX_OK;
+    if (!planned)
+        lx_fail(err, LX_E_INVALID, "the config does not plan: %s",
+                diags.count ? diags.items[0].message : "out of memory");
+    lx_diags_release(&diags);
+    co_job_t *j = planned ? co_job_new(&p, &plan, out, audits, err) : NULL;
+    lx_program_destroy(&p);
+    return j;
 }

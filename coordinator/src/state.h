@@ -192,4 +192,11 @@ co_job_t *co_job_new(lx_program_t **p_p, const lx_export_plan_t *plan, const cha
                      lx_error_t *err);
 void co_job_free(co_job_t **j_p);
 
+/* A job from stored forms: the program's IR bytes (decoded, verified and
+ * hash-checked) and its resolved config (docs/export-format.md), planned
+ * again. NULL with err: LX_E_BADMSG / LX_E_VERIFY (not a valid program),
+ * LX_E_INVALID (the config does not plan), LX_E_NOMEM. */
+co_job_t *co_job_load(const void *program, size_t program_len, const char *config, const char *out,
+                      bool audits, lx_error_t *err);
+
 #endif

@@ -208,10 +208,10 @@ typedef struct lx_worker_recs { lx_worker_rec_t *v; uint32_t n; } lx_worker_recs
     X(ERROR, LX_F(code) | LX_F(message) | LX_F(job) | LX_F(attempt), LX_F(code) | LX_F(message))  \
     /* client -> coordinator */                                                                    \
     X(SUBMIT,                                                                                      \
-      LX_F(token) | LX_F(patch) | LX_F(source) | LX_F(config) | LX_F(out) | LX_F(frames) |         \
-          LX_F(artifacts) | LX_F(chunk) | LX_F(output) | LX_F(force) |                             \
+      LX_F(token) | LX_F(patch) | LX_F(program) | LX_F(source) | LX_F(config) | LX_F(out) |        \
+          LX_F(frames) | LX_F(artifacts) | LX_F(chunk) | LX_F(output) | LX_F(force) |              \
           LX_F(progress_timeout_ms) | LX_F(audit_rate),                                            \
-      LX_F(token) | LX_F(patch) | LX_F(out))                                                       \
+      LX_F(token) | LX_F(out))                                                                     \
     X(STATUS, LX_F(job), 0)                                                                        \
     X(WATCH, LX_F(job), LX_F(job))                                                                 \
     X(CANCEL_JOB, LX_F(job), LX_F(job))                                                            \
