@@ -167,10 +167,10 @@ static void test_determinism(void)
     snprintf(dir, sizeof dir, "%s/a", s_root);
     CHECK(s_exists(dir, "rgba/frame_000003.png") && s_exists(dir, "rgba/frame_000014.png"));
     CHECK(!s_exists(dir, "rgba/frame_000002.png") && !s_exists(dir, "rgba/frame_000015.png"));
-    const char *arts[] = {"depth/frame_000007.exr", "motion/frame_000007.exr",
-                          "normal/frame_000007.exr", "id/frame_000007.png",
-                          "mask/cards/frame_000007.png", "camera/trajectory.json",
-                          "camera/camera_re10k.txt", "control/depth/frame_000007.png",
+    const char *arts[] = {"depth/frame_000007.exr",         "motion/frame_000007.exr",
+                          "normal/frame_000007.exr",        "id/frame_000007.png",
+                          "mask/cards/frame_000007.png",    "camera/trajectory.json",
+                          "camera/camera_re10k.txt",        "control/depth/frame_000007.png",
                           "control/normal/frame_000007.png"};
     for (size_t i = 0; i < sizeof arts / sizeof arts[0]; i++)
         CHECK_MSG(s_exists(dir, arts[i]), "missing %s", arts[i]);
@@ -557,8 +557,8 @@ static void test_manifest_refusals(void)
     x = r[0];
     CHECK(lx_manifest_add_frame(m, x.f, x.t_ms, &x.cam, x.mf, LX_MANIFEST_MAX_FILES + 1, &err) ==
           LX_E_INVALID);
-    static const char *const bad_keys[] = {"../x", "", "a/b/c", "mask/.", "camera", "a//b",
-                                           "rgba.x"};
+    static const char *const bad_keys[] = {"../x",   "",     "a/b/c", "mask/.",
+                                           "camera", "a//b", "rgba.x"};
     for (size_t k = 0; k < sizeof bad_keys / sizeof bad_keys[0]; k++) {
         x = r[0];
         x.mf[1].key = bad_keys[k];
@@ -586,9 +586,9 @@ static void test_manifest_refusals(void)
     x.mf[1].key = "dept";
     CHECK(s_add(m, &x, &err) == LX_E_INVALID);
     /* Names: another frame's, another extension, none, a path. */
-    static const char *const bad_names[] = {"frame_000004.png", "frame_000003.exr",
-                                            "frame_000003.", "frame_3.png", "frame_000003.png/x",
-                                            "../frame_000003.png", "frame_000003.png.png"};
+    static const char *const bad_names[] = {
+        "frame_000004.png",   "frame_000003.exr",    "frame_000003.",       "frame_3.png",
+        "frame_000003.png/x", "../frame_000003.png", "frame_000003.png.png"};
     for (size_t k = 0; k < sizeof bad_names / sizeof bad_names[0]; k++) {
         x = r[0];
         x.mf[0].name = bad_names[k];
@@ -676,8 +676,7 @@ static void test_manifest_oom(void)
         } else {
             CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld: %s", fail_at, lx_error_name(rc));
         }
-        CHECK_MSG(c.live_blocks == 0, "allocation %ld: %ld blocks leaked", fail_at,
-                  c.live_blocks);
+        CHECK_MSG(c.live_blocks == 0, "allocation %ld: %ld blocks leaked", fail_at, c.live_blocks);
     }
     /* After every failure, a complete manifest: the same bytes. */
     counter_t c = {0, -1, 0, 0, 0, 0};
@@ -697,11 +696,16 @@ out:
 
 static void test_relpath_ok(void)
 {
-    static const char *const good[] = {"rgba", "mask/cards", "frame_000012.png",
-                                       "control/depth/frame_000000.png", "a.b-c_d", ".hidden",
-                                       "..x", "x.."};
-    static const char *const bad[] = {"", "../x", "/etc", "a//b", "a/./b", ".", "..", "a/..",
-                                      "a/", "a b", "a\\b", "caf\xc3\xa9", "a/\n"};
+    static const char *const good[] = {"rgba",
+                                       "mask/cards",
+                                       "frame_000012.png",
+                                       "control/depth/frame_000000.png",
+                                       "a.b-c_d",
+                                       ".hidden",
+                                       "..x",
+                                       "x.."};
+    static const char *const bad[] = {"",     "../x", "/etc", "a//b", "a/./b",       ".",   "..",
+                                      "a/..", "a/",   "a b",  "a\\b", "caf\xc3\xa9", "a/\n"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         CHECK_MSG(lx_export_relpath_ok(good[i]), "'%s'", good[i]);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -739,40 +743,6 @@ static void test_check_target(void)
     CHECK(lx_export_check_target(dir, "feedback-trails", false, &err) == LX_E_INVALID);
 }
 
-
-/* A process killed inside lx_write_atomic leaves ".NAME.tmp-XXXXXX", a
- * superseded shared-mode attempt ".NAME.a<attempt>"; lx_remove_stale_temps
- * removes exactly those, two levels deep. */
-static void test_stale_temps(void)
-{
-    char dir[600], sub[700], deep[800];
-    snprintf(dir, sizeof dir, "%s/temps", s_root);
-    snprintf(sub, sizeof sub, "%s/mask", dir);
-    snprintf(deep, sizeof deep, "%s/cards", sub);
-    CHECK(lx_mkdirs(deep, NULL) == LX_OK);
-    static const char *const keep[] = {"frame_000001.png", ".hidden", "x.tmp-ABCDEF",
-                                       ".frame.tmp-ABC", "frame.a12", ".a12"};
-    static const char *const temps[] = {".frame_000001.png.tmp-Ab12Cd",
-                                        ".frame_000002.exr.a1234"};
-    const char *where[] = {dir, sub, deep};
-    for (int w = 0; w < 3; w++) {
-        for (int k = 0; k < 6; k++)
-            CHECK(lx_write_atomic(where[w], keep[k], "k", 1, NULL) == LX_OK);
-        CHECK(lx_write_atomic(where[w], temps[w % 2], "t", 1, NULL) == LX_OK);
-    }
-    CHECK(lx_remove_stale_temps(dir) == 3);
-    for (int w = 0; w < 3; w++) {
-        char path[1000];
-        for (int k = 0; k < 6; k++) {
-            snprintf(path, sizeof path, "%s/%s", where[w], keep[k]);
-            CHECK(access(path, F_OK) == 0);
-        }
-        snprintf(path, sizeof path, "%s/%s", where[w], temps[w % 2]);
-        CHECK(access(path, F_OK) != 0);
-    }
-    CHECK(lx_remove_stale_temps(dir) == 0);
-}
-
 int main(void)
 {
     snprintf(s_root, sizeof s_root, "/tmp/lattice-test-export-XXXXXX");
@@ -789,7 +759,6 @@ int main(void)
     test_manifest_oom();
     test_relpath_ok();
     test_check_target();
-    test_stale_temps();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_root);
     CHECK(system(cmd) == 0);

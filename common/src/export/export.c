@@ -1,185 +1,8 @@
-/* lx_export_run: the frame loop and atomic files; lx_manifest (manifest.c)
- * assembles the camera files and metadata.json. */
-#include <dirent.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "export_internal.h"
+/* lx_export_run: the frame loop; lx_manifest (manifest.c) assembles the
+ * camera files and metadata.json. */
 #include "lattice/export.h"
+#include "lattice/files.h"
 #include "lattice/manifest.h"
-
-/* ---- files ---------------------------------------------------------- */
-
-/* dir + "/" + name into buf (LX_PATH_MAX); false when it does not fit. */
-enum { LX_PATH_MAX = 4096 };
-
-static bool s_join(char *buf, const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    if (a + b + 2 > LX_PATH_MAX)
-        return false;
-    memcpy(buf, dir, a);
-    buf[a] = '/';
-    memcpy(buf + a + 1, name, b + 1);
-    return true;
-}
-
-lx_result_t lx_mkdirs(const char *path, lx_error_t *err)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf)
-        return lx_fail(err, LX_E_INVALID, "bad directory '%s'", path);
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return lx_fail(err, LX_E_IO, "cannot create '%s': %s", buf, strerror(errno));
-        buf[i] = c;
-    }
-    return LX_OK;
-}
-
-lx_result_t lx_write_atomic(const char *dir, const char *name, const void *data, size_t len,
-                            lx_error_t *err)
-{
-    char tmp[LX_PATH_MAX], dst[LX_PATH_MAX], tmpname[300];
-    /* mkstemp: a fresh name per call, so two threads or processes writing
-     * the same frame (a reassigned chunk) never share a temporary file. */
-    int t = snprintf(tmpname, sizeof tmpname, ".%s.tmp-XXXXXX", name);
-    if (t < 0 || (size_t)t >= sizeof tmpname || !s_join(dst, dir, name) ||
-        !s_join(tmp, dir, tmpname))
-        return lx_fail(err, LX_E_INVALID, "path too long: '%s/%s'", dir, name);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 && fchmod(fd, 0644) == 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        return lx_fail(err, LX_E_IO, "cannot write '%s': %s", tmp, strerror(e));
-    }
-    bool ok = fwrite(data, 1, len, f) == len;
-    ok = fclose(f) == 0 && ok;
-    /* Only a complete file ever carries the final name. */
-    if (!ok || rename(tmp, dst) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return lx_fail(err, LX_E_IO, "cannot write '%s': %s", dst, strerror(e ? e : EIO));
-    }
-    return LX_OK;
-}
-
-bool lx_attempt_file_name(char *out, size_t size, const char *name, uint64_t attempt)
-{
-    int n = snprintf(out, size, ".%s.a%llu", name, (unsigned long long)attempt);
-    return n > 0 && (size_t)n < size;
-}
-
-/* ".NAME.tmp-XXXXXX" (lx_write_atomic's temporary files) or ".NAME.a<digits>"
- * (lx_attempt_file_name). */
-static bool s_is_temp(const char *name)
-{
-    size_t n = strlen(name);
-    if (name[0] != '.')
-        return false;
-    if (n > 12 && memcmp(name + n - 11, ".tmp-", 5) == 0)
-        return true;
-    size_t d = n;
-    while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
-        d--;
-    return d < n && d >= 3 && name[d - 1] == 'a' && name[d - 2] == '.';
-}
-
-static unsigned s_remove_temps(const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    unsigned removed = 0;
-    struct dirent *e;
-    char path[LX_PATH_MAX];
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-            !s_join(path, dir, e->d_name))
-            continue;
-        struct stat st;
-        if (lstat(path, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode) && depth > 0)
-            removed += s_remove_temps(path, depth - 1);
-        else if (S_ISREG(st.st_mode) && s_is_temp(e->d_name) && unlink(path) == 0)
-            removed++;
-    }
-    closedir(d);
-    return removed;
-}
-
-unsigned lx_remove_stale_temps(const char *dir)
-{
-    /* out/, out/rgba/, out/mask/<layer>/: two levels below the root. */
-    return s_remove_temps(dir, 2);
-}
-
-bool lx_file_sha256_hex(const char *path, char hex[65])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    lx_sha256_t h;
-    bool ok = lx_sha256_init(&h) == LX_OK;
-    char buf[1 << 16];
-    size_t got;
-    while (ok && (got = fread(buf, 1, sizeof buf, f)) > 0)
-        lx_sha256_update(&h, buf, got);
-    ok = ok && !ferror(f);
-    fclose(f);
-    lx_digest_t d;
-    if (!ok || lx_sha256_final(&h, &d) != LX_OK)
-        return false;
-    lx_hex(d.bytes, 32, hex);
-    return true;
-}
-
-char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = lx_malloc(a, cap + 1);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0 || n > max)
-            break;
-        if (n == cap) {
-            char *bigger = lx_malloc(a, cap * 2 + 1);
-            if (bigger)
-                memcpy(bigger, buf, n);
-            lx_free(a, buf);
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    bool bad = ferror(f) || n > max;
-    fclose(f);
-    if (!buf || bad) {
-        lx_free(a, buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 /* ---- the run -------------------------------------------------------- */
 
@@ -189,7 +12,7 @@ static lx_result_t s_artifact_dirs(const char *out_dir, const lx_frame_result_t 
 {
     for (uint32_t j = 0; j < res->n_files; j++) {
         char dir[LX_PATH_MAX];
-        if (!s_join(dir, out_dir, res->files[j].key))
+        if (!lx_path_join(dir, out_dir, res->files[j].key))
             return lx_fail(err, LX_E_INVALID, "output path too long");
         lx_result_t rc = lx_mkdirs(dir, err);
         if (rc != LX_OK)
@@ -206,7 +29,7 @@ static lx_result_t s_write_frame(const char *out_dir, const lx_frame_result_t *r
     for (uint32_t j = 0; j < res->n_files; j++) {
         const lx_artifact_file_t *a = &res->files[j];
         char dir[LX_PATH_MAX];
-        lx_result_t rc = s_join(dir, out_dir, a->key)
+        lx_result_t rc = lx_path_join(dir, out_dir, a->key)
                              ? lx_write_atomic(dir, a->name, a->bytes.buf, a->bytes.len, err)
                              : lx_fail(err, LX_E_INVALID, "output path too long");
         if (rc != LX_OK)

@@ -1,10 +1,10 @@
-/* File helpers shared by export and verify (internal to common/src/export). */
+/* The manifest reader verify and repair share (internal to common/src/export). */
 #ifndef LATTICE_EXPORT_INTERNAL_H
 #define LATTICE_EXPORT_INTERNAL_H
 
 #include <cJSON.h>
 
-#include "lattice/files.h"
+#include "lattice/result.h"
 
 /* out_dir/metadata.json, parsed: a JSON object, or NULL with err set
  * (LX_E_IO: unreadable or too large, LX_E_PARSE: not a JSON object).

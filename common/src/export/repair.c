@@ -54,9 +54,9 @@ lx_result_t lx_repair_plan(const lx_program_t *p, const char *out_dir, lx_export
 /* Whether out_dir/key/name has SHA-256 hash: 1 yes, 0 differs, -1 missing. */
 static int s_file_matches(const char *out_dir, const char *key, const char *name, const char *hash)
 {
-    char path[4400], hex[65];
-    snprintf(path, sizeof path, "%s/%s/%s", out_dir, key, name);
-    if (!lx_file_sha256_hex(path, hex))
+    char path[LX_PATH_MAX], hex[65];
+    if (!lx_path_join(path, out_dir, key) || !lx_path_join(path, path, name) ||
+        !lx_file_sha256_hex(path, hex))
         return -1;
     return strcmp(hex, hash) == 0;
 }

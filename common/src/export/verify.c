@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "export_internal.h"
+#include "lattice/digest.h"
 #include "lattice/export.h"
+#include "lattice/files.h"
 #include "lattice/patch.h"
 
 #define LX_MANIFEST_MAX (512u << 20)
@@ -58,8 +60,11 @@ static bool s_listed(const cJSON *files, const char *name)
 
 cJSON *lx_manifest_read(const char *out_dir, lx_error_t *err)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/metadata.json", out_dir);
+    char path[LX_PATH_MAX];
+    if (!lx_path_join(path, out_dir, "metadata.json")) {
+        lx_fail(err, LX_E_INVALID, "path too long: '%.200s'", out_dir);
+        return NULL;
+    }
     size_t len = 0;
     errno = 0;
     char *text = lx_read_file(path, LX_MANIFEST_MAX, &len, lx_alloc_default());
@@ -84,7 +89,7 @@ lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_er
     cJSON *m = lx_manifest_read(out_dir, err);
     if (!m)
         return err ? err->code : LX_E_IO;
-    char path[4096];
+    char dir[LX_PATH_MAX], path[LX_PATH_MAX];
     const cJSON *sums = cJSON_GetObjectItemCaseSensitive(m, "checksums");
     if (!cJSON_IsObject(sums)) {
         cJSON_Delete(m);
@@ -117,10 +122,11 @@ lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_er
             if (idx)
                 lx_sha256_update(&all, "\n", 1);
             lx_sha256_update(&all, h->valuestring, strlen(h->valuestring));
-            snprintf(path, sizeof path, "%s/%s/%s", out_dir, k->string, f->valuestring);
             char hex[65];
             rep->checked++;
-            if (!lx_file_sha256_hex(path, hex)) {
+            /* A path too long to exist is a missing file. */
+            if (!lx_path_join(path, out_dir, k->string) ||
+                !lx_path_join(path, path, f->valuestring) || !lx_file_sha256_hex(path, hex)) {
                 lx_strbuf_addf(&rep->text, "missing    %s/%s\n", k->string, f->valuestring);
                 rep->missing++;
                 continue;
@@ -140,23 +146,22 @@ lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_er
             rep->combined_bad++;
         }
         /* Files in the artifact's directory that the manifest does not list. */
-        snprintf(path, sizeof path, "%s/%s", out_dir, k->string);
-        DIR *dir = opendir(path);
+        DIR *listing = lx_path_join(dir, out_dir, k->string) ? opendir(dir) : NULL;
         struct dirent *e;
-        while (dir && (e = readdir(dir))) {
+        while (listing && (e = readdir(listing))) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                 continue;
-            char sub[4096];
-            snprintf(sub, sizeof sub, "%s/%s", k->string, e->d_name);
-            if (cJSON_GetObjectItemCaseSensitive(sums, sub))
-                continue; /* mask/<layer> directories are keys of their own */
+            /* mask/<layer> directories are keys of their own. */
+            if (lx_path_join(path, k->string, e->d_name) &&
+                cJSON_GetObjectItemCaseSensitive(sums, path))
+                continue;
             if (!s_listed(files, e->d_name)) {
                 lx_strbuf_addf(&rep->text, "extra      %s/%s\n", k->string, e->d_name);
                 rep->extra++;
             }
         }
-        if (dir)
-            closedir(dir);
+        if (listing)
+            closedir(listing);
     }
     cJSON_Delete(m);
     if (rep->text.failed)
