@@ -694,32 +694,6 @@ out:
     free(trails);
 }
 
-static void test_relpath_ok(void)
-{
-    static const char *const good[] = {"rgba",
-                                       "mask/cards",
-                                       "frame_000012.png",
-                                       "control/depth/frame_000000.png",
-                                       "a.b-c_d",
-                                       ".hidden",
-                                       "..x",
-                                       "x.."};
-    static const char *const bad[] = {"",     "../x", "/etc", "a//b", "a/./b",       ".",   "..",
-                                      "a/..", "a/",   "a b",  "a\\b", "caf\xc3\xa9", "a/\n"};
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        CHECK_MSG(lx_export_relpath_ok(good[i]), "'%s'", good[i]);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_MSG(!lx_export_relpath_ok(bad[i]), "'%s'", bad[i]);
-    CHECK(!lx_export_relpath_ok(NULL));
-    char s[202];
-    memset(s, 'a', sizeof s);
-    s[200] = '\0';
-    CHECK(lx_export_relpath_ok(s));
-    s[200] = 'a';
-    s[201] = '\0';
-    CHECK(!lx_export_relpath_ok(s));
-}
-
 /* The target rule the coordinator shares with lx_export_run. */
 static void test_check_target(void)
 {
@@ -757,7 +731,6 @@ int main(void)
     test_manifest_any_order();
     test_manifest_refusals();
     test_manifest_oom();
-    test_relpath_ok();
     test_check_target();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_root);

@@ -12,9 +12,9 @@
  * because every frame has the same ones. It never writes artifact files
  * itself. Not thread-safe: one thread records into a manifest.
  *
- * lx_export_check_target and lx_export_relpath_ok are the export
- * directory's rules, here because whoever writes a manifest must apply
- * them too. */
+ * lx_export_check_target, lx_manifest_key_valid and lx_export_relpath_ok
+ * are the export directory's rules, here because whoever writes a
+ * manifest must apply them too. */
 #ifndef LATTICE_MANIFEST_H
 #define LATTICE_MANIFEST_H
 
@@ -49,7 +49,10 @@ typedef struct lx_manifest_run {
     const char *exported_at; /* ISO-8601 UTC; NULL writes "" */
     const char *audit_json;  /* a JSON object written as run.audit, or NULL */
 } lx_manifest_run_t;
-#define LX_MANIFEST_RUN_INIT {sizeof(lx_manifest_run_t), 1, 1, 0, NULL, NULL}
+#define LX_MANIFEST_RUN_INIT                                                                       \
+    {                                                                                              \
+        sizeof(lx_manifest_run_t), 1, 1, 0, NULL, NULL                                             \
+    }
 
 /* A manifest under construction for plan's frames [plan->first,
  * plan->last], with no frame recorded yet. p is borrowed and must outlive
@@ -109,11 +112,15 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
 lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool force,
                                    lx_error_t *err);
 
-/* Whether rel is safe to join under an export directory: a relative path
- * of 1 to 200 bytes whose components are non-empty runs of [A-Za-z0-9._-],
- * separated by single '/', none of them "." or "..". "mask/cards" and
- * "frame_000012.png" pass; "", "/etc", "../x", "a//b", "a/./b", "a/"
- * do not. NULL is false. */
+/* Whether key is an artifact key: one or two patch ids (lx_name_id_valid)
+ * separated by '/', at most LX_MANIFEST_KEY_MAX bytes: "rgba",
+ * "mask/cards", "control/depth". The rule lx_manifest_add_frame and
+ * lx_export_verify apply to keys. NULL is false. */
+bool lx_manifest_key_valid(const char *key);
+
+/* Whether rel is safe to join under an export directory: exactly
+ * lx_name_relpath_valid (lattice/names.h), under the name proto/ calls it
+ * by. */
 bool lx_export_relpath_ok(const char *rel);
 
 #endif

@@ -12,9 +12,10 @@
 #include "lattice/dmath.h"
 #include "lattice/files.h"
 #include "lattice/manifest.h"
+#include "lattice/names.h"
 #include "lattice/patch.h"
 
-enum { LX_EXT_MAX = 15, LX_RELPATH_MAX = 200 };
+enum { LX_EXT_MAX = 15 };
 
 /* The hashes of one artifact file of one frame, as bytes: half the size of
  * their hex, and parsing them is what validates them. */
@@ -52,46 +53,19 @@ static bool s_alnum(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-static bool s_relchar(char c) { return s_alnum(c) || c == '.' || c == '_' || c == '-'; }
+bool lx_export_relpath_ok(const char *rel) { return lx_name_relpath_valid(rel); }
 
-bool lx_export_relpath_ok(const char *rel)
+bool lx_manifest_key_valid(const char *key)
 {
-    if (!rel)
-        return false;
-    size_t n = strnlen(rel, LX_RELPATH_MAX + 1);
-    if (n == 0 || n > LX_RELPATH_MAX)
-        return false;
-    /* Component by component: a leading, doubled or trailing '/' makes an
-     * empty one. */
-    for (const char *s = rel;;) {
-        size_t k = 0;
-        while (s[k] && s[k] != '/') {
-            if (!s_relchar(s[k]))
-                return false;
-            k++;
-        }
-        if (k == 0 || (k == 1 && s[0] == '.') || (k == 2 && s[0] == '.' && s[1] == '.'))
-            return false;
-        if (!s[k])
-            return true;
-        s += k + 1;
-    }
-}
-
-/* An artifact key lx_export_verify accepts: one or two ids ("rgba",
- * "mask/cards"). */
-static bool s_key_ok(const char *key)
-{
-    if (!lx_export_relpath_ok(key) || strlen(key) > LX_MANIFEST_KEY_MAX)
+    if (!key || strnlen(key, LX_MANIFEST_KEY_MAX + 1) > LX_MANIFEST_KEY_MAX)
         return false;
     char part[LX_MANIFEST_KEY_MAX + 1];
     const char *slash = strchr(key, '/');
-    if (slash && strchr(slash + 1, '/'))
-        return false;
     size_t k = slash ? (size_t)(slash - key) : strlen(key);
     memcpy(part, key, k);
     part[k] = '\0';
-    return lx_id_valid(part) && (!slash || lx_id_valid(slash + 1));
+    /* Ids never contain '/', so a third component fails the second id. */
+    return lx_name_id_valid(part) && (!slash || lx_name_id_valid(slash + 1));
 }
 
 lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool force,
@@ -235,7 +209,7 @@ static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f, const lx_man
                            (long long)f, (int)LX_MANIFEST_KEY_MAX, key, (long long)m->key_frame,
                            m->arts[j].key);
         if (!m->keyed) {
-            if (!s_key_ok(key))
+            if (!lx_manifest_key_valid(key))
                 return lx_fail(err, LX_E_INVALID,
                                "artifact key '%.*s' of frame %lld is not one or two ids "
                                "separated by '/'",

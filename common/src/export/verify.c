@@ -10,45 +10,14 @@
 #include "lattice/digest.h"
 #include "lattice/export.h"
 #include "lattice/files.h"
-#include "lattice/patch.h"
+#include "lattice/manifest.h"
+#include "lattice/names.h"
 
 #define LX_MANIFEST_MAX (512u << 20)
 
-/* Keys are artifact paths: "rgba", "mask/<layer>", "control/depth". */
-static bool s_key_ok(const char *key)
-{
-    char part[128];
-    int parts = 0;
-    for (const char *s = key;; parts++) {
-        size_t n = strcspn(s, "/");
-        if (n == 0 || n >= sizeof part)
-            return false;
-        memcpy(part, s, n);
-        part[n] = '\0';
-        if (!lx_id_valid(part))
-            return false;
-        s += n;
-        if (!*s)
-            break;
-        s++;
-    }
-    return parts < 2;
-}
-
-/* A plain file name: [A-Za-z0-9_.-], not starting with '.', no "..". */
-static bool s_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 128 || s[0] == '.' || strstr(s, ".."))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.'))
-            return false;
-    }
-    return true;
-}
+/* Longest file name a manifest may list (frame and camera files are far
+ * shorter). */
+enum { LX_VERIFY_NAME_MAX = 128 };
 
 static bool s_listed(const cJSON *files, const char *name)
 {
@@ -102,8 +71,8 @@ lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_er
         const cJSON *files = cJSON_GetObjectItemCaseSensitive(k, "files");
         const cJSON *hashes = cJSON_GetObjectItemCaseSensitive(k, "hashes");
         const cJSON *combined = cJSON_GetObjectItemCaseSensitive(k, "combined");
-        if (!k->string || !s_key_ok(k->string) || !cJSON_IsArray(files) || !cJSON_IsArray(hashes) ||
-            cJSON_GetArraySize(files) != cJSON_GetArraySize(hashes)) {
+        if (!k->string || !lx_manifest_key_valid(k->string) || !cJSON_IsArray(files) ||
+            !cJSON_IsArray(hashes) || cJSON_GetArraySize(files) != cJSON_GetArraySize(hashes)) {
             lx_strbuf_addf(&rep->text, "malformed checksums entry '%s'\n",
                            k->string ? k->string : "");
             rep->mismatched++;
@@ -114,7 +83,8 @@ lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_er
         const cJSON *h = hashes->child;
         int idx = 0;
         for (const cJSON *f = files->child; f; f = f->next, h = h->next, idx++) {
-            if (!cJSON_IsString(f) || !s_name_ok(f->valuestring) || !cJSON_IsString(h)) {
+            if (!cJSON_IsString(f) || !lx_name_valid(f->valuestring, LX_VERIFY_NAME_MAX) ||
+                !cJSON_IsString(h)) {
                 lx_strbuf_addf(&rep->text, "%s: malformed entry %d\n", k->string, idx);
                 rep->mismatched++;
                 continue;
