@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lattice/camera.h"
 #include "lattice/digest.h"
-#include "lattice/dmath.h"
 #include "lattice/files.h"
 #include "lattice/manifest.h"
 #include "lattice/names.h"
@@ -441,33 +441,24 @@ static void s_camera_files(const lx_manifest_t *m, lx_strbuf_t *traj, lx_strbuf_
     cJSON *frames = cJSON_AddArrayToObject(root, "frames");
     lx_strbuf_addf(re10k, "%s\n", p->patch_id);
     for (size_t i = 0; i < m->n; i++) {
-        const lx_camera_t *c = &m->cams[i];
-        /* The orthonormal basis the rasterizer uses. */
-        double f[3] = {c->forward[0], c->forward[1], c->forward[2]}, r[3], u[3];
-        r[0] = f[1] * c->up[2] - f[2] * c->up[1];
-        r[1] = f[2] * c->up[0] - f[0] * c->up[2];
-        r[2] = f[0] * c->up[1] - f[1] * c->up[0];
-        double rl = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
-        for (int k = 0; k < 3; k++)
-            r[k] = rl > 0 ? r[k] / rl : (k == 0);
-        u[0] = r[1] * f[2] - r[2] * f[1];
-        u[1] = r[2] * f[0] - r[0] * f[2];
-        u[2] = r[0] * f[1] - r[1] * f[0];
+        /* The basis and field of view the pixels were rendered with. */
+        lx_camera_view_t v;
+        lx_camera_view(&m->cams[i], plan->width, plan->height, &v);
+        const double *r = v.right, *u = v.up, *f = v.forward, *pos = v.position;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "frame", (double)(plan->first + (int64_t)i));
-        cJSON_AddItemToObject(o, "position", cJSON_CreateDoubleArray(c->position, 3));
+        cJSON_AddItemToObject(o, "position", cJSON_CreateDoubleArray(pos, 3));
         cJSON_AddItemToObject(o, "forward", cJSON_CreateDoubleArray(f, 3));
         cJSON_AddItemToObject(o, "up", cJSON_CreateDoubleArray(u, 3));
-        cJSON_AddNumberToObject(o, "fov", c->fov_y_deg);
+        cJSON_AddNumberToObject(o, "fov", v.fov_y_deg);
         cJSON_AddItemToArray(frames, o);
         /* OpenCV camera: x right, y down, z forward. */
-        double fy_px = plan->height / 2.0 / lx_tan(c->fov_y_deg * LX_PI / 360.0);
+        double fy_px = plan->height / 2.0 / v.tan_half_fov;
         double rows[3][3] = {{r[0], r[1], r[2]}, {-u[0], -u[1], -u[2]}, {f[0], f[1], f[2]}};
         lx_strbuf_addf(re10k, "%lld %.9g %.9g 0.5 0.5 0 0", (long long)llround(m->t_ms[i] * 1000.0),
                        fy_px / plan->width, fy_px / plan->height);
         for (int k = 0; k < 3; k++) {
-            double t = -(rows[k][0] * c->position[0] + rows[k][1] * c->position[1] +
-                         rows[k][2] * c->position[2]);
+            double t = -(rows[k][0] * pos[0] + rows[k][1] * pos[1] + rows[k][2] * pos[2]);
             lx_strbuf_addf(re10k, " %.9g %.9g %.9g %.9g", rows[k][0], rows[k][1], rows[k][2],
                            t == 0 ? 0.0 : t);
         }
