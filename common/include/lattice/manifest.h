@@ -1,11 +1,13 @@
 /* Manifest: the camera files and metadata.json of an export, assembled
  * from per-frame results that arrive in any order (docs/export-format.md).
  *
- * lx_export_run records each frame it renders; a cluster coordinator
- * records the results its workers send. Given the same program, plan and
- * frame results, both write byte-identical camera/trajectory.json,
- * camera/camera_re10k.txt and metadata.json (apart from "exportedAt" and
- * "run", which lx_manifest_run_t supplies).
+ * The coordinator (the one `lattice export` runs in-process, or a
+ * cluster's) records the results its workers send; `lattice rerender`
+ * records the frames it renders again and the intact ones it keeps. Given
+ * the same program, plan and frame results, in any order, a manifest
+ * writes byte-identical camera/trajectory.json, camera/camera_re10k.txt
+ * and metadata.json (apart from "exportedAt" and "run", which
+ * lx_manifest_run_t supplies).
  *
  * A manifest keeps, per frame, its time, its camera and the hashes of its
  * artifact files; artifact keys and file extensions are stored once,
