@@ -13,6 +13,7 @@
 #include "lattice/manifest.h"
 #include "lattice/raster.h"
 #include "runtime_fixture.h"
+#include "scratch_dir.h"
 
 enum { W = 96, H = 64 };
 
@@ -238,15 +239,10 @@ static void test_files_match_pixels(void)
 
 int main(void)
 {
-    snprintf(s_root, sizeof s_root, "/tmp/lattice-test-camera-XXXXXX");
-    if (!mkdtemp(s_root)) {
-        CHECK(false);
+    if (!t_scratch_dir(s_root, "camera"))
         TEST_MAIN_END();
-    }
     test_view_basis();
     test_files_match_pixels();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_root);
-    CHECK(system(cmd) == 0);
+    t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

@@ -17,6 +17,7 @@
 #include "lattice/files.h"
 #include "lattice/manifest.h"
 #include "runtime_fixture.h"
+#include "scratch_dir.h"
 #include "test_alloc.h"
 
 static char s_root[256];
@@ -791,11 +792,8 @@ static void test_check_target(void)
 
 int main(void)
 {
-    snprintf(s_root, sizeof s_root, "/tmp/lattice-test-export-XXXXXX");
-    if (!mkdtemp(s_root)) {
-        CHECK(false);
+    if (!t_scratch_dir(s_root, "export"))
         TEST_MAIN_END();
-    }
     test_determinism();
     test_cli_export_matches();
     test_verify_catches_damage();
@@ -805,8 +803,6 @@ int main(void)
     test_manifest_refusals();
     test_manifest_oom();
     test_check_target();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_root);
-    CHECK(system(cmd) == 0);
+    t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

@@ -9,6 +9,7 @@
 
 #include "lattice/digest.h"
 #include "lattice/files.h"
+#include "scratch_dir.h"
 #include "test.h"
 
 static char s_root[256];
@@ -174,19 +175,14 @@ static void test_read_and_hash(void)
 
 int main(void)
 {
-    snprintf(s_root, sizeof s_root, "/tmp/lattice-test-files-XXXXXX");
-    if (!mkdtemp(s_root)) {
-        CHECK(false);
+    if (!t_scratch_dir(s_root, "files"))
         TEST_MAIN_END();
-    }
     test_join();
     test_mkdirs();
     test_write_atomic();
     test_stale_temps();
     test_attempt_name();
     test_read_and_hash();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_root);
-    CHECK(system(cmd) == 0);
+    t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

@@ -31,24 +31,41 @@ static void test_name_check(void)
     CHECK(!lx_name_valid(NULL, 128));
 }
 
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* valid accepts every string of good and refuses every one of bad. */
+static void s_check_lists(bool (*valid)(const char *), const char *what, const char *const *good,
+                          size_t n_good, const char *const *bad, size_t n_bad)
+{
+    for (size_t i = 0; i < n_good; i++)
+        CHECK_MSG(valid(good[i]), "%s '%s'", what, good[i]);
+    for (size_t i = 0; i < n_bad; i++)
+        CHECK_MSG(!valid(bad[i]), "%s '%s'", what, bad[i] ? bad[i] : "(null)");
+}
+
+/* valid accepts max bytes of c and refuses max + 1. */
+static void s_check_limit(bool (*valid)(const char *), const char *what, size_t max, char c)
+{
+    char s[256];
+    if (max + 2 > sizeof s)
+        return;
+    memset(s, c, max + 1);
+    s[max] = '\0';
+    CHECK_MSG(valid(s), "%s of %zu bytes", what, max);
+    s[max] = c;
+    s[max + 1] = '\0';
+    CHECK_MSG(!valid(s), "%s of %zu bytes", what, max + 1);
+}
+
 /* Patch ids are names without '.', of at most 64 bytes: what patches and
  * fixtures have always been checked against (PT-006). */
 static void test_id(void)
 {
     static const char *const good[] = {"osc", "orbit-cards", "Block_2", "a", "0", "-", "_x"};
-    static const char *const bad[] = {"", "a.b", ".", "..", "../x", "a b", "a/b", "caf\xc3\xa9"};
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        CHECK_MSG(lx_name_id_valid(good[i]), "'%s'", good[i]);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_MSG(!lx_name_id_valid(bad[i]), "'%s'", bad[i]);
-    CHECK(!lx_name_id_valid(NULL));
-    char s[LX_NAME_ID_MAX + 2];
-    memset(s, 'i', sizeof s);
-    s[LX_NAME_ID_MAX] = '\0';
-    CHECK(lx_name_id_valid(s));
-    s[LX_NAME_ID_MAX] = 'i';
-    s[LX_NAME_ID_MAX + 1] = '\0';
-    CHECK(!lx_name_id_valid(s));
+    static const char *const bad[] = {"",    "a.b", ".",  "..",         "../x",
+                                      "a b", "a/b", NULL, "caf\xc3\xa9"};
+    s_check_lists(lx_name_id_valid, "id", good, N_OF(good), bad, N_OF(bad));
+    s_check_limit(lx_name_id_valid, "id", LX_NAME_ID_MAX, 'i');
 }
 
 static void test_relpath(void)
@@ -61,24 +78,12 @@ static void test_relpath(void)
                                        ".hidden",
                                        "..x",
                                        "x.."};
-    static const char *const bad[] = {"",     "../x", "/etc", "a//b", "a/./b",       ".",   "..",
-                                      "a/..", "a/",   "a b",  "a\\b", "caf\xc3\xa9", "a/\n"};
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        CHECK_MSG(lx_name_relpath_valid(good[i]), "'%s'", good[i]);
-        CHECK_MSG(lx_export_relpath_ok(good[i]), "'%s'", good[i]);
-    }
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        CHECK_MSG(!lx_name_relpath_valid(bad[i]), "'%s'", bad[i]);
-        CHECK_MSG(!lx_export_relpath_ok(bad[i]), "'%s'", bad[i]);
-    }
-    CHECK(!lx_name_relpath_valid(NULL));
-    char s[LX_NAME_RELPATH_MAX + 2];
-    memset(s, 'a', sizeof s);
-    s[LX_NAME_RELPATH_MAX] = '\0';
-    CHECK(lx_name_relpath_valid(s));
-    s[LX_NAME_RELPATH_MAX] = 'a';
-    s[LX_NAME_RELPATH_MAX + 1] = '\0';
-    CHECK(!lx_name_relpath_valid(s));
+    static const char *const bad[] = {"",     "../x", "/etc", "a//b", "a/./b",       ".",    "..",
+                                      "a/..", "a/",   "a b",  "a\\b", "caf\xc3\xa9", "a/\n", NULL};
+    /* lx_export_relpath_ok is the same rule under the name proto/ uses. */
+    s_check_lists(lx_name_relpath_valid, "relpath", good, N_OF(good), bad, N_OF(bad));
+    s_check_lists(lx_export_relpath_ok, "export relpath", good, N_OF(good), bad, N_OF(bad));
+    s_check_limit(lx_name_relpath_valid, "relpath", LX_NAME_RELPATH_MAX, 'a');
 }
 
 /* Artifact keys: one or two ids, as the manifest writes and verify reads. */
@@ -87,10 +92,7 @@ static void test_artifact_key(void)
     static const char *const good[] = {"rgba", "mask/cards", "control/depth", "camera"};
     static const char *const bad[] = {"",       "../x", "a/b/c", "mask/.", "a//b",
                                       "rgba.x", "/",    "a/",    "/a",     NULL};
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        CHECK_MSG(lx_manifest_key_valid(good[i]), "'%s'", good[i]);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_MSG(!lx_manifest_key_valid(bad[i]), "'%s'", bad[i] ? bad[i] : "(null)");
+    s_check_lists(lx_manifest_key_valid, "key", good, N_OF(good), bad, N_OF(bad));
     /* Two ids of 64 bytes are 129 bytes: over LX_MANIFEST_KEY_MAX. */
     char s[2 * LX_NAME_ID_MAX + 2];
     memset(s, 'k', sizeof s);
