@@ -58,6 +58,27 @@ bool cli_take_patch(const char *cmd, const char *arg, const char **path, cli_hel
     return true;
 }
 
+bool cli_parse_frames(const char *s, int64_t *a, int64_t *b)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || end == s || x < 0)
+        return false;
+    long long y = x;
+    if (*end == '-') {
+        const char *t = end + 1;
+        y = strtoll(t, &end, 10);
+        if (errno || end == t || y < x)
+            return false;
+    }
+    if (*end)
+        return false;
+    *a = x;
+    *b = y;
+    return true;
+}
+
 bool cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 
 int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_program_t **program)

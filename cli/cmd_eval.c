@@ -1,6 +1,5 @@
 /* lattice eval PATCH --frames a-b [--json]: each frame's RenderFrame. */
 #include <cJSON.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,27 +20,6 @@ static void s_help(FILE *out)
                  "  --hash         print only the SHA-256 of the frames' canonical form\n"
                  "                 (camera and draw lists; what the golden tests pin)\n\n"
                  "Exit status: 0 success, 1 the patch has errors, 2 usage or I/O problem.\n");
-}
-
-bool cli_parse_frames(const char *s, int64_t *a, int64_t *b)
-{
-    char *end;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (errno || end == s || x < 0)
-        return false;
-    long long y = x;
-    if (*end == '-') {
-        const char *t = end + 1;
-        y = strtoll(t, &end, 10);
-        if (errno || end == t || y < x)
-            return false;
-    }
-    if (*end)
-        return false;
-    *a = x;
-    *b = y;
-    return true;
 }
 
 static const char *s_shape_name(double kind)

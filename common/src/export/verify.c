@@ -3,7 +3,6 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "export_internal.h"
