@@ -40,7 +40,8 @@ typedef struct lx_camera_view {
 
 /* The view of camera c for an image of width x height pixels (both > 0).
  * c->forward must be a unit vector (the Camera block makes it one).
- * Deterministic: the same inputs give the same bits on every machine. */
+ * Pure and thread-safe; the same inputs give the same bits on every
+ * machine. */
 void lx_camera_view(const lx_camera_t *c, uint32_t width, uint32_t height, lx_camera_view_t *out);
 
 #endif
