@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "export_internal.h"
 #include "lattice/camera.h"
 #include "lattice/digest.h"
 #include "lattice/files.h"
@@ -68,6 +69,29 @@ bool lx_manifest_key_valid(const char *key)
     return lx_name_id_valid(part) && (!slash || lx_name_id_valid(slash + 1));
 }
 
+cJSON *lx_manifest_read(const char *out_dir, lx_error_t *err)
+{
+    char path[LX_PATH_MAX];
+    if (!lx_path_join(path, out_dir, "metadata.json")) {
+        lx_fail(err, LX_E_INVALID, "path too long: '%.200s'", out_dir);
+        return NULL;
+    }
+    size_t len = 0;
+    char *text = lx_read_file(path, LX_MANIFEST_READ_MAX, &len, lx_alloc_default());
+    if (!text) {
+        lx_fail(err, LX_E_IO, "cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    cJSON *m = cJSON_ParseWithLength(text, len);
+    lx_free(lx_alloc_default(), text);
+    if (!cJSON_IsObject(m)) {
+        cJSON_Delete(m);
+        lx_fail(err, LX_E_PARSE, "'%s' is not an export manifest (not a JSON object)", path);
+        return NULL;
+    }
+    return m;
+}
+
 lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool force,
                                    lx_error_t *err)
 {
@@ -84,13 +108,8 @@ lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool
     closedir(d);
     if (empty || force)
         return LX_OK;
-    char path[LX_PATH_MAX];
-    if (!lx_path_join(path, dir, "metadata.json"))
-        return lx_fail(err, LX_E_INVALID, "output path too long");
-    size_t n = 0;
-    char *buf = lx_read_file(path, 512u << 20, &n, lx_alloc_default());
-    cJSON *m = buf ? cJSON_ParseWithLength(buf, n) : NULL;
-    lx_free(lx_alloc_default(), buf);
+    /* A manifest that cannot be read is not this project's. */
+    cJSON *m = lx_manifest_read(dir, NULL);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "projectId");
     bool ours = cJSON_IsString(id) && strcmp(id->valuestring, project_id) == 0;
     cJSON_Delete(m);

@@ -1,18 +1,17 @@
-/* lx_export_verify: re-hash every file metadata.json lists; find the ones
- * it does not list. */
+/* The export module's own function (lattice/export.h; the frame renderer
+ * it declares is frame_renderer.c): lx_export_verify re-hashes every file
+ * metadata.json lists and finds the ones it does not list. */
 #include <cJSON.h>
 #include <dirent.h>
-#include <errno.h>
 #include <string.h>
+
+#include "lattice/export.h"
 
 #include "export_internal.h"
 #include "lattice/digest.h"
-#include "lattice/export.h"
 #include "lattice/files.h"
 #include "lattice/manifest.h"
 #include "lattice/names.h"
-
-#define LX_MANIFEST_MAX (512u << 20)
 
 /* Longest file name a manifest may list (frame and camera files are far
  * shorter). */
@@ -24,30 +23,6 @@ static bool s_listed(const cJSON *files, const char *name)
         if (cJSON_IsString(f) && strcmp(f->valuestring, name) == 0)
             return true;
     return false;
-}
-
-cJSON *lx_manifest_read(const char *out_dir, lx_error_t *err)
-{
-    char path[LX_PATH_MAX];
-    if (!lx_path_join(path, out_dir, "metadata.json")) {
-        lx_fail(err, LX_E_INVALID, "path too long: '%.200s'", out_dir);
-        return NULL;
-    }
-    size_t len = 0;
-    errno = 0;
-    char *text = lx_read_file(path, LX_MANIFEST_MAX, &len, lx_alloc_default());
-    if (!text) {
-        lx_fail(err, LX_E_IO, "cannot read '%s': %s", path, errno ? strerror(errno) : "too large");
-        return NULL;
-    }
-    cJSON *m = cJSON_ParseWithLength(text, len);
-    lx_free(lx_alloc_default(), text);
-    if (!cJSON_IsObject(m)) {
-        cJSON_Delete(m);
-        lx_fail(err, LX_E_PARSE, "'%s' is not an export manifest (not a JSON object)", path);
-        return NULL;
-    }
-    return m;
 }
 
 lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_error_t *err)
