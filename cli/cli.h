@@ -36,11 +36,12 @@ int cmd_rerender(int argc, char **argv);
 bool cli_parse_frames(const char *s, int64_t *a, int64_t *b);
 
 /* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated
- * buffer; prints "lattice: cannot read 'path': reason" and returns NULL on
- * failure. */
+ * buffer (lx_read_file; free it with free); prints "lattice: cannot read
+ * 'path': reason" and returns NULL on failure. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
-/* Writes data to path atomically (temporary file in the same directory,
- * then rename). Prints the reason and returns false on failure. */
+/* Writes data to path atomically with lx_write_atomic (a temporary file in
+ * the same directory, flushed, then renamed). Prints the reason and returns
+ * false on failure. */
 bool cli_write_file(const char *path, const char *data, size_t len);
 /* An integer option value (decimal, nothing else) in [lo, hi] into *out;
  * otherwise prints "lattice CMD: FLAG takes LO to HI" and returns false. */

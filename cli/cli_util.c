@@ -8,79 +8,39 @@
 
 #include "cli.h"
 #include "lattice/compile.h"
+#include "lattice/files.h"
 #include "lattice/patch.h"
 #include "lattice/proc.h"
 
 char *cli_read_file(const char *path, size_t max, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    errno = 0;
+    char *buf = lx_read_file(path, max, len, lx_alloc_default());
+    if (!buf && errno == EFBIG)
+        fprintf(stderr, "lattice: '%s' is larger than %zu bytes\n", path, max);
+    else if (!buf)
         fprintf(stderr, "lattice: cannot read '%s': %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n > max) {
-            fprintf(stderr, "lattice: '%s' is larger than %zu bytes\n", path, max);
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        if (got == 0) {
-            if (ferror(f)) {
-                fprintf(stderr, "lattice: cannot read '%s': %s\n", path, strerror(errno));
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-        if (n == cap) {
-            char *bigger = realloc(buf, cap * 2 + 1);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (!buf) {
-        if (n <= max)
-            fprintf(stderr, "lattice: out of memory reading '%s'\n", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
     return buf;
 }
 
 bool cli_write_file(const char *path, const char *data, size_t len)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) {
-        fprintf(stderr, "lattice: out of memory\n");
-        return false;
+    /* lx_write_atomic writes NAME into DIR: path split at its last '/'. */
+    char dir[LX_PATH_MAX] = ".";
+    const char *slash = strrchr(path, '/');
+    size_t d = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path); /* "/x": the root */
+    lx_error_t err = {0};
+    lx_result_t rc =
+        d < sizeof dir ? LX_OK : lx_fail(&err, LX_E_INVALID, "path too long: '%.200s'", path);
+    if (rc == LX_OK && slash) {
+        memcpy(dir, path, d);
+        dir[d] = '\0';
     }
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && fwrite(data, 1, len, f) == len;
-    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-    if (f && fclose(f) != 0)
-        ok = false;
-    if (ok && rename(tmp, path) != 0)
-        ok = false;
-    if (!ok) {
-        fprintf(stderr, "lattice: cannot write '%s': %s\n", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok;
+    if (rc == LX_OK)
+        rc = lx_write_atomic(dir, slash ? slash + 1 : path, data, len, &err);
+    if (rc != LX_OK)
+        fprintf(stderr, "lattice: %s\n", err.message);
+    return rc == LX_OK;
 }
 
 bool cli_take_patch(const char *cmd, const char *arg, const char **path, cli_help_fn help)
@@ -95,6 +55,27 @@ bool cli_take_patch(const char *cmd, const char *arg, const char **path, cli_hel
         return false;
     }
     *path = arg;
+    return true;
+}
+
+bool cli_parse_frames(const char *s, int64_t *a, int64_t *b)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || end == s || x < 0)
+        return false;
+    long long y = x;
+    if (*end == '-') {
+        const char *t = end + 1;
+        y = strtoll(t, &end, 10);
+        if (errno || end == t || y < x)
+            return false;
+    }
+    if (*end)
+        return false;
+    *a = x;
+    *b = y;
     return true;
 }
 
@@ -228,14 +209,15 @@ void cli_export_request_release(cli_export_request_t *r)
 
 bool cli_absolute(const char *path, char *out, size_t size)
 {
-    char cwd[4096];
-    int n = path[0] == '/'            ? snprintf(out, size, "%s", path)
-            : getcwd(cwd, sizeof cwd) ? snprintf(out, size, "%s/%s", cwd, path)
-                                      : -1;
-    if (n < 0 || (size_t)n >= size) {
+    char cwd[LX_PATH_MAX], joined[LX_PATH_MAX];
+    const char *abs = path;
+    if (path[0] != '/')
+        abs = getcwd(cwd, sizeof cwd) && lx_path_join(joined, cwd, path) ? joined : NULL;
+    if (!abs || strlen(abs) >= size) {
         fprintf(stderr, "lattice: cannot make '%s' an absolute path\n", path);
         return false;
     }
+    memcpy(out, abs, strlen(abs) + 1);
     return true;
 }
 

@@ -1,12 +1,12 @@
 /* lattice eval PATCH --frames a-b [--json]: each frame's RenderFrame. */
 #include <cJSON.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "lattice/instance.h"
+#include "lattice/kernels.h"
 
 static void s_help(FILE *out)
 {
@@ -22,39 +22,15 @@ static void s_help(FILE *out)
                  "Exit status: 0 success, 1 the patch has errors, 2 usage or I/O problem.\n");
 }
 
-bool cli_parse_frames(const char *s, int64_t *a, int64_t *b)
-{
-    char *end;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (errno || end == s || x < 0)
-        return false;
-    long long y = x;
-    if (*end == '-') {
-        const char *t = end + 1;
-        y = strtoll(t, &end, 10);
-        if (errno || end == t || y < x)
-            return false;
-    }
-    if (*end)
-        return false;
-    *a = x;
-    *b = y;
-    return true;
-}
-
 static const char *s_shape_name(double kind)
 {
-    static const char *const names[] = {"?",      "rect",   "ellipse", "polygon", "star",
-                                        "path",   "sphere", "box",     "plane"};
+    static const char *const names[] = {"?",    "rect",   "ellipse", "polygon", "star",
+                                        "path", "sphere", "box",     "plane"};
     int k = (int)kind;
     return k >= 1 && k <= 8 ? names[k] : "?";
 }
 
-static cJSON *s_vec(const double *v, int n)
-{
-    return cJSON_CreateDoubleArray(v, n);
-}
+static cJSON *s_vec(const double *v, int n) { return cJSON_CreateDoubleArray(v, n); }
 
 static cJSON *s_frame_json(const lx_program_t *p, const lx_render_frame_t *rf)
 {
@@ -111,9 +87,9 @@ static void s_frame_text(const lx_program_t *p, const lx_render_frame_t *rf)
                "color (%g, %g, %g, %g) opacity %g\n",
                it->id, p->strings[p->sinks[it->sink].layer], it->element,
                s_shape_name(it->shape[0]), it->shape[1], it->shape[2], it->shape[3],
-               it->position[0], it->position[1], it->position[2], it->rotation[0],
-               it->rotation[1], it->rotation[2], it->scale[0], it->scale[1], it->scale[2],
-               it->color[0], it->color[1], it->color[2], it->color[3], it->opacity);
+               it->position[0], it->position[1], it->position[2], it->rotation[0], it->rotation[1],
+               it->rotation[2], it->scale[0], it->scale[1], it->scale[2], it->color[0],
+               it->color[1], it->color[2], it->color[3], it->opacity);
     }
 }
 
@@ -154,7 +130,7 @@ int cmd_eval(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     lx_error_t err = {0};
-    lx_instance_t *inst = lx_instance_new(p, NULL, NULL, &err);
+    lx_instance_t *inst = lx_instance_new(p, lx_kernels_table(), NULL, NULL, &err);
     if (!inst) {
         fprintf(stderr, "lattice eval: %s\n", err.message);
         lx_program_destroy(&p);

@@ -96,9 +96,10 @@ static int s_local(const char *out, const char *patch, unsigned only, int64_t ra
             r = lx_fail(&err, LX_E_NOMEM, "out of memory");
         for (uint32_t i = 0; r == LX_OK && i < res->n_files; i++) {
             const lx_artifact_file_t *a = &res->files[i];
-            char dir[4400];
-            snprintf(dir, sizeof dir, "%s/%s", out, a->key);
-            if ((r = lx_mkdirs(dir, &err)) == LX_OK)
+            char dir[LX_PATH_MAX];
+            if (!lx_path_join(dir, out, a->key))
+                r = lx_fail(&err, LX_E_INVALID, "path too long: '%s/%s'", out, a->key);
+            else if ((r = lx_mkdirs(dir, &err)) == LX_OK)
                 r = lx_write_atomic(dir, a->name, a->bytes.buf, a->bytes.len, &err);
             files[i] = (lx_manifest_file_t){a->key, a->name, a->hash, a->content};
         }

@@ -5,6 +5,7 @@
 
 #include "lattice/compile.h"
 #include "lattice/instance.h"
+#include "lattice/kernels.h"
 #include "test.h"
 
 typedef struct {
@@ -24,7 +25,7 @@ static inline bool rt_open_text(rt_t *rt, const char *text, const lx_alloc_t *al
               d.count ? d.items[0].message : err.message);
     lx_diags_release(&d);
     if (rt->p) {
-        rt->inst = lx_instance_new(rt->p, alloc, NULL, &err);
+        rt->inst = lx_instance_new(rt->p, lx_kernels_table(), alloc, NULL, &err);
         CHECK_MSG(rt->inst != NULL, "instance: %s", err.message);
     }
     return rt->inst != NULL;

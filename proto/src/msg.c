@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lattice/manifest.h" /* lx_export_relpath_ok: PATH is the export directory's rule */
+#include "lattice/names.h"    /* lx_name_check: an ID is a name */
 #include "mp_reader.h"
 
 #define MAX_KEYS 64    /* keys of a message or record map */
@@ -142,12 +143,6 @@ bool lx_msg_type_fields(lx_msg_type_t type, uint64_t *may, uint64_t *must)
             return rc_;                                                                            \
     } while (0)
 
-static bool s_name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-}
-
 /* Checks a text value (NUL-terminated at len; the reader refuses a NUL
  * inside, a C string cannot hold one) against its kind's rules. On failure
  * writes why and returns LX_E_LIMIT (too long) or LX_E_BADMSG. */
@@ -173,24 +168,20 @@ static lx_result_t s_text_rule(const lx_field_desc_t *f, const char *s, size_t l
                 return LX_E_BADMSG;
             }
         return LX_OK;
-    case LX_FK_ID:
-        /* Never "." or "..": an id may become a path component. */
-        if (len == 0) {
+    case LX_FK_ID: {
+        /* An id is a name (lattice/names.h): never "." or "..", since it may
+         * become a path component. Its length was checked above. */
+        size_t at = 0;
+        lx_name_fault_t fault = lx_name_check(s, len, f->max, &at);
+        if (fault == LX_NAME_EMPTY)
             snprintf(why, size, "empty identifier");
-            return LX_E_BADMSG;
-        }
-        for (size_t k = 0; k < len; k++)
-            if (!s_name_char(s[k])) {
-                snprintf(why, size,
-                         "character '%s' not allowed in an identifier (A-Z a-z 0-9 . _ -)",
-                         lx_mp_quote(s + k, 1, q, sizeof q));
-                return LX_E_BADMSG;
-            }
-        if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+        else if (fault == LX_NAME_BAD_CHAR)
+            snprintf(why, size, "character '%s' not allowed in an identifier (A-Z a-z 0-9 . _ -)",
+                     lx_mp_quote(s + at, 1, q, sizeof q));
+        else if (fault != LX_NAME_OK)
             snprintf(why, size, "'%s' is not an identifier", s);
-            return LX_E_BADMSG;
-        }
-        return LX_OK;
+        return fault == LX_NAME_OK ? LX_OK : LX_E_BADMSG;
+    }
     case LX_FK_PATH:
         /* The export directory's own rule, so that whatever a message
          * names can be joined under an output root. */

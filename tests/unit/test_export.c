@@ -1,8 +1,11 @@
-/* Export end to end: identical output across runs, thread counts and frame
- * orders; exact frame ranges; every artifact present and verifiable;
- * corruption caught; loop closure; read-back through the decoders; the
- * non-empty directory rule; and lx_manifest fed in any order writing what
- * lx_export_run writes. */
+/* Export end to end, through the one export path: lx_frame_renderer (what
+ * workers run) and lx_manifest (what the coordinator records), driven by
+ * a small helper that does what a worker and the coordinator do, and
+ * checked against the `lattice export` binary itself. Identical output
+ * across runs, thread counts and frame orders; exact frame ranges; every
+ * artifact present and verifiable; corruption caught; loop closure;
+ * read-back through the decoders; the non-empty directory rule; and
+ * lx_manifest fed in any order writing the same bytes. */
 #include <cJSON.h>
 #include <dirent.h>
 #include <math.h>
@@ -14,61 +17,119 @@
 #include "lattice/files.h"
 #include "lattice/manifest.h"
 #include "runtime_fixture.h"
+#include "scratch_dir.h"
 #include "test_alloc.h"
 
 static char s_root[256];
 
 static char *s_file(const char *dir, const char *rel, size_t *len)
 {
-    char path[2200];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    return t_read_path(path, len);
+    char path[LX_PATH_MAX];
+    return lx_path_join(path, dir, rel) ? t_read_path(path, len) : NULL;
 }
 
 static bool s_exists(const char *dir, const char *rel)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    char path[LX_PATH_MAX];
     struct stat st;
-    return stat(path, &st) == 0;
+    return lx_path_join(path, dir, rel) && stat(path, &st) == 0;
 }
 
-/* Exports `patch` with cfg_json into s_root/name. */
-static bool s_export(const char *name, const char *patch_text, const char *cfg_json,
-                     uint32_t threads, bool reverse, lx_program_t **keep)
+/* What a worker does with a rendered frame (write each artifact file
+ * atomically under dir/<key>) and what the coordinator does with the
+ * result (record it in the manifest). */
+static lx_result_t s_write_frame(const char *dir, const lx_frame_result_t *res, lx_manifest_t *m,
+                                 lx_error_t *err)
 {
-    rt_t rt = {0};
+    lx_manifest_file_t files[128];
+    if (res->n_files > 128)
+        return lx_fail(err, LX_E_LIMIT, "%u files", res->n_files);
+    for (uint32_t j = 0; j < res->n_files; j++) {
+        const lx_artifact_file_t *a = &res->files[j];
+        char sub[LX_PATH_MAX];
+        lx_result_t rc = lx_path_join(sub, dir, a->key) ? lx_mkdirs(sub, err)
+                                                        : lx_fail(err, LX_E_INVALID, "too long");
+        if (rc == LX_OK)
+            rc = lx_write_atomic(sub, a->name, a->bytes.buf, a->bytes.len, err);
+        if (rc != LX_OK)
+            return rc;
+        files[j] = (lx_manifest_file_t){a->key, a->name, a->hash, a->content};
+    }
+    return lx_manifest_add_frame(m, res->frame, res->time.t_ms, &res->camera, files, res->n_files,
+                                 err);
+}
+
+/* Exports p's planned frames into dir (first to last, or last to first)
+ * with the given threads, as `lattice export` does with one worker: the
+ * target rule, the frames, then the camera files and metadata.json. The
+ * run fields are fixed (threads, no clock), so whole files compare. */
+static lx_result_t s_export_plan(const lx_program_t *p, const lx_export_plan_t *plan,
+                                 const char *dir, uint32_t threads, bool reverse, lx_error_t *err)
+{
+    lx_result_t rc = lx_export_check_target(dir, p->patch_id, false, err);
+    if (rc == LX_OK)
+        rc = lx_mkdirs(dir, err);
+    if (rc != LX_OK)
+        return rc;
+    lx_manifest_t *m = lx_manifest_new(p, plan, NULL, err);
+    lx_frame_renderer_t *fr =
+        m ? lx_frame_renderer_new(p, plan, threads, NULL, NULL, NULL, err) : NULL;
+    rc = fr ? LX_OK : err->code;
+    int64_t n = plan->last - plan->first + 1;
+    for (int64_t k = 0; k < n && rc == LX_OK; k++) {
+        const lx_frame_result_t *res = NULL;
+        rc = lx_frame_renderer_render(fr, reverse ? plan->last - k : plan->first + k, &res, err);
+        if (rc == LX_OK)
+            rc = s_write_frame(dir, res, m, err);
+    }
+    lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
+    run.threads = threads;
+    run.exported_at = "2026-01-01T00:00:00Z";
+    if (rc == LX_OK)
+        rc = lx_manifest_write(m, dir, &run, err);
+    lx_frame_renderer_destroy(&fr);
+    lx_manifest_destroy(&m);
+    return rc;
+}
+
+/* Compiles and plans patch_text with cfg_json (NULL: the defaults). */
+static bool s_plan(const char *patch_text, const char *cfg_json, lx_program_t **p,
+                   lx_export_plan_t *plan)
+{
     lx_diags_t d;
     lx_diags_init(&d, NULL);
     lx_error_t err = {0};
-    bool ok = false;
-    lx_program_t *p = NULL;
-    if (lx_compile(patch_text, strlen(patch_text), NULL, &d, &p, &err) != LX_OK) {
-        CHECK_MSG(false, "compile failed");
-        goto out;
-    }
+    *p = NULL;
     lx_export_config_t cfg;
     lx_export_config_init(&cfg);
-    if (cfg_json)
-        CHECK(lx_export_config_load_json(&cfg, cfg_json, strlen(cfg_json), &d) == LX_OK);
+    bool ok =
+        lx_compile(patch_text, strlen(patch_text), NULL, &d, p, &err) == LX_OK &&
+        (!cfg_json || lx_export_config_load_json(&cfg, cfg_json, strlen(cfg_json), &d) == LX_OK) &&
+        lx_export_plan(*p, &cfg, plan, &d) == LX_OK;
+    CHECK_MSG(ok, "plan: %s", d.count ? d.items[0].message : err.message);
+    lx_diags_release(&d);
+    return ok;
+}
+
+/* Exports `patch` with cfg_json into s_root/name; *keep (when not NULL)
+ * receives the program. */
+static bool s_export(const char *name, const char *patch_text, const char *cfg_json,
+                     uint32_t threads, bool reverse, lx_program_t **keep)
+{
+    lx_program_t *p = NULL;
     lx_export_plan_t plan;
-    CHECK(lx_export_plan(p, &cfg, &plan, &d) == LX_OK);
-    lx_export_options_t opts = LX_EXPORT_OPTIONS_INIT;
-    opts.threads = threads;
-    opts.reverse = reverse;
-    opts.exported_at = "2026-01-01T00:00:00Z";
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/%s", s_root, name);
-    lx_result_t rc = lx_export_run(p, &plan, dir, &opts, &err);
-    CHECK_MSG(rc == LX_OK, "export %s: %s", name, err.message);
-    ok = rc == LX_OK;
-out:
-    (void)rt;
+    bool ok = s_plan(patch_text, cfg_json, &p, &plan);
+    char dir[LX_PATH_MAX];
+    lx_error_t err = {0};
+    if (ok && lx_path_join(dir, s_root, name)) {
+        lx_result_t rc = s_export_plan(p, &plan, dir, threads, reverse, &err);
+        CHECK_MSG(rc == LX_OK, "export %s: %s", name, err.message);
+        ok = rc == LX_OK;
+    }
     if (keep)
         *keep = p;
     else
         lx_program_destroy(&p);
-    lx_diags_release(&d);
     return ok;
 }
 
@@ -167,10 +228,10 @@ static void test_determinism(void)
     snprintf(dir, sizeof dir, "%s/a", s_root);
     CHECK(s_exists(dir, "rgba/frame_000003.png") && s_exists(dir, "rgba/frame_000014.png"));
     CHECK(!s_exists(dir, "rgba/frame_000002.png") && !s_exists(dir, "rgba/frame_000015.png"));
-    const char *arts[] = {"depth/frame_000007.exr", "motion/frame_000007.exr",
-                          "normal/frame_000007.exr", "id/frame_000007.png",
-                          "mask/cards/frame_000007.png", "camera/trajectory.json",
-                          "camera/camera_re10k.txt", "control/depth/frame_000007.png",
+    const char *arts[] = {"depth/frame_000007.exr",         "motion/frame_000007.exr",
+                          "normal/frame_000007.exr",        "id/frame_000007.png",
+                          "mask/cards/frame_000007.png",    "camera/trajectory.json",
+                          "camera/camera_re10k.txt",        "control/depth/frame_000007.png",
                           "control/normal/frame_000007.png"};
     for (size_t i = 0; i < sizeof arts / sizeof arts[0]; i++)
         CHECK_MSG(s_exists(dir, arts[i]), "missing %s", arts[i]);
@@ -179,6 +240,38 @@ static void test_determinism(void)
 out:
     free(orbit);
     free(trails);
+}
+
+/* `lattice export` itself (the in-process coordinator and two workers,
+ * chunks interleaved) writes what the helper wrote into s_root/a: every
+ * file the same bytes, metadata.json the same but for its run fields. */
+static void test_cli_export_matches(void)
+{
+    char cfg[LX_PATH_MAX], out[LX_PATH_MAX];
+    static char cmd[4 * LX_PATH_MAX];
+    CHECK(lx_path_join(cfg, s_root, "cfg_all.json") && lx_path_join(out, s_root, "cli"));
+    const char *json = "{\"frames\":\"3-14\",\"resolution\":{\"width\":160,\"height\":96},"
+                       "\"artifacts\":[\"rgba\",\"depth\",\"motion\",\"normal\",\"id\","
+                       "\"mask\",\"camera\",\"control\"]}";
+    CHECK(lx_write_atomic(s_root, "cfg_all.json", json, strlen(json), NULL) == LX_OK);
+    snprintf(cmd, sizeof cmd,
+             "'%s/cli/lattice' export '%s/examples/orbit-cards.patch.json' -o '%s' --config '%s' "
+             "--workers 2 --threads 2 --chunk 2 >'%s.log' 2>&1",
+             LX_BUILD_DIR, LX_SOURCE_DIR, out, cfg, out);
+    int status = system(cmd);
+    CHECK(status == 0);
+    if (status != 0) {
+        size_t len = 0;
+        char *log = s_file(s_root, "cli.log", &len);
+        CHECK_MSG(false, "%s: %s", cmd, log ? log : "");
+        free(log);
+    }
+    char *ma = s_manifest_core("a"), *mc = s_manifest_core("cli");
+    CHECK(ma && mc && strcmp(ma, mc) == 0);
+    CHECK_EQ_INT(s_tree_diff("a", "cli", ""), 0);
+    CHECK_EQ_INT(s_tree_diff("cli", "a", ""), 0);
+    free(ma);
+    free(mc);
 }
 
 static void test_verify_catches_damage(void)
@@ -298,11 +391,11 @@ static void test_closure_and_readback(void)
         if (fp)
             fclose(fp);
         lx_error_t err = {0};
-        CHECK(lx_export_run(p, &plan, dir, NULL, &err) == LX_E_INVALID);
+        CHECK(s_export_plan(p, &plan, dir, 1, false, &err) == LX_E_INVALID);
         CHECK(strstr(err.message, "--force") != NULL);
-        CHECK(s_exists(dir, "notes.txt"));
+        CHECK(s_exists(dir, "notes.txt") && !s_exists(dir, "rgba"));
         snprintf(dir, sizeof dir, "%s/loop", s_root);
-        CHECK(lx_export_run(p, &plan, dir, NULL, &err) == LX_OK);
+        CHECK(s_export_plan(p, &plan, dir, 1, false, &err) == LX_OK);
     }
     lx_diags_release(&d);
     lx_program_destroy(&p);
@@ -360,23 +453,6 @@ typedef struct {
     } file[REC_MAX_FILES];
     lx_manifest_file_t mf[REC_MAX_FILES];
 } rec_t;
-
-static bool s_plan(const char *patch_text, const char *cfg_json, lx_program_t **p,
-                   lx_export_plan_t *plan)
-{
-    lx_diags_t d;
-    lx_diags_init(&d, NULL);
-    lx_error_t err = {0};
-    *p = NULL;
-    lx_export_config_t cfg;
-    lx_export_config_init(&cfg);
-    bool ok = lx_compile(patch_text, strlen(patch_text), NULL, &d, p, &err) == LX_OK &&
-              lx_export_config_load_json(&cfg, cfg_json, strlen(cfg_json), &d) == LX_OK &&
-              lx_export_plan(*p, &cfg, plan, &d) == LX_OK;
-    CHECK_MSG(ok, "plan: %s", d.count ? d.items[0].message : err.message);
-    lx_diags_release(&d);
-    return ok;
-}
 
 /* Renders every planned frame with lx_frame_renderer; NULL on failure. */
 static rec_t *s_record(const lx_program_t *p, const lx_export_plan_t *plan, size_t *n_out)
@@ -442,8 +518,8 @@ static const char *const s_cfg_all =
     "\"control\"]}";
 
 /* Frames recorded last to first, or shuffled, with one frame recorded
- * twice, write exactly the camera files and metadata.json that
- * lx_export_run writes. */
+ * twice, write exactly the camera files and metadata.json of an export
+ * (which records them first to last). */
 static void test_manifest_any_order(void)
 {
     char *orbit = s_example("orbit-cards");
@@ -454,16 +530,13 @@ static void test_manifest_any_order(void)
     if (!orbit || !s_plan(orbit, s_cfg_all, &p, &plan) || !(r = s_record(p, &plan, &n)))
         goto out;
     /* No clock: "run" is known, so the whole file can be compared. */
-    lx_export_options_t opts = LX_EXPORT_OPTIONS_INIT;
-    opts.threads = 2;
-    opts.exported_at = "2026-01-01T00:00:00Z";
     lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
     run.threads = 2;
-    run.exported_at = opts.exported_at;
+    run.exported_at = "2026-01-01T00:00:00Z";
     lx_error_t err = {0};
     char dir[512];
     snprintf(dir, sizeof dir, "%s/m_ref", s_root);
-    CHECK(lx_export_run(p, &plan, dir, &opts, &err) == LX_OK);
+    CHECK(s_export_plan(p, &plan, dir, 2, false, &err) == LX_OK);
     CHECK_EQ_INT(n, 12);
     CHECK_EQ_INT(r[0].n, 8);
     static const char *const outs[] = {"m_reverse", "m_shuffled"};
@@ -557,8 +630,8 @@ static void test_manifest_refusals(void)
     x = r[0];
     CHECK(lx_manifest_add_frame(m, x.f, x.t_ms, &x.cam, x.mf, LX_MANIFEST_MAX_FILES + 1, &err) ==
           LX_E_INVALID);
-    static const char *const bad_keys[] = {"../x", "", "a/b/c", "mask/.", "camera", "a//b",
-                                           "rgba.x"};
+    static const char *const bad_keys[] = {"../x",   "",     "a/b/c", "mask/.",
+                                           "camera", "a//b", "rgba.x"};
     for (size_t k = 0; k < sizeof bad_keys / sizeof bad_keys[0]; k++) {
         x = r[0];
         x.mf[1].key = bad_keys[k];
@@ -586,9 +659,9 @@ static void test_manifest_refusals(void)
     x.mf[1].key = "dept";
     CHECK(s_add(m, &x, &err) == LX_E_INVALID);
     /* Names: another frame's, another extension, none, a path. */
-    static const char *const bad_names[] = {"frame_000004.png", "frame_000003.exr",
-                                            "frame_000003.", "frame_3.png", "frame_000003.png/x",
-                                            "../frame_000003.png", "frame_000003.png.png"};
+    static const char *const bad_names[] = {
+        "frame_000004.png",   "frame_000003.exr",    "frame_000003.",       "frame_3.png",
+        "frame_000003.png/x", "../frame_000003.png", "frame_000003.png.png"};
     for (size_t k = 0; k < sizeof bad_names / sizeof bad_names[0]; k++) {
         x = r[0];
         x.mf[0].name = bad_names[k];
@@ -676,8 +749,7 @@ static void test_manifest_oom(void)
         } else {
             CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld: %s", fail_at, lx_error_name(rc));
         }
-        CHECK_MSG(c.live_blocks == 0, "allocation %ld: %ld blocks leaked", fail_at,
-                  c.live_blocks);
+        CHECK_MSG(c.live_blocks == 0, "allocation %ld: %ld blocks leaked", fail_at, c.live_blocks);
     }
     /* After every failure, a complete manifest: the same bytes. */
     counter_t c = {0, -1, 0, 0, 0, 0};
@@ -695,28 +767,7 @@ out:
     free(trails);
 }
 
-static void test_relpath_ok(void)
-{
-    static const char *const good[] = {"rgba", "mask/cards", "frame_000012.png",
-                                       "control/depth/frame_000000.png", "a.b-c_d", ".hidden",
-                                       "..x", "x.."};
-    static const char *const bad[] = {"", "../x", "/etc", "a//b", "a/./b", ".", "..", "a/..",
-                                      "a/", "a b", "a\\b", "caf\xc3\xa9", "a/\n"};
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        CHECK_MSG(lx_export_relpath_ok(good[i]), "'%s'", good[i]);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_MSG(!lx_export_relpath_ok(bad[i]), "'%s'", bad[i]);
-    CHECK(!lx_export_relpath_ok(NULL));
-    char s[202];
-    memset(s, 'a', sizeof s);
-    s[200] = '\0';
-    CHECK(lx_export_relpath_ok(s));
-    s[200] = 'a';
-    s[201] = '\0';
-    CHECK(!lx_export_relpath_ok(s));
-}
-
-/* The target rule the coordinator shares with lx_export_run. */
+/* The target rule every export applies (the coordinator, for `lattice export` too). */
 static void test_check_target(void)
 {
     lx_error_t err = {0};
@@ -739,59 +790,19 @@ static void test_check_target(void)
     CHECK(lx_export_check_target(dir, "feedback-trails", false, &err) == LX_E_INVALID);
 }
 
-
-/* A process killed inside lx_write_atomic leaves ".NAME.tmp-XXXXXX", a
- * superseded shared-mode attempt ".NAME.a<attempt>"; lx_remove_stale_temps
- * removes exactly those, two levels deep. */
-static void test_stale_temps(void)
-{
-    char dir[600], sub[700], deep[800];
-    snprintf(dir, sizeof dir, "%s/temps", s_root);
-    snprintf(sub, sizeof sub, "%s/mask", dir);
-    snprintf(deep, sizeof deep, "%s/cards", sub);
-    CHECK(lx_mkdirs(deep, NULL) == LX_OK);
-    static const char *const keep[] = {"frame_000001.png", ".hidden", "x.tmp-ABCDEF",
-                                       ".frame.tmp-ABC", "frame.a12", ".a12"};
-    static const char *const temps[] = {".frame_000001.png.tmp-Ab12Cd",
-                                        ".frame_000002.exr.a1234"};
-    const char *where[] = {dir, sub, deep};
-    for (int w = 0; w < 3; w++) {
-        for (int k = 0; k < 6; k++)
-            CHECK(lx_write_atomic(where[w], keep[k], "k", 1, NULL) == LX_OK);
-        CHECK(lx_write_atomic(where[w], temps[w % 2], "t", 1, NULL) == LX_OK);
-    }
-    CHECK(lx_remove_stale_temps(dir) == 3);
-    for (int w = 0; w < 3; w++) {
-        char path[1000];
-        for (int k = 0; k < 6; k++) {
-            snprintf(path, sizeof path, "%s/%s", where[w], keep[k]);
-            CHECK(access(path, F_OK) == 0);
-        }
-        snprintf(path, sizeof path, "%s/%s", where[w], temps[w % 2]);
-        CHECK(access(path, F_OK) != 0);
-    }
-    CHECK(lx_remove_stale_temps(dir) == 0);
-}
-
 int main(void)
 {
-    snprintf(s_root, sizeof s_root, "/tmp/lattice-test-export-XXXXXX");
-    if (!mkdtemp(s_root)) {
-        CHECK(false);
+    if (!t_scratch_dir(s_root, "export"))
         TEST_MAIN_END();
-    }
     test_determinism();
+    test_cli_export_matches();
     test_verify_catches_damage();
     test_closure_and_readback();
     test_many_layers();
     test_manifest_any_order();
     test_manifest_refusals();
     test_manifest_oom();
-    test_relpath_ok();
     test_check_target();
-    test_stale_temps();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_root);
-    CHECK(system(cmd) == 0);
+    t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

@@ -14,8 +14,10 @@
 #include "test_alloc.h"
 
 static const char *const s_examples[] = {
-    "examples/bus-composite-lenses.patch.json", "examples/feedback-trails.patch.json",
-    "examples/logo-sting.patch.json",           "examples/orbit-cards.patch.json",
+    "examples/bus-composite-lenses.patch.json",
+    "examples/feedback-trails.patch.json",
+    "examples/logo-sting.patch.json",
+    "examples/orbit-cards.patch.json",
     "examples/refscene.patch.json",
 };
 #define N_EXAMPLES (sizeof s_examples / sizeof s_examples[0])
@@ -118,7 +120,7 @@ static void test_round_trip(lx_program_t *orig, const char *name)
                       name);
         lx_strbuf_release(&c);
         /* The decoded program runs. */
-        lx_instance_t *inst = lx_instance_new(dec, NULL, NULL, &err);
+        lx_instance_t *inst = lx_instance_new(dec, lx_kernels_table(), NULL, NULL, &err);
         CHECK_MSG(inst != NULL, "%s: instance: %s", name, err.message);
         const lx_render_frame_t *rf = NULL;
         if (inst)

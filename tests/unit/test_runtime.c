@@ -1,6 +1,8 @@
 /* The runtime: frames in any order equal a sequential pass (warm-up),
- * cyclic exports close, evaluation allocates nothing, and every example's
- * first 240 frames hash to pinned values (tests/golden/eval.tsv). */
+ * cyclic exports close, evaluation allocates nothing, the kernels it runs
+ * are the ones it is given, and every example's first 240 frames hash to
+ * pinned values (tests/golden/eval.tsv). */
+#include "runtime/exec.h"
 #include "runtime_fixture.h"
 #include "test_alloc.h"
 
@@ -120,8 +122,8 @@ static void test_cyclic_closure(void)
             }
             /* Rebuild the text with both fields replaced (fps comes first). */
             int n = snprintf(patch, sizeof patch, "%.*s\"fps\": %s%.*s\"periodMs\": %s%s",
-                             (int)(at - text), text, fps[i], (int)(pat - at - 9), at + 9,
-                             period[k], pat + 16);
+                             (int)(at - text), text, fps[i], (int)(pat - at - 9), at + 9, period[k],
+                             pat + 16);
             CHECK(n > 0 && (size_t)n < sizeof patch);
             rt_t rt;
             if (!rt_open_text(&rt, patch, NULL)) {
@@ -166,6 +168,34 @@ static void test_no_allocation_per_frame(void)
     }
 }
 
+/* A camera kernel of the test's own: the instance runs what it is given. */
+static void s_test_camera(lx_exec_t *x)
+{
+    lx_render_frame_t *rf = lx_exec_frame(x);
+    if (rf)
+        rf->camera.fov_y_deg = 12.5;
+}
+
+static void test_injected_kernels(void)
+{
+    rt_t rt;
+    if (!rt_open(&rt, NULL, "", "")) {
+        rt_close(&rt);
+        return;
+    }
+    lx_error_t err = {0};
+    CHECK(lx_instance_new(rt.p, NULL, NULL, NULL, &err) == NULL && err.code == LX_E_INVALID);
+    static lx_kernel_t table[LX_OP__COUNT];
+    memcpy(table, lx_kernels_table(), sizeof table);
+    table[LX_OP_CAMERA].eval = s_test_camera;
+    lx_instance_t *mine = lx_instance_new(rt.p, table, NULL, NULL, &err);
+    const lx_render_frame_t *rf = NULL;
+    CHECK(mine && lx_instance_eval(mine, 3, &rf) == LX_OK && rf->camera.fov_y_deg == 12.5);
+    CHECK(rt_frame(&rt, 3)->camera.fov_y_deg == 40);
+    lx_instance_destroy(&mine);
+    rt_close(&rt);
+}
+
 /* Golden: SHA-256 over 240 frames of RenderFrames per example. */
 static void test_golden_frames(void)
 {
@@ -188,8 +218,7 @@ static void test_golden_frames(void)
             lx_sha256_final(&h, &d);
             char hex[65];
             lx_hex(d.bytes, 32, hex);
-            CHECK_MSG(strcmp(hex, hash) == 0, "%s: 240 frames hash %s, pinned %s", name, hex,
-                      hash);
+            CHECK_MSG(strcmp(hex, hash) == 0, "%s: 240 frames hash %s, pinned %s", name, hex, hash);
             n++;
         }
         rt_close(&rt);
@@ -204,6 +233,7 @@ int main(void)
     test_warmup_equivalence();
     test_cyclic_closure();
     test_no_allocation_per_frame();
+    test_injected_kernels();
     test_golden_frames();
     TEST_MAIN_END();
 }

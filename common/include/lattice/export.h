@@ -2,10 +2,13 @@
  *
  * lx_frame_renderer renders one frame's artifacts to bytes in memory
  * (evaluate with warm-up and frame f - 1 for motion, rasterize, convert,
- * encode the independent artifacts in parallel, hash). It is the reusable
- * unit of work: `lattice export` drives it in a loop, cluster workers will
- * drive it per assignment. lx_export_run writes files atomically and the
- * manifest; lx_export_verify re-hashes an export directory. */
+ * encode the independent artifacts in parallel, hash). It is the unit of
+ * work of the one export path: `lattice export` runs a coordinator and its
+ * workers in-process, exactly as a cluster does; workers drive the
+ * renderer per assignment and write its files, the coordinator records
+ * them in an lx_manifest (lattice/manifest.h), which writes the camera
+ * files and metadata.json. lx_export_verify re-hashes an export
+ * directory. */
 #ifndef LATTICE_EXPORT_H
 #define LATTICE_EXPORT_H
 
@@ -13,17 +16,17 @@
 #include "lattice/instance.h"
 
 typedef struct lx_artifact_file {
-    char key[96];   /* "rgba", "depth", "mask/cards", "control/depth" */
-    char name[40];  /* "frame_000012.png" */
+    char key[96];  /* "rgba", "depth", "mask/cards", "control/depth" */
+    char name[40]; /* "frame_000012.png" */
     lx_strbuf_t bytes;
-    char hash[65];    /* SHA-256 of the file bytes, hex */
-    char content[33]; /* XXH3-128 of the raw buffer in canonical layout, hex */
+    char hash[65];                         /* SHA-256 of the file bytes, hex */
+    char content[33];                      /* XXH3-128 of the raw buffer in canonical layout, hex */
     double convert_ms, encode_ms, hash_ms; /* this artifact's stages (with a clock) */
 } lx_artifact_file_t;
 
 /* Per-stage wall time of the last frame, in ms (zero without a clock). */
 typedef struct lx_stage_times {
-    double eval, raster, convert, encode, hash, write;
+    double eval, raster, convert, encode, hash;
 } lx_stage_times_t;
 
 typedef struct lx_frame_result {
@@ -53,33 +56,10 @@ lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
 
 /* Encodes and hashes the last rendered frame's buffers again, without
  * evaluating, rasterizing or converting: the encode+hash floor the
- * benchmark compares exports with. times->encode is the wall time. */
+ * benchmark (scripts/bench.sh) compares exports with. times->encode is the
+ * wall time. */
 lx_result_t lx_frame_renderer_reencode(lx_frame_renderer_t *fr, lx_stage_times_t *times,
                                        lx_error_t *err);
-
-/* Progress of a running export, called after every frame. */
-typedef void (*lx_export_progress_fn)(void *user, int64_t done, int64_t total,
-                                      const lx_frame_result_t *last);
-
-typedef struct lx_export_options {
-    size_t size;
-    uint32_t threads;
-    bool force;             /* write into a non-empty directory that is not our export */
-    bool reverse;           /* render frames last to first (tests: order independence) */
-    lx_export_progress_fn progress;
-    void *progress_user;
-    lx_clock_fn clock;
-    void *clock_user;
-    const char *exported_at; /* ISO-8601 UTC, the only non-deterministic field besides run */
-} lx_export_options_t;
-#define LX_EXPORT_OPTIONS_INIT {sizeof(lx_export_options_t), 1, false, false, NULL, NULL, NULL, NULL, NULL}
-
-/* Renders every planned frame into out_dir (created if needed) and writes
- * metadata.json last. Refuses (LX_E_INVALID) a non-empty out_dir that is
- * not a previous export of the same project unless opts->force; never
- * deletes files. Every file is written to a temporary name and renamed. */
-lx_result_t lx_export_run(const lx_program_t *p, const lx_export_plan_t *plan,
-                          const char *out_dir, const lx_export_options_t *opts, lx_error_t *err);
 
 /* Verification report of lx_export_verify. */
 typedef struct lx_verify_report {

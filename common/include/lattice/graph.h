@@ -17,6 +17,7 @@
 #define LATTICE_GRAPH_H
 
 #include "lattice/diag.h"
+#include "lattice/ir.h" /* LX_NONE */
 #include "lattice/patch.h"
 #include "lattice/registry.h"
 
@@ -43,9 +44,9 @@ enum { LX_KEY_STRIDE = 11, LX_POINT_STRIDE = 6 };
 
 typedef struct lx_pval {
     bool set;
-    double num;      /* NUMBER, INT, BOOL (0/1), ENUM (option index) */
-    const char *str; /* NAME */
-    lx_literal_t lit; /* VALUE */
+    double num;          /* NUMBER, INT, BOOL (0/1), ENUM (option index) */
+    const char *str;     /* NAME */
+    lx_literal_t lit;    /* VALUE */
     const double *table; /* KEYS, POINTS */
     uint32_t n_records;
 } lx_pval_t;

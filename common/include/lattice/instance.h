@@ -44,17 +44,28 @@ typedef struct lx_render_frame {
 
 typedef struct lx_instance lx_instance_t;
 
+/* What runs each op: a table of LX_OP__COUNT kernels indexed by lx_op_t.
+ * The runtime only runs kernels; the block library provides the table
+ * (lx_kernels_table(), lattice/kernels.h). */
+typedef struct lx_kernel lx_kernel_t;
+
 typedef struct lx_instance_config {
     size_t size;               /* sizeof(lx_instance_config_t) */
     uint32_t frames_per_cycle; /* cyclic patches; 0 = the default */
 } lx_instance_config_t;
-#define LX_INSTANCE_CONFIG_INIT {sizeof(lx_instance_config_t), 0}
+#define LX_INSTANCE_CONFIG_INIT                                                                    \
+    {                                                                                              \
+        sizeof(lx_instance_config_t), 0                                                            \
+    }
 
-/* A new instance of p (which must outlive it and pass lx_ir_verify), or
- * NULL with err set (LX_E_NOMEM, LX_E_INVALID for a bad config, LX_E_LIMIT
- * when the value store would exceed 4 GiB). cfg may be NULL. */
-lx_instance_t *lx_instance_new(const lx_program_t *p, const lx_alloc_t *alloc,
-                               const lx_instance_config_t *cfg, lx_error_t *err);
+/* A new instance of p (which must outlive it and pass lx_ir_verify) that
+ * runs p's ops with kernels (borrowed; it must outlive the instance), or
+ * NULL with err set (LX_E_NOMEM, LX_E_INVALID for a bad config or no
+ * kernels, LX_E_LIMIT when the value store would exceed 4 GiB). alloc and
+ * cfg may be NULL. */
+lx_instance_t *lx_instance_new(const lx_program_t *p, const lx_kernel_t *kernels,
+                               const lx_alloc_t *alloc, const lx_instance_config_t *cfg,
+                               lx_error_t *err);
 void lx_instance_destroy(lx_instance_t **self_p);
 
 /* Evaluates frame f >= 0 and points *out at its RenderFrame, valid until

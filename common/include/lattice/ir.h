@@ -20,6 +20,7 @@
 
 #include "lattice/alloc.h"
 #include "lattice/digest.h"
+#include "lattice/ops.h"
 #include "lattice/result.h"
 #include "lattice/strbuf.h"
 #include "lattice/types.h"
@@ -29,35 +30,6 @@
 #define LX_SLOT_NONE UINT16_MAX
 #define LX_HORIZON_UNBOUNDED UINT32_MAX
 #define LX_MAX_SLOTS 65535u
-
-/* Operation codes. Their numbers are part of the IR format and its hash:
- * append only. */
-#define LX_OP_MAP(X)                                                           \
-    X(FINITE_TIME_ROOT, 0) X(CYCLE_TIME_ROOT, 1) X(INFINITE_TIME_ROOT, 2)      \
-    X(CONST, 3) X(ADD, 4) X(SUB, 5) X(MUL, 6) X(DIV, 7) X(MIN, 8) X(MAX, 9)    \
-    X(MOD, 10) X(ABS, 11) X(FLOOR, 12) X(SQRT, 13) X(SIN, 14) X(COS, 15)       \
-    X(POW, 16) X(CLAMP, 17) X(LERP, 18) X(MAP_RANGE, 19) X(OSCILLATOR, 20)     \
-    X(EASE, 21) X(KEYFRAMES, 22) X(NOISE1D, 23) X(HASH, 24)                    \
-    X(WRAP_PHASE, 25) X(PHASE_OFFSET, 26) X(MAKE_VEC2, 27) X(MAKE_VEC3, 28)    \
-    X(SPLIT_VEC3, 29) X(HSV, 30) X(POLAR_TO_CARTESIAN, 31)                     \
-    X(UNIT_DELAY, 32) X(LAG, 33) X(PHASOR, 34) X(ACCUMULATOR, 35)              \
-    X(SAMPLE_HOLD, 36) X(PARTICLES, 37) X(WRAP, 38) X(METRO, 39)               \
-    X(EDGE_DETECT, 40) X(EVENT_OR, 41) X(ARRAY, 42) X(GRID_LAYOUT, 43)         \
-    X(CIRCLE_LAYOUT, 44) X(LINE_LAYOUT, 45) X(STABLE_RANDOM, 46)               \
-    X(JITTER, 47) X(FIELD_REDUCE, 48) X(RECT, 49) X(ELLIPSE, 50)               \
-    X(POLYGON, 51) X(STAR, 52) X(PATH, 53) X(SPHERE, 54) X(BOX, 55)            \
-    X(PLANE, 56) X(CAMERA, 57) X(RENDER_INSTANCES, 58) X(COMBINE, 59)          \
-    X(POLARITY, 60) X(QUANTIZE, 61) X(PHASE_SCALE, 62) X(PING_PONG, 63)        \
-    X(SLEW, 64) X(COMBINE_EVENTS, 65)
-
-typedef enum {
-#define LX_X_OP(name, n) LX_OP_##name = n,
-    LX_OP_MAP(LX_X_OP)
-#undef LX_X_OP
-        LX_OP__COUNT
-} lx_op_t;
-
-const char *lx_op_name(lx_op_t op);
 
 typedef enum { LX_TIME_FINITE, LX_TIME_CYCLIC, LX_TIME_INFINITE } lx_time_kind_t;
 typedef enum { LX_CYCLE_LOOP, LX_CYCLE_PINGPONG } lx_cycle_mode_t;
@@ -82,12 +54,12 @@ typedef struct lx_step {
 } lx_step_t;
 
 typedef struct lx_expr {
-    uint16_t op;        /* lx_op_t */
-    uint8_t world;      /* lx_world_t of the outputs */
-    uint8_t domain;     /* resolved generic domain, or LX_D_NONE */
-    uint32_t block;     /* index into blocks[] */
-    uint32_t instance;  /* field domain (instances[]) or LX_NONE */
-    uint32_t state;     /* state cell or LX_NONE */
+    uint16_t op;                 /* lx_op_t */
+    uint8_t world;               /* lx_world_t of the outputs */
+    uint8_t domain;              /* resolved generic domain, or LX_D_NONE */
+    uint32_t block;              /* index into blocks[] */
+    uint32_t instance;           /* field domain (instances[]) or LX_NONE */
+    uint32_t state;              /* state cell or LX_NONE */
     uint32_t in_off, n_in;       /* slots in args[] (LX_SLOT_NONE = unused) */
     uint32_t out_off, n_out;     /* slots in args[] (LX_SLOT_NONE = unused) */
     uint32_t param_off, n_param; /* doubles in constants[] */

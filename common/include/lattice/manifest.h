@@ -1,20 +1,22 @@
 /* Manifest: the camera files and metadata.json of an export, assembled
  * from per-frame results that arrive in any order (docs/export-format.md).
  *
- * lx_export_run records each frame it renders; a cluster coordinator
- * records the results its workers send. Given the same program, plan and
- * frame results, both write byte-identical camera/trajectory.json,
- * camera/camera_re10k.txt and metadata.json (apart from "exportedAt" and
- * "run", which lx_manifest_run_t supplies).
+ * The coordinator (the one `lattice export` runs in-process, or a
+ * cluster's) records the results its workers send; `lattice rerender`
+ * records the frames it renders again and the intact ones it keeps. Given
+ * the same program, plan and frame results, in any order, a manifest
+ * writes byte-identical camera/trajectory.json, camera/camera_re10k.txt
+ * and metadata.json (apart from "exportedAt" and "run", which
+ * lx_manifest_run_t supplies).
  *
  * A manifest keeps, per frame, its time, its camera and the hashes of its
  * artifact files; artifact keys and file extensions are stored once,
  * because every frame has the same ones. It never writes artifact files
  * itself. Not thread-safe: one thread records into a manifest.
  *
- * lx_export_check_target and lx_export_relpath_ok are the export
- * directory's rules, here because whoever writes a manifest must apply
- * them too. */
+ * lx_export_check_target, lx_manifest_key_valid and lx_export_relpath_ok
+ * are the export directory's rules, here because whoever writes a
+ * manifest must apply them too. */
 #ifndef LATTICE_MANIFEST_H
 #define LATTICE_MANIFEST_H
 
@@ -49,7 +51,10 @@ typedef struct lx_manifest_run {
     const char *exported_at; /* ISO-8601 UTC; NULL writes "" */
     const char *audit_json;  /* a JSON object written as run.audit, or NULL */
 } lx_manifest_run_t;
-#define LX_MANIFEST_RUN_INIT {sizeof(lx_manifest_run_t), 1, 1, 0, NULL, NULL}
+#define LX_MANIFEST_RUN_INIT                                                                       \
+    {                                                                                              \
+        sizeof(lx_manifest_run_t), 1, 1, 0, NULL, NULL                                             \
+    }
 
 /* A manifest under construction for plan's frames [plan->first,
  * plan->last], with no frame recorded yet. p is borrowed and must outlive
@@ -109,11 +114,15 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
 lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool force,
                                    lx_error_t *err);
 
-/* Whether rel is safe to join under an export directory: a relative path
- * of 1 to 200 bytes whose components are non-empty runs of [A-Za-z0-9._-],
- * separated by single '/', none of them "." or "..". "mask/cards" and
- * "frame_000012.png" pass; "", "/etc", "../x", "a//b", "a/./b", "a/"
- * do not. NULL is false. */
+/* Whether key is an artifact key: one or two patch ids (lx_name_id_valid)
+ * separated by '/', at most LX_MANIFEST_KEY_MAX bytes: "rgba",
+ * "mask/cards", "control/depth". The rule lx_manifest_add_frame and
+ * lx_export_verify apply to keys. NULL is false. */
+bool lx_manifest_key_valid(const char *key);
+
+/* Whether rel is safe to join under an export directory: exactly
+ * lx_name_relpath_valid (lattice/names.h), under the name proto/ calls it
+ * by. */
 bool lx_export_relpath_ok(const char *rel);
 
 #endif

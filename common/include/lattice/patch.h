@@ -143,7 +143,4 @@ void lx_raw_graph_destroy(lx_raw_graph_t **self_p);
  * when v has another shape. */
 bool lx_literal_from_json(const struct cJSON *v, lx_literal_t *out);
 
-/* True when s matches [A-Za-z0-9_-]{1,64}. */
-bool lx_id_valid(const char *s);
-
 #endif

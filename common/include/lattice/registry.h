@@ -3,7 +3,9 @@
  * and docs/blocks.md all read it, so they cannot drift apart.
  *
  * The tables are immutable constants (one file per family under
- * common/src/blocks/); lookups are thread-safe. */
+ * common/src/registry/); lookups are thread-safe. They depend on nothing
+ * but the port types and the op codes, so everything above them (the IR
+ * verifier included) may read them. */
 #ifndef LATTICE_REGISTRY_H
 #define LATTICE_REGISTRY_H
 
@@ -11,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lattice/ir.h"
+#include "lattice/ops.h"
 #include "lattice/types.h"
 
 typedef enum {
@@ -68,10 +70,10 @@ enum {
     LX_BF_HISTORY = 1 << 3,   /* reads its input's previous frame: horizon + 1 */
     LX_BF_RENDER = 1 << 4,    /* render sink */
     LX_BF_CAMERA = 1 << 5,
-    LX_BF_INTERNAL = 1 << 6,  /* made by normalization only, never by users */
-    LX_BF_VARIADIC = 1 << 7,  /* any number of inputs of the first port's type */
-    LX_BF_INSTANCE = 1 << 8,  /* creates an instance domain */
-    LX_BF_CLOCK = 1 << 9,     /* reads the frame's time directly */
+    LX_BF_INTERNAL = 1 << 6, /* made by normalization only, never by users */
+    LX_BF_VARIADIC = 1 << 7, /* any number of inputs of the first port's type */
+    LX_BF_INSTANCE = 1 << 8, /* creates an instance domain */
+    LX_BF_CLOCK = 1 << 9,    /* reads the frame's time directly */
 };
 
 typedef struct lx_block_def {
@@ -103,8 +105,14 @@ int lx_block_param(const lx_block_def_t *def, const char *name);
 
 /* Combine modes of buses and multi-writer inputs. */
 typedef enum {
-    LX_COMBINE_SUM, LX_COMBINE_AVG, LX_COMBINE_MIN, LX_COMBINE_MAX,
-    LX_COMBINE_MUL, LX_COMBINE_LAST, LX_COMBINE_FIRST, LX_COMBINE_OR,
+    LX_COMBINE_SUM,
+    LX_COMBINE_AVG,
+    LX_COMBINE_MIN,
+    LX_COMBINE_MAX,
+    LX_COMBINE_MUL,
+    LX_COMBINE_LAST,
+    LX_COMBINE_FIRST,
+    LX_COMBINE_OR,
     LX_COMBINE__COUNT
 } lx_combine_t;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lattice/graph.h"
+#include "lattice/names.h"
 #include "lattice/strmap.h"
 #include "params.h"
 
@@ -48,8 +49,8 @@ typedef struct {
     lx_arena_t *a;
     const lx_raw_graph_t *raw;
     lx_strmap_t ids, comps, edge_keys;
-    lx_strmap_t ghosts; /* blocks already reported (bad type): references stay quiet */
-    lx_strmap_t checked; /* composite types whose port maps were checked */
+    lx_strmap_t ghosts;    /* blocks already reported (bad type): references stay quiet */
+    lx_strmap_t checked;   /* composite types whose port maps were checked */
     lx_strmap_t bad_alias; /* port map entries already reported (CO-403) */
     lx_strmap_t broken;    /* "node:port" inputs whose writer failed to resolve */
     lx_strmap_t exposed;   /* "<inner block>.<port>" -> composite input exposing it */
@@ -78,15 +79,14 @@ static const char *s_printf_id(ctx_t *c, const char *fmt, const char *x, const c
     return s ? s : "";
 }
 
-static uint32_t s_add_node(ctx_t *c, const char *id, const lx_block_def_t *def,
-                           lx_node_kind_t kind, const char *json, const char *owner)
+static uint32_t s_add_node(ctx_t *c, const char *id, const lx_block_def_t *def, lx_node_kind_t kind,
+                           const char *json, const char *owner)
 {
     size_t n = c->g->n_nodes;
     if (n >= LX_GRAPH_MAX_NODES) {
         if (!c->g->truncated) {
-            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_020,
-                                         "the patch expands to more than %u blocks",
-                                         LX_GRAPH_MAX_NODES);
+            lx_diag_t *dg = lx_diags_add(
+                c->d, LX_DC_PT_020, "the patch expands to more than %u blocks", LX_GRAPH_MAX_NODES);
             lx_diag_at_json(c->d, dg, json);
             lx_diag_help(c->d, dg, "composites nest: check how many instances each level makes");
         }
@@ -170,9 +170,8 @@ static void s_suggest_ports(ctx_t *c, lx_diag_t *dg, const lx_port_def_t *ports,
 /* Resolves "block.port" in scope `prefix` to a node's input or output,
  * following composite port aliases. `alias_json` is set when the reference
  * comes from a composite's port map (errors there are CO-403). */
-static bool s_resolve(ctx_t *c, const char *prefix, const char *block, const char *port,
-                      bool input, const char *json, const char *alias_json, uint32_t *node,
-                      uint16_t *pidx)
+static bool s_resolve(ctx_t *c, const char *prefix, const char *block, const char *port, bool input,
+                      const char *json, const char *alias_json, uint32_t *node, uint16_t *pidx)
 {
     const char *full = prefix[0] ? s_printf_id(c, "%s%s", prefix, block) : block;
     uint32_t v = lx_strmap_get(&c->ids, full);
@@ -208,8 +207,8 @@ static bool s_resolve(ctx_t *c, const char *prefix, const char *block, const cha
             if (!aliases[i].inner.block)
                 return false;
             const char *inner_prefix = s_printf_id(c, "%s/", in->id, NULL);
-            return s_resolve(c, inner_prefix, aliases[i].inner.block, aliases[i].inner.port,
-                             input, json, aliases[i].json, node, pidx);
+            return s_resolve(c, inner_prefix, aliases[i].inner.block, aliases[i].inner.port, input,
+                             json, aliases[i].json, node, pidx);
         }
         lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_010, "composite block '%s' has no %s '%s'",
                                      full, input ? "input" : "output", port);
@@ -226,9 +225,8 @@ static bool s_resolve(ctx_t *c, const char *prefix, const char *block, const cha
     }
     const lx_node_t *nd = &c->g->nodes[v];
     if (input && (nd->def->flags & LX_BF_TIME_ROOT)) {
-        lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TR_003,
-                                     "time root '%s' takes no edges or listeners ('%s')", full,
-                                     port);
+        lx_diag_t *dg = lx_diags_add(
+            c->d, LX_DC_TR_003, "time root '%s' takes no edges or listeners ('%s')", full, port);
         lx_diag_at_json(c->d, dg, json);
         lx_diag_at_block(c->d, dg, full);
         lx_diag_help(c->d, dg, "set its settings as literals: \"params\": {\"%s\": ...}", port);
@@ -291,9 +289,13 @@ static const struct {
 } s_lenses[] = {
     {"scale", "Mul", "a", {{"k", "b", false, true}}},
     {"offset", "Add", "a", {{"k", "b", false, true}}},
-    {"mapRange", "MapRange", "x",
-     {{"inLo", "inLo", false, false}, {"inHi", "inHi", false, false},
-      {"outLo", "outLo", false, false}, {"outHi", "outHi", false, false},
+    {"mapRange",
+     "MapRange",
+     "x",
+     {{"inLo", "inLo", false, false},
+      {"inHi", "inHi", false, false},
+      {"outLo", "outLo", false, false},
+      {"outHi", "outHi", false, false},
       {"clamp", "clamp", true, false}}},
     {"clamp", "Clamp", "x", {{"lo", "lo", false, false}, {"hi", "hi", false, false}}},
     {"ease", "Ease", "t", {{"curve", "curve", true, true}}},
@@ -306,8 +308,7 @@ static const struct {
 };
 enum { N_LENSES = sizeof s_lenses / sizeof s_lenses[0] };
 
-static void s_lens_error(ctx_t *c, const char *json, const char *fmt, const char *a,
-                         const char *b)
+static void s_lens_error(ctx_t *c, const char *json, const char *fmt, const char *a, const char *b)
 {
     lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_018, fmt, a, b ? b : "");
     lx_diag_at_json(c->d, dg, json);
@@ -378,9 +379,9 @@ static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32
                     lx_domain_t vd = LX_D_NONE;
                     if (!lx_param_parse(&pc, &def->params[pi], it, ptr,
                                         &c->g->nodes[node].params[pi], &vd)) {
-                        lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_018,
-                                                     "lens '%s' argument '%s' is invalid",
-                                                     ln->type, it->string);
+                        lx_diag_t *dg =
+                            lx_diags_add(c->d, LX_DC_PT_018, "lens '%s' argument '%s' is invalid",
+                                         ln->type, it->string);
                         lx_diag_at_json(c->d, dg, ptr ? ptr : ln->json);
                         if (tmp.count && tmp.items[0].help)
                             lx_diag_help(c->d, dg, "%s", tmp.items[0].help);
@@ -399,10 +400,9 @@ static void s_lens_chain(ctx_t *c, const lx_raw_lens_t *lenses, size_t n, uint32
             }
         }
         for (int i = 0; i < 5 && args[i].name; i++) {
-            if (args[i].required && !(ln->args && cJSON_GetObjectItemCaseSensitive(
-                                                      ln->args, args[i].name)))
-                s_lens_error(c, ln->json, "lens '%s' needs argument '%s'", ln->type,
-                             args[i].name);
+            if (args[i].required &&
+                !(ln->args && cJSON_GetObjectItemCaseSensitive(ln->args, args[i].name)))
+                s_lens_error(c, ln->json, "lens '%s' needs argument '%s'", ln->type, args[i].name);
         }
         s_add_writer(c, node, (uint16_t)lx_block_input(def, s_lenses[li].in), *src, *src_port, 0,
                      ln->json, from_label);
@@ -465,8 +465,7 @@ static void s_add_edge(ctx_t *c, const char *prefix, const lx_raw_edge_t *e)
 static const char *s_type_names_suggest(ctx_t *c, const char *type)
 {
     size_t n = lx_registry_count();
-    const char **cands =
-        lx_arena_calloc(c->a, n + c->raw->n_composites + 1, sizeof *cands);
+    const char **cands = lx_arena_calloc(c->a, n + c->raw->n_composites + 1, sizeof *cands);
     if (!cands)
         return NULL;
     size_t k = 0;
@@ -491,8 +490,8 @@ static void s_time_root_inputs(ctx_t *c, uint32_t node, const lx_raw_block_t *b)
         int pi = lx_block_param(nd->def, in->port);
         const lx_param_def_t *pd = pi >= 0 ? &nd->def->params[pi] : NULL;
         if (!pd) {
-            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_010,
-                                         "time root '%s' has no setting '%s'", nd->id, in->port);
+            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_010, "time root '%s' has no setting '%s'",
+                                         nd->id, in->port);
             lx_diag_at_json(c->d, dg, in->json);
             lx_diag_at_block(c->d, dg, nd->id);
             continue;
@@ -533,13 +532,12 @@ static void s_block_literals(ctx_t *c, const char *prefix, const lx_raw_block_t 
         const lx_raw_input_t *in = &b->inputs[i];
         uint32_t node;
         uint16_t port;
-        if (!lx_id_valid(in->port)) {
+        if (!lx_name_id_valid(in->port)) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_010, "'%s' is not a port name", in->port);
             lx_diag_at_json(c->d, dg, in->json);
             continue;
         }
-        if (s_resolve(c, prefix, b->id, in->port, true, in->json, NULL, &node, &port) &&
-            in->valid)
+        if (s_resolve(c, prefix, b->id, in->port, true, in->json, NULL, &node, &port) && in->valid)
             s_add_literal(c, node, port, &in->value, in->json);
     }
     for (size_t i = 0; i < b->n_combine; i++) {
@@ -548,13 +546,13 @@ static void s_block_literals(ctx_t *c, const char *prefix, const lx_raw_block_t 
         uint16_t port;
         int mode = lx_combine_parse(cm->mode);
         if (mode < 0) {
-            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_019, "unknown combine mode '%s'",
-                                         cm->mode);
+            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_019, "unknown combine mode '%s'", cm->mode);
             lx_diag_at_json(c->d, dg, cm->json);
-            lx_diag_help(c->d, dg, "use one of sum, avg, min, max, mul, last, first (or for events)");
+            lx_diag_help(c->d, dg,
+                         "use one of sum, avg, min, max, mul, last, first (or for events)");
             continue;
         }
-        if (!lx_id_valid(cm->port) ||
+        if (!lx_name_id_valid(cm->port) ||
             !s_resolve(c, prefix, b->id, cm->port, true, cm->json, NULL, &node, &port))
             continue;
         combine_t *cb = PUSH(c, combines, n_combines, cap_combines);
@@ -578,8 +576,8 @@ static void s_expand_block(ctx_t *c, const char *prefix, const lx_raw_block_t *b
     const lx_block_def_t *def = lx_registry_find(b->type);
     if (def && !(def->flags & LX_BF_INTERNAL)) {
         if ((def->flags & LX_BF_TIME_ROOT) && depth > 0) {
-            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TR_004,
-                                         "time root '%s' is inside a composite", full);
+            lx_diag_t *dg =
+                lx_diags_add(c->d, LX_DC_TR_004, "time root '%s' is inside a composite", full);
             lx_diag_at_json(c->d, dg, b->json);
             lx_diag_at_block(c->d, dg, full);
             lx_diag_help(c->d, dg, "put the time root in the patch's top-level blocks");
@@ -643,8 +641,8 @@ static void s_expand_block(ctx_t *c, const char *prefix, const lx_raw_block_t *b
         return;
     }
     if (b->params) {
-        lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_012,
-                                     "composite block '%s' takes no parameters", full);
+        lx_diag_t *dg =
+            lx_diags_add(c->d, LX_DC_PT_012, "composite block '%s' takes no parameters", full);
         lx_diag_at_json(c->d, dg, lx_arena_printf(c->a, "%s/params", b->json));
     }
     inst_t *in = PUSH(c, insts, n_insts, cap_insts);
@@ -708,8 +706,8 @@ static void s_register_composites(ctx_t *c)
             continue;
         const lx_block_def_t *def = lx_registry_find(cp->type);
         if (def || lx_strmap_get(&c->comps, cp->type) != UINT32_MAX) {
-            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_CO_404, "composite type '%s' is %s",
-                                         cp->type, def ? "a built-in block type" : "defined twice");
+            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_CO_404, "composite type '%s' is %s", cp->type,
+                                         def ? "a built-in block type" : "defined twice");
             lx_diag_at_json(c->d, dg, cp->json);
             continue;
         }
@@ -847,7 +845,7 @@ static void s_buses(ctx_t *c)
         else if (strcmp(name, "pulse") == 0)
             port = root->def->op == LX_OP_FINITE_TIME_ROOT  ? "end"
                    : root->def->op == LX_OP_CYCLE_TIME_ROOT ? "wrap"
-                                                             : "pulse";
+                                                            : "pulse";
         if (port)
             s_add_writer(c, node, 0, c->g->time_root, (uint16_t)lx_block_output(root->def, port),
                          INT64_MIN, root->json, s_printf_id(c, "%s.%s", root->id, port));
@@ -873,14 +871,15 @@ static void s_buses(ctx_t *c)
                                          b->name, b->type);
             lx_diag_at_json(c->d, dg, b->json);
             lx_diag_at_bus(c->d, dg, b->name);
-            lx_diag_help(c->d, dg, "use event or signal<D> with D one of number, int, bool, "
-                                   "phase, time, vec2, vec3, color");
+            lx_diag_help(c->d, dg,
+                         "use event or signal<D> with D one of number, int, bool, "
+                         "phase, time, vec2, vec3, color");
             continue;
         }
         int mode = lx_combine_parse(b->combine);
         if (mode < 0) {
-            lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_019, "unknown combine mode '%s'",
-                                         b->combine);
+            lx_diag_t *dg =
+                lx_diags_add(c->d, LX_DC_PT_019, "unknown combine mode '%s'", b->combine);
             lx_diag_at_json(c->d, dg, b->json);
             lx_diag_at_bus(c->d, dg, b->name);
             lx_diag_help(c->d, dg, "use one of sum, avg, min, max, mul, last, first, or");
@@ -898,9 +897,9 @@ static void s_buses(ctx_t *c)
         lx_literal_t def = s_splat_literal(domain, zero);
         if (b->has_default) {
             if (domain == LX_D_EVENT || !lx_literal_fits(&b->def, domain)) {
-                lx_diag_t *dg = lx_diags_add(c->d, LX_DC_BU_207,
-                                             "default of bus '%s' does not fit its type %s",
-                                             b->name, lx_domain_name(domain));
+                lx_diag_t *dg =
+                    lx_diags_add(c->d, LX_DC_BU_207, "default of bus '%s' does not fit its type %s",
+                                 b->name, lx_domain_name(domain));
                 lx_diag_at_json(c->d, dg, b->json);
                 lx_diag_at_bus(c->d, dg, b->name);
                 continue;
@@ -1078,8 +1077,8 @@ static bool s_exposed_by(ctx_t *c, const char **block, const char **port)
     return true;
 }
 
-static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const writer_t *w,
-                               size_t nw, const lit_t *lit)
+static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const writer_t *w, size_t nw,
+                               const lit_t *lit)
 {
     lx_node_t *nd = &c->g->nodes[node];
     const lx_port_def_t *pd = &nd->def->inputs[port];
@@ -1100,8 +1099,8 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
         for (size_t i = 0; i < c->n_combines; i++)
             if (c->combines[i].node == node && c->combines[i].port == port)
                 cb = &c->combines[i];
-        combine_t implicit = {node, port, pd->domain == LX_D_EVENT ? LX_COMBINE_OR : LX_COMBINE_LAST,
-                              w[0].json};
+        combine_t implicit = {
+            node, port, pd->domain == LX_D_EVENT ? LX_COMBINE_OR : LX_COMBINE_LAST, w[0].json};
         if (!cb) {
             lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_116,
                                          "input '%s' of block '%s' has %zu writers and no "
@@ -1113,8 +1112,9 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
             if (pd->domain == LX_D_EVENT)
                 lx_diag_help(c->d, dg, "add \"combine\": {\"%s\": \"or\"} to the block", pd->name);
             else
-                lx_diag_help(c->d, dg, "add \"combine\": {\"%s\": \"sum\"} (or avg, min, max, "
-                                       "mul, last, first) to the block",
+                lx_diag_help(c->d, dg,
+                             "add \"combine\": {\"%s\": \"sum\"} (or avg, min, max, "
+                             "mul, last, first) to the block",
                              pd->name);
         }
         /* Without a mode the writers still combine ('last'; events 'or'),
@@ -1182,9 +1182,9 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
         const char *block = nd->owner, *pname = nd->port ? nd->port : pd->name;
         while (s_exposed_by(c, &block, &pname)) {
         }
-        lx_diag_t *dg = lx_diags_add(c->d, LX_DC_TY_115,
-                                     "input '%s' of block '%s' is required but not connected",
-                                     pname, block);
+        lx_diag_t *dg =
+            lx_diags_add(c->d, LX_DC_TY_115,
+                         "input '%s' of block '%s' is required but not connected", pname, block);
         lx_diag_at_json(c->d, dg, nd->json);
         lx_diag_at_port(c->d, dg, block, pname);
         lx_diag_help(c->d, dg, "connect an edge to '%s.%s' or give it a literal in \"inputs\"",
@@ -1240,8 +1240,8 @@ static void s_materialize(ctx_t *c)
                 }
                 lit = &c->lits[li];
             }
-            s_materialize_port(c, node, port, c->writers ? c->writers + start : NULL,
-                               wi - start, lit);
+            s_materialize_port(c, node, port, c->writers ? c->writers + start : NULL, wi - start,
+                               lit);
             nd = &c->g->nodes[node];
         }
     }

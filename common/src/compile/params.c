@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lattice/names.h"
+
 static void s_bad(lx_diags_t *d, const char *ptr, const char *block, const char *name,
                   const char *fmt_expect)
 {
@@ -101,8 +103,10 @@ static bool s_parse_keys(lx_params_ctx_t *c, const cJSON *v, const char *ptr, lx
             goto bad;
         }
         if (!s_only_fields(k, s_key_fields, 6, &unknown)) {
-            snprintf(why, sizeof why, "keys with timeMs, value, interp, easing, inHandle, "
-                                      "outHandle (key %d has '%.40s')", i, unknown);
+            snprintf(why, sizeof why,
+                     "keys with timeMs, value, interp, easing, inHandle, "
+                     "outHandle (key %d has '%.40s')",
+                     i, unknown);
             goto bad;
         }
         lx_literal_t lit;
@@ -210,8 +214,8 @@ bad:
     return false;
 }
 
-bool lx_param_parse(lx_params_ctx_t *c, const lx_param_def_t *pd, const cJSON *v,
-                    const char *ptr, lx_pval_t *out, lx_domain_t *value_domain)
+bool lx_param_parse(lx_params_ctx_t *c, const lx_param_def_t *pd, const cJSON *v, const char *ptr,
+                    lx_pval_t *out, lx_domain_t *value_domain)
 {
     char why[128];
     switch (pd->kind) {
@@ -220,8 +224,8 @@ bool lx_param_parse(lx_params_ctx_t *c, const lx_param_def_t *pd, const cJSON *v
         double x;
         bool integral = pd->kind == LX_P_INT;
         if (!s_number(v, &x) || (integral && x != floor(x)) || x < pd->min || x > pd->max) {
-            snprintf(why, sizeof why, "%s from %.15g to %.15g", integral ? "an integer" : "a number",
-                     pd->min, pd->max);
+            snprintf(why, sizeof why, "%s from %.15g to %.15g",
+                     integral ? "an integer" : "a number", pd->min, pd->max);
             s_bad(c->diags, ptr, c->block, pd->name, why);
             return false;
         }
@@ -246,9 +250,9 @@ bool lx_param_parse(lx_params_ctx_t *c, const lx_param_def_t *pd, const cJSON *v
             lx_strbuf_adds(&sb, "one of");
             for (int i = 0; pd->options[i]; i++)
                 lx_strbuf_addf(&sb, "%s %s", i ? "," : "", pd->options[i]);
-            lx_diag_t *dg = lx_diags_add(c->diags, LX_DC_PT_013,
-                                         "parameter '%s' of block '%s' must be %s", pd->name,
-                                         c->block, sb.failed ? "a known name" : sb.buf);
+            lx_diag_t *dg =
+                lx_diags_add(c->diags, LX_DC_PT_013, "parameter '%s' of block '%s' must be %s",
+                             pd->name, c->block, sb.failed ? "a known name" : sb.buf);
             lx_diag_at_json(c->diags, dg, ptr);
             lx_diag_at_block(c->diags, dg, c->block);
             if (cJSON_IsString(v)) {
@@ -266,7 +270,7 @@ bool lx_param_parse(lx_params_ctx_t *c, const lx_param_def_t *pd, const cJSON *v
         break;
     }
     case LX_P_NAME:
-        if (!cJSON_IsString(v) || !lx_id_valid(v->valuestring)) {
+        if (!cJSON_IsString(v) || !lx_name_id_valid(v->valuestring)) {
             s_bad(c->diags, ptr, c->block, pd->name, "a name of 1 to 64 of A-Z a-z 0-9 _ -");
             return false;
         }
@@ -334,9 +338,9 @@ lx_pval_t *lx_params_parse(lx_params_ctx_t *c, const lx_block_def_t *def, const 
     }
     for (size_t i = 0; i < def->n_params; i++) {
         if (def->params[i].required && !vals[i].set && !given[i] && !c->params_elsewhere) {
-            lx_diag_t *dg = lx_diags_add(c->diags, LX_DC_PT_014,
-                                         "block '%s' of type '%s' needs parameter '%s'", c->block,
-                                         def->name, def->params[i].name);
+            lx_diag_t *dg =
+                lx_diags_add(c->diags, LX_DC_PT_014, "block '%s' of type '%s' needs parameter '%s'",
+                             c->block, def->name, def->params[i].name);
             lx_diag_at_json(c->diags, dg, block_ptr);
             lx_diag_at_block(c->diags, dg, c->block);
         }

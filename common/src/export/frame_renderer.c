@@ -8,12 +8,21 @@
 #include "lattice/digest.h"
 #include "lattice/dmath.h"
 #include "lattice/export.h"
+#include "lattice/kernels.h"
 #include "lattice/pool.h"
 #include "lattice/raster.h"
 
 typedef enum {
-    K_RGBA_PNG, K_RGBA_EXR, K_DEPTH, K_MOTION, K_NORMAL, K_ID, K_MASK_PNG, K_MASK_EXR,
-    K_CONTROL_DEPTH, K_CONTROL_NORMAL
+    K_RGBA_PNG,
+    K_RGBA_EXR,
+    K_DEPTH,
+    K_MOTION,
+    K_NORMAL,
+    K_ID,
+    K_MASK_PNG,
+    K_MASK_EXR,
+    K_CONTROL_DEPTH,
+    K_CONTROL_NORMAL
 } kind_t;
 
 /* One artifact of every frame: what it is and its reusable buffers. */
@@ -43,7 +52,7 @@ struct lx_frame_renderer {
     job_t *jobs;
     lx_artifact_file_t *files;
     uint32_t n_jobs;
-    uint32_t *order; /* jobs by decreasing buffer size: the longest encodes start first */
+    uint32_t *order;           /* jobs by decreasing buffer size: the longest encodes start first */
     float srgb_threshold[256]; /* linear value where 8-bit sRGB code k+1 starts */
     bool reencode;             /* encode the buffers as they are (benchmark floor) */
     lx_frame_result_t result;
@@ -196,9 +205,9 @@ static void s_encode_task(void *ctx, uint32_t task)
         f->bytes.buf[0] = '\0';
     f->bytes.failed = false;
     const lx_export_config_t *c = &fr->plan.cfg;
-    bool exr = j->kind == K_RGBA_EXR || j->kind == K_MASK_EXR ||
-               ((j->kind == K_DEPTH || j->kind == K_MOTION || j->kind == K_NORMAL) &&
-                !c->float_npy);
+    bool exr =
+        j->kind == K_RGBA_EXR || j->kind == K_MASK_EXR ||
+        ((j->kind == K_DEPTH || j->kind == K_MOTION || j->kind == K_NORMAL) && !c->float_npy);
     bool npy = (j->kind == K_DEPTH || j->kind == K_MOTION || j->kind == K_NORMAL) && c->float_npy;
     if (exr)
         j->rc = lx_exr_encode(&j->img, c->exr_compression, &f->bytes, &j->err);
@@ -321,7 +330,7 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
     rcfg.height = plan->height;
     rcfg.threads = threads ? threads : 1;
     rcfg.motion_scale = plan->cfg.motion_scale;
-    fr->inst = lx_instance_new(p, alloc, &icfg, err);
+    fr->inst = lx_instance_new(p, lx_kernels_table(), alloc, &icfg, err);
     fr->raster = fr->inst ? lx_raster_new(p, alloc, &rcfg, err) : NULL;
     fr->pool = fr->raster ? lx_pool_new(rcfg.threads, alloc, err) : NULL;
     uint64_t cap = plan->n_ids + 1;
@@ -412,8 +421,8 @@ lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
                            (long long)f, j->err.message);
         }
         int e = j->img.type == LX_PIX_U8 || j->img.type == LX_PIX_U16 ? 0
-                : fr->plan.cfg.float_npy && (j->kind == K_DEPTH || j->kind == K_MOTION ||
-                                             j->kind == K_NORMAL)
+                : fr->plan.cfg.float_npy &&
+                        (j->kind == K_DEPTH || j->kind == K_MOTION || j->kind == K_NORMAL)
                     ? 2
                     : 1;
         snprintf(fr->files[i].name, sizeof fr->files[i].name, "frame_%06lld.%s", (long long)f,

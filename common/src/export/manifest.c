@@ -9,12 +9,14 @@
 #include <string.h>
 
 #include "export_internal.h"
+#include "lattice/camera.h"
 #include "lattice/digest.h"
-#include "lattice/dmath.h"
+#include "lattice/files.h"
 #include "lattice/manifest.h"
+#include "lattice/names.h"
 #include "lattice/patch.h"
 
-enum { LX_EXT_MAX = 15, LX_RELPATH_MAX = 200 };
+enum { LX_EXT_MAX = 15 };
 
 /* The hashes of one artifact file of one frame, as bytes: half the size of
  * their hex, and parsing them is what validates them. */
@@ -52,55 +54,42 @@ static bool s_alnum(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-static bool s_relchar(char c)
-{
-    return s_alnum(c) || c == '.' || c == '_' || c == '-';
-}
+bool lx_export_relpath_ok(const char *rel) { return lx_name_relpath_valid(rel); }
 
-bool lx_export_relpath_ok(const char *rel)
+bool lx_manifest_key_valid(const char *key)
 {
-    if (!rel)
-        return false;
-    size_t n = strnlen(rel, LX_RELPATH_MAX + 1);
-    if (n == 0 || n > LX_RELPATH_MAX)
-        return false;
-    /* Component by component: a leading, doubled or trailing '/' makes an
-     * empty one. */
-    for (const char *s = rel;;) {
-        size_t k = 0;
-        while (s[k] && s[k] != '/') {
-            if (!s_relchar(s[k]))
-                return false;
-            k++;
-        }
-        if (k == 0 || (k == 1 && s[0] == '.') || (k == 2 && s[0] == '.' && s[1] == '.'))
-            return false;
-        if (!s[k])
-            return true;
-        s += k + 1;
-    }
-}
-
-/* An artifact key lx_export_verify accepts: one or two ids ("rgba",
- * "mask/cards"). */
-static bool s_key_ok(const char *key)
-{
-    if (!lx_export_relpath_ok(key) || strlen(key) > LX_MANIFEST_KEY_MAX)
+    if (!key || strnlen(key, LX_MANIFEST_KEY_MAX + 1) > LX_MANIFEST_KEY_MAX)
         return false;
     char part[LX_MANIFEST_KEY_MAX + 1];
     const char *slash = strchr(key, '/');
-    if (slash && strchr(slash + 1, '/'))
-        return false;
     size_t k = slash ? (size_t)(slash - key) : strlen(key);
     memcpy(part, key, k);
     part[k] = '\0';
-    return lx_id_valid(part) && (!slash || lx_id_valid(slash + 1));
+    /* Ids never contain '/', so a third component fails the second id. */
+    return lx_name_id_valid(part) && (!slash || lx_name_id_valid(slash + 1));
 }
 
-static bool s_join(char *buf, const char *dir, const char *name)
+cJSON *lx_manifest_read(const char *out_dir, lx_error_t *err)
 {
-    int n = snprintf(buf, LX_PATH_MAX, "%s/%s", dir, name);
-    return n >= 0 && n < LX_PATH_MAX;
+    char path[LX_PATH_MAX];
+    if (!lx_path_join(path, out_dir, "metadata.json")) {
+        lx_fail(err, LX_E_INVALID, "path too long: '%.200s'", out_dir);
+        return NULL;
+    }
+    size_t len = 0;
+    char *text = lx_read_file(path, LX_MANIFEST_READ_MAX, &len, lx_alloc_default());
+    if (!text) {
+        lx_fail(err, LX_E_IO, "cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    cJSON *m = cJSON_ParseWithLength(text, len);
+    lx_free(lx_alloc_default(), text);
+    if (!cJSON_IsObject(m)) {
+        cJSON_Delete(m);
+        lx_fail(err, LX_E_PARSE, "'%s' is not an export manifest (not a JSON object)", path);
+        return NULL;
+    }
+    return m;
 }
 
 lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool force,
@@ -108,9 +97,9 @@ lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool
 {
     DIR *d = opendir(dir);
     if (!d)
-        return errno == ENOENT ? LX_OK
-                               : lx_fail(err, LX_E_IO, "cannot open '%s': %s", dir,
-                                         strerror(errno));
+        return errno == ENOENT
+                   ? LX_OK
+                   : lx_fail(err, LX_E_IO, "cannot open '%s': %s", dir, strerror(errno));
     bool empty = true;
     struct dirent *e;
     while ((e = readdir(d)))
@@ -119,13 +108,8 @@ lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool
     closedir(d);
     if (empty || force)
         return LX_OK;
-    char path[LX_PATH_MAX];
-    if (!s_join(path, dir, "metadata.json"))
-        return lx_fail(err, LX_E_INVALID, "output path too long");
-    size_t n = 0;
-    char *buf = lx_read_file(path, 512u << 20, &n, lx_alloc_default());
-    cJSON *m = buf ? cJSON_ParseWithLength(buf, n) : NULL;
-    lx_free(lx_alloc_default(), buf);
+    /* A manifest that cannot be read is not this project's. */
+    cJSON *m = lx_manifest_read(dir, NULL);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "projectId");
     bool ours = cJSON_IsString(id) && strcmp(id->valuestring, project_id) == 0;
     cJSON_Delete(m);
@@ -229,9 +213,8 @@ static const char *s_ext_of(const char *name, int64_t f)
 
 /* Checks files against the keys of the first recorded frame, or, for the
  * first frame, on their own. */
-static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f,
-                                 const lx_manifest_file_t *files, uint32_t n_files,
-                                 lx_error_t *err)
+static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f, const lx_manifest_file_t *files,
+                                 uint32_t n_files, lx_error_t *err)
 {
     if (m->keyed && n_files != m->n_arts)
         return lx_fail(err, LX_E_INVALID, "frame %lld has %u artifact files, frame %lld had %u",
@@ -245,7 +228,7 @@ static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f,
                            (long long)f, (int)LX_MANIFEST_KEY_MAX, key, (long long)m->key_frame,
                            m->arts[j].key);
         if (!m->keyed) {
-            if (!s_key_ok(key))
+            if (!lx_manifest_key_valid(key))
                 return lx_fail(err, LX_E_INVALID,
                                "artifact key '%.*s' of frame %lld is not one or two ids "
                                "separated by '/'",
@@ -268,12 +251,11 @@ static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f,
                            x->name ? x->name : "", key, (long long)f, (long long)f,
                            m->keyed ? m->arts[j].ext : "<ext>");
         if (!s_unhex(x->hash, NULL, 32))
-            return lx_fail(err, LX_E_INVALID,
-                           "hash of '%s/%s' is not 64 lower-case hex digits", key, x->name);
+            return lx_fail(err, LX_E_INVALID, "hash of '%s/%s' is not 64 lower-case hex digits",
+                           key, x->name);
         if (!s_unhex(x->content, NULL, 16))
             return lx_fail(err, LX_E_INVALID,
-                           "content hash of '%s/%s' is not 32 lower-case hex digits", key,
-                           x->name);
+                           "content hash of '%s/%s' is not 32 lower-case hex digits", key, x->name);
     }
     return LX_OK;
 }
@@ -345,10 +327,7 @@ lx_result_t lx_manifest_add_frame(lx_manifest_t *m, int64_t f, double t_ms, cons
     return LX_OK;
 }
 
-int64_t lx_manifest_missing(const lx_manifest_t *m)
-{
-    return (int64_t)m->missing;
-}
+int64_t lx_manifest_missing(const lx_manifest_t *m) { return (int64_t)m->missing; }
 
 bool lx_manifest_has_frame(const lx_manifest_t *m, int64_t f)
 {
@@ -366,33 +345,38 @@ static void s_conventions(cJSON *root, const lx_export_plan_t *plan, const lx_ca
     cJSON_AddNumberToObject(d, "near", near);
     cJSON_AddNumberToObject(d, "far", far);
     cJSON_AddStringToObject(d, "zero", "near");
-    cJSON_AddStringToObject(d, "value", "(z - near) / (far - near), z = planar camera depth, "
-                                        "clamped to [0, 1]; background 1");
+    cJSON_AddStringToObject(d, "value",
+                            "(z - near) / (far - near), z = planar camera depth, "
+                            "clamped to [0, 1]; background 1");
     cJSON_AddStringToObject(d, "range", plan->cfg.has_depth_range ? "config" : "camera per frame");
     cJSON *m = cJSON_AddObjectToObject(c, "motion");
     cJSON_AddStringToObject(m, "units", "pixels");
     cJSON_AddStringToObject(m, "direction", "p_f - p_{f-1}: x right, y down");
     cJSON_AddNumberToObject(m, "scale", plan->cfg.motion_scale);
-    cJSON_AddStringToObject(m, "valid", "channel 'valid' (third): 0 where the surface did not "
-                                        "exist in frame f - 1");
+    cJSON_AddStringToObject(m, "valid",
+                            "channel 'valid' (third): 0 where the surface did not "
+                            "exist in frame f - 1");
     cJSON *n = cJSON_AddObjectToObject(c, "normal");
     cJSON_AddStringToObject(n, "space", "camera");
-    cJSON_AddStringToObject(n, "axes", "x right, y up, z toward the viewer; unit; facing the "
-                                       "camera; background 0");
+    cJSON_AddStringToObject(n, "axes",
+                            "x right, y up, z toward the viewer; unit; facing the "
+                            "camera; background 0");
     cJSON *rgba = cJSON_AddObjectToObject(c, "rgba");
     cJSON_AddStringToObject(rgba, "png", "8-bit sRGB, straight alpha");
     cJSON_AddStringToObject(rgba, "exr", "half, linear, premultiplied");
     cJSON *id = cJSON_AddObjectToObject(c, "id");
     cJSON_AddStringToObject(id, "encoding", "16-bit gray; 0 = background");
     cJSON *mask = cJSON_AddObjectToObject(c, "mask");
-    cJSON_AddStringToObject(mask, "value", "coverage x opacity of the layer's instances, "
-                                           "ignoring other layers");
+    cJSON_AddStringToObject(mask, "value",
+                            "coverage x opacity of the layer's instances, "
+                            "ignoring other layers");
     cJSON *cam = cJSON_AddObjectToObject(c, "camera");
     cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
     cJSON_AddStringToObject(cam, "fov", "vertical, degrees");
-    cJSON_AddStringToObject(cam, "re10k", "line 1: project id; then timestamp_us fx fy cx cy 0 0 "
-                                          "and a 3x4 world-to-camera matrix, row-major, OpenCV "
-                                          "axes, intrinsics normalized by width/height");
+    cJSON_AddStringToObject(cam, "re10k",
+                            "line 1: project id; then timestamp_us fx fy cx cy 0 0 "
+                            "and a 3x4 world-to-camera matrix, row-major, OpenCV "
+                            "axes, intrinsics normalized by width/height");
 }
 
 static const char *s_format(const lx_export_config_t *c, int art)
@@ -476,34 +460,24 @@ static void s_camera_files(const lx_manifest_t *m, lx_strbuf_t *traj, lx_strbuf_
     cJSON *frames = cJSON_AddArrayToObject(root, "frames");
     lx_strbuf_addf(re10k, "%s\n", p->patch_id);
     for (size_t i = 0; i < m->n; i++) {
-        const lx_camera_t *c = &m->cams[i];
-        /* The orthonormal basis the rasterizer uses. */
-        double f[3] = {c->forward[0], c->forward[1], c->forward[2]}, r[3], u[3];
-        r[0] = f[1] * c->up[2] - f[2] * c->up[1];
-        r[1] = f[2] * c->up[0] - f[0] * c->up[2];
-        r[2] = f[0] * c->up[1] - f[1] * c->up[0];
-        double rl = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
-        for (int k = 0; k < 3; k++)
-            r[k] = rl > 0 ? r[k] / rl : (k == 0);
-        u[0] = r[1] * f[2] - r[2] * f[1];
-        u[1] = r[2] * f[0] - r[0] * f[2];
-        u[2] = r[0] * f[1] - r[1] * f[0];
+        /* The basis and field of view the pixels were rendered with. */
+        lx_camera_view_t v;
+        lx_camera_view(&m->cams[i], plan->width, plan->height, &v);
+        const double *r = v.right, *u = v.up, *f = v.forward, *pos = v.position;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "frame", (double)(plan->first + (int64_t)i));
-        cJSON_AddItemToObject(o, "position", cJSON_CreateDoubleArray(c->position, 3));
+        cJSON_AddItemToObject(o, "position", cJSON_CreateDoubleArray(pos, 3));
         cJSON_AddItemToObject(o, "forward", cJSON_CreateDoubleArray(f, 3));
         cJSON_AddItemToObject(o, "up", cJSON_CreateDoubleArray(u, 3));
-        cJSON_AddNumberToObject(o, "fov", c->fov_y_deg);
+        cJSON_AddNumberToObject(o, "fov", v.fov_y_deg);
         cJSON_AddItemToArray(frames, o);
         /* OpenCV camera: x right, y down, z forward. */
-        double fy_px = plan->height / 2.0 / lx_tan(c->fov_y_deg * LX_PI / 360.0);
+        double fy_px = plan->height / 2.0 / v.tan_half_fov;
         double rows[3][3] = {{r[0], r[1], r[2]}, {-u[0], -u[1], -u[2]}, {f[0], f[1], f[2]}};
-        lx_strbuf_addf(re10k, "%lld %.9g %.9g 0.5 0.5 0 0",
-                       (long long)llround(m->t_ms[i] * 1000.0), fy_px / plan->width,
-                       fy_px / plan->height);
+        lx_strbuf_addf(re10k, "%lld %.9g %.9g 0.5 0.5 0 0", (long long)llround(m->t_ms[i] * 1000.0),
+                       fy_px / plan->width, fy_px / plan->height);
         for (int k = 0; k < 3; k++) {
-            double t = -(rows[k][0] * c->position[0] + rows[k][1] * c->position[1] +
-                         rows[k][2] * c->position[2]);
+            double t = -(rows[k][0] * pos[0] + rows[k][1] * pos[1] + rows[k][2] * pos[2]);
             lx_strbuf_addf(re10k, " %.9g %.9g %.9g %.9g", rows[k][0], rows[k][1], rows[k][2],
                            t == 0 ? 0.0 : t);
         }
@@ -532,7 +506,7 @@ static lx_result_t s_write_camera(const lx_manifest_t *m, const char *out_dir, c
     lx_result_t rc = LX_OK;
     if (traj.failed || re10k.failed)
         rc = lx_fail(err, LX_E_NOMEM, "out of memory");
-    if (rc == LX_OK && !s_join(dir, out_dir, "camera"))
+    if (rc == LX_OK && !lx_path_join(dir, out_dir, "camera"))
         rc = lx_fail(err, LX_E_INVALID, "output path too long");
     if (rc == LX_OK)
         rc = lx_mkdirs(dir, err);
@@ -600,9 +574,9 @@ static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_
         cJSON_AddNumberToObject(smp, "framesPerCycle", plan->sampling.frames_per_cycle);
         cJSON_AddBoolToObject(smp, "exactClosure", plan->exact_closure);
     }
-    cJSON_AddNumberToObject(smp, "stateHorizon", p->state_horizon == LX_HORIZON_UNBOUNDED
-                                                      ? -1.0
-                                                      : (double)p->state_horizon);
+    cJSON_AddNumberToObject(smp, "stateHorizon",
+                            p->state_horizon == LX_HORIZON_UNBOUNDED ? -1.0
+                                                                     : (double)p->state_horizon);
     cJSON *arts = cJSON_AddArrayToObject(root, "artifacts");
     cJSON *formats = cJSON_AddObjectToObject(root, "formats");
     for (int a = 0; a < 8; a++)
@@ -636,8 +610,8 @@ static void s_frame_sums(const lx_manifest_t *m, cJSON *sums)
         for (size_t i = 0; i < m->n; i++) {
             const entry_t *e = &m->entries[i * m->n_arts + j];
             char name[64], hash[65], content[33];
-            snprintf(name, sizeof name, "frame_%06lld.%s",
-                     (long long)(m->plan.first + (int64_t)i), m->arts[j].ext);
+            snprintf(name, sizeof name, "frame_%06lld.%s", (long long)(m->plan.first + (int64_t)i),
+                     m->arts[j].ext);
             lx_hex(e->sha, 32, hash);
             lx_hex(e->xxh, 16, content);
             s_sums_add(&s, name, hash, content);

@@ -7,6 +7,7 @@
 #include "lattice/digest.h"
 #include "lattice/files.h"
 #include "lattice/instance.h"
+#include "lattice/kernels.h"
 #include "lattice/repair.h"
 
 static const char *s_str(const cJSON *o, const char *key)
@@ -54,9 +55,9 @@ lx_result_t lx_repair_plan(const lx_program_t *p, const char *out_dir, lx_export
 /* Whether out_dir/key/name has SHA-256 hash: 1 yes, 0 differs, -1 missing. */
 static int s_file_matches(const char *out_dir, const char *key, const char *name, const char *hash)
 {
-    char path[4400], hex[65];
-    snprintf(path, sizeof path, "%s/%s/%s", out_dir, key, name);
-    if (!lx_file_sha256_hex(path, hex))
+    char path[LX_PATH_MAX], hex[65];
+    if (!lx_path_join(path, out_dir, key) || !lx_path_join(path, path, name) ||
+        !lx_file_sha256_hex(path, hex))
         return -1;
     return strcmp(hex, hash) == 0;
 }
@@ -82,7 +83,7 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, 
     out->damaged = lx_calloc(al, (size_t)n, sizeof *out->damaged);
     lx_instance_config_t icfg = LX_INSTANCE_CONFIG_INIT;
     icfg.frames_per_cycle = plan->sampling.frames_per_cycle;
-    lx_instance_t *inst = lx_instance_new(p, NULL, &icfg, err);
+    lx_instance_t *inst = lx_instance_new(p, lx_kernels_table(), NULL, &icfg, err);
     lx_result_t rc = cols && keys && files && out->damaged && inst
                          ? LX_OK
                          : lx_fail(err, inst ? LX_E_NOMEM : err->code, "cannot start the scan");

@@ -7,14 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lattice/names.h"
+
 typedef struct {
     lx_raw_graph_t *g;
     lx_diags_t *d;
 } ctx_t;
 
-static const char *const s_top_fields[] = {"format", "id",     "name",   "seed",      "output",
-                                           "blocks", "edges",  "buses",  "publish",   "listen",
-                                           "composites"};
+static const char *const s_top_fields[] = {"format",  "id",     "name",      "seed",
+                                           "output",  "blocks", "edges",     "buses",
+                                           "publish", "listen", "composites"};
 static const char *const s_output_fields[] = {"width", "height", "fps", "background"};
 static const char *const s_block_fields[] = {"id", "type", "params", "inputs", "combine"};
 static const char *const s_edge_fields[] = {"from", "to", "sortKey", "lenses"};
@@ -23,19 +25,6 @@ static const char *const s_publish_fields[] = {"from", "bus", "sortKey"};
 static const char *const s_listen_fields[] = {"bus", "to", "lenses"};
 static const char *const s_composite_fields[] = {"type", "inputs", "outputs", "blocks", "edges"};
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
-
-bool lx_id_valid(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-        if (!ok || n >= 64)
-            return false;
-    }
-    return n > 0;
-}
 
 /* JSON pointer of member `key` under `base` (RFC 6901 escaping). */
 static const char *s_ptr_key(ctx_t *c, const char *base, const char *key)
@@ -144,10 +133,10 @@ static const char *s_get_id(ctx_t *c, const cJSON *obj, const char *ptr, const c
                             const char *field)
 {
     const char *id = s_get_string(c, obj, ptr, what, field, true);
-    if (id && !lx_id_valid(id)) {
-        lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_006,
-                                     "%s '%s' is not a valid id (use 1 to 64 of A-Z a-z 0-9 _ -)",
-                                     field, id);
+    if (id && !lx_name_id_valid(id)) {
+        lx_diag_t *dg =
+            lx_diags_add(c->d, LX_DC_PT_006,
+                         "%s '%s' is not a valid id (use 1 to 64 of A-Z a-z 0-9 _ -)", field, id);
         lx_diag_at_json(c->d, dg, s_ptr_key(c, ptr, field));
         return NULL;
     }
@@ -176,8 +165,8 @@ static lx_raw_ref_t s_parse_ref(ctx_t *c, const char *text, const char *ptr)
     if (!text)
         return r;
     if (!dot || strchr(dot + 1, '.')) {
-        lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_011,
-                                     "'%s' is not a port reference (expected \"block.port\")", text);
+        lx_diag_t *dg = lx_diags_add(
+            c->d, LX_DC_PT_011, "'%s' is not a port reference (expected \"block.port\")", text);
         lx_diag_at_json(c->d, dg, ptr);
         return r;
     }
@@ -185,10 +174,9 @@ static lx_raw_ref_t s_parse_ref(ctx_t *c, const char *text, const char *ptr)
     const char *port = s_str(c, dot + 1);
     if (!block)
         return r;
-    if (!lx_id_valid(block) || !lx_id_valid(port)) {
-        lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_011,
-                                     "'%s' is not a port reference (block and port must be ids)",
-                                     text);
+    if (!lx_name_id_valid(block) || !lx_name_id_valid(port)) {
+        lx_diag_t *dg = lx_diags_add(
+            c->d, LX_DC_PT_011, "'%s' is not a port reference (block and port must be ids)", text);
         lx_diag_at_json(c->d, dg, ptr);
         return r;
     }
@@ -237,9 +225,8 @@ bool lx_literal_from_json(const cJSON *v, lx_literal_t *out)
 
 static void s_bad_literal(ctx_t *c, const char *ptr, const char *what)
 {
-    lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_015,
-                                 "%s must be a number, a boolean or an array of 2 to 4 numbers",
-                                 what);
+    lx_diag_t *dg = lx_diags_add(
+        c->d, LX_DC_PT_015, "%s must be a number, a boolean or an array of 2 to 4 numbers", what);
     lx_diag_at_json(c->d, dg, ptr);
 }
 
@@ -262,9 +249,9 @@ static const cJSON *s_get_kind(ctx_t *c, const cJSON *obj, const char *ptr, cons
     return v;
 }
 
-#define s_get_array(c, obj, ptr, field, req, what)                            \
+#define s_get_array(c, obj, ptr, field, req, what)                                                 \
     s_get_kind(c, obj, ptr, field, req, what, cJSON_IsArray, "an array")
-#define s_get_object(c, obj, ptr, field, req, what)                           \
+#define s_get_object(c, obj, ptr, field, req, what)                                                \
     s_get_kind(c, obj, ptr, field, req, what, cJSON_IsObject, "an object")
 
 static void s_load_lenses(ctx_t *c, const cJSON *obj, const char *ptr, lx_raw_lens_t **out,
@@ -437,7 +424,7 @@ static size_t s_load_aliases(ctx_t *c, const cJSON *obj, const char *ptr, const 
     for (const cJSON *it = map->child; it; it = it->next) {
         const char *name = it->string ? it->string : "";
         const char *p = s_ptr_key(c, mptr, name);
-        if (!lx_id_valid(name)) {
+        if (!lx_name_id_valid(name)) {
             lx_diag_t *dg =
                 lx_diags_add(c->d, LX_DC_PT_006, "composite port '%s' is not a valid id", name);
             lx_diag_at_json(c->d, dg, p);
@@ -496,8 +483,7 @@ static void s_load_output(ctx_t *c, const cJSON *obj, const char *ptr)
                    v->valuedouble < 1 || v->valuedouble > 16384 ||
                    fmod(v->valuedouble, 2.0) != 0.0) {
             char msg[96];
-            snprintf(msg, sizeof msg, "output %s must be an even integer from 2 to 16384",
-                     dims[i]);
+            snprintf(msg, sizeof msg, "output %s must be an even integer from 2 to 16384", dims[i]);
             s_output_error(c, p, msg);
         } else {
             *dst[i] = (uint32_t)v->valuedouble;
@@ -534,8 +520,8 @@ static void s_report_syntax(ctx_t *c, const char *text, size_t len, const char *
             col++;
         }
     }
-    lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_001, "invalid JSON at line %zu, column %zu", line,
-                                 col);
+    lx_diag_t *dg =
+        lx_diags_add(c->d, LX_DC_PT_001, "invalid JSON at line %zu, column %zu", line, col);
     lx_diag_at_json(c->d, dg, "");
 }
 
@@ -601,8 +587,8 @@ lx_raw_graph_t *lx_patch_parse(const char *text, size_t len, const lx_alloc_t *a
         g->n_edges = s_load_array(&c, arr, "/edges", sizeof *g->edges, "an edge",
                                   (void **)&g->edges, s_load_edge_v);
     if ((arr = s_get_array(&c, root, "", "buses", false, "the patch")))
-        g->n_buses = s_load_array(&c, arr, "/buses", sizeof *g->buses, "a bus",
-                                  (void **)&g->buses, s_load_bus);
+        g->n_buses = s_load_array(&c, arr, "/buses", sizeof *g->buses, "a bus", (void **)&g->buses,
+                                  s_load_bus);
     if ((arr = s_get_array(&c, root, "", "publish", false, "the patch")))
         g->n_publish = s_load_array(&c, arr, "/publish", sizeof *g->publish, "a publish entry",
                                     (void **)&g->publish, s_load_publish);
@@ -610,8 +596,8 @@ lx_raw_graph_t *lx_patch_parse(const char *text, size_t len, const lx_alloc_t *a
         g->n_listen = s_load_array(&c, arr, "/listen", sizeof *g->listen, "a listen entry",
                                    (void **)&g->listen, s_load_listen);
     if ((arr = s_get_array(&c, root, "", "composites", false, "the patch")))
-        g->n_composites = s_load_array(&c, arr, "/composites", sizeof *g->composites,
-                                       "a composite", (void **)&g->composites, s_load_composite);
+        g->n_composites = s_load_array(&c, arr, "/composites", sizeof *g->composites, "a composite",
+                                       (void **)&g->composites, s_load_composite);
     return g;
 }
 

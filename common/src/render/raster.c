@@ -4,9 +4,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "lattice/camera.h"
 #include "lattice/dmath.h"
 #include "lattice/pool.h"
 #include "lattice/shaping.h"
+#include "vec3_internal.h"
 
 enum { TILE = 32, SS = 4 }; /* tile size in pixels; SS x SS coverage samples */
 
@@ -40,15 +42,6 @@ typedef struct {
     double extent[3]; /* local bounding box half extents */
 } prep_t;
 
-/* Camera basis and projection for one frame. */
-typedef struct {
-    double pos[3], r[3], u[3], f[3];
-    double tx, ty; /* perspective: tan(fovY/2) * aspect, tan(fovY/2); ortho: half extents */
-    bool ortho;
-    double near, far;
-    uint32_t w, h;
-} view_t;
-
 typedef struct {
     uint32_t expr, off, n;
 } path_ref_t;
@@ -69,32 +62,11 @@ struct lx_raster {
     double *path_vertices;
     path_ref_t *paths;
     uint32_t n_paths;
-    view_t view, view_prev;
+    lx_camera_view_t view, view_prev;
     bool have_prev;
 };
 
 /* ---- small vector helpers ------------------------------------------- */
-
-static double s_dot(const double *a, const double *b)
-{
-    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-}
-
-static void s_cross(const double *a, const double *b, double *o)
-{
-    o[0] = a[1] * b[2] - a[2] * b[1];
-    o[1] = a[2] * b[0] - a[0] * b[2];
-    o[2] = a[0] * b[1] - a[1] * b[0];
-}
-
-static bool s_normalize(double *v)
-{
-    double n = sqrt(s_dot(v, v));
-    if (!(n > 0))
-        return false;
-    v[0] /= n, v[1] /= n, v[2] /= n;
-    return true;
-}
 
 static void s_mat_vec(const mat3_t *mat, const double *v, double *o)
 {
@@ -105,48 +77,19 @@ static void s_mat_vec(const mat3_t *mat, const double *v, double *o)
 
 /* ---- camera --------------------------------------------------------- */
 
-static void s_view(const lx_camera_t *c, uint32_t w, uint32_t h, view_t *v)
-{
-    memcpy(v->pos, c->position, sizeof v->pos);
-    memcpy(v->f, c->forward, sizeof v->f);
-    double up[3] = {c->up[0], c->up[1], c->up[2]};
-    s_cross(v->f, up, v->r);
-    if (!s_normalize(v->r)) {
-        /* up parallel to forward: any perpendicular will do, fixed. */
-        double alt[3] = {0, 0, 1};
-        if (fabs(v->f[2]) > 0.9)
-            alt[1] = 1, alt[2] = 0;
-        s_cross(v->f, alt, v->r);
-        s_normalize(v->r);
-    }
-    s_cross(v->r, v->f, v->u);
-    double aspect = (double)w / (double)h;
-    v->ortho = c->projection == LX_PROJ_ORTHOGRAPHIC;
-    if (v->ortho) {
-        v->ty = c->ortho_height / 2;
-    } else {
-        double fov = c->fov_y_deg > 0.01 && c->fov_y_deg < 179.99 ? c->fov_y_deg : 40;
-        v->ty = lx_tan(fov * LX_PI / 360.0);
-    }
-    v->tx = v->ty * aspect;
-    v->near = c->near;
-    v->far = c->far;
-    v->w = w;
-    v->h = h;
-}
-
 /* World point -> pixel coordinates (x right, y down) and planar depth. */
-static bool s_project(const view_t *v, const double *p, double *px, double *py, double *depth)
+static bool s_project(const lx_camera_view_t *v, const double *p, double *px, double *py,
+                      double *depth)
 {
-    double d[3] = {p[0] - v->pos[0], p[1] - v->pos[1], p[2] - v->pos[2]};
-    double z = s_dot(d, v->f), x = s_dot(d, v->r), y = s_dot(d, v->u);
+    double d[3] = {p[0] - v->position[0], p[1] - v->position[1], p[2] - v->position[2]};
+    double z = lx_vec3_dot(d, v->forward), x = lx_vec3_dot(d, v->right), y = lx_vec3_dot(d, v->up);
     *depth = z;
     if (!v->ortho && !(z > 1e-12))
         return false;
-    double nx = v->ortho ? x / v->tx : x / (z * v->tx);
-    double ny = v->ortho ? y / v->ty : y / (z * v->ty);
-    *px = (nx + 1) * 0.5 * v->w;
-    *py = (1 - ny) * 0.5 * v->h;
+    double nx = v->ortho ? x / v->half_x : x / (z * v->half_x);
+    double ny = v->ortho ? y / v->half_y : y / (z * v->half_y);
+    *px = (nx + 1) * 0.5 * v->width;
+    *py = (1 - ny) * 0.5 * v->height;
     return true;
 }
 
@@ -194,10 +137,7 @@ static bool s_invert(const mat3_t *mat, mat3_t *out)
     return true;
 }
 
-static bool s_is_mesh(int kind)
-{
-    return kind == LX_SHAPE_SPHERE || kind == LX_SHAPE_BOX;
-}
+static bool s_is_mesh(int kind) { return kind == LX_SHAPE_SPHERE || kind == LX_SHAPE_BOX; }
 
 /* Local bounding box half extents of a shape. */
 static void s_extent(const prep_t *pi, double e[3])
@@ -246,7 +186,7 @@ static const path_ref_t *s_path(const lx_raster_t *r, uint32_t expr)
 
 /* Prepares an item for this view: transform, local ray coefficients and
  * the pixels it can touch. */
-static void s_prepare(const lx_raster_t *r, const view_t *v, const lx_draw_item_t *it,
+static void s_prepare(const lx_raster_t *r, const lx_camera_view_t *v, const lx_draw_item_t *it,
                       prep_t *pi, bool motion_only)
 {
     memset(pi, 0, sizeof *pi);
@@ -267,20 +207,21 @@ static void s_prepare(const lx_raster_t *r, const view_t *v, const lx_draw_item_
     /* Sample (sx, sy) in pixels -> world ray, then into local space. */
     double cx[3], cy[3], c0[3];
     for (int k = 0; k < 3; k++) {
-        double ax = 2.0 * v->tx / v->w, ay = -2.0 * v->ty / v->h;
-        cx[k] = ax * v->r[k];
-        cy[k] = ay * v->u[k];
-        c0[k] = -v->tx * v->r[k] + v->ty * v->u[k];
+        double ax = 2.0 * v->half_x / v->width, ay = -2.0 * v->half_y / v->height;
+        cx[k] = ax * v->right[k];
+        cy[k] = ay * v->up[k];
+        c0[k] = -v->half_x * v->right[k] + v->half_y * v->up[k];
     }
-    double rel[3] = {v->pos[0] - pi->m.t[0], v->pos[1] - pi->m.t[1], v->pos[2] - pi->m.t[2]};
+    double rel[3] = {v->position[0] - pi->m.t[0], v->position[1] - pi->m.t[1],
+                     v->position[2] - pi->m.t[2]};
     if (v->ortho) {
         double o0w[3] = {rel[0] + c0[0], rel[1] + c0[1], rel[2] + c0[2]};
         s_mat_vec(&pi->inv, o0w, pi->o0);
         s_mat_vec(&pi->inv, cx, pi->ox);
         s_mat_vec(&pi->inv, cy, pi->oy);
-        s_mat_vec(&pi->inv, v->f, pi->d0);
+        s_mat_vec(&pi->inv, v->forward, pi->d0);
     } else {
-        double d0w[3] = {v->f[0] + c0[0], v->f[1] + c0[1], v->f[2] + c0[2]};
+        double d0w[3] = {v->forward[0] + c0[0], v->forward[1] + c0[1], v->forward[2] + c0[2]};
         s_mat_vec(&pi->inv, rel, pi->o0);
         s_mat_vec(&pi->inv, d0w, pi->d0);
         s_mat_vec(&pi->inv, cx, pi->dx);
@@ -312,14 +253,14 @@ static void s_prepare(const lx_raster_t *r, const view_t *v, const lx_draw_item_
     }
     if (whole) {
         minx = miny = 0;
-        maxx = v->w;
-        maxy = v->h;
+        maxx = v->width;
+        maxy = v->height;
     }
     double x0 = floor(minx) - 1, y0 = floor(miny) - 1, x1 = ceil(maxx) + 1, y1 = ceil(maxy) + 1;
-    pi->x0 = x0 < 0 ? 0 : x0 > v->w ? (int)v->w : (int)x0;
-    pi->y0 = y0 < 0 ? 0 : y0 > v->h ? (int)v->h : (int)y0;
-    pi->x1 = x1 < 0 ? 0 : x1 > v->w ? (int)v->w : (int)x1;
-    pi->y1 = y1 < 0 ? 0 : y1 > v->h ? (int)v->h : (int)y1;
+    pi->x0 = x0 < 0 ? 0 : x0 > v->width ? (int)v->width : (int)x0;
+    pi->y0 = y0 < 0 ? 0 : y0 > v->height ? (int)v->height : (int)y0;
+    pi->x1 = x1 < 0 ? 0 : x1 > v->width ? (int)v->width : (int)x1;
+    pi->y1 = y1 < 0 ? 0 : y1 > v->height ? (int)v->height : (int)y1;
     pi->visible = pi->x1 > pi->x0 && pi->y1 > pi->y0;
 }
 
@@ -419,7 +360,7 @@ static bool s_hit(const prep_t *pi, const double *o, const double *d, double nea
     }
     if (kind == LX_SHAPE_SPHERE) {
         double rad = fabs(s[1]);
-        double a = s_dot(d, d), b = s_dot(o, d), c = s_dot(o, o) - rad * rad;
+        double a = lx_vec3_dot(d, d), b = lx_vec3_dot(o, d), c = lx_vec3_dot(o, o) - rad * rad;
         double disc = b * b - a * c;
         if (!(disc >= 0) || a == 0)
             return false;
@@ -496,7 +437,7 @@ static bool s_convex(int kind)
  * all four corners land inside a convex shape every sample does, and when
  * all four lie beyond one side of the shape's local box none does. Only
  * the remaining (edge) pixels are sampled one by one. */
-static int s_coverage(const prep_t *pi, const view_t *v, uint32_t x, uint32_t y)
+static int s_coverage(const prep_t *pi, const lx_camera_view_t *v, uint32_t x, uint32_t y)
 {
     int kind = (int)pi->it->shape[0];
     if (!s_is_mesh(kind)) {
@@ -541,7 +482,7 @@ static int s_coverage(const prep_t *pi, const view_t *v, uint32_t x, uint32_t y)
 
 static void s_pixel(lx_raster_t *r, uint32_t x, uint32_t y)
 {
-    const view_t *v = &r->view;
+    const lx_camera_view_t *v = &r->view;
     lx_framebuf_t *fb = &r->fb;
     size_t px = (size_t)y * fb->width + x;
     const double *bg = r->p->output.background;
@@ -596,14 +537,16 @@ static void s_pixel(lx_raster_t *r, uint32_t x, uint32_t y)
     for (int k = 0; k < 3; k++)
         nw[k] = best->inv.a[0][k] * best_ln[0] + best->inv.a[1][k] * best_ln[1] +
                 best->inv.a[2][k] * best_ln[2];
-    double nc[3] = {s_dot(nw, v->r), s_dot(nw, v->u), -s_dot(nw, v->f)};
-    s_normalize(nc);
+    double nc[3] = {lx_vec3_dot(nw, v->right), lx_vec3_dot(nw, v->up),
+                    -lx_vec3_dot(nw, v->forward)};
+    lx_vec3_normalize(nc);
     double o[3], d[3];
     s_local_ray(best, v->ortho, cx, cy, o, d);
     double dw[3];
     s_mat_vec(&best->m.l, d, dw);
-    double dc[3] = {s_dot(dw, v->r), s_dot(dw, v->u), -s_dot(dw, v->f)};
-    if (s_dot(nc, dc) > 0)
+    double dc[3] = {lx_vec3_dot(dw, v->right), lx_vec3_dot(dw, v->up),
+                    -lx_vec3_dot(dw, v->forward)};
+    if (lx_vec3_dot(nc, dc) > 0)
         nc[0] = -nc[0], nc[1] = -nc[1], nc[2] = -nc[2];
     for (int k = 0; k < 3; k++)
         fb->normal[3 * px + k] = (float)nc[k];
@@ -679,8 +622,8 @@ static bool s_flatten_paths(lx_raster_t *r)
         uint32_t n = (uint32_t)c[0];
         int closed = c[1 + (size_t)n * 6] != 0;
         uint32_t cap = n * 257 + 1;
-        uint32_t got =
-            lx_path_flatten(c + 1, n, closed, 1.0, PATH_TOLERANCE, r->path_vertices + 2 * (size_t)off, cap);
+        uint32_t got = lx_path_flatten(c + 1, n, closed, 1.0, PATH_TOLERANCE,
+                                       r->path_vertices + 2 * (size_t)off, cap);
         r->paths[k++] = (path_ref_t){e, off, got};
         off += got;
     }
@@ -769,7 +712,7 @@ void lx_raster_destroy(lx_raster_t **self_p)
 const lx_framebuf_t *lx_raster_render(lx_raster_t *r, const lx_render_frame_t *cur,
                                       const lx_render_frame_t *prev)
 {
-    s_view(&cur->camera, r->fb.width, r->fb.height, &r->view);
+    lx_camera_view(&cur->camera, r->fb.width, r->fb.height, &r->view);
     r->n_cur = cur->n_items < r->cap_items ? cur->n_items : r->cap_items;
     for (uint32_t i = 0; i < r->n_cur; i++)
         s_prepare(r, &r->view, &cur->items[i], &r->cur[i], false);
@@ -780,7 +723,7 @@ const lx_framebuf_t *lx_raster_render(lx_raster_t *r, const lx_render_frame_t *c
     r->n_prev = 0;
     r->have_prev = prev != NULL;
     if (prev) {
-        s_view(&prev->camera, r->fb.width, r->fb.height, &r->view_prev);
+        lx_camera_view(&prev->camera, r->fb.width, r->fb.height, &r->view_prev);
         r->n_prev = prev->n_items < r->cap_items ? prev->n_items : r->cap_items;
         for (uint32_t i = 0; i < r->n_prev; i++) {
             s_prepare(r, &r->view_prev, &prev->items[i], &r->prev[i], true);
@@ -793,10 +736,7 @@ const lx_framebuf_t *lx_raster_render(lx_raster_t *r, const lx_render_frame_t *c
     return &r->fb;
 }
 
-uint32_t lx_raster_layer_count(const lx_raster_t *r)
-{
-    return r->fb.n_layers;
-}
+uint32_t lx_raster_layer_count(const lx_raster_t *r) { return r->fb.n_layers; }
 
 const char *lx_raster_layer_name(const lx_raster_t *r, uint32_t k)
 {

@@ -1,5 +1,7 @@
-/* The executor's view of one expression, handed to block kernels
- * (internal to common/src). */
+/* The executor's view of one expression, handed to block kernels, and
+ * what a kernel is (internal to common/src). The runtime defines kernels
+ * but names none: the block library (common/src/blocks) implements them
+ * and whoever creates an instance passes its table (lx_instance_new). */
 #ifndef LATTICE_RUNTIME_EXEC_H
 #define LATTICE_RUNTIME_EXEC_H
 
@@ -11,8 +13,8 @@ typedef struct lx_exec {
     const lx_expr_t *e;
     uint32_t expr;
     const lx_frame_time_t *time;
-    uint32_t count;     /* elements the expression runs over (1 unless a field) */
-    double *state;      /* its state cell, or NULL */
+    uint32_t count; /* elements the expression runs over (1 unless a field) */
+    double *state;  /* its state cell, or NULL */
     const double *param;
     uint64_t seed, key; /* randomness: the patch seed and the block's key */
 } lx_exec_t;
@@ -34,12 +36,10 @@ typedef void (*lx_kernel_fn)(lx_exec_t *x);
 
 /* Per op: eval (or read, for state blocks), write (state update at the
  * end of the frame) and init (fills a fresh state cell; NULL = zeros,
- * then the cell's init slot broadcast). */
-typedef struct lx_kernel {
+ * then the cell's init slot broadcast). A kernel table has LX_OP__COUNT
+ * of them, indexed by lx_op_t; lattice/instance.h names the type. */
+struct lx_kernel {
     lx_kernel_fn eval, write, init;
-} lx_kernel_t;
-
-/* The kernel table, indexed by lx_op_t. */
-const lx_kernel_t *lx_kernel_for(unsigned op);
+};
 
 #endif

@@ -1,18 +1,20 @@
 /* ProgramInstance and the schedule executor. */
+#include "lattice/instance.h"
+
 #include <string.h>
 
 #include "exec.h"
-#include "lattice/registry.h"
 
 struct lx_instance {
     const lx_program_t *p;
+    const lx_kernel_t *kernels; /* indexed by op; ops were checked by lx_ir_verify */
     const lx_alloc_t *alloc;
     lx_sampling_t sampling;
     double *values;     /* the value store: every slot, densely */
     uint64_t *slot_off; /* per slot: offset in values */
     double *state;      /* every state cell, densely */
     uint64_t *state_off;
-    double *scratch;    /* outputs nobody reads */
+    double *scratch; /* outputs nobody reads */
     lx_render_frame_t frame;
     uint32_t cap_items;
     int64_t next_frame; /* the frame a sequential pass would evaluate next, or -1 */
@@ -66,8 +68,7 @@ lx_render_frame_t *lx_exec_frame(const lx_exec_t *x)
     return x->inst->assemble ? &x->inst->frame : NULL;
 }
 
-static void s_exec_init(lx_instance_t *inst, uint32_t expr, const lx_frame_time_t *t,
-                        lx_exec_t *x)
+static void s_exec_init(lx_instance_t *inst, uint32_t expr, const lx_frame_time_t *t, lx_exec_t *x)
 {
     const lx_program_t *p = inst->p;
     const lx_expr_t *e = &p->exprs[expr];
@@ -76,8 +77,8 @@ static void s_exec_init(lx_instance_t *inst, uint32_t expr, const lx_frame_time_
     x->e = e;
     x->expr = expr;
     x->time = t;
-    x->count = e->world == LX_W_FIELD && e->instance != LX_NONE ? p->instances[e->instance].count
-                                                                 : 1;
+    x->count =
+        e->world == LX_W_FIELD && e->instance != LX_NONE ? p->instances[e->instance].count : 1;
     x->state = e->state == LX_NONE ? NULL : inst->state + inst->state_off[e->state];
     x->param = p->constants + e->param_off;
     x->seed = p->seed;
@@ -99,7 +100,7 @@ static void s_reset_state(lx_instance_t *inst)
             for (uint32_t k = 0; k < c->size; k++)
                 cell[k] = v[k % stride];
         }
-        const lx_kernel_t *kern = lx_kernel_for(p->exprs[c->expr].op);
+        const lx_kernel_t *kern = &inst->kernels[p->exprs[c->expr].op];
         if (kern->init) {
             lx_exec_t x;
             lx_frame_time_t t = {0};
@@ -116,7 +117,7 @@ static void s_run(lx_instance_t *inst, uint32_t from, uint32_t to, const lx_fram
     const lx_program_t *p = inst->p;
     for (uint32_t i = from; i < to; i++) {
         const lx_step_t *s = &p->steps[i];
-        const lx_kernel_t *kern = lx_kernel_for(p->exprs[s->expr].op);
+        const lx_kernel_t *kern = &inst->kernels[p->exprs[s->expr].op];
         lx_exec_t x;
         s_exec_init(inst, s->expr, t, &x);
         if (s->kind == LX_STEP_WRITE) {
@@ -128,9 +129,14 @@ static void s_run(lx_instance_t *inst, uint32_t from, uint32_t to, const lx_fram
     }
 }
 
-lx_instance_t *lx_instance_new(const lx_program_t *p, const lx_alloc_t *alloc,
-                               const lx_instance_config_t *cfg, lx_error_t *err)
+lx_instance_t *lx_instance_new(const lx_program_t *p, const lx_kernel_t *kernels,
+                               const lx_alloc_t *alloc, const lx_instance_config_t *cfg,
+                               lx_error_t *err)
 {
+    if (!kernels) {
+        lx_fail(err, LX_E_INVALID, "no kernel table to run the program with");
+        return NULL;
+    }
     alloc = alloc ? alloc : lx_alloc_default();
     lx_instance_config_t def = LX_INSTANCE_CONFIG_INIT;
     if (!cfg)
@@ -141,6 +147,7 @@ lx_instance_t *lx_instance_new(const lx_program_t *p, const lx_alloc_t *alloc,
         return NULL;
     }
     inst->p = p;
+    inst->kernels = kernels;
     inst->alloc = alloc;
     if (lx_sampling_init(&inst->sampling, &p->time_model, p->output.fps, cfg->frames_per_cycle,
                          err) != LX_OK) {
@@ -243,15 +250,9 @@ lx_result_t lx_instance_eval(lx_instance_t *inst, int64_t f, const lx_render_fra
     return LX_OK;
 }
 
-uint64_t lx_instance_frames_evaluated(const lx_instance_t *inst)
-{
-    return inst->evaluated;
-}
+uint64_t lx_instance_frames_evaluated(const lx_instance_t *inst) { return inst->evaluated; }
 
-const lx_sampling_t *lx_instance_sampling(const lx_instance_t *inst)
-{
-    return &inst->sampling;
-}
+const lx_sampling_t *lx_instance_sampling(const lx_instance_t *inst) { return &inst->sampling; }
 
 static void s_hash_doubles(lx_sha256_t *h, const double *v, size_t n)
 {

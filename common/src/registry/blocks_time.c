@@ -1,5 +1,5 @@
 /* Time roots: the one block that defines the time model and feeds the rails. */
-#include "blocks_internal.h"
+#include "registry_internal.h"
 
 static const char *const s_cycle_modes[] = {"loop", "pingpong", NULL};
 
@@ -23,14 +23,13 @@ TABLE(lx_port_def_t, s_cycle_o,
 
 TABLE(lx_param_def_t, s_inf_p,
       P_NUM("periodMs", false, 10000, 1e-3, 1e12, "period of the phase rail in milliseconds"));
-TABLE(lx_port_def_t, s_inf_o,
-      OUT("time", LX_D_TIME, LX_OUT_SIGNAL, "milliseconds since the start"),
+TABLE(lx_port_def_t, s_inf_o, OUT("time", LX_D_TIME, LX_OUT_SIGNAL, "milliseconds since the start"),
       OUT("phase", LX_D_PHASE, LX_OUT_SIGNAL, "time / periodMs, wrapped into [0, 1)"),
       OUT("pulse", LX_D_EVENT, LX_OUT_EVENT, "fires on the frame the phase wraps"));
 
 static const lx_block_def_t s_defs[] = {
-    BLOCK("FiniteTimeRoot", "time", FINITE_TIME_ROOT, LX_BF_TIME_ROOT,
-          "a timeline of fixed length", s_finite_p, NOINPUTS, s_finite_o),
+    BLOCK("FiniteTimeRoot", "time", FINITE_TIME_ROOT, LX_BF_TIME_ROOT, "a timeline of fixed length",
+          s_finite_p, NOINPUTS, s_finite_o),
     BLOCK("CycleTimeRoot", "time", CYCLE_TIME_ROOT, LX_BF_TIME_ROOT,
           "a repeating cycle; exports close the loop exactly", s_cycle_p, NOINPUTS, s_cycle_o),
     BLOCK("InfiniteTimeRoot", "time", INFINITE_TIME_ROOT, LX_BF_TIME_ROOT,

@@ -1,13 +1,13 @@
 /* Internal blocks that normalization makes from buses, multi-writer
  * inputs and lenses. Users cannot name them in a patch. */
-#include "blocks_internal.h"
+#include "registry_internal.h"
 
 #define G LX_D_GENERIC
 #define N LX_D_NUMBER
 #define PH LX_D_PHASE
 
-static const char *const s_combine_modes[] = {"sum", "avg", "min", "max", "mul",
-                                              "last", "first", "or", NULL};
+static const char *const s_combine_modes[] = {"sum",  "avg",   "min", "max", "mul",
+                                              "last", "first", "or",  NULL};
 
 TABLE(lx_param_def_t, s_comb_p, P_ENUM("mode", s_combine_modes, "how writers combine"),
       P_KIND("default", LX_P_VALUE, false, "value when nothing writes"));

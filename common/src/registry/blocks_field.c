@@ -1,5 +1,5 @@
 /* Fields and instances: per-element values over an instance domain. */
-#include "blocks_internal.h"
+#include "registry_internal.h"
 
 #define N LX_D_NUMBER
 #define V3 LX_D_VEC3

@@ -1,5 +1,5 @@
 /* Shapes: planar shapes in their local XY plane, and meshes. */
-#include "blocks_internal.h"
+#include "registry_internal.h"
 
 #define N LX_D_NUMBER
 
@@ -21,16 +21,15 @@ TABLE(lx_port_def_t, s_box_i, IN("size", LX_D_VEC3, "edge lengths", 1, 1, 1));
 static const lx_block_def_t s_defs[] = {
     BLOCK("Rect", "shape", RECT, 0, "a rectangle centred on the origin", NOPARAMS, s_rect_i,
           s_shape_o),
-    BLOCK("Ellipse", "shape", ELLIPSE, 0, "an ellipse centred on the origin", NOPARAMS,
-          s_ellipse_i, s_shape_o),
+    BLOCK("Ellipse", "shape", ELLIPSE, 0, "an ellipse centred on the origin", NOPARAMS, s_ellipse_i,
+          s_shape_o),
     BLOCK("Polygon", "shape", POLYGON, 0, "a regular polygon, first vertex on +Y", s_poly_p,
           s_radius_i, s_shape_o),
     BLOCK("Star", "shape", STAR, 0, "a star, first tip on +Y", s_star_p, s_star_i, s_shape_o),
-    BLOCK("Path", "shape", PATH, 0, "a Bezier path, flattened to 0.001 units", s_path_p,
-          s_path_i, s_shape_o),
-    BLOCK("Sphere", "shape", SPHERE, 0, "a sphere mesh", NOPARAMS, s_radius_i, s_shape_o),
-    BLOCK("Box", "shape", BOX, 0, "a box mesh centred on the origin", NOPARAMS, s_box_i,
+    BLOCK("Path", "shape", PATH, 0, "a Bezier path, flattened to 0.001 units", s_path_p, s_path_i,
           s_shape_o),
+    BLOCK("Sphere", "shape", SPHERE, 0, "a sphere mesh", NOPARAMS, s_radius_i, s_shape_o),
+    BLOCK("Box", "shape", BOX, 0, "a box mesh centred on the origin", NOPARAMS, s_box_i, s_shape_o),
     BLOCK("Plane", "shape", PLANE, 0, "a two-sided plane mesh in XY", NOPARAMS, s_rect_i,
           s_shape_o),
 };

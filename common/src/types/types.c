@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const char *const s_domain_names[LX_D__COUNT] = {
-    "none", "number", "int", "bool", "phase", "time", "vec2",
+    "none", "number", "int",   "bool",   "phase", "time", "vec2",
     "vec3", "color",  "shape", "domain", "event", "*",
 };
 

@@ -1,21 +1,19 @@
 #include <string.h>
 
-#include "blocks_internal.h"
+#include "registry_internal.h"
 
+/* clang-format off: one curve family a line */
 const char *const lx_ease_curves[] = {
-    "linear",
-    "easeInSine", "easeOutSine", "easeInOutSine",
-    "easeInQuad", "easeOutQuad", "easeInOutQuad",
-    "easeInCubic", "easeOutCubic", "easeInOutCubic",
-    "easeInQuart", "easeOutQuart", "easeInOutQuart",
-    "easeInQuint", "easeOutQuint", "easeInOutQuint",
-    "easeInExpo", "easeOutExpo", "easeInOutExpo",
-    "easeInCirc", "easeOutCirc", "easeInOutCirc",
-    "easeInBack", "easeOutBack", "easeInOutBack",
-    "easeInElastic", "easeOutElastic", "easeInOutElastic",
-    "easeInBounce", "easeOutBounce", "easeInOutBounce",
-    NULL,
+    "linear",         "easeInSine",     "easeOutSine",     "easeInOutSine",
+    "easeInQuad",     "easeOutQuad",    "easeInOutQuad",   "easeInCubic",
+    "easeOutCubic",   "easeInOutCubic", "easeInQuart",     "easeOutQuart",
+    "easeInOutQuart", "easeInQuint",    "easeOutQuint",    "easeInOutQuint",
+    "easeInExpo",     "easeOutExpo",    "easeInOutExpo",   "easeInCirc",
+    "easeOutCirc",    "easeInOutCirc",  "easeInBack",      "easeOutBack",
+    "easeInOutBack",  "easeInElastic",  "easeOutElastic",  "easeInOutElastic",
+    "easeInBounce",   "easeOutBounce",  "easeInOutBounce", NULL,
 };
+/* clang-format on */
 
 static const lx_block_family_t *const s_families[] = {
     &lx_blocks_time,  &lx_blocks_math,  &lx_blocks_state,  &lx_blocks_event,
@@ -108,18 +106,4 @@ int lx_ease_parse(const char *name)
         if (strcmp(name, lx_ease_curves[i]) == 0)
             return i;
     return -1;
-}
-
-const char *lx_op_name(lx_op_t op)
-{
-    switch (op) {
-#define LX_X_OPNAME(name, n)                                                   \
-    case LX_OP_##name:                                                         \
-        return #name;
-        LX_OP_MAP(LX_X_OPNAME)
-#undef LX_X_OPNAME
-    case LX_OP__COUNT:
-        break;
-    }
-    return "?";
 }

@@ -1,0 +1,248 @@
+/* The camera view: an orthonormal basis and a usable field of view for
+ * every camera, degenerate ones included, and camera files that describe
+ * the pixels: a point projected with camera_re10k.txt's intrinsics and
+ * extrinsics lands where the rasterizer drew it, and trajectory.json
+ * carries the same basis and field of view. */
+#include <cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "lattice/camera.h"
+#include "lattice/files.h"
+#include "lattice/manifest.h"
+#include "lattice/raster.h"
+#include "runtime_fixture.h"
+#include "scratch_dir.h"
+
+enum { W = 96, H = 64 };
+
+static const char *s_patch =
+    "{\"format\":\"lattice.patch/1\",\"id\":\"cam\",\"output\":{\"width\":96,\"height\":64,"
+    "\"fps\":24},\"blocks\":[{\"id\":\"t\",\"type\":\"InfiniteTimeRoot\"},"
+    "{\"id\":\"s\",\"type\":\"Sphere\"},{\"id\":\"draw\",\"type\":\"RenderInstances\","
+    "\"params\":{\"layer\":\"balls\"}}],"
+    "\"edges\":[{\"from\":\"s.shape\",\"to\":\"draw.shape\"}]}";
+
+static char s_root[256];
+
+/* A camera at pos looking at the origin with up = k * forward (parallel:
+ * degenerate) and the given field of view. */
+static lx_camera_t s_camera(const double pos[3], double k, double fov)
+{
+    lx_camera_t c = {.projection = LX_PROJ_PERSPECTIVE, .fov_y_deg = fov, .near = 0.1, .far = 100};
+    double len = sqrt(pos[0] * pos[0] + pos[1] * pos[1] + pos[2] * pos[2]);
+    for (int i = 0; i < 3; i++) {
+        c.position[i] = pos[i];
+        c.forward[i] = -pos[i] / len;
+        c.up[i] = k * c.forward[i];
+    }
+    return c;
+}
+
+static double s_dot(const double *a, const double *b)
+{
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+/* Field by field: the struct has padding, which memcmp would compare. */
+static bool s_same_view(const lx_camera_view_t *a, const lx_camera_view_t *b)
+{
+    return memcmp(a->position, b->position, sizeof a->position) == 0 &&
+           memcmp(a->right, b->right, sizeof a->right) == 0 &&
+           memcmp(a->up, b->up, sizeof a->up) == 0 &&
+           memcmp(a->forward, b->forward, sizeof a->forward) == 0 && a->ortho == b->ortho &&
+           a->fov_y_deg == b->fov_y_deg && a->tan_half_fov == b->tan_half_fov &&
+           a->half_x == b->half_x && a->half_y == b->half_y && a->near == b->near &&
+           a->far == b->far && a->width == b->width && a->height == b->height;
+}
+
+static void test_view_basis(void)
+{
+    static const double positions[][3] = {{10, 2, 3}, {0, 0, 10}, {0, -10, 0.5}, {1, 1, 1}};
+    static const double ks[] = {1, -2, 0};
+    for (size_t i = 0; i < sizeof positions / sizeof positions[0]; i++)
+        for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++) {
+            lx_camera_t c = s_camera(positions[i], ks[j], 30);
+            lx_camera_view_t v;
+            lx_camera_view(&c, W, H, &v);
+            const double *r = v.right, *u = v.up, *f = v.forward;
+            CHECK_MSG(fabs(s_dot(r, r) - 1) < 1e-12 && fabs(s_dot(u, u) - 1) < 1e-12 &&
+                          fabs(s_dot(r, u)) < 1e-12 && fabs(s_dot(r, f)) < 1e-12 &&
+                          fabs(s_dot(u, f)) < 1e-12,
+                      "camera %zu, up = %g forward: basis not orthonormal", i, ks[j]);
+            /* Right-handed: right x up = -forward (the camera looks down -z). */
+            double z[3] = {r[1] * u[2] - r[2] * u[1], r[2] * u[0] - r[0] * u[2],
+                           r[0] * u[1] - r[1] * u[0]};
+            CHECK(fabs(s_dot(z, f) + 1) < 1e-12);
+            /* The same camera, the same bits. */
+            lx_camera_view_t again;
+            lx_camera_view(&c, W, H, &again);
+            CHECK(s_same_view(&v, &again));
+        }
+    /* A regular camera keeps its up and field of view. */
+    lx_camera_t c = s_camera(positions[1], 0, 30);
+    c.up[1] = 1;
+    lx_camera_view_t v;
+    lx_camera_view(&c, W, H, &v);
+    CHECK(v.up[0] == 0 && v.up[1] == 1 && v.up[2] == 0 && v.right[0] == 1);
+    CHECK(v.fov_y_deg == 30 && v.half_y == v.tan_half_fov && v.half_x == v.half_y * W / H);
+    /* Fields of view the pixels cannot use fall back to 40 degrees. */
+    static const double bad_fov[] = {0, -10, 0.01, 179.99, 180, 1e9};
+    for (size_t i = 0; i < sizeof bad_fov / sizeof bad_fov[0]; i++) {
+        c.fov_y_deg = bad_fov[i];
+        lx_camera_view(&c, W, H, &v);
+        CHECK_MSG(v.fov_y_deg == LX_CAMERA_FALLBACK_FOV_DEG, "fov %g", bad_fov[i]);
+    }
+    c.fov_y_deg = NAN;
+    lx_camera_view(&c, W, H, &v);
+    CHECK(v.fov_y_deg == LX_CAMERA_FALLBACK_FOV_DEG && isfinite(v.tan_half_fov));
+    /* Orthographic: the half extents are the ortho height's. */
+    c.projection = LX_PROJ_ORTHOGRAPHIC;
+    c.ortho_height = 4.8;
+    c.fov_y_deg = 30;
+    lx_camera_view(&c, W, H, &v);
+    CHECK(v.ortho && v.half_y == 2.4 && v.half_x == 2.4 * W / H);
+}
+
+/* The centre of the pixels with instance id 1, weighted by coverage. */
+static bool s_centroid(const lx_framebuf_t *fb, double *cx, double *cy)
+{
+    double sx = 0, sy = 0, sw = 0;
+    for (uint32_t y = 0; y < fb->height; y++)
+        for (uint32_t x = 0; x < fb->width; x++) {
+            double w = fb->mask[(size_t)y * fb->width + x];
+            sx += w * (x + 0.5), sy += w * (y + 0.5), sw += w;
+        }
+    if (!(sw > 0))
+        return false;
+    *cx = sx / sw, *cy = sy / sw;
+    return true;
+}
+
+/* Writes the camera files of one frame seen by cam into s_root/name. */
+static bool s_camera_files(const lx_program_t *p, const lx_camera_t *cam, const char *name,
+                           char dir[LX_PATH_MAX])
+{
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    const char *json = "{\"frames\":\"0-0\",\"artifacts\":[\"camera\"]}";
+    lx_export_plan_t plan;
+    lx_error_t err = {0};
+    bool ok = lx_export_config_load_json(&cfg, json, strlen(json), &d) == LX_OK &&
+              lx_export_plan(p, &cfg, &plan, &d) == LX_OK;
+    lx_diags_release(&d);
+    lx_manifest_t *m = ok ? lx_manifest_new(p, &plan, NULL, &err) : NULL;
+    ok = m && lx_manifest_add_frame(m, 0, 0, cam, NULL, 0, &err) == LX_OK &&
+         lx_path_join(dir, s_root, name) && lx_manifest_write(m, dir, NULL, &err) == LX_OK;
+    CHECK_MSG(ok, "camera files: %s", err.message);
+    lx_manifest_destroy(&m);
+    return ok;
+}
+
+/* The rasterizer draws a small sphere at world point P; the camera files
+ * written for the same camera project P onto the sphere's pixels. */
+static void s_check_files_match_pixels(const lx_program_t *p, lx_raster_t *r,
+                                       const lx_camera_t *cam, const char *name)
+{
+    static const double P[3] = {0.4, 1.1, -0.7};
+    lx_draw_item_t it = {.id = 1, .sink = 0, .element = 0, .opacity = 1};
+    it.shape[0] = LX_SHAPE_SPHERE, it.shape[1] = 0.15;
+    it.scale[0] = it.scale[1] = it.scale[2] = 1;
+    it.color[0] = it.color[1] = it.color[2] = it.color[3] = 1;
+    memcpy(it.position, P, sizeof P);
+    lx_render_frame_t rf = {.camera = *cam, .items = &it, .n_items = 1};
+    const lx_framebuf_t *fb = lx_raster_render(r, &rf, NULL);
+    double px = 0, py = 0;
+    CHECK_MSG(s_centroid(fb, &px, &py), "%s: the sphere is not in the picture", name);
+
+    char dir[LX_PATH_MAX], path[LX_PATH_MAX];
+    if (!s_camera_files(p, cam, name, dir))
+        return;
+    size_t len = 0;
+    char *text = lx_path_join(path, dir, "camera/camera_re10k.txt")
+                     ? lx_read_file(path, 1 << 20, &len, lx_alloc_default())
+                     : NULL;
+    /* Line 2: timestamp fx fy cx cy 0 0, then the 3x4 world-to-camera
+     * matrix (OpenCV axes: x right, y down, z forward). */
+    double v[19] = {0};
+    const char *line = text ? strchr(text, '\n') : NULL;
+    int n = 0;
+    for (char *s = line ? (char *)line + 1 : NULL, *end; s && n < 19; s = end, n++) {
+        v[n] = strtod(s, &end);
+        if (end == s)
+            break;
+    }
+    CHECK_MSG(n == 19, "%s: camera_re10k.txt has %d numbers on line 2", name, n);
+    double pc[3];
+    for (int k = 0; k < 3; k++)
+        pc[k] = v[7 + 4 * k] * P[0] + v[8 + 4 * k] * P[1] + v[9 + 4 * k] * P[2] + v[10 + 4 * k];
+    double qx = (v[1] * pc[0] / pc[2] + v[3]) * W, qy = (v[2] * pc[1] / pc[2] + v[4]) * H;
+    CHECK_MSG(pc[2] > 0 && fabs(qx - px) < 0.25 && fabs(qy - py) < 0.25,
+              "%s: re10k projects to (%g, %g), the pixels are at (%g, %g)", name, qx, qy, px, py);
+    free(text);
+
+    /* trajectory.json: the view's basis and field of view, as numbers. */
+    lx_camera_view_t view;
+    lx_camera_view(cam, W, H, &view);
+    text = lx_path_join(path, dir, "camera/trajectory.json")
+               ? lx_read_file(path, 1 << 20, &len, lx_alloc_default())
+               : NULL;
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    const cJSON *f0 = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "frames"), 0);
+    const cJSON *fov = cJSON_GetObjectItem(f0, "fov");
+    CHECK_MSG(cJSON_IsNumber(fov) && fov->valuedouble == view.fov_y_deg, "%s: fov", name);
+    static const char *const keys[] = {"forward", "up"};
+    const double *want[] = {view.forward, view.up};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *a = cJSON_GetObjectItem(f0, keys[k]);
+        bool same = cJSON_GetArraySize(a) == 3;
+        for (int i = 0; same && i < 3; i++)
+            same = fabs(cJSON_GetArrayItem(a, i)->valuedouble - want[k][i]) < 1e-12;
+        CHECK_MSG(same, "%s: trajectory %s differs from the view's", name, keys[k]);
+    }
+    /* The intrinsics agree with that field of view (fy / height). */
+    CHECK_MSG(fabs(v[2] - 0.5 / tan(view.fov_y_deg * acos(-1.0) / 360.0)) < 1e-6, "%s: fy", name);
+    cJSON_Delete(root);
+    free(text);
+}
+
+static void test_files_match_pixels(void)
+{
+    rt_t rt = {0};
+    if (!rt_open_text(&rt, s_patch, NULL))
+        return;
+    lx_raster_config_t rc = LX_RASTER_CONFIG_INIT;
+    lx_error_t err = {0};
+    lx_raster_t *r = lx_raster_new(rt.p, NULL, &rc, &err);
+    CHECK_MSG(r != NULL, "raster: %s", err.message);
+    if (r) {
+        static const double pos[3] = {10, 2, 3};
+        /* A regular camera, then up parallel and antiparallel to forward,
+         * with fields of view out of range. */
+        lx_camera_t c = s_camera(pos, 0, 30);
+        c.up[1] = 1;
+        s_check_files_match_pixels(rt.p, r, &c, "regular");
+        c = s_camera(pos, 1, 0);
+        s_check_files_match_pixels(rt.p, r, &c, "up-parallel-fov-0");
+        c = s_camera(pos, -2, 200);
+        s_check_files_match_pixels(rt.p, r, &c, "up-antiparallel-fov-200");
+        static const double above[3] = {0.5, 0.2, 10};
+        c = s_camera(above, 1, -5);
+        s_check_files_match_pixels(rt.p, r, &c, "above-up-parallel");
+    }
+    lx_raster_destroy(&r);
+    rt_close(&rt);
+}
+
+int main(void)
+{
+    if (!t_scratch_dir(s_root, "camera"))
+        TEST_MAIN_END();
+    test_view_basis();
+    test_files_match_pixels();
+    t_scratch_dir_remove(s_root);
+    TEST_MAIN_END();
+}

@@ -1,0 +1,188 @@
+/* The files module: path joins at their one limit, mkdir -p, atomic writes
+ * that never leave a temporary file behind, stale temporary files removed
+ * and nothing else, whole-file reads with their limit, file hashes. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lattice/digest.h"
+#include "lattice/files.h"
+#include "scratch_dir.h"
+#include "test.h"
+
+static char s_root[256];
+
+/* How many entries of dir start with prefix. */
+static int s_count(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_join(void)
+{
+    char out[LX_PATH_MAX];
+    CHECK(lx_path_join(out, "out", "rgba") && strcmp(out, "out/rgba") == 0);
+    CHECK(lx_path_join(out, "out/", "rgba") && strcmp(out, "out/rgba") == 0);
+    CHECK(lx_path_join(out, "/", "etc") && strcmp(out, "/etc") == 0);
+    CHECK(lx_path_join(out, "a", "b/c.png") && strcmp(out, "a/b/c.png") == 0);
+    CHECK(!lx_path_join(out, "", "x"));
+    CHECK(!lx_path_join(out, "x", ""));
+    /* out may be dir: joined in place, twice. */
+    strcpy(out, "/tmp/x");
+    CHECK(lx_path_join(out, out, "mask") && lx_path_join(out, out, "frame_000001.png") &&
+          strcmp(out, "/tmp/x/mask/frame_000001.png") == 0);
+
+    /* The limit counts the NUL: 4095 bytes fit, 4096 do not. */
+    static char dir[LX_PATH_MAX + 8];
+    memset(dir, 'd', sizeof dir);
+    dir[LX_PATH_MAX - 3] = '\0'; /* 4093 + "/" + "x" = 4095 bytes */
+    CHECK(lx_path_join(out, dir, "x") && strlen(out) == LX_PATH_MAX - 1);
+    CHECK(!lx_path_join(out, dir, "xy"));
+    dir[LX_PATH_MAX - 3] = 'd';
+    dir[LX_PATH_MAX + 7] = '\0';
+    CHECK(!lx_path_join(out, dir, "x"));
+    /* A trailing '/' is not doubled, so it does not count against the limit. */
+    dir[LX_PATH_MAX - 3] = '/';
+    dir[LX_PATH_MAX - 2] = '\0';
+    CHECK(lx_path_join(out, dir, "x") && strlen(out) == LX_PATH_MAX - 1);
+}
+
+static void test_mkdirs(void)
+{
+    char dir[LX_PATH_MAX], file[LX_PATH_MAX];
+    lx_error_t err = {0};
+    CHECK(lx_path_join(dir, s_root, "m/a/b/c"));
+    CHECK(lx_mkdirs(dir, &err) == LX_OK);
+    CHECK(lx_mkdirs(dir, &err) == LX_OK); /* again: nothing to do */
+    struct stat st;
+    CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK(lx_mkdirs("", &err) == LX_E_INVALID);
+    /* A file in the way of a component. */
+    CHECK(lx_path_join(dir, s_root, "m") && lx_path_join(file, dir, "file"));
+    CHECK(lx_write_atomic(dir, "file", "x", 1, &err) == LX_OK);
+    CHECK(lx_path_join(dir, file, "sub"));
+    CHECK(lx_mkdirs(dir, &err) == LX_E_IO && strstr(err.message, "cannot create"));
+}
+
+static void test_write_atomic(void)
+{
+    char dir[LX_PATH_MAX], path[LX_PATH_MAX];
+    lx_error_t err = {0};
+    CHECK(lx_path_join(dir, s_root, "w") && lx_mkdirs(dir, &err) == LX_OK);
+    CHECK(lx_write_atomic(dir, "a.txt", "hello", 5, &err) == LX_OK);
+    CHECK(lx_write_atomic(dir, "a.txt", "bye", 3, &err) == LX_OK); /* replaces */
+    size_t len = 0;
+    CHECK(lx_path_join(path, dir, "a.txt"));
+    char *text = lx_read_file(path, 100, &len, lx_alloc_default());
+    CHECK(text && len == 3 && strcmp(text, "bye") == 0);
+    lx_free(lx_alloc_default(), text);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+    CHECK(lx_write_atomic(dir, "empty", "", 0, &err) == LX_OK);
+
+    /* The rename fails (a directory has the name): LX_E_IO, the name is
+     * still the directory, and no temporary file is left. */
+    CHECK(lx_path_join(path, dir, "taken") && lx_mkdirs(path, &err) == LX_OK);
+    CHECK(lx_write_atomic(dir, "taken", "x", 1, &err) == LX_E_IO);
+    CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK_EQ_INT(s_count(dir, ".taken.tmp-"), 0);
+    /* No directory to write into. */
+    CHECK(lx_path_join(path, dir, "nowhere"));
+    CHECK(lx_write_atomic(path, "x", "x", 1, &err) == LX_E_IO);
+    /* A name too long for a path: refused before anything is created. */
+    static char name[LX_PATH_MAX];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    CHECK(lx_write_atomic(dir, name, "x", 1, &err) == LX_E_INVALID);
+    CHECK_EQ_INT(s_count(dir, ".n"), 0);
+    CHECK_EQ_INT(s_count(dir, "."), 2); /* "." and ".." */
+}
+
+/* A process killed inside lx_write_atomic leaves ".NAME.tmp-XXXXXX", a
+ * superseded shared-mode attempt ".NAME.a<attempt>"; lx_remove_stale_temps
+ * removes exactly those, two levels deep. */
+static void test_stale_temps(void)
+{
+    char dir[LX_PATH_MAX], sub[LX_PATH_MAX], deep[LX_PATH_MAX], deeper[LX_PATH_MAX];
+    CHECK(lx_path_join(dir, s_root, "temps") && lx_path_join(sub, dir, "mask") &&
+          lx_path_join(deep, sub, "cards") && lx_path_join(deeper, deep, "x"));
+    CHECK(lx_mkdirs(deeper, NULL) == LX_OK);
+    static const char *const keep[] = {"frame_000001.png", ".hidden",   "x.tmp-ABCDEF",
+                                       ".frame.tmp-ABC",   "frame.a12", ".a12"};
+    static const char *const temps[] = {".frame_000001.png.tmp-Ab12Cd", ".frame_000002.exr.a1234"};
+    const char *where[] = {dir, sub, deep};
+    for (int w = 0; w < 3; w++) {
+        for (int k = 0; k < 6; k++)
+            CHECK(lx_write_atomic(where[w], keep[k], "k", 1, NULL) == LX_OK);
+        CHECK(lx_write_atomic(where[w], temps[w % 2], "t", 1, NULL) == LX_OK);
+    }
+    /* Three levels down is out of reach. */
+    CHECK(lx_write_atomic(deeper, temps[0], "t", 1, NULL) == LX_OK);
+    CHECK(lx_remove_stale_temps(dir) == 3);
+    for (int w = 0; w < 3; w++) {
+        char path[LX_PATH_MAX];
+        for (int k = 0; k < 6; k++)
+            CHECK(lx_path_join(path, where[w], keep[k]) && access(path, F_OK) == 0);
+        CHECK(lx_path_join(path, where[w], temps[w % 2]) && access(path, F_OK) != 0);
+    }
+    CHECK_EQ_INT(s_count(deeper, ".frame"), 1);
+    CHECK(lx_remove_stale_temps(dir) == 0);
+}
+
+static void test_attempt_name(void)
+{
+    char out[32];
+    CHECK(lx_attempt_file_name(out, sizeof out, "frame_000003.png", 7) &&
+          strcmp(out, ".frame_000003.png.a7") == 0);
+    CHECK(!lx_attempt_file_name(out, 20, "frame_000003.png", 7));
+}
+
+static void test_read_and_hash(void)
+{
+    char dir[LX_PATH_MAX], path[LX_PATH_MAX];
+    CHECK(lx_path_join(dir, s_root, "r") && lx_mkdirs(dir, NULL) == LX_OK);
+    /* Larger than read_file's first buffer, so it grows. */
+    size_t n = 200000;
+    char *data = malloc(n);
+    for (size_t i = 0; data && i < n; i++)
+        data[i] = (char)(i * 7);
+    CHECK(data && lx_write_atomic(dir, "big", data, n, NULL) == LX_OK);
+    CHECK(lx_path_join(path, dir, "big"));
+    size_t len = 0;
+    char *got = lx_read_file(path, n, &len, lx_alloc_default());
+    CHECK(got && len == n && memcmp(got, data, n) == 0 && got[n] == '\0');
+    lx_free(lx_alloc_default(), got);
+    errno = 0;
+    CHECK(!lx_read_file(path, n - 1, &len, lx_alloc_default()) && errno == EFBIG);
+    char hex[65], want[65];
+    lx_sha256_hex(data, n, want);
+    CHECK(lx_file_sha256_hex(path, hex) && strcmp(hex, want) == 0);
+    CHECK(lx_path_join(path, dir, "missing"));
+    errno = 0;
+    CHECK(!lx_read_file(path, n, &len, lx_alloc_default()) && errno == ENOENT);
+    CHECK(!lx_file_sha256_hex(path, hex));
+    free(data);
+}
+
+int main(void)
+{
+    if (!t_scratch_dir(s_root, "files"))
+        TEST_MAIN_END();
+    test_join();
+    test_mkdirs();
+    test_write_atomic();
+    test_stale_temps();
+    test_attempt_name();
+    test_read_and_hash();
+    t_scratch_dir_remove(s_root);
+    TEST_MAIN_END();
+}
