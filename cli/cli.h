@@ -82,10 +82,13 @@ typedef struct cli_export_args {
 } cli_export_args_t;
 
 /* An export request read from disk and checked here: the patch compiled,
- * the settings planned, diagnostics printed on stderr. */
+ * the settings planned, diagnostics printed on stderr. The program and
+ * plan are kept, so that `lattice export` compiles once. */
 typedef struct cli_export_request {
     lx_export_request_t req;
     char *patch_text, *config_text;
+    lx_program_t *program;
+    lx_export_plan_t plan;
     int64_t first, last; /* the planned frames */
     char project[256];
 } cli_export_request_t;

@@ -179,19 +179,16 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
         out->req.config_name = args->config_path;
     }
     out->req.artifacts = args->artifacts;
-    lx_program_t *p = NULL;
-    lx_export_plan_t plan;
     lx_strbuf_t report;
     lx_strbuf_init(&report, NULL);
     lx_error_t err = {0};
-    lx_result_t rc = lx_export_prepare(&out->req, NULL, &p, &plan, &report, &err);
+    lx_result_t rc = lx_export_prepare(&out->req, NULL, &out->program, &out->plan, &report, &err);
     fputs(report.buf, stderr);
     lx_strbuf_release(&report);
     if (rc == LX_OK) {
-        out->first = plan.first;
-        out->last = plan.last;
-        snprintf(out->project, sizeof out->project, "%s", p->patch_id);
-        lx_program_destroy(&p);
+        out->first = out->plan.first;
+        out->last = out->plan.last;
+        snprintf(out->project, sizeof out->project, "%s", out->program->patch_id);
         return CLI_OK;
     }
     if (rc != LX_E_DIAG)
@@ -205,6 +202,7 @@ void cli_export_request_release(cli_export_request_t *r)
     free(r->patch_text);
     free(r->config_text);
     r->patch_text = r->config_text = NULL;
+    lx_program_destroy(&r->program);
 }
 
 bool cli_absolute(const char *path, char *out, size_t size)

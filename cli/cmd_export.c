@@ -13,6 +13,7 @@
 #include "client.h"
 #include "lattice/coordinator.h"
 #include "lattice/export.h"
+#include "lattice/ir_codec.h"
 #include "lattice/worker.h"
 
 static void s_help(FILE *out)
@@ -90,30 +91,35 @@ static bool s_count(const char *flag, const char *v, long max, uint32_t *out)
     return true;
 }
 
-/* Submits the job to the embedded coordinator and follows it. */
+/* Submits the job to the embedded coordinator and follows it. The patch
+ * was compiled here already: the coordinator gets the program and its
+ * resolved config, and compiles nothing. */
 static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t *r,
-                     const char *out, const char *artifacts, uint32_t chunk, bool force)
+                     const char *out, uint32_t chunk, bool force)
 {
+    lx_strbuf_t program, config;
+    lx_strbuf_init(&program, NULL);
+    lx_strbuf_init(&config, NULL);
+    lx_error_t err = {0};
+    lx_export_plan_config_json(&r->plan, &config);
+    if (lx_ir_encode(r->program, &program, &err) != LX_OK || config.failed) {
+        fprintf(stderr, "lattice export: %s\n", err.message[0] ? err.message : "out of memory");
+        lx_strbuf_release(&program);
+        lx_strbuf_release(&config);
+        return CLI_FAILED;
+    }
     cli_client_t c;
     cli_client_init(&c, ctx, endpoint);
     c.timeout_ms = 60000; /* in-process: only a stuck coordinator is silent */
     c.retries = 1;
     lx_msg_t m = {.type = LX_MSG_SUBMIT}, rep;
     LX_MSG_SET(&m, token, "embedded");
-    LX_MSG_SET(&m, patch, r->req.patch);
-    LX_MSG_SET(&m, source, r->req.patch_name);
+    LX_MSG_SET(&m, program, ((lx_bytes_t){(const uint8_t *)program.buf, program.len}));
+    LX_MSG_SET(&m, config, config.buf);
     LX_MSG_SET(&m, out, out);
-    if (r->req.config)
-        LX_MSG_SET(&m, config, r->req.config);
-    int64_t range[2] = {r->req.first, r->req.last};
-    if (r->req.has_frames)
-        LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
-    if (artifacts)
-        LX_MSG_SET(&m, artifacts, artifacts);
     if (chunk)
         LX_MSG_SET(&m, chunk, chunk);
     LX_MSG_SET(&m, force, force);
-    lx_error_t err = {0};
     int rc = CLI_OK;
     if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
         fprintf(stderr, "lattice export: %s\n", err.message);
@@ -127,6 +133,8 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
         rc = cli_watch_job(&c, job, false);
     }
     cli_client_close(&c);
+    lx_strbuf_release(&program);
+    lx_strbuf_release(&config);
     return rc;
 }
 
@@ -224,7 +232,7 @@ int cmd_export(int argc, char **argv)
                 break;
         }
         if (ct.ready)
-            rc = s_run_job(ctx, endpoint, &req, abs_out, args.artifacts, chunk, force);
+            rc = s_run_job(ctx, endpoint, &req, abs_out, chunk, force);
         else {
             fprintf(stderr, "lattice export: %s\n", ct.err.message);
             rc = CLI_USAGE;

@@ -19,8 +19,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "lattice/manifest.h" /* lx_export_relpath_ok: PATH is the export directory's rule */
-#include "lattice/names.h"    /* lx_name_check: an ID is a name */
+#include "lattice/names.h" /* an ID is a name; a PATH follows the export directory's rule */
 #include "mp_reader.h"
 
 #define MAX_KEYS 64    /* keys of a message or record map */
@@ -185,7 +184,7 @@ static lx_result_t s_text_rule(const lx_field_desc_t *f, const char *s, size_t l
     case LX_FK_PATH:
         /* The export directory's own rule, so that whatever a message
          * names can be joined under an output root. */
-        if (!lx_export_relpath_ok(s)) {
+        if (!lx_name_relpath_valid(s)) {
             snprintf(why, size,
                      "unsafe path '%s' (components of A-Z a-z 0-9 . _ - joined by single '/', "
                      "none '.' or '..')",

@@ -180,6 +180,7 @@ pids+=($idle_pid)
 start_worker late
 "$peer" garbage "$endpoint" >"$tmp/garbage.out"
 "$peer" oversized "$endpoint" $((2 << 20)) >"$tmp/oversized.out"
+"$peer" bad-submit "$endpoint" "$tmp/out-bad-submit" >"$tmp/bad-submit.out"
 port=${endpoint##*:}
 (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && exec 3>&-) 2>/dev/null
 "$lattice" watch "$jobl" -c "$endpoint" >/dev/null 2>&1
@@ -191,7 +192,11 @@ ok "garbage: every malformed message answered ($(cat "$tmp/garbage.out"))" \
     grep -qx "sent=8 answered=[78]" "$tmp/garbage.out"
 ok "garbage: counted" grep -q "event=bad_message .*count=6 " "$tmp/second.log"
 ok "oversized: dropped without an answer" grep -qx "replies=0" "$tmp/oversized.out"
+ok "a SUBMIT with a patch and a program, or neither, is refused" \
+    grep -qx "refused=2" "$tmp/bad-submit.out"
+ok "and creates no directory" test ! -e "$tmp/out-bad-submit"
 ok "late: identical to one machine" same_export "$tmp/ref-long" "$tmp/out-late"
+kill -9 "${worker_pid[early]}" 2>/dev/null # it would stall the next job at frame 30
 kill -0 "$coord_pid"
 ok "the coordinator survived" test $? -eq 0
 

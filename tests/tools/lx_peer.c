@@ -5,7 +5,10 @@
  *                                prints "assigns=N" (N must stay 0)
  *   lx_peer garbage ENDPOINT     sends malformed messages of every kind;
  *                                prints "sent=N answered=M"
- *   lx_peer oversized ENDPOINT BYTES  sends one message of BYTES bytes */
+ *   lx_peer oversized ENDPOINT BYTES  sends one message of BYTES bytes
+ *   lx_peer bad-submit ENDPOINT OUT  sends SUBMITs (to OUT) with both a patch and a
+ *                                program, and with neither; prints
+ *                                "refused=N" (ERROR bad_request answers) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,10 +143,56 @@ static int s_oversized(void *ctx, const char *endpoint, size_t bytes)
     return 0;
 }
 
+/* Answers of type ERROR with code `code` within ms. */
+static int s_errors(void *s, double ms, const char *code)
+{
+    int n = 0;
+    double until = s_now() + ms;
+    while (s_now() < until) {
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, (long)(until - s_now()) + 1) <= 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, s, 0) >= 0) {
+            lx_arena_t arena;
+            lx_arena_init(&arena, NULL);
+            lx_msg_t m;
+            if (lx_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &arena, &m, NULL) == LX_OK &&
+                m.type == LX_MSG_ERROR && strcmp(m.code, code) == 0)
+                n++;
+            lx_arena_release(&arena);
+        }
+        zmq_msg_close(&msg);
+    }
+    return n;
+}
+
+static int s_bad_submit(void *ctx, const char *endpoint, const char *out)
+{
+    void *s = s_dealer(ctx, endpoint);
+    static const uint8_t program[] = {0x90};
+    lx_msg_t both = {.type = LX_MSG_SUBMIT};
+    LX_MSG_SET(&both, token, "bad-submit-both");
+    LX_MSG_SET(&both, out, out);
+    LX_MSG_SET(&both, patch, "{}");
+    LX_MSG_SET(&both, program, ((lx_bytes_t){program, sizeof program}));
+    LX_MSG_SET(&both, config, "{}");
+    s_send_msg(s, &both);
+    lx_msg_t neither = {.type = LX_MSG_SUBMIT};
+    LX_MSG_SET(&neither, token, "bad-submit-neither");
+    LX_MSG_SET(&neither, out, out);
+    s_send_msg(s, &neither);
+    printf("refused=%d\n", s_errors(s, 1500, "bad_request"));
+    zmq_close(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: lx_peer idle|garbage|oversized ENDPOINT [MS|BYTES]\n");
+        fprintf(stderr,
+                "usage: lx_peer idle|garbage|oversized|bad-submit ENDPOINT [MS|BYTES|OUT]\n");
         return 2;
     }
     void *ctx = zmq_ctx_new();
@@ -152,6 +201,8 @@ int main(int argc, char **argv)
         rc = s_idle(ctx, argv[2], atof(argv[3]));
     else if (strcmp(argv[1], "garbage") == 0)
         rc = s_garbage(ctx, argv[2]);
+    else if (strcmp(argv[1], "bad-submit") == 0 && argc == 4)
+        rc = s_bad_submit(ctx, argv[2], argv[3]);
     else if (strcmp(argv[1], "oversized") == 0 && argc == 4)
         rc = s_oversized(ctx, argv[2], (size_t)atof(argv[3]));
     zmq_ctx_term(ctx);

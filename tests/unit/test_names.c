@@ -80,9 +80,7 @@ static void test_relpath(void)
                                        "x.."};
     static const char *const bad[] = {"",     "../x", "/etc", "a//b", "a/./b",       ".",    "..",
                                       "a/..", "a/",   "a b",  "a\\b", "caf\xc3\xa9", "a/\n", NULL};
-    /* lx_export_relpath_ok is the same rule under the name proto/ uses. */
     s_check_lists(lx_name_relpath_valid, "relpath", good, N_OF(good), bad, N_OF(bad));
-    s_check_lists(lx_export_relpath_ok, "export relpath", good, N_OF(good), bad, N_OF(bad));
     s_check_limit(lx_name_relpath_valid, "relpath", LX_NAME_RELPATH_MAX, 'a');
 }
 

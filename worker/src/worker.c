@@ -129,9 +129,9 @@ static void s_render(render_cmd_t *cmd)
     /* Shared output: the files go to the job's directory before the FRAME
      * that names them is sent. */
     for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && !cmd->audit && i < res->n_files; i++) {
-        char dir[4400];
+        char dir[LX_PATH_MAX];
         const lx_artifact_file_t *a = &res->files[i];
-        if ((size_t)snprintf(dir, sizeof dir, "%s/%s", cmd->out, a->key) >= sizeof dir)
+        if (!lx_path_join(dir, cmd->out, a->key))
             cmd->rc = lx_fail(&cmd->err, LX_E_INVALID, "output path too long");
         else if ((cmd->rc = lx_mkdirs(dir, &cmd->err)) == LX_OK) {
             /* Under the attempt's own name: the coordinator renames the

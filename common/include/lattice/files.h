@@ -30,7 +30,7 @@ enum { LX_PATH_MAX = 4096 };
 /* dir + "/" + rel into out: true, or false (out unspecified) when dir or rel
  * is empty or the result would not fit in LX_PATH_MAX bytes. A '/' that
  * ends dir is not doubled ("/" + "x" is "/x"). rel is not checked: validate
- * names that come from outside (lx_name_relpath_ok) before joining them.
+ * names that come from outside (lx_name_relpath_valid) before joining them.
  * out may be the same buffer as dir. */
 bool lx_path_join(char out[LX_PATH_MAX], const char *dir, const char *rel);
 

@@ -14,9 +14,9 @@
  * because every frame has the same ones. It never writes artifact files
  * itself. Not thread-safe: one thread records into a manifest.
  *
- * lx_export_check_target, lx_manifest_key_valid and lx_export_relpath_ok
- * are the export directory's rules, here because whoever writes a
- * manifest must apply them too. */
+ * lx_export_check_target and lx_manifest_key_valid are the export
+ * directory's rules, here because whoever writes a manifest must apply
+ * them too. */
 #ifndef LATTICE_MANIFEST_H
 #define LATTICE_MANIFEST_H
 
@@ -119,10 +119,5 @@ lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool
  * "mask/cards", "control/depth". The rule lx_manifest_add_frame and
  * lx_export_verify apply to keys. NULL is false. */
 bool lx_manifest_key_valid(const char *key);
-
-/* Whether rel is safe to join under an export directory: exactly
- * lx_name_relpath_valid (lattice/names.h), under the name proto/ calls it
- * by. */
-bool lx_export_relpath_ok(const char *rel);
 
 #endif

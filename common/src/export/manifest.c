@@ -54,7 +54,6 @@ static bool s_alnum(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-bool lx_export_relpath_ok(const char *rel) { return lx_name_relpath_valid(rel); }
 
 bool lx_manifest_key_valid(const char *key)
 {
