@@ -99,16 +99,7 @@ static bool s_recv(coord_t *c)
 static void s_timers(coord_t *c, double now)
 {
     co_sessions_tick(c, now);
-    for (;;) {
-        co_tx_t tx;
-        co_tx_init(&tx);
-        if (!co_sched_tick(&c->state, now, &tx)) {
-            co_tx_release(&tx);
-            break;
-        }
-        if (!co_commit(c, &tx))
-            break;
-    }
+    co_steps(c, co_sched_tick, now, SIZE_MAX);
 }
 
 static lx_result_t s_start(coord_t *c, lx_error_t *err)

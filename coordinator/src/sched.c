@@ -307,7 +307,7 @@ bool co_sched_dispatch(const co_state_t *s, double now, co_tx_t *tx)
     return false;
 }
 
-bool co_sched_finish(const co_state_t *s, co_tx_t *tx)
+bool co_sched_finish(const co_state_t *s, double now, co_tx_t *tx)
 {
     for (size_t i = 0; i < s->n_jobs; i++) {
         co_job_t *j = s->jobs[i];
@@ -322,7 +322,7 @@ bool co_sched_finish(const co_state_t *s, co_tx_t *tx)
         if (j->failed && co_job_pending(j) == 0 && j->running == 0 && j->audits_open == 0) {
             char why[160];
             snprintf(why, sizeof why, "%" PRIu64 " frames failed", j->failed);
-            co_job_fail(s, j, why, 0, 0, tx);
+            co_job_fail(s, j, why, 0, now, tx);
             return true;
         }
     }

@@ -79,7 +79,7 @@ bool co_sched_dispatch(const co_state_t *s, double now, co_tx_t *tx);
 
 /* A job whose frames are all in and audited: FINISH (the shell writes its
  * manifest, then calls co_sched_finished). */
-bool co_sched_finish(const co_state_t *s, co_tx_t *tx);
+bool co_sched_finish(const co_state_t *s, double now, co_tx_t *tx);
 
 /* The manifest of j was written (rc LX_OK) or not (rc, error). */
 void co_sched_finished(const co_state_t *s, co_job_t *j, lx_result_t rc, const char *error,

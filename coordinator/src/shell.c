@@ -236,30 +236,24 @@ bool co_commit(coord_t *c, co_tx_t *tx)
     return ok;
 }
 
+void co_steps(coord_t *c, co_step_fn step, double now, size_t max)
+{
+    for (size_t n = 0; n < max; n++) {
+        co_tx_t tx;
+        co_tx_init(&tx);
+        if (!step(&c->state, now, &tx)) {
+            co_tx_release(&tx);
+            return;
+        }
+        if (!co_commit(c, &tx))
+            return; /* the journal refused it: the next event tries again */
+    }
+}
+
 void co_settle(coord_t *c, double now)
 {
-    /* Each step is decided on the state the previous one left; a step the
-     * journal refuses ends the round (the next event tries again). A job
-     * is finished at most once a round, even if its end cannot be
-     * journaled. */
-    for (size_t round = 0; round <= c->state.n_jobs; round++) {
-        co_tx_t tx;
-        co_tx_init(&tx);
-        if (!co_sched_finish(&c->state, &tx)) {
-            co_tx_release(&tx);
-            break;
-        }
-        if (!co_commit(c, &tx))
-            break;
-    }
-    for (;;) {
-        co_tx_t tx;
-        co_tx_init(&tx);
-        if (!co_sched_dispatch(&c->state, now, &tx)) {
-            co_tx_release(&tx);
-            break;
-        }
-        if (!co_commit(c, &tx))
-            break;
-    }
+    /* A job is finished at most once a round, even if its end cannot be
+     * journaled; work goes out until there is none to give. */
+    co_steps(c, co_sched_finish, now, c->state.n_jobs + 1);
+    co_steps(c, co_sched_dispatch, now, SIZE_MAX);
 }

@@ -78,6 +78,13 @@ void co_link_remove(coord_t *c, uint64_t serial);
  * sends nothing. Releases tx. False when tx did not happen. */
 bool co_commit(coord_t *c, co_tx_t *tx);
 
+/* A scheduler decision of the "next one" kind (sched.h). */
+typedef bool (*co_step_fn)(const co_state_t *s, double now, co_tx_t *tx);
+
+/* Decides and commits steps, each on the state the previous one left,
+ * until there is none (or max were taken, or the journal refused one). */
+void co_steps(coord_t *c, co_step_fn step, double now, size_t max);
+
 /* After an event: finishes every job whose frames are all in, then hands
  * out work against credit until there is none to give. */
 void co_settle(coord_t *c, double now);

@@ -50,8 +50,8 @@ static void s_send_msg(void *s, const lx_msg_t *m)
 }
 
 /* Receives for up to ms; returns the number of messages of type `type`
- * (LX_MSG_NONE: any). */
-static int s_drain(void *s, double ms, lx_msg_type_t type)
+ * (LX_MSG_NONE: any) and, when code is not NULL, ERRORs with that code. */
+static int s_drain_code(void *s, double ms, lx_msg_type_t type, const char *code)
 {
     int n = 0;
     double until = s_now() + ms;
@@ -66,13 +66,19 @@ static int s_drain(void *s, double ms, lx_msg_type_t type)
             lx_arena_init(&arena, NULL);
             lx_msg_t m;
             if (lx_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &arena, &m, NULL) == LX_OK &&
-                (type == LX_MSG_NONE || m.type == type))
+                (type == LX_MSG_NONE || m.type == type) &&
+                (!code || (m.type == LX_MSG_ERROR && strcmp(m.code, code) == 0)))
                 n++;
             lx_arena_release(&arena);
         }
         zmq_msg_close(&msg);
     }
     return n;
+}
+
+static int s_drain(void *s, double ms, lx_msg_type_t type)
+{
+    return s_drain_code(s, ms, type, NULL);
 }
 
 static int s_idle(void *ctx, const char *endpoint, double ms)
@@ -143,31 +149,6 @@ static int s_oversized(void *ctx, const char *endpoint, size_t bytes)
     return 0;
 }
 
-/* Answers of type ERROR with code `code` within ms. */
-static int s_errors(void *s, double ms, const char *code)
-{
-    int n = 0;
-    double until = s_now() + ms;
-    while (s_now() < until) {
-        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, (long)(until - s_now()) + 1) <= 0)
-            continue;
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, s, 0) >= 0) {
-            lx_arena_t arena;
-            lx_arena_init(&arena, NULL);
-            lx_msg_t m;
-            if (lx_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &arena, &m, NULL) == LX_OK &&
-                m.type == LX_MSG_ERROR && strcmp(m.code, code) == 0)
-                n++;
-            lx_arena_release(&arena);
-        }
-        zmq_msg_close(&msg);
-    }
-    return n;
-}
-
 static int s_bad_submit(void *ctx, const char *endpoint, const char *out)
 {
     void *s = s_dealer(ctx, endpoint);
@@ -183,7 +164,7 @@ static int s_bad_submit(void *ctx, const char *endpoint, const char *out)
     LX_MSG_SET(&neither, token, "bad-submit-neither");
     LX_MSG_SET(&neither, out, out);
     s_send_msg(s, &neither);
-    printf("refused=%d\n", s_errors(s, 1500, "bad_request"));
+    printf("refused=%d\n", s_drain_code(s, 1500, LX_MSG_ERROR, "bad_request"));
     zmq_close(s);
     return 0;
 }

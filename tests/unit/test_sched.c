@@ -131,6 +131,21 @@ static co_job_t *h_job(h_t *h, const char *example, int64_t n, uint32_t chunk, d
 }
 
 static void h_hello(h_t *h, uint64_t serial, const char *name, const uint64_t *resumed,
+                    uint32_t n_resumed);
+static void h_ready(h_t *h, uint64_t serial, uint32_t credit);
+
+/* The usual start: a job, and one worker (session 1) with credit 1. */
+static co_job_t *h_start(h_t *h, const char *example, int64_t n, uint32_t chunk, double audit_rate,
+                         const char *worker)
+{
+    h_init(h);
+    co_job_t *j = h_job(h, example, n, chunk, audit_rate);
+    h_hello(h, 1, worker, NULL, 0);
+    h_ready(h, 1, 1);
+    return j;
+}
+
+static void h_hello(h_t *h, uint64_t serial, const char *name, const uint64_t *resumed,
                     uint32_t n_resumed)
 {
     lx_msg_t m = {.type = LX_MSG_HELLO};
@@ -264,7 +279,7 @@ static bool h_finish(h_t *h)
 {
     co_tx_t tx;
     co_tx_init(&tx);
-    if (!co_sched_finish(&h->s, &tx)) {
+    if (!co_sched_finish(&h->s, h->now, &tx)) {
         co_tx_release(&tx);
         return false;
     }
@@ -386,7 +401,6 @@ static void h_check_restart(h_t *h)
 
 static void test_chunks_credit_and_finish(void)
 {
-    fprintf(stderr, "-- %s\n", "test_chunks_credit_and_finish");
     h_t h;
     h_init(&h);
     co_job_t *j = h_job(&h, "orbit-cards", 10, 4, -1);
@@ -432,7 +446,6 @@ static void test_chunks_credit_and_finish(void)
 
 static void test_adaptive_chunks(void)
 {
-    fprintf(stderr, "-- %s\n", "test_adaptive_chunks");
     h_t h;
     h_init(&h);
     h.s.policy.target_chunk_ms = 50; /* results say 10 ms a frame: chunks of 5 */
@@ -463,12 +476,8 @@ static void test_adaptive_chunks(void)
  * back to the queue, nothing counted. */
 static void test_worker_dead(void)
 {
-    fprintf(stderr, "-- %s\n", "test_worker_dead");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 8, 4, -1);
-    h_hello(&h, 1, "w1", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 8, 4, -1, "w1");
     const co_attempt_t *a = h_dispatch(&h);
     uint64_t id = a->id;
     h_frame(&h, 1, j->id, id, 0, 0);
@@ -492,12 +501,8 @@ static void test_worker_dead(void)
  * took them, cancelled otherwise. */
 static void test_worker_returns(void)
 {
-    fprintf(stderr, "-- %s\n", "test_worker_returns");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 8, 4, -1);
-    h_hello(&h, 1, "w1", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 8, 4, -1, "w1");
     uint64_t id = h_dispatch(&h)->id;
     /* It reconnects on a new socket (session 2) before anyone noticed. */
     h_hello(&h, 2, "w1", &id, 1);
@@ -521,12 +526,8 @@ static void test_worker_returns(void)
 /* A worker is drained: the rest of its chunk goes back, nothing counted. */
 static void test_drain(void)
 {
-    fprintf(stderr, "-- %s\n", "test_drain");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 8, 4, -1);
-    h_hello(&h, 1, "w1", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 8, 4, -1, "w1");
     const co_attempt_t *a = h_dispatch(&h);
     h_frame(&h, 1, j->id, a->id, 0, 0);
     h_chunk_end(&h, 1, a, "interrupted");
@@ -545,12 +546,8 @@ static void test_drain(void)
  * worker never gets it again, the rest of the chunk goes back. */
 static void test_render_error(void)
 {
-    fprintf(stderr, "-- %s\n", "test_render_error");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 8, 4, -1);
-    h_hello(&h, 1, "w1", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 8, 4, -1, "w1");
     const co_attempt_t *a = h_dispatch(&h);
     h_frame(&h, 1, j->id, a->id, 0, 0);
     h_chunk_end(&h, 1, a, "render_error");
@@ -569,7 +566,6 @@ static void test_render_error(void)
  * fails on w1, w2, w3, and the attempt w4 holds is cancelled. */
 static void test_budget(void)
 {
-    fprintf(stderr, "-- %s\n", "test_budget");
     h_t h;
     h_init(&h);
     co_job_t *j = h_job(&h, "orbit-cards", 12, 1, -1);
@@ -616,12 +612,8 @@ static void test_budget(void)
  * alone, the job says why it waits. */
 static void test_blocked(void)
 {
-    fprintf(stderr, "-- %s\n", "test_blocked");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 30, 2, -1);
-    h_hello(&h, 1, "broken", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 30, 2, -1, "broken");
     for (int k = 0; k < 3; k++) {
         const co_attempt_t *a = h_dispatch(&h);
         CHECK(a != NULL);
@@ -644,12 +636,8 @@ static void test_blocked(void)
 /* No connected worker can take what is left: every one failed it. */
 static void test_waiting(void)
 {
-    fprintf(stderr, "-- %s\n", "test_waiting");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 2, 1, -1);
-    h_hello(&h, 1, "w1", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 2, 1, -1, "w1");
     const co_attempt_t *a = h_dispatch(&h);
     h_deliver(&h, 1, a, 0);
     a = h_dispatch(&h);
@@ -669,12 +657,8 @@ static void test_waiting(void)
  * CANCEL, requeued, the frame in hand counts one failure. */
 static void test_stuck(void)
 {
-    fprintf(stderr, "-- %s\n", "test_stuck");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 10, 10, -1);
-    h_hello(&h, 1, "stally", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 10, 10, -1, "stally");
     const co_attempt_t *a = h_dispatch(&h);
     uint64_t id = a->id;
     for (int64_t f = 0; f < 7; f++)
@@ -698,12 +682,8 @@ static void test_stuck(void)
  * counted, and it changes nothing. */
 static void test_late_result(void)
 {
-    fprintf(stderr, "-- %s\n", "test_late_result");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 4, 4, -1);
-    h_hello(&h, 1, "p1", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 4, 4, -1, "p1");
     uint64_t old = h_dispatch(&h)->id;
     h_end(&h, 1, "dead");
     h_hello(&h, 2, "p2", NULL, 0);
@@ -730,12 +710,8 @@ static void test_late_result(void)
  * its attempt and counts; the coordinator's own trouble does not. */
 static void test_rejected(void)
 {
-    fprintf(stderr, "-- %s\n", "test_rejected");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 8, 4, -1);
-    h_hello(&h, 1, "w1", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 8, 4, -1, "w1");
     const co_attempt_t *a = h_dispatch(&h);
     uint64_t id = a->id;
     h_frame(&h, 1, j->id, id, 0, 0);
@@ -782,7 +758,6 @@ static void test_rejected(void)
  * the worker forgets it. */
 static void test_unknown_job(void)
 {
-    fprintf(stderr, "-- %s\n", "test_unknown_job");
     h_t h;
     h_init(&h);
     co_job_t *j = h_job(&h, "orbit-cards", 4, 4, -1);
@@ -798,12 +773,8 @@ static void test_unknown_job(void)
 /* Cancelling a job stops its attempts; nothing more is handed out. */
 static void test_cancel(void)
 {
-    fprintf(stderr, "-- %s\n", "test_cancel");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 8, 4, -1);
-    h_hello(&h, 1, "w1", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 8, 4, -1, "w1");
     uint64_t id = h_dispatch(&h)->id;
     co_tx_t tx;
     co_tx_init(&tx);
@@ -825,12 +796,8 @@ static void test_cancel(void)
  * it rendered that no audit confirmed is rendered again. */
 static void test_audit_quarantine(void)
 {
-    fprintf(stderr, "-- %s\n", "test_audit_quarantine");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 8, 4, 0);
-    h_hello(&h, 1, "liar", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 8, 4, 0, "liar");
     for (int k = 0; k < 2; k++) {
         const co_attempt_t *a = h_dispatch(&h);
         CHECK(a && !a->audit);
@@ -896,12 +863,8 @@ static void test_audit_quarantine(void)
 /* Three different answers for one frame: the job fails (journaled). */
 static void test_audit_no_majority(void)
 {
-    fprintf(stderr, "-- %s\n", "test_audit_no_majority");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 2, 2, 0);
-    h_hello(&h, 1, "a", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 2, 2, 0, "a");
     const co_attempt_t *x = h_dispatch(&h);
     h_deliver(&h, 1, x, 1);
     h_hello(&h, 2, "b", NULL, 0);
@@ -969,12 +932,8 @@ static void test_restart_many_files(void)
 /* After the grace period, orphans nobody re-announced go back. */
 static void test_restart_grace(void)
 {
-    fprintf(stderr, "-- %s\n", "test_restart_grace");
     h_t h;
-    h_init(&h);
-    co_job_t *j = h_job(&h, "orbit-cards", 4, 4, -1);
-    h_hello(&h, 1, "w1", NULL, 0);
-    h_ready(&h, 1, 1);
+    co_job_t *j = h_start(&h, "orbit-cards", 4, 4, -1, "w1");
     uint64_t id = h_dispatch(&h)->id;
     h_frame(&h, 1, j->id, id, 0, 0);
     co_state_t r;
@@ -996,7 +955,6 @@ static void test_restart_grace(void)
 /* One coordinator per state directory. */
 static void test_journal_lock(void)
 {
-    fprintf(stderr, "-- %s\n", "test_journal_lock");
     char dir[] = "/tmp/lx-test-journal-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     co_journal_t *a = NULL, *b = NULL;
@@ -1016,7 +974,6 @@ static void test_journal_lock(void)
  * before the manifest is written. */
 static void test_finish_removes_temps(void)
 {
-    fprintf(stderr, "-- %s\n", "test_finish_removes_temps");
     h_t h;
     h_init(&h);
     h.files = 1;
@@ -1046,27 +1003,30 @@ static void test_finish_removes_temps(void)
     h_release(&h);
 }
 
+/* Names each case on stderr, so that a failed check can be placed. */
+#define RUN(test) (fprintf(stderr, "-- %s\n", #test), test())
+
 int main(void)
 {
-    test_chunks_credit_and_finish();
-    test_adaptive_chunks();
-    test_worker_dead();
-    test_worker_returns();
-    test_drain();
-    test_render_error();
-    test_budget();
-    test_blocked();
-    test_waiting();
-    test_stuck();
-    test_late_result();
-    test_rejected();
-    test_unknown_job();
-    test_cancel();
-    test_audit_quarantine();
-    test_audit_no_majority();
-    test_restart_many_files();
-    test_restart_grace();
-    test_journal_lock();
-    test_finish_removes_temps();
+    RUN(test_chunks_credit_and_finish);
+    RUN(test_adaptive_chunks);
+    RUN(test_worker_dead);
+    RUN(test_worker_returns);
+    RUN(test_drain);
+    RUN(test_render_error);
+    RUN(test_budget);
+    RUN(test_blocked);
+    RUN(test_waiting);
+    RUN(test_stuck);
+    RUN(test_late_result);
+    RUN(test_rejected);
+    RUN(test_unknown_job);
+    RUN(test_cancel);
+    RUN(test_audit_quarantine);
+    RUN(test_audit_no_majority);
+    RUN(test_restart_many_files);
+    RUN(test_restart_grace);
+    RUN(test_journal_lock);
+    RUN(test_finish_removes_temps);
     TEST_MAIN_END();
 }
