@@ -88,6 +88,21 @@ job_of() { # job_of FILE: the job id a `lattice submit` printed into FILE
     sed -n 's/^job \([^:]*\):.*/\1/p' "$1"
 }
 
+listed() { # listed WORKER: lattice workers lists a session of WORKER
+    "$lattice" workers --json -c "$endpoint" | python3 -c 'import json,sys
+sys.exit(0 if any(w["name"] == sys.argv[1] for w in json.load(sys.stdin)) else 1)' "$1"
+}
+not_listed() { ! listed "$1"; }
+
+# stop_workers NAME...: kill -9 them, then wait until the coordinator has
+# declared them dead, so that the next case starts with no stale session
+# that could still be handed work.
+stop_workers() {
+    local n
+    for n in "$@"; do kill -9 "${worker_pid[$n]}" 2>/dev/null; done
+    for n in "$@"; do wait_for 20 not_listed "$n" || echo "stop_workers: $n is still listed" >&2; done
+}
+
 holds_chunk() { # holds_chunk WORKER JOB: lattice workers says WORKER holds an attempt of JOB
     "$lattice" workers --json -c "$endpoint" | python3 -c 'import json,sys
 sys.exit(0 if any(w["name"] == sys.argv[1] and w.get("job") == sys.argv[2] for w in json.load(sys.stdin)) else 1)' "$1" "$2"

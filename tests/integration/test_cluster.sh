@@ -142,7 +142,7 @@ ok "cancel: reported" grep -q "cancelled" "$tmp/cancel2.out"
 ok "cancel: watch exits 1" test $? -eq 1
 ok "cancel: no manifest" test ! -f "$tmp/out-cancel/metadata.json"
 ok "cancel: the worker holding a chunk was told" wait_for 20 grep -q "event=cancelled" "$tmp/holder.log"
-kill -9 "${worker_pid[holder]}" 2>/dev/null
+stop_workers holder
 
 # ---- kill -9 of a worker mid-chunk ----------------------------------------
 # The victim stalls on every frame, so the chunk it takes is really in
@@ -196,7 +196,7 @@ ok "a SUBMIT with a patch and a program, or neither, is refused" \
     grep -qx "refused=2" "$tmp/bad-submit.out"
 ok "and creates no directory" test ! -e "$tmp/out-bad-submit"
 ok "late: identical to one machine" same_export "$tmp/ref-long" "$tmp/out-late"
-kill -9 "${worker_pid[early]}" 2>/dev/null # it would stall the next job at frame 30
+stop_workers early # it would stall the next job at frame 30
 kill -0 "$coord_pid"
 ok "the coordinator survived" test $? -eq 0
 

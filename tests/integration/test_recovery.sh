@@ -84,7 +84,7 @@ ok "layers: no frame done before the crash was handed out again" test "$(journal
 ok "layers: each frame accepted once" test "$(journal "$tmp/layers-state" \
     "select count(*) || '/' || sum(current) from results where job = '$jobm'")" == 30/30
 ok "layers: identical to one machine" same_export "$tmp/ref-layers" "$tmp/out-layers"
-kill -9 "${worker_pid[lw]}" 2>/dev/null
+stop_workers lw
 unset bind
 
 # ---- one coordinator per state directory ------------------------------------
@@ -122,7 +122,7 @@ failures5=$(journal_b "select failures from frames where job = '$jobb' and frame
 ok "one bad worker: frame 5 failed once ($failures5)" test "$failures5" == 1
 ok "one bad worker: bad5 never got frame 5 again" test "$(journal_b "select count(*) from attempts \
     where job = '$jobb' and worker = 'bad5' and 5 between first and last")" == 1
-kill -9 "${worker_pid[bad5]}" "${worker_pid[good1]}" "${worker_pid[good2]}" 2>/dev/null
+stop_workers bad5 good1 good2
 
 # Three workers that all fail frame 5: it fails once on each, then the job fails.
 for w in f1 f2 f3; do start_faulty_worker "$w" fail:5; done
@@ -135,7 +135,7 @@ ok "frame failing everywhere: failed on 3 distinct workers" \
 ok "frame failing everywhere: status says why" bash -c "\"$lattice\" status $jobf -c '$endpoint' |
     grep -q 'failed.*3 different workers'"
 ok "frame failing everywhere: no manifest" test ! -f "$tmp/out-fail/metadata.json"
-for w in f1 f2 f3; do kill -9 "${worker_pid[$w]}" 2>/dev/null; done
+stop_workers f1 f2 f3
 
 # A worker that fails everything is blocked after 3 chunks; alone, the job
 # says it is waiting instead of hanging in silence.
@@ -159,7 +159,7 @@ ok "blocked: a healthy worker finishes the job" test $? -eq 0
 "$lattice" export "$stateful" --frames 0-29 --config "$tmp/medium.json" -o "$tmp/ref30" \
     >/dev/null 2>&1
 ok "blocked: identical to one machine" same_export "$tmp/ref30" "$tmp/out-blocked"
-kill -9 "${worker_pid[broken]}" "${worker_pid[healer]}" 2>/dev/null
+stop_workers broken healer
 
 # ---- stuck work ----------------------------------------------------------------
 start_faulty_worker stally stall:7
@@ -174,7 +174,7 @@ ok "stuck: frame 7 counted one failure, on stally" test "$(journal_b "select fai
     where job = '$jobs_' and frame = 7")" == 1
 ok "stuck: the worker was told" grep -q "event=cancelled" "$tmp/stally.log"
 ok "stuck: identical to one machine" same_export "$tmp/ref" "$tmp/out-stuck"
-kill -9 "${worker_pid[stally]}" "${worker_pid[steady]}" 2>/dev/null
+stop_workers stally steady
 
 # ---- fencing: a superseded attempt's results are evidence, not state --------
 # p1 is alone and waits at frame 5 for a gate (a file): frozen there, it is
@@ -184,6 +184,8 @@ start_faulty_worker p1 "gate:5:$tmp/fence-gate"
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-fence" --frames 0-59 \
     --config "$tmp/medium.json" --chunk 15 >"$tmp/fence.out" 2>&1
 jobn=$(job_of "$tmp/fence.out")
+ok "fencing: p1 alone takes frames 0-14" \
+    wait_for 20 grep -q "event=assign job=$jobn .*frames=0-14 .*worker=p1" "$tmp/budget.log"
 ok "fencing: p1 waits at frame 5" wait_for 60 at_least_done "$jobn" 5
 kill -STOP "${worker_pid[p1]}"
 ok "fencing: frozen p1 is dead" wait_for 20 grep -q "event=worker_dead worker=p1" "$tmp/budget.log"
@@ -197,8 +199,10 @@ ok "fencing: the job completes" test $? -eq 0
 late=$(journal_b "select count(*) from results where job = '$jobn' and current = 0")
 reported=$("$lattice" status "$jobn" --json -c "$endpoint" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["lateResults"])')
-ok "fencing: the late result kept as evidence ($late) and counted ($reported)" \
-    test "$late" == 1 -a "$reported" == 1
+# Frame 5 at least: thawed, p1 may finish more frames of its old attempt
+# before its CANCEL arrives, and each is evidence too.
+ok "fencing: late results kept as evidence ($late) and counted ($reported)" \
+    test "$late" -ge 1 -a "$late" == "$reported"
 ok "fencing: one current result per frame" \
     test "$(journal_b "select count(*) from results where job = '$jobn' and current = 1")" == 60
 ok "fencing: identical to one machine" same_export "$tmp/ref" "$tmp/out-fence"
