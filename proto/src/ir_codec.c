@@ -522,25 +522,17 @@ lx_result_t lx_ir_decode(const void *data, size_t len, const lx_alloc_t *alloc, 
     if (!out)
         return lx_fail(err, LX_E_INVALID, "no output program");
     *out = NULL;
-    if (len == 0)
-        return lx_fail(err, LX_E_BADMSG, "program: empty");
-    if (!data)
-        return lx_fail(err, LX_E_INVALID, "no input bytes");
-    if (len > LX_IR_CODEC_MAX_BYTES)
-        return lx_fail(err, LX_E_LIMIT, "program of %zu bytes exceeds %u", len,
-                       (unsigned)LX_IR_CODEC_MAX_BYTES);
+    rd_t r;
+    lx_result_t rc = lx_mp_reader_init(&r, data, len, LX_IR_CODEC_MAX_BYTES, "program", err);
+    if (rc != LX_OK)
+        return rc;
     lx_program_t *p = lx_program_new(alloc);
     if (!p)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
-    rd_t r = {.p = data,
-              .end = (const uint8_t *)data + len,
-              .arena = &p->arena,
-              .err = err,
-              .canonical = true,
-              .root = "program",
-              .index = LX_MP_NO_INDEX};
+    r.arena = &p->arena;
+    r.canonical = true;
     lx_digest_t carried;
-    lx_result_t rc = s_decode(&r, p, &carried);
+    rc = s_decode(&r, p, &carried);
     if (rc == LX_OK && p->arena.failed)
         rc = lx_fail(err, LX_E_NOMEM, "out of memory");
     if (rc == LX_OK) {

@@ -793,22 +793,13 @@ lx_result_t lx_msg_decode(const void *data, size_t len, lx_arena_t *arena, lx_ms
     if (!out || !arena)
         return lx_fail(err, LX_E_INVALID, "no output message or no arena");
     memset(out, 0, sizeof *out);
-    if (len == 0)
-        return lx_fail(err, LX_E_BADMSG, "message: empty");
-    if (!data)
-        return lx_fail(err, LX_E_INVALID, "no input bytes");
-    if (len > LX_MSG_MAX_BYTES)
-        return lx_fail(err, LX_E_LIMIT, "message of %zu bytes exceeds %u", len,
-                       (unsigned)LX_MSG_MAX_BYTES);
-    lx_mp_reader_t r = {.p = data,
-                        .end = (const uint8_t *)data + len,
-                        .arena = arena,
-                        .err = err,
-                        .canonical = false,
-                        .root = "message",
-                        .table = "message",
-                        .index = LX_MP_NO_INDEX};
-    lx_result_t rc = s_decode(&r, out);
+    lx_mp_reader_t r;
+    lx_result_t rc = lx_mp_reader_init(&r, data, len, LX_MSG_MAX_BYTES, "message", err);
+    if (rc != LX_OK)
+        return rc;
+    r.arena = arena;
+    r.table = "message";
+    rc = s_decode(&r, out);
     /* No half-decoded message: what was copied stays in the arena until
      * the caller releases it. */
     if (rc != LX_OK)
