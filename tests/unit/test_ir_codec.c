@@ -51,6 +51,20 @@ static bool s_encode(const lx_program_t *p, lx_strbuf_t *sb)
     return rc == LX_OK;
 }
 
+/* A decoded copy of p, to modify (p encoded, then decoded); NULL, with a
+ * failed check, when either step fails. */
+static lx_program_t *s_copy(const lx_program_t *p)
+{
+    lx_strbuf_t sb;
+    if (!s_encode(p, &sb))
+        return NULL;
+    lx_program_t *q = NULL;
+    lx_error_t err = {0};
+    CHECK(lx_ir_decode(sb.buf, sb.len, NULL, &q, &err) == LX_OK);
+    lx_strbuf_release(&sb);
+    return q;
+}
+
 static bool s_same_json(const lx_program_t *a, const lx_program_t *b)
 {
     lx_strbuf_t ja, jb;
@@ -543,15 +557,11 @@ static void test_non_canonical(const lx_strbuf_t *enc)
 /* A constant changed but the original hash kept: refused as a hash mismatch. */
 static void test_modified_constant(const lx_program_t *orig)
 {
-    lx_strbuf_t sb;
-    if (!s_encode(orig, &sb))
-        return;
-    lx_program_t *p = NULL;
-    lx_error_t err = {0};
-    CHECK(lx_ir_decode(sb.buf, sb.len, NULL, &p, &err) == LX_OK);
-    lx_strbuf_release(&sb);
+    lx_program_t *p = s_copy(orig);
     if (!p)
         return;
+    lx_strbuf_t sb;
+    lx_error_t err = {0};
     /* Find a constant whose change still verifies (a plain number). */
     bool found = false;
     for (uint32_t i = 0; i < p->n_constants && !found; i++) {
@@ -638,15 +648,11 @@ static void test_encode_alloc_failures(const lx_program_t *orig)
 
 static void test_encode_limits(const lx_program_t *orig)
 {
-    lx_strbuf_t sb;
-    if (!s_encode(orig, &sb))
-        return;
-    lx_program_t *p = NULL;
-    lx_error_t err = {0};
-    CHECK(lx_ir_decode(sb.buf, sb.len, NULL, &p, &err) == LX_OK);
-    lx_strbuf_release(&sb);
+    lx_program_t *p = s_copy(orig);
     if (!p)
         return;
+    lx_strbuf_t sb;
+    lx_error_t err = {0};
     char *name = lx_arena_calloc(&p->arena, 5000, 1);
     memset(name, 'x', 4999);
     p->patch_name = name;
