@@ -730,26 +730,23 @@ static void test_manifest_oom(void)
         goto out;
     lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
     char dir[512];
-    long calls = 0; /* of the run without failures, which comes first */
-    for (long fail_at = -1; fail_at < calls; fail_at++) {
-        counter_t c = {0, fail_at, 0, 0, 0, 0};
-        lx_alloc_t a = t_alloc_of(&c);
+    t_fail_each_t f = T_FAIL_EACH_INIT;
+    while (t_fail_each_next(&f)) {
         lx_error_t err = {0};
-        lx_manifest_t *m = lx_manifest_new(p, &plan, &a, &err);
+        lx_manifest_t *m = lx_manifest_new(p, &plan, &f.alloc, &err);
         lx_result_t rc = m ? LX_OK : err.code;
         for (size_t i = 0; i < n && rc == LX_OK; i++)
             rc = s_add(m, &r[n - 1 - i], &err);
-        snprintf(dir, sizeof dir, "%s/m_oom%s", s_root, fail_at < 0 ? "_ref" : "");
+        snprintf(dir, sizeof dir, "%s/m_oom%s", s_root, f.fail_at < 0 ? "_ref" : "");
         if (rc == LX_OK)
             rc = lx_manifest_write(m, dir, &run, &err);
         lx_manifest_destroy(&m);
-        if (fail_at < 0) {
-            calls = c.calls;
-            CHECK(rc == LX_OK && calls >= 5);
-        } else {
-            CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld: %s", fail_at, lx_error_name(rc));
-        }
-        CHECK_MSG(c.live_blocks == 0, "allocation %ld: %ld blocks leaked", fail_at, c.live_blocks);
+        if (f.fail_at < 0)
+            CHECK(rc == LX_OK && f.c.calls >= 5);
+        else
+            CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld: %s", f.fail_at, lx_error_name(rc));
+        CHECK_MSG(f.c.live_blocks == 0, "allocation %ld: %ld blocks leaked", f.fail_at,
+                  f.c.live_blocks);
     }
     /* After every failure, a complete manifest: the same bytes. */
     counter_t c = {0, -1, 0, 0, 0, 0};
