@@ -296,6 +296,20 @@ static bool s_encode(const lx_msg_t *m, lx_strbuf_t *sb, const char *label)
     return rc == LX_OK;
 }
 
+/* A message of type t filled with variant v (values in *vals, which this
+ * initializes) and its encoding in *enc. False, with vals released and a
+ * failed check, when it does not encode. */
+static bool s_fill_encoded(lx_arena_t *vals, lx_msg_type_t t, variant_t v, lx_msg_t *m,
+                           lx_strbuf_t *enc)
+{
+    lx_arena_init(vals, NULL);
+    s_fill_msg(vals, t, v, m);
+    if (s_encode(m, enc, lx_msg_type_name(t)))
+        return true;
+    lx_arena_release(vals);
+    return false;
+}
+
 static bool s_same_bytes(const lx_strbuf_t *a, const lx_strbuf_t *b)
 {
     return a->len == b->len && memcmp(a->buf, b->buf, a->len) == 0;
@@ -660,14 +674,10 @@ static void test_required_and_allowed(void)
         uint64_t may, must;
         lx_msg_type_fields(type, &may, &must);
         lx_arena_t vals;
-        lx_arena_init(&vals, NULL);
         lx_msg_t full;
-        s_fill_msg(&vals, type, V_TYPICAL, &full);
         lx_strbuf_t enc;
-        if (!s_encode(&full, &enc, tn)) {
-            lx_arena_release(&vals);
+        if (!s_fill_encoded(&vals, type, V_TYPICAL, &full, &enc))
             continue;
-        }
         for (uint32_t i = 0; i < d->n_fields; i++) {
             const lx_field_desc_t *f = &d->fields[i];
             char label[96], want[128];
@@ -1023,14 +1033,10 @@ static void test_bad_text(void)
 static void test_envelope(void)
 {
     lx_arena_t vals;
-    lx_arena_init(&vals, NULL);
     lx_msg_t m;
-    s_fill_msg(&vals, LX_MSG_ASSIGN, V_TYPICAL, &m);
     lx_strbuf_t enc;
-    if (!s_encode(&m, &enc, "ASSIGN")) {
-        lx_arena_release(&vals);
+    if (!s_fill_encoded(&vals, LX_MSG_ASSIGN, V_TYPICAL, &m, &enc))
         return;
-    }
     static const struct {
         const char *label, *key;
         int op; /* 0 replace the value, 1 remove the key, 2 add the key again */
@@ -1425,14 +1431,10 @@ static void test_claimed_lengths(void)
 static void test_alloc_failures(void)
 {
     lx_arena_t vals;
-    lx_arena_init(&vals, NULL);
     lx_msg_t m;
-    s_fill_msg(&vals, LX_MSG_JOBS, V_MAX, &m);
     lx_strbuf_t enc;
-    if (!s_encode(&m, &enc, "JOBS")) {
-        lx_arena_release(&vals);
+    if (!s_fill_encoded(&vals, LX_MSG_JOBS, V_MAX, &m, &enc))
         return;
-    }
     /* Count the decode's allocations, then fail each in turn. */
     lx_error_t err = {0};
     t_fail_each_t fe = T_FAIL_EACH_INIT;
