@@ -390,6 +390,16 @@ static void s_repack(const msgpack_object *o, lx_strbuf_t *out)
     msgpack_pack_object(&pk, *o);
 }
 
+/* s_refused on the bytes msgpack-c packs o into. */
+static void s_repacked_refused(const msgpack_object *o, lx_result_t want, const char *prefix,
+                               const char *label)
+{
+    lx_strbuf_t sb;
+    s_repack(o, &sb);
+    s_refused(sb.buf, sb.len, want, prefix, label);
+    lx_strbuf_release(&sb);
+}
+
 static bool s_unpack(const lx_strbuf_t *sb, msgpack_unpacked *u)
 {
     msgpack_unpacked_init(u);
@@ -691,10 +701,7 @@ static void test_required_and_allowed(void)
                 msgpack_unpacked u;
                 if (s_unpack(&enc, &u)) {
                     s_remove_key(&u.data, f->name);
-                    lx_strbuf_t sb;
-                    s_repack(&u.data, &sb);
-                    s_refused(sb.buf, sb.len, LX_E_BADMSG, want, label);
-                    lx_strbuf_release(&sb);
+                    s_repacked_refused(&u.data, LX_E_BADMSG, want, label);
                 }
                 msgpack_unpacked_destroy(&u);
                 missing++;
@@ -715,10 +722,7 @@ static void test_required_and_allowed(void)
                 ok = s_unpack(&cenc, &cu) && ok;
                 if (ok) {
                     s_add(&u.data, u.zone, f->name, *s_key(&cu.data, f->name));
-                    lx_strbuf_t sb;
-                    s_repack(&u.data, &sb);
-                    s_refused(sb.buf, sb.len, LX_E_BADMSG, want, label);
-                    lx_strbuf_release(&sb);
+                    s_repacked_refused(&u.data, LX_E_BADMSG, want, label);
                 }
                 msgpack_unpacked_destroy(&cu);
                 msgpack_unpacked_destroy(&u);
@@ -806,10 +810,7 @@ static void s_bad_value(target_t t, edit_fn edit, const void *user,
             CHECK_MSG(o != NULL, "%s: no %s on the wire", label, where);
             if (o) {
                 *o = val(u.zone, user);
-                lx_strbuf_t sb;
-                s_repack(&u.data, &sb);
-                s_refused(sb.buf, sb.len, dec_code, want, label);
-                lx_strbuf_release(&sb);
+                s_repacked_refused(&u.data, dec_code, want, label);
             }
         }
         msgpack_unpacked_destroy(&u);
@@ -1157,10 +1158,7 @@ static void test_envelope(void)
             s_remove_key(&u.data, cases[i].key);
         else
             s_add(&u.data, u.zone, cases[i].key, cases[i].val);
-        lx_strbuf_t sb;
-        s_repack(&u.data, &sb);
-        s_refused(sb.buf, sb.len, cases[i].want, cases[i].message, cases[i].label);
-        lx_strbuf_release(&sb);
+        s_repacked_refused(&u.data, cases[i].want, cases[i].message, cases[i].label);
         msgpack_unpacked_destroy(&u);
     }
 
@@ -1204,23 +1202,17 @@ static void test_envelope(void)
     if (s_encode(&fm, &fenc, "FRAME") && s_unpack(&fenc, &u)) {
         msgpack_object *rec = &s_key(&u.data, "files")->via.array.ptr[1];
         s_add(rec, u.zone, "hash", *s_key(rec, "hash"));
-        s_repack(&u.data, &sb);
-        s_refused(sb.buf, sb.len, LX_E_BADMSG, "FRAME.files[1]: duplicate key 'hash'",
-                  "record key twice");
-        lx_strbuf_release(&sb);
+        s_repacked_refused(&u.data, LX_E_BADMSG, "FRAME.files[1]: duplicate key 'hash'",
+                           "record key twice");
         s_remove_key(rec, "hash");
         s_remove_key(rec, "hash");
-        s_repack(&u.data, &sb);
-        s_refused(sb.buf, sb.len, LX_E_BADMSG, "FRAME.files[1].hash: missing", "record no hash");
-        lx_strbuf_release(&sb);
+        s_repacked_refused(&u.data, LX_E_BADMSG, "FRAME.files[1].hash: missing", "record no hash");
         /* Long enough for the smallest-record bound: only its kind is wrong. */
         static char text[200];
         memset(text, 't', sizeof text);
         *rec = s_array_obj(u.zone, 1, s_str_obj(text, sizeof text));
-        s_repack(&u.data, &sb);
-        s_refused(sb.buf, sb.len, LX_E_BADMSG, "FRAME.files[1]: expected a map, found an array",
-                  "record not a map");
-        lx_strbuf_release(&sb);
+        s_repacked_refused(&u.data, LX_E_BADMSG, "FRAME.files[1]: expected a map, found an array",
+                           "record not a map");
     }
     msgpack_unpacked_destroy(&u);
     lx_strbuf_release(&fenc);
