@@ -1044,6 +1044,16 @@ static void test_bad_text(void)
 
 /* ---- refusals: the envelope ------------------------------------------- */
 
+/* Wire values for test_envelope's cases, as msgpack-c objects. */
+/* clang-format off */
+#define O_U64(v) {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = (v)}
+#define O_I64(v) {.type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = (v)}
+#define O_F64(v) {.type = MSGPACK_OBJECT_FLOAT64, .via.f64 = (v)}
+#define O_STR(s) {.type = MSGPACK_OBJECT_STR, .via.str = {sizeof(s) - 1, (s)}}
+#define O_BIN(s) {.type = MSGPACK_OBJECT_BIN, .via.bin = {sizeof(s) - 1, (s)}}
+#define O_TYPE(t) {.type = MSGPACK_OBJECT_##t}
+/* clang-format on */
+
 static void test_envelope(void)
 {
     lx_arena_t vals;
@@ -1058,104 +1068,33 @@ static void test_envelope(void)
         lx_result_t want;
         const char *message;
     } cases[] = {
-        {"proto 2",
-         "proto",
-         0,
-         {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 2},
-         LX_E_BADMSG,
-         "message.proto: version 2, expected 1"},
-        {"proto 0",
-         "proto",
-         0,
-         {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 0},
-         LX_E_BADMSG,
-         "message.proto: version 0, expected 1"},
-        {"proto -1",
-         "proto",
-         0,
-         {.type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = -1},
-         LX_E_BADMSG,
-         "message.proto: negative value -1"},
-        {"proto '1'",
-         "proto",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {1, "1"}},
-         LX_E_BADMSG,
+        {"proto 2", "proto", 0, O_U64(2), LX_E_BADMSG, "message.proto: version 2, expected 1"},
+        {"proto 0", "proto", 0, O_U64(0), LX_E_BADMSG, "message.proto: version 0, expected 1"},
+        {"proto -1", "proto", 0, O_I64(-1), LX_E_BADMSG, "message.proto: negative value -1"},
+        {"proto '1'", "proto", 0, O_STR("1"), LX_E_BADMSG,
          "message.proto: expected an unsigned integer, found a string"},
         {"no proto", "proto", 1, {0}, LX_E_BADMSG, "message: missing proto"},
         {"no type", "type", 1, {0}, LX_E_BADMSG, "message: missing type"},
-        {"type NOPE",
-         "type",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {4, "NOPE"}},
-         LX_E_BADMSG,
+        {"type NOPE", "type", 0, O_STR("NOPE"), LX_E_BADMSG,
          "message.type: unknown message type 'NOPE'"},
-        {"type assign",
-         "type",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {6, "assign"}},
-         LX_E_BADMSG,
+        {"type assign", "type", 0, O_STR("assign"), LX_E_BADMSG,
          "message.type: unknown message type 'assign'"},
-        {"type with a quote",
-         "type",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {5, "A'\n\xff."}},
-         LX_E_BADMSG,
+        {"type with a quote", "type", 0, O_STR("A'\n\xff."), LX_E_BADMSG,
          "message.type: unknown message type 'A\\x27\\x0a\\xff.'"},
-        {"type 3",
-         "type",
-         0,
-         {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 3},
-         LX_E_BADMSG,
+        {"type 3", "type", 0, O_U64(3), LX_E_BADMSG,
          "message.type: expected a string, found an unsigned integer"},
-        {"job twice",
-         "job",
-         2,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {1, "j"}},
-         LX_E_BADMSG,
-         "message: duplicate key 'job'"},
-        {"proto twice",
-         "proto",
-         2,
-         {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 1},
-         LX_E_BADMSG,
-         "message: duplicate key 'proto'"},
-        {"job nil",
-         "job",
-         0,
-         {.type = MSGPACK_OBJECT_NIL},
-         LX_E_BADMSG,
-         "ASSIGN.job: expected a string, found nil"},
-        {"attempt float",
-         "attempt",
-         0,
-         {.type = MSGPACK_OBJECT_FLOAT64, .via.f64 = 1.0},
-         LX_E_BADMSG,
+        {"job twice", "job", 2, O_STR("j"), LX_E_BADMSG, "message: duplicate key 'job'"},
+        {"proto twice", "proto", 2, O_U64(1), LX_E_BADMSG, "message: duplicate key 'proto'"},
+        {"job nil", "job", 0, O_TYPE(NIL), LX_E_BADMSG, "ASSIGN.job: expected a string, found nil"},
+        {"attempt float", "attempt", 0, O_F64(1.0), LX_E_BADMSG,
          "ASSIGN.attempt: expected an unsigned integer, found a float"},
-        {"frames map",
-         "frames",
-         0,
-         {.type = MSGPACK_OBJECT_MAP},
-         LX_E_BADMSG,
+        {"frames map", "frames", 0, O_TYPE(MAP), LX_E_BADMSG,
          "ASSIGN.frames: expected an array, found a map"},
-        {"config bin",
-         "config",
-         0,
-         {.type = MSGPACK_OBJECT_BIN, .via.bin = {1, "c"}},
-         LX_E_BADMSG,
+        {"config bin", "config", 0, O_BIN("c"), LX_E_BADMSG,
          "ASSIGN.config: expected a string, found a bin"},
-        {"config with NUL",
-         "config",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {3, "a\0b"}},
-         LX_E_BADMSG,
+        {"config with NUL", "config", 0, O_STR("a\0b"), LX_E_BADMSG,
          "ASSIGN.config: string contains a NUL byte"},
-        {"unknown key twice",
-         "zz",
-         2,
-         {.type = MSGPACK_OBJECT_NIL},
-         LX_E_BADMSG,
-         "message: duplicate key 'zz'"},
+        {"unknown key twice", "zz", 2, O_TYPE(NIL), LX_E_BADMSG, "message: duplicate key 'zz'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         msgpack_unpacked u;
@@ -1246,6 +1185,13 @@ static void test_envelope(void)
     lx_strbuf_release(&enc);
     lx_arena_release(&vals);
 }
+
+#undef O_U64
+#undef O_I64
+#undef O_F64
+#undef O_STR
+#undef O_BIN
+#undef O_TYPE
 
 /* ---- unknown keys and nesting ----------------------------------------- */
 
