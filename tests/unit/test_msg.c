@@ -296,17 +296,29 @@ static bool s_encode(const lx_msg_t *m, lx_strbuf_t *sb, const char *label)
     return rc == LX_OK;
 }
 
-/* A message of type t filled with variant v (values in *vals, which this
- * initializes) and its encoding in *enc. False, with vals released and a
- * failed check, when it does not encode. */
-static bool s_fill_encoded(lx_arena_t *vals, lx_msg_type_t t, variant_t v, lx_msg_t *m,
-                           lx_strbuf_t *enc)
+/* A message filled with one variant, the arena holding its values, and
+ * its encoding: s_filled, then s_filled_release. */
+typedef struct {
+    lx_arena_t vals;
+    lx_msg_t m;
+    lx_strbuf_t enc;
+} filled_t;
+
+static void s_filled_release(filled_t *fx)
 {
-    lx_arena_init(vals, NULL);
-    s_fill_msg(vals, t, v, m);
-    if (s_encode(m, enc, lx_msg_type_name(t)))
+    lx_strbuf_release(&fx->enc);
+    lx_arena_release(&fx->vals);
+}
+
+/* Fills fx->m as a message of type t with variant v and encodes it. False,
+ * with nothing to release and a failed check, when it does not encode. */
+static bool s_filled(filled_t *fx, lx_msg_type_t t, variant_t v)
+{
+    lx_arena_init(&fx->vals, NULL);
+    s_fill_msg(&fx->vals, t, v, &fx->m);
+    if (s_encode(&fx->m, &fx->enc, lx_msg_type_name(t)))
         return true;
-    lx_arena_release(vals);
+    s_filled_release(fx);
     return false;
 }
 
@@ -696,23 +708,21 @@ static void test_required_and_allowed(void)
         const char *tn = lx_msg_type_name(type);
         uint64_t may, must;
         lx_msg_type_fields(type, &may, &must);
-        lx_arena_t vals;
-        lx_msg_t full;
-        lx_strbuf_t enc;
-        if (!s_fill_encoded(&vals, type, V_TYPICAL, &full, &enc))
+        filled_t fx;
+        if (!s_filled(&fx, type, V_TYPICAL))
             continue;
         for (uint32_t i = 0; i < d->n_fields; i++) {
             const lx_field_desc_t *f = &d->fields[i];
             char label[96], want[128];
             if (must >> i & 1) {
                 /* Encoder: the bit cleared. Decoder: the key removed. */
-                lx_msg_t m = full;
+                lx_msg_t m = fx.m;
                 m.has &= ~(1ull << i);
                 snprintf(label, sizeof label, "%s without %s", tn, f->name);
                 snprintf(want, sizeof want, "%s.%s: missing", tn, f->name);
                 s_encode_refused(&m, LX_E_INVALID, want, label);
                 msgpack_unpacked u;
-                if (s_unpack(&enc, &u)) {
+                if (s_unpack(&fx.enc, &u)) {
                     s_remove_key(&u.data, f->name);
                     s_repacked_refused(&u.data, LX_E_BADMSG, want, label);
                 }
@@ -721,8 +731,8 @@ static void test_required_and_allowed(void)
             }
             if (!(may >> i & 1)) {
                 /* A valid value of the field, taken from a type that carries it. */
-                lx_msg_t m = full, carrier;
-                s_fill_msg(&vals, s_carrier(i), V_TYPICAL, &carrier);
+                lx_msg_t m = fx.m, carrier;
+                s_fill_msg(&fx.vals, s_carrier(i), V_TYPICAL, &carrier);
                 memcpy((char *)&m + f->offset, (char *)&carrier + f->offset, s_member_size(f));
                 m.has |= 1ull << i;
                 snprintf(label, sizeof label, "%s with %s", tn, f->name);
@@ -731,7 +741,7 @@ static void test_required_and_allowed(void)
                 lx_strbuf_t cenc;
                 msgpack_unpacked u, cu;
                 bool ok = s_encode(&carrier, &cenc, label);
-                ok = s_unpack(&enc, &u) && ok;
+                ok = s_unpack(&fx.enc, &u) && ok;
                 ok = s_unpack(&cenc, &cu) && ok;
                 if (ok) {
                     s_add(&u.data, u.zone, f->name, *s_key(&cu.data, f->name));
@@ -743,8 +753,7 @@ static void test_required_and_allowed(void)
                 disallowed++;
             }
         }
-        lx_strbuf_release(&enc);
-        lx_arena_release(&vals);
+        s_filled_release(&fx);
     }
     printf("%zu missing required fields and %zu disallowed fields refused both ways\n", missing,
            disallowed);
@@ -1056,10 +1065,8 @@ static void test_bad_text(void)
 
 static void test_envelope(void)
 {
-    lx_arena_t vals;
-    lx_msg_t m;
-    lx_strbuf_t enc;
-    if (!s_fill_encoded(&vals, LX_MSG_ASSIGN, V_TYPICAL, &m, &enc))
+    filled_t fx;
+    if (!s_filled(&fx, LX_MSG_ASSIGN, V_TYPICAL))
         return;
     static const struct {
         const char *label, *key;
@@ -1098,7 +1105,7 @@ static void test_envelope(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         msgpack_unpacked u;
-        if (!s_unpack(&enc, &u)) {
+        if (!s_unpack(&fx.enc, &u)) {
             msgpack_unpacked_destroy(&u);
             continue;
         }
@@ -1140,7 +1147,7 @@ static void test_envelope(void)
     s_refused(sb.buf, sb.len, LX_E_LIMIT, "message: key 0 of 65 bytes exceeds 64", "long key");
     lx_strbuf_release(&sb);
     lx_strbuf_init(&sb, NULL);
-    lx_strbuf_add(&sb, enc.buf, enc.len);
+    lx_strbuf_add(&sb, fx.enc.buf, fx.enc.len);
     lx_strbuf_add(&sb, "\xc0", 1);
     s_refused(sb.buf, sb.len, LX_E_BADMSG, "message: 1 trailing bytes after the message",
               "trailing byte");
@@ -1148,7 +1155,7 @@ static void test_envelope(void)
 
     /* Duplicate key inside a record. */
     lx_msg_t fm;
-    s_fill_msg(&vals, LX_MSG_FRAME, V_TYPICAL, &fm);
+    s_fill_msg(&fx.vals, LX_MSG_FRAME, V_TYPICAL, &fm);
     lx_strbuf_t fenc;
     msgpack_unpacked u;
     if (s_encode(&fm, &fenc, "FRAME") && s_unpack(&fenc, &u)) {
@@ -1170,10 +1177,10 @@ static void test_envelope(void)
     lx_strbuf_release(&fenc);
 
     /* Encoder: a has bit past the table, a list without entries. */
-    lx_msg_t bad = m;
+    lx_msg_t bad = fx.m;
     bad.frames.v = NULL;
     s_encode_refused(&bad, LX_E_INVALID, "ASSIGN.frames: 3 entries but no array", "frames NULL");
-    s_fill_msg(&vals, LX_MSG_FRAME, V_TYPICAL, &fm);
+    s_fill_msg(&fx.vals, LX_MSG_FRAME, V_TYPICAL, &fm);
     fm.files.v[1].has |= 1ull << 40;
     s_encode_refused(&fm, LX_E_INVALID, "FRAME.files[1]: has bit 40 names no field", "bit 40");
     fm.files.v[1].has = LX_FILE_REC_BIT(key);
@@ -1182,8 +1189,7 @@ static void test_envelope(void)
     fm.files.v[1].bytes = (lx_bytes_t){NULL, 3};
     fm.files.v[1].has |= LX_FILE_REC_BIT(bytes);
     s_encode_refused(&fm, LX_E_INVALID, "FRAME.files[1].bytes: 3 bytes but no data", "bin NULL");
-    lx_strbuf_release(&enc);
-    lx_arena_release(&vals);
+    s_filled_release(&fx);
 }
 
 #undef O_U64
@@ -1370,10 +1376,8 @@ static void test_claimed_lengths(void)
 
 static void test_alloc_failures(void)
 {
-    lx_arena_t vals;
-    lx_msg_t m;
-    lx_strbuf_t enc;
-    if (!s_fill_encoded(&vals, LX_MSG_JOBS, V_MAX, &m, &enc))
+    filled_t fx;
+    if (!s_filled(&fx, LX_MSG_JOBS, V_MAX))
         return;
     /* Count the decode's allocations, then fail each in turn. */
     lx_error_t err = {0};
@@ -1382,7 +1386,7 @@ static void test_alloc_failures(void)
         lx_arena_t arena;
         lx_arena_init(&arena, &fe.alloc);
         lx_msg_t d;
-        lx_result_t rc = lx_msg_decode(enc.buf, enc.len, &arena, &d, &err);
+        lx_result_t rc = lx_msg_decode(fx.enc.buf, fx.enc.len, &arena, &d, &err);
         if (fe.fail_at < 0) {
             CHECK(rc == LX_OK);
             lx_arena_release(&arena);
@@ -1403,9 +1407,9 @@ static void test_alloc_failures(void)
         lx_strbuf_t sb;
         lx_strbuf_init(&sb, &fa);
         lx_strbuf_adds(&sb, "abc"); /* allocation 0 */
-        lx_result_t rc = lx_msg_encode(&m, &sb, &err);
+        lx_result_t rc = lx_msg_encode(&fx.m, &sb, &err);
         if (rc == LX_OK) {
-            CHECK(sb.len == 3 + enc.len && memcmp(sb.buf + 3, enc.buf, enc.len) == 0);
+            CHECK(sb.len == 3 + fx.enc.len && memcmp(sb.buf + 3, fx.enc.buf, fx.enc.len) == 0);
             lx_strbuf_release(&sb);
             break;
         }
@@ -1418,8 +1422,7 @@ static void test_alloc_failures(void)
     }
     CHECK(nomem >= 1 && nomem == n - 1);
     printf("%ld decode and %ld encode allocation failures handled\n", fe.total, nomem);
-    lx_strbuf_release(&enc);
-    lx_arena_release(&vals);
+    s_filled_release(&fx);
 }
 
 /* Sizes near the caps, without touching the memory they claim. */
