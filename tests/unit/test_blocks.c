@@ -220,6 +220,25 @@ static bool s_series(const pt_t *pt, const char *src, int64_t n, double *out)
     return s_run(pt, &src, 1, 0, n, out);
 }
 
+/* Number output `src` over frames [0, n) is want[f] at every frame f
+ * (exactly, or within tol as NEAR_TOL when tol > 0); checks are named
+ * "<what> f=<f>". */
+static void s_expect_series(const char *what, const pt_t *pt, const char *src, const double *want,
+                            int n, double tol)
+{
+    double v[64];
+    if (n > 64 || !s_series(pt, src, n, v))
+        return;
+    for (int f = 0; f < n; f++) {
+        char w[128];
+        snprintf(w, sizeof w, "%s f=%d", what, f);
+        if (tol > 0)
+            NEAR_TOL(w, v[f], want[f], tol);
+        else
+            EQ(w, v[f], want[f]);
+    }
+}
+
 /* "x.out" at frame 0 of an infinite patch holding the block `block` (id x). */
 static double s_op(const char *block)
 {
@@ -1168,18 +1187,10 @@ static void test_lag(void)
     /* out_0 = 0, out_{f+1} = out_f + (target_f - out_f) * smoothing. */
     pt_t l = {.blocks = "{'id':'l','type':'Lag','inputs':{'target':8}}"};
     const double want[] = {0, 4, 6, 7, 7.5, 7.75};
-    if (s_series(&l, "l.out", 6, v))
-        for (int f = 0; f < 6; f++) {
-            snprintf(w, sizeof w, "Lag(8, 0.5) f=%d", f);
-            EQ(w, v[f], want[f]);
-        }
+    s_expect_series("Lag(8, 0.5)", &l, "l.out", want, 6, 0);
     pt_t l2 = {.blocks = "{'id':'l','type':'Lag','inputs':{'target':16,'smoothing':0.25}}"};
     const double want2[] = {0, 4, 7, 9.25, 10.9375};
-    if (s_series(&l2, "l.out", 5, v))
-        for (int f = 0; f < 5; f++) {
-            snprintf(w, sizeof w, "Lag(16, 0.25) f=%d", f);
-            EQ(w, v[f], want2[f]);
-        }
+    s_expect_series("Lag(16, 0.25)", &l2, "l.out", want2, 5, 0);
     pt_t l3 = {.blocks = "{'id':'l','type':'Lag','inputs':{'smoothing':1}}",
                .edges = "{'from':'t.time','to':'l.target'}"};
     if (s_series(&l3, "l.out", 5, v))
@@ -2430,20 +2441,12 @@ static void test_lenses(void)
                          "{'id':'lis','type':'Add','inputs':{'b':0}}",
                .edges = "{'from':'c.out','to':'lis.a','lenses':[{'type':'slew','rate':12}]}"};
     const double ws[] = {0, 0.5, 1, 1.5, 2, 2, 2, 2};
-    if (s_series(&sl, "lis.out", 8, s))
-        for (int f = 0; f < 8; f++) {
-            snprintf(w, sizeof w, "lens slew 12 toward 2, f=%d", f);
-            NEAR(w, s[f], ws[f]);
-        }
+    s_expect_series("lens slew 12 toward 2,", &sl, "lis.out", ws, 8, 1e-12);
     pt_t sl2 = {.blocks = "{'id':'c','type':'Const','params':{'value':-0.75}},"
                           "{'id':'lis','type':'Add','inputs':{'b':0}}",
                 .edges = "{'from':'c.out','to':'lis.a','lenses':[{'type':'slew','rate':12}]}"};
     const double ws2[] = {0, -0.5, -0.75, -0.75};
-    if (s_series(&sl2, "lis.out", 4, s))
-        for (int f = 0; f < 4; f++) {
-            snprintf(w, sizeof w, "lens slew 12 toward -0.75, f=%d", f);
-            NEAR(w, s[f], ws2[f]);
-        }
+    s_expect_series("lens slew 12 toward -0.75,", &sl2, "lis.out", ws2, 4, 1e-12);
     pt_t sl0 = {.blocks = "{'id':'c','type':'Const','params':{'value':2}},"
                           "{'id':'lis','type':'Add','inputs':{'b':0}}",
                 .edges = "{'from':'c.out','to':'lis.a','lenses':[{'type':'slew','rate':0}]}"};
