@@ -46,6 +46,10 @@ bool cli_write_file(const char *path, const char *data, size_t len);
 /* An integer option value (decimal, nothing else) in [lo, hi] into *out;
  * otherwise prints "lattice CMD: FLAG takes LO to HI" and returns false. */
 bool cli_count(const char *cmd, const char *flag, const char *value, long lo, long hi, long *out);
+struct cJSON;
+/* Prints *json_p on stdout as cJSON_Print formats it, then a newline;
+ * deletes it and NULLs *json_p. A NULL *json_p prints nothing. */
+void cli_print_json(struct cJSON **json_p);
 /* True when arg is -h or --help. */
 bool cli_is_help(const char *arg);
 

@@ -1,3 +1,4 @@
+#include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -77,6 +78,16 @@ bool cli_parse_frames(const char *s, int64_t *a, int64_t *b)
     *a = x;
     *b = y;
     return true;
+}
+
+void cli_print_json(cJSON **json_p)
+{
+    char *text = *json_p ? cJSON_Print(*json_p) : NULL;
+    if (text)
+        puts(text);
+    cJSON_free(text);
+    cJSON_Delete(*json_p);
+    *json_p = NULL;
 }
 
 bool cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "cli.h"
+
 const char *cli_endpoint(const char *flag)
 {
     const char *env = getenv("LATTICE_COORDINATOR");
@@ -133,9 +135,5 @@ void cli_print_jobs(const lx_job_recs_t *jobs, bool json)
         cJSON_AddNumberToObject(o, "disputed", (double)j->disputed);
         cJSON_AddItemToArray(arr, o);
     }
-    char *s = cJSON_Print(arr);
-    if (s)
-        puts(s);
-    cJSON_free(s);
-    cJSON_Delete(arr);
+    cli_print_json(&arr);
 }

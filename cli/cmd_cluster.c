@@ -383,11 +383,7 @@ static void s_print_workers(const lx_msg_t *rep, bool json)
             cJSON_AddStringToObject(o, "blocked", w->blocked ? w->blocked : "");
             cJSON_AddItemToArray(arr, o);
         }
-        char *text = cJSON_Print(arr);
-        if (text)
-            puts(text);
-        cJSON_free(text);
-        cJSON_Delete(arr);
+        cli_print_json(&arr);
         return;
     }
     printf("%-24s %-9s %7s %8s %-14s %8s  %s\n", "NAME", "STATE", "THREADS", "FRAMES", "JOB",

@@ -167,12 +167,8 @@ int cmd_eval(int argc, char **argv)
             printf("frames %" PRId64 "-%" PRId64 " hash: %s\n", a, b, hex);
         }
     }
-    if (arr && rc == CLI_OK) {
-        char *s = cJSON_Print(arr);
-        if (s)
-            puts(s);
-        cJSON_free(s);
-    }
+    if (rc == CLI_OK)
+        cli_print_json(&arr);
     cJSON_Delete(arr);
     lx_instance_destroy(&inst);
     lx_program_destroy(&p);

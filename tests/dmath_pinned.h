@@ -36,6 +36,16 @@ typedef struct {
     double (*f2[DM_N])(double, double);
 } dm_fns_t;
 
+/* The dm_fns_t of lx_sin##sfx, lx_cos##sfx, ...: DM_FNS() is the library's,
+ * DM_FNS(_o0) the -O0 copy's. */
+#define DM_FNS(sfx)                                                                                \
+    {                                                                                              \
+        .f1 = {[DM_SIN] = lx_sin##sfx,   [DM_COS] = lx_cos##sfx,  [DM_TAN] = lx_tan##sfx,          \
+               [DM_EXP] = lx_exp##sfx,   [DM_LOG] = lx_log##sfx,  [DM_ATAN] = lx_atan##sfx,        \
+               [DM_ASIN] = lx_asin##sfx, [DM_ACOS] = lx_acos##sfx},                                \
+        .f2 = {[DM_POW] = lx_pow##sfx, [DM_ATAN2] = lx_atan2##sfx},                                \
+    }
+
 static uint64_t dm_lcg(uint64_t *s)
 {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;

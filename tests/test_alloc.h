@@ -3,6 +3,7 @@
 #ifndef LATTICE_TEST_ALLOC_H
 #define LATTICE_TEST_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -54,6 +55,40 @@ static void t_counting_free(void *user, void *ptr)
 static inline lx_alloc_t t_alloc_of(counter_t *c)
 {
     return (lx_alloc_t){t_counting_alloc, t_counting_free, c};
+}
+
+/* Fails each allocation of a piece of code in turn:
+ *
+ *     t_fail_each_t f = T_FAIL_EACH_INIT;
+ *     while (t_fail_each_next(&f)) {
+ *         ... the code, allocating through &f.alloc ...
+ *     }
+ *
+ * runs the body first with an allocator that never fails (f.fail_at == -1,
+ * the reference run), which counts the allocations into f.total, then once
+ * for each of them (f.fail_at = 0 .. f.total - 1) with that one failing.
+ * f.c counts the current run. */
+typedef struct {
+    long fail_at, total;
+    counter_t c;
+    lx_alloc_t alloc;
+} t_fail_each_t;
+
+#define T_FAIL_EACH_INIT                                                                           \
+    {                                                                                              \
+        .fail_at = -2                                                                              \
+    }
+
+static inline bool t_fail_each_next(t_fail_each_t *f)
+{
+    if (f->fail_at == -1)
+        f->total = f->c.calls;
+    f->fail_at++;
+    if (f->fail_at >= 0 && f->fail_at >= f->total)
+        return false;
+    f->c = (counter_t){0, f->fail_at, 0, 0, 0, 0};
+    f->alloc = t_alloc_of(&f->c);
+    return true;
 }
 
 #endif

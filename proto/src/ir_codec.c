@@ -340,50 +340,43 @@ static lx_result_t s_table(rd_t *r, const char *name, uint32_t max, size_t min_r
     return *rows ? LX_OK : lx_fail(r->err, LX_E_NOMEM, "out of memory");
 }
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        lx_result_t rc_ = (call);                                                                  \
-        if (rc_ != LX_OK)                                                                          \
-            return rc_;                                                                            \
-    } while (0)
-
-#define U32(field, dst) TRY(s_u32(r, #field, UINT32_MAX, &(dst)))
+#define U32(field, dst) LX_MP_TRY(s_u32(r, #field, UINT32_MAX, &(dst)))
 
 static lx_result_t s_decode_header(rd_t *r, lx_program_t *p)
 {
     const char *tag;
     size_t tag_len;
-    TRY(s_record(r, NULL, N_FIELDS));
-    TRY(lx_mp_str_view(r, "format", MAX_STR, &tag, &tag_len));
+    LX_MP_TRY(s_record(r, NULL, N_FIELDS));
+    LX_MP_TRY(lx_mp_str_view(r, "format", MAX_STR, &tag, &tag_len));
     if (tag_len != strlen(FORMAT_TAG) || memcmp(tag, FORMAT_TAG, tag_len) != 0)
         return lx_mp_fail(r, "format", LX_E_BADMSG, "not '%s'", FORMAT_TAG);
     U32(ir_version, p->ir_version);
-    TRY(s_str(r, "patch_id", &p->patch_id));
-    TRY(s_str(r, "patch_name", &p->patch_name));
+    LX_MP_TRY(s_str(r, "patch_id", &p->patch_id));
+    LX_MP_TRY(s_str(r, "patch_name", &p->patch_name));
     U32(seed, p->seed);
-    TRY(lx_mp_i64(r, "compiled_at", &p->compiled_at));
+    LX_MP_TRY(lx_mp_i64(r, "compiled_at", &p->compiled_at));
 
-    TRY(s_record(r, "output", 4));
+    LX_MP_TRY(s_record(r, "output", 4));
     r->table = "output";
     U32(width, p->output.width);
     U32(height, p->output.height);
-    TRY(lx_mp_f64(r, "fps", &p->output.fps));
-    TRY(s_record(r, "background", 4));
+    LX_MP_TRY(lx_mp_f64(r, "fps", &p->output.fps));
+    LX_MP_TRY(s_record(r, "background", 4));
     r->table = "output.background";
     for (uint32_t k = 0; k < 4; k++) {
         r->index = k;
-        TRY(lx_mp_f64(r, NULL, &p->output.background[k]));
+        LX_MP_TRY(lx_mp_f64(r, NULL, &p->output.background[k]));
     }
     r->table = NULL;
     r->index = LX_MP_NO_INDEX;
 
-    TRY(s_record(r, "time_model", 4));
+    LX_MP_TRY(s_record(r, "time_model", 4));
     r->table = "time_model";
     uint32_t kind, mode;
-    TRY(s_u32(r, "kind", LX_TIME_INFINITE, &kind));
-    TRY(lx_mp_f64(r, "duration_ms", &p->time_model.duration_ms));
-    TRY(lx_mp_f64(r, "period_ms", &p->time_model.period_ms));
-    TRY(s_u32(r, "mode", LX_CYCLE_PINGPONG, &mode));
+    LX_MP_TRY(s_u32(r, "kind", LX_TIME_INFINITE, &kind));
+    LX_MP_TRY(lx_mp_f64(r, "duration_ms", &p->time_model.duration_ms));
+    LX_MP_TRY(lx_mp_f64(r, "period_ms", &p->time_model.period_ms));
+    LX_MP_TRY(s_u32(r, "mode", LX_CYCLE_PINGPONG, &mode));
     p->time_model.kind = (lx_time_kind_t)kind;
     p->time_model.mode = (lx_cycle_mode_t)mode;
     r->table = NULL;
@@ -394,39 +387,41 @@ static lx_result_t s_decode_header(rd_t *r, lx_program_t *p)
 
 static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
 {
-    TRY(s_table(r, "blocks", MAX_ROWS, MIN_BLOCK, sizeof *p->blocks, (void **)&p->blocks,
-                &p->n_blocks));
+    LX_MP_TRY(s_table(r, "blocks", MAX_ROWS, MIN_BLOCK, sizeof *p->blocks, (void **)&p->blocks,
+                      &p->n_blocks));
     for (uint32_t i = 0; i < p->n_blocks; i++) {
         r->index = i;
-        TRY(s_record(r, NULL, 2));
-        TRY(s_str(r, "id", &p->blocks[i].id));
-        TRY(lx_mp_uint(r, "key", UINT64_MAX, &p->blocks[i].key));
+        LX_MP_TRY(s_record(r, NULL, 2));
+        LX_MP_TRY(s_str(r, "id", &p->blocks[i].id));
+        LX_MP_TRY(lx_mp_uint(r, "key", UINT64_MAX, &p->blocks[i].key));
     }
-    TRY(s_table(r, "strings", MAX_ROWS, MIN_STRING, sizeof *p->strings, (void **)&p->strings,
-                &p->n_strings));
+    LX_MP_TRY(s_table(r, "strings", MAX_ROWS, MIN_STRING, sizeof *p->strings, (void **)&p->strings,
+                      &p->n_strings));
     for (uint32_t i = 0; i < p->n_strings; i++) {
         r->index = i;
-        TRY(s_str(r, NULL, &p->strings[i]));
+        LX_MP_TRY(s_str(r, NULL, &p->strings[i]));
     }
-    TRY(s_table(r, "constants", MAX_CONSTANTS, MIN_CONSTANT, sizeof *p->constants,
-                (void **)&p->constants, &p->n_constants));
+    LX_MP_TRY(s_table(r, "constants", MAX_CONSTANTS, MIN_CONSTANT, sizeof *p->constants,
+                      (void **)&p->constants, &p->n_constants));
     for (uint32_t i = 0; i < p->n_constants; i++) {
         r->index = i;
-        TRY(lx_mp_f64(r, NULL, &p->constants[i]));
+        LX_MP_TRY(lx_mp_f64(r, NULL, &p->constants[i]));
     }
-    TRY(s_table(r, "args", MAX_ARGS, MIN_ARG, sizeof *p->args, (void **)&p->args, &p->n_args));
+    LX_MP_TRY(
+        s_table(r, "args", MAX_ARGS, MIN_ARG, sizeof *p->args, (void **)&p->args, &p->n_args));
     for (uint32_t i = 0; i < p->n_args; i++) {
         r->index = i;
-        TRY(s_u16(r, NULL, &p->args[i]));
+        LX_MP_TRY(s_u16(r, NULL, &p->args[i]));
     }
-    TRY(s_table(r, "exprs", MAX_ROWS, MIN_EXPR, sizeof *p->exprs, (void **)&p->exprs, &p->n_exprs));
+    LX_MP_TRY(
+        s_table(r, "exprs", MAX_ROWS, MIN_EXPR, sizeof *p->exprs, (void **)&p->exprs, &p->n_exprs));
     for (uint32_t i = 0; i < p->n_exprs; i++) {
         lx_expr_t *e = &p->exprs[i];
         r->index = i;
-        TRY(s_record(r, NULL, 12));
-        TRY(s_u16(r, "op", &e->op));
-        TRY(s_u8(r, "world", &e->world));
-        TRY(s_u8(r, "domain", &e->domain));
+        LX_MP_TRY(s_record(r, NULL, 12));
+        LX_MP_TRY(s_u16(r, "op", &e->op));
+        LX_MP_TRY(s_u8(r, "world", &e->world));
+        LX_MP_TRY(s_u8(r, "domain", &e->domain));
         U32(block, e->block);
         U32(instance, e->instance);
         U32(state, e->state);
@@ -437,42 +432,43 @@ static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
         U32(param_off, e->param_off);
         U32(n_param, e->n_param);
     }
-    TRY(s_table(r, "slots", MAX_SLOTS, MIN_SLOT, sizeof *p->slots, (void **)&p->slots,
-                &p->n_slots));
+    LX_MP_TRY(s_table(r, "slots", MAX_SLOTS, MIN_SLOT, sizeof *p->slots, (void **)&p->slots,
+                      &p->n_slots));
     for (uint32_t i = 0; i < p->n_slots; i++) {
         lx_slot_meta_t *s = &p->slots[i];
         r->index = i;
-        TRY(s_record(r, NULL, 4));
-        TRY(s_u8(r, "domain", &s->domain));
-        TRY(s_u8(r, "world", &s->world));
-        TRY(s_u16(r, "stride", &s->stride));
+        LX_MP_TRY(s_record(r, NULL, 4));
+        LX_MP_TRY(s_u8(r, "domain", &s->domain));
+        LX_MP_TRY(s_u8(r, "world", &s->world));
+        LX_MP_TRY(s_u16(r, "stride", &s->stride));
         U32(instance, s->instance);
     }
-    TRY(s_table(r, "state", MAX_ROWS, MIN_STATE, sizeof *p->state, (void **)&p->state,
-                &p->n_state));
+    LX_MP_TRY(s_table(r, "state", MAX_ROWS, MIN_STATE, sizeof *p->state, (void **)&p->state,
+                      &p->n_state));
     for (uint32_t i = 0; i < p->n_state; i++) {
         lx_state_cell_t *s = &p->state[i];
         r->index = i;
-        TRY(s_record(r, NULL, 3));
+        LX_MP_TRY(s_record(r, NULL, 3));
         U32(expr, s->expr);
         U32(size, s->size);
-        TRY(s_u16(r, "init_slot", &s->init_slot));
+        LX_MP_TRY(s_u16(r, "init_slot", &s->init_slot));
     }
-    TRY(s_table(r, "instances", MAX_ROWS, MIN_INSTANCE, sizeof *p->instances,
-                (void **)&p->instances, &p->n_instances));
+    LX_MP_TRY(s_table(r, "instances", MAX_ROWS, MIN_INSTANCE, sizeof *p->instances,
+                      (void **)&p->instances, &p->n_instances));
     for (uint32_t i = 0; i < p->n_instances; i++) {
         lx_ir_instance_t *in = &p->instances[i];
         r->index = i;
-        TRY(s_record(r, NULL, 3));
-        TRY(s_u8(r, "kind", &in->kind));
+        LX_MP_TRY(s_record(r, NULL, 3));
+        LX_MP_TRY(s_u8(r, "kind", &in->kind));
         U32(count, in->count);
         U32(expr, in->expr);
     }
-    TRY(s_table(r, "sinks", MAX_ROWS, MIN_SINK, sizeof *p->sinks, (void **)&p->sinks, &p->n_sinks));
+    LX_MP_TRY(
+        s_table(r, "sinks", MAX_ROWS, MIN_SINK, sizeof *p->sinks, (void **)&p->sinks, &p->n_sinks));
     for (uint32_t i = 0; i < p->n_sinks; i++) {
         lx_render_sink_t *s = &p->sinks[i];
         r->index = i;
-        TRY(s_record(r, NULL, 5));
+        LX_MP_TRY(s_record(r, NULL, 5));
         U32(expr, s->expr);
         U32(layer, s->layer);
         U32(semantic, s->semantic);
@@ -483,11 +479,12 @@ static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
     r->index = LX_MP_NO_INDEX;
     U32(camera_expr, p->camera_expr);
     U32(time_expr, p->time_expr);
-    TRY(s_table(r, "steps", MAX_ROWS, MIN_STEP, sizeof *p->steps, (void **)&p->steps, &p->n_steps));
+    LX_MP_TRY(
+        s_table(r, "steps", MAX_ROWS, MIN_STEP, sizeof *p->steps, (void **)&p->steps, &p->n_steps));
     for (uint32_t i = 0; i < p->n_steps; i++) {
         r->index = i;
-        TRY(s_record(r, NULL, 2));
-        TRY(s_u8(r, "kind", &p->steps[i].kind));
+        LX_MP_TRY(s_record(r, NULL, 2));
+        LX_MP_TRY(s_u8(r, "kind", &p->steps[i].kind));
         U32(expr, p->steps[i].expr);
     }
     r->table = NULL;
@@ -498,10 +495,10 @@ static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
 
 static lx_result_t s_decode(rd_t *r, lx_program_t *p, lx_digest_t *hash)
 {
-    TRY(s_decode_header(r, p));
-    TRY(s_decode_tables(r, p));
+    LX_MP_TRY(s_decode_header(r, p));
+    LX_MP_TRY(s_decode_tables(r, p));
     tok_t t;
-    TRY(lx_mp_expect(r, "program_hash", LX_MP_BIN, &t));
+    LX_MP_TRY(lx_mp_expect(r, "program_hash", LX_MP_BIN, &t));
     if (t.u != sizeof hash->bytes)
         return lx_mp_fail(r, "program_hash", LX_E_BADMSG, "%llu bytes, expected %zu",
                           (unsigned long long)t.u, sizeof hash->bytes);
@@ -514,7 +511,6 @@ static lx_result_t s_decode(rd_t *r, lx_program_t *p, lx_digest_t *hash)
 }
 
 #undef U32
-#undef TRY
 
 lx_result_t lx_ir_decode(const void *data, size_t len, const lx_alloc_t *alloc, lx_program_t **out,
                          lx_error_t *err)
@@ -522,25 +518,17 @@ lx_result_t lx_ir_decode(const void *data, size_t len, const lx_alloc_t *alloc, 
     if (!out)
         return lx_fail(err, LX_E_INVALID, "no output program");
     *out = NULL;
-    if (len == 0)
-        return lx_fail(err, LX_E_BADMSG, "program: empty");
-    if (!data)
-        return lx_fail(err, LX_E_INVALID, "no input bytes");
-    if (len > LX_IR_CODEC_MAX_BYTES)
-        return lx_fail(err, LX_E_LIMIT, "program of %zu bytes exceeds %u", len,
-                       (unsigned)LX_IR_CODEC_MAX_BYTES);
+    rd_t r;
+    lx_result_t rc = lx_mp_reader_init(&r, data, len, LX_IR_CODEC_MAX_BYTES, "program", err);
+    if (rc != LX_OK)
+        return rc;
     lx_program_t *p = lx_program_new(alloc);
     if (!p)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
-    rd_t r = {.p = data,
-              .end = (const uint8_t *)data + len,
-              .arena = &p->arena,
-              .err = err,
-              .canonical = true,
-              .root = "program",
-              .index = LX_MP_NO_INDEX};
+    r.arena = &p->arena;
+    r.canonical = true;
     lx_digest_t carried;
-    lx_result_t rc = s_decode(&r, p, &carried);
+    rc = s_decode(&r, p, &carried);
     if (rc == LX_OK && p->arena.failed)
         rc = lx_fail(err, LX_E_NOMEM, "out of memory");
     if (rc == LX_OK) {

@@ -18,6 +18,23 @@ static const char *const s_kind_names[] = {"an unsigned integer",
 static const char *const s_header_names[] = {"integer", "integer", "float", "string", "bin",
                                              "array",   "map",     "nil",   "bool",   "ext"};
 
+lx_result_t lx_mp_reader_init(lx_mp_reader_t *r, const void *data, size_t len, size_t max,
+                              const char *root, lx_error_t *err)
+{
+    if (len == 0)
+        return lx_fail(err, LX_E_BADMSG, "%s: empty", root);
+    if (!data)
+        return lx_fail(err, LX_E_INVALID, "no input bytes");
+    if (len > max)
+        return lx_fail(err, LX_E_LIMIT, "%s of %zu bytes exceeds %zu", root, len, max);
+    *r = (lx_mp_reader_t){.p = data,
+                          .end = (const uint8_t *)data + len,
+                          .err = err,
+                          .root = root,
+                          .index = LX_MP_NO_INDEX};
+    return LX_OK;
+}
+
 const char *lx_mp_kind_name(lx_mp_kind_t kind)
 {
     return (unsigned)kind < sizeof s_kind_names / sizeof s_kind_names[0] ? s_kind_names[kind]

@@ -60,6 +60,23 @@ typedef struct lx_mp_token {
     bool b;
 } lx_mp_token_t;
 
+/* Evaluates call, an lx_result_t, and returns it from the enclosing function
+ * unless it is LX_OK. */
+#define LX_MP_TRY(call)                                                                            \
+    do {                                                                                           \
+        lx_result_t rc_ = (call);                                                                  \
+        if (rc_ != LX_OK)                                                                          \
+            return rc_;                                                                            \
+    } while (0)
+
+/* Checks a whole input before a decoder reads or allocates anything, and
+ * points *r at it: LX_E_BADMSG "<root>: empty" for no bytes, LX_E_INVALID
+ * for NULL data, LX_E_LIMIT "<root> of <len> bytes exceeds <max>". On LX_OK
+ * *r reads data[0, len) leniently, errors naming root, with no arena and no
+ * table: the caller sets those and the dialect. */
+lx_result_t lx_mp_reader_init(lx_mp_reader_t *r, const void *data, size_t len, size_t max,
+                              const char *root, lx_error_t *err);
+
 /* "an unsigned integer", "a string", ... for messages. */
 const char *lx_mp_kind_name(lx_mp_kind_t kind);
 

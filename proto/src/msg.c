@@ -135,13 +135,6 @@ bool lx_msg_type_fields(lx_msg_type_t type, uint64_t *may, uint64_t *must)
 
 /* ---- rules shared by encoder and decoder ------------------------------ */
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        lx_result_t rc_ = (call);                                                                  \
-        if (rc_ != LX_OK)                                                                          \
-            return rc_;                                                                            \
-    } while (0)
-
 /* Checks a text value (NUL-terminated at len; the reader refuses a NUL
  * inside, a C string cannot hold one) against its kind's rules. On failure
  * writes why and returns LX_E_LIMIT (too long) or LX_E_BADMSG. */
@@ -306,7 +299,7 @@ static lx_result_t s_check_value(lx_mp_reader_t *loc, const lx_field_desc_t *f, 
     }
     case LX_FK_I64S: {
         const lx_i64s_t *l = p;
-        TRY(s_check_count(loc, f, l->v, l->n));
+        LX_MP_TRY(s_check_count(loc, f, l->v, l->n));
         *size += s_array_size(l->n);
         for (uint32_t k = 0; k < l->n; k++) {
             if (l->v[k] < -INT64_MAX)
@@ -318,7 +311,7 @@ static lx_result_t s_check_value(lx_mp_reader_t *loc, const lx_field_desc_t *f, 
     }
     case LX_FK_U64S: {
         const lx_u64s_t *l = p;
-        TRY(s_check_count(loc, f, l->v, l->n));
+        LX_MP_TRY(s_check_count(loc, f, l->v, l->n));
         *size += s_array_size(l->n);
         for (uint32_t k = 0; k < l->n; k++)
             *size += s_uint_size(l->v[k]);
@@ -326,7 +319,7 @@ static lx_result_t s_check_value(lx_mp_reader_t *loc, const lx_field_desc_t *f, 
     }
     case LX_FK_F64S: {
         const lx_f64s_t *l = p;
-        TRY(s_check_count(loc, f, l->v, l->n));
+        LX_MP_TRY(s_check_count(loc, f, l->v, l->n));
         *size += s_array_size(l->n) + 9ull * l->n;
         return LX_OK;
     }
@@ -334,7 +327,7 @@ static lx_result_t s_check_value(lx_mp_reader_t *loc, const lx_field_desc_t *f, 
         /* All three record arrays share this layout. */
         const lx_file_recs_t *l = p;
         const lx_rec_desc_t *d = f->record;
-        TRY(s_check_count(loc, f, l->v, l->n));
+        LX_MP_TRY(s_check_count(loc, f, l->v, l->n));
         *size += s_array_size(l->n);
         char table[160];
         lx_mp_where(loc, f->name, table, sizeof table);
@@ -343,7 +336,8 @@ static lx_result_t s_check_value(lx_mp_reader_t *loc, const lx_field_desc_t *f, 
         for (uint32_t k = 0; k < l->n; k++) {
             const void *rec = (const char *)l->v + (size_t)k * d->size;
             in.index = k;
-            TRY(s_check_fields(&in, d, s_all(d), d->required, rec, *(const uint64_t *)rec, size));
+            LX_MP_TRY(
+                s_check_fields(&in, d, s_all(d), d->required, rec, *(const uint64_t *)rec, size));
         }
         return LX_OK;
     }
@@ -373,7 +367,7 @@ static lx_result_t s_check_fields(lx_mp_reader_t *loc, const lx_rec_desc_t *d, u
         }
         n++;
         *size += s_str_size(strlen(f->name));
-        TRY(s_check_value(loc, f, (const char *)base + f->offset, size));
+        LX_MP_TRY(s_check_value(loc, f, (const char *)base + f->offset, size));
     }
     *size += s_array_size(n); /* a map header has the array's sizes */
     return LX_OK;
@@ -497,8 +491,8 @@ lx_result_t lx_msg_encode(const lx_msg_t *m, lx_strbuf_t *out, lx_error_t *err)
     /* proto: 1 and the type come first. */
     uint64_t size =
         s_str_size(5) + s_uint_size(LX_PROTO_VERSION) + s_str_size(4) + s_str_size(strlen(type));
-    TRY(s_check_fields(&loc, &s_msg_rec, s_types[m->type].may, s_types[m->type].must, m, m->has,
-                       &size));
+    LX_MP_TRY(s_check_fields(&loc, &s_msg_rec, s_types[m->type].may, s_types[m->type].must, m,
+                             m->has, &size));
     if (size > LX_MSG_MAX_BYTES)
         return lx_fail(err, LX_E_LIMIT, "%s: encoded message of %llu bytes exceeds %u", type,
                        (unsigned long long)size, (unsigned)LX_MSG_MAX_BYTES);
@@ -531,11 +525,11 @@ typedef struct {
  * MAX_KEYS string keys, none twice. level is the map's nesting level. */
 static lx_result_t s_map_entries(lx_mp_reader_t *r, unsigned level, entry_t *e, uint32_t *n)
 {
-    TRY(lx_mp_count(r, NULL, LX_MP_MAP, MAX_KEYS, 2, n));
+    LX_MP_TRY(lx_mp_count(r, NULL, LX_MP_MAP, MAX_KEYS, 2, n));
     for (uint32_t k = 0; k < *n; k++) {
         char q[MAX_KEY_LEN * 4 + 8];
         lx_mp_token_t t;
-        TRY(lx_mp_next(r, NULL, &t));
+        LX_MP_TRY(lx_mp_next(r, NULL, &t));
         if (t.kind != LX_MP_STR)
             return lx_mp_fail(r, NULL, LX_E_BADMSG, "key %u is %s, not a string", k,
                               lx_mp_kind_name(t.kind));
@@ -550,7 +544,7 @@ static lx_result_t s_map_entries(lx_mp_reader_t *r, unsigned level, entry_t *e, 
             if (e[j].len == e[k].len && memcmp(e[j].key, e[k].key, e[k].len) == 0)
                 return lx_mp_fail(r, NULL, LX_E_BADMSG, "duplicate key '%s'", q);
         e[k].value = r->p;
-        TRY(lx_mp_skip(r, q, MAX_DEPTH - level));
+        LX_MP_TRY(lx_mp_skip(r, q, MAX_DEPTH - level));
     }
     return LX_OK;
 }
@@ -590,7 +584,7 @@ static lx_result_t s_decode_fields(lx_mp_reader_t *r, const lx_rec_desc_t *d, ui
 static lx_result_t s_list(lx_mp_reader_t *r, const lx_field_desc_t *f, size_t min_entry,
                           size_t entry_size, void **v, uint32_t *n)
 {
-    TRY(lx_mp_count(r, f->name, LX_MP_ARRAY, f->max, min_entry, n));
+    LX_MP_TRY(lx_mp_count(r, f->name, LX_MP_ARRAY, f->max, min_entry, n));
     if (*n == 0)
         return LX_OK;
     *v = lx_arena_calloc(r->arena, *n, entry_size);
@@ -606,7 +600,7 @@ static lx_result_t s_decode_value(lx_mp_reader_t *r, const lx_field_desc_t *f, v
         return lx_mp_uint(r, f->name, f->max, p);
     case LX_FK_I64: {
         int64_t v;
-        TRY(lx_mp_i64(r, f->name, &v));
+        LX_MP_TRY(lx_mp_i64(r, f->name, &v));
         if (v > (int64_t)f->max || v < -(int64_t)f->max)
             return lx_mp_fail(r, f->name, LX_E_BADMSG, "value %lld is outside +-%llu", (long long)v,
                               (unsigned long long)f->max);
@@ -616,7 +610,7 @@ static lx_result_t s_decode_value(lx_mp_reader_t *r, const lx_field_desc_t *f, v
     case LX_FK_F64:
         return lx_mp_f64(r, f->name, p);
     case LX_FK_BOOL:
-        TRY(lx_mp_expect(r, f->name, LX_MP_BOOL, &t));
+        LX_MP_TRY(lx_mp_expect(r, f->name, LX_MP_BOOL, &t));
         *(bool *)p = t.b;
         return LX_OK;
     case LX_FK_STR:
@@ -628,7 +622,7 @@ static lx_result_t s_decode_value(lx_mp_reader_t *r, const lx_field_desc_t *f, v
         char why[192];
         /* Copied once its length passed the field's maximum; the rules
          * then read the NUL-terminated copy. */
-        TRY(lx_mp_str_view(r, f->name, f->max, &s, &len));
+        LX_MP_TRY(lx_mp_str_view(r, f->name, f->max, &s, &len));
         char *copy = lx_arena_strndup(r->arena, s, len);
         if (!copy)
             return lx_fail(r->err, LX_E_NOMEM, "out of memory");
@@ -640,7 +634,7 @@ static lx_result_t s_decode_value(lx_mp_reader_t *r, const lx_field_desc_t *f, v
     }
     case LX_FK_BIN: {
         lx_bytes_t *b = p;
-        TRY(lx_mp_expect(r, f->name, LX_MP_BIN, &t));
+        LX_MP_TRY(lx_mp_expect(r, f->name, LX_MP_BIN, &t));
         if (t.u > f->max)
             return lx_mp_fail(r, f->name, LX_E_LIMIT, "bin of %llu bytes exceeds %llu",
                               (unsigned long long)t.u, (unsigned long long)f->max);
@@ -661,7 +655,7 @@ static lx_result_t s_decode_value(lx_mp_reader_t *r, const lx_field_desc_t *f, v
     switch (f->kind) {
     case LX_FK_I64S: {
         lx_i64s_t *l = p;
-        TRY(s_list(r, f, 1, sizeof *l->v, (void **)&l->v, &l->n));
+        LX_MP_TRY(s_list(r, f, 1, sizeof *l->v, (void **)&l->v, &l->n));
         in.p = r->p;
         for (uint32_t k = 0; k < l->n && rc == LX_OK; k++) {
             in.index = k;
@@ -674,7 +668,7 @@ static lx_result_t s_decode_value(lx_mp_reader_t *r, const lx_field_desc_t *f, v
     }
     case LX_FK_U64S: {
         lx_u64s_t *l = p;
-        TRY(s_list(r, f, 1, sizeof *l->v, (void **)&l->v, &l->n));
+        LX_MP_TRY(s_list(r, f, 1, sizeof *l->v, (void **)&l->v, &l->n));
         in.p = r->p;
         for (uint32_t k = 0; k < l->n && rc == LX_OK; k++) {
             in.index = k;
@@ -684,7 +678,7 @@ static lx_result_t s_decode_value(lx_mp_reader_t *r, const lx_field_desc_t *f, v
     }
     case LX_FK_F64S: {
         lx_f64s_t *l = p;
-        TRY(s_list(r, f, 1, sizeof *l->v, (void **)&l->v, &l->n));
+        LX_MP_TRY(s_list(r, f, 1, sizeof *l->v, (void **)&l->v, &l->n));
         in.p = r->p;
         for (uint32_t k = 0; k < l->n && rc == LX_OK; k++) {
             in.index = k;
@@ -695,7 +689,7 @@ static lx_result_t s_decode_value(lx_mp_reader_t *r, const lx_field_desc_t *f, v
     case LX_FK_RECS: {
         lx_file_recs_t *l = p; /* all three record arrays share this layout */
         const lx_rec_desc_t *d = f->record;
-        TRY(s_list(r, f, s_min_record(d), d->size, (void **)&l->v, &l->n));
+        LX_MP_TRY(s_list(r, f, s_min_record(d), d->size, (void **)&l->v, &l->n));
         in.p = r->p;
         for (uint32_t k = 0; k < l->n && rc == LX_OK; k++) {
             entry_t e[MAX_KEYS];
@@ -732,7 +726,7 @@ static lx_result_t s_decode_fields(lx_mp_reader_t *r, const lx_rec_desc_t *d, ui
         if (!(may >> i & 1))
             return lx_mp_fail(r, f->name, LX_E_BADMSG, "not carried by %s", r->root);
         r->p = e[k].value;
-        TRY(s_decode_value(r, f, (char *)base + f->offset, level));
+        LX_MP_TRY(s_decode_value(r, f, (char *)base + f->offset, level));
         *has |= 1ull << i;
     }
     for (uint32_t i = 0; i < d->n_fields; i++)
@@ -753,7 +747,7 @@ static lx_result_t s_decode(lx_mp_reader_t *r, lx_msg_t *m)
 {
     entry_t e[MAX_KEYS];
     uint32_t n;
-    TRY(s_map_entries(r, 1, e, &n));
+    LX_MP_TRY(s_map_entries(r, 1, e, &n));
     if (r->p != r->end)
         return lx_mp_fail(r, NULL, LX_E_BADMSG, "%zu trailing bytes after the message",
                           lx_mp_left(r));
@@ -763,7 +757,7 @@ static lx_result_t s_decode(lx_mp_reader_t *r, lx_msg_t *m)
         return lx_mp_fail(r, NULL, LX_E_BADMSG, "missing proto");
     uint64_t version;
     r->p = proto->value;
-    TRY(lx_mp_uint(r, "proto", UINT64_MAX, &version));
+    LX_MP_TRY(lx_mp_uint(r, "proto", UINT64_MAX, &version));
     if (version != LX_PROTO_VERSION)
         return lx_mp_fail(r, "proto", LX_E_BADMSG, "version %llu, expected %u",
                           (unsigned long long)version, LX_PROTO_VERSION);
@@ -772,7 +766,7 @@ static lx_result_t s_decode(lx_mp_reader_t *r, lx_msg_t *m)
     const char *name;
     size_t len;
     r->p = type->value;
-    TRY(lx_mp_str_view(r, "type", UINT64_MAX, &name, &len));
+    LX_MP_TRY(lx_mp_str_view(r, "type", UINT64_MAX, &name, &len));
     for (int k = LX_MSG_NONE + 1; k < LX_MSG_TYPE_COUNT_; k++)
         if (strlen(s_types[k].name) == len && memcmp(s_types[k].name, name, len) == 0)
             m->type = (lx_msg_type_t)k;
@@ -793,22 +787,13 @@ lx_result_t lx_msg_decode(const void *data, size_t len, lx_arena_t *arena, lx_ms
     if (!out || !arena)
         return lx_fail(err, LX_E_INVALID, "no output message or no arena");
     memset(out, 0, sizeof *out);
-    if (len == 0)
-        return lx_fail(err, LX_E_BADMSG, "message: empty");
-    if (!data)
-        return lx_fail(err, LX_E_INVALID, "no input bytes");
-    if (len > LX_MSG_MAX_BYTES)
-        return lx_fail(err, LX_E_LIMIT, "message of %zu bytes exceeds %u", len,
-                       (unsigned)LX_MSG_MAX_BYTES);
-    lx_mp_reader_t r = {.p = data,
-                        .end = (const uint8_t *)data + len,
-                        .arena = arena,
-                        .err = err,
-                        .canonical = false,
-                        .root = "message",
-                        .table = "message",
-                        .index = LX_MP_NO_INDEX};
-    lx_result_t rc = s_decode(&r, out);
+    lx_mp_reader_t r;
+    lx_result_t rc = lx_mp_reader_init(&r, data, len, LX_MSG_MAX_BYTES, "message", err);
+    if (rc != LX_OK)
+        return rc;
+    r.arena = arena;
+    r.table = "message";
+    rc = s_decode(&r, out);
     /* No half-decoded message: what was copied stays in the arena until
      * the caller releases it. */
     if (rc != LX_OK)

@@ -36,17 +36,17 @@ static bool s_near_tol(double got, double want, double tol)
     return fabs(got - want) <= tol * fmax(1.0, fabs(want));
 }
 
-#define EQ(what, got, want)                                                    \
-    do {                                                                       \
-        double g_ = (got), w_ = (want);                                        \
-        CHECK_MSG(g_ == w_, "%s: got %.17g, want %.17g", (what), g_, w_);      \
+#define EQ(what, got, want)                                                                        \
+    do {                                                                                           \
+        double g_ = (got), w_ = (want);                                                            \
+        CHECK_MSG(g_ == w_, "%s: got %.17g, want %.17g", (what), g_, w_);                          \
     } while (0)
 
-#define NEAR_TOL(what, got, want, tol)                                         \
-    do {                                                                       \
-        double g_ = (got), w_ = (want);                                        \
-        CHECK_MSG(s_near_tol(g_, w_, (tol)), "%s: got %.17g, want %.17g (tolerance %g)", \
-                  (what), g_, w_, (double)(tol));                               \
+#define NEAR_TOL(what, got, want, tol)                                                             \
+    do {                                                                                           \
+        double g_ = (got), w_ = (want);                                                            \
+        CHECK_MSG(s_near_tol(g_, w_, (tol)), "%s: got %.17g, want %.17g (tolerance %g)", (what),   \
+                  g_, w_, (double)(tol));                                                          \
     } while (0)
 
 #define NEAR(what, got, want) NEAR_TOL(what, got, want, 1e-12)
@@ -54,16 +54,10 @@ static bool s_near_tol(double got, double want, double tol)
 #define TRUE_(what, cond) CHECK_MSG((cond), "%s", (what))
 
 /* frac(x) = x - floor(x) (the definition of phase wrapping). */
-static double s_frac(double x)
-{
-    return x - floor(x);
-}
+static double s_frac(double x) { return x - floor(x); }
 
 /* Time of frame f at the fixture's 24 fps (t = f * 1000 / fps). */
-static double s_t(int64_t f)
-{
-    return (double)f * 1000.0 / 24.0;
-}
+static double s_t(int64_t f) { return (double)f * 1000.0 / 24.0; }
 
 /* ------------------------------------------------------------------ */
 /* Patch text                                                           */
@@ -185,8 +179,8 @@ static bool s_run(const pt_t *pt, const char *const *srcs, int n_src, int64_t fi
     sb_t bl = {0}, ed = {0};
     sb_printf(&bl, "{'id':'pshape','type':'Rect'}");
     for (int k = 0; k < n_src; k++) {
-        sb_printf(&bl, ",{'id':'pv%d','type':'MakeVec3'},{'id':'pd%d','type':'RenderInstances'}",
-                  k, k);
+        sb_printf(&bl, ",{'id':'pv%d','type':'MakeVec3'},{'id':'pd%d','type':'RenderInstances'}", k,
+                  k);
         sb_printf(&ed,
                   "%s{'from':'%s','to':'pv%d.x'},{'from':'pv%d.out','to':'pd%d.position'},"
                   "{'from':'pshape.shape','to':'pd%d.shape'}",
@@ -226,6 +220,25 @@ static bool s_series(const pt_t *pt, const char *src, int64_t n, double *out)
     return s_run(pt, &src, 1, 0, n, out);
 }
 
+/* Number output `src` over frames [0, n) is want[f] at every frame f
+ * (exactly, or within tol as NEAR_TOL when tol > 0); checks are named
+ * "<what> f=<f>". */
+static void s_expect_series(const char *what, const pt_t *pt, const char *src, const double *want,
+                            int n, double tol)
+{
+    double v[64];
+    if (n > 64 || !s_series(pt, src, n, v))
+        return;
+    for (int f = 0; f < n; f++) {
+        char w[128];
+        snprintf(w, sizeof w, "%s f=%d", what, f);
+        if (tol > 0)
+            NEAR_TOL(w, v[f], want[f], tol);
+        else
+            EQ(w, v[f], want[f]);
+    }
+}
+
 /* "x.out" at frame 0 of an infinite patch holding the block `block` (id x). */
 static double s_op(const char *block)
 {
@@ -254,8 +267,7 @@ static int s_items(const pt_t *pt, const char *edges2, int64_t f, lx_draw_item_t
 }
 
 /* The fixture's "draw" item at frame f with `src` wired to draw.<port>. */
-static bool s_draw(const pt_t *pt, const char *port, const char *src, int64_t f,
-                   lx_draw_item_t *it)
+static bool s_draw(const pt_t *pt, const char *port, const char *src, int64_t f, lx_draw_item_t *it)
 {
     char e[256];
     snprintf(e, sizeof e, "{'from':'%s','to':'draw.%s'}", src, port);
@@ -270,15 +282,44 @@ static bool s_draw(const pt_t *pt, const char *port, const char *src, int64_t f,
     return n >= 1;
 }
 
+/* The fixture's "draw" item at frame f with `src` wired to draw.position
+ * (n = 3) or draw.color (n = 4): checks each component against want, as
+ * "<what> x" .. "<what> z" or "<what> r" .. "<what> a". */
+static void s_expect_item(const char *what, const pt_t *pt, const char *src, int64_t f,
+                          const double *want, int n)
+{
+    lx_draw_item_t it;
+    if (!s_draw(pt, n == 4 ? "color" : "position", src, f, &it))
+        return;
+    const double *got = n == 4 ? it.color : it.position;
+    for (int c = 0; c < n; c++) {
+        char w[128];
+        snprintf(w, sizeof w, "%s %c", what, (n == 4 ? "rgba" : "xyz")[c]);
+        EQ(w, got[c], want[c]);
+    }
+}
+
+static void s_expect_position(const char *what, const pt_t *pt, const char *src, int64_t f,
+                              double x, double y, double z)
+{
+    s_expect_item(what, pt, src, f, (const double[3]){x, y, z}, 3);
+}
+
+static void s_expect_color(const char *what, const pt_t *pt, const char *src, int64_t f, double r,
+                           double g, double b, double a)
+{
+    s_expect_item(what, pt, src, f, (const double[4]){r, g, b, a}, 4);
+}
+
 /* A vec2 output at frame f: it sets the spacing of a 3 x 3 grid whose last
  * element is at ((2 - 1) * sx, ((3 - 1) / 2 - 2) * sy) = (sx, -sy). */
 static bool s_vec2(const pt_t *pt, const char *src, int64_t f, double out[2])
 {
     pt_t q = *pt;
-    char *blocks = s_cat(pt->blocks,
-                         "{'id':'g2a','type':'Array','params':{'count':9}},"
-                         "{'id':'g2l','type':'GridLayout','inputs':{'rows':3,'cols':3}},"
-                         "{'id':'g2s','type':'Rect'},{'id':'g2d','type':'RenderInstances'}");
+    char *blocks =
+        s_cat(pt->blocks, "{'id':'g2a','type':'Array','params':{'count':9}},"
+                          "{'id':'g2l','type':'GridLayout','inputs':{'rows':3,'cols':3}},"
+                          "{'id':'g2s','type':'Rect'},{'id':'g2d','type':'RenderInstances'}");
     char e[512];
     snprintf(e, sizeof e,
              "{'from':'%s','to':'g2l.spacing'},{'from':'g2a.domain','to':'g2l.domain'},"
@@ -310,10 +351,9 @@ static bool s_vec2(const pt_t *pt, const char *src, int64_t f, double out[2])
 static bool s_events(const pt_t *pt, const char *ev, int n, bool *fired)
 {
     pt_t q = *pt;
-    char *blocks = s_cat(pt->blocks,
-                         "{'id':'eva','type':'Accumulator','inputs':{'delta':1}},"
-                         "{'id':'evc','type':'Accumulator','inputs':{'delta':1}},"
-                         "{'id':'evh','type':'SampleHold','inputs':{'initial':-1}}");
+    char *blocks = s_cat(pt->blocks, "{'id':'eva','type':'Accumulator','inputs':{'delta':1}},"
+                                     "{'id':'evc','type':'Accumulator','inputs':{'delta':1}},"
+                                     "{'id':'evh','type':'SampleHold','inputs':{'initial':-1}}");
     char e[512];
     snprintf(e, sizeof e,
              "{'from':'%s','to':'eva.reset'},{'from':'evc.value','to':'evh.value'},"
@@ -333,8 +373,8 @@ static bool s_events(const pt_t *pt, const char *ev, int n, bool *fired)
         if (fired[f])
             held = f;
         CHECK_MSG(v[(f + 1) * 3 + 1] == held,
-                  "%s: Accumulator and SampleHold probes disagree after frame %d (%g vs %g)", ev,
-                  f, v[(f + 1) * 3 + 1], held);
+                  "%s: Accumulator and SampleHold probes disagree after frame %d (%g vs %g)", ev, f,
+                  v[(f + 1) * 3 + 1], held);
     }
     free(v);
     free(blocks);
@@ -477,20 +517,10 @@ static void test_const(void)
 {
     EQ("Const 2.5", s_op("{'id':'x','type':'Const','params':{'value':2.5}}"), 2.5);
     EQ("Const -3", s_op("{'id':'x','type':'Const','params':{'value':-3}}"), -3.0);
-    lx_draw_item_t it;
     pt_t v3 = {.blocks = "{'id':'c','type':'Const','params':{'value':[1,-2,0.5]}}"};
-    if (s_draw(&v3, "position", "c.out", 0, &it)) {
-        EQ("Const vec3 x", it.position[0], 1.0);
-        EQ("Const vec3 y", it.position[1], -2.0);
-        EQ("Const vec3 z", it.position[2], 0.5);
-    }
+    s_expect_position("Const vec3", &v3, "c.out", 0, 1.0, -2.0, 0.5);
     pt_t col = {.blocks = "{'id':'c','type':'Const','params':{'value':[0.1,0.2,0.3,0.4]}}"};
-    if (s_draw(&col, "color", "c.out", 3, &it)) {
-        EQ("Const color r", it.color[0], 0.1);
-        EQ("Const color g", it.color[1], 0.2);
-        EQ("Const color b", it.color[2], 0.3);
-        EQ("Const color a", it.color[3], 0.4);
-    }
+    s_expect_color("Const color", &col, "c.out", 3, 0.1, 0.2, 0.3, 0.4);
     double v2[2];
     pt_t c2 = {.blocks = "{'id':'c','type':'Const','params':{'value':[1.5,-2]}}"};
     if (s_vec2(&c2, "c.out", 0, v2)) {
@@ -522,7 +552,7 @@ static void test_binary(void)
     struct {
         const char *type;
         double b, want;
-    } sig[] = {{"Add", 1, 251}, {"Sub", 50, 200}, {"Mul", 0.25, 62.5}, {"Div", 2, 125},
+    } sig[] = {{"Add", 1, 251}, {"Sub", 50, 200},  {"Mul", 0.25, 62.5}, {"Div", 2, 125},
                {"Div", 0, 0},   {"Min", 100, 100}, {"Max", 100, 250}};
     for (size_t i = 0; i < sizeof sig / sizeof sig[0]; i++) {
         char blk[128], w[64];
@@ -543,10 +573,14 @@ static void test_binary(void)
         const char *type, *b;
         double want[3];
     } vec[] = {
-        {"Add", "10", {11, 12, 13}},       {"Sub", "10", {-9, -8, -7}},
-        {"Mul", "2", {2, 4, 6}},           {"Div", "4", {0.25, 0.5, 0.75}},
-        {"Div", "[2,0,4]", {0.5, 0, 0.75}}, {"Min", "2", {1, 2, 2}},
-        {"Max", "2", {2, 2, 3}},           {"Add", "[0.5,0.25,-1]", {1.5, 2.25, 2}},
+        {"Add", "10", {11, 12, 13}},
+        {"Sub", "10", {-9, -8, -7}},
+        {"Mul", "2", {2, 4, 6}},
+        {"Div", "4", {0.25, 0.5, 0.75}},
+        {"Div", "[2,0,4]", {0.5, 0, 0.75}},
+        {"Min", "2", {1, 2, 2}},
+        {"Max", "2", {2, 2, 3}},
+        {"Add", "[0.5,0.25,-1]", {1.5, 2.25, 2}},
     };
     for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
         char blk[256], w[96];
@@ -563,25 +597,15 @@ static void test_binary(void)
             }
     }
     /* Splat on the left operand: 10 - [1,2,3]. */
-    lx_draw_item_t it;
     pt_t left = {.blocks = "{'id':'c','type':'Const','params':{'value':[1,2,3]}},"
                            "{'id':'x','type':'Sub','inputs':{'a':10}}",
                  .edges = "{'from':'c.out','to':'x.b'}"};
-    if (s_draw(&left, "position", "x.out", 0, &it)) {
-        EQ("Sub(10,[1,2,3]) x", it.position[0], 9.0);
-        EQ("Sub(10,[1,2,3]) y", it.position[1], 8.0);
-        EQ("Sub(10,[1,2,3]) z", it.position[2], 7.0);
-    }
+    s_expect_position("Sub(10,[1,2,3])", &left, "x.out", 0, 9.0, 8.0, 7.0);
     /* Colour times a number. */
     pt_t col = {.blocks = "{'id':'c','type':'Const','params':{'value':[0.25,0.5,0.75,1]}},"
                           "{'id':'x','type':'Mul','inputs':{'b':0.5}}",
                 .edges = "{'from':'c.out','to':'x.a'}"};
-    if (s_draw(&col, "color", "x.out", 0, &it)) {
-        EQ("Mul(color,0.5) r", it.color[0], 0.125);
-        EQ("Mul(color,0.5) g", it.color[1], 0.25);
-        EQ("Mul(color,0.5) b", it.color[2], 0.375);
-        EQ("Mul(color,0.5) a", it.color[3], 0.5);
-    }
+    s_expect_color("Mul(color,0.5)", &col, "x.out", 0, 0.125, 0.25, 0.375, 0.5);
     /* vec2 plus a number. */
     double v2[2];
     pt_t p2 = {.blocks = "{'id':'m','type':'MakeVec2','inputs':{'x':1.5,'y':-2}},"
@@ -636,7 +660,7 @@ static void test_unary(void)
      * 1e-12 of libm; sin 0 and cos 0 are exact. */
     EQ("Sin(0)", s_unx("Sin", 0), 0.0);
     EQ("Cos(0)", s_unx("Cos", 0), 1.0);
-    const double xs[] = {1.0, -2.0, 0.5235987755982988, 1.5707963267948966, 3.141592653589793,
+    const double xs[] = {1.0,   -2.0,   0.5235987755982988, 1.5707963267948966, 3.141592653589793,
                          100.0, -1234.5};
     for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
         char w[64];
@@ -668,23 +692,14 @@ static void test_clamp_lerp_map(void)
     EQ("Clamp(3,2,5)", s_unop("Clamp", "'x':3,'lo':2,'hi':5"), 3.0);
     EQ("Clamp(7,2,5)", s_unop("Clamp", "'x':7,'lo':2,'hi':5"), 5.0);
     EQ("Clamp(1,2,5)", s_unop("Clamp", "'x':1,'lo':2,'hi':5"), 2.0);
-    lx_draw_item_t it;
     pt_t cv = {.blocks = "{'id':'c','type':'Const','params':{'value':[-1,0.5,2]}},"
                          "{'id':'x','type':'Clamp'}",
                .edges = "{'from':'c.out','to':'x.x'}"};
-    if (s_draw(&cv, "position", "x.out", 0, &it)) {
-        EQ("Clamp vec3 defaults x", it.position[0], 0.0);
-        EQ("Clamp vec3 defaults y", it.position[1], 0.5);
-        EQ("Clamp vec3 defaults z", it.position[2], 1.0);
-    }
+    s_expect_position("Clamp vec3 defaults", &cv, "x.out", 0, 0.0, 0.5, 1.0);
     pt_t cv2 = {.blocks = "{'id':'c','type':'Const','params':{'value':[-1,0.5,2]}},"
                           "{'id':'x','type':'Clamp','inputs':{'lo':[0,0.75,-5],'hi':[0.5,1,1.5]}}",
                 .edges = "{'from':'c.out','to':'x.x'}"};
-    if (s_draw(&cv2, "position", "x.out", 0, &it)) {
-        EQ("Clamp vec3 bounds x", it.position[0], 0.0);
-        EQ("Clamp vec3 bounds y", it.position[1], 0.75);
-        EQ("Clamp vec3 bounds z", it.position[2], 1.5);
-    }
+    s_expect_position("Clamp vec3 bounds", &cv2, "x.out", 0, 0.0, 0.75, 1.5);
 
     EQ("Lerp(2,6,0.25)", s_unop("Lerp", "'a':2,'b':6,'t':0.25"), 3.0);
     EQ("Lerp(2,6,1.5) unclamped", s_unop("Lerp", "'a':2,'b':6,'t':1.5"), 8.0);
@@ -692,11 +707,7 @@ static void test_clamp_lerp_map(void)
     pt_t lv = {.blocks = "{'id':'b','type':'Const','params':{'value':[4,8,-4]}},"
                          "{'id':'x','type':'Lerp','inputs':{'a':[0,0,0],'t':0.25}}",
                .edges = "{'from':'b.out','to':'x.b'}"};
-    if (s_draw(&lv, "position", "x.out", 0, &it)) {
-        EQ("Lerp vec3 x", it.position[0], 1.0);
-        EQ("Lerp vec3 y", it.position[1], 2.0);
-        EQ("Lerp vec3 z", it.position[2], -1.0);
-    }
+    s_expect_position("Lerp vec3", &lv, "x.out", 0, 1.0, 2.0, -1.0);
 
     EQ("MapRange(0.25) defaults", s_unop("MapRange", "'x':0.25"), 0.25);
     EQ("MapRange(5,[0,10]->[100,200])",
@@ -769,22 +780,21 @@ static void test_oscillator(void)
 static double s_ease(const char *curve, double t)
 {
     char blk[160];
-    snprintf(blk, sizeof blk, "{'id':'x','type':'Ease','params':{'curve':'%s'},'inputs':{'t':%.17g}}",
-             curve, t);
+    snprintf(blk, sizeof blk,
+             "{'id':'x','type':'Ease','params':{'curve':'%s'},'inputs':{'t':%.17g}}", curve, t);
     return s_op(blk);
 }
 
 static void test_ease(void)
 {
     static const char *curves[] = {
-        "linear",         "easeInSine",     "easeOutSine",      "easeInOutSine",
-        "easeInQuad",     "easeOutQuad",    "easeInOutQuad",    "easeInCubic",
-        "easeOutCubic",   "easeInOutCubic", "easeInQuart",      "easeOutQuart",
-        "easeInOutQuart", "easeInQuint",    "easeOutQuint",     "easeInOutQuint",
-        "easeInExpo",     "easeOutExpo",    "easeInOutExpo",    "easeInCirc",
-        "easeOutCirc",    "easeInOutCirc",  "easeInBack",       "easeOutBack",
-        "easeInOutBack",  "easeInElastic",  "easeOutElastic",   "easeInOutElastic",
-        "easeInBounce",   "easeOutBounce",  "easeInOutBounce"};
+        "linear",         "easeInSine",     "easeOutSine",      "easeInOutSine", "easeInQuad",
+        "easeOutQuad",    "easeInOutQuad",  "easeInCubic",      "easeOutCubic",  "easeInOutCubic",
+        "easeInQuart",    "easeOutQuart",   "easeInOutQuart",   "easeInQuint",   "easeOutQuint",
+        "easeInOutQuint", "easeInExpo",     "easeOutExpo",      "easeInOutExpo", "easeInCirc",
+        "easeOutCirc",    "easeInOutCirc",  "easeInBack",       "easeOutBack",   "easeInOutBack",
+        "easeInElastic",  "easeOutElastic", "easeInOutElastic", "easeInBounce",  "easeOutBounce",
+        "easeInOutBounce"};
     char w[96];
     /* Every curve: 0 -> 0, 1 -> 1 (exactly), t clamped to [0, 1]; in-out
      * curves pass through 0.5 at 0.5 (NEAR: sin/cos/pow in some). */
@@ -829,8 +839,8 @@ static void test_ease(void)
         {"easeInQuint", 0.5, 0.03125, true},
         {"easeOutQuint", 0.5, 0.96875, true},
         {"easeInOutQuint", 0.25, 0.015625, true},
-        {"easeInExpo", 0.5, 0.03125, false},     /* 2^(10t - 10) */
-        {"easeOutExpo", 0.5, 0.96875, false},    /* 1 - 2^(-10t) */
+        {"easeInExpo", 0.5, 0.03125, false},      /* 2^(10t - 10) */
+        {"easeOutExpo", 0.5, 0.96875, false},     /* 1 - 2^(-10t) */
         {"easeInOutExpo", 0.25, 0.015625, false}, /* 2^(20t - 10) / 2 */
         {"easeInCirc", 0.5, 1 - sqrt(0.75), false},
         {"easeOutCirc", 0.5, sqrt(0.75), false},
@@ -935,19 +945,15 @@ static void test_keyframes(void)
     EQ("Keyframes easeInQuad t=250", s_keys(eased, 6), 0.625);
 
     EQ("Keyframes single key", s_keys("[{'timeMs':100,'value':3}]", 12), 3.0);
-    const char *three = "[{'timeMs':0,'value':0},{'timeMs':500,'value':10},{'timeMs':1000,'value':-10}]";
+    const char *three =
+        "[{'timeMs':0,'value':0},{'timeMs':500,'value':10},{'timeMs':1000,'value':-10}]";
     EQ("Keyframes 3 keys t=250", s_keys(three, 6), 5.0);
     EQ("Keyframes 3 keys t=750", s_keys(three, 18), 0.0);
 
-    lx_draw_item_t it;
     pt_t v3 = {.blocks = "{'id':'x','type':'Keyframes','params':{'keys':"
                          "[{'timeMs':0,'value':[0,0,0]},{'timeMs':1000,'value':[2,4,-6]}]}}",
                .edges = "{'from':'t.time','to':'x.time'}"};
-    if (s_draw(&v3, "position", "x.out", 6, &it)) {
-        EQ("Keyframes vec3 x", it.position[0], 0.5);
-        EQ("Keyframes vec3 y", it.position[1], 1.0);
-        EQ("Keyframes vec3 z", it.position[2], -1.5);
-    }
+    s_expect_position("Keyframes vec3", &v3, "x.out", 6, 0.5, 1.0, -1.5);
 }
 
 static void test_noise_hash(void)
@@ -1040,11 +1046,7 @@ static void test_phase_vec_color(void)
     }
     lx_draw_item_t it;
     pt_t m3 = {.blocks = "{'id':'x','type':'MakeVec3','inputs':{'x':1,'y':-2,'z':0.5}}"};
-    if (s_draw(&m3, "position", "x.out", 0, &it)) {
-        EQ("MakeVec3 x", it.position[0], 1.0);
-        EQ("MakeVec3 y", it.position[1], -2.0);
-        EQ("MakeVec3 z", it.position[2], 0.5);
-    }
+    s_expect_position("MakeVec3", &m3, "x.out", 0, 1.0, -2.0, 0.5);
     pt_t m3d = {.blocks = "{'id':'x','type':'MakeVec3','inputs':{'y':4}}"};
     if (s_draw(&m3d, "position", "x.out", 0, &it)) {
         EQ("MakeVec3 default x", it.position[0], 0.0);
@@ -1164,8 +1166,9 @@ static void test_unit_delay(void)
     /* A field: every element delayed. */
     pt_t df = {.blocks = "{'id':'a','type':'Array','params':{'count':3}},"
                          "{'id':'d','type':'UnitDelay'},{'id':'m','type':'MakeVec3'}",
-               .edges = "{'from':'a.index','to':'d.in'},{'from':'d.out','to':'m.x'},"
-                        "{'from':'m.out','to':'draw.position'},{'from':'a.domain','to':'draw.domain'}"};
+               .edges =
+                   "{'from':'a.index','to':'d.in'},{'from':'d.out','to':'m.x'},"
+                   "{'from':'m.out','to':'draw.position'},{'from':'a.domain','to':'draw.domain'}"};
     lx_draw_item_t items[4];
     for (int f = 0; f < 2; f++) {
         int n = s_items(&df, NULL, f, items, 4, NULL);
@@ -1184,18 +1187,10 @@ static void test_lag(void)
     /* out_0 = 0, out_{f+1} = out_f + (target_f - out_f) * smoothing. */
     pt_t l = {.blocks = "{'id':'l','type':'Lag','inputs':{'target':8}}"};
     const double want[] = {0, 4, 6, 7, 7.5, 7.75};
-    if (s_series(&l, "l.out", 6, v))
-        for (int f = 0; f < 6; f++) {
-            snprintf(w, sizeof w, "Lag(8, 0.5) f=%d", f);
-            EQ(w, v[f], want[f]);
-        }
+    s_expect_series("Lag(8, 0.5)", &l, "l.out", want, 6, 0);
     pt_t l2 = {.blocks = "{'id':'l','type':'Lag','inputs':{'target':16,'smoothing':0.25}}"};
     const double want2[] = {0, 4, 7, 9.25, 10.9375};
-    if (s_series(&l2, "l.out", 5, v))
-        for (int f = 0; f < 5; f++) {
-            snprintf(w, sizeof w, "Lag(16, 0.25) f=%d", f);
-            EQ(w, v[f], want2[f]);
-        }
+    s_expect_series("Lag(16, 0.25)", &l2, "l.out", want2, 5, 0);
     pt_t l3 = {.blocks = "{'id':'l','type':'Lag','inputs':{'smoothing':1}}",
                .edges = "{'from':'t.time','to':'l.target'}"};
     if (s_series(&l3, "l.out", 5, v))
@@ -1240,8 +1235,8 @@ static void test_phasor_accumulator(void)
         for (int f = 0; f < 9; f++) {
             snprintf(w, sizeof w, "Phasor(6 Hz) f=%d", f);
             double d = fabs(v[f] - want[f]);
-            CHECK_MSG(v[f] >= 0 && v[f] < 1 && fmin(d, 1 - d) <= 1e-12, "%s: got %.17g, want %g",
-                      w, v[f], want[f]);
+            CHECK_MSG(v[f] >= 0 && v[f] < 1 && fmin(d, 1 - d) <= 1e-12, "%s: got %.17g, want %g", w,
+                      v[f], want[f]);
         }
     pt_t pn = {.blocks = "{'id':'p','type':'Phasor','inputs':{'frequencyHz':-6}}"};
     const double wantn[] = {0, 0.75, 0.5, 0.25, 0};
@@ -1249,8 +1244,8 @@ static void test_phasor_accumulator(void)
         for (int f = 0; f < 5; f++) {
             snprintf(w, sizeof w, "Phasor(-6 Hz) f=%d", f);
             double d = fabs(v[f] - wantn[f]);
-            CHECK_MSG(v[f] >= 0 && v[f] < 1 && fmin(d, 1 - d) <= 1e-12, "%s: got %.17g, want %g",
-                      w, v[f], wantn[f]);
+            CHECK_MSG(v[f] >= 0 && v[f] < 1 && fmin(d, 1 - d) <= 1e-12, "%s: got %.17g, want %g", w,
+                      v[f], wantn[f]);
         }
     pt_t p1 = {.blocks = "{'id':'p','type':'Phasor'}"};
     if (s_series(&p1, "p.out", 40, v))
@@ -1279,7 +1274,8 @@ static void test_phasor_accumulator(void)
             EQ(w, v[f], f == 0 ? 0.0 : 2.5 * ((f - 1) % 6));
         }
     /* A signal delta: the running sum of earlier times. */
-    pt_t as = {.blocks = "{'id':'a','type':'Accumulator'}", .edges = "{'from':'t.time','to':'a.delta'}"};
+    pt_t as = {.blocks = "{'id':'a','type':'Accumulator'}",
+               .edges = "{'from':'t.time','to':'a.delta'}"};
     if (s_series(&as, "a.value", 10, v)) {
         double s = 0;
         for (int f = 0; f < 10; f++) {
@@ -1320,22 +1316,13 @@ static void test_sample_hold(void)
             snprintf(w, sizeof w, "SampleHold(fired once) f=%d", f);
             EQ(w, v[f], f == 0 ? -1.0 : 3.0);
         }
-    lx_draw_item_t it;
     pt_t shv = {.root = ROOT_INF(250),
                 .blocks = "{'id':'m','type':'MakeVec3','inputs':{'y':1}},"
                           "{'id':'s','type':'SampleHold','inputs':{'initial':[9,8,7]}}",
                 .edges = "{'from':'t.time','to':'m.x'},{'from':'m.out','to':'s.value'},"
                          "{'from':'t.pulse','to':'s.trigger'}"};
-    if (s_draw(&shv, "position", "s.out", 0, &it)) {
-        EQ("SampleHold vec3 initial x", it.position[0], 9.0);
-        EQ("SampleHold vec3 initial y", it.position[1], 8.0);
-        EQ("SampleHold vec3 initial z", it.position[2], 7.0);
-    }
-    if (s_draw(&shv, "position", "s.out", 7, &it)) {
-        EQ("SampleHold vec3 f=7 x", it.position[0], 250.0);
-        EQ("SampleHold vec3 f=7 y", it.position[1], 1.0);
-        EQ("SampleHold vec3 f=7 z", it.position[2], 0.0);
-    }
+    s_expect_position("SampleHold vec3 initial", &shv, "s.out", 0, 9.0, 8.0, 7.0);
+    s_expect_position("SampleHold vec3 f=7", &shv, "s.out", 7, 250.0, 1.0, 0.0);
 }
 
 /* Particles at 32 fps (dt = 1/32 s exactly): rate 32/s gives one birth per
@@ -1343,13 +1330,15 @@ static void test_sample_hold(void)
 static void test_particles(void)
 {
     char w[128];
-    pt_t pt = {.fps = 32,
-               .blocks = "{'id':'p','type':'Particles','params':{'maxParticles':64},"
-                         "'inputs':{'emitPosition':[1,2,3],'rate':32,'lifetime':0.25,'speed':2,"
-                         "'spread':0,'gravity':[0,0,0],'size':0.5}},{'id':'sc','type':'MakeVec3'}",
-               .edges = "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'},"
-                        "{'from':'p.age','to':'sc.x'},{'from':'p.size','to':'sc.y'},"
-                        "{'from':'sc.out','to':'draw.scale'},{'from':'p.velocity','to':'draw.rotation'}"};
+    pt_t pt = {
+        .fps = 32,
+        .blocks = "{'id':'p','type':'Particles','params':{'maxParticles':64},"
+                  "'inputs':{'emitPosition':[1,2,3],'rate':32,'lifetime':0.25,'speed':2,"
+                  "'spread':0,'gravity':[0,0,0],'size':0.5}},{'id':'sc','type':'MakeVec3'}",
+        .edges =
+            "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'},"
+            "{'from':'p.age','to':'sc.x'},{'from':'p.size','to':'sc.y'},"
+            "{'from':'sc.out','to':'draw.scale'},{'from':'p.velocity','to':'draw.rotation'}"};
     rt_t rt;
     enum { NF = 24 };
     lx_digest_t seq[NF];
@@ -1383,7 +1372,8 @@ static void test_particles(void)
                 EQ(w, it->scale[1], 0.5);
                 /* Slots are filled round-robin: element e was born by frame
                  * e's update, so its age is (f - 1 - e) / 32; id = 1 + e. */
-                snprintf(w, sizeof w, "Particles f=%d item %u age of element %u", f, i, it->element);
+                snprintf(w, sizeof w, "Particles f=%d item %u age of element %u", f, i,
+                         it->element);
                 EQ(w, age, (f - 1 - (double)it->element) / 32);
                 snprintf(w, sizeof w, "Particles f=%d item %u id", f, i);
                 EQ(w, it->id, 1 + it->element);
@@ -1431,12 +1421,14 @@ static void test_particles(void)
     /* Default spread (30 degrees) and speed 1: |velocity| = 1 inside the
      * cone around +Y; with no gravity, position = emit + velocity * age
      * (NEAR: sqrt/cos/sin in the direction). */
-    pt_t cone = {.fps = 32,
-                 .blocks = "{'id':'p','type':'Particles','inputs':{'emitPosition':[0,0,0],'rate':32,"
-                           "'lifetime':1,'gravity':[0,0,0]}},{'id':'sc','type':'MakeVec3'}",
-                 .edges = "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'},"
-                          "{'from':'p.age','to':'sc.x'},{'from':'p.size','to':'sc.y'},"
-                          "{'from':'sc.out','to':'draw.scale'},{'from':'p.velocity','to':'draw.rotation'}"};
+    pt_t cone = {
+        .fps = 32,
+        .blocks = "{'id':'p','type':'Particles','inputs':{'emitPosition':[0,0,0],'rate':32,"
+                  "'lifetime':1,'gravity':[0,0,0]}},{'id':'sc','type':'MakeVec3'}",
+        .edges =
+            "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'},"
+            "{'from':'p.age','to':'sc.x'},{'from':'p.size','to':'sc.y'},"
+            "{'from':'sc.out','to':'draw.scale'},{'from':'p.velocity','to':'draw.rotation'}"};
     static lx_draw_item_t items[1100];
     int n = s_items(&cone, NULL, 20, items, 1100, NULL);
     EQ("Particles cone: alive at f=20", n, 20);
@@ -1456,16 +1448,19 @@ static void test_particles(void)
         EQ(w, items[i].scale[1], 0.1);
         distinct += i > 0 && (v[0] != items[i - 1].rotation[0] || v[2] != items[i - 1].rotation[2]);
     }
-    CHECK_MSG(distinct >= n - 2, "Particles cone: directions repeat (%d distinct of %d)", distinct, n);
+    CHECK_MSG(distinct >= n - 2, "Particles cone: directions repeat (%d distinct of %d)", distinct,
+              n);
 
     /* Default gravity (0, -1, 0): velocity = v0 + g * age exactly; position
      * within the Euler step error (age * dt / 2) of 2 age - age^2 / 2. */
-    pt_t grav = {.fps = 32,
-                 .blocks = "{'id':'p','type':'Particles','inputs':{'rate':32,'lifetime':1,"
-                           "'speed':2,'spread':0}},{'id':'sc','type':'MakeVec3'}",
-                 .edges = "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'},"
-                          "{'from':'p.age','to':'sc.x'},{'from':'sc.out','to':'draw.scale'},"
-                          "{'from':'p.velocity','to':'draw.rotation'}"};
+    pt_t grav = {
+        .fps = 32,
+        .blocks = "{'id':'p','type':'Particles','inputs':{'rate':32,'lifetime':1,"
+                  "'speed':2,'spread':0}},{'id':'sc','type':'MakeVec3'}",
+        .edges =
+            "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'},"
+            "{'from':'p.age','to':'sc.x'},{'from':'sc.out','to':'draw.scale'},"
+            "{'from':'p.velocity','to':'draw.rotation'}"};
     n = s_items(&grav, NULL, 20, items, 1100, NULL);
     EQ("Particles gravity: alive at f=20", n, 20);
     for (int i = 0; i < n && i < 1100; i++) {
@@ -1479,10 +1474,12 @@ static void test_particles(void)
 
     /* A full pool: maxParticles 4, lifetime 1 s: 4 alive, the oldest
      * replaced; ids stay within the sink's 4 ids. */
-    pt_t full = {.fps = 32,
-                 .blocks = "{'id':'p','type':'Particles','params':{'maxParticles':4},"
-                           "'inputs':{'rate':32,'lifetime':1}}",
-                 .edges = "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'}"};
+    pt_t full = {
+        .fps = 32,
+        .blocks = "{'id':'p','type':'Particles','params':{'maxParticles':4},"
+                  "'inputs':{'rate':32,'lifetime':1}}",
+        .edges =
+            "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'}"};
     lx_draw_item_t few[8];
     n = s_items(&full, NULL, 10, few, 8, NULL);
     EQ("Particles full pool alive", n, 4);
@@ -1491,9 +1488,11 @@ static void test_particles(void)
         TRUE_(w, few[i].id >= 1 && few[i].id <= 4);
     }
     /* rate 16/s: one birth every second frame. */
-    pt_t half = {.fps = 32,
-                 .blocks = "{'id':'p','type':'Particles','inputs':{'rate':16,'lifetime':1}}",
-                 .edges = "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'}"};
+    pt_t half = {
+        .fps = 32,
+        .blocks = "{'id':'p','type':'Particles','inputs':{'rate':16,'lifetime':1}}",
+        .edges =
+            "{'from':'p.domain','to':'draw.domain'},{'from':'p.position','to':'draw.position'}"};
     for (int f = 0; f <= 12; f += 3) {
         snprintf(w, sizeof w, "Particles rate 16 alive at f=%d", f);
         EQ(w, s_items(&half, NULL, f, few, 8, NULL), f / 2);
@@ -1586,7 +1585,8 @@ static void test_array(void)
 {
     char w[96];
     lx_draw_item_t items[16];
-    pt_t a5 = {.blocks = "{'id':'a','type':'Array','params':{'count':5}},{'id':'m','type':'MakeVec3'}",
+    pt_t a5 = {.blocks =
+                   "{'id':'a','type':'Array','params':{'count':5}},{'id':'m','type':'MakeVec3'}",
                .edges = "{'from':'a.domain','to':'draw.domain'},{'from':'a.t','to':'m.x'},"
                         "{'from':'a.index','to':'m.y'},{'from':'m.out','to':'draw.position'}"};
     int n = s_items(&a5, NULL, 0, items, 16, NULL);
@@ -1601,7 +1601,8 @@ static void test_array(void)
         snprintf(w, sizeof w, "Array(5) item %d id", i);
         EQ(w, items[i].id, i + 1);
     }
-    pt_t a7 = {.blocks = "{'id':'a','type':'Array','params':{'count':7}},{'id':'m','type':'MakeVec3'}",
+    pt_t a7 = {.blocks =
+                   "{'id':'a','type':'Array','params':{'count':7}},{'id':'m','type':'MakeVec3'}",
                .edges = "{'from':'a.domain','to':'draw.domain'},{'from':'a.t','to':'m.x'},"
                         "{'from':'m.out','to':'draw.position'}"};
     n = s_items(&a7, NULL, 0, items, 16, NULL);
@@ -1610,7 +1611,8 @@ static void test_array(void)
         snprintf(w, sizeof w, "Array(7).t[%d]", i);
         EQ(w, items[i].position[0], (double)i / 6.0);
     }
-    pt_t a1 = {.blocks = "{'id':'a','type':'Array','params':{'count':1}},{'id':'m','type':'MakeVec3'}",
+    pt_t a1 = {.blocks =
+                   "{'id':'a','type':'Array','params':{'count':1}},{'id':'m','type':'MakeVec3'}",
                .edges = "{'from':'a.domain','to':'draw.domain'},{'from':'a.t','to':'m.x'},"
                         "{'from':'a.index','to':'m.y'},{'from':'m.out','to':'draw.position'}"};
     n = s_items(&a1, NULL, 0, items, 16, NULL);
@@ -1645,8 +1647,9 @@ static void test_layouts(void)
     }
     pt_t g3 = {.blocks = "{'id':'a','type':'Array','params':{'count':9}},"
                          "{'id':'g','type':'GridLayout','inputs':{'rows':3,'cols':3}}",
-               .edges = "{'from':'a.domain','to':'g.domain'},{'from':'a.domain','to':'draw.domain'},"
-                        "{'from':'g.position','to':'draw.position'}"};
+               .edges =
+                   "{'from':'a.domain','to':'g.domain'},{'from':'a.domain','to':'draw.domain'},"
+                   "{'from':'g.position','to':'draw.position'}"};
     n = s_items(&g3, NULL, 0, items, 16, NULL);
     EQ("GridLayout 3x3 items", n, 9);
     for (int i = 0; i < n && i < 9; i++) {
@@ -1655,10 +1658,11 @@ static void test_layouts(void)
                      items[i].position[2] == 0);
     }
     /* 4 x 2: (cols - 1) / 2 = 0.5. */
-    pt_t g42 = {.blocks = "{'id':'a','type':'Array','params':{'count':8}},"
-                          "{'id':'g','type':'GridLayout','inputs':{'rows':4,'cols':2,'spacing':[1,0.5]}}",
-                .edges = "{'from':'a.domain','to':'g.domain'},{'from':'a.domain','to':'draw.domain'},"
-                         "{'from':'g.position','to':'draw.position'}"};
+    pt_t g42 = {
+        .blocks = "{'id':'a','type':'Array','params':{'count':8}},"
+                  "{'id':'g','type':'GridLayout','inputs':{'rows':4,'cols':2,'spacing':[1,0.5]}}",
+        .edges = "{'from':'a.domain','to':'g.domain'},{'from':'a.domain','to':'draw.domain'},"
+                 "{'from':'g.position','to':'draw.position'}"};
     n = s_items(&g42, NULL, 0, items, 16, NULL);
     EQ("GridLayout 4x2 items", n, 8);
     for (int i = 0; i < n && i < 8; i++) {
@@ -1687,8 +1691,9 @@ static void test_layouts(void)
     pt_t cp = {.blocks = "{'id':'a','type':'Array','params':{'count':4}},"
                          "{'id':'c','type':'CircleLayout','inputs':{'radius':2,'phase':0.25,"
                          "'center':[1,1,1]}}",
-               .edges = "{'from':'a.domain','to':'c.domain'},{'from':'a.domain','to':'draw.domain'},"
-                        "{'from':'c.position','to':'draw.position'}"};
+               .edges =
+                   "{'from':'a.domain','to':'c.domain'},{'from':'a.domain','to':'draw.domain'},"
+                   "{'from':'c.position','to':'draw.position'}"};
     n = s_items(&cp, NULL, 0, items, 16, NULL);
     EQ("CircleLayout(4, phase) items", n, 4);
     for (int i = 0; i < n && i < 4; i++) {
@@ -1700,10 +1705,11 @@ static void test_layouts(void)
         snprintf(w, sizeof w, "CircleLayout(phase 0.25, centre) element %d z", i);
         EQ(w, items[i].position[2], 1.0);
     }
-    pt_t c3 = {.root = ROOT_INF(1000),
-               .blocks = "{'id':'a','type':'Array','params':{'count':3}},{'id':'c','type':'CircleLayout'}",
-               .edges = "{'from':'a.domain','to':'c.domain'},{'from':'a.domain','to':'draw.domain'},"
-                        "{'from':'c.position','to':'draw.position'},{'from':'t.phase','to':'c.phase'}"};
+    pt_t c3 = {
+        .root = ROOT_INF(1000),
+        .blocks = "{'id':'a','type':'Array','params':{'count':3}},{'id':'c','type':'CircleLayout'}",
+        .edges = "{'from':'a.domain','to':'c.domain'},{'from':'a.domain','to':'draw.domain'},"
+                 "{'from':'c.position','to':'draw.position'},{'from':'t.phase','to':'c.phase'}"};
     n = s_items(&c3, NULL, 3, items, 16, NULL); /* phase 0.125 */
     EQ("CircleLayout(3) items", n, 3);
     for (int i = 0; i < n && i < 3; i++) {
@@ -1728,28 +1734,29 @@ static void test_layouts(void)
     }
     pt_t l3 = {.blocks = "{'id':'a','type':'Array','params':{'count':3}},"
                          "{'id':'l','type':'LineLayout','inputs':{'from':[1,1,1],'to':[2,3,5]}}",
-               .edges = "{'from':'a.domain','to':'l.domain'},{'from':'a.domain','to':'draw.domain'},"
-                        "{'from':'l.position','to':'draw.position'}"};
+               .edges =
+                   "{'from':'a.domain','to':'l.domain'},{'from':'a.domain','to':'draw.domain'},"
+                   "{'from':'l.position','to':'draw.position'}"};
     n = s_items(&l3, NULL, 0, items, 16, NULL);
     EQ("LineLayout(3) items", n, 3);
     if (n == 3) {
-        TRUE_("LineLayout(3) first = from", items[0].position[0] == 1 && items[0].position[1] == 1 &&
-                                                items[0].position[2] == 1);
+        TRUE_("LineLayout(3) first = from",
+              items[0].position[0] == 1 && items[0].position[1] == 1 && items[0].position[2] == 1);
         TRUE_("LineLayout(3) middle", items[1].position[0] == 1.5 && items[1].position[1] == 2 &&
                                           items[1].position[2] == 3);
-        TRUE_("LineLayout(3) last = to", items[2].position[0] == 2 && items[2].position[1] == 3 &&
-                                             items[2].position[2] == 5);
+        TRUE_("LineLayout(3) last = to",
+              items[2].position[0] == 2 && items[2].position[1] == 3 && items[2].position[2] == 5);
     }
     pt_t l1 = {.blocks = "{'id':'a','type':'Array','params':{'count':1}},"
                          "{'id':'l','type':'LineLayout','inputs':{'from':[1,2,3],'to':[4,5,6]}}",
-               .edges = "{'from':'a.domain','to':'l.domain'},{'from':'a.domain','to':'draw.domain'},"
-                        "{'from':'l.position','to':'draw.position'}"};
+               .edges =
+                   "{'from':'a.domain','to':'l.domain'},{'from':'a.domain','to':'draw.domain'},"
+                   "{'from':'l.position','to':'draw.position'}"};
     n = s_items(&l1, NULL, 0, items, 16, NULL);
     EQ("LineLayout(1) items", n, 1);
     if (n == 1)
-        TRUE_("LineLayout(1) at from (t = 0 as Array.t)", items[0].position[0] == 1 &&
-                                                              items[0].position[1] == 2 &&
-                                                              items[0].position[2] == 3);
+        TRUE_("LineLayout(1) at from (t = 0 as Array.t)",
+              items[0].position[0] == 1 && items[0].position[1] == 2 && items[0].position[2] == 3);
 }
 
 /* StableRandom (salt) per element of an Array of `count`, at frame f. */
@@ -1814,10 +1821,12 @@ static void test_random_fields(void)
     lx_draw_item_t j6[16], j10[16], j6b[16];
     const char *jb6 = "{'id':'a','type':'Array','params':{'count':6}},{'id':'m','type':'MakeVec3'},"
                       "{'id':'j','type':'Jitter','inputs':{'amount':[0.5,1,0]}}";
-    const char *jb10 = "{'id':'a','type':'Array','params':{'count':10}},{'id':'m','type':'MakeVec3'},"
-                       "{'id':'j','type':'Jitter','inputs':{'amount':[0.5,1,0]}}";
-    const char *je = "{'from':'a.index','to':'m.x'},{'from':'m.out','to':'j.position'},"
-                     "{'from':'a.domain','to':'draw.domain'},{'from':'j.position','to':'draw.position'}";
+    const char *jb10 =
+        "{'id':'a','type':'Array','params':{'count':10}},{'id':'m','type':'MakeVec3'},"
+        "{'id':'j','type':'Jitter','inputs':{'amount':[0.5,1,0]}}";
+    const char *je =
+        "{'from':'a.index','to':'m.x'},{'from':'m.out','to':'j.position'},"
+        "{'from':'a.domain','to':'draw.domain'},{'from':'j.position','to':'draw.position'}";
     pt_t p6 = {.blocks = jb6, .edges = je}, p10 = {.blocks = jb10, .edges = je};
     int m6 = s_items(&p6, NULL, 0, j6, 16, NULL), m10 = s_items(&p10, NULL, 0, j10, 16, NULL);
     int m6b = s_items(&p6, NULL, 17, j6b, 16, NULL);
@@ -1848,9 +1857,9 @@ static void test_field_reduce(void)
         const char *mode, *src;
         double want;
     } cases[] = {
-        {"sum", "a.index", 10},  {"mean", "a.index", 2}, {"min", "a.index", 0},
-        {"max", "a.index", 4},   {"sum", "a.t", 2.5},    {"mean", "a.t", 0.5},
-        {"min", "s.out", -2},    {"max", "s.out", 2},    {"sum", "s.out", 0},
+        {"sum", "a.index", 10}, {"mean", "a.index", 2}, {"min", "a.index", 0},
+        {"max", "a.index", 4},  {"sum", "a.t", 2.5},    {"mean", "a.t", 0.5},
+        {"min", "s.out", -2},   {"max", "s.out", 2},    {"sum", "s.out", 0},
         {NULL, "a.index", 10}, /* default mode: sum */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1864,15 +1873,16 @@ static void test_field_reduce(void)
         snprintf(ed, sizeof ed, "{'from':'a.index','to':'s.a'},{'from':'%s','to':'r.field'}",
                  cases[i].src);
         pt_t pt = {.blocks = blk, .edges = ed};
-        snprintf(w, sizeof w, "FieldReduce %s(%s over 5)", cases[i].mode ? cases[i].mode : "default",
-                 cases[i].src);
+        snprintf(w, sizeof w, "FieldReduce %s(%s over 5)",
+                 cases[i].mode ? cases[i].mode : "default", cases[i].src);
         EQ(w, s_num(&pt, "r.out", 0), cases[i].want);
     }
     /* A time-varying field: sum of (index + time) over 4 at 250 ms. */
-    pt_t tv = {.blocks = "{'id':'a','type':'Array','params':{'count':4}},"
-                         "{'id':'s','type':'Add'},{'id':'r','type':'FieldReduce','params':{'mode':'max'}}",
-               .edges = "{'from':'a.index','to':'s.a'},{'from':'t.time','to':'s.b'},"
-                        "{'from':'s.out','to':'r.field'}"};
+    pt_t tv = {
+        .blocks = "{'id':'a','type':'Array','params':{'count':4}},"
+                  "{'id':'s','type':'Add'},{'id':'r','type':'FieldReduce','params':{'mode':'max'}}",
+        .edges = "{'from':'a.index','to':'s.a'},{'from':'t.time','to':'s.b'},"
+                 "{'from':'s.out','to':'r.field'}"};
     EQ("FieldReduce max(index + time) f=6", s_num(&tv, "r.out", 6), 253.0);
 }
 
@@ -1901,7 +1911,8 @@ static void test_shapes(void)
         {"{'id':'s','type':'Rect'}", {LX_SHAPE_RECT, 1, 1, 0}},
         {"{'id':'s','type':'Rect','inputs':{'width':2,'height':3}}", {LX_SHAPE_RECT, 2, 3, 0}},
         {"{'id':'s','type':'Ellipse'}", {LX_SHAPE_ELLIPSE, 0.5, 0.5, 0}},
-        {"{'id':'s','type':'Ellipse','inputs':{'rx':0.75,'ry':0.25}}", {LX_SHAPE_ELLIPSE, 0.75, 0.25, 0}},
+        {"{'id':'s','type':'Ellipse','inputs':{'rx':0.75,'ry':0.25}}",
+         {LX_SHAPE_ELLIPSE, 0.75, 0.25, 0}},
         {"{'id':'s','type':'Polygon'}", {LX_SHAPE_POLYGON, 6, 0.5, 0}},
         {"{'id':'s','type':'Polygon','params':{'sides':5},'inputs':{'radius':2}}",
          {LX_SHAPE_POLYGON, 5, 2, 0}},
@@ -1926,9 +1937,11 @@ static void test_shapes(void)
         }
     }
     /* A shape input driven by a signal: width = time at frame 6. */
-    pt_t sig = {.bare = true,
-                .blocks = "{'id':'s','type':'Rect','inputs':{'height':2}},{'id':'d','type':'RenderInstances'}",
-                .edges = "{'from':'s.shape','to':'d.shape'},{'from':'t.time','to':'s.width'}"};
+    pt_t sig = {
+        .bare = true,
+        .blocks =
+            "{'id':'s','type':'Rect','inputs':{'height':2}},{'id':'d','type':'RenderInstances'}",
+        .edges = "{'from':'s.shape','to':'d.shape'},{'from':'t.time','to':'s.width'}"};
     lx_draw_item_t it;
     if (s_items(&sig, NULL, 6, &it, 1, NULL) == 1) {
         EQ("Rect(width = time) kind", it.shape[0], LX_SHAPE_RECT);
@@ -1945,9 +1958,10 @@ static void test_shapes(void)
     /* Path: [PATH, the Path expression (its parameters: the point count,
      * 6 numbers per point, closed), scale, 0]. */
     pt_t path = {.bare = true,
-                 .blocks = "{'id':'s','type':'Path','params':{'closed':true,'points':[{'x':0,'y':0},"
-                           "{'x':1,'y':0,'inX':-0.5,'inY':0.25},{'x':1,'y':1,'outX':0.125}]},"
-                           "'inputs':{'scale':2}},{'id':'d','type':'RenderInstances'}",
+                 .blocks =
+                     "{'id':'s','type':'Path','params':{'closed':true,'points':[{'x':0,'y':0},"
+                     "{'x':1,'y':0,'inX':-0.5,'inY':0.25},{'x':1,'y':1,'outX':0.125}]},"
+                     "'inputs':{'scale':2}},{'id':'d','type':'RenderInstances'}",
                  .edges = "{'from':'s.shape','to':'d.shape'}"};
     rt_t rt;
     if (s_open(&rt, &path, NULL, NULL)) {
@@ -1963,8 +1977,8 @@ static void test_shapes(void)
                 const lx_expr_t *x = &rt.p->exprs[e];
                 EQ("Path a is the Path expression", x->op, LX_OP_PATH);
                 const double *k = rt.p->constants + x->param_off;
-                const double want[] = {3, 0, 0, 0, 0, 0, 0, 1, 0, -0.5, 0.25, 0, 0,
-                                       1, 1, 0,  0, 0.125, 0, 1};
+                const double want[] = {3,    0, 0, 0, 0, 0, 0, 1,     0, -0.5,
+                                       0.25, 0, 0, 1, 1, 0, 0, 0.125, 0, 1};
                 EQ("Path parameter count", x->n_param, 20);
                 for (uint32_t i = 0; i < 20 && i < x->n_param; i++) {
                     snprintf(w, sizeof w, "Path parameter %u", i);
@@ -2014,11 +2028,13 @@ static void test_camera(void)
     pt_t none = {0};
     memset(&cam, 0, sizeof cam);
     if (s_items(&none, NULL, 0, &it, 1, &cam) >= 0)
-        s_check_camera("default camera", &cam, LX_PROJ_PERSPECTIVE, z10, o, y, mz, 40, 10, 0.1, 100);
+        s_check_camera("default camera", &cam, LX_PROJ_PERSPECTIVE, z10, o, y, mz, 40, 10, 0.1,
+                       100);
     /* A Camera with its defaults. */
     pt_t defs = {.blocks = "{'id':'cam','type':'Camera'}"};
     if (s_items(&defs, NULL, 0, &it, 1, &cam) >= 0)
-        s_check_camera("Camera defaults", &cam, LX_PROJ_PERSPECTIVE, z10, o, y, mz, 40, 10, 0.1, 100);
+        s_check_camera("Camera defaults", &cam, LX_PROJ_PERSPECTIVE, z10, o, y, mz, 40, 10, 0.1,
+                       100);
     /* Given values; forward = (target - position) / |...| = (0, -3, -4) / 5. */
     pt_t given = {.blocks = "{'id':'cam','type':'Camera','inputs':{'position':[0,3,4],"
                             "'target':[0,0,0],'up':[0,0,1],'fovYDeg':60,'orthoHeight':3,"
@@ -2026,7 +2042,8 @@ static void test_camera(void)
     const double p34[3] = {0, 3, 4}, zu[3] = {0, 0, 1}, f34[3] = {0, -3.0 / 5.0, -4.0 / 5.0};
     if (s_items(&given, NULL, 0, &it, 1, &cam) >= 0)
         s_check_camera("Camera values", &cam, LX_PROJ_PERSPECTIVE, p34, o, zu, f34, 60, 3, 0.5, 50);
-    pt_t off = {.blocks = "{'id':'cam','type':'Camera','inputs':{'position':[2,3,3],'target':[1,1,1]}}"};
+    pt_t off = {.blocks =
+                    "{'id':'cam','type':'Camera','inputs':{'position':[2,3,3],'target':[1,1,1]}}"};
     const double p233[3] = {2, 3, 3}, t111[3] = {1, 1, 1},
                  f122[3] = {-1.0 / 3.0, -2.0 / 3.0, -2.0 / 3.0};
     if (s_items(&off, NULL, 0, &it, 1, &cam) >= 0)
@@ -2063,9 +2080,10 @@ static void test_render_instances(void)
                          "{'id':'plain','type':'RenderInstances'},"
                          "{'id':'s','type':'Rect'},{'id':'e','type':'Ellipse'},"
                          "{'id':'m','type':'MakeVec3'}",
-               .edges = "{'from':'s.shape','to':'one.shape'},{'from':'e.shape','to':'many.shape'},"
-                        "{'from':'s.shape','to':'plain.shape'},{'from':'arr.domain','to':'many.domain'},"
-                        "{'from':'arr.t','to':'m.x'},{'from':'m.out','to':'many.position'}"};
+               .edges =
+                   "{'from':'s.shape','to':'one.shape'},{'from':'e.shape','to':'many.shape'},"
+                   "{'from':'s.shape','to':'plain.shape'},{'from':'arr.domain','to':'many.domain'},"
+                   "{'from':'arr.t','to':'m.x'},{'from':'m.out','to':'many.position'}"};
     rt_t rt;
     if (s_open(&rt, &pt, NULL, NULL)) {
         const lx_program_t *p = rt.p;
@@ -2078,7 +2096,8 @@ static void test_render_instances(void)
                 snprintf(w, sizeof w, "sink %d layer is '%s'", k, layer[k]);
                 TRUE_(w, s->layer < p->n_strings && strcmp(p->strings[s->layer], layer[k]) == 0);
                 snprintf(w, sizeof w, "sink %d semantic is '%s'", k, sem[k]);
-                TRUE_(w, s->semantic < p->n_strings && strcmp(p->strings[s->semantic], sem[k]) == 0);
+                TRUE_(w,
+                      s->semantic < p->n_strings && strcmp(p->strings[s->semantic], sem[k]) == 0);
                 snprintf(w, sizeof w, "sink %d id_base", k);
                 EQ(w, s->id_base, base[k]);
             }
@@ -2102,8 +2121,9 @@ static void test_render_instances(void)
                 TRUE_(w, it->position[0] == (many ? elem[i] / 2.0 : 0) && it->position[1] == 0 &&
                              it->position[2] == 0);
                 snprintf(w, sizeof w, "item %d rotation", i);
-                TRUE_(w, many ? it->rotation[0] == 10 && it->rotation[1] == 20 && it->rotation[2] == 30
-                              : it->rotation[0] == 0 && it->rotation[1] == 0 && it->rotation[2] == 0);
+                TRUE_(w,
+                      many ? it->rotation[0] == 10 && it->rotation[1] == 20 && it->rotation[2] == 30
+                           : it->rotation[0] == 0 && it->rotation[1] == 0 && it->rotation[2] == 0);
                 snprintf(w, sizeof w, "item %d scale", i);
                 TRUE_(w, many ? it->scale[0] == 2 && it->scale[1] == 3 && it->scale[2] == 4
                               : it->scale[0] == 1 && it->scale[1] == 1 && it->scale[2] == 1);
@@ -2179,8 +2199,9 @@ static void test_buses(void)
 
     /* No publisher: the default. */
     pt_t def = {.blocks = "{'id':'lis','type':'Add','inputs':{'b':0}}",
-                .extra = "'buses':[{'name':'k','type':'signal<number>','combine':'sum','default':3.5}],"
-                         "'listen':[{'bus':'k','to':'lis.a'}]"};
+                .extra =
+                    "'buses':[{'name':'k','type':'signal<number>','combine':'sum','default':3.5}],"
+                    "'listen':[{'bus':'k','to':'lis.a'}]"};
     EQ("bus default", s_num(&def, "lis.out", 0), 3.5);
     /* Signals on a bus: time and 2 * time, avg = 1.5 time. */
     pt_t sig = {.blocks = "{'id':'d','type':'Mul','inputs':{'b':2}},"
@@ -2197,7 +2218,7 @@ static void test_buses(void)
     struct {
         const char *mode;
         double want[3];
-    } vc[] = {{"sum", {11, 22, 33}}, {"min", {1, 2, 3}},  {"max", {10, 20, 30}},
+    } vc[] = {{"sum", {11, 22, 33}}, {"min", {1, 2, 3}},       {"max", {10, 20, 30}},
               {"mul", {10, 40, 90}}, {"avg", {5.5, 11, 16.5}}, {"first", {1, 20, 3}},
               {"last", {10, 2, 30}}};
     for (size_t i = 0; i < sizeof vc / sizeof vc[0]; i++) {
@@ -2217,13 +2238,14 @@ static void test_buses(void)
     }
 
     /* An event bus: or. */
-    pt_t ev = {.blocks = "{'id':'a','type':'Metro','inputs':{'periodMs':250}},"
-                         "{'id':'b','type':'Metro','inputs':{'periodMs':375}},"
-                         "{'id':'o','type':'EventOr'},{'id':'z','type':'Metro','inputs':{'periodMs':1e9}}",
-               .edges = "{'from':'z.event','to':'o.b'}",
-               .extra = "'buses':[{'name':'e','type':'event','combine':'or'}],"
-                        "'publish':[{'from':'a.event','bus':'e'},{'from':'b.event','bus':'e'}],"
-                        "'listen':[{'bus':'e','to':'o.a'}]"};
+    pt_t ev = {
+        .blocks = "{'id':'a','type':'Metro','inputs':{'periodMs':250}},"
+                  "{'id':'b','type':'Metro','inputs':{'periodMs':375}},"
+                  "{'id':'o','type':'EventOr'},{'id':'z','type':'Metro','inputs':{'periodMs':1e9}}",
+        .edges = "{'from':'z.event','to':'o.b'}",
+        .extra = "'buses':[{'name':'e','type':'event','combine':'or'}],"
+                 "'publish':[{'from':'a.event','bus':'e'},{'from':'b.event','bus':'e'}],"
+                 "'listen':[{'bus':'e','to':'o.a'}]"};
     const int both[] = {0, 6, 9, 12, 18, 24, 27, 30};
     s_expect_events("event bus or", &ev, "o.event", 31, both, 8);
 
@@ -2235,13 +2257,14 @@ static void test_buses(void)
         const char *mode;
         int k1, k2, k3;
         double want;
-    } ic[] = {{"sum", 0, 0, 0, 14},  {"avg", 0, 0, 0, 14.0 / 3.0}, {"min", 0, 0, 0, 2},
-              {"max", 0, 0, 0, 8},   {"mul", 0, 0, 0, 64},         {"first", 0, 0, 0, 2},
-              {"last", 0, 0, 0, 4},  {"first", 1, 1, 0, 4},        {"last", 0, 1, -1, 8}};
+    } ic[] = {{"sum", 0, 0, 0, 14}, {"avg", 0, 0, 0, 14.0 / 3.0}, {"min", 0, 0, 0, 2},
+              {"max", 0, 0, 0, 8},  {"mul", 0, 0, 0, 64},         {"first", 0, 0, 0, 2},
+              {"last", 0, 0, 0, 4}, {"first", 1, 1, 0, 4},        {"last", 0, 1, -1, 8}};
     for (size_t i = 0; i < sizeof ic / sizeof ic[0]; i++) {
         char blk[512], ed[400], w[96];
-        snprintf(blk, sizeof blk, "%s{'id':'lis','type':'Add','inputs':{'b':0},'combine':{'a':'%s'}}",
-                 cb, ic[i].mode);
+        snprintf(blk, sizeof blk,
+                 "%s{'id':'lis','type':'Add','inputs':{'b':0},'combine':{'a':'%s'}}", cb,
+                 ic[i].mode);
         snprintf(ed, sizeof ed,
                  "{'from':'c1.out','to':'lis.a','sortKey':%d},{'from':'c2.out','to':'lis.a',"
                  "'sortKey':%d},{'from':'c3.out','to':'lis.a','sortKey':%d}",
@@ -2256,16 +2279,19 @@ static void test_buses(void)
                           "{'id':'c2','type':'Const','params':{'value':8}},"
                           "{'id':'lis','type':'Add','inputs':{'b':0},'combine':{'a':'last'}}",
                 .edges = "{'from':'c1.out','to':'lis.a'}",
-                .extra = "'buses':[{'name':'k','type':'number','combine':'sum'}],"
-                         "'publish':[{'from':'c2.out','bus':'k'}],'listen':[{'bus':'k','to':'lis.a'}]"};
+                .extra =
+                    "'buses':[{'name':'k','type':'number','combine':'sum'}],"
+                    "'publish':[{'from':'c2.out','bus':'k'}],'listen':[{'bus':'k','to':'lis.a'}]"};
     EQ("input combine last: edge then listener", s_num(&mix, "lis.out", 0), 8.0);
 
     /* Rails. */
-    pt_t rt1 = {.root = ROOT_INF(1000),
-                .blocks = "{'id':'lis','type':'Add','inputs':{'b':0}},"
-                          "{'id':'lp','type':'Add','inputs':{'b':0}},{'id':'le','type':'Add','inputs':{'b':0}}",
-                .extra = "'listen':[{'bus':'time','to':'lis.a'},{'bus':'phase','to':'lp.a'},"
-                         "{'bus':'energy','to':'le.a'}]"};
+    pt_t rt1 = {
+        .root = ROOT_INF(1000),
+        .blocks =
+            "{'id':'lis','type':'Add','inputs':{'b':0}},"
+            "{'id':'lp','type':'Add','inputs':{'b':0}},{'id':'le','type':'Add','inputs':{'b':0}}",
+        .extra = "'listen':[{'bus':'time','to':'lis.a'},{'bus':'phase','to':'lp.a'},"
+                 "{'bus':'energy','to':'le.a'}]"};
     const char *rsrc[] = {"lis.out", "lp.out", "le.out"};
     double rv[3];
     if (s_run(&rt1, rsrc, 3, 18, 1, rv)) {
@@ -2276,8 +2302,9 @@ static void test_buses(void)
     pt_t en = {.blocks = "{'id':'c1','type':'Const','params':{'value':2}},"
                          "{'id':'c2','type':'Const','params':{'value':8}},"
                          "{'id':'lis','type':'Add','inputs':{'b':0}}",
-               .extra = "'publish':[{'from':'c1.out','bus':'energy'},{'from':'c2.out','bus':'energy'}],"
-                        "'listen':[{'bus':'energy','to':'lis.a'}]"};
+               .extra =
+                   "'publish':[{'from':'c1.out','bus':'energy'},{'from':'c2.out','bus':'energy'}],"
+                   "'listen':[{'bus':'energy','to':'lis.a'}]"};
     EQ("rail energy sum", s_num(&en, "lis.out", 0), 10.0);
     pt_t pr = {.root = "'type':'FiniteTimeRoot','params':{'durationMs':1000}",
                .blocks = "{'id':'lis','type':'Add','inputs':{'b':0}}",
@@ -2291,10 +2318,11 @@ static void test_buses(void)
         EQ("rail palette default b", it.color[2], 0.13);
         EQ("rail palette default a", it.color[3], 1.0);
     }
-    pt_t pul = {.root = ROOT_INF(250),
-                .blocks = "{'id':'o','type':'EventOr'},{'id':'z','type':'Metro','inputs':{'periodMs':1e9}}",
-                .edges = "{'from':'z.event','to':'o.b'}",
-                .extra = "'listen':[{'bus':'pulse','to':'o.a'}]"};
+    pt_t pul = {
+        .root = ROOT_INF(250),
+        .blocks = "{'id':'o','type':'EventOr'},{'id':'z','type':'Metro','inputs':{'periodMs':1e9}}",
+        .edges = "{'from':'z.event','to':'o.b'}",
+        .extra = "'listen':[{'bus':'pulse','to':'o.a'}]"};
     const int p6[] = {0, 6, 12, 18};
     s_expect_events("rail pulse", &pul, "o.event", 20, p6, 4);
 }
@@ -2307,7 +2335,8 @@ static double s_lens(const char *value, const char *lenses, int64_t f)
 {
     char blk[200], ed[400];
     snprintf(blk, sizeof blk,
-             "{'id':'c','type':'Const','params':{'value':%s}},{'id':'lis','type':'Add','inputs':{'b':0}}",
+             "{'id':'c','type':'Const','params':{'value':%s}},{'id':'lis','type':'Add','inputs':{'"
+             "b':0}}",
              value);
     snprintf(ed, sizeof ed, "{'from':'c.out','to':'lis.a','lenses':%s}", lenses);
     pt_t pt = {.blocks = blk, .edges = ed};
@@ -2320,7 +2349,8 @@ static double s_phase_lens(const char *lenses, int64_t f)
 {
     char ed[400];
     snprintf(ed, sizeof ed, "{'from':'t.phase','to':'lis.a','lenses':%s}", lenses);
-    pt_t pt = {.root = ROOT_INF(1000), .blocks = "{'id':'lis','type':'Add','inputs':{'b':0}}",
+    pt_t pt = {.root = ROOT_INF(1000),
+               .blocks = "{'id':'lis','type':'Add','inputs':{'b':0}}",
                .edges = ed};
     return s_num(&pt, "lis.out", f);
 }
@@ -2344,12 +2374,13 @@ static void test_lenses(void)
     char w[128];
     EQ("lens scale 3", s_lens("2.5", "[{'type':'scale','k':3}]", 0), 7.5);
     EQ("lens offset 1.25", s_lens("2.5", "[{'type':'offset','k':1.25}]", 0), 3.75);
-    EQ("lens mapRange", s_lens("2.5", "[{'type':'mapRange','inLo':0,'inHi':10,'outLo':100,'outHi':200}]", 0),
-       125.0);
-    EQ("lens mapRange unclamped", s_lens("20", "[{'type':'mapRange','inHi':10,'outLo':100,'outHi':200}]", 0),
-       300.0);
+    EQ("lens mapRange",
+       s_lens("2.5", "[{'type':'mapRange','inLo':0,'inHi':10,'outLo':100,'outHi':200}]", 0), 125.0);
+    EQ("lens mapRange unclamped",
+       s_lens("20", "[{'type':'mapRange','inHi':10,'outLo':100,'outHi':200}]", 0), 300.0);
     EQ("lens mapRange clamp",
-       s_lens("20", "[{'type':'mapRange','inHi':10,'outLo':100,'outHi':200,'clamp':true}]", 0), 200.0);
+       s_lens("20", "[{'type':'mapRange','inHi':10,'outLo':100,'outHi':200,'clamp':true}]", 0),
+       200.0);
     EQ("lens mapRange defaults", s_lens("0.3", "[{'type':'mapRange'}]", 0), 0.3);
     EQ("lens clamp lo hi", s_lens("2.5", "[{'type':'clamp','lo':0,'hi':2}]", 0), 2.0);
     EQ("lens clamp defaults high", s_lens("2.5", "[{'type':'clamp'}]", 0), 1.0);
@@ -2384,7 +2415,8 @@ static void test_lenses(void)
     EQ("lens pingPong (0.875)", s_phase_lens("[{'type':'pingPong'}]", 21), 0.25);
     EQ("lens pingPong (0.5) = 2 - 2 * 0.5", s_phase_lens("['pingPong']", 12), 1.0);
     EQ("lens pingPong (0)", s_phase_lens("['pingPong']", 0), 0.0);
-    EQ("lenses pingPong then scale", s_phase_lens("['pingPong',{'type':'scale','k':0.5}]", 18), 0.25);
+    EQ("lenses pingPong then scale", s_phase_lens("['pingPong',{'type':'scale','k':0.5}]", 18),
+       0.25);
 
     /* Vector lenses. */
     double v[3];
@@ -2409,20 +2441,12 @@ static void test_lenses(void)
                          "{'id':'lis','type':'Add','inputs':{'b':0}}",
                .edges = "{'from':'c.out','to':'lis.a','lenses':[{'type':'slew','rate':12}]}"};
     const double ws[] = {0, 0.5, 1, 1.5, 2, 2, 2, 2};
-    if (s_series(&sl, "lis.out", 8, s))
-        for (int f = 0; f < 8; f++) {
-            snprintf(w, sizeof w, "lens slew 12 toward 2, f=%d", f);
-            NEAR(w, s[f], ws[f]);
-        }
+    s_expect_series("lens slew 12 toward 2,", &sl, "lis.out", ws, 8, 1e-12);
     pt_t sl2 = {.blocks = "{'id':'c','type':'Const','params':{'value':-0.75}},"
                           "{'id':'lis','type':'Add','inputs':{'b':0}}",
                 .edges = "{'from':'c.out','to':'lis.a','lenses':[{'type':'slew','rate':12}]}"};
     const double ws2[] = {0, -0.5, -0.75, -0.75};
-    if (s_series(&sl2, "lis.out", 4, s))
-        for (int f = 0; f < 4; f++) {
-            snprintf(w, sizeof w, "lens slew 12 toward -0.75, f=%d", f);
-            NEAR(w, s[f], ws2[f]);
-        }
+    s_expect_series("lens slew 12 toward -0.75,", &sl2, "lis.out", ws2, 4, 1e-12);
     pt_t sl0 = {.blocks = "{'id':'c','type':'Const','params':{'value':2}},"
                           "{'id':'lis','type':'Add','inputs':{'b':0}}",
                 .edges = "{'from':'c.out','to':'lis.a','lenses':[{'type':'slew','rate':0}]}"};
@@ -2437,12 +2461,14 @@ static void test_lenses(void)
             NEAR(w, s[f], f == 0 ? 0 : s_t(f - 1));
         }
     /* A lens on a listener. */
-    pt_t li = {.blocks = "{'id':'c1','type':'Const','params':{'value':2}},"
-                         "{'id':'c2','type':'Const','params':{'value':8}},"
-                         "{'id':'lis','type':'Add','inputs':{'b':0}}",
-               .extra = "'buses':[{'name':'k','type':'number','combine':'sum'}],"
-                        "'publish':[{'from':'c1.out','bus':'k'},{'from':'c2.out','bus':'k'}],"
-                        "'listen':[{'bus':'k','to':'lis.a','lenses':[{'type':'scale','k':2},'polarity']}]"};
+    pt_t li = {
+        .blocks = "{'id':'c1','type':'Const','params':{'value':2}},"
+                  "{'id':'c2','type':'Const','params':{'value':8}},"
+                  "{'id':'lis','type':'Add','inputs':{'b':0}}",
+        .extra =
+            "'buses':[{'name':'k','type':'number','combine':'sum'}],"
+            "'publish':[{'from':'c1.out','bus':'k'},{'from':'c2.out','bus':'k'}],"
+            "'listen':[{'bus':'k','to':'lis.a','lenses':[{'type':'scale','k':2},'polarity']}]"};
     EQ("listener lenses: 1 - 2 * 10", s_num(&li, "lis.out", 0), -19.0);
 }
 

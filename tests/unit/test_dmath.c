@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "lattice/dmath.h"
 #include "dmath_pinned.h"
+#include "lattice/dmath.h"
 #include "test.h"
 
 /* ---- Accuracy -------------------------------------------------------- */
@@ -489,17 +489,7 @@ static void test_ranges(void)
 
 static void test_determinism(void)
 {
-    const dm_fns_t fns = {
-        .f1 = {[DM_SIN] = lx_sin,
-               [DM_COS] = lx_cos,
-               [DM_TAN] = lx_tan,
-               [DM_EXP] = lx_exp,
-               [DM_LOG] = lx_log,
-               [DM_ATAN] = lx_atan,
-               [DM_ASIN] = lx_asin,
-               [DM_ACOS] = lx_acos},
-        .f2 = {[DM_POW] = lx_pow, [DM_ATAN2] = lx_atan2},
-    };
+    const dm_fns_t fns = DM_FNS();
     uint64_t h[DM_N], again[DM_N];
     dm_hashes(&fns, h);
     dm_hashes(&fns, again);

@@ -512,6 +512,31 @@ static bool s_same_file(const char *a, const char *b, const char *rel)
     return same;
 }
 
+/* An example compiled and planned with a config, and every planned frame
+ * recorded: s_recorded, then s_recorded_release (after a failure too). */
+typedef struct {
+    char *text;
+    lx_program_t *p;
+    lx_export_plan_t plan;
+    rec_t *r;
+    size_t n;
+} recorded_t;
+
+static bool s_recorded(recorded_t *fx, const char *example, const char *cfg_json)
+{
+    *fx = (recorded_t){0};
+    fx->text = s_example(example);
+    return fx->text && s_plan(fx->text, cfg_json, &fx->p, &fx->plan) &&
+           (fx->r = s_record(fx->p, &fx->plan, &fx->n)) != NULL;
+}
+
+static void s_recorded_release(recorded_t *fx)
+{
+    free(fx->r);
+    lx_program_destroy(&fx->p);
+    free(fx->text);
+}
+
 static const char *const s_cfg_all =
     "{\"frames\":\"3-14\",\"resolution\":{\"width\":160,\"height\":96},"
     "\"artifacts\":[\"rgba\",\"depth\",\"motion\",\"normal\",\"id\",\"mask\",\"camera\","
@@ -522,12 +547,8 @@ static const char *const s_cfg_all =
  * (which records them first to last). */
 static void test_manifest_any_order(void)
 {
-    char *orbit = s_example("orbit-cards");
-    lx_program_t *p = NULL;
-    lx_export_plan_t plan;
-    rec_t *r = NULL;
-    size_t n = 0;
-    if (!orbit || !s_plan(orbit, s_cfg_all, &p, &plan) || !(r = s_record(p, &plan, &n)))
+    recorded_t fx;
+    if (!s_recorded(&fx, "orbit-cards", s_cfg_all))
         goto out;
     /* No clock: "run" is known, so the whole file can be compared. */
     lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
@@ -536,12 +557,12 @@ static void test_manifest_any_order(void)
     lx_error_t err = {0};
     char dir[512];
     snprintf(dir, sizeof dir, "%s/m_ref", s_root);
-    CHECK(s_export_plan(p, &plan, dir, 2, false, &err) == LX_OK);
-    CHECK_EQ_INT(n, 12);
-    CHECK_EQ_INT(r[0].n, 8);
+    CHECK(s_export_plan(fx.p, &fx.plan, dir, 2, false, &err) == LX_OK);
+    CHECK_EQ_INT(fx.n, 12);
+    CHECK_EQ_INT(fx.r[0].n, 8);
     static const char *const outs[] = {"m_reverse", "m_shuffled"};
     for (int o = 0; o < 2; o++) {
-        lx_manifest_t *m = lx_manifest_new(p, &plan, NULL, &err);
+        lx_manifest_t *m = lx_manifest_new(fx.p, &fx.plan, NULL, &err);
         CHECK(m != NULL);
         if (!m)
             break;
@@ -549,19 +570,19 @@ static void test_manifest_any_order(void)
         if (o == 1) {
             /* Frame 7 first with frame 8's hashes (under its own names): the
              * second recording of 7 must replace them. */
-            rec_t wrong = r[4];
+            rec_t wrong = fx.r[4];
             for (uint32_t j = 0; j < wrong.n; j++)
-                wrong.mf[j] = (lx_manifest_file_t){r[4].file[j].key, r[4].file[j].name,
-                                                   r[5].file[j].hash, r[5].file[j].content};
+                wrong.mf[j] = (lx_manifest_file_t){fx.r[4].file[j].key, fx.r[4].file[j].name,
+                                                   fx.r[5].file[j].hash, fx.r[5].file[j].content};
             CHECK(s_add(m, &wrong, &err) == LX_OK);
             CHECK(lx_manifest_has_frame(m, 7));
             CHECK_EQ_INT(lx_manifest_missing(m), 11);
         }
-        for (size_t k = 0; k < n; k++) {
+        for (size_t k = 0; k < fx.n; k++) {
             /* 5 and 12 are coprime: i visits every frame once. */
-            size_t i = o == 0 ? n - 1 - k : (k * 5 + 1) % n;
-            CHECK_MSG(s_add(m, &r[i], &err) == LX_OK, "frame %zu: %s", i, err.message);
-            CHECK(lx_manifest_has_frame(m, r[i].f));
+            size_t i = o == 0 ? fx.n - 1 - k : (k * 5 + 1) % fx.n;
+            CHECK_MSG(s_add(m, &fx.r[i], &err) == LX_OK, "frame %zu: %s", i, err.message);
+            CHECK(lx_manifest_has_frame(m, fx.r[i].f));
         }
         CHECK_EQ_INT(lx_manifest_missing(m), 0);
         CHECK(!lx_manifest_has_frame(m, 2) && !lx_manifest_has_frame(m, 15));
@@ -578,9 +599,9 @@ static void test_manifest_any_order(void)
         lx_manifest_destroy(&m);
     }
     /* Different "run" fields change only those fields. */
-    lx_manifest_t *m = lx_manifest_new(p, &plan, NULL, &err);
-    for (size_t i = 0; m && i < n; i++)
-        s_add(m, &r[i], &err);
+    lx_manifest_t *m = lx_manifest_new(fx.p, &fx.plan, NULL, &err);
+    for (size_t i = 0; m && i < fx.n; i++)
+        s_add(m, &fx.r[i], &err);
     lx_manifest_run_t other = LX_MANIFEST_RUN_INIT;
     other.workers = 3;
     other.elapsed_ms = 1234.9;
@@ -598,64 +619,58 @@ static void test_manifest_any_order(void)
           strstr(t, "\"workers\":\t3") && strstr(t, "\"elapsedMs\":\t1234\n"));
     free(t);
 out:
-    free(r);
-    lx_program_destroy(&p);
-    free(orbit);
+    s_recorded_release(&fx);
 }
 
 /* Every refusal is LX_E_INVALID and records nothing. */
 static void test_manifest_refusals(void)
 {
-    char *orbit = s_example("orbit-cards");
-    lx_program_t *p = NULL;
-    lx_export_plan_t plan;
-    rec_t *r = NULL;
-    size_t n = 0;
-    if (!orbit || !s_plan(orbit, s_cfg_all, &p, &plan) || !(r = s_record(p, &plan, &n)))
+    recorded_t fx;
+    if (!s_recorded(&fx, "orbit-cards", s_cfg_all))
         goto out;
     lx_error_t err = {0};
-    lx_manifest_t *m = lx_manifest_new(p, &plan, NULL, &err);
+    lx_manifest_t *m = lx_manifest_new(fx.p, &fx.plan, NULL, &err);
     CHECK(m != NULL);
     if (!m)
         goto out;
     /* Refusals of a first frame: nothing is fixed yet. */
-    rec_t x = r[0];
+    rec_t x = fx.r[0];
     x.f = 2;
     CHECK(s_add(m, &x, &err) == LX_E_INVALID && strstr(err.message, "outside"));
     x.f = 15;
     CHECK(s_add(m, &x, &err) == LX_E_INVALID);
-    x = r[0];
+    x = fx.r[0];
     x.t_ms = NAN;
     CHECK(s_add(m, &x, &err) == LX_E_INVALID);
-    x = r[0];
+    x = fx.r[0];
     CHECK(lx_manifest_add_frame(m, x.f, x.t_ms, &x.cam, x.mf, LX_MANIFEST_MAX_FILES + 1, &err) ==
           LX_E_INVALID);
     static const char *const bad_keys[] = {"../x",   "",     "a/b/c", "mask/.",
                                            "camera", "a//b", "rgba.x"};
     for (size_t k = 0; k < sizeof bad_keys / sizeof bad_keys[0]; k++) {
-        x = r[0];
+        x = fx.r[0];
         x.mf[1].key = bad_keys[k];
         CHECK_MSG(s_add(m, &x, &err) == LX_E_INVALID, "key '%s'", bad_keys[k]);
     }
-    x = r[0];
+    x = fx.r[0];
     x.mf[1].key = x.mf[0].key;
     CHECK(s_add(m, &x, &err) == LX_E_INVALID && strstr(err.message, "twice"));
-    x = r[0];
+    x = fx.r[0];
     x.mf[0].key = NULL;
     CHECK(s_add(m, &x, &err) == LX_E_INVALID);
     CHECK_EQ_INT(lx_manifest_missing(m), 12);
     CHECK(!lx_manifest_has_frame(m, 3));
     /* The first frame fixes keys and extensions. */
-    CHECK(s_add(m, &r[5], &err) == LX_OK);
+    CHECK(s_add(m, &fx.r[5], &err) == LX_OK);
     CHECK_EQ_INT(lx_manifest_missing(m), 11);
-    x = r[0];
+    x = fx.r[0];
     x.n = 7;
     CHECK(s_add(m, &x, &err) == LX_E_INVALID);
-    x = r[0];
-    x.mf[0] = r[0].mf[1];
-    x.mf[1] = r[0].mf[0];
+    x = fx.r[0];
+    x.mf[0] = fx.r[0].mf[1];
+    x.mf[1] = fx.r[0].mf[0];
     CHECK(s_add(m, &x, &err) == LX_E_INVALID && strstr(err.message, "frame 8 had"));
-    x = r[0];
+    x = fx.r[0];
     x.mf[1].key = "dept";
     CHECK(s_add(m, &x, &err) == LX_E_INVALID);
     /* Names: another frame's, another extension, none, a path. */
@@ -663,31 +678,31 @@ static void test_manifest_refusals(void)
         "frame_000004.png",   "frame_000003.exr",    "frame_000003.",       "frame_3.png",
         "frame_000003.png/x", "../frame_000003.png", "frame_000003.png.png"};
     for (size_t k = 0; k < sizeof bad_names / sizeof bad_names[0]; k++) {
-        x = r[0];
+        x = fx.r[0];
         x.mf[0].name = bad_names[k];
         CHECK_MSG(s_add(m, &x, &err) == LX_E_INVALID, "name '%s'", bad_names[k]);
     }
     /* Hashes: upper case, short, long, not hex, missing. */
     char upper[65], shorter[65], longer[66], nothex[65];
-    snprintf(upper, sizeof upper, "%s", r[0].file[0].hash);
+    snprintf(upper, sizeof upper, "%s", fx.r[0].file[0].hash);
     for (char *c = upper; *c; c++)
         if (*c >= 'a' && *c <= 'f')
             *c = (char)(*c - 'a' + 'A');
-    snprintf(shorter, sizeof shorter, "%.63s", r[0].file[0].hash);
-    snprintf(longer, sizeof longer, "%s0", r[0].file[0].hash);
-    snprintf(nothex, sizeof nothex, "%s", r[0].file[0].hash);
+    snprintf(shorter, sizeof shorter, "%.63s", fx.r[0].file[0].hash);
+    snprintf(longer, sizeof longer, "%s0", fx.r[0].file[0].hash);
+    snprintf(nothex, sizeof nothex, "%s", fx.r[0].file[0].hash);
     nothex[10] = 'g';
     const char *const bad_hashes[] = {upper, shorter, longer, nothex, NULL};
     for (size_t k = 0; k < sizeof bad_hashes / sizeof bad_hashes[0]; k++) {
-        x = r[0];
+        x = fx.r[0];
         x.mf[2].hash = bad_hashes[k];
         CHECK_MSG(s_add(m, &x, &err) == LX_E_INVALID, "hash %zu", k);
-        x = r[0];
+        x = fx.r[0];
         x.mf[2].content = bad_hashes[k];
         CHECK_MSG(s_add(m, &x, &err) == LX_E_INVALID, "content %zu", k);
     }
-    x = r[0];
-    x.mf[2].content = r[0].file[2].hash; /* a SHA-256 where the XXH3-128 goes */
+    x = fx.r[0];
+    x.mf[2].content = fx.r[0].file[2].hash; /* a SHA-256 where the XXH3-128 goes */
     CHECK(s_add(m, &x, &err) == LX_E_INVALID);
     CHECK_EQ_INT(lx_manifest_missing(m), 11);
     CHECK(!lx_manifest_has_frame(m, 3));
@@ -697,74 +712,63 @@ static void test_manifest_refusals(void)
     CHECK(lx_manifest_write(m, dir, NULL, &err) == LX_E_INVALID &&
           strstr(err.message, "11 of 12 frames are missing (the first is 3)"));
     CHECK(!s_exists(dir, "metadata.json") && !s_exists(dir, "camera"));
-    for (size_t i = 0; i + 1 < n; i++)
-        CHECK(s_add(m, &r[i], &err) == LX_OK);
+    for (size_t i = 0; i + 1 < fx.n; i++)
+        CHECK(s_add(m, &fx.r[i], &err) == LX_OK);
     CHECK(lx_manifest_write(m, dir, NULL, &err) == LX_E_INVALID &&
           strstr(err.message, "the first is 14"));
     CHECK(!s_exists(dir, "metadata.json"));
-    CHECK(s_add(m, &r[n - 1], &err) == LX_OK);
+    CHECK(s_add(m, &fx.r[fx.n - 1], &err) == LX_OK);
     CHECK(lx_manifest_write(m, dir, NULL, &err) == LX_OK && s_exists(dir, "metadata.json"));
     lx_manifest_destroy(&m);
     /* A plan without frames is no manifest. */
-    lx_export_plan_t bad = plan;
+    lx_export_plan_t bad = fx.plan;
     bad.first = 5;
     bad.last = 4;
-    CHECK(lx_manifest_new(p, &bad, NULL, &err) == NULL && err.code == LX_E_INVALID);
+    CHECK(lx_manifest_new(fx.p, &bad, NULL, &err) == NULL && err.code == LX_E_INVALID);
 out:
-    free(r);
-    lx_program_destroy(&p);
-    free(orbit);
+    s_recorded_release(&fx);
 }
 
 /* Failing any allocation of the manifest is LX_E_NOMEM, never a crash, a
  * leak or a different metadata.json. */
 static void test_manifest_oom(void)
 {
-    char *trails = s_example("feedback-trails");
-    lx_program_t *p = NULL;
-    lx_export_plan_t plan;
-    rec_t *r = NULL;
-    size_t n = 0;
+    recorded_t fx;
     const char *cfg = "{\"frames\":\"0-3\",\"resolution\":{\"width\":32,\"height\":32}}";
-    if (!trails || !s_plan(trails, cfg, &p, &plan) || !(r = s_record(p, &plan, &n)))
+    if (!s_recorded(&fx, "feedback-trails", cfg))
         goto out;
     lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
     char dir[512];
-    long calls = 0; /* of the run without failures, which comes first */
-    for (long fail_at = -1; fail_at < calls; fail_at++) {
-        counter_t c = {0, fail_at, 0, 0, 0, 0};
-        lx_alloc_t a = t_alloc_of(&c);
+    t_fail_each_t f = T_FAIL_EACH_INIT;
+    while (t_fail_each_next(&f)) {
         lx_error_t err = {0};
-        lx_manifest_t *m = lx_manifest_new(p, &plan, &a, &err);
+        lx_manifest_t *m = lx_manifest_new(fx.p, &fx.plan, &f.alloc, &err);
         lx_result_t rc = m ? LX_OK : err.code;
-        for (size_t i = 0; i < n && rc == LX_OK; i++)
-            rc = s_add(m, &r[n - 1 - i], &err);
-        snprintf(dir, sizeof dir, "%s/m_oom%s", s_root, fail_at < 0 ? "_ref" : "");
+        for (size_t i = 0; i < fx.n && rc == LX_OK; i++)
+            rc = s_add(m, &fx.r[fx.n - 1 - i], &err);
+        snprintf(dir, sizeof dir, "%s/m_oom%s", s_root, f.fail_at < 0 ? "_ref" : "");
         if (rc == LX_OK)
             rc = lx_manifest_write(m, dir, &run, &err);
         lx_manifest_destroy(&m);
-        if (fail_at < 0) {
-            calls = c.calls;
-            CHECK(rc == LX_OK && calls >= 5);
-        } else {
-            CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld: %s", fail_at, lx_error_name(rc));
-        }
-        CHECK_MSG(c.live_blocks == 0, "allocation %ld: %ld blocks leaked", fail_at, c.live_blocks);
+        if (f.fail_at < 0)
+            CHECK(rc == LX_OK && f.c.calls >= 5);
+        else
+            CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld: %s", f.fail_at, lx_error_name(rc));
+        CHECK_MSG(f.c.live_blocks == 0, "allocation %ld: %ld blocks leaked", f.fail_at,
+                  f.c.live_blocks);
     }
     /* After every failure, a complete manifest: the same bytes. */
     counter_t c = {0, -1, 0, 0, 0, 0};
     lx_alloc_t a = t_alloc_of(&c);
     lx_error_t err = {0};
-    lx_manifest_t *m = lx_manifest_new(p, &plan, &a, &err);
-    for (size_t i = 0; m && i < n; i++)
-        s_add(m, &r[i], &err);
+    lx_manifest_t *m = lx_manifest_new(fx.p, &fx.plan, &a, &err);
+    for (size_t i = 0; m && i < fx.n; i++)
+        s_add(m, &fx.r[i], &err);
     CHECK_MSG(m && lx_manifest_write(m, dir, &run, &err) == LX_OK, "%s", err.message);
     lx_manifest_destroy(&m);
     CHECK(s_same_file("m_oom_ref", "m_oom", "metadata.json"));
 out:
-    free(r);
-    lx_program_destroy(&p);
-    free(trails);
+    s_recorded_release(&fx);
 }
 
 /* The target rule every export applies (the coordinator, for `lattice export` too). */

@@ -296,15 +296,43 @@ static bool s_encode(const lx_msg_t *m, lx_strbuf_t *sb, const char *label)
     return rc == LX_OK;
 }
 
+/* A message filled with one variant, the arena holding its values, and
+ * its encoding: s_filled, then s_filled_release. */
+typedef struct {
+    lx_arena_t vals;
+    lx_msg_t m;
+    lx_strbuf_t enc;
+} filled_t;
+
+static void s_filled_release(filled_t *fx)
+{
+    lx_strbuf_release(&fx->enc);
+    lx_arena_release(&fx->vals);
+}
+
+/* Fills fx->m as a message of type t with variant v and encodes it. False,
+ * with nothing to release and a failed check, when it does not encode. */
+static bool s_filled(filled_t *fx, lx_msg_type_t t, variant_t v)
+{
+    lx_arena_init(&fx->vals, NULL);
+    s_fill_msg(&fx->vals, t, v, &fx->m);
+    if (s_encode(&fx->m, &fx->enc, lx_msg_type_name(t)))
+        return true;
+    s_filled_release(fx);
+    return false;
+}
+
 static bool s_same_bytes(const lx_strbuf_t *a, const lx_strbuf_t *b)
 {
     return a->len == b->len && memcmp(a->buf, b->buf, a->len) == 0;
 }
 
 /* Decodes with a counting allocator and checks the contract of a refusal:
- * the code, the message's beginning, a zeroed message, nothing leaked. */
-static void s_refused(const void *data, size_t len, lx_result_t want, const char *prefix,
-                      const char *label)
+ * the code, the message's beginning, a zeroed message, nothing leaked.
+ * The bytes the decode allocated and the seconds it took go to *bytes and
+ * *secs unless they are NULL. */
+static void s_refused_cost(const void *data, size_t len, lx_result_t want, const char *prefix,
+                           const char *label, size_t *bytes, double *secs)
 {
     counter_t c = {0, -1, 0, 0, 0, 0};
     lx_alloc_t al = t_alloc_of(&c);
@@ -312,7 +340,12 @@ static void s_refused(const void *data, size_t len, lx_result_t want, const char
     lx_arena_init(&arena, &al);
     lx_msg_t m;
     lx_error_t err = {0};
+    clock_t t0 = clock();
     lx_result_t rc = lx_msg_decode(data, len, &arena, &m, &err);
+    if (secs)
+        *secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    if (bytes)
+        *bytes = c.total;
     CHECK_MSG(rc == want, "%s: decode gave %s, expected %s (%s)", label, lx_error_name(rc),
               lx_error_name(want), err.message);
     CHECK_MSG(strncmp(err.message, prefix, strlen(prefix)) == 0, "%s: message '%s', expected '%s'",
@@ -322,6 +355,12 @@ static void s_refused(const void *data, size_t len, lx_result_t want, const char
                   label);
     lx_arena_release(&arena);
     CHECK_MSG(c.live_blocks == 0, "%s: %ld blocks leaked", label, c.live_blocks);
+}
+
+static void s_refused(const void *data, size_t len, lx_result_t want, const char *prefix,
+                      const char *label)
+{
+    s_refused_cost(data, len, want, prefix, label, NULL, NULL);
 }
 
 static void s_encode_refused(const lx_msg_t *m, lx_result_t want, const char *prefix,
@@ -374,6 +413,16 @@ static void s_repack(const msgpack_object *o, lx_strbuf_t *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, s_sb_write);
     msgpack_pack_object(&pk, *o);
+}
+
+/* s_refused on the bytes msgpack-c packs o into. */
+static void s_repacked_refused(const msgpack_object *o, lx_result_t want, const char *prefix,
+                               const char *label)
+{
+    lx_strbuf_t sb;
+    s_repack(o, &sb);
+    s_refused(sb.buf, sb.len, want, prefix, label);
+    lx_strbuf_release(&sb);
 }
 
 static bool s_unpack(const lx_strbuf_t *sb, msgpack_unpacked *u)
@@ -659,40 +708,31 @@ static void test_required_and_allowed(void)
         const char *tn = lx_msg_type_name(type);
         uint64_t may, must;
         lx_msg_type_fields(type, &may, &must);
-        lx_arena_t vals;
-        lx_arena_init(&vals, NULL);
-        lx_msg_t full;
-        s_fill_msg(&vals, type, V_TYPICAL, &full);
-        lx_strbuf_t enc;
-        if (!s_encode(&full, &enc, tn)) {
-            lx_arena_release(&vals);
+        filled_t fx;
+        if (!s_filled(&fx, type, V_TYPICAL))
             continue;
-        }
         for (uint32_t i = 0; i < d->n_fields; i++) {
             const lx_field_desc_t *f = &d->fields[i];
             char label[96], want[128];
             if (must >> i & 1) {
                 /* Encoder: the bit cleared. Decoder: the key removed. */
-                lx_msg_t m = full;
+                lx_msg_t m = fx.m;
                 m.has &= ~(1ull << i);
                 snprintf(label, sizeof label, "%s without %s", tn, f->name);
                 snprintf(want, sizeof want, "%s.%s: missing", tn, f->name);
                 s_encode_refused(&m, LX_E_INVALID, want, label);
                 msgpack_unpacked u;
-                if (s_unpack(&enc, &u)) {
+                if (s_unpack(&fx.enc, &u)) {
                     s_remove_key(&u.data, f->name);
-                    lx_strbuf_t sb;
-                    s_repack(&u.data, &sb);
-                    s_refused(sb.buf, sb.len, LX_E_BADMSG, want, label);
-                    lx_strbuf_release(&sb);
+                    s_repacked_refused(&u.data, LX_E_BADMSG, want, label);
                 }
                 msgpack_unpacked_destroy(&u);
                 missing++;
             }
             if (!(may >> i & 1)) {
                 /* A valid value of the field, taken from a type that carries it. */
-                lx_msg_t m = full, carrier;
-                s_fill_msg(&vals, s_carrier(i), V_TYPICAL, &carrier);
+                lx_msg_t m = fx.m, carrier;
+                s_fill_msg(&fx.vals, s_carrier(i), V_TYPICAL, &carrier);
                 memcpy((char *)&m + f->offset, (char *)&carrier + f->offset, s_member_size(f));
                 m.has |= 1ull << i;
                 snprintf(label, sizeof label, "%s with %s", tn, f->name);
@@ -701,14 +741,11 @@ static void test_required_and_allowed(void)
                 lx_strbuf_t cenc;
                 msgpack_unpacked u, cu;
                 bool ok = s_encode(&carrier, &cenc, label);
-                ok = s_unpack(&enc, &u) && ok;
+                ok = s_unpack(&fx.enc, &u) && ok;
                 ok = s_unpack(&cenc, &cu) && ok;
                 if (ok) {
                     s_add(&u.data, u.zone, f->name, *s_key(&cu.data, f->name));
-                    lx_strbuf_t sb;
-                    s_repack(&u.data, &sb);
-                    s_refused(sb.buf, sb.len, LX_E_BADMSG, want, label);
-                    lx_strbuf_release(&sb);
+                    s_repacked_refused(&u.data, LX_E_BADMSG, want, label);
                 }
                 msgpack_unpacked_destroy(&cu);
                 msgpack_unpacked_destroy(&u);
@@ -716,8 +753,7 @@ static void test_required_and_allowed(void)
                 disallowed++;
             }
         }
-        lx_strbuf_release(&enc);
-        lx_arena_release(&vals);
+        s_filled_release(&fx);
     }
     printf("%zu missing required fields and %zu disallowed fields refused both ways\n", missing,
            disallowed);
@@ -796,10 +832,7 @@ static void s_bad_value(target_t t, edit_fn edit, const void *user,
             CHECK_MSG(o != NULL, "%s: no %s on the wire", label, where);
             if (o) {
                 *o = val(u.zone, user);
-                lx_strbuf_t sb;
-                s_repack(&u.data, &sb);
-                s_refused(sb.buf, sb.len, dec_code, want, label);
-                lx_strbuf_release(&sb);
+                s_repacked_refused(&u.data, dec_code, want, label);
             }
         }
         msgpack_unpacked_destroy(&u);
@@ -1020,17 +1053,21 @@ static void test_bad_text(void)
 
 /* ---- refusals: the envelope ------------------------------------------- */
 
+/* Wire values for test_envelope's cases, as msgpack-c objects. */
+/* clang-format off */
+#define O_U64(v) {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = (v)}
+#define O_I64(v) {.type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = (v)}
+#define O_F64(v) {.type = MSGPACK_OBJECT_FLOAT64, .via.f64 = (v)}
+#define O_STR(s) {.type = MSGPACK_OBJECT_STR, .via.str = {sizeof(s) - 1, (s)}}
+#define O_BIN(s) {.type = MSGPACK_OBJECT_BIN, .via.bin = {sizeof(s) - 1, (s)}}
+#define O_TYPE(t) {.type = MSGPACK_OBJECT_##t}
+/* clang-format on */
+
 static void test_envelope(void)
 {
-    lx_arena_t vals;
-    lx_arena_init(&vals, NULL);
-    lx_msg_t m;
-    s_fill_msg(&vals, LX_MSG_ASSIGN, V_TYPICAL, &m);
-    lx_strbuf_t enc;
-    if (!s_encode(&m, &enc, "ASSIGN")) {
-        lx_arena_release(&vals);
+    filled_t fx;
+    if (!s_filled(&fx, LX_MSG_ASSIGN, V_TYPICAL))
         return;
-    }
     static const struct {
         const char *label, *key;
         int op; /* 0 replace the value, 1 remove the key, 2 add the key again */
@@ -1038,108 +1075,37 @@ static void test_envelope(void)
         lx_result_t want;
         const char *message;
     } cases[] = {
-        {"proto 2",
-         "proto",
-         0,
-         {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 2},
-         LX_E_BADMSG,
-         "message.proto: version 2, expected 1"},
-        {"proto 0",
-         "proto",
-         0,
-         {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 0},
-         LX_E_BADMSG,
-         "message.proto: version 0, expected 1"},
-        {"proto -1",
-         "proto",
-         0,
-         {.type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = -1},
-         LX_E_BADMSG,
-         "message.proto: negative value -1"},
-        {"proto '1'",
-         "proto",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {1, "1"}},
-         LX_E_BADMSG,
+        {"proto 2", "proto", 0, O_U64(2), LX_E_BADMSG, "message.proto: version 2, expected 1"},
+        {"proto 0", "proto", 0, O_U64(0), LX_E_BADMSG, "message.proto: version 0, expected 1"},
+        {"proto -1", "proto", 0, O_I64(-1), LX_E_BADMSG, "message.proto: negative value -1"},
+        {"proto '1'", "proto", 0, O_STR("1"), LX_E_BADMSG,
          "message.proto: expected an unsigned integer, found a string"},
         {"no proto", "proto", 1, {0}, LX_E_BADMSG, "message: missing proto"},
         {"no type", "type", 1, {0}, LX_E_BADMSG, "message: missing type"},
-        {"type NOPE",
-         "type",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {4, "NOPE"}},
-         LX_E_BADMSG,
+        {"type NOPE", "type", 0, O_STR("NOPE"), LX_E_BADMSG,
          "message.type: unknown message type 'NOPE'"},
-        {"type assign",
-         "type",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {6, "assign"}},
-         LX_E_BADMSG,
+        {"type assign", "type", 0, O_STR("assign"), LX_E_BADMSG,
          "message.type: unknown message type 'assign'"},
-        {"type with a quote",
-         "type",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {5, "A'\n\xff."}},
-         LX_E_BADMSG,
+        {"type with a quote", "type", 0, O_STR("A'\n\xff."), LX_E_BADMSG,
          "message.type: unknown message type 'A\\x27\\x0a\\xff.'"},
-        {"type 3",
-         "type",
-         0,
-         {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 3},
-         LX_E_BADMSG,
+        {"type 3", "type", 0, O_U64(3), LX_E_BADMSG,
          "message.type: expected a string, found an unsigned integer"},
-        {"job twice",
-         "job",
-         2,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {1, "j"}},
-         LX_E_BADMSG,
-         "message: duplicate key 'job'"},
-        {"proto twice",
-         "proto",
-         2,
-         {.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = 1},
-         LX_E_BADMSG,
-         "message: duplicate key 'proto'"},
-        {"job nil",
-         "job",
-         0,
-         {.type = MSGPACK_OBJECT_NIL},
-         LX_E_BADMSG,
-         "ASSIGN.job: expected a string, found nil"},
-        {"attempt float",
-         "attempt",
-         0,
-         {.type = MSGPACK_OBJECT_FLOAT64, .via.f64 = 1.0},
-         LX_E_BADMSG,
+        {"job twice", "job", 2, O_STR("j"), LX_E_BADMSG, "message: duplicate key 'job'"},
+        {"proto twice", "proto", 2, O_U64(1), LX_E_BADMSG, "message: duplicate key 'proto'"},
+        {"job nil", "job", 0, O_TYPE(NIL), LX_E_BADMSG, "ASSIGN.job: expected a string, found nil"},
+        {"attempt float", "attempt", 0, O_F64(1.0), LX_E_BADMSG,
          "ASSIGN.attempt: expected an unsigned integer, found a float"},
-        {"frames map",
-         "frames",
-         0,
-         {.type = MSGPACK_OBJECT_MAP},
-         LX_E_BADMSG,
+        {"frames map", "frames", 0, O_TYPE(MAP), LX_E_BADMSG,
          "ASSIGN.frames: expected an array, found a map"},
-        {"config bin",
-         "config",
-         0,
-         {.type = MSGPACK_OBJECT_BIN, .via.bin = {1, "c"}},
-         LX_E_BADMSG,
+        {"config bin", "config", 0, O_BIN("c"), LX_E_BADMSG,
          "ASSIGN.config: expected a string, found a bin"},
-        {"config with NUL",
-         "config",
-         0,
-         {.type = MSGPACK_OBJECT_STR, .via.str = {3, "a\0b"}},
-         LX_E_BADMSG,
+        {"config with NUL", "config", 0, O_STR("a\0b"), LX_E_BADMSG,
          "ASSIGN.config: string contains a NUL byte"},
-        {"unknown key twice",
-         "zz",
-         2,
-         {.type = MSGPACK_OBJECT_NIL},
-         LX_E_BADMSG,
-         "message: duplicate key 'zz'"},
+        {"unknown key twice", "zz", 2, O_TYPE(NIL), LX_E_BADMSG, "message: duplicate key 'zz'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         msgpack_unpacked u;
-        if (!s_unpack(&enc, &u)) {
+        if (!s_unpack(&fx.enc, &u)) {
             msgpack_unpacked_destroy(&u);
             continue;
         }
@@ -1151,10 +1117,7 @@ static void test_envelope(void)
             s_remove_key(&u.data, cases[i].key);
         else
             s_add(&u.data, u.zone, cases[i].key, cases[i].val);
-        lx_strbuf_t sb;
-        s_repack(&u.data, &sb);
-        s_refused(sb.buf, sb.len, cases[i].want, cases[i].message, cases[i].label);
-        lx_strbuf_release(&sb);
+        s_repacked_refused(&u.data, cases[i].want, cases[i].message, cases[i].label);
         msgpack_unpacked_destroy(&u);
     }
 
@@ -1184,7 +1147,7 @@ static void test_envelope(void)
     s_refused(sb.buf, sb.len, LX_E_LIMIT, "message: key 0 of 65 bytes exceeds 64", "long key");
     lx_strbuf_release(&sb);
     lx_strbuf_init(&sb, NULL);
-    lx_strbuf_add(&sb, enc.buf, enc.len);
+    lx_strbuf_add(&sb, fx.enc.buf, fx.enc.len);
     lx_strbuf_add(&sb, "\xc0", 1);
     s_refused(sb.buf, sb.len, LX_E_BADMSG, "message: 1 trailing bytes after the message",
               "trailing byte");
@@ -1192,38 +1155,32 @@ static void test_envelope(void)
 
     /* Duplicate key inside a record. */
     lx_msg_t fm;
-    s_fill_msg(&vals, LX_MSG_FRAME, V_TYPICAL, &fm);
+    s_fill_msg(&fx.vals, LX_MSG_FRAME, V_TYPICAL, &fm);
     lx_strbuf_t fenc;
     msgpack_unpacked u;
     if (s_encode(&fm, &fenc, "FRAME") && s_unpack(&fenc, &u)) {
         msgpack_object *rec = &s_key(&u.data, "files")->via.array.ptr[1];
         s_add(rec, u.zone, "hash", *s_key(rec, "hash"));
-        s_repack(&u.data, &sb);
-        s_refused(sb.buf, sb.len, LX_E_BADMSG, "FRAME.files[1]: duplicate key 'hash'",
-                  "record key twice");
-        lx_strbuf_release(&sb);
+        s_repacked_refused(&u.data, LX_E_BADMSG, "FRAME.files[1]: duplicate key 'hash'",
+                           "record key twice");
         s_remove_key(rec, "hash");
         s_remove_key(rec, "hash");
-        s_repack(&u.data, &sb);
-        s_refused(sb.buf, sb.len, LX_E_BADMSG, "FRAME.files[1].hash: missing", "record no hash");
-        lx_strbuf_release(&sb);
+        s_repacked_refused(&u.data, LX_E_BADMSG, "FRAME.files[1].hash: missing", "record no hash");
         /* Long enough for the smallest-record bound: only its kind is wrong. */
         static char text[200];
         memset(text, 't', sizeof text);
         *rec = s_array_obj(u.zone, 1, s_str_obj(text, sizeof text));
-        s_repack(&u.data, &sb);
-        s_refused(sb.buf, sb.len, LX_E_BADMSG, "FRAME.files[1]: expected a map, found an array",
-                  "record not a map");
-        lx_strbuf_release(&sb);
+        s_repacked_refused(&u.data, LX_E_BADMSG, "FRAME.files[1]: expected a map, found an array",
+                           "record not a map");
     }
     msgpack_unpacked_destroy(&u);
     lx_strbuf_release(&fenc);
 
     /* Encoder: a has bit past the table, a list without entries. */
-    lx_msg_t bad = m;
+    lx_msg_t bad = fx.m;
     bad.frames.v = NULL;
     s_encode_refused(&bad, LX_E_INVALID, "ASSIGN.frames: 3 entries but no array", "frames NULL");
-    s_fill_msg(&vals, LX_MSG_FRAME, V_TYPICAL, &fm);
+    s_fill_msg(&fx.vals, LX_MSG_FRAME, V_TYPICAL, &fm);
     fm.files.v[1].has |= 1ull << 40;
     s_encode_refused(&fm, LX_E_INVALID, "FRAME.files[1]: has bit 40 names no field", "bit 40");
     fm.files.v[1].has = LX_FILE_REC_BIT(key);
@@ -1232,9 +1189,15 @@ static void test_envelope(void)
     fm.files.v[1].bytes = (lx_bytes_t){NULL, 3};
     fm.files.v[1].has |= LX_FILE_REC_BIT(bytes);
     s_encode_refused(&fm, LX_E_INVALID, "FRAME.files[1].bytes: 3 bytes but no data", "bin NULL");
-    lx_strbuf_release(&enc);
-    lx_arena_release(&vals);
+    s_filled_release(&fx);
 }
+
+#undef O_U64
+#undef O_I64
+#undef O_F64
+#undef O_STR
+#undef O_BIN
+#undef O_TYPE
 
 /* ---- unknown keys and nesting ----------------------------------------- */
 
@@ -1400,59 +1363,41 @@ static void test_claimed_lengths(void)
         s_asm(&sb, cases[i].spec);
         if (cases[i].size)
             CHECK_EQ_INT(sb.len, cases[i].size);
-        counter_t c = {0, -1, 0, 0, 0, 0};
-        lx_alloc_t al = t_alloc_of(&c);
-        lx_arena_t arena;
-        lx_arena_init(&arena, &al);
-        lx_msg_t m;
-        lx_error_t err = {0};
-        clock_t t0 = clock();
-        lx_result_t rc = lx_msg_decode(sb.buf, sb.len, &arena, &m, &err);
-        double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
-        CHECK_MSG(rc == cases[i].want, "%s: %s (%s)", cases[i].label, lx_error_name(rc),
-                  err.message);
-        CHECK_MSG(strncmp(err.message, cases[i].message, strlen(cases[i].message)) == 0,
-                  "%s: message '%s'", cases[i].label, err.message);
+        size_t bytes;
+        double secs;
+        s_refused_cost(sb.buf, sb.len, cases[i].want, cases[i].message, cases[i].label, &bytes,
+                       &secs);
         /* Nothing sized by what the message claims: at most one arena chunk. */
-        CHECK_MSG(c.total <= 65 * 1024, "%s: allocated %zu bytes", cases[i].label, c.total);
+        CHECK_MSG(bytes <= 65 * 1024, "%s: allocated %zu bytes", cases[i].label, bytes);
         CHECK_MSG(secs < 0.5, "%s: took %.3f s", cases[i].label, secs);
-        lx_arena_release(&arena);
-        CHECK_EQ_INT(c.live_blocks, 0);
         lx_strbuf_release(&sb);
     }
 }
 
 static void test_alloc_failures(void)
 {
-    lx_arena_t vals;
-    lx_arena_init(&vals, NULL);
-    lx_msg_t m;
-    s_fill_msg(&vals, LX_MSG_JOBS, V_MAX, &m);
-    lx_strbuf_t enc;
-    if (!s_encode(&m, &enc, "JOBS")) {
-        lx_arena_release(&vals);
+    filled_t fx;
+    if (!s_filled(&fx, LX_MSG_JOBS, V_MAX))
         return;
-    }
     /* Count the decode's allocations, then fail each in turn. */
-    counter_t c = {0, -1, 0, 0, 0, 0};
-    lx_alloc_t al = t_alloc_of(&c);
-    lx_arena_t arena;
-    lx_arena_init(&arena, &al);
-    lx_msg_t d;
     lx_error_t err = {0};
-    CHECK(lx_msg_decode(enc.buf, enc.len, &arena, &d, &err) == LX_OK);
-    lx_arena_release(&arena);
-    long total = c.calls;
-    CHECK(total >= 2);
-    for (long n = 0; n < total; n++) {
-        counter_t f = {0, n, 0, 0, 0, 0};
-        lx_alloc_t fa = t_alloc_of(&f);
-        lx_arena_init(&arena, &fa);
-        lx_result_t rc = lx_msg_decode(enc.buf, enc.len, &arena, &d, &err);
-        CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld of %ld: %s", n, total, lx_error_name(rc));
+    t_fail_each_t fe = T_FAIL_EACH_INIT;
+    while (t_fail_each_next(&fe)) {
+        lx_arena_t arena;
+        lx_arena_init(&arena, &fe.alloc);
+        lx_msg_t d;
+        lx_result_t rc = lx_msg_decode(fx.enc.buf, fx.enc.len, &arena, &d, &err);
+        if (fe.fail_at < 0) {
+            CHECK(rc == LX_OK);
+            lx_arena_release(&arena);
+            CHECK(fe.c.calls >= 2);
+            continue;
+        }
+        CHECK_MSG(rc == LX_E_NOMEM, "allocation %ld of %ld: %s", fe.fail_at, fe.total,
+                  lx_error_name(rc));
         CHECK(d.type == LX_MSG_NONE && d.has == 0);
         lx_arena_release(&arena);
-        CHECK_EQ_INT(f.live_blocks, 0);
+        CHECK_EQ_INT(fe.c.live_blocks, 0);
     }
     /* The output buffer's allocations failed in turn: nothing appended. */
     long nomem = 0, n = 1;
@@ -1462,9 +1407,9 @@ static void test_alloc_failures(void)
         lx_strbuf_t sb;
         lx_strbuf_init(&sb, &fa);
         lx_strbuf_adds(&sb, "abc"); /* allocation 0 */
-        lx_result_t rc = lx_msg_encode(&m, &sb, &err);
+        lx_result_t rc = lx_msg_encode(&fx.m, &sb, &err);
         if (rc == LX_OK) {
-            CHECK(sb.len == 3 + enc.len && memcmp(sb.buf + 3, enc.buf, enc.len) == 0);
+            CHECK(sb.len == 3 + fx.enc.len && memcmp(sb.buf + 3, fx.enc.buf, fx.enc.len) == 0);
             lx_strbuf_release(&sb);
             break;
         }
@@ -1476,9 +1421,8 @@ static void test_alloc_failures(void)
         CHECK_EQ_INT(f.live_blocks, 0);
     }
     CHECK(nomem >= 1 && nomem == n - 1);
-    printf("%ld decode and %ld encode allocation failures handled\n", total, nomem);
-    lx_strbuf_release(&enc);
-    lx_arena_release(&vals);
+    printf("%ld decode and %ld encode allocation failures handled\n", fe.total, nomem);
+    s_filled_release(&fx);
 }
 
 /* Sizes near the caps, without touching the memory they claim. */

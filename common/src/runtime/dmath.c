@@ -694,9 +694,14 @@ static int s_reduce_big(double ax, double *rh, double *rl)
 }
 
 /* r = ax - q*pi/2 with |r| <= ~pi/4 as rh + rl; returns q mod 4. ax is
- * finite and > pi/4. */
+ * finite and >= 0; up to pi/4 it is its own r. */
 static int s_reduce(double ax, double *rh, double *rl)
 {
+    if (ax <= S_PIO4) {
+        *rh = ax;
+        *rl = 0;
+        return 0;
+    }
     if (!(ax < S_CW_LIMIT))
         return s_reduce_big(ax, rh, rl);
     double q = floor(ax * S_2_OVER_PI + 0.5);
@@ -714,6 +719,21 @@ static int s_reduce(double ax, double *rh, double *rl)
 
 static inline s_dd_t s_neg(s_dd_t a) { return (s_dd_t){-a.hi, -a.lo}; }
 
+/* sin of (rh + rl) + n * pi/2 for n mod 4; cos x is this with n + 1. */
+static s_dd_t s_sin_quadrant(double rh, double rl, int n)
+{
+    switch (n & 3) {
+    case 0:
+        return s_sin_kernel(rh, rl);
+    case 1:
+        return s_cos_kernel(rh, rl);
+    case 2:
+        return s_neg(s_sin_kernel(rh, rl));
+    default:
+        return s_neg(s_cos_kernel(rh, rl));
+    }
+}
+
 double lx_sin(double x)
 {
     double ax = fabs(x);
@@ -721,23 +741,9 @@ double lx_sin(double x)
         return x - x;
     if (ax < 0x1p-27)
         return x; /* sin x = x (1 - x^2/6) rounds to x */
-    double rh = ax, rl = 0;
-    int n = ax <= S_PIO4 ? 0 : s_reduce(ax, &rh, &rl);
-    s_dd_t v;
-    switch (n) {
-    case 0:
-        v = s_sin_kernel(rh, rl);
-        break;
-    case 1:
-        v = s_cos_kernel(rh, rl);
-        break;
-    case 2:
-        v = s_neg(s_sin_kernel(rh, rl));
-        break;
-    default:
-        v = s_neg(s_cos_kernel(rh, rl));
-        break;
-    }
+    double rh, rl;
+    int n = s_reduce(ax, &rh, &rl);
+    s_dd_t v = s_sin_quadrant(rh, rl, n);
     return x < 0 ? -v.hi : v.hi;
 }
 
@@ -748,24 +754,9 @@ double lx_cos(double x)
         return x - x;
     if (ax < 0x1p-27)
         return 1.0;
-    double rh = ax, rl = 0;
-    int n = ax <= S_PIO4 ? 0 : s_reduce(ax, &rh, &rl);
-    s_dd_t v;
-    switch (n) {
-    case 0:
-        v = s_cos_kernel(rh, rl);
-        break;
-    case 1:
-        v = s_neg(s_sin_kernel(rh, rl));
-        break;
-    case 2:
-        v = s_neg(s_cos_kernel(rh, rl));
-        break;
-    default:
-        v = s_sin_kernel(rh, rl);
-        break;
-    }
-    return v.hi;
+    double rh, rl;
+    int n = s_reduce(ax, &rh, &rl);
+    return s_sin_quadrant(rh, rl, n + 1).hi;
 }
 
 double lx_tan(double x)
@@ -775,8 +766,8 @@ double lx_tan(double x)
         return x - x;
     if (ax < 0x1p-27)
         return x;
-    double rh = ax, rl = 0;
-    int n = ax <= S_PIO4 ? 0 : s_reduce(ax, &rh, &rl);
+    double rh, rl;
+    int n = s_reduce(ax, &rh, &rl);
     s_dd_t s = s_sin_kernel(rh, rl), c = s_cos_kernel(rh, rl);
     double v = (n & 1) ? -s_dd_div(c, s).hi : s_dd_div(s, c).hi;
     return x < 0 ? -v : v;
