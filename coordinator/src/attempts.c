@@ -177,16 +177,16 @@ void co_job_fail(const co_state_t *s, co_job_t *j, const char *error, uint64_t e
     /* Nothing of a failed job is worth rendering any more. */
     for (size_t k = 0; k < s->n_attempts; k++)
         if (s->attempts[k].job == j && s->attempts[k].id != except)
-            co_attempt_cancel(s, &s->attempts[k], "job_failed", false, now, tx);
+            co_attempt_stop(s, &s->attempts[k], "cancelled", "job_failed", 0, false, now, tx);
 }
 
-void co_attempt_cancel(const co_state_t *s, const co_attempt_t *a, const char *reason,
-                       bool keep_audit, double now, co_tx_t *tx)
+void co_attempt_stop(const co_state_t *s, const co_attempt_t *a, const char *state,
+                     const char *reason, co_ident_t blame, bool keep_audit, double now, co_tx_t *tx)
 {
     if (a->session) {
         co_effect_t *e = co_tx_effect(tx, CO_FX_CANCEL, a->session);
         e->job_id = a->job->id;
         e->attempt = a->id;
     }
-    co_attempt_end(s, a, "cancelled", reason, 0, keep_audit, now, tx);
+    co_attempt_end(s, a, state, reason, blame, keep_audit, now, tx);
 }

@@ -47,9 +47,10 @@ void co_attempt_release(const co_state_t *s, co_job_t *j, uint64_t id, int64_t f
 void co_job_fail(const co_state_t *s, co_job_t *j, const char *error, uint64_t except, double now,
                  co_tx_t *tx);
 
-/* Cancels attempt a on its session (if it has one): CANCEL, then the
- * attempt ends "cancelled" with reason, nobody blamed. */
-void co_attempt_cancel(const co_state_t *s, const co_attempt_t *a, const char *reason,
-                       bool keep_audit, double now, co_tx_t *tx);
+/* Stops attempt a: CANCEL to its session (if it has one), then
+ * co_attempt_end with the same arguments. */
+void co_attempt_stop(const co_state_t *s, const co_attempt_t *a, const char *state,
+                     const char *reason, co_ident_t blame, bool keep_audit, double now,
+                     co_tx_t *tx);
 
 #endif

@@ -86,7 +86,7 @@ static void s_quarantine(const co_state_t *s, co_ident_t liar, int64_t frame, ui
     /* Its audits in flight are reopened with its frames below. */
     for (size_t k = 0; k < s->n_attempts; k++)
         if (s->attempts[k].who == liar && s->attempts[k].id != except)
-            co_attempt_cancel(s, &s->attempts[k], "quarantined", true, now, tx);
+            co_attempt_stop(s, &s->attempts[k], "cancelled", "quarantined", 0, true, now, tx);
     for (size_t k = 0; k < s->n_jobs; k++) {
         co_job_t *j = s->jobs[k];
         if (!j->audits || j->state > CO_J_RUNNING)

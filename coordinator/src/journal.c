@@ -452,16 +452,29 @@ static lx_result_t s_change(co_journal_t *jn, const co_change_t *c, double wall,
     case CO_CH_JOB_RESTART:
     case CO_CH_ATTEMPT_OWNER:
     case CO_CH_SESSION_CREDIT:
-        return LX_OK; /* memory only: a restart starts these afresh */
+        break;
     }
     return LX_OK;
+}
+
+/* Changes kept in memory only: a restart starts them afresh (ownership and
+ * credit come back with the workers' HELLOs; a rerendered job's clock
+ * restarts anyway). */
+static bool s_memory_only(co_change_kind_t kind)
+{
+    return kind == CO_CH_JOB_RESTART || kind == CO_CH_ATTEMPT_OWNER || kind == CO_CH_SESSION_CREDIT;
 }
 
 lx_result_t co_journal_write(co_journal_t *j, const co_tx_t *tx, double wall_offset_ms,
                              lx_error_t *err)
 {
+    size_t first = 0;
+    while (first < tx->n_changes && s_memory_only(tx->changes[first].kind))
+        first++;
+    if (first == tx->n_changes)
+        return LX_OK; /* nothing to write: no SQLite transaction either */
     lx_result_t rc = s_exec(j, err, "BEGIN IMMEDIATE", "");
-    for (size_t i = 0; i < tx->n_changes && rc == LX_OK; i++)
+    for (size_t i = first; i < tx->n_changes && rc == LX_OK; i++)
         rc = s_change(j, &tx->changes[i], wall_offset_ms, err);
     if (rc == LX_OK)
         rc = s_exec(j, err, "COMMIT", "");

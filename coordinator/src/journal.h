@@ -44,8 +44,9 @@ lx_result_t co_journal_open(const char *state_dir, co_journal_t **out, lx_error_
 void co_journal_close(co_journal_t **j_p);
 
 /* Writes every journaled change of tx in one transaction (nothing of it
- * on failure). Times in tx are monotonic ms; wall_offset_ms (unix ms minus
- * monotonic ms) turns those that must outlive the process into unix ms. */
+ * on failure); a transition of memory-only changes writes nothing. Times in tx are monotonic ms;
+ * wall_offset_ms (unix ms minus monotonic ms) turns those that must outlive the process into unix
+ * ms. */
 lx_result_t co_journal_write(co_journal_t *j, const co_tx_t *tx, double wall_offset_ms,
                              lx_error_t *err);
 

@@ -75,8 +75,7 @@ void co_sched_hello(const co_state_t *s, uint64_t serial, const lx_msg_t *hello,
     for (uint32_t k = 0; k < resumed; k++) {
         const co_attempt_t *a = co_state_attempt(s, hello->resumed.v[k]);
         const co_session_t *owner = a ? co_state_session(s, a->session) : NULL;
-        bool adopt =
-            a && (a->session == 0 || a->session == serial || !owner || (who && owner->who == who));
+        bool adopt = a && (!owner || owner->serial == serial || (who && owner->who == who));
         if (adopt && a->session != serial) {
             co_change_t *o = co_tx_change(tx, CO_CH_ATTEMPT_OWNER, a->job);
             o->attempt = a->id;
@@ -222,12 +221,7 @@ void co_sched_reject(const co_state_t *s, uint64_t serial, const lx_msg_t *m, lx
     }
     /* A worker that delivers a wrong result fails its attempt, like a
      * render error: the frame in hand counts against it. */
-    if (a->session) {
-        co_effect_t *e = co_tx_effect(tx, CO_FX_CANCEL, a->session);
-        e->job_id = j->id;
-        e->attempt = a->id;
-    }
-    co_attempt_end(s, a, "failed", "result_rejected", w ? w->who : a->who, false, now, tx);
+    co_attempt_stop(s, a, "failed", "result_rejected", w ? w->who : a->who, false, now, tx);
 }
 
 void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m, double now,
@@ -274,10 +268,7 @@ bool co_sched_tick(const co_state_t *s, double now, co_tx_t *tx)
         co_tx_log(tx, LX_LOG_WARN,
                   "event=stuck job=%s attempt=%" PRIu64 " worker=%s silent_ms=%.0f", a->job->id,
                   a->id, co_state_name(s, w->who), now - a->progress);
-        co_effect_t *e = co_tx_effect(tx, CO_FX_CANCEL, w->serial);
-        e->job_id = a->job->id;
-        e->attempt = a->id;
-        co_attempt_end(s, a, "stuck", "no_progress", w->who, false, now, tx);
+        co_attempt_stop(s, a, "stuck", "no_progress", w->who, false, now, tx);
         return true;
     }
     /* Attempts nobody re-announced within the grace period are lost. */
@@ -350,7 +341,7 @@ void co_sched_cancel(const co_state_t *s, co_job_t *j, double now, co_tx_t *tx)
     co_tx_change(tx, CO_CH_JOB_STATE, j)->u.job_state.state = CO_J_CANCELLED;
     for (size_t k = 0; k < s->n_attempts; k++)
         if (s->attempts[k].job == j)
-            co_attempt_cancel(s, &s->attempts[k], "job_cancelled", false, now, tx);
+            co_attempt_stop(s, &s->attempts[k], "cancelled", "job_cancelled", 0, false, now, tx);
     co_tx_log(tx, LX_LOG_INFO, "event=job_cancelled job=%s done=%" PRIu64, j->id, j->done);
 }
 

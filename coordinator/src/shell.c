@@ -221,8 +221,7 @@ bool co_commit(coord_t *c, co_tx_t *tx)
     bool ok = !tx->failed;
     if (!ok)
         co_log(c, LX_LOG_ERROR, "event=transition_failed error=\"out of memory\"");
-    if (ok && co_tx_journaled(tx) &&
-        co_journal_write(c->journal, tx, c->wall_offset, &err) != LX_OK) {
+    if (ok && co_journal_write(c->journal, tx, c->wall_offset, &err) != LX_OK) {
         co_log(c, LX_LOG_ERROR, "event=journal_error error=\"%s\"", err.message);
         ok = false;
     }

@@ -104,14 +104,6 @@ co_session_t *co_state_session(const co_state_t *s, uint64_t serial)
     return NULL;
 }
 
-co_session_t *co_state_session_of(const co_state_t *s, co_ident_t who)
-{
-    for (size_t i = 0; who && i < s->n_sessions; i++)
-        if (s->sessions[i].who == who)
-            return &s->sessions[i];
-    return NULL;
-}
-
 uint32_t co_state_held(const co_state_t *s, uint64_t serial)
 {
     uint32_t held = 0;

@@ -160,8 +160,6 @@ co_job_t *co_state_job(const co_state_t *s, const char *id);
 co_job_t *co_state_job_by_token(const co_state_t *s, const char *token);
 co_attempt_t *co_state_attempt(const co_state_t *s, uint64_t id);
 co_session_t *co_state_session(const co_state_t *s, uint64_t serial);
-/* The live session of identity who, if any. */
-co_session_t *co_state_session_of(const co_state_t *s, co_ident_t who);
 
 /* Attempts session `serial` holds. */
 uint32_t co_state_held(const co_state_t *s, uint64_t serial);

@@ -78,16 +78,6 @@ void co_tx_log(co_tx_t *tx, lx_log_level_t level, const char *fmt, ...)
     lx_strbuf_addf(&tx->log, "%d%s\n", (int)level, line);
 }
 
-bool co_tx_journaled(const co_tx_t *tx)
-{
-    for (size_t i = 0; i < tx->n_changes; i++) {
-        co_change_kind_t k = tx->changes[i].kind;
-        if (k != CO_CH_ATTEMPT_OWNER && k != CO_CH_SESSION_CREDIT && k != CO_CH_JOB_RESTART)
-            return true;
-    }
-    return false;
-}
-
 void co_tx_audit(co_tx_t *tx, const co_state_t *s, co_job_t *j, int64_t f, const co_audit_t *a,
                  int confirmed, int disputed)
 {

@@ -168,7 +168,4 @@ int co_tx_job_state(const co_tx_t *tx, const co_job_t *j);
  * this plus one. */
 uint64_t co_tx_attempts_started(const co_tx_t *tx);
 
-/* Whether the transition has anything to journal. */
-bool co_tx_journaled(const co_tx_t *tx);
-
 #endif

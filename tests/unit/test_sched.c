@@ -57,8 +57,7 @@ static void h_commit(h_t *h, co_tx_t *tx)
 {
     lx_error_t err = {0};
     CHECK(!tx->failed);
-    if (co_tx_journaled(tx))
-        CHECK_MSG(co_journal_write(h->jn, tx, 0, &err) == LX_OK, "journal: %s", err.message);
+    CHECK_MSG(co_journal_write(h->jn, tx, 0, &err) == LX_OK, "journal: %s", err.message);
     CHECK_MSG(co_apply(&h->s, tx, &err), "apply: %s", err.message);
     h->n_fx = 0;
     for (size_t i = 0; i < tx->n_effects && h->n_fx < MAX_FX; i++) {
