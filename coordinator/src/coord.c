@@ -81,7 +81,8 @@ static bool s_recv(coord_t *c)
     }
     if (n == 0)
         return false;
-    co_peer_t from = {zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), n == 3};
+    co_peer_t from = {zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), n == 3, NULL,
+                      CO_ROLE_ADMIN};
     if (n < 2 || excess || (n == 3 && zmq_msg_size(&parts[1]) != 0)) {
         c->bad_messages++;
         co_log(c, LX_LOG_WARN, "event=bad_envelope parts=%d count=%" PRIu64, n, c->bad_messages);

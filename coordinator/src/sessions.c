@@ -94,7 +94,7 @@ static void s_on_program_get(coord_t *c, co_link_t *l, const lx_msg_t *m)
     lx_strbuf_t bytes;
     lx_strbuf_init(&bytes, NULL);
     lx_error_t err = {0};
-    co_peer_t to = {l->ident, l->ident_len, false};
+    co_peer_t to = {l->ident, l->ident_len, false, NULL, 0};
     if (co_journal_program(c->journal, m->program_hash, &bytes, &err) != LX_OK)
         co_error(c, &to, "not_found", "no program %s", m->program_hash);
     else {

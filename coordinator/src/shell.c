@@ -50,7 +50,7 @@ bool co_send_session(coord_t *c, uint64_t serial, const lx_msg_t *m)
     if (!l)
         return false;
     l->last_send = lx_monotonic_ms();
-    co_peer_t to = {l->ident, l->ident_len, false};
+    co_peer_t to = {l->ident, l->ident_len, false, NULL, 0};
     return co_send(c, &to, m);
 }
 

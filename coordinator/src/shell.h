@@ -13,12 +13,27 @@
 
 enum { CO_MAX_IDENT = 255 };
 
-/* Where a reply goes: a socket identity (borrowed), and whether the peer
- * is a REQ socket (an empty delimiter frame follows the identity). */
+/* What an authenticated peer may do (its allow-list role): a worker
+ * takes work, a client submits and follows its own jobs, an admin does
+ * everything. Bits: admin = worker | client | CO_ROLE_ALL_JOBS. */
+typedef enum {
+    CO_ROLE_WORKER = 1,
+    CO_ROLE_CLIENT = 2,
+    CO_ROLE_ALL_JOBS = 4, /* other keys' jobs, the worker list */
+    CO_ROLE_ADMIN = 7
+} co_role_t;
+
+/* Where a message came from and a reply goes: a socket identity
+ * (borrowed), whether the peer is a REQ socket (an empty delimiter frame
+ * follows the identity), and who it is: its CURVE public key (Z85, 40
+ * characters; NULL on an unauthenticated socket: --insecure tcp, inproc)
+ * and its role (CO_ROLE_ADMIN when unauthenticated). */
 typedef struct co_peer {
     const uint8_t *ident;
     size_t ident_len;
     bool delimiter;
+    const char *key;
+    unsigned role; /* co_role_t bits */
 } co_peer_t;
 
 /* A worker's socket once it said HELLO: its session number, and the

@@ -39,11 +39,20 @@ typedef struct lx_coord_config {
      * first message is read (embedded use starts workers after it). */
     void (*ready)(void *user);
     void *ready_user;
+    /* Export directories jobs may write into: absolute roots, a job's out
+     * must be one of them or below; none = any absolute path (logged as a
+     * warning at start). */
+    const char *const *allow_output;
+    size_t n_allow_output;
+    uint32_t max_sessions; /* worker sessions at once: 4096 */
+    int64_t max_frames;    /* frames per job: 100000000 */
 } lx_coord_config_t;
 #define LX_COORD_CONFIG_INIT                                                                       \
     {                                                                                              \
-        sizeof(lx_coord_config_t), NULL, NULL, NULL, 0, 10000.0, 1000.0, 3, 0, 512u << 20,         \
-            600000.0, 600000.0, LX_LOG_INFO, NULL, NULL, NULL, NULL                                \
+        .size = sizeof(lx_coord_config_t), .target_chunk_ms = 10000.0, .heartbeat_ms = 1000.0,     \
+        .liveness = 3, .max_message = 512u << 20, .progress_timeout_ms = 600000.0,                 \
+        .forgive_ms = 600000.0, .log_level = LX_LOG_INFO, .max_sessions = 4096,                    \
+        .max_frames = 100000000                                                                    \
     }
 
 /* Runs until *cfg->stop is set. LX_E_IO when the socket cannot be bound

@@ -51,11 +51,16 @@ typedef struct lx_worker_config {
     atomic_int *stop;
     lx_worker_render_fn render; /* NULL: lx_frame_renderer_render */
     void *render_user;
+    /* Export directories this worker writes into (absolute roots); an
+     * ASSIGN whose out is elsewhere fails as a bad assignment. None = any. */
+    const char *const *allow_output;
+    size_t n_allow_output;
 } lx_worker_config_t;
 #define LX_WORKER_CONFIG_INIT                                                                      \
     {                                                                                              \
-        sizeof(lx_worker_config_t), NULL, NULL, "worker", 1, 1000.0, 3, 1000.0, 32000.0,           \
-            512u << 20, LX_LOG_INFO, NULL, NULL, NULL, NULL                                        \
+        .size = sizeof(lx_worker_config_t), .name = "worker", .threads = 1,                        \
+        .heartbeat_ms = 1000.0, .liveness = 3, .backoff_ms = 1000.0, .backoff_max_ms = 32000.0,    \
+        .max_message = 512u << 20, .log_level = LX_LOG_INFO                                        \
     }
 
 /* Runs until drained. LX_E_IO when the socket cannot be created. */
