@@ -209,6 +209,8 @@ static bool s_session_open(co_state_t *s, const co_change_t *c)
     memset(w, 0, sizeof *w);
     w->serial = c->session;
     w->who = co_state_intern(s, c->worker);
+    co_state_label_set(s, w->who, c->u.session_open.name);
+    snprintf(w->name, sizeof w->name, "%s", c->u.session_open.name);
     snprintf(w->build, sizeof w->build, "%s", c->u.session_open.build);
     w->threads = c->u.session_open.threads;
     return w->who != 0;

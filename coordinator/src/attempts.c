@@ -25,11 +25,10 @@ void co_attempt_start(const co_state_t *s, co_job_t *j, const co_session_t *w, i
 {
     uint64_t id = s->last_attempt + 1 + co_tx_attempts_started(tx);
     int64_t warm = co_job_warmup_from(j, first);
-    const char *name = co_state_name(s, w->who);
     co_change_t *c = co_tx_change(tx, CO_CH_ATTEMPT_START, j);
     c->attempt = id;
     c->session = w->serial;
-    c->worker = name;
+    c->worker = co_state_name(s, w->who);
     c->now = now;
     c->u.attempt_start.first = first;
     c->u.attempt_start.last = last;
@@ -44,7 +43,7 @@ void co_attempt_start(const co_state_t *s, co_job_t *j, const co_session_t *w, i
     co_tx_log(tx, LX_LOG_INFO,
               "event=%s job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
               " warmup_from=%" PRId64 " worker=%s",
-              audit ? "assign_audit" : "assign", j->id, id, first, last, warm, name);
+              audit ? "assign_audit" : "assign", j->id, id, first, last, warm, w->name);
 }
 
 bool co_attempt_assign_chunk(const co_state_t *s, const co_session_t *w, co_job_t *j, double now,
@@ -86,7 +85,7 @@ static void s_blame_chunk(const co_state_t *s, co_job_t *j, co_ident_t who, doub
     c->u.block.failed_chunks = 0;
     c->u.block.until = now + s->policy.forgive_ms;
     co_tx_log(tx, LX_LOG_WARN, "event=worker_blocked job=%s worker=%s for_ms=%.0f", j->id,
-              c->worker, s->policy.forgive_ms);
+              co_state_label(s, who), s->policy.forgive_ms);
 }
 
 /* An audit attempt ended without a result: its frame waits for another
@@ -136,9 +135,12 @@ void co_attempt_release(const co_state_t *s, co_job_t *j, uint64_t id, int64_t f
                         co_ident_t blame, double now, co_tx_t *tx)
 {
     bool in_hand = blame != 0, failed_any = false;
-    for (int64_t f = first; f <= last; f++) {
-        int64_t i = f - j->first;
-        if (i < 0 || i >= j->n || j->frames[i].state != CO_F_RUNNING || j->frames[i].attempt != id)
+    /* Indexes, clipped to the job: no frame arithmetic can overflow. */
+    int64_t lo = first > j->first ? first - j->first : 0;
+    int64_t hi = last - j->first < j->n ? last - j->first : j->n - 1;
+    for (int64_t i = lo; i <= hi; i++) {
+        int64_t f = j->first + i;
+        if (j->frames[i].state != CO_F_RUNNING || j->frames[i].attempt != id)
             continue;
         /* Only the frame in hand failed; the rest were not reached. The
          * same worker failing a frame again does not count (it is never

@@ -75,10 +75,10 @@ bool co_audit_assign(const co_state_t *s, const co_session_t *w, co_job_t *j, do
 static void s_quarantine(const co_state_t *s, co_ident_t liar, int64_t frame, uint64_t except,
                          double now, co_tx_t *tx)
 {
-    const char *name = co_state_name(s, liar);
+    const char *name = co_state_label(s, liar);
     if (!co_state_quarantined(s, liar)) {
         co_change_t *c = co_tx_change(tx, CO_CH_QUARANTINE, NULL);
-        c->worker = name;
+        c->worker = co_state_name(s, liar);
         c->frame = frame;
         co_tx_log(tx, LX_LOG_ERROR, "event=worker_quarantined worker=%s frame=%" PRId64, name,
                   frame);

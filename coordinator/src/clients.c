@@ -58,17 +58,28 @@ static void s_job_rec(const co_state_t *s, const co_job_t *j, double now, lx_job
 #undef SET
 }
 
-/* JOBS: every job, or only `only`. */
+/* Whether peer p may see and act on job j: its own (submitted with its
+ * key), or any with the admin role. */
+static bool s_may(const co_peer_t *p, const co_job_t *j)
+{
+    return (p->role & CO_ROLE_ALL_JOBS) || strcmp(j->owner, p->key ? p->key : "") == 0;
+}
+
+/* JOBS: every job `to` may see, or only `only`. */
 static void s_reply_jobs(coord_t *c, const co_peer_t *to, const co_job_t *only, double now)
 {
-    size_t n = only ? 1 : c->state.n_jobs;
-    lx_job_rec_t *recs = calloc(n ? n : 1, sizeof *recs);
-    char(*waiting)[512] = calloc(n ? n : 1, sizeof *waiting);
+    size_t n = 0, cap = only ? 1 : c->state.n_jobs;
+    lx_job_rec_t *recs = calloc(cap ? cap : 1, sizeof *recs);
+    char(*waiting)[512] = calloc(cap ? cap : 1, sizeof *waiting);
     if (!recs || !waiting)
         co_error(c, to, "internal", "out of memory");
-    for (size_t i = 0; recs && waiting && i < n; i++)
-        s_job_rec(&c->state, only ? only : c->state.jobs[i], now, &recs[i], waiting[i],
-                  sizeof waiting[i]);
+    for (size_t i = 0; recs && waiting && i < cap; i++) {
+        const co_job_t *j = only ? only : c->state.jobs[i];
+        if (s_may(to, j)) {
+            s_job_rec(&c->state, j, now, &recs[n], waiting[n], sizeof waiting[n]);
+            n++;
+        }
+    }
     lx_msg_t m = {.type = LX_MSG_JOBS};
     LX_MSG_SET(&m, jobs, ((lx_job_recs_t){recs, (uint32_t)n}));
     if (recs && waiting)
@@ -98,7 +109,7 @@ static void s_reply_workers(coord_t *c, const co_peer_t *to, double now)
             if (s->attempts[k].session == w->serial)
                 a = &s->attempts[k];
 #define SET(m, v) LX_REC_SET(r, LX_WORKER_REC, m, v)
-        SET(name, co_state_name(s, w->who));
+        SET(name, w->name);
         SET(build, w->build);
         SET(threads, w->threads);
         /* Blocked for some jobs: named, and the state says so when idle. */
@@ -172,9 +183,10 @@ static bool s_submit_ok(const lx_msg_t *m, char *why, size_t size)
         snprintf(why, size, "output must be 'shared' or 'stream', not '%s'", output);
     else if (m->out[0] != '/')
         snprintf(why, size, "the output directory must be an absolute path, not '%s'", m->out);
-    else if (LX_MSG_HAS(m, frames) &&
-             (m->frames.n != 2 || m->frames.v[0] < 0 || m->frames.v[0] > m->frames.v[1]))
-        snprintf(why, size, "frames must be [a, b] with 0 <= a <= b");
+    else if (LX_MSG_HAS(m, frames) && (m->frames.n != 2 || m->frames.v[0] < 0 ||
+                                       m->frames.v[0] > m->frames.v[1] ||
+                                       m->frames.v[1] > CO_FRAME_MAX))
+        snprintf(why, size, "frames must be [a, b] with 0 <= a <= b <= %" PRId64, CO_FRAME_MAX);
     else if (LX_MSG_HAS(m, audit_rate) && !(m->audit_rate >= 0 && m->audit_rate <= 1))
         snprintf(why, size, "the audit rate must be in [0, 1]");
     else
@@ -246,6 +258,14 @@ static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         LX_MSG_HAS(m, program) ? s_load(c, from, m, program) : s_compile(c, from, m, program);
     if (!j)
         return NULL;
+    if (j->n > c->cfg->max_frames) {
+        co_error(c, from, "bad_request",
+                 "%" PRId64 " frames: this coordinator takes at most %" PRId64
+                 " frames per job (--max-frames)",
+                 j->n, c->cfg->max_frames);
+        co_job_free(&j);
+        return NULL;
+    }
     lx_error_t err = {0};
     if (lx_export_check_target(m->out, j->program->patch_id, LX_MSG_HAS(m, force) && m->force,
                                &err) != LX_OK) {
@@ -272,7 +292,8 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
 {
     char submit_hash[65];
     s_submit_hash(m, submit_hash);
-    const co_job_t *old = co_state_job_by_token(&c->state, m->token);
+    const char *owner = from->key ? from->key : "";
+    const co_job_t *old = co_state_job_by_token(&c->state, owner, m->token);
     if (old && strcmp(old->submit_hash, submit_hash) != 0) {
         co_error(c, from, "token_reused",
                  "token '%s' was already used by job %s for a different request", m->token,
@@ -288,8 +309,16 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
         co_error(c, from, "bad_request", "%s", why);
         return;
     }
+    /* The id comes from the owner's key and the token: two clients may
+     * pick the same token. */
     char token_hash[65], id[16];
-    lx_sha256_hex(m->token, strlen(m->token), token_hash);
+    lx_strbuf_t idsrc;
+    lx_strbuf_init(&idsrc, NULL);
+    if (owner[0])
+        lx_strbuf_addf(&idsrc, "%s:", owner);
+    lx_strbuf_adds(&idsrc, m->token);
+    lx_sha256_hex(idsrc.buf ? idsrc.buf : "", idsrc.len, token_hash);
+    lx_strbuf_release(&idsrc);
     snprintf(id, sizeof id, "j%.12s", token_hash);
     if (co_state_job(&c->state, id)) {
         co_error(c, from, "token_reused", "job id %s is taken; use another token", id);
@@ -300,6 +329,7 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
     co_job_t *j = s_new_job(c, from, m, &program, now);
     if (j) {
         memcpy(j->id, id, sizeof id);
+        snprintf(j->owner, sizeof j->owner, "%s", owner);
         snprintf(j->token, sizeof j->token, "%s", m->token);
         memcpy(j->submit_hash, submit_hash, sizeof submit_hash);
         co_job_t *submitted = j;
@@ -368,6 +398,9 @@ void co_clients_on_message(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         return;
     }
     co_job_t *j = LX_MSG_HAS(m, job) ? co_state_job(&c->state, m->job) : NULL;
+    /* Another client's job is no business of this one: it does not exist. */
+    if (j && !s_may(from, j))
+        j = NULL;
     if (LX_MSG_HAS(m, job) && !j) {
         co_error(c, from, "unknown_job", "no job '%s'", m->job);
         return;

@@ -15,7 +15,7 @@
 
 #include "lattice/files.h"
 
-enum { SCHEMA_VERSION = 2, CACHE_SIZE = 64 };
+enum { SCHEMA_VERSION = 3, CACHE_SIZE = 64 };
 
 struct co_journal {
     sqlite3 *db;
@@ -29,13 +29,13 @@ struct co_journal {
 
 static const char *const SCHEMA =
     "CREATE TABLE IF NOT EXISTS programs(hash TEXT PRIMARY KEY, bytes BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS jobs(id TEXT PRIMARY KEY, token TEXT UNIQUE NOT NULL,"
-    " submit_hash TEXT NOT NULL, state TEXT NOT NULL, project TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS jobs(id TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+    " token TEXT NOT NULL, submit_hash TEXT NOT NULL, state TEXT NOT NULL, project TEXT NOT NULL,"
     " program_hash TEXT NOT NULL, config TEXT NOT NULL, config_hash TEXT NOT NULL,"
     " out TEXT NOT NULL, output TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,"
     " chunk INTEGER NOT NULL, created REAL NOT NULL, error TEXT, progress_ms REAL NOT NULL,"
     " audit_rate REAL, audited INTEGER NOT NULL DEFAULT 0, disputed INTEGER NOT NULL"
-    " DEFAULT 0, rerendered INTEGER NOT NULL DEFAULT 0);"
+    " DEFAULT 0, rerendered INTEGER NOT NULL DEFAULT 0, UNIQUE(owner, token));"
     "CREATE TABLE IF NOT EXISTS frames(job TEXT NOT NULL, frame INTEGER NOT NULL,"
     " state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL"
     " DEFAULT 0, PRIMARY KEY(job, frame)) WITHOUT ROWID;"
@@ -56,8 +56,9 @@ static const char *const SCHEMA =
     " failed_chunks INTEGER NOT NULL, blocked_until REAL NOT NULL,"
     " PRIMARY KEY(job, worker)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS quarantine(worker TEXT PRIMARY KEY, job TEXT, frame INTEGER);"
-    "CREATE TABLE IF NOT EXISTS workers(name TEXT PRIMARY KEY, build TEXT, threads INTEGER,"
-    " first_seen REAL, last_seen REAL, state TEXT);";
+    "CREATE TABLE IF NOT EXISTS workers(ident TEXT NOT NULL, name TEXT NOT NULL, build TEXT,"
+    " threads INTEGER, first_seen REAL, last_seen REAL, state TEXT,"
+    " PRIMARY KEY(ident, name)) WITHOUT ROWID;";
 
 static const char *const s_audit_names[] = {"none",     "wanted", "running",
                                             "disputed", "third",  "done"};
@@ -203,7 +204,7 @@ static lx_result_t s_schema(co_journal_t *j, const char *where, lx_error_t *err)
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;",
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(j->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(j->db, "PRAGMA user_version = 2", NULL, NULL, &msg) != SQLITE_OK) {
+        sqlite3_exec(j->db, "PRAGMA user_version = 3", NULL, NULL, &msg) != SQLITE_OK) {
         lx_result_t rc =
             lx_fail(err, LX_E_IO, "cannot initialize journal '%s': %s", where, msg ? msg : "?");
         sqlite3_free(msg);
@@ -278,10 +279,10 @@ static lx_result_t s_job_add(co_journal_t *jn, const co_change_t *c, double wall
     if (rc != LX_OK)
         return rc;
     return s_exec(jn, err,
-                  "INSERT INTO jobs(id, token, submit_hash, state, project, program_hash, config,"
-                  " config_hash, out, output, first, last, chunk, created, progress_ms,"
-                  " audit_rate) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  "ssssssssssiiiddd", j->id, j->token, j->submit_hash, co_job_state_names[j->state],
+                  "INSERT INTO jobs(id, owner, token, submit_hash, state, project, program_hash,"
+                  " config, config_hash, out, output, first, last, chunk, created, progress_ms,"
+                  " audit_rate) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  "sssssssssssiiiddd", j->id, j->owner, j->token, j->submit_hash, co_job_state_names[j->state],
                   j->program->patch_id, j->program_hash, j->config_json, j->config_hash, j->out,
                   j->stream ? "stream" : "shared", j->first, j->first + j->n - 1, (int64_t)j->chunk,
                   j->created + wall, j->progress_ms, j->audit_rate);
@@ -440,15 +441,15 @@ static lx_result_t s_change(co_journal_t *jn, const co_change_t *c, double wall,
                       c->u.block.until > 0 ? c->u.block.until + wall : 0.0);
     case CO_CH_SESSION_OPEN:
         return s_exec(jn, err,
-                      "INSERT INTO workers(name, build, threads, first_seen, last_seen, state)"
-                      " VALUES(?, ?, ?, ?, ?, 'alive') ON CONFLICT(name) DO UPDATE SET"
-                      " build = excluded.build, threads = excluded.threads,"
+                      "INSERT INTO workers(ident, name, build, threads, first_seen, last_seen,"
+                      " state) VALUES(?, ?, ?, ?, ?, ?, 'alive') ON CONFLICT(ident, name) DO"
+                      " UPDATE SET build = excluded.build, threads = excluded.threads,"
                       " last_seen = excluded.last_seen, state = 'alive'",
-                      "ssidd", c->worker, c->u.session_open.build,
+                      "sssidd", c->worker, c->u.session_open.name, c->u.session_open.build,
                       (int64_t)c->u.session_open.threads, c->now + wall, c->now + wall);
     case CO_CH_SESSION_CLOSE:
-        return s_exec(jn, err, "UPDATE workers SET state = ? WHERE name = ?", "ss",
-                      c->u.session_close.why, c->worker);
+        return s_exec(jn, err, "UPDATE workers SET state = ? WHERE ident = ? AND name = ?",
+                      "sss", c->u.session_close.why, c->worker, c->u.session_close.name);
     case CO_CH_JOB_RESTART:
     case CO_CH_ATTEMPT_OWNER:
     case CO_CH_SESSION_CREDIT:
@@ -524,6 +525,7 @@ static bool s_row_job(void *user, sqlite3_stmt *st)
         .disputed = (uint64_t)sqlite3_column_int64(st, 15),
         .rerendered = (uint64_t)sqlite3_column_int64(st, 16),
         .late = (uint64_t)sqlite3_column_int64(st, 17),
+        .owner = s_text(st, 18),
     };
     return v->job(v->user, &r);
 }
@@ -611,7 +613,7 @@ lx_result_t co_journal_load(co_journal_t *j, const co_journal_visitor_t *v, uint
                     "SELECT id, token, submit_hash, state, program_hash, config, config_hash, out,"
                     " output, chunk, progress_ms, audit_rate, created, error, audited, disputed,"
                     " rerendered, (SELECT count(*) FROM results r WHERE r.job = jobs.id AND"
-                    " r.current = 0 AND r.withdrawn = 0) FROM jobs ORDER BY rowid");
+                    " r.current = 0 AND r.withdrawn = 0), owner FROM jobs ORDER BY rowid");
     if (rc == LX_OK && v->frame)
         rc = s_each(j, err, s_row_frame, u,
                     "SELECT job, frame, state, attempt FROM frames WHERE state != 'pending'");

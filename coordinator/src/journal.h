@@ -9,7 +9,7 @@
  *
  * Tables (docs/protocol.md, "Journal"), schema version 2:
  *   programs(hash PK, bytes)                    the program store
- *   jobs(id PK, token UNIQUE, submit_hash, state, project, program_hash, config,
+ *   jobs(id PK, owner, token (UNIQUE per owner), submit_hash, state, project, program_hash, config,
  *        config_hash, out, output, first, last, chunk, created, error, progress_ms,
  *        audit_rate, audited, disputed, rerendered)
  *   frames(job, frame, state, attempt, failures) a row once a frame leaves "pending"
@@ -22,7 +22,7 @@
  *   audits(job, frame, state, primary, auditor, third, primary_sig, auditor_sig, third_sig)
  *   blocks(job, worker, failed_chunks, blocked_until)   blocked_until: unix ms
  *   quarantine(worker PK, job, frame)
- *   workers(name PK, build, threads, first_seen, last_seen, state) */
+ *   workers(ident, name (PK together), build, threads, first_seen, last_seen, state) */
 #ifndef LATTICE_CO_JOURNAL_H
 #define LATTICE_CO_JOURNAL_H
 
@@ -58,7 +58,7 @@ lx_result_t co_journal_program(co_journal_t *j, const char *hash, lx_strbuf_t *o
  * Strings and blobs are valid during the callback only. */
 
 typedef struct co_journal_job {
-    const char *id, *token, *submit_hash, *state, *program_hash, *config, *config_hash, *out,
+    const char *id, *owner, *token, *submit_hash, *state, *program_hash, *config, *config_hash, *out,
         *output, *error; /* error: NULL when none */
     uint32_t chunk;
     double progress_ms, audit_rate; /* audit_rate < 0: no audits */

@@ -43,6 +43,7 @@ static bool s_on_job(void *user, const co_journal_job_t *r)
     }
     snprintf(j->id, sizeof j->id, "%s", r->id);
     snprintf(j->token, sizeof j->token, "%s", r->token);
+    snprintf(j->owner, sizeof j->owner, "%s", r->owner);
     snprintf(j->submit_hash, sizeof j->submit_hash, "%s", r->submit_hash);
     for (int k = 0; k < 5; k++)
         if (strcmp(r->state, co_job_state_names[k]) == 0)

@@ -38,7 +38,7 @@ static void s_close_session(const co_state_t *s, const co_session_t *w, const ch
                             const lx_msg_t *hello, double now, co_tx_t *tx)
 {
     co_tx_log(tx, LX_LOG_INFO, "event=worker_%s worker=%s session=%" PRIu64 " frames=%" PRIu64, why,
-              co_state_name(s, w->who), w->serial, w->frames);
+              w->name, w->serial, w->frames);
     for (size_t k = 0; k < s->n_attempts; k++) {
         const co_attempt_t *a = &s->attempts[k];
         if (a->session == w->serial && !s_listed(hello, a->id))
@@ -48,34 +48,47 @@ static void s_close_session(const co_state_t *s, const co_session_t *w, const ch
     c->session = w->serial;
     c->worker = co_state_name(s, w->who);
     c->u.session_close.why = why;
+    c->u.session_close.name = w->name;
 }
 
-void co_sched_hello(const co_state_t *s, uint64_t serial, const lx_msg_t *hello, double now,
-                    co_tx_t *tx)
+/* Whether session w is the worker saying HELLO on another socket: the
+ * same identity under the same name (one key may run several workers,
+ * told apart by name; a name alone proves nothing). */
+static bool s_same_worker(const co_session_t *w, co_ident_t who, const char *name)
 {
-    co_ident_t who = co_state_ident(s, hello->name);
+    return who && w->who == who && strcmp(w->name, name) == 0;
+}
+
+void co_sched_hello(const co_state_t *s, uint64_t serial, const char *key, const lx_msg_t *hello,
+                    double now, co_tx_t *tx)
+{
+    const char *ident = key ? key : hello->name;
+    co_ident_t who = co_state_ident(s, ident);
     /* The same worker on another socket: it reconnected, that session is over. */
     for (size_t k = 0; who && k < s->n_sessions; k++)
-        if (s->sessions[k].who == who && s->sessions[k].serial != serial)
+        if (s_same_worker(&s->sessions[k], who, hello->name) && s->sessions[k].serial != serial)
             s_close_session(s, &s->sessions[k], "replaced", hello, now, tx);
     co_change_t *c = co_tx_change(tx, CO_CH_SESSION_OPEN, NULL);
     c->session = serial;
-    c->worker = co_tx_strdup(tx, hello->name);
+    c->worker = co_tx_strdup(tx, ident);
+    c->u.session_open.name = co_tx_strdup(tx, hello->name);
     c->now = now;
     c->u.session_open.build = co_tx_strdup(tx, hello->build);
     c->u.session_open.threads = (uint32_t)hello->threads;
     uint32_t resumed = LX_MSG_HAS(hello, resumed) ? hello->resumed.n : 0;
     co_tx_log(tx, LX_LOG_INFO,
-              "event=worker_joined worker=%s session=%" PRIu64
+              "event=worker_joined worker=%s key=%.8s session=%" PRIu64
               " threads=%u build=\"%s\" resumed=%u",
-              hello->name, serial, (unsigned)hello->threads, hello->build, resumed);
+              hello->name, key ? key : "-", serial, (unsigned)hello->threads, hello->build,
+              resumed);
     /* Attempts it still holds: adopted when nobody else does (orphans of a
      * restart, or its own previous session's), cancelled otherwise so that
      * it does not work for nothing. */
     for (uint32_t k = 0; k < resumed; k++) {
         const co_attempt_t *a = co_state_attempt(s, hello->resumed.v[k]);
         const co_session_t *owner = a ? co_state_session(s, a->session) : NULL;
-        bool adopt = a && (!owner || owner->serial == serial || (who && owner->who == who));
+        bool adopt = a && (!owner || owner->serial == serial ||
+                           s_same_worker(owner, who, hello->name));
         if (adopt && a->session != serial) {
             co_change_t *o = co_tx_change(tx, CO_CH_ATTEMPT_OWNER, a->job);
             o->attempt = a->id;
@@ -112,10 +125,17 @@ static void s_error(uint64_t serial, const char *code, co_tx_t *tx, const char *
     e->message = co_tx_strdup(tx, message);
 }
 
+/* The identity of session `serial`, as journaled, and its name for logs. */
 static const char *s_worker(const co_state_t *s, uint64_t serial)
 {
     const co_session_t *w = co_state_session(s, serial);
     return co_state_name(s, w ? w->who : 0);
+}
+
+static const char *s_label(const co_state_t *s, uint64_t serial)
+{
+    const co_session_t *w = co_state_session(s, serial);
+    return w ? w->name : "";
 }
 
 co_frame_verdict_t co_sched_frame(const co_state_t *s, uint64_t serial, const lx_msg_t *m,
@@ -131,6 +151,17 @@ co_frame_verdict_t co_sched_frame(const co_state_t *s, uint64_t serial, const lx
         return CO_FRAME_DECIDED;
     }
     const co_attempt_t *a = co_state_attempt(s, m->attempt);
+    if ((a && a->session != serial) || m->attempt > s->last_attempt) {
+        /* Fencing is bound to the session: whatever a peer learned of
+         * another's attempt (`lattice workers` shows it), it cannot act on
+         * it, nor on one not handed out yet. */
+        co_tx_log(tx, LX_LOG_WARN,
+                  "event=foreign_result job=%s attempt=%" PRIu64 " frame=%" PRId64 " worker=%s",
+                  j->id, m->attempt, f, s_label(s, serial));
+        s_error(serial, "not_your_attempt", tx, "this session does not hold that attempt");
+        s_ack(m, serial, tx);
+        return CO_FRAME_DECIDED;
+    }
     if (a && a->audit && a->job == j && f == a->first) {
         s_ack(m, serial, tx);
         co_audit_on_frame(s, j, a, m, now, tx);
@@ -154,7 +185,7 @@ co_frame_verdict_t co_sched_frame(const co_state_t *s, uint64_t serial, const lx
         co_tx_log(tx, LX_LOG_INFO,
                   "event=late_result job=%s attempt=%" PRIu64 " frame=%" PRId64
                   " worker=%s late=%" PRIu64,
-                  j->id, m->attempt, f, c->worker, j->late + 1);
+                  j->id, m->attempt, f, s_label(s, serial), j->late + 1);
         s_ack(m, serial, tx);
         return CO_FRAME_LATE;
     }
@@ -188,7 +219,7 @@ void co_sched_accept(const co_state_t *s, uint64_t serial, const lx_msg_t *m, co
     co_audit_on_result(s, j, a, m->frame, who, m, tx);
     co_tx_log(tx, LX_LOG_DEBUG,
               "event=frame job=%s attempt=%" PRIu64 " frame=%" PRId64 " render_ms=%.1f worker=%s",
-              j->id, m->attempt, m->frame, m->render_ms, c->worker);
+              j->id, m->attempt, m->frame, m->render_ms, s_label(s, serial));
     /* An attempt whose frames are all in is over, even if its CHUNK_DONE
      * is lost (a reconnect): it must not hold credit. */
     for (int64_t g = a->first; g <= a->last; g++) {
@@ -208,7 +239,7 @@ void co_sched_reject(const co_state_t *s, uint64_t serial, const lx_msg_t *m, lx
     co_tx_log(tx, LX_LOG_WARN,
               "event=result_rejected job=%s attempt=%" PRIu64 " frame=%" PRId64
               " worker=%s error=\"%s\"",
-              j->id, m->attempt, m->frame, s_worker(s, serial), why);
+              j->id, m->attempt, m->frame, s_label(s, serial), why);
     char text[700];
     snprintf(text, sizeof text, "frame %" PRId64 ": %s", m->frame, why);
     s_error(serial, "result_rejected", tx, text);
@@ -231,7 +262,7 @@ void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m,
     const co_session_t *w = co_state_session(s, serial);
     if (!a || !w || a->session != serial) {
         co_tx_log(tx, LX_LOG_DEBUG, "event=stale_chunk_end attempt=%" PRIu64 " worker=%s",
-                  m->attempt, s_worker(s, serial));
+                  m->attempt, s_label(s, serial));
         return;
     }
     if (m->type == LX_MSG_CHUNK_DONE) {
@@ -242,7 +273,7 @@ void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m,
     bool interrupted = strcmp(m->reason, "interrupted") == 0 || strcmp(m->reason, "busy") == 0;
     co_tx_log(tx, LX_LOG_WARN,
               "event=chunk_failed job=%s attempt=%" PRIu64 " worker=%s reason=%s message=\"%s\"",
-              a->job->id, a->id, co_state_name(s, w->who), m->reason,
+              a->job->id, a->id, w->name, m->reason,
               LX_MSG_HAS(m, message) ? m->message : "");
     co_attempt_end(s, a, "failed", m->reason, interrupted ? 0 : w->who, false, now, tx);
 }
@@ -267,7 +298,7 @@ bool co_sched_tick(const co_state_t *s, double now, co_tx_t *tx)
             continue;
         co_tx_log(tx, LX_LOG_WARN,
                   "event=stuck job=%s attempt=%" PRIu64 " worker=%s silent_ms=%.0f", a->job->id,
-                  a->id, co_state_name(s, w->who), now - a->progress);
+                  a->id, w->name, now - a->progress);
         co_attempt_stop(s, a, "stuck", "no_progress", w->who, false, now, tx);
         return true;
     }

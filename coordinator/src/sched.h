@@ -20,13 +20,14 @@
 void co_sched_submit(const co_state_t *s, co_job_t **job_p, const void *program, size_t program_len,
                      co_tx_t *tx);
 
-/* HELLO on session `serial`. A session of the same worker identity on
- * another socket is over (replaced): its attempts that the HELLO lists in
- * `resumed` move to the new session, the others go back to the queue.
- * Attempts listed that nobody holds (after a coordinator restart) are
- * adopted; the rest are cancelled on the worker. */
-void co_sched_hello(const co_state_t *s, uint64_t serial, const lx_msg_t *hello, double now,
-                    co_tx_t *tx);
+/* HELLO on session `serial` from a peer authenticated with `key` (NULL:
+ * unauthenticated, the name is the identity). A session of the same
+ * identity and name on another socket is over (replaced): its attempts
+ * that the HELLO lists in `resumed` move to the new session, the others
+ * go back to the queue. Attempts listed that nobody holds (after a
+ * coordinator restart) are adopted; the rest are cancelled on the worker. */
+void co_sched_hello(const co_state_t *s, uint64_t serial, const char *key, const lx_msg_t *hello,
+                    double now, co_tx_t *tx);
 
 /* READY: the credit of session `serial`. */
 void co_sched_ready(const co_state_t *s, uint64_t serial, uint32_t credit, co_tx_t *tx);

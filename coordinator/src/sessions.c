@@ -19,6 +19,13 @@ static void s_drop_replaced(coord_t *c)
 void co_sessions_on_hello(coord_t *c, const co_peer_t *from, const lx_msg_t *m, double now)
 {
     co_link_t *l = co_link_of_peer(c, from);
+    if (!l && c->state.n_sessions >= c->cfg->max_sessions) {
+        co_log(c, LX_LOG_WARN, "event=session_refused worker=%s sessions=%zu", m->name,
+               c->state.n_sessions);
+        co_error(c, from, "busy", "this coordinator serves %u worker sessions at most",
+                 (unsigned)c->cfg->max_sessions);
+        return;
+    }
     if (!l && !(l = co_link_add(c, from, now))) {
         co_error(c, from, "internal", "cannot take another session");
         return;
@@ -26,7 +33,7 @@ void co_sessions_on_hello(coord_t *c, const co_peer_t *from, const lx_msg_t *m, 
     uint64_t serial = l->serial;
     co_tx_t tx;
     co_tx_init(&tx);
-    co_sched_hello(&c->state, serial, m, now, &tx);
+    co_sched_hello(&c->state, serial, from->key, m, now, &tx);
     if (co_commit(c, &tx))
         s_drop_replaced(c);
 }

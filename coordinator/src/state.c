@@ -1,6 +1,7 @@
 /* The coordinator's state (see state.h). */
 #include "state.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,7 @@ void co_state_release(co_state_t *s)
     free(s->attempts);
     free(s->sessions);
     free(s->quarantined);
-    free(s->names);
+    free(s->idents);
     lx_arena_release(&s->arena);
     memset(s, 0, sizeof *s);
 }
@@ -50,15 +51,21 @@ co_ident_t co_state_intern(co_state_t *s, const char *name)
     uint32_t k = lx_strmap_get(&s->ident_of, name);
     if (k != UINT32_MAX)
         return k;
-    size_t cap = s->cap_names;
-    if (!co_grow((void **)&s->names, &cap, s->n_names, sizeof *s->names))
+    size_t cap = s->cap_idents;
+    if (!co_grow((void **)&s->idents, &cap, s->n_idents, sizeof *s->idents))
         return 0;
-    s->cap_names = (uint32_t)cap;
+    s->cap_idents = (uint32_t)cap;
     char *copy = lx_arena_strdup(&s->arena, name);
-    if (!copy || lx_strmap_put(&s->ident_of, copy, s->n_names) != 0)
+    if (!copy || lx_strmap_put(&s->ident_of, copy, s->n_idents) != 0)
         return 0;
-    s->names[s->n_names] = copy;
-    return s->n_names++;
+    s->idents[s->n_idents] = (co_identity_t){copy, ""};
+    return s->n_idents++;
+}
+
+void co_state_label_set(co_state_t *s, co_ident_t who, const char *label)
+{
+    if (who && who < s->n_idents)
+        snprintf(s->idents[who].label, sizeof s->idents[who].label, "%s", label);
 }
 
 co_ident_t co_state_ident(const co_state_t *s, const char *name)
@@ -69,7 +76,14 @@ co_ident_t co_state_ident(const co_state_t *s, const char *name)
 
 const char *co_state_name(const co_state_t *s, co_ident_t who)
 {
-    return who < s->n_names ? s->names[who] : "";
+    return who < s->n_idents ? s->idents[who].text : "";
+}
+
+const char *co_state_label(const co_state_t *s, co_ident_t who)
+{
+    if (who >= s->n_idents)
+        return "";
+    return s->idents[who].label[0] ? s->idents[who].label : s->idents[who].text;
 }
 
 co_job_t *co_state_job(const co_state_t *s, const char *id)
@@ -80,10 +94,10 @@ co_job_t *co_state_job(const co_state_t *s, const char *id)
     return NULL;
 }
 
-co_job_t *co_state_job_by_token(const co_state_t *s, const char *token)
+co_job_t *co_state_job_by_token(const co_state_t *s, const char *owner, const char *token)
 {
     for (size_t i = 0; i < s->n_jobs; i++)
-        if (strcmp(s->jobs[i]->token, token) == 0)
+        if (strcmp(s->jobs[i]->token, token) == 0 && strcmp(s->jobs[i]->owner, owner) == 0)
             return s->jobs[i];
     return NULL;
 }
@@ -176,6 +190,12 @@ lx_result_t co_job_manifest_frame(co_job_t *j, const lx_msg_t *m, bool record, l
 co_job_t *co_job_new(lx_program_t **p_p, const lx_export_plan_t *plan, const char *out, bool audits,
                      lx_error_t *err)
 {
+    if (plan->first < 0 || plan->last < plan->first || plan->last > CO_FRAME_MAX) {
+        lx_program_destroy(p_p);
+        lx_fail(err, LX_E_INVALID, "frames %lld-%lld: frame numbers go from 0 to %lld",
+                (long long)plan->first, (long long)plan->last, (long long)CO_FRAME_MAX);
+        return NULL;
+    }
     co_job_t *j = calloc(1, sizeof *j);
     if (!j) {
         lx_program_destroy(p_p);

@@ -4,11 +4,14 @@
  * calls after the journal has committed the same transition (tx.h), and
  * through co_recover (recover.h) when a restarted coordinator rebuilds it.
  *
- * Workers are known by their identity (today the name a worker gives in
- * HELLO): budgets, blocks, audits and quarantines count identities, never
- * sessions, so a worker that reconnects is still the same worker. An
+ * Workers are known by their identity: the CURVE public key they
+ * authenticated with (on an unauthenticated socket, --insecure or inproc,
+ * the name they give in HELLO). Budgets, blocks, audits and quarantines
+ * count identities, never sessions or names, so a worker that reconnects
+ * is still the same worker and a new name buys a liar nothing. An
  * identity is interned once as a small number (co_ident_t; 0 is nobody)
- * whose name never moves while the state lives.
+ * whose text never moves while the state lives; its label, the name it
+ * last gave in HELLO, is what logs show.
  *
  * No sockets, no SQL, no clocks: every time comes in as an argument, in
  * the shell's monotonic milliseconds. Not thread-safe. */
@@ -41,6 +44,11 @@ typedef enum {
  * fails this many chunks of a job is blocked for it. */
 enum { CO_MAX_FAILURES = 3 };
 
+/* The largest frame number a job may have (2^40 - 1, 580 years at 60
+ * fps): every frame, time and index computed from it stays exact and far
+ * from overflowing. */
+#define CO_FRAME_MAX ((int64_t)1 << 40) - 1
+
 typedef uint32_t co_ident_t;
 
 typedef struct co_frame {
@@ -67,6 +75,7 @@ typedef struct co_block {
 
 typedef struct co_job {
     char id[16], token[129], submit_hash[65], program_hash[65], config_hash[65];
+    char owner[41]; /* the submitting client's key; "" when unauthenticated */
     co_job_state_t state;
     char *error;       /* why it failed, or NULL */
     char *config_json; /* the resolved config the workers get */
@@ -103,9 +112,16 @@ typedef struct co_attempt {
     bool audit;       /* renders frame `first` again only to compare it */
 } co_attempt_t;
 
+/* An identity's text (a key or, unauthenticated, a name) and its label. */
+typedef struct co_identity {
+    const char *text;
+    char label[129];
+} co_identity_t;
+
 typedef struct co_session {
     uint64_t serial; /* chosen by the shell, unique per connection */
     co_ident_t who;
+    char name[129]; /* as its HELLO said: one key may run several named workers */
     char build[257];
     uint32_t threads;
     uint32_t credit; /* chunks it wants to hold, by its last READY */
@@ -131,11 +147,11 @@ typedef struct co_state {
     size_t n_quarantined, cap_quarantined;
     uint64_t last_attempt; /* the largest attempt id ever handed out */
     double grace_until; /* after a restart: orphaned attempts wait for their workers until then */
-    /* Identities: names[k] of co_ident_t k (names[0] = ""). */
+    /* Identities: idents[k] of co_ident_t k (idents[0]: nobody). */
     lx_arena_t arena;
     lx_strmap_t ident_of;
-    const char **names;
-    uint32_t n_names, cap_names;
+    co_identity_t *idents;
+    uint32_t n_idents, cap_idents;
 } co_state_t;
 
 extern const char *const co_job_state_names[5];   /* "queued" ... "cancelled" */
@@ -150,14 +166,19 @@ void co_state_release(co_state_t *s);
 
 /* The identity of name, interned on first use; 0 when out of memory. */
 co_ident_t co_state_intern(co_state_t *s, const char *name);
+/* Sets the label logs show for who. */
+void co_state_label_set(co_state_t *s, co_ident_t who, const char *label);
 /* The identity of name if it is known, else 0. */
 co_ident_t co_state_ident(const co_state_t *s, const char *name);
-/* The name of an identity ("" for 0); valid while s lives. */
+/* The text of an identity ("" for 0), as journaled; valid while s lives. */
 const char *co_state_name(const co_state_t *s, co_ident_t who);
+/* What logs call an identity: the name it last gave in HELLO, else its
+ * text. */
+const char *co_state_label(const co_state_t *s, co_ident_t who);
 
 /* Lookups; NULL when absent. */
 co_job_t *co_state_job(const co_state_t *s, const char *id);
-co_job_t *co_state_job_by_token(const co_state_t *s, const char *token);
+co_job_t *co_state_job_by_token(const co_state_t *s, const char *owner, const char *token);
 co_attempt_t *co_state_attempt(const co_state_t *s, uint64_t id);
 co_session_t *co_state_session(const co_state_t *s, uint64_t serial);
 

@@ -92,11 +92,13 @@ typedef struct co_change {
             double until;
         } block;
         struct {
+            const char *name; /* HELLO's; c->worker is the identity */
             const char *build;
             uint32_t threads;
         } session_open;
         struct {
             const char *why; /* "left", "dead", "replaced" */
+            const char *name;
         } session_close;
         struct {
             uint32_t credit;

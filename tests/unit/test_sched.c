@@ -86,9 +86,11 @@ static const fx_t *h_find(const h_t *h, co_effect_kind_t kind)
     return NULL;
 }
 
-/* A job of frames [0, n - 1] of an example patch; chunk 0 = adaptive;
- * audit_rate < 0: no audits. */
-static co_job_t *h_job(h_t *h, const char *example, int64_t n, uint32_t chunk, double audit_rate)
+/* A job of frames [first, first + n - 1] of an example patch; chunk 0 =
+ * adaptive; audit_rate < 0: no audits. NULL (nothing submitted) when
+ * co_job_new refuses it, with its message in h->log. */
+static co_job_t *h_job_at(h_t *h, const char *example, int64_t first, int64_t n, uint32_t chunk,
+                          double audit_rate)
 {
     char rel[256];
     size_t len = 0;
@@ -99,8 +101,8 @@ static co_job_t *h_job(h_t *h, const char *example, int64_t n, uint32_t chunk, d
     req.patch = text;
     req.patch_len = len;
     req.has_frames = true;
-    req.first = 0;
-    req.last = n - 1;
+    req.first = first;
+    req.last = first + n - 1;
     lx_strbuf_t report, program;
     lx_strbuf_init(&report, NULL);
     lx_strbuf_init(&program, NULL);
@@ -110,7 +112,13 @@ static co_job_t *h_job(h_t *h, const char *example, int64_t n, uint32_t chunk, d
     CHECK(lx_export_prepare(&req, NULL, &p, &plan, &report, &err) == LX_OK);
     CHECK(lx_ir_encode(p, &program, &err) == LX_OK);
     co_job_t *j = co_job_new(&p, &plan, "/nonexistent/out", audit_rate >= 0, &err);
-    CHECK(j != NULL);
+    if (!j) {
+        snprintf(h->log, sizeof h->log, "%s", err.message);
+        lx_strbuf_release(&report);
+        lx_strbuf_release(&program);
+        free(text);
+        return NULL;
+    }
     snprintf(j->id, sizeof j->id, "j%zu", h->s.n_jobs + 1);
     snprintf(j->token, sizeof j->token, "token-%zu", h->s.n_jobs + 1);
     snprintf(j->submit_hash, sizeof j->submit_hash, "%064d", 0);
@@ -129,6 +137,13 @@ static co_job_t *h_job(h_t *h, const char *example, int64_t n, uint32_t chunk, d
     return keep;
 }
 
+static co_job_t *h_job(h_t *h, const char *example, int64_t n, uint32_t chunk, double audit_rate)
+{
+    co_job_t *j = h_job_at(h, example, 0, n, chunk, audit_rate);
+    CHECK_MSG(j != NULL, "%s", h->log);
+    return j;
+}
+
 static void h_hello(h_t *h, uint64_t serial, const char *name, const uint64_t *resumed,
                     uint32_t n_resumed);
 static void h_ready(h_t *h, uint64_t serial, uint32_t credit);
@@ -144,8 +159,9 @@ static co_job_t *h_start(h_t *h, const char *example, int64_t n, uint32_t chunk,
     return j;
 }
 
-static void h_hello(h_t *h, uint64_t serial, const char *name, const uint64_t *resumed,
-                    uint32_t n_resumed)
+/* HELLO from a peer authenticated with key (NULL: unauthenticated). */
+static void h_hello_as(h_t *h, uint64_t serial, const char *key, const char *name,
+                       const uint64_t *resumed, uint32_t n_resumed)
 {
     lx_msg_t m = {.type = LX_MSG_HELLO};
     LX_MSG_SET(&m, name, name);
@@ -155,8 +171,14 @@ static void h_hello(h_t *h, uint64_t serial, const char *name, const uint64_t *r
         LX_MSG_SET(&m, resumed, ((lx_u64s_t){(uint64_t *)resumed, n_resumed}));
     co_tx_t tx;
     co_tx_init(&tx);
-    co_sched_hello(&h->s, serial, &m, h->now, &tx);
+    co_sched_hello(&h->s, serial, key, &m, h->now, &tx);
     h_commit(h, &tx);
+}
+
+static void h_hello(h_t *h, uint64_t serial, const char *name, const uint64_t *resumed,
+                    uint32_t n_resumed)
+{
+    h_hello_as(h, serial, NULL, name, resumed, n_resumed);
 }
 
 static void h_ready(h_t *h, uint64_t serial, uint32_t credit)
@@ -1005,6 +1027,112 @@ static void test_finish_removes_temps(void)
 /* Names each case on stderr, so that a failed check can be placed. */
 #define RUN(test) (fprintf(stderr, "-- %s\n", #test), test())
 
+/* ---- trust ------------------------------------------------------------ */
+
+/* Frame numbers near 2^63 are refused; the largest allowed ones run
+ * through every way a chunk can end without overflowing anything. */
+static void test_frame_bounds(void)
+{
+    h_t h;
+    h_init(&h);
+    CHECK(h_job_at(&h, "feedback-trails", INT64_MAX - 1, 2, 2, -1) == NULL);
+    CHECK(strstr(h.log, "frame numbers go from 0 to") != NULL);
+    CHECK(h_job_at(&h, "feedback-trails", CO_FRAME_MAX, 2, 2, -1) == NULL);
+    CHECK_EQ_INT(h.s.n_jobs, 0);
+    co_job_t *j = h_job_at(&h, "feedback-trails", CO_FRAME_MAX - 1, 2, 2, -1);
+    CHECK(j != NULL);
+    h_hello(&h, 1, "w1", NULL, 0);
+    h_ready(&h, 1, 1);
+    const co_attempt_t *a = h_dispatch(&h);
+    CHECK(a && a->first == CO_FRAME_MAX - 1 && a->last == CO_FRAME_MAX);
+    h_chunk_end(&h, 1, a, "render_error");
+    a = h_dispatch(&h);
+    CHECK(a != NULL);
+    h_chunk_end(&h, 1, a, NULL); /* CHUNK_DONE with nothing delivered */
+    a = h_dispatch(&h);
+    CHECK(a != NULL);
+    h_end(&h, 1, "left"); /* GOODBYE */
+    CHECK_EQ_INT(h.s.n_attempts, 0);
+    CHECK_EQ_INT(h_frames_in(j, CO_F_PENDING) + h_frames_in(j, CO_F_FAILED), 2);
+    h_check_restart(&h);
+    h_release(&h);
+}
+
+/* Results and chunk ends count only from the session holding the
+ * attempt, whatever another peer learned about it. */
+static void test_fencing(void)
+{
+    h_t h;
+    co_job_t *j = h_start(&h, "orbit-cards", 8, 4, 0, "w1");
+    const co_attempt_t *a = h_dispatch(&h);
+    uint64_t id = a->id;
+    h_hello(&h, 2, "thief", NULL, 0);
+    CHECK_EQ_INT(h_frame(&h, 2, j->id, id, 0, 7), CO_FRAME_DECIDED);
+    CHECK(strstr(h.log, "event=foreign_result") != NULL);
+    CHECK(h_find(&h, CO_FX_ERROR) && strcmp(h_find(&h, CO_FX_ERROR)->code, "not_your_attempt") == 0);
+    CHECK_EQ_INT(j->frames[0].state, CO_F_RUNNING);
+    CHECK_EQ_INT(j->late, 0);
+    /* An attempt not handed out yet is nobody's. */
+    CHECK_EQ_INT(h_frame(&h, 2, j->id, id + 5, 0, 7), CO_FRAME_DECIDED);
+    CHECK_EQ_INT(j->late, 0);
+    h_chunk_end(&h, 2, co_state_attempt(&h.s, id), "render_error");
+    CHECK(co_state_attempt(&h.s, id) != NULL);
+    CHECK_EQ_INT(j->frames[0].failures, 0);
+    /* The owner delivers; an audit of frame 0 goes to the thief's
+     * session, and the owner cannot answer it in the thief's place. */
+    h_deliver(&h, 1, co_state_attempt(&h.s, id), 0);
+    CHECK_EQ_INT(j->done, 4);
+    h_ready(&h, 1, 0);
+    h_ready(&h, 2, 1);
+    const co_attempt_t *audit = h_dispatch(&h);
+    CHECK(audit && audit->audit && audit->session == 2);
+    uint64_t aid = audit->id;
+    int64_t af = audit->first;
+    CHECK_EQ_INT(h_frame(&h, 1, j->id, aid, af, 0), CO_FRAME_DECIDED);
+    CHECK(strstr(h.log, "event=foreign_result") != NULL);
+    CHECK(co_state_attempt(&h.s, aid) != NULL);
+    CHECK_EQ_INT(j->audited, 0);
+    h_check_restart(&h);
+    h_release(&h);
+}
+
+/* Identity is the key: a name proves nothing, a new name hides nothing. */
+static void test_identity_is_key(void)
+{
+    static const char *const K1 = "k1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    static const char *const K2 = "k2-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    h_t h;
+    h_init(&h);
+    co_job_t *j = h_job(&h, "orbit-cards", 8, 4, -1);
+    h_hello_as(&h, 1, K1, "gpu-01", NULL, 0);
+    h_ready(&h, 1, 1);
+    const co_attempt_t *a = h_dispatch(&h);
+    CHECK(a && a->session == 1);
+    uint64_t id = a->id;
+    /* Another key under the same name replaces nothing. */
+    h_hello_as(&h, 2, K2, "gpu-01", &id, 1);
+    CHECK(co_state_session(&h.s, 1) != NULL);
+    CHECK_EQ_INT(co_state_attempt(&h.s, id)->session, 1);
+    CHECK(h_find(&h, CO_FX_CANCEL) != NULL); /* it is told to drop what it claims */
+    /* The same key under another name is another worker of that key. */
+    h_hello_as(&h, 3, K1, "gpu-02", NULL, 0);
+    CHECK(co_state_session(&h.s, 1) != NULL);
+    CHECK_EQ_INT(h.s.sessions[2].who, h.s.sessions[0].who);
+    /* The same key and name on a new socket: a reconnect. */
+    h_hello_as(&h, 4, K1, "gpu-01", &id, 1);
+    CHECK(co_state_session(&h.s, 1) == NULL);
+    CHECK_EQ_INT(co_state_attempt(&h.s, id)->session, 4);
+    /* Budgets count keys: gpu-02 cannot fail a frame gpu-01 failed. */
+    h_chunk_end(&h, 4, co_state_attempt(&h.s, id), "render_error");
+    co_ident_t k1 = co_state_ident(&h.s, K1);
+    CHECK(k1 != 0 && co_job_failed_by(j, 0, k1));
+    h_ready(&h, 3, 1);
+    a = h_dispatch(&h);
+    CHECK(a && a->session == 3 && a->first != 0);
+    h_check_restart(&h);
+    h_release(&h);
+}
+
 int main(void)
 {
     RUN(test_chunks_credit_and_finish);
@@ -1027,5 +1155,8 @@ int main(void)
     RUN(test_restart_grace);
     RUN(test_journal_lock);
     RUN(test_finish_removes_temps);
+    RUN(test_frame_bounds);
+    RUN(test_fencing);
+    RUN(test_identity_is_key);
     TEST_MAIN_END();
 }
