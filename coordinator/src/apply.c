@@ -212,6 +212,7 @@ static bool s_session_open(co_state_t *s, const co_change_t *c)
     co_state_label_set(s, w->who, c->u.session_open.name);
     snprintf(w->name, sizeof w->name, "%s", c->u.session_open.name);
     snprintf(w->build, sizeof w->build, "%s", c->u.session_open.build);
+    w->build_id = co_build_id(w->build);
     w->threads = c->u.session_open.threads;
     return w->who != 0;
 }

@@ -13,7 +13,7 @@ void co_audit_signature(const lx_msg_t *m, uint8_t sig[16])
     lx_strbuf_t sb;
     lx_strbuf_init(&sb, NULL);
     for (uint32_t k = 0; k < m->files.n; k++)
-        lx_strbuf_addf(&sb, "%s:%s\n", m->files.v[k].key, m->files.v[k].content);
+        lx_strbuf_addf(&sb, "%s:%s\n", m->files.v[k].key, m->files.v[k].hash);
     lx_xxh128(sb.buf, sb.len, sig);
     lx_strbuf_release(&sb);
 }
@@ -34,15 +34,23 @@ static bool s_selected(const co_job_t *j, const co_attempt_t *a, int64_t f)
 }
 
 void co_audit_on_result(const co_state_t *s, co_job_t *j, const co_attempt_t *a, int64_t f,
-                        co_ident_t who, const lx_msg_t *m, co_tx_t *tx)
+                        const co_session_t *w, const lx_msg_t *m, co_tx_t *tx)
 {
     if (!j->audits)
         return;
-    co_audit_t rec = {{who, 0, 0}, {{0}}, CO_A_NONE};
+    co_audit_t rec = {.who = {w->who, 0, 0}, .build = w->build_id, .state = CO_A_NONE};
     co_audit_signature(m, rec.sig[0]);
     if (s_selected(j, a, f))
         rec.state = CO_A_WANTED;
     co_tx_audit(tx, s, j, f, &rec, 0, 0);
+}
+
+bool co_audit_open_for(const co_job_t *j, int64_t i, const co_session_t *w)
+{
+    const co_audit_t *r = &j->audits[i];
+    if (r->build != w->build_id || r->who[0] == w->who)
+        return false;
+    return r->state == CO_A_WANTED || (r->state == CO_A_DISPUTED && r->who[1] != w->who);
 }
 
 bool co_audit_assign(const co_state_t *s, const co_session_t *w, co_job_t *j, double now,
@@ -51,12 +59,8 @@ bool co_audit_assign(const co_state_t *s, const co_session_t *w, co_job_t *j, do
     if (!j->audits || !j->audits_open || j->state > CO_J_RUNNING)
         return false;
     int64_t i = 0;
-    for (; i < j->n; i++) {
-        const co_audit_t *r = &j->audits[i];
-        if ((r->state == CO_A_WANTED && r->who[0] != w->who) ||
-            (r->state == CO_A_DISPUTED && r->who[0] != w->who && r->who[1] != w->who))
-            break;
-    }
+    while (i < j->n && !co_audit_open_for(j, i, w))
+        i++;
     if (i == j->n)
         return false;
     co_audit_t rec = j->audits[i];

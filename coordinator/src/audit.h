@@ -8,20 +8,28 @@
 
 #include "tx.h"
 
-/* What workers are compared on: XXH3-128 over the lines "key:content\n"
- * of a FRAME's files (content hashes survive a different zlib). */
+/* What results are compared on: XXH3-128 over the lines "key:hash\n" of
+ * a FRAME's files, the SHA-256s of the bytes. A primary result's hashes
+ * are those of the bytes the coordinator received (checked before it is
+ * accepted), never a self-reported summary; auditors only ever compare
+ * with results of their own build (the same encoders give the same
+ * bytes), and a third opinion settles any difference. */
 void co_audit_signature(const lx_msg_t *m, uint8_t sig[16]);
 
-/* A primary result of frame f of j, from attempt a by worker who, is
- * being accepted: its audit record, audited when f is the first or last
- * frame of its chunk, or when a hash of (job, frame) falls under the
- * rate (so the choice does not depend on timing). Nothing without audits. */
+/* A primary result of frame f of j, from attempt a by session w, is being
+ * accepted: its audit record, audited when f is the first or last frame
+ * of its chunk, or when a hash of (job, frame) falls under the rate (so
+ * the choice does not depend on timing). Nothing without audits. */
 void co_audit_on_result(const co_state_t *s, co_job_t *j, const co_attempt_t *a, int64_t f,
-                        co_ident_t who, const lx_msg_t *m, co_tx_t *tx);
+                        const co_session_t *w, const lx_msg_t *m, co_tx_t *tx);
 
-/* Hands session w one frame of j to render again for comparison: a frame
- * another worker rendered (and, for a dispute, not the first auditor
- * either). False when there is none for w. */
+/* Whether session w may render frame index i of j again for its audit:
+ * another identity than the ones that answered already, of the build
+ * that rendered it. */
+bool co_audit_open_for(const co_job_t *j, int64_t i, const co_session_t *w);
+
+/* Hands session w one frame of j to render again for comparison (see
+ * co_audit_open_for). False when there is none for w. */
 bool co_audit_assign(const co_state_t *s, const co_session_t *w, co_job_t *j, double now,
                      co_tx_t *tx);
 

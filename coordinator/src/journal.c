@@ -51,7 +51,7 @@ static const char *const SCHEMA =
     "CREATE TABLE IF NOT EXISTS audits(job TEXT NOT NULL, frame INTEGER NOT NULL,"
     " state TEXT NOT NULL, primary_worker TEXT NOT NULL, auditor TEXT NOT NULL,"
     " third TEXT NOT NULL, primary_sig BLOB NOT NULL, auditor_sig BLOB NOT NULL,"
-    " third_sig BLOB NOT NULL, PRIMARY KEY(job, frame)) WITHOUT ROWID;"
+    " third_sig BLOB NOT NULL, build INTEGER NOT NULL, PRIMARY KEY(job, frame)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS blocks(job TEXT NOT NULL, worker TEXT NOT NULL,"
     " failed_chunks INTEGER NOT NULL, blocked_until REAL NOT NULL,"
     " PRIMARY KEY(job, worker)) WITHOUT ROWID;"
@@ -397,10 +397,10 @@ static lx_result_t s_audit(co_journal_t *jn, const co_change_t *c, lx_error_t *e
     lx_result_t rc =
         s_exec(jn, err,
                "INSERT OR REPLACE INTO audits(job, frame, state, primary_worker, auditor, third,"
-               " primary_sig, auditor_sig, third_sig) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               "sissssbbb", c->job->id, c->frame, s_audit_names[a->state], who[0] ? who[0] : "",
+               " primary_sig, auditor_sig, third_sig, build) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "sissssbbbi", c->job->id, c->frame, s_audit_names[a->state], who[0] ? who[0] : "",
                who[1] ? who[1] : "", who[2] ? who[2] : "", a->sig[0], (size_t)16, a->sig[1],
-               (size_t)16, a->sig[2], (size_t)16);
+               (size_t)16, a->sig[2], (size_t)16, (int64_t)a->build);
     if (rc == LX_OK && (c->u.audit.confirmed || c->u.audit.disputed))
         rc = s_exec(jn, err,
                     "UPDATE jobs SET audited = audited + ?, disputed = disputed + ? WHERE id = ?",
@@ -567,6 +567,7 @@ static bool s_row_audit(void *user, sqlite3_stmt *st)
         if (sqlite3_column_bytes(st, 6 + k) == 16)
             memcpy(r.sig[k], sqlite3_column_blob(st, 6 + k), 16);
     }
+    r.build = (uint64_t)sqlite3_column_int64(st, 9);
     return v->audit(v->user, &r);
 }
 
@@ -625,7 +626,7 @@ lx_result_t co_journal_load(co_journal_t *j, const co_journal_visitor_t *v, uint
     if (rc == LX_OK && v->audit)
         rc = s_each(j, err, s_row_audit, u,
                     "SELECT job, frame, state, primary_worker, auditor, third, primary_sig,"
-                    " auditor_sig, third_sig FROM audits");
+                    " auditor_sig, third_sig, build FROM audits");
     if (rc == LX_OK && v->block)
         rc = s_each(j, err, s_row_block, u,
                     "SELECT job, worker, failed_chunks, blocked_until FROM blocks");

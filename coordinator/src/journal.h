@@ -19,7 +19,8 @@
  *                  record = FRAME without bytes; current = the frame's accepted result;
  *                  withdrawn = accepted once, then reopened (rerender, quarantine);
  *                  neither = a late result kept as evidence
- *   audits(job, frame, state, primary, auditor, third, primary_sig, auditor_sig, third_sig)
+ *   audits(job, frame, state, primary, auditor, third, primary_sig, auditor_sig, third_sig,
+ *          build)
  *   blocks(job, worker, failed_chunks, blocked_until)   blocked_until: unix ms
  *   quarantine(worker PK, job, frame)
  *   workers(ident, name (PK together), build, threads, first_seen, last_seen, state) */
@@ -92,6 +93,7 @@ typedef struct co_journal_audit {
     co_audit_state_t state;
     const char *who[3]; /* "" for nobody */
     uint8_t sig[3][16];
+    uint64_t build;
 } co_journal_audit_t;
 
 typedef struct co_journal_attempt { /* in flight */

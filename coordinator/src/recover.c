@@ -145,6 +145,7 @@ static bool s_on_audit(void *user, const co_journal_audit_t *r)
     co_audit_t *a = &j->audits[r->frame - j->first];
     a->state = (uint8_t)r->state;
     memcpy(a->sig, r->sig, sizeof a->sig);
+    a->build = r->build;
     for (int k = 0; k < 3; k++)
         if (r->who[k][0] && !(a->who[k] = co_state_intern(u->s, r->who[k])))
             return false;

@@ -216,7 +216,7 @@ void co_sched_accept(const co_state_t *s, uint64_t serial, const lx_msg_t *m, co
     c->u.result.record = record;
     c->u.result.record_len = record_len;
     s_ack(m, serial, tx);
-    co_audit_on_result(s, j, a, m->frame, who, m, tx);
+    co_audit_on_result(s, j, a, m->frame, w, m, tx);
     co_tx_log(tx, LX_LOG_DEBUG,
               "event=frame job=%s attempt=%" PRIu64 " frame=%" PRId64 " render_ms=%.1f worker=%s",
               j->id, m->attempt, m->frame, m->render_ms, s_label(s, serial));
@@ -403,10 +403,36 @@ void co_sched_rerender(const co_state_t *s, co_job_t *j, const uint8_t *redo, lx
     co_tx_log(tx, LX_LOG_INFO, "event=rerender job=%s frames=%" PRId64, j->id, count);
 }
 
+/* Audits of j that no connected worker may take. */
+static uint64_t s_audits_stuck(const co_state_t *s, const co_job_t *j)
+{
+    uint64_t stuck = 0;
+    for (int64_t i = 0; j->audits && i < j->n; i++) {
+        co_audit_state_t st = (co_audit_state_t)j->audits[i].state;
+        if (st != CO_A_WANTED && st != CO_A_DISPUTED)
+            continue;
+        bool taken = false;
+        for (size_t k = 0; k < s->n_sessions && !taken; k++)
+            taken = !co_state_quarantined(s, s->sessions[k].who) &&
+                    co_audit_open_for(j, i, &s->sessions[k]);
+        stuck += !taken;
+    }
+    return stuck;
+}
+
 void co_sched_waiting(const co_state_t *s, const co_job_t *j, double now, char *out, size_t size)
 {
     out[0] = '\0';
     int64_t pending = co_job_pending(j);
+    if (j->state <= CO_J_RUNNING && pending <= 0 && j->running == 0 && j->audits_open) {
+        uint64_t stuck = s_audits_stuck(s, j);
+        if (stuck)
+            snprintf(out, size,
+                     "%" PRIu64 " audits wait for a worker of the build that rendered their "
+                     "frames (see `lattice workers`), other than the ones that answered",
+                     stuck);
+        return;
+    }
     if (j->state > CO_J_RUNNING || pending <= 0)
         return;
     uint32_t blocked = 0;

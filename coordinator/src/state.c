@@ -46,6 +46,15 @@ void co_state_release(co_state_t *s)
     memset(s, 0, sizeof *s);
 }
 
+uint64_t co_build_id(const char *build)
+{
+    uint8_t h[16];
+    lx_xxh128(build, strlen(build), h);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return v ? v : 1;
+}
+
 co_ident_t co_state_intern(co_state_t *s, const char *name)
 {
     uint32_t k = lx_strmap_get(&s->ident_of, name);

@@ -63,7 +63,8 @@ typedef struct co_frame {
 typedef struct co_audit {
     co_ident_t who[3];
     uint8_t sig[3][16];
-    uint8_t state; /* co_audit_state_t */
+    uint64_t build; /* co_build_id of the primary's build: auditors have the same */
+    uint8_t state;  /* co_audit_state_t */
 } co_audit_t;
 
 /* A worker's failed chunks of one job, and until when it is blocked. */
@@ -123,6 +124,7 @@ typedef struct co_session {
     co_ident_t who;
     char name[129]; /* as its HELLO said: one key may run several named workers */
     char build[257];
+    uint64_t build_id; /* co_build_id(build) */
     uint32_t threads;
     uint32_t credit; /* chunks it wants to hold, by its last READY */
     uint64_t frames; /* results accepted from it */
@@ -163,6 +165,9 @@ bool co_grow(void **items, size_t *cap, size_t n, size_t elem);
 
 void co_state_init(co_state_t *s);
 void co_state_release(co_state_t *s);
+
+/* A short fingerprint of a HELLO's build text (never 0). */
+uint64_t co_build_id(const char *build);
 
 /* The identity of name, interned on first use; 0 when out of memory. */
 co_ident_t co_state_intern(co_state_t *s, const char *name);

@@ -32,6 +32,8 @@ typedef struct h {
     size_t n_fx;
     char log[16384]; /* the log lines of the last commit */
     int files;       /* artifact files per FRAME */
+    const char *build;  /* what the next HELLO says ("test") */
+    bool same_content;  /* a FRAME's variant changes its file hashes only */
 } h_t;
 
 static void h_init(h_t *h)
@@ -43,6 +45,7 @@ static void h_init(h_t *h)
     CHECK_MSG(co_journal_open(NULL, &h->jn, &err) == LX_OK, "%s", err.message);
     h->now = 1000;
     h->files = 2;
+    h->build = "test";
 }
 
 static void h_release(h_t *h)
@@ -165,7 +168,7 @@ static void h_hello_as(h_t *h, uint64_t serial, const char *key, const char *nam
 {
     lx_msg_t m = {.type = LX_MSG_HELLO};
     LX_MSG_SET(&m, name, name);
-    LX_MSG_SET(&m, build, "test");
+    LX_MSG_SET(&m, build, h->build);
     LX_MSG_SET(&m, threads, 2);
     if (n_resumed)
         LX_MSG_SET(&m, resumed, ((lx_u64s_t){(uint64_t *)resumed, n_resumed}));
@@ -215,8 +218,8 @@ static co_frame_verdict_t h_frame(h_t *h, uint64_t serial, const char *job, uint
     for (int k = 0; k < h->files; k++) {
         snprintf(keys[k], sizeof keys[k], k == 0 ? "rgba" : "mask/l%d", k);
         snprintf(names[k], sizeof names[k], "frame_%06" PRId64 ".png", f);
-        snprintf(hashes[k], sizeof hashes[k], "%064d", k);
-        snprintf(contents[k], sizeof contents[k], "%016d%016d", variant, k);
+        snprintf(hashes[k], sizeof hashes[k], "%032d%032d", variant, k);
+        snprintf(contents[k], sizeof contents[k], "%016d%016d", h->same_content ? 0 : variant, k);
         files[k] = (lx_file_rec_t){0};
         LX_REC_SET(&files[k], LX_FILE_REC, key, keys[k]);
         LX_REC_SET(&files[k], LX_FILE_REC, name, names[k]);
@@ -1133,6 +1136,39 @@ static void test_identity_is_key(void)
     h_release(&h);
 }
 
+/* Audits compare the bytes delivered (their SHA-256s), never a summary
+ * the worker reports, and only between results of one build. */
+static void test_audit_bytes_and_builds(void)
+{
+    h_t h;
+    co_job_t *j = h_start(&h, "orbit-cards", 4, 4, 0, "primary");
+    const co_attempt_t *a = h_dispatch(&h);
+    h_deliver(&h, 1, a, 0);
+    CHECK_EQ_INT(j->audits_open, 2); /* frames 0 and 3 */
+    h_ready(&h, 1, 0);
+    /* A worker of another build never audits it, and the job says why. */
+    h.build = "lattice 9.9 (other encoders)";
+    h_hello(&h, 2, "stranger", NULL, 0);
+    h_ready(&h, 2, 1);
+    CHECK(h_dispatch(&h) == NULL);
+    char why[512];
+    co_sched_waiting(&h.s, j, h.now, why, sizeof why);
+    CHECK_MSG(strstr(why, "2 audits wait for a worker of the build") != NULL, "%s", why);
+    /* One of the same build audits; its bytes differ while the content
+     * summary it reports is the same: that is a disagreement. */
+    h.build = "test";
+    h.same_content = true;
+    h_hello(&h, 3, "auditor", NULL, 0);
+    h_ready(&h, 3, 1);
+    a = h_dispatch(&h);
+    CHECK(a && a->audit && a->session == 3);
+    h_frame(&h, 3, j->id, a->id, a->first, 5);
+    CHECK(strstr(h.log, "event=audit_disagreement") != NULL);
+    CHECK_EQ_INT(j->disputed, 1);
+    h_check_restart(&h);
+    h_release(&h);
+}
+
 int main(void)
 {
     RUN(test_chunks_credit_and_finish);
@@ -1158,5 +1194,6 @@ int main(void)
     RUN(test_frame_bounds);
     RUN(test_fencing);
     RUN(test_identity_is_key);
+    RUN(test_audit_bytes_and_builds);
     TEST_MAIN_END();
 }

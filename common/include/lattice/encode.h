@@ -14,6 +14,11 @@
 #include "lattice/result.h"
 #include "lattice/strbuf.h"
 
+/* The encoder libraries' versions, "zlib 1.2.13, libpng 1.6.39, OpenEXR
+ * 3.1.5": files are byte-identical between builds that agree on them (a
+ * worker's HELLO build carries it, so audits compare like with like). */
+void lx_encoder_versions(char *out, size_t size);
+
 /* PNG: U8 with 1 (gray), 3 (RGB) or 4 (RGBA) channels, or U16 gray.
  * `level` is the zlib level 0..9; no tIME, no text chunks. */
 lx_result_t lx_png_encode(const lx_image_t *img, int level, lx_strbuf_t *out, lx_error_t *err);
