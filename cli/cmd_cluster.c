@@ -71,7 +71,9 @@ int cli_watch_job(cli_client_t *c, const char *job, bool quiet)
                 return CLI_OK;
             fprintf(stderr, "lattice: job %s %s%s%s\n", j->job, j->state, j->error ? ": " : "",
                     j->error ? j->error : "");
-            return CLI_FAILED;
+            /* The export's storage failing is an I/O error, like a bad -o. */
+            bool storage = j->error && strncmp(j->error, "storage: ", 9) == 0;
+            return storage ? CLI_USAGE : CLI_FAILED;
         }
         zmq_poll(NULL, 0, 200); /* the polling interval */
     }

@@ -1,6 +1,8 @@
 /* lattice export PATCH -o OUT [...]: the embedded cluster. A coordinator
  * and N workers run in this process over inproc://, so one machine uses
  * the same scheduling code path as many (docs/protocol.md). */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include "client.h"
 #include "lattice/coordinator.h"
 #include "lattice/export.h"
+#include "lattice/files.h"
 #include "lattice/ir_codec.h"
 #include "lattice/worker.h"
 
@@ -181,9 +184,15 @@ int cmd_export(int argc, char **argv)
     args.patch_path = path;
     cli_export_request_t req;
     int rc = cli_export_request(&args, "export", &req);
+    /* The export directory, made and resolved: the one root the in-process
+     * coordinator and workers may write below. */
     char abs_out[PATH_MAX];
-    if (rc == CLI_OK && !cli_absolute(out, abs_out, sizeof abs_out))
+    lx_error_t oerr = {0};
+    if (rc == CLI_OK && (lx_mkdirs(out, &oerr) != LX_OK || !realpath(out, abs_out))) {
+        fprintf(stderr, "lattice export: %s\n", oerr.message[0] ? oerr.message : strerror(errno));
         rc = CLI_USAGE;
+    }
+    const char *roots[] = {abs_out};
     if (rc != CLI_OK) {
         cli_export_request_release(&req);
         return rc;
@@ -203,6 +212,8 @@ int cmd_export(int argc, char **argv)
     ct.cfg.stop = &stop_coord;
     ct.cfg.ready = s_coord_ready;
     ct.cfg.ready_user = &ct;
+    ct.cfg.allow_output = roots;
+    ct.cfg.n_allow_output = 1;
     pthread_t coord;
     worker_thread_t *wt = calloc(workers, sizeof *wt);
     pthread_t *wth = calloc(workers, sizeof *wth);
@@ -228,6 +239,8 @@ int cmd_export(int argc, char **argv)
             t->cfg.log = stderr;
             t->cfg.log_level = LX_LOG_WARN;
             t->cfg.stop = &stop_workers;
+            t->cfg.allow_output = roots;
+            t->cfg.n_allow_output = 1;
             if (pthread_create(&wth[started], NULL, s_worker_main, t) != 0)
                 break;
         }

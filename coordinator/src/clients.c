@@ -169,8 +169,15 @@ static void s_submit_hash(const lx_msg_t *m, char hex[65])
 
 /* Checks a SUBMIT that asks for a new job: false, with the reason in
  * why, when it is a bad request. */
-static bool s_submit_ok(const lx_msg_t *m, char *why, size_t size)
+static bool s_submit_ok(const coord_t *c, const lx_msg_t *m, char *why, size_t size)
 {
+    /* The output directory first: nothing is created for a refused job,
+     * and none is reached through a link or outside the allowed roots. */
+    lx_error_t err = {0};
+    if (lx_out_check(m->out, c->cfg->allow_output, c->cfg->n_allow_output, &err) != LX_OK) {
+        snprintf(why, size, "%s", err.message);
+        return false;
+    }
     const char *output = LX_MSG_HAS(m, output) ? m->output : "shared";
     if (LX_MSG_HAS(m, patch) == LX_MSG_HAS(m, program))
         snprintf(why, size, "a SUBMIT carries a patch or a compiled program, and only one");
@@ -181,8 +188,6 @@ static bool s_submit_ok(const lx_msg_t *m, char *why, size_t size)
                  "the frames and artifacts");
     else if (strcmp(output, "shared") != 0 && strcmp(output, "stream") != 0)
         snprintf(why, size, "output must be 'shared' or 'stream', not '%s'", output);
-    else if (m->out[0] != '/')
-        snprintf(why, size, "the output directory must be an absolute path, not '%s'", m->out);
     else if (LX_MSG_HAS(m, frames) && (m->frames.n != 2 || m->frames.v[0] < 0 ||
                                        m->frames.v[0] > m->frames.v[1] ||
                                        m->frames.v[1] > CO_FRAME_MAX))
@@ -273,7 +278,8 @@ static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         co_job_free(&j);
         return NULL;
     }
-    if (program->failed || lx_mkdirs(m->out, &err) != LX_OK) {
+    if (program->failed || lx_out_make(m->out, c->cfg->allow_output, c->cfg->n_allow_output,
+                                       &err) != LX_OK) {
         co_error(c, from, program->failed ? "internal" : "bad_request", "%s",
                  program->failed ? "out of memory" : err.message);
         co_job_free(&j);
@@ -305,7 +311,7 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
         return;
     }
     char why[4400];
-    if (!s_submit_ok(m, why, sizeof why)) {
+    if (!s_submit_ok(c, m, why, sizeof why)) {
         co_error(c, from, "bad_request", "%s", why);
         return;
     }

@@ -2,6 +2,7 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,17 +15,10 @@
 #include "lattice/digest.h"
 #include "lattice/files.h"
 
-/* <out>/<key> and, in it, the file `name`. */
-static bool s_paths(const co_job_t *j, const lx_file_rec_t *f, const char *name,
-                    char dir[LX_PATH_MAX], char path[LX_PATH_MAX])
+static lx_result_t s_accept_file(const co_roots_t *roots, const co_job_t *j,
+                                 const lx_file_rec_t *f, uint64_t attempt, lx_error_t *err)
 {
-    return lx_path_join(dir, j->out, f->key) && lx_path_join(path, dir, name);
-}
-
-static lx_result_t s_accept_file(const co_job_t *j, const lx_file_rec_t *f, uint64_t attempt,
-                                 lx_error_t *err)
-{
-    char dir[LX_PATH_MAX], path[LX_PATH_MAX], final[LX_PATH_MAX], name[128], hex[65];
+    char name[128], hex[65];
     if (j->stream) {
         if (!(f->has & LX_FILE_REC_BIT(bytes)))
             return lx_fail(err, LX_E_VERIFY, "%s/%s: stream mode needs the file's bytes", f->key,
@@ -33,45 +27,65 @@ static lx_result_t s_accept_file(const co_job_t *j, const lx_file_rec_t *f, uint
         if (strcmp(hex, f->hash) != 0)
             return lx_fail(err, LX_E_VERIFY, "%s/%s: bytes hash to %.12s, not %.12s", f->key,
                            f->name, hex, f->hash);
-        if (!lx_path_join(dir, j->out, f->key))
-            return lx_fail(err, LX_E_INVALID, "path too long");
-        lx_result_t rc = lx_mkdirs(dir, err);
-        return rc == LX_OK ? lx_write_atomic(dir, f->name, f->bytes.data, f->bytes.len, err) : rc;
+    } else if (!lx_attempt_file_name(name, sizeof name, f->name, attempt)) {
+        return lx_fail(err, LX_E_INVALID, "file name too long");
     }
-    if (!lx_attempt_file_name(name, sizeof name, f->name, attempt) ||
-        !s_paths(j, f, name, dir, path) || !lx_path_join(final, dir, f->name))
-        return lx_fail(err, LX_E_INVALID, "path too long");
-    if (!lx_file_sha256_hex(path, hex))
-        return lx_fail(err, LX_E_VERIFY, "%s/%s: cannot read the worker's file", f->key, name);
-    if (strcmp(hex, f->hash) != 0)
-        return lx_fail(err, LX_E_VERIFY, "%s/%s: file on disk hashes to %.12s, not %.12s", f->key,
-                       name, hex, f->hash);
-    if (rename(path, final) != 0)
-        return lx_fail(err, LX_E_IO, "cannot rename '%s': %s", path, strerror(errno));
-    return LX_OK;
-}
-
-lx_result_t co_output_accept(const co_job_t *j, const lx_msg_t *m, lx_error_t *err)
-{
+    int dir = lx_out_open(j->out, roots->v, roots->n, f->key, j->stream, err);
+    if (dir < 0)
+        return err->code;
     lx_result_t rc = LX_OK;
-    for (uint32_t k = 0; k < m->files.n && rc == LX_OK; k++)
-        rc = s_accept_file(j, &m->files.v[k], m->attempt, err);
+    if (j->stream)
+        rc = lx_write_atomic_at(dir, f->key, f->name, f->bytes.data, f->bytes.len, err);
+    else if (!lx_file_sha256_at(dir, name, hex))
+        rc = lx_fail(err, LX_E_VERIFY, "%s/%s: not a regular file the worker wrote", f->key, name);
+    else if (strcmp(hex, f->hash) != 0)
+        rc = lx_fail(err, LX_E_VERIFY, "%s/%s: file on disk hashes to %.12s, not %.12s", f->key,
+                     name, hex, f->hash);
+    else if (renameat(dir, name, dir, f->name) != 0)
+        rc = lx_fail(err, LX_E_IO, "cannot rename %s/%s: %s", f->key, name, strerror(errno));
+    close(dir);
     return rc;
 }
 
-void co_output_drop_attempt(const co_job_t *j, const lx_msg_t *m)
+lx_result_t co_output_accept(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
+                             lx_error_t *err)
+{
+    lx_result_t rc = LX_OK;
+    for (uint32_t k = 0; k < m->files.n && rc == LX_OK; k++)
+        rc = s_accept_file(roots, j, &m->files.v[k], m->attempt, err);
+    return rc;
+}
+
+void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m)
 {
     for (uint32_t k = 0; !j->stream && k < m->files.n; k++) {
-        char name[128], dir[LX_PATH_MAX], path[LX_PATH_MAX];
-        if (lx_attempt_file_name(name, sizeof name, m->files.v[k].name, m->attempt) &&
-            s_paths(j, &m->files.v[k], name, dir, path))
-            unlink(path);
+        char name[128];
+        lx_error_t err = {0};
+        int dir = lx_out_open(j->out, roots->v, roots->n, m->files.v[k].key, false, &err);
+        if (dir < 0)
+            continue;
+        if (lx_attempt_file_name(name, sizeof name, m->files.v[k].name, m->attempt))
+            unlinkat(dir, name, 0);
+        close(dir);
     }
 }
 
-lx_result_t co_output_finish(const co_state_t *s, const co_job_t *j, const char *exported_at,
-                             double elapsed_ms, unsigned *temps_removed, lx_error_t *err)
+lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const co_job_t *j,
+                             const char *exported_at, double elapsed_ms, unsigned *temps_removed,
+                             lx_error_t *err)
 {
+    /* The export's directories are checked (and made) without following a
+     * link before anything is written into them. */
+    *temps_removed = 0;
+    int dir = lx_out_open(j->out, roots->v, roots->n, NULL, false, err);
+    if (dir < 0)
+        return err->code;
+    close(dir);
+    if (j->plan.cfg.artifacts & LX_ART_CAMERA) {
+        if ((dir = lx_out_open(j->out, roots->v, roots->n, "camera", true, err)) < 0)
+            return err->code;
+        close(dir);
+    }
     lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
     run.workers = j->workers;
     run.threads = j->max_threads;

@@ -1,30 +1,42 @@
 /* A job's files: placing an accepted result's files, removing a
  * superseded attempt's, writing the manifest when every frame is in, and
  * scanning a finished export for what a RERENDER must render again. The
- * coordinator's only file I/O besides the journal. */
+ * coordinator's only file I/O besides the journal. Every directory is
+ * reached below an allowed output root without following a link, and
+ * every file a worker wrote is opened without following one
+ * (lx_out_open, lattice/files.h). */
 #ifndef LATTICE_CO_OUTPUT_H
 #define LATTICE_CO_OUTPUT_H
 
 #include "lattice/repair.h"
 #include "state.h"
 
+/* The allowed output roots (lx_coord_config_t.allow_output; none = "/"). */
+typedef struct co_roots {
+    const char *const *v;
+    size_t n;
+} co_roots_t;
+
 /* Checks and places the files of FRAME m of j (its names and keys were
  * checked against the manifest already): in stream mode the bytes must
  * hash to each file's hash and are written atomically; in shared mode the
  * worker wrote <out>/<key>/.<name>.a<attempt>, whose SHA-256 must match,
  * and it is renamed to <name>, so no other attempt can replace it.
- * LX_E_VERIFY (the worker's result is wrong), LX_E_INVALID, LX_E_IO (the
- * coordinator's disk), LX_E_NOMEM. */
-lx_result_t co_output_accept(const co_job_t *j, const lx_msg_t *m, lx_error_t *err);
+ * LX_E_VERIFY (the worker's result is wrong: also a link or anything but a
+ * regular file where its file should be), LX_E_INVALID (a link among the
+ * job's directories), LX_E_IO (the coordinator's disk), LX_E_NOMEM. */
+lx_result_t co_output_accept(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
+                             lx_error_t *err);
 
 /* Removes the files a superseded attempt's FRAME m wrote (shared mode). */
-void co_output_drop_attempt(const co_job_t *j, const lx_msg_t *m);
+void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m);
 
 /* Removes leftover temporary and attempt files, then writes the camera
  * files and metadata.json of j (exported_at: ISO-8601 UTC; elapsed_ms:
  * since submission). temps_removed: how many leftovers went. */
-lx_result_t co_output_finish(const co_state_t *s, const co_job_t *j, const char *exported_at,
-                             double elapsed_ms, unsigned *temps_removed, lx_error_t *err);
+lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const co_job_t *j,
+                             const char *exported_at, double elapsed_ms, unsigned *temps_removed,
+                             lx_error_t *err);
 
 /* What a RERENDER of finished job j renders again, within frames [first,
  * last]: with `only` (LX_REPAIR_* bits) MISSING or MISMATCHED, the frames

@@ -244,8 +244,17 @@ void co_sched_reject(const co_state_t *s, uint64_t serial, const lx_msg_t *m, lx
     snprintf(text, sizeof text, "frame %" PRId64 ": %s", m->frame, why);
     s_error(serial, "result_rejected", tx, text);
     s_ack(m, serial, tx);
-    if (rc == LX_E_IO || rc == LX_E_NOMEM) {
-        /* The coordinator's own trouble is not the worker's: only this
+    if (rc == LX_E_IO) {
+        /* The export's storage failed (full, read-only, gone): no worker
+         * can do better, so the job fails now, nobody blamed, rather than
+         * retry forever. Frames already in stay valid for a rerender. */
+        co_attempt_release(s, j, a->id, a->first, a->last, 0, now, tx);
+        co_sched_storage_failed(s, j, why, a->id, now, tx);
+        co_attempt_close(a, "failed", "storage", tx);
+        return;
+    }
+    if (rc == LX_E_NOMEM) {
+        /* The coordinator's memory is not the worker's fault: only this
          * frame goes back, and the attempt goes on. */
         co_attempt_release(s, j, a->id, m->frame, m->frame, 0, now, tx);
         return;
@@ -271,11 +280,22 @@ void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m,
     }
     /* Interruptions never count against a frame's budget. */
     bool interrupted = strcmp(m->reason, "interrupted") == 0 || strcmp(m->reason, "busy") == 0;
+    bool storage = strcmp(m->reason, "storage") == 0;
+    const char *message = LX_MSG_HAS(m, message) ? m->message : "";
     co_tx_log(tx, LX_LOG_WARN,
               "event=chunk_failed job=%s attempt=%" PRIu64 " worker=%s reason=%s message=\"%s\"",
-              a->job->id, a->id, w->name, m->reason,
-              LX_MSG_HAS(m, message) ? m->message : "");
-    co_attempt_end(s, a, "failed", m->reason, interrupted ? 0 : w->who, false, now, tx);
+              a->job->id, a->id, w->name, m->reason, message);
+    co_attempt_end(s, a, "failed", m->reason, interrupted || storage ? 0 : w->who, false, now, tx);
+    if (storage && !a->audit)
+        co_sched_storage_failed(s, a->job, message, a->id, now, tx);
+}
+
+void co_sched_storage_failed(const co_state_t *s, co_job_t *j, const char *why, uint64_t except,
+                             double now, co_tx_t *tx)
+{
+    char text[800];
+    snprintf(text, sizeof text, "storage: %s", why);
+    co_job_fail(s, j, text, except, now, tx);
 }
 
 void co_sched_session_end(const co_state_t *s, uint64_t serial, const char *why, double now,

@@ -29,6 +29,12 @@ void co_sched_submit(const co_state_t *s, co_job_t **job_p, const void *program,
 void co_sched_hello(const co_state_t *s, uint64_t serial, const char *key, const lx_msg_t *hello,
                     double now, co_tx_t *tx);
 
+/* The export's storage failed (full, read-only, vanished): the job fails
+ * at once with "storage: why" (a client exits 2 on it), nobody blamed;
+ * its other attempts but `except` are cancelled. */
+void co_sched_storage_failed(const co_state_t *s, co_job_t *j, const char *why, uint64_t except,
+                             double now, co_tx_t *tx);
+
 /* READY: the credit of session `serial`. */
 void co_sched_ready(const co_state_t *s, uint64_t serial, uint32_t credit, co_tx_t *tx);
 

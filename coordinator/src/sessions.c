@@ -84,15 +84,17 @@ static void s_on_frame(coord_t *c, co_link_t *l, const lx_msg_t *m, double now)
         co_sched_frame(&c->state, l->serial, m, record.buf, record.len, now, &tx);
     co_job_t *j = co_state_job(&c->state, m->job);
     if (v == CO_FRAME_CANDIDATE) {
-        if (co_output_accept(j, m, &err) == LX_OK)
+        co_roots_t roots = co_roots_of(c);
+        if (co_output_accept(&roots, j, m, &err) == LX_OK)
             co_sched_accept(&c->state, l->serial, m, record.buf, record.len, now, &tx);
         else
             co_sched_reject(&c->state, l->serial, m, err.code, err.message, now, &tx);
     }
     /* A superseded attempt's files are removed once its result is kept
      * as evidence. */
+    co_roots_t roots = co_roots_of(c);
     if (co_commit(c, &tx) && v == CO_FRAME_LATE)
-        co_output_drop_attempt(j, m);
+        co_output_drop_attempt(&roots, j, m);
     lx_strbuf_release(&record);
 }
 

@@ -171,7 +171,9 @@ static void s_finish(coord_t *c, co_job_t *j)
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
     unsigned temps = 0;
     lx_error_t err = {0};
-    lx_result_t rc = co_output_finish(&c->state, j, stamp, now - j->created, &temps, &err);
+    co_roots_t roots = co_roots_of(c);
+    lx_result_t rc =
+        co_output_finish(&roots, &c->state, j, stamp, now - j->created, &temps, &err);
     if (temps)
         co_log(c, LX_LOG_INFO, "event=temps_removed job=%s files=%u", j->id, temps);
     co_tx_t tx;

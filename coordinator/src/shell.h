@@ -10,6 +10,7 @@
 
 #include "journal.h"
 #include "lattice/coordinator.h"
+#include "output.h"
 
 enum { CO_MAX_IDENT = 255 };
 
@@ -71,6 +72,12 @@ bool co_send(coord_t *c, const co_peer_t *to, const lx_msg_t *m);
 /* Sends m to session `serial` (restarting its heartbeat clock); false
  * when the session has no socket any more. */
 bool co_send_session(coord_t *c, uint64_t serial, const lx_msg_t *m);
+
+/* The output roots jobs may write below (output.h). */
+static inline co_roots_t co_roots_of(const coord_t *c)
+{
+    return (co_roots_t){c->cfg->allow_output, c->cfg->n_allow_output};
+}
 
 /* ERROR{code, message} to a peer. */
 void co_error(coord_t *c, const co_peer_t *to, const char *code, const char *fmt, ...)

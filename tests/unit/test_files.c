@@ -2,6 +2,7 @@
  * that never leave a temporary file behind, stale temporary files removed
  * and nothing else, whole-file reads with their limit, file hashes. */
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -173,6 +174,78 @@ static void test_read_and_hash(void)
     free(data);
 }
 
+/* Output roots: a job directory outside the roots, with "..", or reached
+ * through a symbolic link is refused before anything is created; files a
+ * peer planted as links are never read or written through. */
+static void test_out_roots(void)
+{
+    char root[LX_PATH_MAX], other[LX_PATH_MAX], out[LX_PATH_MAX], link[LX_PATH_MAX];
+    char path[LX_PATH_MAX + 64];
+    lx_error_t err = {0};
+    CHECK(lx_path_join(root, s_root, "roots") && lx_mkdirs(root, &err) == LX_OK);
+    CHECK(lx_path_join(other, s_root, "elsewhere") && lx_mkdirs(other, &err) == LX_OK);
+    const char *roots[] = {root};
+    char resolved[LX_PATH_MAX];
+    snprintf(path, sizeof path, "%s///", root);
+    CHECK(lx_out_root_resolve(path, resolved, &err) == LX_OK && strcmp(resolved, root) == 0);
+    CHECK(lx_out_root_resolve("relative", resolved, &err) == LX_E_INVALID);
+    CHECK(lx_path_join(path, root, "missing"));
+    CHECK(lx_out_root_resolve(path, resolved, &err) == LX_E_IO);
+
+    /* Form and place. */
+    CHECK(lx_path_join(out, root, "job/a"));
+    CHECK(lx_out_check(out, roots, 1, &err) == LX_OK);
+    CHECK(lx_out_check(root, roots, 1, &err) == LX_OK);
+    CHECK(access(out, F_OK) != 0); /* a check creates nothing */
+    snprintf(path, sizeof path, "%s/job/../../elsewhere", root);
+    CHECK(lx_out_check(path, roots, 1, &err) == LX_E_INVALID);
+    CHECK(strstr(err.message, "'..'") != NULL);
+    CHECK(lx_out_check("relative/out", roots, 1, &err) == LX_E_INVALID);
+    snprintf(path, sizeof path, "%s//x", root);
+    CHECK(lx_out_check(path, roots, 1, &err) == LX_E_INVALID);
+    CHECK(lx_out_check(other, roots, 1, &err) == LX_E_INVALID);
+    CHECK(strstr(err.message, "outside the allowed roots") != NULL);
+    snprintf(path, sizeof path, "%sx", root); /* a sibling sharing the prefix */
+    CHECK(lx_out_check(path, roots, 1, &err) == LX_E_INVALID);
+    CHECK(lx_out_check(other, NULL, 0, &err) == LX_OK); /* no roots: all of "/" */
+
+    /* Open and create, then write and hash through directory fds. The
+     * job directory itself is made once, never by lx_out_open. */
+    CHECK(lx_out_open(out, roots, 1, "rgba", true, &err) < 0);
+    CHECK(access(out, F_OK) != 0);
+    CHECK(lx_out_make(out, roots, 1, &err) == LX_OK);
+    int fd = lx_out_open(out, roots, 1, "rgba", true, &err);
+    CHECK_MSG(fd >= 0, "%s", err.message);
+    CHECK(lx_write_atomic_at(fd, "rgba", "f.png", "data", 4, &err) == LX_OK);
+    char hex[65], want[65];
+    lx_sha256_hex("data", 4, want);
+    CHECK(lx_file_sha256_at(fd, "f.png", hex) && strcmp(hex, want) == 0);
+    /* A planted link under the final name is replaced, not written through. */
+    CHECK(lx_path_join(path, other, "victim") && lx_write_atomic(other, "victim", "v", 1, &err) == LX_OK);
+    CHECK(lx_path_join(link, out, "rgba/g.png") && symlink(path, link) == 0);
+    CHECK(!lx_file_sha256_at(fd, "g.png", hex)); /* never read through a link */
+    CHECK(lx_write_atomic_at(fd, "rgba", "g.png", "new", 3, &err) == LX_OK);
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && S_ISREG(st.st_mode));
+    size_t len = 0;
+    char *text = lx_read_file(path, 10, &len, lx_alloc_default());
+    CHECK(text && strcmp(text, "v") == 0);
+    lx_free(lx_alloc_default(), text);
+    close(fd);
+
+    /* A symlinked artifact directory (OUT/depth -> elsewhere) is refused,
+     * created or not; so is a link among the job's own components. */
+    CHECK(lx_path_join(link, out, "depth") && symlink(other, link) == 0);
+    CHECK(lx_out_open(out, roots, 1, "depth", true, &err) < 0);
+    CHECK(strstr(err.message, "symbolic link") != NULL);
+    CHECK(lx_path_join(link, root, "linked") && symlink(other, link) == 0);
+    CHECK(lx_path_join(path, link, "job"));
+    CHECK(lx_out_check(path, roots, 1, &err) == LX_E_INVALID);
+    CHECK(lx_out_make(path, roots, 1, &err) == LX_E_INVALID);
+    CHECK(lx_path_join(path, other, "job"));
+    CHECK(access(path, F_OK) != 0); /* nothing was created through it */
+}
+
 int main(void)
 {
     if (!t_scratch_dir(s_root, "files"))
@@ -183,6 +256,7 @@ int main(void)
     test_stale_temps();
     test_attempt_name();
     test_read_and_hash();
+    test_out_roots();
     t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

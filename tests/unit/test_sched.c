@@ -739,14 +739,14 @@ static void test_rejected(void)
     const co_attempt_t *a = h_dispatch(&h);
     uint64_t id = a->id;
     h_frame(&h, 1, j->id, id, 0, 0);
-    /* Frame 1: the coordinator's disk is full. */
+    /* Frame 1: the coordinator's memory ran out. */
     lx_msg_t m = {.type = LX_MSG_FRAME};
     LX_MSG_SET(&m, job, j->id);
     LX_MSG_SET(&m, attempt, id);
     LX_MSG_SET(&m, frame, 1);
     co_tx_t tx;
     co_tx_init(&tx);
-    co_sched_reject(&h.s, 1, &m, LX_E_IO, "no space left on device", h.now, &tx);
+    co_sched_reject(&h.s, 1, &m, LX_E_NOMEM, "out of memory", h.now, &tx);
     h_commit(&h, &tx);
     CHECK(strstr(h.log, "event=result_rejected") != NULL);
     CHECK(h_find(&h, CO_FX_ERROR) && strcmp(h_find(&h, CO_FX_ERROR)->code, "result_rejected") == 0);
@@ -1017,8 +1017,10 @@ static void test_finish_removes_temps(void)
     CHECK(system(path) == 0);
     unsigned temps = 0;
     lx_error_t err = {0};
-    CHECK_MSG(co_output_finish(&h.s, j, "2026-01-01T00:00:00Z", 1, &temps, &err) == LX_OK, "%s",
-              err.message);
+    co_roots_t anywhere = {NULL, 0};
+    CHECK_MSG(co_output_finish(&anywhere, &h.s, j, "2026-01-01T00:00:00Z", 1, &temps, &err) ==
+                  LX_OK,
+              "%s", err.message);
     CHECK_EQ_INT(temps, 2);
     snprintf(path, sizeof path, "%s/metadata.json", dir);
     CHECK(access(path, F_OK) == 0);
@@ -1169,6 +1171,102 @@ static void test_audit_bytes_and_builds(void)
     h_release(&h);
 }
 
+/* Shared mode: an attempt file that is a link is never accepted (its
+ * target's bytes would land in the export), nor is a file under a
+ * symlinked artifact directory. */
+static void test_output_links(void)
+{
+    h_t h;
+    co_job_t *j = h_start(&h, "orbit-cards", 2, 2, -1, "w1");
+    char dir[] = "/tmp/lx-test-links-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    free(j->out);
+    j->out = strdup(dir);
+    char cmd[4400];
+    char hex[65];
+    lx_sha256_hex("secret", 6, hex);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/rgba' '%s.elsewhere' && printf secret > '%s.elsewhere/s' &&"
+             " ln -s '%s.elsewhere/s' '%s/rgba/.frame_000000.png.a1' &&"
+             " ln -s '%s.elsewhere' '%s/depth'",
+             dir, dir, dir, dir, dir, dir, dir);
+    CHECK(system(cmd) == 0);
+    lx_file_rec_t file = {0};
+    LX_REC_SET(&file, LX_FILE_REC, key, "rgba");
+    LX_REC_SET(&file, LX_FILE_REC, name, "frame_000000.png");
+    LX_REC_SET(&file, LX_FILE_REC, hash, hex);
+    LX_REC_SET(&file, LX_FILE_REC, content, "00000000000000000000000000000000");
+    lx_msg_t m = {.type = LX_MSG_FRAME};
+    LX_MSG_SET(&m, job, j->id);
+    LX_MSG_SET(&m, attempt, 1);
+    LX_MSG_SET(&m, frame, 0);
+    LX_MSG_SET(&m, files, ((lx_file_recs_t){&file, 1}));
+    co_roots_t anywhere = {NULL, 0};
+    lx_error_t err = {0};
+    CHECK(co_output_accept(&anywhere, j, &m, &err) == LX_E_VERIFY);
+    snprintf(cmd, sizeof cmd, "%s/rgba/frame_000000.png", dir);
+    CHECK(access(cmd, F_OK) != 0);
+    LX_REC_SET(&file, LX_FILE_REC, key, "depth");
+    CHECK(co_output_accept(&anywhere, j, &m, &err) == LX_E_INVALID);
+    CHECK(strstr(err.message, "symbolic link") != NULL);
+    /* Outside the allowed roots nothing is touched at all. */
+    const char *roots[] = {"/nonexistent-root"};
+    co_roots_t narrow = {roots, 1};
+    LX_REC_SET(&file, LX_FILE_REC, key, "rgba");
+    CHECK(co_output_accept(&narrow, j, &m, &err) == LX_E_INVALID);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.elsewhere'", dir, dir);
+    CHECK(system(cmd) == 0);
+    h_release(&h);
+}
+
+/* The export's storage fails (a worker cannot write, or the coordinator
+ * cannot place a file): the job fails at once, nobody is blamed or
+ * blocked, and nothing is handed out again. */
+static void test_storage_failed(void)
+{
+    h_t h;
+    co_job_t *j = h_start(&h, "orbit-cards", 8, 4, -1, "w1");
+    const co_attempt_t *a = h_dispatch(&h);
+    h_frame(&h, 1, j->id, a->id, 0, 0);
+    lx_msg_t m = {.type = LX_MSG_CHUNK_FAIL};
+    LX_MSG_SET(&m, job, j->id);
+    LX_MSG_SET(&m, attempt, a->id);
+    LX_MSG_SET(&m, reason, "storage");
+    LX_MSG_SET(&m, message, "cannot write '/out/rgba/.frame_000001.png.a1': No space left on device");
+    co_tx_t tx;
+    co_tx_init(&tx);
+    co_sched_chunk_end(&h.s, 1, &m, h.now, &tx);
+    h_commit(&h, &tx);
+    CHECK_EQ_INT(j->state, CO_J_FAILED);
+    CHECK(j->error && strncmp(j->error, "storage: cannot write '/out/rgba/", 33) == 0);
+    CHECK(strstr(h.log, "event=worker_blocked") == NULL);
+    CHECK_EQ_INT(j->frames[1].failures, 0);
+    CHECK_EQ_INT(j->done, 1); /* what was in stays */
+    CHECK(h_dispatch(&h) == NULL);
+    h_check_restart(&h);
+    h_release(&h);
+
+    /* The coordinator's own disk, in stream mode. */
+    j = h_start(&h, "orbit-cards", 8, 4, -1, "w1");
+    a = h_dispatch(&h);
+    uint64_t id = a->id;
+    lx_msg_t f = {.type = LX_MSG_FRAME};
+    LX_MSG_SET(&f, job, j->id);
+    LX_MSG_SET(&f, attempt, id);
+    LX_MSG_SET(&f, frame, 0);
+    co_tx_init(&tx);
+    co_sched_reject(&h.s, 1, &f, LX_E_IO, "cannot write 'rgba/frame_000000.png': Read-only file system",
+                    h.now, &tx);
+    h_commit(&h, &tx);
+    CHECK_EQ_INT(j->state, CO_J_FAILED);
+    CHECK(strstr(j->error, "Read-only file system") != NULL);
+    CHECK(co_state_attempt(&h.s, id) == NULL);
+    CHECK_EQ_INT(j->frames[0].failures, 0);
+    CHECK(h_dispatch(&h) == NULL);
+    h_check_restart(&h);
+    h_release(&h);
+}
+
 int main(void)
 {
     RUN(test_chunks_credit_and_finish);
@@ -1195,5 +1293,7 @@ int main(void)
     RUN(test_fencing);
     RUN(test_identity_is_key);
     RUN(test_audit_bytes_and_builds);
+    RUN(test_output_links);
+    RUN(test_storage_failed);
     TEST_MAIN_END();
 }

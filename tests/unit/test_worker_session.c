@@ -101,10 +101,10 @@ static const row_t s_rows[] = {
      NULL},
 
     {LX_WORKER_RENDERING, LX_WORKER_ON_RENDER_FAILED, ANY, LX_WORKER_IDLE,
-     "chunk_fail release ready", "render_error"},
+     "chunk_fail release ready", "reason"},
     {LX_WORKER_CANCELLING, LX_WORKER_ON_RENDER_FAILED, ANY, LX_WORKER_IDLE, "release ready", NULL},
     {LX_WORKER_DRAIN_RENDERING, LX_WORKER_ON_RENDER_FAILED, ANY, LX_WORKER_DRAINING,
-     "chunk_fail release", "render_error"},
+     "chunk_fail release", "reason"},
     {LX_WORKER_DRAIN_CANCELLING, LX_WORKER_ON_RENDER_FAILED, ANY, LX_WORKER_DRAINING, "release",
      NULL},
 
@@ -193,6 +193,24 @@ static void s_test_transitions(void)
         CHECK_MSG(rows_used[i] > 0, "row %zu (%s on %s) never matched", i,
                   lx_worker_session_state_name(s_rows[i].from),
                   lx_worker_session_event_name(s_rows[i].on));
+}
+
+/* A failed render says why: a storage failure (the export's disk) is
+ * reported as such, so the coordinator fails the job instead of blaming
+ * the worker. */
+static void s_test_storage_reason(void)
+{
+    lx_worker_state_t from[] = {LX_WORKER_RENDERING, LX_WORKER_DRAIN_RENDERING};
+    for (int k = 0; k < 2; k++) {
+        lx_worker_event_t ev = {.kind = LX_WORKER_ON_RENDER_FAILED, .reason = "storage",
+                                .message = "cannot write 'x': No space left on device"};
+        lx_worker_step_t st = lx_worker_session_step(from[k], &ev);
+        CHECK(st.reason && strcmp(st.reason, "storage") == 0);
+        CHECK(st.message == ev.message);
+        ev.reason = NULL; /* a render's own failure */
+        st = lx_worker_session_step(from[k], &ev);
+        CHECK(st.reason && strcmp(st.reason, "render_error") == 0);
+    }
 }
 
 static void s_test_invariants(void)
@@ -371,6 +389,7 @@ static void s_test_queries(void)
 int main(void)
 {
     s_test_transitions();
+    s_test_storage_reason();
     s_test_invariants();
     s_test_walks();
     s_test_queries();

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -38,6 +39,9 @@ typedef struct render_cmd {
     atomic_int abort; /* set by the session: the frame is no longer waited for */
     int64_t frame;
     const char *job, *out;
+    const char *const *roots; /* allowed output roots (cfg.allow_output) */
+    size_t n_roots;
+    bool storage; /* rc is the output storage's failure, not the render's */
     uint64_t attempt;
     bool stream, audit; /* audit: compare only, write nothing, send no bytes */
     lx_result_t rc;
@@ -126,21 +130,38 @@ static void s_render(render_cmd_t *cmd)
     double t0 = lx_monotonic_ms();
     const lx_frame_result_t *res = NULL;
     cmd->rc = cmd->render(cmd->render_user, cmd->fr, cmd->frame, &cmd->abort, &res, &cmd->err);
+    cmd->storage = false;
     /* Shared output: the files go to the job's directory before the FRAME
      * that names them is sent. */
+    uint32_t written = 0;
     for (uint32_t i = 0; cmd->rc == LX_OK && !cmd->stream && !cmd->audit && i < res->n_files; i++) {
-        char dir[LX_PATH_MAX];
         const lx_artifact_file_t *a = &res->files[i];
-        if (!lx_path_join(dir, cmd->out, a->key))
-            cmd->rc = lx_fail(&cmd->err, LX_E_INVALID, "output path too long");
-        else if ((cmd->rc = lx_mkdirs(dir, &cmd->err)) == LX_OK) {
-            /* Under the attempt's own name: the coordinator renames the
-             * accepted one into place. */
-            char name[128];
-            cmd->rc = lx_attempt_file_name(name, sizeof name, a->name, cmd->attempt)
-                          ? lx_write_atomic(dir, name, a->bytes.buf, a->bytes.len, &cmd->err)
-                          : lx_fail(&cmd->err, LX_E_INVALID, "file name too long");
-        }
+        /* Below an allowed root, through no link, in the job's directory
+         * as it is (a vanished one is not made again); under the attempt's
+         * own name: the coordinator renames the accepted one into place. */
+        int dir = lx_out_open(cmd->out, cmd->roots, cmd->n_roots, a->key, true, &cmd->err);
+        char name[128];
+        if (dir < 0)
+            cmd->rc = cmd->err.code;
+        else if (!lx_attempt_file_name(name, sizeof name, a->name, cmd->attempt))
+            cmd->rc = lx_fail(&cmd->err, LX_E_INVALID, "file name too long");
+        else if ((cmd->rc = lx_write_atomic_at(dir, a->key, name, a->bytes.buf, a->bytes.len,
+                                               &cmd->err)) == LX_OK)
+            written++;
+        if (dir >= 0)
+            close(dir);
+        cmd->storage = cmd->rc != LX_OK;
+    }
+    /* A frame whose files could not all be written leaves none: they would
+     * only take the space a full disk lacks. */
+    for (uint32_t i = 0; cmd->storage && i < written; i++) {
+        char name[128];
+        int dir = lx_out_open(cmd->out, cmd->roots, cmd->n_roots, res->files[i].key, false,
+                              &(lx_error_t){0});
+        if (dir >= 0 && lx_attempt_file_name(name, sizeof name, res->files[i].name, cmd->attempt))
+            unlinkat(dir, name, 0);
+        if (dir >= 0)
+            close(dir);
     }
     if (cmd->rc != LX_OK)
         return;
@@ -312,7 +333,7 @@ static void s_release(session_t *s)
 }
 
 /* The checks an ASSIGN passes before anything else: NULL, or why not. */
-static const char *s_assign_check(const lx_msg_t *m)
+static const char *s_assign_check(session_t *s, const lx_msg_t *m)
 {
     bool shared = strcmp(m->output, "shared") == 0;
     if (m->frames.n != 2 || m->frames.v[0] > m->frames.v[1])
@@ -321,8 +342,16 @@ static const char *s_assign_check(const lx_msg_t *m)
         return "warmup_from must be in [0, a]";
     if (!shared && strcmp(m->output, "stream") != 0)
         return "output must be 'shared' or 'stream'";
-    if (shared && !(LX_MSG_HAS(m, audit) && m->audit) && (!LX_MSG_HAS(m, out) || m->out[0] != '/'))
-        return "shared output needs an absolute output directory";
+    if (shared && !(LX_MSG_HAS(m, audit) && m->audit)) {
+        if (!LX_MSG_HAS(m, out))
+            return "shared output needs an output directory";
+        /* Where this worker agreed to write, whatever a coordinator asks. */
+        lx_error_t err = {0};
+        if (lx_out_check(m->out, s->cfg->allow_output, s->cfg->n_allow_output, &err) != LX_OK) {
+            snprintf(s->why, sizeof s->why, "%s", err.message);
+            return s->why;
+        }
+    }
     return NULL;
 }
 
@@ -560,7 +589,7 @@ static void s_on_message(session_t *s, const void *data, size_t len)
     lx_worker_event_t ev = {.kind = LX_WORKER_N_EVENTS};
     switch (m.type) {
     case LX_MSG_ASSIGN: {
-        const char *why = s_assign_check(&m);
+        const char *why = s_assign_check(s, &m);
         ev = why ? (lx_worker_event_t){.kind = LX_WORKER_ON_BAD_ASSIGN, .message = why}
                  : (lx_worker_event_t){.kind = LX_WORKER_ON_ASSIGN,
                                        .program_cached = s_program(s, m.program_hash) != NULL};
@@ -605,7 +634,9 @@ static void s_on_rendered(session_t *s)
     lx_worker_event_t ev = {.kind = LX_WORKER_ON_RENDERED,
                             .last_frame = s->chunk.next == s->chunk.last};
     if (cmd->rc != LX_OK) {
-        ev = (lx_worker_event_t){.kind = LX_WORKER_ON_RENDER_FAILED, .message = cmd->err.message};
+        ev = (lx_worker_event_t){.kind = LX_WORKER_ON_RENDER_FAILED,
+                                 .reason = cmd->storage ? "storage" : NULL,
+                                 .message = cmd->err.message};
     } else if (cmd->encoded.len > s->cfg->max_message) {
         snprintf(s->why, sizeof s->why,
                  "frame %" PRId64 " is %zu bytes, over the %zu-byte message limit", cmd->frame,
@@ -695,6 +726,8 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
     s->backoff = cfg->backoff_ms;
     s->cmd.render = cfg->render ? cfg->render : s_default_render;
     s->cmd.render_user = cfg->render_user;
+    s->cmd.roots = cfg->allow_output;
+    s->cmd.n_roots = cfg->n_allow_output;
     lx_arena_init(&s->arena, NULL);
     lx_strbuf_init(&s->out, NULL);
     lx_strbuf_init(&s->cmd.encoded, NULL);

@@ -177,12 +177,14 @@ lx_worker_step_t lx_worker_session_step(lx_worker_state_t st, const lx_worker_ev
     case LX_WORKER_ON_RENDER_FAILED:
         switch (st) {
         case RENDERING:
-            FAIL(IDLE, "render_error", ev->message, CHUNK_FAIL, RELEASE, READY);
+            FAIL(IDLE, ev->reason ? ev->reason : "render_error", ev->message, CHUNK_FAIL, RELEASE,
+                 READY);
         /* Most likely the abort it was asked for: nothing to report. */
         case CANCELLING:
             GO(IDLE, RELEASE, READY);
         case DRAIN_RENDERING:
-            FAIL(DRAINING, "render_error", ev->message, CHUNK_FAIL, RELEASE);
+            FAIL(DRAINING, ev->reason ? ev->reason : "render_error", ev->message, CHUNK_FAIL,
+                 RELEASE);
         case DRAIN_CANCELLING:
             GO(DRAINING, RELEASE);
         default:

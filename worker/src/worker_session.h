@@ -77,7 +77,7 @@ typedef enum lx_worker_event_kind {
  * read. Strings are borrowed for the step (the step may return them). */
 typedef struct lx_worker_event {
     lx_worker_event_kind_t kind;
-    const char *reason;  /* CHUNK_BAD */
+    const char *reason;  /* CHUNK_BAD; RENDER_FAILED (NULL: render_error) */
     const char *message; /* BAD_ASSIGN, NOT_FOUND, RENDER_FAILED, TOO_LARGE, CHUNK_BAD */
     bool program_cached; /* ASSIGN: the program is in the worker's cache */
     bool last_frame;     /* RENDERED: it was the chunk's last frame */

@@ -69,6 +69,55 @@ unsigned lx_remove_stale_temps(const char *dir);
  * read. */
 bool lx_file_sha256_hex(const char *path, char hex[65]);
 
+/* ---- output roots ------------------------------------------------------
+ *
+ * Where a coordinator or worker may write for peers it does not trust:
+ * below allowed roots (--allow-output ROOT; none = all of "/"), checked
+ * once with lx_out_root_resolve. A root is configuration, so it may be or
+ * contain symbolic links. Below a root nothing may: every directory is opened one
+ * component at a time relative to its parent with O_NOFOLLOW (a symlinked
+ * OUT/rgba, planted to send files elsewhere, is refused, and a check
+ * cannot be raced by swapping a component afterwards), and files are
+ * opened with O_NOFOLLOW and must be regular. */
+
+/* root, without a trailing '/', into out: LX_E_INVALID when it is not an
+ * absolute path without empty, "." or ".." components, LX_E_IO when it
+ * is not an existing directory. */
+lx_result_t lx_out_root_resolve(const char *root, char out[LX_PATH_MAX], lx_error_t *err);
+
+/* Whether out may receive an export: an absolute path of non-empty
+ * components other than "." and "..", below or at one of the n roots
+ * (resolved; n = 0 means "/"), with no symbolic link or non-directory
+ * among its components below that root that exist already. Creates
+ * nothing. LX_OK, or LX_E_INVALID with a message naming the rule. */
+lx_result_t lx_out_check(const char *out, const char *const *roots, size_t n, lx_error_t *err);
+
+/* Creates out (and its missing parents below its root) as described
+ * above. LX_OK; LX_E_INVALID (lx_out_check's rules), LX_E_IO. */
+lx_result_t lx_out_make(const char *out, const char *const *roots, size_t n, lx_error_t *err);
+
+/* Opens directory out/sub (sub: NULL or a relative path, validated with
+ * lx_name_relpath_valid by the caller) for writing as described above,
+ * creating sub's missing directories when create. out itself must exist:
+ * an export directory that vanished is an error, never made again behind
+ * its job's back. Returns a directory file descriptor (close it), or -1
+ * with err: LX_E_INVALID when out breaks lx_out_check's rules, LX_E_IO
+ * with the path and the system's reason. */
+int lx_out_open(const char *out, const char *const *roots, size_t n, const char *sub, bool create,
+                lx_error_t *err);
+
+/* lx_write_atomic into the directory open as dir (label names it in
+ * messages): the temporary file is created O_EXCL | O_NOFOLLOW, then
+ * renamed over name (a symbolic link planted under name is replaced, not
+ * followed). */
+lx_result_t lx_write_atomic_at(int dir, const char *label, const char *name, const void *data,
+                               size_t len, lx_error_t *err);
+
+/* lx_file_sha256_hex of the regular file name in directory dir, opened
+ * O_NOFOLLOW: false for a symbolic link, anything but a regular file, or
+ * a file that cannot be read. */
+bool lx_file_sha256_at(int dir, const char *name, char hex[65]);
+
 /* The whole file at path (at most max bytes) in a buffer from a, followed
  * by a NUL that *len does not count. The buffer is the caller's: free it
  * with lx_free(a, ...). Returns NULL with errno set when the file cannot be

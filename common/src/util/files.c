@@ -4,9 +4,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,34 +71,229 @@ static bool s_write_all(int fd, const void *data, size_t len)
 lx_result_t lx_write_atomic(const char *dir, const char *name, const void *data, size_t len,
                             lx_error_t *err)
 {
-    char tmp[LX_PATH_MAX], dst[LX_PATH_MAX], tmpname[LX_PATH_MAX];
-    int t = snprintf(tmpname, sizeof tmpname, ".%s.tmp-XXXXXX", name);
-    if (t < 0 || (size_t)t >= sizeof tmpname || !lx_path_join(dst, dir, name) ||
-        !lx_path_join(tmp, dir, tmpname))
-        return lx_fail(err, LX_E_INVALID, "path too long: '%.200s/%.200s'", dir, name);
-    /* mkstemp: a fresh name per call, so two threads or processes writing
-     * the same frame (a reassigned chunk) never share a temporary file. It
-     * creates the file 0600; exports are read by others, hence fchmod. */
-    int fd = mkstemp(tmp);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return lx_fail(err, LX_E_IO, "cannot create a temporary file in '%s': %s", dir,
+        return lx_fail(err, LX_E_IO, "cannot open directory '%s': %s", dir, strerror(errno));
+    lx_result_t rc = lx_write_atomic_at(fd, dir, name, data, len, err);
+    close(fd);
+    return rc;
+}
+
+lx_result_t lx_write_atomic_at(int dir, const char *label, const char *name, const void *data,
+                               size_t len, lx_error_t *err)
+{
+    /* A fresh name per call, so two threads or processes writing the same
+     * frame (a reassigned chunk) never share a temporary file; O_EXCL and
+     * O_NOFOLLOW so a name planted in advance is never written through. */
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    char tmp[LX_PATH_MAX];
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 16; tries++) {
+        unsigned char r[6];
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+            return lx_fail(err, LX_E_IO, "getrandom: %s", strerror(errno));
+        char suffix[7];
+        for (int k = 0; k < 6; k++)
+            suffix[k] = digits[r[k] % 62];
+        suffix[6] = '\0';
+        int t = snprintf(tmp, sizeof tmp, ".%s.tmp-%s", name, suffix);
+        if (t < 0 || (size_t)t >= sizeof tmp)
+            return lx_fail(err, LX_E_INVALID, "file name too long: '%.200s'", name);
+        fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0)
+        return lx_fail(err, LX_E_IO, "cannot create a temporary file in '%s': %s", label,
                        strerror(errno));
     /* The data reaches the disk before the rename can: otherwise a power
-     * loss could leave the final name on an empty or partial file. */
+     * loss could leave the final name on an empty or partial file. The
+     * umask must not make an export unreadable to others, hence fchmod. */
     bool ok = fchmod(fd, 0644) == 0 && s_write_all(fd, data, len) && fdatasync(fd) == 0;
     int e = ok ? 0 : errno;
     if (close(fd) != 0 && ok) {
         ok = false;
         e = errno;
     }
-    if (ok && rename(tmp, dst) != 0) {
+    if (ok && renameat(dir, tmp, dir, name) != 0) {
         ok = false;
         e = errno;
     }
     if (!ok) {
-        unlink(tmp);
-        return lx_fail(err, LX_E_IO, "cannot write '%s': %s", dst, strerror(e ? e : EIO));
+        unlinkat(dir, tmp, 0);
+        return lx_fail(err, LX_E_IO, "cannot write '%s/%s': %s", label, name,
+                       strerror(e ? e : EIO));
     }
+    return LX_OK;
+}
+
+/* ---- output roots ------------------------------------------------------ */
+
+static bool s_out_form(const char *out);
+
+lx_result_t lx_out_root_resolve(const char *root, char out[LX_PATH_MAX], lx_error_t *err)
+{
+    size_t len = strlen(root);
+    while (len > 1 && root[len - 1] == '/')
+        len--;
+    if (len >= LX_PATH_MAX)
+        return lx_fail(err, LX_E_INVALID, "output root '%.200s' is too long", root);
+    memcpy(out, root, len);
+    out[len] = '\0';
+    if (!s_out_form(out))
+        return lx_fail(err, LX_E_INVALID,
+                       "output root '%s' must be an absolute path without '.' or '..' components",
+                       root);
+    struct stat st;
+    if (stat(out, &st) != 0)
+        return lx_fail(err, LX_E_IO, "output root '%s': %s", root, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return lx_fail(err, LX_E_IO, "output root '%s' is not a directory", root);
+    return LX_OK;
+}
+
+/* The length of the root out is below (0 for "/"), or -1: out must be
+ * root itself or continue with '/' after it; the longest root wins. */
+static long s_root_of(const char *out, const char *const *roots, size_t n)
+{
+    if (n == 0)
+        return 0;
+    long best = -1;
+    for (size_t k = 0; k < n; k++) {
+        size_t len = strlen(roots[k]);
+        while (len > 0 && roots[k][len - 1] == '/')
+            len--; /* "/" itself is length 0 */
+        if (strncmp(out, roots[k], len) == 0 && (out[len] == '/' || out[len] == '\0') &&
+            (long)len > best)
+            best = (long)len;
+    }
+    return best;
+}
+
+/* Checks out's form: absolute, components neither empty, "." nor "..". */
+static bool s_out_form(const char *out)
+{
+    if (out[0] != '/' || strlen(out) >= LX_PATH_MAX)
+        return false;
+    for (const char *p = out + 1; *p;) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        p += len + (e != NULL);
+        if (e && !*p)
+            return false; /* a trailing '/' */
+    }
+    return true;
+}
+
+/* Walks from the root of out through the components of rel (a '/'
+ * separated path), each opened O_NOFOLLOW below the previous one. With
+ * create, missing directories are made; with tolerate_missing, the walk
+ * stops successfully at the first missing one (returning -2). */
+static int s_walk(int fd, const char *shown, const char *rel, bool create, bool tolerate_missing,
+                  lx_error_t *err)
+{
+    char comp[LX_PATH_MAX];
+    const char *p = rel;
+    while (*p) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        memcpy(comp, p, len);
+        comp[len] = '\0';
+        p += len + (e != NULL);
+        if (len == 0)
+            continue;
+        int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT && create) {
+            if (mkdirat(fd, comp, 0777) != 0 && errno != EEXIST) {
+                int e2 = errno;
+                close(fd);
+                lx_fail(err, LX_E_IO, "cannot create '%s' in '%s': %s", comp, shown,
+                        strerror(e2));
+                return -1;
+            }
+            next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        int e2 = errno;
+        close(fd);
+        if (next < 0 && e2 == ENOENT && tolerate_missing)
+            return -2;
+        if (next < 0) {
+            if (e2 == ELOOP || e2 == ENOTDIR)
+                lx_fail(err, LX_E_INVALID,
+                        "'%s' in '%s' is a symbolic link or not a directory: output directories "
+                        "are never reached through links",
+                        comp, shown);
+            else
+                lx_fail(err, LX_E_IO, "cannot open '%s' in '%s': %s", comp, shown, strerror(e2));
+            return -1;
+        }
+        fd = next;
+    }
+    return fd;
+}
+
+static int s_out_open(const char *out, const char *const *roots, size_t n, const char *sub,
+                      bool create_out, bool create_sub, bool tolerate_missing, lx_error_t *err)
+{
+    if (!s_out_form(out)) {
+        lx_fail(err, LX_E_INVALID,
+                "output directory '%.300s' must be an absolute path without empty, '.' or '..' "
+                "components",
+                out);
+        return -1;
+    }
+    long root = s_root_of(out, roots, n);
+    if (root < 0) {
+        char list[1024] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < n && used < sizeof list; k++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
+                                     roots[k]);
+        lx_fail(err, LX_E_INVALID, "output directory '%.300s' is outside the allowed roots (%s)",
+                out, list);
+        return -1;
+    }
+    char root_path[LX_PATH_MAX];
+    memcpy(root_path, out, (size_t)root);
+    root_path[root ? root : 1] = '\0';
+    if (!root)
+        root_path[0] = '/';
+    int fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        lx_fail(err, LX_E_IO, "cannot open output root '%s': %s", root_path, strerror(errno));
+        return -1;
+    }
+    fd = s_walk(fd, out, out + root, create_out, tolerate_missing, err);
+    if (fd >= 0 && sub && *sub)
+        fd = s_walk(fd, out, sub, create_sub, tolerate_missing, err);
+    return fd;
+}
+
+lx_result_t lx_out_check(const char *out, const char *const *roots, size_t n, lx_error_t *err)
+{
+    int fd = s_out_open(out, roots, n, NULL, false, false, true, err);
+    if (fd == -1)
+        return err->code;
+    if (fd >= 0)
+        close(fd);
+    return LX_OK;
+}
+
+int lx_out_open(const char *out, const char *const *roots, size_t n, const char *sub, bool create,
+                lx_error_t *err)
+{
+    int fd = s_out_open(out, roots, n, sub, false, create, false, err);
+    return fd >= 0 ? fd : -1;
+}
+
+lx_result_t lx_out_make(const char *out, const char *const *roots, size_t n, lx_error_t *err)
+{
+    int fd = s_out_open(out, roots, n, NULL, true, false, false, err);
+    if (fd < 0)
+        return err->code;
+    close(fd);
     return LX_OK;
 }
 
@@ -152,25 +349,46 @@ unsigned lx_remove_stale_temps(const char *dir)
     return s_remove_temps(dir, 2);
 }
 
-bool lx_file_sha256_hex(const char *path, char hex[65])
+/* SHA-256 of what fd reads until its end; closes fd. */
+static bool s_sha256_fd(int fd, char hex[65])
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    if (fd < 0)
         return false;
     lx_sha256_t h;
     bool ok = lx_sha256_init(&h) == LX_OK;
     char buf[1 << 16];
-    size_t got;
-    while (ok && (got = fread(buf, 1, sizeof buf, f)) > 0)
-        lx_sha256_update(&h, buf, got);
-    ok = ok && !ferror(f);
-    fclose(f);
+    ssize_t got;
+    while (ok && (got = read(fd, buf, sizeof buf)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            ok = false;
+        else
+            lx_sha256_update(&h, buf, (size_t)got);
+    }
+    close(fd);
     lx_digest_t d;
     /* lx_sha256_final frees the hasher, so it runs whenever init did. */
     if (lx_sha256_final(&h, &d) != LX_OK || !ok)
         return false;
     lx_hex(d.bytes, 32, hex);
     return true;
+}
+
+bool lx_file_sha256_hex(const char *path, char hex[65])
+{
+    return s_sha256_fd(open(path, O_RDONLY | O_CLOEXEC), hex);
+}
+
+bool lx_file_sha256_at(int dir, const char *name, char hex[65])
+{
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        return false;
+    }
+    return s_sha256_fd(fd, hex);
 }
 
 char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a)
