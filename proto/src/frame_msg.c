@@ -1,6 +1,7 @@
 /* FRAME messages from rendered frames (see frame_msg.h). */
 #include "lattice/frame_msg.h"
 
+#include <math.h>
 #include <string.h>
 
 void lx_camera_to_values(const lx_camera_t *c, double out[LX_CAMERA_VALUES])
@@ -23,6 +24,10 @@ bool lx_camera_from_values(const lx_f64s_t *v, lx_camera_t *c)
     const double *x = v->v;
     if (x[0] != (double)LX_PROJ_PERSPECTIVE && x[0] != (double)LX_PROJ_ORTHOGRAPHIC)
         return false;
+    /* Every value ends up in camera/trajectory.json, which has no NaN. */
+    for (uint32_t k = 1; k < LX_CAMERA_VALUES; k++)
+        if (!isfinite(x[k]))
+            return false;
     memset(c, 0, sizeof *c);
     c->projection = (lx_projection_t)(int)x[0];
     memcpy(c->position, x + 1, sizeof c->position);

@@ -11,8 +11,8 @@
 #define LX_CAMERA_VALUES 17
 
 void lx_camera_to_values(const lx_camera_t *c, double out[LX_CAMERA_VALUES]);
-/* False when the list does not hold exactly 17 values or the projection
- * is not a known one. */
+/* False when the list does not hold exactly 17 values, the projection
+ * is not a known one, or a value is not finite. */
 bool lx_camera_from_values(const lx_f64s_t *v, lx_camera_t *c);
 
 /* Storage a FRAME message points into (no allocation). */
