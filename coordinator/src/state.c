@@ -226,6 +226,11 @@ co_job_t *co_job_new(lx_program_t **p_p, const lx_export_plan_t *plan, const cha
     j->out = strdup(out);
     lx_error_t merr = {0};
     j->manifest = lx_manifest_new(j->program, &j->plan, NULL, &merr);
+    if (!j->manifest && merr.code != LX_E_NOMEM) {
+        co_job_free(&j); /* a program whose files cannot be planned */
+        lx_fail(err, merr.code, "%s", merr.message);
+        return NULL;
+    }
     if (!j->frames || (audits && !j->audits) || !j->config_json || !j->out || !j->manifest) {
         co_job_free(&j);
         lx_fail(err, LX_E_NOMEM, "out of memory for a job of %lld frames",

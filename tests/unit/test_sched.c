@@ -31,9 +31,10 @@ typedef struct h {
     fx_t fx[MAX_FX]; /* the effects of the last commit */
     size_t n_fx;
     char log[16384]; /* the log lines of the last commit */
-    int files;       /* artifact files per FRAME */
-    const char *build;  /* what the next HELLO says ("test") */
-    bool same_content;  /* a FRAME's variant changes its file hashes only */
+    int files;       /* artifact files per FRAME: the job's own set (its manifest's) when
+                      * negative, the default; else this many made-up ones (a wrong set) */
+    const char *build; /* what the next HELLO says ("test") */
+    bool same_content; /* a FRAME's variant changes its file hashes only */
 } h_t;
 
 static void h_init(h_t *h)
@@ -44,7 +45,7 @@ static void h_init(h_t *h)
     lx_error_t err = {0};
     CHECK_MSG(co_journal_open(NULL, &h->jn, &err) == LX_OK, "%s", err.message);
     h->now = 1000;
-    h->files = 2;
+    h->files = -1;
     h->build = "test";
 }
 
@@ -89,16 +90,12 @@ static const fx_t *h_find(const h_t *h, co_effect_kind_t kind)
     return NULL;
 }
 
-/* A job of frames [first, first + n - 1] of an example patch; chunk 0 =
- * adaptive; audit_rate < 0: no audits. NULL (nothing submitted) when
- * co_job_new refuses it, with its message in h->log. */
-static co_job_t *h_job_at(h_t *h, const char *example, int64_t first, int64_t n, uint32_t chunk,
-                          double audit_rate)
+/* A job of frames [first, first + n - 1] of a patch; chunk 0 = adaptive;
+ * audit_rate < 0: no audits. Takes text (from malloc). NULL (nothing
+ * submitted) when co_job_new refuses it, with its message in h->log. */
+static co_job_t *h_job_text(h_t *h, char *text, size_t len, int64_t first, int64_t n,
+                            uint32_t chunk, double audit_rate)
 {
-    char rel[256];
-    size_t len = 0;
-    snprintf(rel, sizeof rel, "examples/%s.patch.json", example);
-    char *text = t_read(rel, &len);
     CHECK(text != NULL);
     lx_export_request_t req = LX_EXPORT_REQUEST_INIT;
     req.patch = text;
@@ -138,6 +135,17 @@ static co_job_t *h_job_at(h_t *h, const char *example, int64_t first, int64_t n,
     lx_strbuf_release(&program);
     free(text);
     return keep;
+}
+
+/* h_job_text of examples/<example>.patch.json. */
+static co_job_t *h_job_at(h_t *h, const char *example, int64_t first, int64_t n, uint32_t chunk,
+                          double audit_rate)
+{
+    char rel[256];
+    size_t len = 0;
+    snprintf(rel, sizeof rel, "examples/%s.patch.json", example);
+    char *text = t_read(rel, &len);
+    return h_job_text(h, text, len, first, n, chunk, audit_rate);
 }
 
 static co_job_t *h_job(h_t *h, const char *example, int64_t n, uint32_t chunk, double audit_rate)
@@ -212,12 +220,23 @@ static const co_attempt_t *h_dispatch(h_t *h)
 static co_frame_verdict_t h_frame(h_t *h, uint64_t serial, const char *job, uint64_t attempt,
                                   int64_t f, int variant)
 {
-    static char keys[80][16], names[80][32], hashes[80][65], contents[80][33];
+    static char keys[80][80], names[80][32], hashes[80][65], contents[80][33];
     lx_file_rec_t files[80];
     double camera[17] = {0, 0, 0, 5, 0, 0, 0, 0, 1, 0, 0, 0, -1, 40, 2, 0.1, 100};
-    for (int k = 0; k < h->files; k++) {
-        snprintf(keys[k], sizeof keys[k], k == 0 ? "rgba" : "mask/l%d", k);
-        snprintf(names[k], sizeof names[k], "frame_%06" PRId64 ".png", f);
+    /* The files the job's manifest expects, unless a wrong set is asked for. */
+    const co_job_t *j = co_state_job(&h->s, job);
+    uint32_t n_planned = 0;
+    const lx_export_file_t *planned =
+        j && j->manifest ? lx_manifest_files(j->manifest, &n_planned) : NULL;
+    int n_files = h->files >= 0 ? h->files : (int)n_planned;
+    CHECK(n_files <= 80);
+    for (int k = 0; k < n_files && k < 80; k++) {
+        if (h->files >= 0)
+            snprintf(keys[k], sizeof keys[k], k == 0 ? "rgba" : "mask/l%d", k);
+        else
+            snprintf(keys[k], sizeof keys[k], "%s", planned[k].key);
+        snprintf(names[k], sizeof names[k], "frame_%06" PRId64 ".%s", f,
+                 h->files >= 0 ? "png" : planned[k].ext);
         snprintf(hashes[k], sizeof hashes[k], "%032d%032d", variant, k);
         snprintf(contents[k], sizeof contents[k], "%016d%016d", h->same_content ? 0 : variant, k);
         files[k] = (lx_file_rec_t){0};
@@ -233,7 +252,7 @@ static co_frame_verdict_t h_frame(h_t *h, uint64_t serial, const char *job, uint
     LX_MSG_SET(&m, render_ms, 10.0);
     LX_MSG_SET(&m, t_ms, (double)f * 1000.0 / 24.0);
     LX_MSG_SET(&m, camera, ((lx_f64s_t){camera, 17}));
-    LX_MSG_SET(&m, files, ((lx_file_recs_t){files, (uint32_t)h->files}));
+    LX_MSG_SET(&m, files, ((lx_file_recs_t){files, (uint32_t)n_files}));
     lx_strbuf_t record;
     lx_strbuf_init(&record, NULL);
     lx_error_t err = {0};
@@ -915,14 +934,35 @@ static void test_audit_no_majority(void)
 
 /* ---- restart ---------------------------------------------------------- */
 
-/* More artifact files per frame than any fixed buffer holds: a restart
- * recovers every result, and renders none of them again. */
+/* More artifact files per frame than any fixed buffer holds (a mask for
+ * each of 70 layers): a restart recovers every result, and renders none
+ * of them again. */
 static void test_restart_many_files(void)
 {
     h_t h;
     h_init(&h);
-    h.files = 70;
-    co_job_t *j = h_job(&h, "feedback-trails", 12, 3, -1);
+    size_t cap = 32768, len = 0;
+    char *text = malloc(cap);
+    CHECK(text != NULL);
+    if (!text)
+        return;
+    len += (size_t)snprintf(text + len, cap - len,
+                            "{\"format\":\"lattice.patch/1\",\"id\":\"layers\",\"output\":"
+                            "{\"width\":32,\"height\":32,\"fps\":24},\"blocks\":[{\"id\":"
+                            "\"t\",\"type\":\"InfiniteTimeRoot\"},{\"id\":\"s\",\"type\":"
+                            "\"Rect\"}");
+    for (int i = 0; i < 70; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                ",{\"id\":\"d%d\",\"type\":\"RenderInstances\"}", i);
+    len += (size_t)snprintf(text + len, cap - len, "],\"edges\":[");
+    for (int i = 0; i < 70; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "%s{\"from\":\"s.shape\",\"to\":\"d%d.shape\"}", i ? "," : "", i);
+    len += (size_t)snprintf(text + len, cap - len, "]}");
+    co_job_t *j = h_job_text(&h, text, len, 0, 12, 3, -1);
+    uint32_t n_files = 0;
+    lx_manifest_files(j->manifest, &n_files);
+    CHECK_EQ_INT(n_files, 75);
     h_hello(&h, 1, "w1", NULL, 0);
     h_ready(&h, 1, 1);
     for (int k = 0; k < 2; k++)
@@ -1000,7 +1040,6 @@ static void test_finish_removes_temps(void)
 {
     h_t h;
     h_init(&h);
-    h.files = 1;
     co_job_t *j = h_job(&h, "orbit-cards", 2, 2, -1);
     char dir[] = "/tmp/lx-test-out-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);

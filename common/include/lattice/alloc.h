@@ -19,7 +19,9 @@ typedef struct lx_alloc {
 const lx_alloc_t *lx_alloc_default(void);
 
 void *lx_malloc(const lx_alloc_t *a, size_t size);
-void *lx_calloc(const lx_alloc_t *a, size_t n, size_t size);  /* overflow-checked */
+/* Zeroed, overflow-checked. With the libc allocator this is calloc, so
+ * pages never written are never touched (they stay out of the RSS). */
+void *lx_calloc(const lx_alloc_t *a, size_t n, size_t size);
 void lx_free(const lx_alloc_t *a, void *ptr);
 
 /* Arena: bump allocation from chunks, everything freed at once by

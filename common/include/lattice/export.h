@@ -7,13 +7,69 @@
  * workers in-process, exactly as a cluster does; workers drive the
  * renderer per assignment and write its files, the coordinator records
  * them in an lx_manifest (lattice/manifest.h), which writes the camera
- * files and metadata.json. lx_export_verify re-hashes an export
+ * files and metadata.json. lx_export_frame_files is the one list of the
+ * files every frame has: the renderer renders exactly those, and a
+ * manifest accepts exactly those. lx_export_verify re-hashes an export
  * directory. */
 #ifndef LATTICE_EXPORT_H
 #define LATTICE_EXPORT_H
 
 #include "lattice/export_config.h"
 #include "lattice/instance.h"
+
+/* What an artifact file of a frame holds; with its format, this decides
+ * the renderer's buffer and encoder. */
+typedef enum lx_export_kind {
+    LX_EXPORT_RGBA,
+    LX_EXPORT_DEPTH,
+    LX_EXPORT_MOTION,
+    LX_EXPORT_NORMAL,
+    LX_EXPORT_ID,
+    LX_EXPORT_MASK,
+    LX_EXPORT_CONTROL_DEPTH,
+    LX_EXPORT_CONTROL_NORMAL
+} lx_export_kind_t;
+
+/* The encoder of an artifact file, and so its extension. */
+typedef enum lx_export_format { LX_EXPORT_PNG, LX_EXPORT_EXR, LX_EXPORT_NPY } lx_export_format_t;
+
+/* Longest artifact key of a frame file: "mask/" and a 64-byte layer id. */
+enum { LX_EXPORT_KEY_MAX = 69 };
+
+/* One artifact file that every frame of a plan has.
+ *   key     its directory: "rgba", "depth", "mask/cards", "control/depth";
+ *           one or two ids (lx_manifest_key_valid), never "camera"
+ *   ext     "png", "exr" or "npy" (static storage): frame f's file is
+ *           named frame_%06lld.<ext>
+ *   format  the encoder ext names
+ *   kind    what the file holds
+ *   layer   for LX_EXPORT_MASK the mask plane (the layer's index in
+ *           lx_raster_layers); 0 otherwise */
+typedef struct lx_export_file {
+    char key[LX_EXPORT_KEY_MAX + 1];
+    const char *ext;
+    lx_export_format_t format;
+    lx_export_kind_t kind;
+    uint32_t layer;
+} lx_export_file_t;
+
+/* The artifact files every frame of plan has, in the order
+ * lx_frame_renderer_render produces them: rgba, depth, motion, normal, id,
+ * mask/<layer> for each of p's layers (lx_raster_layers), control/depth,
+ * control/normal, each when its artifact is on, with the extension its
+ * format setting gives. The camera artifact has no per-frame file (a
+ * manifest writes camera/ once). The frame renderer builds its work from
+ * this list and a manifest checks every frame against it, so the files a
+ * frame has and the files a coordinator expects are one definition.
+ *
+ * On LX_OK *files_out is an array of *n_out files (possibly 0), which the
+ * caller frees with lx_free(alloc, *files_out); alloc may be NULL (the
+ * default allocator). Otherwise *files_out is NULL and *n_out 0:
+ * LX_E_INVALID when a layer name of p is not a patch id (a program that
+ * did not come from the compiler), LX_E_NOMEM. Pure and thread-safe. */
+lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t *plan,
+                                  const lx_alloc_t *alloc, lx_export_file_t **files_out,
+                                  uint32_t *n_out, lx_error_t *err);
 
 typedef struct lx_artifact_file {
     char key[96];  /* "rgba", "depth", "mask/cards", "control/depth" */
@@ -44,13 +100,16 @@ typedef double (*lx_clock_fn)(void *user);
 typedef struct lx_frame_renderer lx_frame_renderer_t;
 
 /* threads: rasterizer tiles and parallel encoding (>= 1). clock may be
- * NULL (no stage times). */
+ * NULL (no stage times). NULL with err set: LX_E_INVALID for a program
+ * whose files cannot be planned (lx_export_frame_files), LX_E_NOMEM. */
 lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_export_plan_t *plan,
                                            uint32_t threads, lx_clock_fn clock, void *clock_user,
                                            const lx_alloc_t *alloc, lx_error_t *err);
 void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p);
 
-/* Renders frame f (any order). *out stays valid until the next call. */
+/* Renders frame f (any order): its files are lx_export_frame_files(p,
+ * plan), in that order, named frame_%06lld.<ext>. *out stays valid until
+ * the next call. */
 lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
                                      const lx_frame_result_t **out, lx_error_t *err);
 

@@ -9,10 +9,23 @@
  * and metadata.json (apart from "exportedAt" and "run", which
  * lx_manifest_run_t supplies).
  *
- * A manifest keeps, per frame, its time, its camera and the hashes of its
- * artifact files; artifact keys and file extensions are stored once,
- * because every frame has the same ones. It never writes artifact files
- * itself. Not thread-safe: one thread records into a manifest.
+ * The files every frame must have come from the program and the plan,
+ * never from a frame: lx_export_frame_files (lattice/export.h), the list
+ * the frame renderer renders, fixes their keys, order and extensions when
+ * the manifest is created, and a frame with any other set is refused. A
+ * worker can therefore not make honest results look wrong by sending a
+ * wrong set first.
+ *
+ * Memory: per frame, 1 bit, 48 bytes per artifact file (its SHA-256 and
+ * XXH3-128) and, with the camera artifact, 88 bytes (time, position,
+ * forward, up, field of view); a default export of orbit-cards (5 files
+ * and a mask) takes 376 bytes a frame. These arrays are allocated zeroed
+ * by lx_manifest_new without touching them (no loop over frames), so
+ * creating a manifest of millions of frames costs address space, and
+ * memory grows as frames are recorded. Recording never allocates.
+ *
+ * A manifest never writes artifact files itself. Not thread-safe: one
+ * thread records into a manifest.
  *
  * lx_export_check_target and lx_manifest_key_valid are the export
  * directory's rules, here because whoever writes a manifest must apply
@@ -20,12 +33,14 @@
 #ifndef LATTICE_MANIFEST_H
 #define LATTICE_MANIFEST_H
 
+#include "lattice/export.h"
 #include "lattice/export_config.h"
 #include "lattice/instance.h"
 
-/* Most artifact files per frame lx_manifest_add_frame accepts. */
+/* Most artifact files per frame a manifest accepts (lx_manifest_new
+ * refuses a plan with more). */
 #define LX_MANIFEST_MAX_FILES 4096u
-/* Longest artifact key ("mask/<layer>") lx_manifest_add_frame accepts. */
+/* Longest artifact key ("mask/<layer>") lx_manifest_key_valid accepts. */
 #define LX_MANIFEST_KEY_MAX 128u
 
 typedef struct lx_manifest lx_manifest_t;
@@ -57,10 +72,14 @@ typedef struct lx_manifest_run {
     }
 
 /* A manifest under construction for plan's frames [plan->first,
- * plan->last], with no frame recorded yet. p is borrowed and must outlive
- * the manifest; plan is copied. alloc may be NULL (the default
- * allocator). Returns NULL with err set: LX_E_INVALID for an empty or
- * negative frame range, LX_E_NOMEM. Free with lx_manifest_destroy. */
+ * plan->last], with no frame recorded yet, expecting of every frame the
+ * files lx_export_frame_files(p, plan) lists. p is borrowed and must
+ * outlive the manifest; plan is copied. alloc may be NULL (the default
+ * allocator). Every per-frame array is allocated here (zeroed, untouched;
+ * see Memory above). Returns NULL with err set: LX_E_INVALID for an empty
+ * or negative frame range, a layer name that is not an id or more than
+ * LX_MANIFEST_MAX_FILES files per frame; LX_E_NOMEM. Free with
+ * lx_manifest_destroy. */
 lx_manifest_t *lx_manifest_new(const lx_program_t *p, const lx_export_plan_t *plan,
                                const lx_alloc_t *alloc, lx_error_t *err);
 
@@ -69,28 +88,38 @@ void lx_manifest_destroy(lx_manifest_t **self_p);
 
 /* Records frame f: its time t_ms, its camera and its n_files artifact
  * files. Frames may come in any order; recording a frame again replaces
- * it. The first frame recorded fixes the artifact keys and file
- * extensions: every frame must list the same keys, in the same order,
- * with the same extensions.
+ * it. files must be exactly lx_manifest_files(): the same number, file j
+ * with key files()[j].key, named frame_%06lld.<ext> of f with that file's
+ * extension.
  *
- * Returns LX_OK; LX_E_INVALID (with a message; nothing is recorded) for a
- * frame outside the plan, a non-finite time, more than
- * LX_MANIFEST_MAX_FILES files, a key that is not one or two
- * [A-Za-z0-9_-] components (or repeats, or is "camera" when the camera
- * artifact is on), keys or extensions that differ from the first
- * recorded frame's, a name that is not frame_%06lld.<ext> of f, a hash
- * that is not lower-case hex of the right length; LX_E_NOMEM when the
- * first frame's storage (frames x files hashes) cannot be allocated. */
+ * Returns LX_OK; LX_E_INVALID (nothing is recorded) for a frame outside
+ * the plan, a non-finite time, no camera, or files that are not exactly
+ * the planned set or whose hashes are not lower-case hex of the right
+ * length. The message names the first difference:
+ *   "frame 12: expected 7 files (rgba, depth, motion, ...), got 0"
+ *   "frame 12: file 3 is 'mask/x', expected 'normal'"
+ *   "frame 12: file 0 ('rgba') is named 'frame_000012.exr', expected
+ *    'frame_000012.png'"
+ * Never allocates, so never LX_E_NOMEM. */
 lx_result_t lx_manifest_add_frame(lx_manifest_t *m, int64_t f, double t_ms, const lx_camera_t *cam,
                                   const lx_manifest_file_t *files, uint32_t n_files,
                                   lx_error_t *err);
 
-/* The checks lx_manifest_add_frame makes on frame f's files (range, keys,
- * names, hashes), without recording anything: a coordinator checks a
- * result before it writes a byte of it. LX_OK or LX_E_INVALID. */
+/* The checks lx_manifest_add_frame makes on frame f's files (range, the
+ * planned set, names, hashes), with the same messages, without recording
+ * anything: a coordinator checks a result before it writes a byte of it.
+ * LX_OK or LX_E_INVALID. A frame that passes is recorded by
+ * lx_manifest_add_frame unless its time is not finite or it has no
+ * camera. */
 lx_result_t lx_manifest_check_frame(const lx_manifest_t *m, int64_t f,
                                     const lx_manifest_file_t *files, uint32_t n_files,
                                     lx_error_t *err);
+
+/* The files every frame must have, in order: lx_export_frame_files of the
+ * manifest's program and plan, fixed at creation. Borrowed, valid for the
+ * manifest's life; *n receives the count (0 when the plan has only the
+ * camera artifact, or none). */
+const lx_export_file_t *lx_manifest_files(const lx_manifest_t *m, uint32_t *n);
 
 /* How many of the plan's frames have not been recorded yet. */
 int64_t lx_manifest_missing(const lx_manifest_t *m);

@@ -57,6 +57,16 @@ void lx_raster_destroy(lx_raster_t **self_p);
 const lx_framebuf_t *lx_raster_render(lx_raster_t *r, const lx_render_frame_t *cur,
                                       const lx_render_frame_t *prev);
 
+/* The layers of p: the distinct layer names of its sinks, in sink order
+ * (layer k is the first sink's layer not among layers 0..k-1). Mask plane
+ * k of every framebuf is layer k, and an export's mask/<layer> files come
+ * in this order (lx_export_frame_files), so this is the one definition of
+ * both. names must have room for p->n_sinks entries and receives the
+ * names, borrowed from p; layer_of_sink (room for p->n_sinks, or NULL)
+ * receives each sink's layer. Returns the number of layers. Pure and
+ * thread-safe. */
+uint32_t lx_raster_layers(const lx_program_t *p, const char **names, uint32_t *layer_of_sink);
+
 uint32_t lx_raster_layer_count(const lx_raster_t *r);
 /* The layer name of mask plane k (borrowed from the program). */
 const char *lx_raster_layer_name(const lx_raster_t *r, uint32_t k);

@@ -25,10 +25,13 @@ typedef enum {
     K_CONTROL_NORMAL
 } kind_t;
 
-/* One artifact of every frame: what it is and its reusable buffers. */
+/* One artifact file of every frame (lx_export_frame_files): how it is
+ * converted and encoded, and its reusable buffers. */
 typedef struct {
     kind_t kind;
     uint32_t layer; /* masks */
+    lx_export_format_t format;
+    const char *ext;
     lx_image_t img;
     void *data; /* the canonical raw buffer the image views */
     size_t data_bytes;
@@ -205,13 +208,9 @@ static void s_encode_task(void *ctx, uint32_t task)
         f->bytes.buf[0] = '\0';
     f->bytes.failed = false;
     const lx_export_config_t *c = &fr->plan.cfg;
-    bool exr =
-        j->kind == K_RGBA_EXR || j->kind == K_MASK_EXR ||
-        ((j->kind == K_DEPTH || j->kind == K_MOTION || j->kind == K_NORMAL) && !c->float_npy);
-    bool npy = (j->kind == K_DEPTH || j->kind == K_MOTION || j->kind == K_NORMAL) && c->float_npy;
-    if (exr)
+    if (j->format == LX_EXPORT_EXR)
         j->rc = lx_exr_encode(&j->img, c->exr_compression, &f->bytes, &j->err);
-    else if (npy)
+    else if (j->format == LX_EXPORT_NPY)
         j->rc = lx_npy_encode(&j->img, &f->bytes, &j->err);
     else
         j->rc = lx_png_encode(&j->img, c->png_level, &f->bytes, &j->err);
@@ -232,7 +231,7 @@ static void s_encode_task(void *ctx, uint32_t task)
 
 /* ---- setup ---------------------------------------------------------- */
 
-static bool s_add_job(lx_frame_renderer_t *fr, kind_t kind, uint32_t layer, const char *key,
+static bool s_add_job(lx_frame_renderer_t *fr, const lx_export_file_t *x, kind_t kind,
                       uint32_t channels, lx_pixel_type_t type, const char *const *names)
 {
     job_t *j = &fr->jobs[fr->n_jobs];
@@ -240,7 +239,9 @@ static bool s_add_job(lx_frame_renderer_t *fr, kind_t kind, uint32_t layer, cons
     size_t n = (size_t)fr->plan.width * fr->plan.height;
     size_t sample = type == LX_PIX_U8 ? 1 : type == LX_PIX_U16 ? 2 : 4;
     j->kind = kind;
-    j->layer = layer;
+    j->layer = x->layer;
+    j->format = x->format;
+    j->ext = x->ext;
     j->data_bytes = n * channels * sample;
     j->data = lx_calloc(fr->alloc, j->data_bytes + 1, 1);
     if (!j->data)
@@ -248,54 +249,70 @@ static bool s_add_job(lx_frame_renderer_t *fr, kind_t kind, uint32_t layer, cons
     j->img = (lx_image_t){fr->plan.width, fr->plan.height, channels, type, j->data, {0}};
     for (uint32_t k = 0; k < channels && names; k++)
         j->img.names[k] = names[k];
-    snprintf(f->key, sizeof f->key, "%s", key);
+    snprintf(f->key, sizeof f->key, "%s", x->key);
     lx_strbuf_init(&f->bytes, fr->alloc);
     fr->n_jobs++;
     return true;
 }
 
-static bool s_jobs(lx_frame_renderer_t *fr)
+/* One job per file of lx_export_frame_files, in its order: the files a
+ * frame gets are exactly the ones a manifest expects. */
+static lx_result_t s_jobs(lx_frame_renderer_t *fr, lx_error_t *err)
 {
-    const lx_export_config_t *c = &fr->plan.cfg;
-    uint32_t layers = lx_raster_layer_count(fr->raster);
-    uint32_t max = 8 + 2 * layers;
-    fr->jobs = lx_calloc(fr->alloc, max, sizeof *fr->jobs);
-    fr->files = lx_calloc(fr->alloc, max, sizeof *fr->files);
-    if (!fr->jobs || !fr->files)
-        return false;
+    lx_export_file_t *planned = NULL;
+    uint32_t n_planned = 0;
+    lx_result_t rc = lx_export_frame_files(fr->p, &fr->plan, fr->alloc, &planned, &n_planned, err);
+    if (rc != LX_OK)
+        return rc;
+    fr->jobs = lx_calloc(fr->alloc, n_planned + 1, sizeof *fr->jobs);
+    fr->files = lx_calloc(fr->alloc, n_planned + 1, sizeof *fr->files);
     static const char *const rgba[] = {"R", "G", "B", "A"};
     static const char *const z[] = {"Z"};
     static const char *const uv[] = {"u", "v", "valid"};
     static const char *const nrm[] = {"N.X", "N.Y", "N.Z"};
     static const char *const y[] = {"Y"};
     lx_pixel_type_t f32 = LX_PIX_F32;
-    bool ok = true;
-    if (c->artifacts & LX_ART_RGBA)
-        ok &= c->color_exr ? s_add_job(fr, K_RGBA_EXR, 0, "rgba", 4, LX_PIX_HALF, rgba)
-                           : s_add_job(fr, K_RGBA_PNG, 0, "rgba", 4, LX_PIX_U8, NULL);
-    if (c->artifacts & LX_ART_DEPTH)
-        ok &= s_add_job(fr, K_DEPTH, 0, "depth", 1, f32, z);
-    if (c->artifacts & LX_ART_MOTION)
-        ok &= s_add_job(fr, K_MOTION, 0, "motion", 3, f32, uv);
-    if (c->artifacts & LX_ART_NORMAL)
-        ok &= s_add_job(fr, K_NORMAL, 0, "normal", 3, f32, nrm);
-    if (c->artifacts & LX_ART_ID)
-        ok &= s_add_job(fr, K_ID, 0, "id", 1, LX_PIX_U16, NULL);
-    for (uint32_t k = 0; (c->artifacts & LX_ART_MASK) && k < layers; k++) {
-        char key[96];
-        snprintf(key, sizeof key, "mask/%s", lx_raster_layer_name(fr->raster, k));
-        ok &= c->mask_exr ? s_add_job(fr, K_MASK_EXR, k, key, 1, f32, y)
-                          : s_add_job(fr, K_MASK_PNG, k, key, 1, LX_PIX_U8, NULL);
+    bool ok = fr->jobs && fr->files;
+    for (uint32_t i = 0; i < n_planned && ok; i++) {
+        const lx_export_file_t *x = &planned[i];
+        bool exr = x->format == LX_EXPORT_EXR;
+        switch (x->kind) {
+        case LX_EXPORT_RGBA:
+            ok = exr ? s_add_job(fr, x, K_RGBA_EXR, 4, LX_PIX_HALF, rgba)
+                     : s_add_job(fr, x, K_RGBA_PNG, 4, LX_PIX_U8, NULL);
+            break;
+        case LX_EXPORT_DEPTH:
+            ok = s_add_job(fr, x, K_DEPTH, 1, f32, z);
+            break;
+        case LX_EXPORT_MOTION:
+            ok = s_add_job(fr, x, K_MOTION, 3, f32, uv);
+            break;
+        case LX_EXPORT_NORMAL:
+            ok = s_add_job(fr, x, K_NORMAL, 3, f32, nrm);
+            break;
+        case LX_EXPORT_ID:
+            ok = s_add_job(fr, x, K_ID, 1, LX_PIX_U16, NULL);
+            break;
+        case LX_EXPORT_MASK:
+            ok = exr ? s_add_job(fr, x, K_MASK_EXR, 1, f32, y)
+                     : s_add_job(fr, x, K_MASK_PNG, 1, LX_PIX_U8, NULL);
+            break;
+        case LX_EXPORT_CONTROL_DEPTH:
+            ok = s_add_job(fr, x, K_CONTROL_DEPTH, 1, LX_PIX_U8, NULL);
+            break;
+        case LX_EXPORT_CONTROL_NORMAL:
+            ok = s_add_job(fr, x, K_CONTROL_NORMAL, 3, LX_PIX_U8, NULL);
+            break;
+        }
     }
-    if (c->artifacts & LX_ART_CONTROL) {
-        ok &= s_add_job(fr, K_CONTROL_DEPTH, 0, "control/depth", 1, LX_PIX_U8, NULL);
-        ok &= s_add_job(fr, K_CONTROL_NORMAL, 0, "control/normal", 3, LX_PIX_U8, NULL);
-    }
+    lx_free(fr->alloc, planned);
+    if (!ok)
+        return lx_fail(err, LX_E_NOMEM, "out of memory for frame buffers");
     /* Longest first (by buffer size, ties in job order): with few threads
      * the biggest EXR bounds the stage, so it should not start last. */
     fr->order = lx_calloc(fr->alloc, fr->n_jobs + 1, sizeof *fr->order);
     if (!fr->order)
-        return false;
+        return lx_fail(err, LX_E_NOMEM, "out of memory for frame buffers");
     for (uint32_t i = 0; i < fr->n_jobs; i++) {
         uint32_t k = i;
         while (k > 0 && fr->jobs[fr->order[k - 1]].data_bytes < fr->jobs[i].data_bytes) {
@@ -304,7 +321,7 @@ static bool s_jobs(lx_frame_renderer_t *fr)
         }
         fr->order[k] = i;
     }
-    return ok;
+    return LX_OK;
 }
 
 lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_export_plan_t *plan,
@@ -335,9 +352,10 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
     fr->pool = fr->raster ? lx_pool_new(rcfg.threads, alloc, err) : NULL;
     uint64_t cap = plan->n_ids + 1;
     fr->prev.items = lx_calloc(alloc, cap, sizeof *fr->prev.items);
-    if (!fr->pool || !fr->prev.items || !s_jobs(fr)) {
-        if (fr->pool)
-            lx_fail(err, LX_E_NOMEM, "out of memory for frame buffers");
+    bool ok = fr->pool && fr->prev.items;
+    if (fr->pool && !fr->prev.items)
+        lx_fail(err, LX_E_NOMEM, "out of memory for frame buffers");
+    if (!ok || s_jobs(fr, err) != LX_OK) {
         lx_frame_renderer_destroy(&fr);
         return NULL;
     }
@@ -412,7 +430,6 @@ lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
         res->times.hash += fr->files[i].hash_ms;
     }
     for (uint32_t i = 0; i < fr->n_jobs; i++) {
-        static const char *const ext[] = {"png", "exr", "npy"};
         const job_t *j = &fr->jobs[i];
         if (j->rc != LX_OK) {
             if (err)
@@ -420,13 +437,8 @@ lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
             return lx_fail(err, j->rc, "encoding %s of frame %lld: %s", fr->files[i].key,
                            (long long)f, j->err.message);
         }
-        int e = j->img.type == LX_PIX_U8 || j->img.type == LX_PIX_U16 ? 0
-                : fr->plan.cfg.float_npy &&
-                        (j->kind == K_DEPTH || j->kind == K_MOTION || j->kind == K_NORMAL)
-                    ? 2
-                    : 1;
         snprintf(fr->files[i].name, sizeof fr->files[i].name, "frame_%06lld.%s", (long long)f,
-                 ext[e]);
+                 j->ext);
     }
     /* The current frame is the next frame's f - 1. */
     lx_render_frame_copy(&fr->prev, rf);

@@ -16,44 +16,42 @@
 #include "lattice/names.h"
 #include "lattice/patch.h"
 
-enum { LX_EXT_MAX = 15 };
-
 /* The hashes of one artifact file of one frame, as bytes: half the size of
- * their hex, and parsing them is what validates them. */
+ * their hex, and parsing them is what validates them. 48 bytes. */
 typedef struct {
     uint8_t sha[32], xxh[16];
 } entry_t;
 
-/* An artifact key and the extension of its files, the same in every frame. */
+/* A frame's camera as the camera files need it, 88 bytes instead of an
+ * lx_camera_t's 136 and its time: the basis, position and field of view
+ * lx_camera_view gives (all the files use) depend on these alone, not on
+ * the projection, ortho height, target, near or far. */
 typedef struct {
-    char key[LX_MANIFEST_KEY_MAX + 1];
-    char ext[LX_EXT_MAX + 1];
-} art_t;
+    double t_ms;
+    double position[3], forward[3], up[3];
+    double fov_y_deg;
+} cam_t;
 
+/* Per frame: 1 bit, 48 bytes per artifact file (entries) and, with the
+ * camera artifact, 88 bytes (cams); nothing else grows with the frames.
+ * The per-frame arrays are allocated zeroed when the manifest is created
+ * and written only by lx_manifest_add_frame, so memory is used as frames
+ * are recorded (see manifest.h). */
 struct lx_manifest {
     const lx_alloc_t *alloc;
     const lx_program_t *p;
     lx_export_plan_t plan;
-    size_t n;          /* frames in the plan */
-    size_t missing;    /* frames not recorded yet */
-    bool *have;        /* [n] */
-    lx_camera_t *cams; /* [n] */
-    double *t_ms;      /* [n] */
-    /* Fixed by the first recorded frame (keyed); entries are frame-major. */
-    bool keyed;
-    int64_t key_frame;
-    art_t *arts;
+    size_t n;               /* frames in the plan */
+    size_t missing;         /* frames not recorded yet */
+    uint64_t *have;         /* bit i of word i / 64: frame first + i is recorded */
+    lx_export_file_t *arts; /* every frame's files (lx_export_frame_files) */
     uint32_t n_arts;
-    entry_t *entries; /* [n * n_arts] */
+    entry_t *entries;   /* [n * n_arts], frame-major */
+    cam_t *cams;        /* [n] with the camera artifact; NULL without */
+    double near0, far0; /* the first frame's camera range (conventions.depth) */
 };
 
 /* ---- paths ---------------------------------------------------------- */
-
-static bool s_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 
 bool lx_manifest_key_valid(const char *key)
 {
@@ -122,6 +120,8 @@ lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool
 
 /* ---- recording ------------------------------------------------------ */
 
+static bool s_have(const lx_manifest_t *m, size_t i) { return (m->have[i / 64] >> (i % 64)) & 1u; }
+
 lx_manifest_t *lx_manifest_new(const lx_program_t *p, const lx_export_plan_t *plan,
                                const lx_alloc_t *alloc, lx_error_t *err)
 {
@@ -135,23 +135,39 @@ lx_manifest_t *lx_manifest_new(const lx_program_t *p, const lx_export_plan_t *pl
     /* Frame counts whose per-frame arrays cannot exist are refused before
      * the size_t conversion could truncate them. */
     uint64_t n = (uint64_t)(plan->last - plan->first) + 1;
-    if (n >= SIZE_MAX / sizeof(lx_camera_t)) {
+    if (n >= SIZE_MAX / sizeof(cam_t)) {
         lx_fail(err, LX_E_NOMEM, "out of memory for %llu frames", (unsigned long long)n);
         return NULL;
     }
     lx_manifest_t *m = lx_calloc(alloc, 1, sizeof *m);
-    if (m) {
-        m->alloc = alloc;
-        m->p = p;
-        m->plan = *plan;
-        m->n = m->missing = (size_t)n;
-        m->have = lx_calloc(alloc, m->n, sizeof *m->have);
-        m->cams = lx_calloc(alloc, m->n, sizeof *m->cams);
-        m->t_ms = lx_calloc(alloc, m->n, sizeof *m->t_ms);
-    }
-    if (!m || !m->have || !m->cams || !m->t_ms) {
-        lx_manifest_destroy(&m);
+    if (!m) {
         lx_fail(err, LX_E_NOMEM, "out of memory for %llu frames", (unsigned long long)n);
+        return NULL;
+    }
+    m->alloc = alloc;
+    m->p = p;
+    m->plan = *plan;
+    m->n = m->missing = (size_t)n;
+    if (lx_export_frame_files(p, plan, alloc, &m->arts, &m->n_arts, err) != LX_OK) {
+        lx_manifest_destroy(&m);
+        return NULL;
+    }
+    if (m->n_arts > LX_MANIFEST_MAX_FILES) {
+        lx_fail(err, LX_E_INVALID, "%u artifact files per frame, more than %u", m->n_arts,
+                LX_MANIFEST_MAX_FILES);
+        lx_manifest_destroy(&m);
+        return NULL;
+    }
+    /* Zeroed and never written until frames are recorded: no page of these
+     * is touched here (lx_calloc), whatever the number of frames. */
+    m->have = lx_calloc(alloc, (m->n + 63) / 64, sizeof *m->have);
+    m->entries = lx_calloc(alloc, m->n, (m->n_arts ? m->n_arts : 1) * sizeof *m->entries);
+    bool camera = (plan->cfg.artifacts & LX_ART_CAMERA) != 0;
+    m->cams = camera ? lx_calloc(alloc, m->n, sizeof *m->cams) : NULL;
+    if (!m->have || !m->entries || (camera && !m->cams)) {
+        lx_fail(err, LX_E_NOMEM, "out of memory for %llu frames of %u files", (unsigned long long)n,
+                m->n_arts);
+        lx_manifest_destroy(&m);
         return NULL;
     }
     return m;
@@ -164,11 +180,16 @@ void lx_manifest_destroy(lx_manifest_t **self_p)
     lx_manifest_t *m = *self_p;
     lx_free(m->alloc, m->have);
     lx_free(m->alloc, m->cams);
-    lx_free(m->alloc, m->t_ms);
     lx_free(m->alloc, m->arts);
     lx_free(m->alloc, m->entries);
     lx_free(m->alloc, m);
     *self_p = NULL;
+}
+
+const lx_export_file_t *lx_manifest_files(const lx_manifest_t *m, uint32_t *n)
+{
+    *n = m->n_arts;
+    return m->arts;
 }
 
 static int s_nibble(char c)
@@ -192,69 +213,59 @@ static bool s_unhex(const char *s, uint8_t *out, size_t n)
     return true;
 }
 
-/* The extension of name when it is frame_%06lld.<ext> of frame f, with ext
- * 1 to LX_EXT_MAX of [A-Za-z0-9]; NULL otherwise. */
-static const char *s_ext_of(const char *name, int64_t f)
+/* The planned keys for a message, "rgba, depth, mask/x", shortened with
+ * ", ..." when they do not fit. */
+static void s_key_list(const lx_manifest_t *m, char *out, size_t size)
 {
-    char prefix[40];
-    int k = snprintf(prefix, sizeof prefix, "frame_%06lld.", (long long)f);
-    if (!name || k < 0 || strncmp(name, prefix, (size_t)k) != 0)
-        return NULL;
-    const char *ext = name + k;
-    size_t n = strnlen(ext, LX_EXT_MAX + 1);
-    if (n == 0 || n > LX_EXT_MAX)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (!s_alnum(ext[i]))
-            return NULL;
-    return ext;
+    size_t len = 0;
+    out[0] = '\0';
+    for (uint32_t j = 0; j < m->n_arts; j++) {
+        const char *sep = j ? ", " : "";
+        size_t need = strlen(sep) + strlen(m->arts[j].key);
+        /* Room for ", ..." and the NUL must remain. */
+        if (len + need + 6 > size) {
+            snprintf(out + len, size - len, "%s...", sep);
+            return;
+        }
+        len += (size_t)snprintf(out + len, size - len, "%s%s", sep, m->arts[j].key);
+    }
+    if (m->n_arts == 0)
+        snprintf(out, size, "none");
 }
 
-/* Checks files against the keys of the first recorded frame, or, for the
- * first frame, on their own. */
+/* Checks that files are exactly the planned ones: the same keys in the
+ * same order, each named frame_%06lld.<ext> of frame f, with well-formed
+ * hashes. The first difference is the message. */
 static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f, const lx_manifest_file_t *files,
                                  uint32_t n_files, lx_error_t *err)
 {
-    if (m->keyed && n_files != m->n_arts)
-        return lx_fail(err, LX_E_INVALID, "frame %lld has %u artifact files, frame %lld had %u",
-                       (long long)f, n_files, (long long)m->key_frame, m->n_arts);
+    if (n_files != m->n_arts) {
+        char keys[320];
+        s_key_list(m, keys, sizeof keys);
+        return lx_fail(err, LX_E_INVALID, "frame %lld: expected %u files (%s), got %u",
+                       (long long)f, m->n_arts, keys, n_files);
+    }
     for (uint32_t j = 0; j < n_files; j++) {
         const lx_manifest_file_t *x = &files[j];
+        const lx_export_file_t *a = &m->arts[j];
         const char *key = x->key ? x->key : "";
-        if (m->keyed && strcmp(key, m->arts[j].key) != 0)
+        if (strcmp(key, a->key) != 0)
+            return lx_fail(err, LX_E_INVALID, "frame %lld: file %u is '%.*s', expected '%s'",
+                           (long long)f, j, (int)LX_MANIFEST_KEY_MAX, key, a->key);
+        char name[48];
+        snprintf(name, sizeof name, "frame_%06lld.%s", (long long)f, a->ext);
+        if (!x->name || strcmp(x->name, name) != 0)
             return lx_fail(err, LX_E_INVALID,
-                           "artifact %u of frame %lld is '%.*s', frame %lld had '%s'", j,
-                           (long long)f, (int)LX_MANIFEST_KEY_MAX, key, (long long)m->key_frame,
-                           m->arts[j].key);
-        if (!m->keyed) {
-            if (!lx_manifest_key_valid(key))
-                return lx_fail(err, LX_E_INVALID,
-                               "artifact key '%.*s' of frame %lld is not one or two ids "
-                               "separated by '/'",
-                               (int)LX_MANIFEST_KEY_MAX, key, (long long)f);
-            if (strcmp(key, "camera") == 0 && (m->plan.cfg.artifacts & LX_ART_CAMERA))
-                return lx_fail(err, LX_E_INVALID,
-                               "artifact key 'camera' of frame %lld collides with the camera "
-                               "files",
-                               (long long)f);
-            for (uint32_t i = 0; i < j; i++)
-                if (strcmp(key, files[i].key) == 0)
-                    return lx_fail(err, LX_E_INVALID,
-                                   "artifact key '%s' appears twice in frame %lld", key,
-                                   (long long)f);
-        }
-        const char *ext = s_ext_of(x->name, f);
-        if (!ext || (m->keyed && strcmp(ext, m->arts[j].ext) != 0))
-            return lx_fail(err, LX_E_INVALID,
-                           "file name '%.64s' of '%s' in frame %lld is not frame_%06lld.%s",
-                           x->name ? x->name : "", key, (long long)f, (long long)f,
-                           m->keyed ? m->arts[j].ext : "<ext>");
+                           "frame %lld: file %u ('%s') is named '%.64s', expected '%s'",
+                           (long long)f, j, key, x->name ? x->name : "", name);
         if (!s_unhex(x->hash, NULL, 32))
-            return lx_fail(err, LX_E_INVALID, "hash of '%s/%s' is not 64 lower-case hex digits",
-                           key, x->name);
+            return lx_fail(err, LX_E_INVALID,
+                           "frame %lld: hash of '%s/%s' is not 64 lower-case hex digits",
+                           (long long)f, key, name);
         if (!s_unhex(x->content, NULL, 16))
             return lx_fail(err, LX_E_INVALID,
-                           "content hash of '%s/%s' is not 32 lower-case hex digits", key, x->name);
+                           "frame %lld: content hash of '%s/%s' is not 32 lower-case hex digits",
+                           (long long)f, key, name);
     }
     return LX_OK;
 }
@@ -266,9 +277,9 @@ lx_result_t lx_manifest_check_frame(const lx_manifest_t *m, int64_t f,
     if (f < m->plan.first || f > m->plan.last)
         return lx_fail(err, LX_E_INVALID, "frame %lld is outside the export's frames %lld-%lld",
                        (long long)f, (long long)m->plan.first, (long long)m->plan.last);
-    if (n_files > LX_MANIFEST_MAX_FILES || (n_files && !files))
-        return lx_fail(err, LX_E_INVALID, "frame %lld: no files or more than %u", (long long)f,
-                       LX_MANIFEST_MAX_FILES);
+    if (n_files && !files)
+        return lx_fail(err, LX_E_INVALID, "frame %lld: %u files and no list", (long long)f,
+                       n_files);
     return s_check_files(m, f, files, n_files, err);
 }
 
@@ -282,45 +293,33 @@ lx_result_t lx_manifest_add_frame(lx_manifest_t *m, int64_t f, double t_ms, cons
     if (!isfinite(t_ms))
         return lx_fail(err, LX_E_INVALID, "time of frame %lld is not a finite number",
                        (long long)f);
-    if (!cam || (n_files && !files))
-        return lx_fail(err, LX_E_INVALID, "frame %lld has no camera or no files", (long long)f);
-    if (n_files > LX_MANIFEST_MAX_FILES)
-        return lx_fail(err, LX_E_INVALID, "frame %lld has %u artifact files, more than %u",
-                       (long long)f, n_files, LX_MANIFEST_MAX_FILES);
+    if (!cam)
+        return lx_fail(err, LX_E_INVALID, "frame %lld has no camera", (long long)f);
     /* Everything is checked before anything is stored, so a refused frame
      * leaves the manifest as it was. */
-    lx_result_t rc = s_check_files(m, f, files, n_files, err);
+    lx_result_t rc = lx_manifest_check_frame(m, f, files, n_files, err);
     if (rc != LX_OK)
         return rc;
-    if (!m->keyed) {
-        m->arts = lx_calloc(m->alloc, n_files + 1, sizeof *m->arts);
-        m->entries = lx_calloc(m->alloc, m->n, (n_files ? n_files : 1) * sizeof *m->entries);
-        if (!m->arts || !m->entries) {
-            lx_free(m->alloc, m->arts);
-            lx_free(m->alloc, m->entries);
-            m->arts = NULL;
-            m->entries = NULL;
-            return lx_fail(err, LX_E_NOMEM, "out of memory for %zu frames of %u files", m->n,
-                           n_files);
-        }
-        for (uint32_t j = 0; j < n_files; j++) {
-            snprintf(m->arts[j].key, sizeof m->arts[j].key, "%s", files[j].key);
-            snprintf(m->arts[j].ext, sizeof m->arts[j].ext, "%s", s_ext_of(files[j].name, f));
-        }
-        m->n_arts = n_files;
-        m->key_frame = f;
-        m->keyed = true;
-    }
     size_t i = (size_t)(f - m->plan.first);
     for (uint32_t j = 0; j < n_files; j++) {
         entry_t *e = &m->entries[i * m->n_arts + j];
         s_unhex(files[j].hash, e->sha, 32);
         s_unhex(files[j].content, e->xxh, 16);
     }
-    m->cams[i] = *cam;
-    m->t_ms[i] = t_ms;
-    if (!m->have[i]) {
-        m->have[i] = true;
+    if (m->cams) {
+        cam_t *c = &m->cams[i];
+        c->t_ms = t_ms;
+        memcpy(c->position, cam->position, sizeof c->position);
+        memcpy(c->forward, cam->forward, sizeof c->forward);
+        memcpy(c->up, cam->up, sizeof c->up);
+        c->fov_y_deg = cam->fov_y_deg;
+    }
+    if (i == 0) {
+        m->near0 = cam->near;
+        m->far0 = cam->far;
+    }
+    if (!s_have(m, i)) {
+        m->have[i / 64] |= (uint64_t)1 << (i % 64);
         m->missing--;
     }
     return LX_OK;
@@ -330,17 +329,18 @@ int64_t lx_manifest_missing(const lx_manifest_t *m) { return (int64_t)m->missing
 
 bool lx_manifest_has_frame(const lx_manifest_t *m, int64_t f)
 {
-    return f >= m->plan.first && f <= m->plan.last && m->have[f - m->plan.first];
+    return f >= m->plan.first && f <= m->plan.last && s_have(m, (size_t)(f - m->plan.first));
 }
 
 /* ---- metadata.json -------------------------------------------------- */
 
-static void s_conventions(cJSON *root, const lx_export_plan_t *plan, const lx_camera_t *cam0)
+/* near0, far0: the first frame's camera range. */
+static void s_conventions(cJSON *root, const lx_export_plan_t *plan, double near0, double far0)
 {
     cJSON *c = cJSON_AddObjectToObject(root, "conventions");
     cJSON *d = cJSON_AddObjectToObject(c, "depth");
-    double near = plan->cfg.has_depth_range ? plan->cfg.depth_near : cam0->near;
-    double far = plan->cfg.has_depth_range ? plan->cfg.depth_far : cam0->far;
+    double near = plan->cfg.has_depth_range ? plan->cfg.depth_near : near0;
+    double far = plan->cfg.has_depth_range ? plan->cfg.depth_far : far0;
     cJSON_AddNumberToObject(d, "near", near);
     cJSON_AddNumberToObject(d, "far", far);
     cJSON_AddStringToObject(d, "zero", "near");
@@ -461,7 +461,12 @@ static void s_camera_files(const lx_manifest_t *m, lx_strbuf_t *traj, lx_strbuf_
     for (size_t i = 0; i < m->n; i++) {
         /* The basis and field of view the pixels were rendered with. */
         lx_camera_view_t v;
-        lx_camera_view(&m->cams[i], plan->width, plan->height, &v);
+        const cam_t *c = &m->cams[i];
+        lx_camera_t cam = {.projection = LX_PROJ_PERSPECTIVE, .fov_y_deg = c->fov_y_deg};
+        memcpy(cam.position, c->position, sizeof cam.position);
+        memcpy(cam.forward, c->forward, sizeof cam.forward);
+        memcpy(cam.up, c->up, sizeof cam.up);
+        lx_camera_view(&cam, plan->width, plan->height, &v);
         const double *r = v.right, *u = v.up, *f = v.forward, *pos = v.position;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "frame", (double)(plan->first + (int64_t)i));
@@ -473,7 +478,7 @@ static void s_camera_files(const lx_manifest_t *m, lx_strbuf_t *traj, lx_strbuf_
         /* OpenCV camera: x right, y down, z forward. */
         double fy_px = plan->height / 2.0 / v.tan_half_fov;
         double rows[3][3] = {{r[0], r[1], r[2]}, {-u[0], -u[1], -u[2]}, {f[0], f[1], f[2]}};
-        lx_strbuf_addf(re10k, "%lld %.9g %.9g 0.5 0.5 0 0", (long long)llround(m->t_ms[i] * 1000.0),
+        lx_strbuf_addf(re10k, "%lld %.9g %.9g 0.5 0.5 0 0", (long long)llround(c->t_ms * 1000.0),
                        fy_px / plan->width, fy_px / plan->height);
         for (int k = 0; k < 3; k++) {
             double t = -(rows[k][0] * pos[0] + rows[k][1] * pos[1] + rows[k][2] * pos[2]);
@@ -583,7 +588,7 @@ static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_
             cJSON_AddItemToArray(arts, cJSON_CreateString(lx_artifact_names[a]));
             cJSON_AddStringToObject(formats, lx_artifact_names[a], s_format(&plan->cfg, a));
         }
-    s_conventions(root, plan, &m->cams[0]);
+    s_conventions(root, plan, m->near0, m->far0);
     cJSON *ids = cJSON_AddArrayToObject(root, "ids");
     for (uint32_t s = 0; s < p->n_sinks; s++) {
         const lx_render_sink_t *sk = &p->sinks[s];
@@ -627,7 +632,7 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
         run = &def;
     if (m->missing) {
         size_t first = 0;
-        while (m->have[first])
+        while (s_have(m, first))
             first++;
         return lx_fail(err, LX_E_INVALID, "%zu of %zu frames are missing (the first is %lld)",
                        m->missing, m->n, (long long)(m->plan.first + (int64_t)first));

@@ -73,9 +73,10 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, 
     const lx_alloc_t *al = lx_alloc_default();
     const cJSON *sums = cJSON_GetObjectItemCaseSensitive(m, "checksums");
     int64_t n = plan->last - plan->first + 1;
+    /* The planned files, in their order, are what every frame is recorded
+     * with; checksums must list exactly those (and the camera files). */
     uint32_t n_keys = 0;
-    for (const cJSON *k = cJSON_IsObject(sums) ? sums->child : NULL; k; k = k->next)
-        n_keys += strcmp(k->string, "camera") != 0;
+    const lx_export_file_t *planned = lx_manifest_files(man, &n_keys);
     /* Per artifact: its files, hashes and content hashes, one per frame. */
     const cJSON **cols = lx_calloc(al, (size_t)n_keys * 3 + 1, sizeof *cols);
     const char **keys = lx_calloc(al, n_keys + 1, sizeof *keys);
@@ -87,21 +88,31 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, 
     lx_result_t rc = cols && keys && files && out->damaged && inst
                          ? LX_OK
                          : lx_fail(err, inst ? LX_E_NOMEM : err->code, "cannot start the scan");
-    uint32_t j = 0;
-    for (const cJSON *k = cJSON_IsObject(sums) ? sums->child : NULL; k && rc == LX_OK;
-         k = k->next) {
-        if (strcmp(k->string, "camera") == 0)
-            continue;
-        keys[j] = k->string;
+    for (uint32_t j = 0; j < n_keys && rc == LX_OK; j++) {
+        keys[j] = planned[j].key;
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(sums, keys[j]);
+        if (!cJSON_IsObject(k)) {
+            rc = lx_fail(err, LX_E_PARSE, "checksums has no '%s'", keys[j]);
+            break;
+        }
         static const char *const names[] = {"files", "hashes", "content"};
         for (int c = 0; c < 3; c++) {
             const cJSON *a = cJSON_GetObjectItemCaseSensitive(k, names[c]);
             if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
-                rc = lx_fail(err, LX_E_PARSE, "checksums.%s.%s does not list %lld frames",
-                             k->string, names[c], (long long)n);
+                rc = lx_fail(err, LX_E_PARSE, "checksums.%s.%s does not list %lld frames", keys[j],
+                             names[c], (long long)n);
             cols[j * 3 + (uint32_t)c] = cJSON_IsArray(a) ? a->child : NULL;
         }
-        j++;
+    }
+    /* A key the plan has no file for is not an export of this plan. */
+    for (const cJSON *k = cJSON_IsObject(sums) ? sums->child : NULL; k && rc == LX_OK;
+         k = k->next) {
+        bool known = strcmp(k->string, "camera") == 0 && (plan->cfg.artifacts & LX_ART_CAMERA);
+        for (uint32_t j = 0; j < n_keys && !known; j++)
+            known = strcmp(k->string, keys[j]) == 0;
+        if (!known)
+            rc = lx_fail(err, LX_E_PARSE, "checksums lists '%s', which the settings do not make",
+                         k->string);
     }
     for (int64_t f = plan->first; f <= plan->last && rc == LX_OK; f++) {
         bool damaged = false, missing = false;

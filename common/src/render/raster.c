@@ -581,6 +581,22 @@ static void s_tile(void *ctx, uint32_t tile)
 
 /* ---- lifecycle ------------------------------------------------------ */
 
+uint32_t lx_raster_layers(const lx_program_t *p, const char **names, uint32_t *layer_of_sink)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->n_sinks; i++) {
+        const char *name = p->strings[p->sinks[i].layer];
+        uint32_t k = 0;
+        while (k < n && strcmp(names[k], name) != 0)
+            k++;
+        if (k == n)
+            names[n++] = name;
+        if (layer_of_sink)
+            layer_of_sink[i] = k;
+    }
+    return n;
+}
+
 static bool s_layers(lx_raster_t *r)
 {
     const lx_program_t *p = r->p;
@@ -588,15 +604,7 @@ static bool s_layers(lx_raster_t *r)
     r->layer_names = lx_calloc(r->alloc, p->n_sinks + 1, sizeof *r->layer_names);
     if (!r->layer_of_sink || !r->layer_names)
         return false;
-    for (uint32_t i = 0; i < p->n_sinks; i++) {
-        const char *name = p->strings[p->sinks[i].layer];
-        uint32_t k = 0;
-        while (k < r->fb.n_layers && strcmp(r->layer_names[k], name) != 0)
-            k++;
-        if (k == r->fb.n_layers)
-            r->layer_names[r->fb.n_layers++] = name;
-        r->layer_of_sink[i] = k;
-    }
+    r->fb.n_layers = lx_raster_layers(p, r->layer_names, r->layer_of_sink);
     return true;
 }
 

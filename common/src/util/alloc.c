@@ -34,13 +34,16 @@ void *lx_calloc(const lx_alloc_t *a, size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size)
         return NULL;
-    /* libc's calloc maps large blocks zeroed without touching them: a
-     * job's per-frame arrays cost nothing until frames are recorded. */
-    if (a == &s_libc)
-        return calloc(n ? n : 1, size ? size : 1);
-    void *p = a->alloc(a->user, n * size);
+    /* libc's calloc knows when its memory is fresh from the kernel, hence
+     * zero already, and leaves it untouched: a large array costs address
+     * space, not memory, until it is written (a manifest of millions of
+     * frames). memset would bring in every page. */
+    size_t total = n * size;
+    if (a->alloc == s_libc_alloc)
+        return calloc(1, total ? total : 1);
+    void *p = a->alloc(a->user, total);
     if (p)
-        memset(p, 0, n * size);
+        memset(p, 0, total);
     return p;
 }
 
