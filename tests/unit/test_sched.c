@@ -1306,6 +1306,39 @@ static void test_storage_failed(void)
     h_release(&h);
 }
 
+/* A first FRAME with no files (or any other set than the plan's) is
+ * refused and charged to its worker; it never becomes the job's file set,
+ * so honest workers' results are accepted after it. */
+static void test_poisoned_file_set(void)
+{
+    h_t h;
+    co_job_t *j = h_start(&h, "orbit-cards", 4, 4, -1, "poisoner");
+    const co_attempt_t *a = h_dispatch(&h);
+    h.files = 0;
+    CHECK_EQ_INT(h_frame(&h, 1, j->id, a->id, 0, 0), CO_FRAME_DECIDED);
+    CHECK(h_find(&h, CO_FX_ERROR) && strcmp(h_find(&h, CO_FX_ERROR)->code, "result_rejected") == 0);
+    CHECK_EQ_INT(j->frames[0].failures, 1);
+    CHECK_EQ_INT(j->done, 0);
+    h.files = -1;
+    h_ready(&h, 1, 0);
+    for (uint64_t w = 2; w <= 4; w++) {
+        char name[16];
+        snprintf(name, sizeof name, "honest%d", (int)w);
+        h_hello(&h, w, name, NULL, 0);
+        h_ready(&h, w, 1);
+    }
+    for (int guard = 0; guard < 10 && j->done < 4; guard++) {
+        a = h_dispatch(&h);
+        CHECK(a && a->session != 1);
+        if (a)
+            h_deliver(&h, a->session, a, 0);
+    }
+    CHECK_EQ_INT(j->done, 4);
+    CHECK_EQ_INT(j->failed, 0);
+    h_check_restart(&h);
+    h_release(&h);
+}
+
 int main(void)
 {
     RUN(test_chunks_credit_and_finish);
@@ -1334,5 +1367,6 @@ int main(void)
     RUN(test_audit_bytes_and_builds);
     RUN(test_output_links);
     RUN(test_storage_failed);
+    RUN(test_poisoned_file_set);
     TEST_MAIN_END();
 }
