@@ -95,7 +95,10 @@ typedef struct session {
 
 #define LOG(s, level, ...) lx_log_line((s)->cfg->log, (s)->cfg->log_level, (level), __VA_ARGS__)
 
-const char *lx_worker_build(void)
+static char s_build[256];
+static pthread_once_t s_build_once = PTHREAD_ONCE_INIT;
+
+static void s_build_init(void)
 {
 #if defined(__clang__)
 #define LX_COMPILER "clang " __clang_version__
@@ -111,7 +114,18 @@ const char *lx_worker_build(void)
 #else
 #define LX_ARCH "unknown"
 #endif
-    return "lattice " LX_VERSION " (" LX_COMPILER ", " LX_ARCH ")";
+    /* The encoder libraries make the bytes: audits compare workers whose
+     * build text is the same (docs/protocol.md). */
+    char encoders[160];
+    lx_encoder_versions(encoders, sizeof encoders);
+    snprintf(s_build, sizeof s_build, "lattice %s (%s, %s; %s)", LX_VERSION, LX_COMPILER, LX_ARCH,
+             encoders);
+}
+
+const char *lx_worker_build(void)
+{
+    pthread_once(&s_build_once, s_build_init);
+    return s_build;
 }
 
 /* ---- the render thread ------------------------------------------------ */
