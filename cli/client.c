@@ -104,7 +104,9 @@ static lx_result_t s_monitor(cli_client_t *c, lx_error_t *err)
     char addr[64];
     snprintf(addr, sizeof addr, "inproc://lattice-cli-monitor-%p", c->sock);
     int zero = 0;
-    if (zmq_socket_monitor(c->sock, addr, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+    if (zmq_socket_monitor(c->sock, addr,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) !=
+            0 ||
         !(c->monitor = zmq_socket(c->ctx, ZMQ_PAIR)) ||
         zmq_setsockopt(c->monitor, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_connect(c->monitor, addr) != 0)
@@ -139,25 +141,33 @@ static lx_result_t s_open(cli_client_t *c, lx_error_t *err)
     return LX_OK;
 }
 
-/* Reads one monitor event; true when it says the coordinator refused this
- * key (a ZAP status 400 in the handshake). */
-static bool s_refused(cli_client_t *c)
+/* What a handshake event says: the coordinator refused this key (ZAP
+ * status 400), or it does not speak CURVE at all (--insecure). */
+typedef enum { HANDSHAKE_OTHER, HANDSHAKE_REFUSED, HANDSHAKE_PLAIN } handshake_t;
+
+static handshake_t s_handshake_event(cli_client_t *c)
 {
     zmq_msg_t ev, addr;
     zmq_msg_init(&ev);
     zmq_msg_init(&addr);
-    bool refused = false;
+    handshake_t what = HANDSHAKE_OTHER;
     if (zmq_msg_recv(&ev, c->monitor, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&ev) == 6) {
         uint16_t event;
+        uint32_t value;
         memcpy(&event, zmq_msg_data(&ev), sizeof event);
-        refused = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+        memcpy(&value, (const char *)zmq_msg_data(&ev) + 2, sizeof value);
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            what = HANDSHAKE_REFUSED;
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+                 value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+            what = HANDSHAKE_PLAIN;
     }
     while (zmq_msg_more(&ev) && zmq_msg_recv(&addr, c->monitor, ZMQ_DONTWAIT) >= 0 &&
            zmq_msg_more(&addr))
         ;
     zmq_msg_close(&ev);
     zmq_msg_close(&addr);
-    return refused;
+    return what;
 }
 
 lx_result_t cli_client_call(cli_client_t *c, const lx_msg_t *req, lx_msg_t *reply, lx_error_t *err)
@@ -174,20 +184,28 @@ lx_result_t cli_client_call(cli_client_t *c, const lx_msg_t *req, lx_msg_t *repl
         }
         zmq_pollitem_t it[2] = {{c->sock, 0, ZMQ_POLLIN, 0}, {c->monitor, 0, ZMQ_POLLIN, 0}};
         double until = cli_clock_ms(NULL) + (double)c->timeout_ms;
-        bool refused = false;
+        handshake_t failed = HANDSHAKE_OTHER;
         for (;;) {
             long left = (long)(until - cli_clock_ms(NULL));
             if (left <= 0 || zmq_poll(it, c->monitor ? 2 : 1, left) <= 0 ||
                 (it[0].revents & ZMQ_POLLIN))
                 break;
-            if (c->monitor && (it[1].revents & ZMQ_POLLIN) && (refused = s_refused(c)))
+            if (c->monitor && (it[1].revents & ZMQ_POLLIN) &&
+                (failed = s_handshake_event(c)) != HANDSHAKE_OTHER)
                 break;
         }
-        if (refused) {
+        if (failed == HANDSHAKE_REFUSED) {
             rc = lx_fail(err, LX_E_IO,
                          "the coordinator at '%s' refused this key (%.8s...): it is not in its "
                          "allow-list",
                          c->endpoint, c->curve.public_key);
+            break;
+        }
+        if (failed == HANDSHAKE_PLAIN) {
+            rc = lx_fail(err, LX_E_IO,
+                         "the coordinator at '%s' does not use CURVE (it runs --insecure: pass "
+                         "--insecure too)",
+                         c->endpoint);
             break;
         }
         if (it[0].revents & ZMQ_POLLIN) {

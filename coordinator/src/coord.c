@@ -237,8 +237,11 @@ static lx_result_t s_start(coord_t *c, auth_t *a, lx_error_t *err)
     if ((rc = lx_curve_set_handshake(c->sock, LX_CURVE_HANDSHAKE_MS, err)) != LX_OK)
         return rc;
     int64_t max = (int64_t)cfg->max_message;
-    int one = 1, zero = 0;
+    /* A burst of connections (workers reconnecting after a restart, or a
+     * flood) waits in the kernel's queue instead of being refused. */
+    int one = 1, zero = 0, backlog = 1024;
     if (zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||
+        zmq_setsockopt(c->sock, ZMQ_BACKLOG, &backlog, sizeof backlog) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_bind(c->sock, cfg->bind) != 0)

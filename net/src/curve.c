@@ -85,8 +85,8 @@ lx_result_t lx_curve_write_secret(const char *path, const lx_curve_keypair_t *kp
         return lx_fail(err, LX_E_INVALID, "not a key pair");
     char text[512];
     snprintf(text, sizeof text,
-             "# Lattice CURVE secret key (docs/security.md). Keep it private: mode 0600,\n"
-             "# never copied to another machine than the one it identifies.\n"
+             "# Lattice CURVE secret key (docs/security.md). Keep it private (mode 0600)\n"
+             "# and on the one machine it identifies.\n"
              "public-key = %s\n"
              "secret-key = %s\n",
              kp->public_key, kp->secret_key);
