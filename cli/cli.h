@@ -31,6 +31,7 @@ int cmd_watch(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_workers(int argc, char **argv);
 int cmd_rerender(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 /* "a-b" or "a" (0 <= a <= b) into an inclusive range; false when malformed. */
 bool cli_parse_frames(const char *s, int64_t *a, int64_t *b);

@@ -18,11 +18,17 @@ static const char *const s_common_help =
     "                       tcp://127.0.0.1:7700)\n"
     "  --timeout-ms MS      wait this long for each answer (default: 5000;\n"
     "                       3 tries)\n";
+static const char *const s_keys_intro =
+    "A tcp coordinator is CURVE (docs/security.md): this client's key must be\n"
+    "in its allow-list, as a client (its own jobs) or an admin (everything).\n";
 
 /* Options every client command takes; true when argv[*i] was one. */
-static bool s_common_opt(int argc, char **argv, int *i, const char **endpoint, long *timeout)
+static bool s_common_opt(int argc, char **argv, int *i, const char **endpoint, long *timeout,
+                         cli_key_opts_t *keys)
 {
     const char *a = argv[*i];
+    if (cli_key_opt(argc, argv, i, keys))
+        return true;
     if ((strcmp(a, "-c") == 0 || strcmp(a, "--coordinator") == 0) && *i + 1 < argc) {
         *endpoint = argv[++*i];
         return true;
@@ -106,10 +112,10 @@ static void s_submit_help(FILE *out)
             "  --progress-timeout-ms MS  cancel and requeue a chunk that delivers no\n"
             "                       frame for this long (default: the coordinator's)\n"
             "  --wait               show progress until the job ends\n"
-            "%s\n"
+            "%s\n%s%s\n"
             "Exit status: 0 submitted (with --wait: exported), 1 the patch or settings\n"
             "have errors or the job failed, 2 usage or the coordinator did not answer.\n",
-            s_common_help);
+            s_common_help, s_keys_intro, cli_key_help);
 }
 
 int cmd_submit(int argc, char **argv)
@@ -119,13 +125,14 @@ int cmd_submit(int argc, char **argv)
     long timeout = 5000, chunk = 0, progress = 0;
     double audit = -1;
     bool wait = false;
+    cli_key_opts_t keys = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool v = i + 1 < argc;
         if (cli_is_help(a)) {
             s_submit_help(stdout);
             return CLI_OK;
-        } else if (s_common_opt(argc, argv, &i, &endpoint, &timeout)) {
+        } else if (s_common_opt(argc, argv, &i, &endpoint, &timeout, &keys)) {
             continue;
         } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output-dir") == 0) && v) {
             out = argv[++i];
@@ -214,7 +221,9 @@ int cmd_submit(int argc, char **argv)
     c.timeout_ms = timeout;
     lx_msg_t rep;
     lx_error_t err = {0};
-    if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
+    if (!cli_client_keys(&c, &keys, "submit")) {
+        rc = CLI_USAGE;
+    } else if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
         fprintf(stderr, "lattice submit: %s\n", err.message);
         rc = CLI_USAGE;
     } else if (rep.type == LX_MSG_ERROR) {
@@ -248,6 +257,7 @@ typedef struct {
     const char *endpoint, *job;
     long timeout;
     bool json;
+    cli_key_opts_t keys;
 } simple_args_t;
 
 /* Parses [JOB] [--json] and the common options; -1 to continue, else an
@@ -258,9 +268,9 @@ static int s_simple_args(int argc, char **argv, const char *usage, bool takes_js
     a->timeout = 5000;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("%s\n%s", usage, s_common_help);
+            printf("%s\n%s\n%s%s", usage, s_common_help, s_keys_intro, cli_key_help);
             return CLI_OK;
-        } else if (s_common_opt(argc, argv, &i, &a->endpoint, &a->timeout)) {
+        } else if (s_common_opt(argc, argv, &i, &a->endpoint, &a->timeout, &a->keys)) {
             continue;
         } else if (takes_json && strcmp(argv[i], "--json") == 0) {
             a->json = true;
@@ -289,7 +299,9 @@ static int s_simple_call(const simple_args_t *a, const lx_msg_t *req, lx_msg_typ
     lx_msg_t rep;
     lx_error_t err = {0};
     int rc = CLI_OK;
-    if (cli_client_call(&c, req, &rep, &err) != LX_OK) {
+    if (!cli_client_keys(&c, &a->keys, cmd)) {
+        rc = CLI_USAGE;
+    } else if (cli_client_call(&c, req, &rep, &err) != LX_OK) {
         fprintf(stderr, "lattice %s: %s\n", cmd, err.message);
         rc = CLI_USAGE;
     } else if (rep.type == LX_MSG_ERROR) {
@@ -359,7 +371,7 @@ int cmd_watch(int argc, char **argv)
     cli_client_t c;
     cli_client_init(&c, ctx, cli_endpoint(a.endpoint));
     c.timeout_ms = a.timeout;
-    rc = cli_watch_job(&c, a.job, false);
+    rc = cli_client_keys(&c, &a.keys, "watch") ? cli_watch_job(&c, a.job, false) : CLI_USAGE;
     if (rc == CLI_OK)
         printf("job %s done\n", a.job);
     cli_client_close(&c);

@@ -26,12 +26,15 @@ static void s_help(FILE *out)
                  "  --only LIST          missing,mismatched,failed (default: all of them)\n"
                  "  --frames a-b         only look at these frames\n"
                  "  --threads N          render threads (here; default: 1)\n"
-                 "  -c, --coordinator E  the coordinator that ran JOB\n\n"
+                 "  -c, --coordinator E  the coordinator that ran JOB\n"
+                 "%s\n"
                  "Exit status: 0 repaired (or nothing to do), 1 rendering failed or the patch\n"
-                 "is not the export's, 2 usage or I/O problem.\n");
+                 "is not the export's, 2 usage or I/O problem.\n",
+                 cli_key_help);
 }
 
-static int s_cluster(const char *job, const char *endpoint, const char *only, int64_t range[2])
+static int s_cluster(const char *job, const char *endpoint, const cli_key_opts_t *keys,
+                     const char *only, int64_t range[2])
 {
     void *ctx = zmq_ctx_new();
     cli_client_t c;
@@ -44,7 +47,9 @@ static int s_cluster(const char *job, const char *endpoint, const char *only, in
         LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
     lx_error_t err = {0};
     int rc = CLI_OK;
-    if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
+    if (!cli_client_keys(&c, keys, "rerender")) {
+        rc = CLI_USAGE;
+    } else if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
         fprintf(stderr, "lattice rerender: %s\n", err.message);
         rc = CLI_USAGE;
     } else if (rep.type == LX_MSG_ERROR) {
@@ -138,12 +143,15 @@ int cmd_rerender(int argc, char **argv)
     int64_t range[2] = {0, -1};
     uint32_t threads = 1;
     int n_args = 0;
+    cli_key_opts_t keys = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool v = i + 1 < argc;
         if (cli_is_help(a)) {
             s_help(stdout);
             return CLI_OK;
+        } else if (cli_key_opt(argc, argv, &i, &keys)) {
+            continue;
         } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--coordinator") == 0) && v) {
             endpoint = argv[++i];
         } else if (strcmp(a, "--only") == 0 && v) {
@@ -172,7 +180,7 @@ int cmd_rerender(int argc, char **argv)
         return CLI_USAGE;
     }
     if (endpoint && n_args == 1)
-        return s_cluster(args[0], endpoint, only_arg, range);
+        return s_cluster(args[0], endpoint, &keys, only_arg, range);
     if (!endpoint && n_args == 2)
         return s_local(args[0], args[1], only, range, threads);
     fprintf(stderr, "lattice rerender: give OUT and PATCH, or JOB and -c ENDPOINT\n");

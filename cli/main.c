@@ -15,6 +15,7 @@ static const cli_command_t s_commands[] = {
     {"cancel", "cancel a job", cmd_cancel},
     {"workers", "list the workers of a coordinator", cmd_workers},
     {"rerender", "render again only the missing, mismatched or failed frames", cmd_rerender},
+    {"keygen", "make a CURVE key pair for a coordinator, worker or client", cmd_keygen},
     {"eval", "print the render frames of a patch", cmd_eval},
     {"blocks", "list the block catalogue", cmd_blocks},
 };

@@ -64,7 +64,8 @@ ok "one-machine reference" test -f "$tmp/ref/metadata.json"
 start_coord() {
     # ip netns exec runs the program in its own pid: $! is the coordinator.
     ip netns exec "$prefix-coord" "$coordinator" --bind tcp://0.0.0.0:7700 --state "$tmp/state" \
-        --heartbeat-ms 200 --grace-ms 2000 --log-level debug 2>>"$tmp/coord.log" &
+        "${coord_keys[@]}" --heartbeat-ms 200 --grace-ms 2000 --log-level debug \
+        2>>"$tmp/coord.log" &
     pids+=($!)
     coord_pid=$!
     local starts=$1
@@ -74,7 +75,7 @@ start_coord 1
 ok "coordinator up" test $? -eq 0
 for n in 1 2 3; do
     ip netns exec "$prefix-w$n" "$faulty_worker" --fault "gate:200:$tmp/gate" \
-        --connect "tcp://10.77.$n.1:7700" --name "w$n" \
+        --connect "tcp://10.77.$n.1:7700" "${worker_keys[@]}" --name "w$n" \
         --heartbeat-ms 200 --log-level debug 2>"$tmp/w$n.log" &
     pids+=($!)
 done

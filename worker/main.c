@@ -17,8 +17,8 @@ int main(int argc, char **argv)
     lx_worker_config_t cfg = LX_WORKER_CONFIG_INIT;
     cfg.log = stderr;
     cfg.stop = &g_stop;
-    char name[128];
-    switch (lx_worker_args_parse(&cfg, argc, argv, "lattice-worker", name, sizeof name)) {
+    lx_worker_args_store_t store;
+    switch (lx_worker_args_parse(&cfg, argc, argv, "lattice-worker", &store)) {
     case LX_WORKER_ARGS_HELP:
         return 0;
     case LX_WORKER_ARGS_USAGE:

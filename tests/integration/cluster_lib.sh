@@ -18,6 +18,20 @@ cleanup() {
 trap cleanup EXIT
 passed=0 failed=0
 
+# CURVE keys for this run (docs/security.md), made as a user makes them:
+# the coordinator's pair; one worker key for every worker; an admin key for
+# the CLI (lattice status, workers, ...) through LATTICE_SECRET_KEY and
+# LATTICE_SERVER_KEY, and for lx_peer.
+keys=$tmp/keys
+{ "$lattice" keygen "$keys/coordinator" &&
+    "$lattice" keygen "$keys/worker" --role worker >>"$keys/allow" &&
+    "$lattice" keygen "$keys/admin" --role admin >>"$keys/allow"; } 2>"$tmp/keygen.err" ||
+    { cat "$tmp/keygen.err" >&2; exit 1; }
+export LATTICE_SECRET_KEY=$keys/admin.secret LATTICE_SERVER_KEY=$keys/coordinator.public
+coord_keys=(--secret-key "$keys/coordinator.secret" --allow "$keys/allow")
+worker_keys=(--secret-key "$keys/worker.secret" --server-key "$keys/coordinator.public")
+peer_keys=(--secret-key "$keys/admin.secret" --server-key "$keys/coordinator.public")
+
 ok() { # ok NAME CONDITION-COMMAND...
     local name=$1
     shift
@@ -45,7 +59,7 @@ start_coordinator() {
     # Counted before the start: a fast coordinator may log before we look.
     local starts=$(grep -c 'event=started' "$tmp/$name.log" 2>/dev/null)
     "$coordinator" --bind "${bind:-tcp://127.0.0.1:*}" --state "$tmp/$name-state" \
-        --heartbeat-ms 200 --log-level debug "$@" 2>>"$tmp/$name.log" &
+        "${coord_keys[@]}" --heartbeat-ms 200 --log-level debug "$@" 2>>"$tmp/$name.log" &
     pids+=($!)
     coord_pid=$!
     wait_for 20 bash -c "(( \$(grep -c 'event=started' '$tmp/$name.log') > ${starts:-0} ))" ||
@@ -56,8 +70,8 @@ start_coordinator() {
 # start_worker NAME: its pid in worker_pid[NAME]
 declare -A worker_pid
 start_worker() {
-    "$worker" --connect "$endpoint" --name "$1" --heartbeat-ms 200 --log-level debug \
-        2>"$tmp/$1.log" &
+    "$worker" --connect "$endpoint" "${worker_keys[@]}" --name "$1" --heartbeat-ms 200 \
+        --log-level debug 2>"$tmp/$1.log" &
     pids+=($!)
     worker_pid[$1]=$!
 }
@@ -67,8 +81,8 @@ start_worker() {
 # docs/operations.md); its pid in
 # worker_pid[NAME]
 start_faulty_worker() {
-    "$faulty_worker" --fault "$2" --connect "$endpoint" --name "$1" --heartbeat-ms 200 \
-        --log-level debug 2>"$tmp/$1.log" &
+    "$faulty_worker" --fault "$2" --connect "$endpoint" "${worker_keys[@]}" --name "$1" \
+        --heartbeat-ms 200 --log-level debug 2>"$tmp/$1.log" &
     pids+=($!)
     worker_pid[$1]=$!
 }

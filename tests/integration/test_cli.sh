@@ -131,6 +131,29 @@ expect "export infinite without frames" 1 "$lattice" export "$root/examples/feed
 ok "EX-506 reported" grep -q "error\[EX-506\]" "$tmp/err"
 ok "nothing written" test ! -e "$tmp/inf"
 
+# keygen: key pairs and the allow-list line (docs/security.md).
+expect "keygen --help" 0 "$lattice" keygen --help
+ok "keygen --help prints usage" grep -q "^usage: lattice keygen PATH" "$tmp/out"
+expect "keygen without PATH" 2 "$lattice" keygen
+expect "keygen bad role" 2 "$lattice" keygen "$tmp/k/x" --role wroker
+ok "bad role named" grep -q "worker, client or admin, not 'wroker'" "$tmp/err"
+ok "nothing written for a bad role" test ! -e "$tmp/k"
+expect "keygen" 0 "$lattice" keygen "$tmp/k/coordinator"
+ok "keygen prints nothing on stdout without --role" test ! -s "$tmp/out"
+ok "keygen makes both files" test -f "$tmp/k/coordinator.secret" -a -f "$tmp/k/coordinator.public"
+ok "the secret is 0600, the public 0644" test "$(stat -c %a "$tmp/k/coordinator.secret" \
+    "$tmp/k/coordinator.public" | tr '\n' ' ')" == "600 644 "
+expect "keygen --role" 0 "$lattice" keygen "$tmp/k/w" --role worker
+key=$(sed -n 's/^public-key = //p' "$tmp/k/w.public")
+ok "--role prints the allow-list line" test "$(cat "$tmp/out")" == "worker $key w"
+ok "the key is 40 characters" test ${#key} -eq 40
+expect "keygen --label" 0 "$lattice" keygen "$tmp/k/me" --role admin --label "ops team"
+ok "--label labels the line" grep -q "^admin .* ops team$" "$tmp/out"
+expect "keygen refuses to overwrite" 2 "$lattice" keygen "$tmp/k/w" --role worker
+ok "and says so" grep -q "'$tmp/k/w.secret' exists" "$tmp/err"
+ok "and prints no line" test ! -s "$tmp/out"
+ok "the key is unchanged" grep -qF -- "$key" "$tmp/k/w.public"
+
 # docs/blocks.md is generated and must not drift.
 expect "blocks --markdown" 0 "$lattice" blocks --markdown
 ok "docs/blocks.md is current" cmp -s "$tmp/out" "$root/docs/blocks.md"

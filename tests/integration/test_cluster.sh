@@ -111,7 +111,7 @@ done
 "$coordinator" --help | grep -q "^usage: lattice-coordinator" && "$worker" --help |
     grep -q "^usage: lattice-worker"
 ok "coordinator and worker --help" test $? -eq 0
-"$coordinator" --bind 'tcp://127.0.0.1:*' >/dev/null 2>&1
+"$coordinator" --bind 'tcp://127.0.0.1:*' "${coord_keys[@]}" >/dev/null 2>&1
 ok "coordinator without --state exits 2" test $? -eq 2
 
 # ---- SIGTERM drains --------------------------------------------------------
@@ -174,13 +174,13 @@ start_faulty_worker early stall:30
     >"$tmp/late.out" 2>&1
 jobl=$(job_of "$tmp/late.out")
 wait_for 60 at_least_done "$jobl" 30
-"$peer" idle "$endpoint" 4000 >"$tmp/idle.out" &
+"$peer" "${peer_keys[@]}" idle "$endpoint" 4000 >"$tmp/idle.out" &
 idle_pid=$!
 pids+=($idle_pid)
 start_worker late
-"$peer" garbage "$endpoint" >"$tmp/garbage.out"
-"$peer" oversized "$endpoint" $((2 << 20)) >"$tmp/oversized.out"
-"$peer" bad-submit "$endpoint" "$tmp/out-bad-submit" >"$tmp/bad-submit.out"
+"$peer" "${peer_keys[@]}" garbage "$endpoint" >"$tmp/garbage.out"
+"$peer" "${peer_keys[@]}" oversized "$endpoint" $((2 << 20)) >"$tmp/oversized.out"
+"$peer" "${peer_keys[@]}" bad-submit "$endpoint" "$tmp/out-bad-submit" >"$tmp/bad-submit.out"
 port=${endpoint##*:}
 (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && exec 3>&-) 2>/dev/null
 "$lattice" watch "$jobl" -c "$endpoint" >/dev/null 2>&1

@@ -88,7 +88,8 @@ stop_workers lw
 unset bind
 
 # ---- one coordinator per state directory ------------------------------------
-"$coordinator" --bind 'tcp://127.0.0.1:*' --state "$tmp/restart-state" >/dev/null 2>"$tmp/second.err"
+"$coordinator" --bind 'tcp://127.0.0.1:*' --state "$tmp/restart-state" "${coord_keys[@]}" \
+    >/dev/null 2>"$tmp/second.err"
 ok "a second coordinator on the same state exits 2" test $? -eq 2
 ok "and says why" grep -q "in use by another coordinator" "$tmp/second.err"
 

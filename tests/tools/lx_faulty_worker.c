@@ -147,8 +147,8 @@ int main(int argc, char **argv)
     lx_worker_config_t cfg = LX_WORKER_CONFIG_INIT;
     cfg.log = stderr;
     cfg.stop = &g_stop;
-    char name[128];
-    lx_worker_args_t args = lx_worker_args_parse(&cfg, n, rest, prog, name, sizeof name);
+    lx_worker_args_store_t store;
+    lx_worker_args_t args = lx_worker_args_parse(&cfg, n, rest, prog, &store);
     free(rest);
     if (args == LX_WORKER_ARGS_HELP) {
         printf("\nTests only: --fault fail:F | stall:F | corrupt:N | gate:F:PATH (see the "

@@ -306,17 +306,33 @@ static void s_hello(session_t *s)
 
 static lx_result_t s_connect(session_t *s, lx_error_t *err)
 {
-    s->sock = zmq_socket(s->cfg->zmq_ctx, ZMQ_DEALER);
-    int64_t max = (int64_t)s->cfg->max_message;
+    const lx_worker_config_t *cfg = s->cfg;
+    bool curve = cfg->curve.public_key[0] != '\0';
+    /* The library refuses what the command line refuses: a tcp endpoint
+     * is CURVE unless the caller said --insecure. */
+    if (!curve && !cfg->insecure && lx_curve_endpoint_needs_keys(cfg->connect))
+        return lx_fail(err, LX_E_INVALID,
+                       "'%s' needs CURVE keys (--secret-key and --server-key) or --insecure",
+                       cfg->connect);
+    s->sock = zmq_socket(cfg->zmq_ctx, ZMQ_DEALER);
+    int64_t max = (int64_t)cfg->max_message;
     int zero = 0;
-    if (!s->sock || zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||
+    lx_result_t rc = s->sock ? LX_OK : lx_fail(err, LX_E_IO, "cannot make a socket: %s",
+                                               zmq_strerror(errno));
+    if (rc == LX_OK && curve)
+        rc = lx_curve_set_client(s->sock, &cfg->curve, cfg->server_key, err);
+    if (rc == LX_OK)
+        rc = lx_curve_set_handshake(s->sock, LX_CURVE_HANDSHAKE_MS, err);
+    if (rc != LX_OK)
+        return rc;
+    if (zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||
         zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
-        zmq_connect(s->sock, s->cfg->connect) != 0)
-        return lx_fail(err, LX_E_IO, "cannot connect to '%s': %s", s->cfg->connect,
+        zmq_connect(s->sock, cfg->connect) != 0)
+        return lx_fail(err, LX_E_IO, "cannot connect to '%s': %s", cfg->connect,
                        zmq_strerror(errno));
     s->last_recv = lx_monotonic_ms();
-    LOG(s, LX_LOG_INFO, "event=connecting coordinator=%s name=%s threads=%u", s->cfg->connect,
-        s->cfg->name, s->cfg->threads);
+    LOG(s, LX_LOG_INFO, "event=connecting coordinator=%s name=%s threads=%u auth=%s",
+        s->cfg->connect, s->cfg->name, s->cfg->threads, curve ? "curve" : "none");
     s_hello(s);
     return LX_OK;
 }

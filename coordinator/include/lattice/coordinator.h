@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lattice/curve.h"
 #include "lattice/log.h"
 #include "lattice/result.h"
 
@@ -46,6 +47,14 @@ typedef struct lx_coord_config {
     size_t n_allow_output;
     uint32_t max_sessions; /* worker sessions at once: 4096 */
     int64_t max_frames;    /* frames per job: 100000000 */
+    /* CURVE (docs/security.md): the coordinator's key pair (an empty
+     * curve.public_key: a plain socket) and the allow-list file of the keys
+     * it admits, re-read when it changes; both or neither. A bind that
+     * needs keys (tcp) is refused without them unless insecure, which is
+     * logged as a warning at every start. */
+    lx_curve_keypair_t curve;
+    const char *allow_file;
+    bool insecure;
 } lx_coord_config_t;
 #define LX_COORD_CONFIG_INIT                                                                       \
     {                                                                                              \
@@ -56,7 +65,9 @@ typedef struct lx_coord_config {
     }
 
 /* Runs until *cfg->stop is set. LX_E_IO when the socket cannot be bound
- * or the journal cannot be opened (message in err); LX_OK after a stop. */
+ * or the journal or the allow-list cannot be opened, LX_E_INVALID for a
+ * tcp bind without keys or --insecure (message in err); LX_OK after a
+ * stop. */
 lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err);
 
 #endif

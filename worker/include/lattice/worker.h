@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lattice/curve.h"
 #include "lattice/export.h"
 #include "lattice/log.h"
 #include "lattice/result.h"
@@ -55,6 +56,13 @@ typedef struct lx_worker_config {
      * ASSIGN whose out is elsewhere fails as a bad assignment. None = any. */
     const char *const *allow_output;
     size_t n_allow_output;
+    /* CURVE (docs/security.md): the worker's key pair and the coordinator's
+     * public key (Z85); an empty curve.public_key: a plain socket. A
+     * connect that needs keys (tcp) is refused without them unless
+     * insecure. */
+    lx_curve_keypair_t curve;
+    char server_key[LX_CURVE_KEY_CHARS + 1];
+    bool insecure;
 } lx_worker_config_t;
 #define LX_WORKER_CONFIG_INIT                                                                      \
     {                                                                                              \
@@ -77,19 +85,30 @@ typedef enum lx_worker_args {
     LX_WORKER_ARGS_USAGE, /* the problem and the usage went to stderr; exit 2 */
 } lx_worker_args_t;
 
+enum { LX_WORKER_MAX_ALLOW_OUTPUT = 64 };
+
+/* What cfg points into after lx_worker_args_parse (besides argv): keep it
+ * as long as cfg. */
+typedef struct lx_worker_args_store {
+    char name[128]; /* the default name, "HOST-PID" */
+    const char *allow_output[LX_WORKER_MAX_ALLOW_OUTPUT];
+} lx_worker_args_store_t;
+
 /* The command line of `lattice-worker`, shared with the worker the tests
  * build (tests/tools/lx_faulty_worker.c) so that both take the same
  * options: parses argv[1..argc-1] into cfg; fields no option covers keep
  * their values. prog names the program in the usage and in messages.
- * name_buf (name_size bytes, 128 is enough) receives the default name,
- * "HOST-PID"; cfg keeps pointers into it and into argv. Reads no globals
- * but writes to stdout and stderr. */
+ * Key files are read here (--secret-key, --server-key), so that a bad key
+ * or a tcp endpoint without keys or --insecure is a usage error. cfg keeps
+ * pointers into store and into argv. Reads no globals but writes to
+ * stdout and stderr. */
 lx_worker_args_t lx_worker_args_parse(lx_worker_config_t *cfg, int argc, char **argv,
-                                      const char *prog, char *name_buf, size_t name_size);
+                                      const char *prog, lx_worker_args_store_t *store);
 
 /* The rest of a worker's main(), once cfg (with zmq_ctx and stop) is
  * complete: makes on_signal, which should set *cfg->stop, the handler of
- * SIGINT and SIGTERM, ignores SIGPIPE, runs the session and reports its
+ * SIGINT and SIGTERM, ignores SIGPIPE, logs a warning when an endpoint
+ * that needs keys is used --insecure, runs the session and reports its
  * error on stderr as "prog: message". Returns the exit status: 0 drained,
  * 2 socket error. Changes process-wide signal dispositions: for main()
  * only. */
