@@ -74,8 +74,9 @@ start_coord() {
 start_coord 1
 ok "coordinator up" test $? -eq 0
 for n in 1 2 3; do
+    keys_for "w$n"
     ip netns exec "$prefix-w$n" "$faulty_worker" --fault "gate:200:$tmp/gate" \
-        --connect "tcp://10.77.$n.1:7700" "${worker_keys[@]}" --name "w$n" \
+        --connect "tcp://10.77.$n.1:7700" "${wkeys[@]}" --name "w$n" \
         --heartbeat-ms 200 --log-level debug 2>"$tmp/w$n.log" &
     pids+=($!)
 done

@@ -14,6 +14,7 @@
 
 #include "clients.h"
 #include "lattice/coordinator.h"
+#include "lattice/files.h"
 #include "lattice/proc.h"
 #include "recover.h"
 #include "sched.h"
@@ -208,6 +209,16 @@ static lx_result_t s_start(coord_t *c, auth_t *a, lx_error_t *err)
     lx_result_t rc = s_check_security(cfg, err);
     if (rc != LX_OK)
         return rc;
+    /* Output roots: existing directories, written as lx_out_check wants. */
+    for (size_t k = 0; k < cfg->n_allow_output; k++) {
+        char root[LX_PATH_MAX];
+        if ((rc = lx_out_root_resolve(cfg->allow_output[k], root, err)) != LX_OK)
+            return rc;
+    }
+    if (cfg->n_allow_output == 0 && strncmp(cfg->bind, "inproc://", 9) != 0)
+        co_log(c, LX_LOG_WARN,
+               "event=output_unrestricted jobs may write into any absolute directory this user "
+               "can write (give --allow-output ROOT)");
     rc = co_journal_open(cfg->state_dir, &c->journal, err);
     double grace = cfg->grace_ms > 0 ? cfg->grace_ms : 2.0 * cfg->liveness * cfg->heartbeat_ms;
     double now = lx_monotonic_ms(), wall = s_wall_ms();

@@ -102,7 +102,7 @@ lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const
         cJSON_AddNumberToObject(a, "rerendered", (double)j->rerendered);
         cJSON *q = cJSON_AddArrayToObject(a, "quarantined");
         for (size_t k = 0; q && k < s->n_quarantined; k++)
-            cJSON_AddItemToArray(q, cJSON_CreateString(co_state_name(s, s->quarantined[k])));
+            cJSON_AddItemToArray(q, cJSON_CreateString(co_state_label(s, s->quarantined[k])));
         audit_json = a ? cJSON_PrintUnformatted(a) : NULL;
         cJSON_Delete(a);
         if (!audit_json)

@@ -19,18 +19,47 @@ trap cleanup EXIT
 passed=0 failed=0
 
 # CURVE keys for this run (docs/security.md), made as a user makes them:
-# the coordinator's pair; one worker key for every worker; an admin key for
-# the CLI (lattice status, workers, ...) through LATTICE_SECRET_KEY and
-# LATTICE_SERVER_KEY, and for lx_peer.
+# the coordinator's pair; a pool of worker keys, one per worker name (a key
+# is a worker's identity: budgets, blocks and audits count keys); an admin
+# key for the CLI (lattice status, workers, ...) through LATTICE_SECRET_KEY
+# and LATTICE_SERVER_KEY, and for lx_peer.
 keys=$tmp/keys
 { "$lattice" keygen "$keys/coordinator" &&
     "$lattice" keygen "$keys/worker" --role worker >>"$keys/allow" &&
+    for k in $(seq -w 1 24); do
+        "$lattice" keygen "$keys/w$k" --role worker >>"$keys/allow" || exit 1
+    done &&
     "$lattice" keygen "$keys/admin" --role admin >>"$keys/allow"; } 2>"$tmp/keygen.err" ||
     { cat "$tmp/keygen.err" >&2; exit 1; }
 export LATTICE_SECRET_KEY=$keys/admin.secret LATTICE_SERVER_KEY=$keys/coordinator.public
 coord_keys=(--secret-key "$keys/coordinator.secret" --allow "$keys/allow")
 worker_keys=(--secret-key "$keys/worker.secret" --server-key "$keys/coordinator.public")
 peer_keys=(--secret-key "$keys/admin.secret" --server-key "$keys/coordinator.public")
+
+# keys_for NAME: the key options of worker NAME in wkeys: the next key of the
+# pool the first time a name is seen, the same key ever after (a restarted
+# worker is the same worker); worker_keys as they are when they are not a
+# key pair (--insecure).
+declare -A key_of
+keys_used=0
+keys_for() {
+    if [[ ${worker_keys[0]} != --secret-key ]]; then
+        wkeys=("${worker_keys[@]}")
+        return
+    fi
+    if [[ -z ${key_of[$1]:-} ]]; then
+        keys_used=$((keys_used + 1))
+        ((keys_used <= 24)) || { echo "cluster_lib: more than 24 worker names" >&2; exit 1; }
+        key_of[$1]=$(printf 'w%02d' "$keys_used")
+    fi
+    wkeys=(--secret-key "$keys/${key_of[$1]}.secret" --server-key "$keys/coordinator.public")
+}
+
+# key_text NAME: worker NAME's public key, its identity in the journal.
+key_text() {
+    keys_for "$1"
+    sed -n 's/^public-key = //p' "$keys/${key_of[$1]}.public"
+}
 
 ok() { # ok NAME CONDITION-COMMAND...
     local name=$1
@@ -70,7 +99,8 @@ start_coordinator() {
 # start_worker NAME: its pid in worker_pid[NAME]
 declare -A worker_pid
 start_worker() {
-    "$worker" --connect "$endpoint" "${worker_keys[@]}" --name "$1" --heartbeat-ms 200 \
+    keys_for "$1"
+    "$worker" --connect "$endpoint" "${wkeys[@]}" --name "$1" --heartbeat-ms 200 \
         --log-level debug 2>"$tmp/$1.log" &
     pids+=($!)
     worker_pid[$1]=$!
@@ -81,7 +111,8 @@ start_worker() {
 # docs/operations.md); its pid in
 # worker_pid[NAME]
 start_faulty_worker() {
-    "$faulty_worker" --fault "$2" --connect "$endpoint" "${worker_keys[@]}" --name "$1" \
+    keys_for "$1"
+    "$faulty_worker" --fault "$2" --connect "$endpoint" "${wkeys[@]}" --name "$1" \
         --heartbeat-ms 200 --log-level debug 2>"$tmp/$1.log" &
     pids+=($!)
     worker_pid[$1]=$!

@@ -122,7 +122,7 @@ ok "one bad worker: identical to one machine" same_export "$tmp/ref" "$tmp/out-b
 failures5=$(journal_b "select failures from frames where job = '$jobb' and frame = 5")
 ok "one bad worker: frame 5 failed once ($failures5)" test "$failures5" == 1
 ok "one bad worker: bad5 never got frame 5 again" test "$(journal_b "select count(*) from attempts \
-    where job = '$jobb' and worker = 'bad5' and 5 between first and last")" == 1
+    where job = '$jobb' and worker = '$(key_text bad5)' and 5 between first and last")" == 1
 stop_workers bad5 good1 good2
 
 # Three workers that all fail frame 5: it fails once on each, then the job fails.
@@ -147,7 +147,7 @@ jobx=$(job_of "$tmp/blocked.out")
 status_waiting() { "$lattice" status "$jobx" --json -c "$endpoint" | grep -q '"waiting".*blocked'; }
 ok "blocked: the job says it is waiting" wait_for 60 status_waiting
 ok "blocked: after exactly 3 failed chunks" test "$(journal_b "select count(*) from attempts \
-    where job = '$jobx' and worker = 'broken' and state = 'failed'")" == 3
+    where job = '$jobx' and worker = '$(key_text broken)' and state = 'failed'")" == 3
 ok "blocked: logged" grep -q "event=worker_blocked job=$jobx worker=broken" "$tmp/budget.log"
 "$lattice" workers --json -c "$endpoint" >"$tmp/workers.json"
 ok "blocked: shown in lattice workers" python3 -c 'import json,sys
@@ -272,6 +272,23 @@ sys.exit(0 if a["quarantined"] == ["liar"] and a["disputed"] >= 1 and a["rerende
     "$tmp/out-audit/metadata.json"
 ok "audit: the export is right" same_export "$tmp/ref100" "$tmp/out-audit"
 ok "audit: and verifies" "$lattice" verify "$tmp/out-audit" >/dev/null
+
+# The caught key comes back under another name: still quarantined, it gets
+# no work (identity is the key, not the name).
+stop_workers liar
+key_of[liar2]=${key_of[liar]}
+start_worker liar2
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-audit2" --frames 0-9 \
+    --config "$tmp/small.json" --chunk 5 >"$tmp/audit2.out" 2>&1
+joba2=$(job_of "$tmp/audit2.out")
+listed_quarantined() {
+    "$lattice" workers --json -c "$endpoint" | python3 -c 'import json,sys
+sys.exit(0 if [w["state"] for w in json.load(sys.stdin) if w["name"] == "liar2"] == ["quarantined"] else 1)'
+}
+ok "audit: a new name of the caught key is still quarantined" wait_for 20 listed_quarantined
+"$lattice" watch "$joba2" -c "$endpoint" >/dev/null 2>&1
+ok "audit: the next job completes without it" test $? -eq 0
+ok "audit: it was given nothing" bash -c "! grep -q 'event=assign job=$joba2 .*worker=liar2' '$tmp/audit.log'"
 
 echo "test_recovery: $passed passed, $failed failed"
 ((failed == 0))

@@ -748,6 +748,12 @@ static lx_result_t s_loop(session_t *s, lx_error_t *err)
 
 lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
 {
+    for (size_t k = 0; k < cfg->n_allow_output; k++) {
+        char root[LX_PATH_MAX];
+        lx_result_t rc = lx_out_root_resolve(cfg->allow_output[k], root, err);
+        if (rc != LX_OK)
+            return rc;
+    }
     session_t *s = calloc(1, sizeof *s);
     if (!s)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
