@@ -1,5 +1,6 @@
 /* CURVE keys, key files and socket options (see curve.h). */
 #include "lattice/curve.h"
+#include "lattice/files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,20 +40,6 @@ lx_result_t lx_curve_generate(lx_curve_keypair_t *kp, lx_error_t *err)
 
 /* ---- key files ---------------------------------------------------------- */
 
-static bool s_write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        p += k;
-        len -= (size_t)k;
-    }
-    return true;
-}
-
 /* Creates path (never replacing anything, never through a link) with mode
  * and writes text to it, flushed to the disk. */
 static lx_result_t s_create(const char *path, mode_t mode, const char *text, lx_error_t *err)
@@ -66,7 +53,7 @@ static lx_result_t s_create(const char *path, mode_t mode, const char *text, lx_
     if (fd < 0)
         return lx_fail(err, LX_E_IO, "cannot create '%s': %s", path, strerror(errno));
     /* The umask may only take bits away: the mode is set as asked. */
-    bool ok = fchmod(fd, mode) == 0 && s_write_all(fd, text, strlen(text)) && fsync(fd) == 0;
+    bool ok = fchmod(fd, mode) == 0 && lx_write_all(fd, text, strlen(text)) && fsync(fd) == 0;
     int e = errno;
     if (close(fd) != 0 && ok) {
         ok = false;

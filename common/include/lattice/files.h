@@ -50,6 +50,10 @@ lx_result_t lx_mkdirs(const char *path, lx_error_t *err);
 lx_result_t lx_write_atomic(const char *dir, const char *name, const void *data, size_t len,
                             lx_error_t *err);
 
+/* Writes all len bytes of data to fd, resuming after short writes and
+ * signals; false (errno set) when a write fails. */
+bool lx_write_all(int fd, const void *data, size_t len);
+
 /* The name a worker writes a frame file under in shared mode,
  * ".NAME.a<attempt>": the coordinator renames the accepted attempt's file
  * to NAME, so a superseded attempt can never replace an accepted file.

@@ -52,8 +52,7 @@ lx_result_t lx_mkdirs(const char *path, lx_error_t *err)
     return LX_OK;
 }
 
-/* Writes all of data to fd, resuming after short writes and signals. */
-static bool s_write_all(int fd, const void *data, size_t len)
+bool lx_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len > 0) {
@@ -109,7 +108,7 @@ lx_result_t lx_write_atomic_at(int dir, const char *label, const char *name, con
     /* The data reaches the disk before the rename can: otherwise a power
      * loss could leave the final name on an empty or partial file. The
      * umask must not make an export unreadable to others, hence fchmod. */
-    bool ok = fchmod(fd, 0644) == 0 && s_write_all(fd, data, len) && fdatasync(fd) == 0;
+    bool ok = fchmod(fd, 0644) == 0 && lx_write_all(fd, data, len) && fdatasync(fd) == 0;
     int e = ok ? 0 : errno;
     if (close(fd) != 0 && ok) {
         ok = false;
