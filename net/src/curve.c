@@ -1,6 +1,5 @@
 /* CURVE keys, key files and socket options (see curve.h). */
 #include "lattice/curve.h"
-#include "lattice/files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
+
+#include "lattice/files.h"
 
 /* Key files are a few lines; anything larger is not one. */
 enum { KEYFILE_MAX = 4096 };
