@@ -102,7 +102,7 @@ static co_job_t *h_job_text(h_t *h, char *text, size_t len, int64_t first, int64
     req.patch_len = len;
     req.has_frames = true;
     req.first = first;
-    req.last = first + n - 1;
+    req.last = first + (n - 1);
     lx_strbuf_t report, program;
     lx_strbuf_init(&report, NULL);
     lx_strbuf_init(&program, NULL);
