@@ -30,7 +30,9 @@ static lx_result_t s_accept_file(const co_roots_t *roots, const co_job_t *j,
     } else if (!lx_attempt_file_name(name, sizeof name, f->name, attempt)) {
         return lx_fail(err, LX_E_INVALID, "file name too long");
     }
-    int dir = lx_out_open(j->out, roots->v, roots->n, f->key, j->stream, err);
+    /* Made if missing in shared mode too: a worker that names files it
+     * never wrote is wrong (LX_E_VERIFY below), not the export's disk. */
+    int dir = lx_out_open(j->out, roots->v, roots->n, f->key, true, err);
     if (dir < 0)
         return err->code;
     lx_result_t rc = LX_OK;

@@ -1248,6 +1248,9 @@ static void test_output_links(void)
     LX_REC_SET(&file, LX_FILE_REC, key, "depth");
     CHECK(co_output_accept(&anywhere, j, &m, &err) == LX_E_INVALID);
     CHECK(strstr(err.message, "symbolic link") != NULL);
+    /* Files a worker names but never wrote are its fault, not the disk's. */
+    LX_REC_SET(&file, LX_FILE_REC, key, "normal");
+    CHECK(co_output_accept(&anywhere, j, &m, &err) == LX_E_VERIFY);
     /* Outside the allowed roots nothing is touched at all. */
     const char *roots[] = {"/nonexistent-root"};
     co_roots_t narrow = {roots, 1};
