@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -56,6 +57,32 @@ lx_result_t co_output_accept(const co_roots_t *roots, const co_job_t *j, const l
     for (uint32_t k = 0; k < m->files.n && rc == LX_OK; k++)
         rc = s_accept_file(roots, j, &m->files.v[k], m->attempt, err);
     return rc;
+}
+
+bool co_output_storage_failing(const co_roots_t *roots, const co_job_t *j, char *why,
+                               size_t size)
+{
+    lx_error_t err = {0};
+    int dir = lx_out_open(j->out, roots->v, roots->n, NULL, false, &err);
+    if (dir < 0) {
+        snprintf(why, size, "%s", err.message);
+        return true;
+    }
+    struct statvfs st;
+    bool failing = false;
+    if (fstatvfs(dir, &st) != 0) {
+        snprintf(why, size, "statvfs '%s': %s", j->out, strerror(errno));
+        failing = true;
+    } else if (st.f_flag & ST_RDONLY) {
+        snprintf(why, size, "'%s' is on a read-only file system", j->out);
+        failing = true;
+    } else if ((uint64_t)st.f_bavail * st.f_frsize < CO_STORAGE_LOW_BYTES) {
+        snprintf(why, size, "'%s' has %llu KiB free", j->out,
+                 (unsigned long long)((uint64_t)st.f_bavail * st.f_frsize >> 10));
+        failing = true;
+    }
+    close(dir);
+    return failing;
 }
 
 void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m)

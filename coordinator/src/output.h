@@ -28,6 +28,14 @@ typedef struct co_roots {
 lx_result_t co_output_accept(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
                              lx_error_t *err);
 
+/* Whether j's export storage is failing as the coordinator sees it: its
+ * directory cannot be opened (gone, or a link), its file system is
+ * read-only, or it has less than CO_STORAGE_LOW_BYTES free. True with what
+ * it saw in why. A worker's "storage" failure is believed only then. */
+#define CO_STORAGE_LOW_BYTES ((uint64_t)64 << 20)
+bool co_output_storage_failing(const co_roots_t *roots, const co_job_t *j, char *why,
+                               size_t size);
+
 /* Removes the files a superseded attempt's FRAME m wrote (shared mode). */
 void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m);
 

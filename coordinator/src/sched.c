@@ -264,8 +264,8 @@ void co_sched_reject(const co_state_t *s, uint64_t serial, const lx_msg_t *m, lx
     co_attempt_stop(s, a, "failed", "result_rejected", w ? w->who : a->who, false, now, tx);
 }
 
-void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m, double now,
-                        co_tx_t *tx)
+void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m,
+                        const char *storage, double now, co_tx_t *tx)
 {
     const co_attempt_t *a = co_state_attempt(s, m->attempt);
     const co_session_t *w = co_state_session(s, serial);
@@ -280,21 +280,30 @@ void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m,
     }
     /* Interruptions never count against a frame's budget. */
     bool interrupted = strcmp(m->reason, "interrupted") == 0 || strcmp(m->reason, "busy") == 0;
-    bool storage = strcmp(m->reason, "storage") == 0;
     const char *message = LX_MSG_HAS(m, message) ? m->message : "";
     co_tx_log(tx, LX_LOG_WARN,
               "event=chunk_failed job=%s attempt=%" PRIu64 " worker=%s reason=%s message=\"%s\"",
               a->job->id, a->id, w->name, m->reason, message);
-    co_attempt_end(s, a, "failed", m->reason, interrupted || storage ? 0 : w->who, false, now, tx);
-    if (storage && !a->audit)
-        co_sched_storage_failed(s, a->job, message, a->id, now, tx);
+    bool confirmed = strcmp(m->reason, "storage") == 0 && storage && !a->audit;
+    if (strcmp(m->reason, "storage") == 0 && !confirmed)
+        co_tx_log(tx, LX_LOG_WARN,
+                  "event=storage_unconfirmed job=%s worker=%s (the export looks writable: "
+                  "counted against the worker)",
+                  a->job->id, w->name);
+    co_attempt_end(s, a, "failed", m->reason, interrupted || confirmed ? 0 : w->who, false, now,
+                   tx);
+    if (confirmed) {
+        char why[1000];
+        snprintf(why, sizeof why, "%.600s (%.380s)", message, storage);
+        co_sched_storage_failed(s, a->job, why, a->id, now, tx);
+    }
 }
 
 void co_sched_storage_failed(const co_state_t *s, co_job_t *j, const char *why, uint64_t except,
                              double now, co_tx_t *tx)
 {
-    char text[800];
-    snprintf(text, sizeof text, "storage: %s", why);
+    char text[1024];
+    snprintf(text, sizeof text, "storage: %.1000s", why);
     co_job_fail(s, j, text, except, now, tx);
 }
 

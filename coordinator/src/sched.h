@@ -60,15 +60,21 @@ void co_sched_accept(const co_state_t *s, uint64_t serial, const lx_msg_t *m, co
 
 /* A candidate FRAME whose files failed the checks (rc, why): rendered
  * again. The worker's fault (a wrong hash, a missing file) fails its
- * attempt and counts against the frame's budget; the coordinator's own
- * trouble (LX_E_IO: its disk; LX_E_NOMEM) requeues the frame alone. */
+ * attempt and counts against the frame's budget; the export's storage
+ * failing (LX_E_IO) fails the job (co_sched_storage_failed); the
+ * coordinator's memory (LX_E_NOMEM) requeues the frame alone. */
 void co_sched_reject(const co_state_t *s, uint64_t serial, const lx_msg_t *m, lx_result_t rc,
                      const char *why, double now, co_tx_t *tx);
 
 /* CHUNK_DONE or CHUNK_FAIL from session `serial`. A failure counts against
- * the worker unless it was interrupted (drain) or busy. */
-void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m, double now,
-                        co_tx_t *tx);
+ * the worker unless it was interrupted (drain) or busy. A worker's word
+ * that the export's storage failed (reason storage) fails the job when
+ * `storage` confirms it — the shell's own look at the export (the job's
+ * directory is gone, read-only or nearly full): else it is the worker's
+ * trouble, counted like a render error, so no key can fail a job by
+ * saying so. `storage`: NULL when unconfirmed, else what the shell saw. */
+void co_sched_chunk_end(const co_state_t *s, uint64_t serial, const lx_msg_t *m,
+                        const char *storage, double now, co_tx_t *tx);
 
 /* Session `serial` is over (why: "left", "dead"): its attempts' unfinished
  * frames go back to the queue, nobody blamed. */

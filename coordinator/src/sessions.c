@@ -131,9 +131,17 @@ void co_sessions_on_message(coord_t *c, co_link_t *l, const lx_msg_t *m, double 
         co_sched_ready(&c->state, l->serial, (uint32_t)m->credit, &tx);
         break;
     case LX_MSG_CHUNK_DONE:
-    case LX_MSG_CHUNK_FAIL:
-        co_sched_chunk_end(&c->state, l->serial, m, now, &tx);
+    case LX_MSG_CHUNK_FAIL: {
+        /* A worker's word that the export's disk failed is checked here. */
+        char seen[600];
+        const co_job_t *j = LX_MSG_HAS(m, reason) && strcmp(m->reason, "storage") == 0
+                                ? co_state_job(&c->state, m->job)
+                                : NULL;
+        co_roots_t roots = co_roots_of(c);
+        bool failing = j && co_output_storage_failing(&roots, j, seen, sizeof seen);
+        co_sched_chunk_end(&c->state, l->serial, m, failing ? seen : NULL, now, &tx);
         break;
+    }
     case LX_MSG_PROGRAM_GET:
         s_on_program_get(c, l, m);
         break;
