@@ -13,7 +13,13 @@ void co_audit_signature(const lx_msg_t *m, uint8_t sig[16])
     lx_strbuf_t sb;
     lx_strbuf_init(&sb, NULL);
     for (uint32_t k = 0; k < m->files.n; k++)
-        lx_strbuf_addf(&sb, "%s:%s\n", m->files.v[k].key, m->files.v[k].hash);
+        lx_strbuf_addf(&sb, "%s:%s:%s\n", m->files.v[k].key, m->files.v[k].hash,
+                       m->files.v[k].content);
+    /* What the manifest takes from a result besides its files: its time
+     * and camera, bit for bit (%a). */
+    lx_strbuf_addf(&sb, "t:%a\n", m->t_ms);
+    for (uint32_t k = 0; k < m->camera.n; k++)
+        lx_strbuf_addf(&sb, "c:%a\n", m->camera.v[k]);
     lx_xxh128(sb.buf, sb.len, sig);
     lx_strbuf_release(&sb);
 }

@@ -8,12 +8,14 @@
 
 #include "tx.h"
 
-/* What results are compared on: XXH3-128 over the lines "key:hash\n" of
- * a FRAME's files, the SHA-256s of the bytes. A primary result's hashes
- * are those of the bytes the coordinator received (checked before it is
- * accepted), never a self-reported summary; auditors only ever compare
- * with results of their own build (the same encoders give the same
- * bytes), and a third opinion settles any difference. */
+/* What results are compared on: XXH3-128 over the lines
+ * "key:hash:content\n" of a FRAME's files, then its time and camera bit
+ * for bit: everything the manifest takes from it. A primary result's
+ * hashes are those of the bytes the coordinator received (checked before
+ * it is accepted), so a right-looking summary of wrong bytes cannot pass;
+ * auditors only ever compare with results of their own build (the same
+ * encoders give the same bytes), and a third opinion settles any
+ * difference. */
 void co_audit_signature(const lx_msg_t *m, uint8_t sig[16]);
 
 /* A primary result of frame f of j, from attempt a by session w, is being

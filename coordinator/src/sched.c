@@ -51,6 +51,13 @@ static void s_close_session(const co_state_t *s, const co_session_t *w, const ch
     c->u.session_close.name = w->name;
 }
 
+static void s_error(uint64_t serial, const char *code, co_tx_t *tx, const char *message)
+{
+    co_effect_t *e = co_tx_effect(tx, CO_FX_ERROR, serial);
+    e->code = code;
+    e->message = co_tx_strdup(tx, message);
+}
+
 /* Whether session w is the worker saying HELLO on another socket: the
  * same identity under the same name (one key may run several workers,
  * told apart by name; a name alone proves nothing). */
@@ -63,7 +70,15 @@ void co_sched_hello(const co_state_t *s, uint64_t serial, const char *key, const
                     double now, co_tx_t *tx)
 {
     const char *ident = key ? key : hello->name;
+    if (!ident[0]) {
+        s_error(serial, "bad_request", tx, "HELLO needs a name");
+        return;
+    }
     co_ident_t who = co_state_ident(s, ident);
+    /* A second HELLO on one socket starts its session again. */
+    const co_session_t *again = co_state_session(s, serial);
+    if (again)
+        s_close_session(s, again, "replaced", hello, now, tx);
     /* The same worker on another socket: it reconnected, that session is over. */
     for (size_t k = 0; who && k < s->n_sessions; k++)
         if (s_same_worker(&s->sessions[k], who, hello->name) && s->sessions[k].serial != serial)
@@ -81,14 +96,15 @@ void co_sched_hello(const co_state_t *s, uint64_t serial, const char *key, const
               " threads=%u build=\"%s\" resumed=%u",
               hello->name, key ? key : "-", serial, (unsigned)hello->threads, hello->build,
               resumed);
-    /* Attempts it still holds: adopted when nobody else does (orphans of a
-     * restart, or its own previous session's), cancelled otherwise so that
-     * it does not work for nothing. */
+    /* Attempts it still holds: adopted when they are its own (orphans of a
+     * restart given to its identity, or its previous session's), cancelled
+     * otherwise so that it does not work for nothing. */
     for (uint32_t k = 0; k < resumed; k++) {
         const co_attempt_t *a = co_state_attempt(s, hello->resumed.v[k]);
         const co_session_t *owner = a ? co_state_session(s, a->session) : NULL;
-        bool adopt = a && (!owner || owner->serial == serial ||
-                           s_same_worker(owner, who, hello->name));
+        bool adopt = a && ((!owner && who && a->who == who) ||
+                           (owner && (owner->serial == serial ||
+                                      s_same_worker(owner, who, hello->name))));
         if (adopt && a->session != serial) {
             co_change_t *o = co_tx_change(tx, CO_CH_ATTEMPT_OWNER, a->job);
             o->attempt = a->id;
@@ -116,13 +132,6 @@ static void s_ack(const lx_msg_t *m, uint64_t serial, co_tx_t *tx)
     e->job_id = co_tx_strdup(tx, m->job);
     e->attempt = m->attempt;
     e->frame = m->frame;
-}
-
-static void s_error(uint64_t serial, const char *code, co_tx_t *tx, const char *message)
-{
-    co_effect_t *e = co_tx_effect(tx, CO_FX_ERROR, serial);
-    e->code = code;
-    e->message = co_tx_strdup(tx, message);
 }
 
 /* The identity of session `serial`, as journaled, and its name for logs. */

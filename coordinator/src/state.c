@@ -1,6 +1,7 @@
 /* The coordinator's state (see state.h). */
 #include "state.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,8 @@ lx_result_t co_job_manifest_frame(co_job_t *j, const lx_msg_t *m, bool record, l
     lx_camera_t cam;
     if (!lx_camera_from_values(&m->camera, &cam))
         return lx_fail(err, LX_E_BADMSG, "camera: not a camera");
+    if (!isfinite(m->t_ms))
+        return lx_fail(err, LX_E_BADMSG, "t_ms: not a finite time");
     lx_manifest_file_t small[64];
     lx_manifest_file_t *fs = m->files.n <= 64 ? small : calloc(m->files.n, sizeof *fs);
     if (!fs)

@@ -23,8 +23,8 @@
  * their signatures are changing.
  *
  * THE WORLD. Per episode 2 to 7 peers (2 to 4 of them honest), each with a
- * fixed key (K0, K1... : the identity the coordinator should know them
- * by; today it knows only the names they give, w0, w1...):
+ * fixed key (K0, K1... : the identity the coordinator knows them by, as
+ * a CURVE key would be; the names they give, w0, w1..., prove nothing):
  *   honest   renders honestly: for frame f of job J and artifact key k the
  *            file's bytes are "J:f:k", hash = SHA-256 of them, content =
  *            XXH3-128 of them; camera and t_ms are a fixed function of f;
@@ -226,35 +226,35 @@ typedef struct fz_class {
 } fz_class_t;
 
 static fz_class_t k_classes[C_COUNT] = {
-    [C_FORGE] = {"forge", false,
+    [C_FORGE] = {"forge", true,
                  "(a) FRAME / CHUNK_DONE / CHUNK_FAIL for attempts the sender does not hold, "
                  "and HELLO.resumed listing them. [owner]: a forged FRAME is accepted "
                  "(co_sched_frame never compares the session with the attempt's; orphans "
                  "take FRAMEs from anyone); [hello]: co_sched_hello hands an orphaned attempt "
                  "(after a restart) to whoever lists it in `resumed`"},
-    [C_FILESET] = {"fileset", false,
+    [C_FILESET] = {"fileset", true,
                    "(b) liars send other file sets (files [], one more or less, reordered, "
                    "another extension). [fileset]: the first accepted FRAME fixes the "
                    "manifest's keys, later honest FRAMEs are rejected"},
     [C_CONTENT] = {"content", false,
                    "(c) liars send wrong bytes under their own hashes with the honest "
                    "`content`. [confirmed]: audits compare self-reported content hashes"},
-    [C_RANGE] = {"range", false,
+    [C_RANGE] = {"range", true,
                  "(d) SUBMIT ranges near 2^63, up to INT64_MAX. [crash] under UBSan: "
                  "first + n - 1 overflows (sched.c co_sched_submit); [hang] without: "
                  "for (f = first; f <= last; f++) never ends at INT64_MAX (journal.c "
                  "s_attempt_start, also apply.c, attempts.c); [restart]: frames beyond 2^53 "
                  "do not survive the resolved config's JSON, the job is not recovered"},
-    [C_IDENT] = {"ident", false,
+    [C_IDENT] = {"ident", true,
                  "(e) HELLO with another worker's name or with a second name of one's own. "
                  "[hello]: it replaces the victim's session and takes its attempts; "
                  "[self-audit]: one key under two names audits itself; [owner]: its old "
                  "session's attempts take FRAMEs from the new one"},
-    [C_CAMERA] = {"camera", false,
+    [C_CAMERA] = {"camera", true,
                   "liars send honest files with another camera and t_ms. [confirmed]: "
                   "audits compare only files' contents, so a wrong camera is confirmed and "
                   "reaches trajectory.json (rate 1 included)"},
-    [C_TIME] = {"time", false,
+    [C_TIME] = {"time", true,
                 "liars send t_ms NaN. [apply]: co_job_manifest_frame's check does not test "
                 "the time, the manifest refuses it when applying: the frame is done in "
                 "state and journal but missing from the manifest (finish fails; a restart "
@@ -262,7 +262,7 @@ static fz_class_t k_classes[C_COUNT] = {
     [C_REHELLO] = {"rehello", false,
                    "a second HELLO on the same socket. [session]: co_sched_hello opens a "
                    "second session with the same number (s_session_open appends)"},
-    [C_DISKFULL] = {"diskfull", false,
+    [C_DISKFULL] = {"diskfull", true,
                     "the coordinator's own disk fails placing a result (LX_E_IO). [idle]: "
                     "co_sched_reject releases the frame and keeps the attempt; when it was "
                     "its last running frame the attempt holds credit with nothing to do, "
@@ -278,7 +278,7 @@ static fz_class_t k_classes[C_COUNT] = {
                       "flight); [ended]: it outlives its job; [restart]: the journal keeps "
                       "it running, a restart drops it or brings it back. Off: audit attempts "
                       "of such frames are not checked"},
-    [C_EMPTYNAME] = {"emptyname", false,
+    [C_EMPTYNAME] = {"emptyname", true,
                      "HELLO with an empty name. [apply]: it interns as identity 0 (nobody); "
                      "co_apply fails (\"out of memory\")"},
     [C_RESEND] = {"resend", false,
@@ -870,8 +870,7 @@ static void core_submit(fz_t *z, co_job_t **j, const void *program, size_t len, 
 static void core_hello(fz_t *z, uint64_t serial, const peer_t *p, const lx_msg_t *hello,
                        co_tx_t *tx)
 {
-    (void)p;
-    co_sched_hello(&z->s, serial, hello, z->now, tx);
+    co_sched_hello(&z->s, serial, p->key, hello, z->now, tx);
 }
 
 static void core_ready(fz_t *z, uint64_t serial, uint32_t credit, co_tx_t *tx)
@@ -899,7 +898,9 @@ static void core_reject(fz_t *z, uint64_t serial, const lx_msg_t *m, lx_result_t
 
 static void core_chunk_end(fz_t *z, uint64_t serial, const lx_msg_t *m, co_tx_t *tx)
 {
-    co_sched_chunk_end(&z->s, serial, m, z->now, tx);
+    /* The model's disk never fails a worker: its storage claims are
+     * unconfirmed. */
+    co_sched_chunk_end(&z->s, serial, m, NULL, z->now, tx);
 }
 
 static void core_session_end(fz_t *z, uint64_t serial, const char *why, co_tx_t *tx)
@@ -1735,7 +1736,7 @@ static void ev_submit(fz_t *z, const ev_t *e)
     snprintf(out, sizeof out, "/fz/%s", token);
     bool stream = e->l != 0;
     s_submit_hash(t, out, stream, e->lo, e->hi, (uint64_t)e->y, submit_hash);
-    const co_job_t *old = co_state_job_by_token(&z->s, token);
+    const co_job_t *old = co_state_job_by_token(&z->s, "", token);
     if (old)
         return; /* the same job again, or token_reused: nothing changes */
     if (e->lo < 0 || e->lo > e->hi)
