@@ -35,7 +35,8 @@ static const char *const SCHEMA =
     " out TEXT NOT NULL, output TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,"
     " chunk INTEGER NOT NULL, created REAL NOT NULL, error TEXT, progress_ms REAL NOT NULL,"
     " audit_rate REAL, audited INTEGER NOT NULL DEFAULT 0, disputed INTEGER NOT NULL"
-    " DEFAULT 0, rerendered INTEGER NOT NULL DEFAULT 0, UNIQUE(owner, token));"
+    " DEFAULT 0, rerendered INTEGER NOT NULL DEFAULT 0, late INTEGER NOT NULL DEFAULT 0,"
+    " UNIQUE(owner, token));"
     "CREATE TABLE IF NOT EXISTS frames(job TEXT NOT NULL, frame INTEGER NOT NULL,"
     " state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL"
     " DEFAULT 0, PRIMARY KEY(job, frame)) WITHOUT ROWID;"
@@ -368,13 +369,19 @@ static lx_result_t s_result(co_journal_t *jn, const co_change_t *c, bool current
 {
     const char *job = c->job->id;
     /* Evidence never replaces a row: a FRAME sent again (after a
-     * reconnect) must not demote the accepted result. */
-    if (!current)
-        return s_exec(jn, err,
-                      "INSERT OR IGNORE INTO results(job, frame, attempt, worker, current, record)"
-                      " VALUES(?, ?, ?, ?, 0, ?)",
-                      "siisb", job, c->frame, (int64_t)c->attempt, c->worker, c->u.result.record,
-                      c->u.result.record_len);
+     * reconnect) must not demote the accepted result. Every late FRAME
+     * counts, copies included, as it does in memory. */
+    if (!current) {
+        lx_result_t rc = s_exec(
+            jn, err,
+            "INSERT OR IGNORE INTO results(job, frame, attempt, worker, current, record)"
+            " VALUES(?, ?, ?, ?, 0, ?)",
+            "siisb", job, c->frame, (int64_t)c->attempt, c->worker, c->u.result.record,
+            c->u.result.record_len);
+        return rc == LX_OK ? s_exec(jn, err, "UPDATE jobs SET late = late + 1 WHERE id = ?", "s",
+                                    job)
+                           : rc;
+    }
     lx_result_t rc =
         s_exec(jn, err,
                "INSERT OR REPLACE INTO results(job, frame, attempt, worker, current, record)"
@@ -613,8 +620,7 @@ lx_result_t co_journal_load(co_journal_t *j, const co_journal_visitor_t *v, uint
         rc = s_each(j, err, s_row_job, u,
                     "SELECT id, token, submit_hash, state, program_hash, config, config_hash, out,"
                     " output, chunk, progress_ms, audit_rate, created, error, audited, disputed,"
-                    " rerendered, (SELECT count(*) FROM results r WHERE r.job = jobs.id AND"
-                    " r.current = 0 AND r.withdrawn = 0), owner FROM jobs ORDER BY rowid");
+                    " rerendered, late, owner FROM jobs ORDER BY rowid");
     if (rc == LX_OK && v->frame)
         rc = s_each(j, err, s_row_frame, u,
                     "SELECT job, frame, state, attempt FROM frames WHERE state != 'pending'");

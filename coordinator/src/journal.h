@@ -11,7 +11,7 @@
  *   programs(hash PK, bytes)                    the program store
  *   jobs(id PK, owner, token (UNIQUE per owner), submit_hash, state, project, program_hash, config,
  *        config_hash, out, output, first, last, chunk, created, error, progress_ms,
- *        audit_rate, audited, disputed, rerendered)
+ *        audit_rate, audited, disputed, rerendered, late)
  *   frames(job, frame, state, attempt, failures) a row once a frame leaves "pending"
  *   frame_failures(job, frame, worker)           who failed which frame
  *   attempts(id PK, job, first, last, warmup_from, worker, state, reason, audit)

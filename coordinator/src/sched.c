@@ -172,6 +172,13 @@ co_frame_verdict_t co_sched_frame(const co_state_t *s, uint64_t serial, const lx
         return CO_FRAME_DECIDED;
     }
     if (a && a->audit && a->job == j && f == a->first) {
+        /* An audit's answer is held to the rules of a result: a malformed
+         * one (another file set, a bad camera) is no vote. */
+        lx_error_t err = {0};
+        if (co_job_manifest_frame(j, m, false, &err) != LX_OK) {
+            co_sched_reject(s, serial, m, err.code, err.message, now, tx);
+            return CO_FRAME_DECIDED;
+        }
         s_ack(m, serial, tx);
         co_audit_on_frame(s, j, a, m, now, tx);
         return CO_FRAME_DECIDED;

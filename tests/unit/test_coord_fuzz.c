@@ -259,7 +259,7 @@ static fz_class_t k_classes[C_COUNT] = {
                 "the time, the manifest refuses it when applying: the frame is done in "
                 "state and journal but missing from the manifest (finish fails; a restart "
                 "skips the result)"},
-    [C_REHELLO] = {"rehello", false,
+    [C_REHELLO] = {"rehello", true,
                    "a second HELLO on the same socket. [session]: co_sched_hello opens a "
                    "second session with the same number (s_session_open appends)"},
     [C_DISKFULL] = {"diskfull", true,
@@ -281,7 +281,7 @@ static fz_class_t k_classes[C_COUNT] = {
     [C_EMPTYNAME] = {"emptyname", true,
                      "HELLO with an empty name. [apply]: it interns as identity 0 (nobody); "
                      "co_apply fails (\"out of memory\")"},
-    [C_RESEND] = {"resend", false,
+    [C_RESEND] = {"resend", true,
                   "a worker sends a FRAME again (its ACK was lost), a late one too. "
                   "[restart]: each copy counts in `late`, the journal keeps one"},
     [C_RESCAN] = {"rescan", false,

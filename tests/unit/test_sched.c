@@ -1355,6 +1355,29 @@ static void test_poisoned_file_set(void)
     h_release(&h);
 }
 
+/* An audit's answer with another file set is no vote: refused and charged
+ * to the auditor, the audit waits for another (found by test_coord_fuzz:
+ * two liars' malformed answers outvoted an honest primary). */
+static void test_audit_malformed_answer(void)
+{
+    h_t h;
+    co_job_t *j = h_start(&h, "orbit-cards", 4, 4, 0, "primary");
+    h_deliver(&h, 1, h_dispatch(&h), 0);
+    h_ready(&h, 1, 0);
+    h_hello(&h, 2, "auditor", NULL, 0);
+    h_ready(&h, 2, 1);
+    const co_attempt_t *a = h_dispatch(&h);
+    CHECK(a && a->audit);
+    int64_t f = a->first;
+    h.files = 0;
+    CHECK_EQ_INT(h_frame(&h, 2, j->id, a->id, f, 0), CO_FRAME_DECIDED);
+    CHECK(h_find(&h, CO_FX_ERROR) && strcmp(h_find(&h, CO_FX_ERROR)->code, "result_rejected") == 0);
+    CHECK_EQ_INT(j->disputed, 0);
+    CHECK_EQ_INT(j->audits[f - j->first].state, CO_A_WANTED);
+    h_check_restart(&h);
+    h_release(&h);
+}
+
 int main(void)
 {
     RUN(test_chunks_credit_and_finish);
@@ -1384,5 +1407,6 @@ int main(void)
     RUN(test_output_links);
     RUN(test_storage_failed);
     RUN(test_poisoned_file_set);
+    RUN(test_audit_malformed_answer);
     TEST_MAIN_END();
 }
