@@ -151,7 +151,11 @@ void co_audit_on_frame(const co_state_t *s, co_job_t *j, const co_attempt_t *a, 
     bool primary_ok = memcmp(sig, rec.sig[0], 16) == 0;
     bool auditor_ok = memcmp(sig, rec.sig[1], 16) == 0;
     if (!primary_ok && !auditor_ok) {
-        rec.state = CO_A_DONE;
+        /* Nothing confirms the kept result: the frame stays under audit
+         * (a rerender of the failed job asks again), never settled. */
+        rec.state = CO_A_WANTED;
+        rec.who[1] = rec.who[2] = 0;
+        memset(rec.sig[1], 0, sizeof rec.sig[1] * 2);
         co_tx_audit(tx, s, j, f, &rec, 0, 0);
         co_tx_log(tx, LX_LOG_ERROR, "event=audit_no_majority job=%s frame=%" PRId64, j->id, f);
         co_job_fail(s, j, "an audit found three different results for one frame", a->id, now, tx);

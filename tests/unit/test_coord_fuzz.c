@@ -267,7 +267,7 @@ static fz_class_t k_classes[C_COUNT] = {
                     "co_sched_reject releases the frame and keeps the attempt; when it was "
                     "its last running frame the attempt holds credit with nothing to do, "
                     "and a restart drops it"},
-    [C_NOMAJORITY] = {"nomajority", false,
+    [C_NOMAJORITY] = {"nomajority", true,
                       "RERENDER of a job that an audit failed (three different results). "
                       "[confirmed]: the frame's audit stays `done`, the rerender keeps its "
                       "unconfirmed (wrong) result and the job can finish with it"},
