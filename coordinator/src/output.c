@@ -175,6 +175,16 @@ lx_result_t co_output_rerender_scan(const co_job_t *j, unsigned only, int64_t fi
     }
     for (int64_t k = 0; k < scan->n_damaged; k++)
         (*redo)[scan->damaged[k] - j->first] = 1;
+    /* A frame the scan keeps from metadata.json must be the result the
+     * coordinator accepted (its journal says so after a restart): one
+     * that differs (an older metadata.json, an evaluated camera that is
+     * not the accepted one) is rendered again rather than kept from two
+     * sources. */
+    for (int64_t i = 0; *fresh && i < j->n; i++)
+        if (!(*redo)[i] && lx_manifest_has_frame(*fresh, j->first + i) &&
+            lx_manifest_has_frame(j->manifest, j->first + i) &&
+            !lx_manifest_same_frame(j->manifest, *fresh, j->first + i))
+            (*redo)[i] = 1;
     lx_free(lx_alloc_default(), scan->damaged);
     scan->damaged = NULL;
     /* Failed frames (asked for) and, without a manifest, every frame that

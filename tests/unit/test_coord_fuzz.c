@@ -236,7 +236,7 @@ static fz_class_t k_classes[C_COUNT] = {
                    "(b) liars send other file sets (files [], one more or less, reordered, "
                    "another extension). [fileset]: the first accepted FRAME fixes the "
                    "manifest's keys, later honest FRAMEs are rejected"},
-    [C_CONTENT] = {"content", false,
+    [C_CONTENT] = {"content", true,
                    "(c) liars send wrong bytes under their own hashes with the honest "
                    "`content`. [confirmed]: audits compare self-reported content hashes"},
     [C_RANGE] = {"range", true,
@@ -284,7 +284,7 @@ static fz_class_t k_classes[C_COUNT] = {
     [C_RESEND] = {"resend", true,
                   "a worker sends a FRAME again (its ACK was lost), a late one too. "
                   "[restart]: each copy counts in `late`, the journal keeps one"},
-    [C_RESCAN] = {"rescan", false,
+    [C_RESCAN] = {"rescan", true,
                   "RERENDER of a job whose metadata.json is older than its accepted results. "
                   "[restart]: the scan records metadata.json's old entry for a frame whose "
                   "bytes did not change (a content lie re-rendered after a quarantine): the "
@@ -1870,6 +1870,14 @@ static void ev_rerender(fz_t *z, const ev_t *e)
             else
                 redo[k] = 1; /* what the scan cannot record, it renders again */
         }
+        /* As the shell: a kept frame that is not the accepted result goes again. */
+        for (int64_t k = 0; fresh && k < j->n; k++)
+            if (!redo[k] && lx_manifest_has_frame(fresh, j->first + k) &&
+                lx_manifest_has_frame(j->manifest, j->first + k) &&
+                !lx_manifest_same_frame(j->manifest, fresh, j->first + k)) {
+                redo[k] = 1;
+                hj->fresh[k] = (fz_expect_t){0};
+            }
     }
     for (int64_t f = first; f <= last && f >= j->first; f++) {
         int64_t i = f - j->first;

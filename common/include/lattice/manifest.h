@@ -127,6 +127,10 @@ int64_t lx_manifest_missing(const lx_manifest_t *m);
 /* Whether frame f has been recorded (false outside the plan). */
 bool lx_manifest_has_frame(const lx_manifest_t *m, int64_t f);
 
+/* Whether a and b (of the same plan) both recorded frame f, with the same
+ * hashes, content hashes, time and camera. */
+bool lx_manifest_same_frame(const lx_manifest_t *a, const lx_manifest_t *b, int64_t f);
+
 /* Writes the camera files (when the plan has the camera artifact) into
  * out_dir/camera and then metadata.json into out_dir, each through a
  * temporary name, so that metadata.json exists only once everything else

@@ -332,6 +332,22 @@ bool lx_manifest_has_frame(const lx_manifest_t *m, int64_t f)
     return f >= m->plan.first && f <= m->plan.last && s_have(m, (size_t)(f - m->plan.first));
 }
 
+bool lx_manifest_same_frame(const lx_manifest_t *a, const lx_manifest_t *b, int64_t f)
+{
+    if (!lx_manifest_has_frame(a, f) || !lx_manifest_has_frame(b, f) || a->n_arts != b->n_arts ||
+        a->plan.first != b->plan.first || (a->cams == NULL) != (b->cams == NULL))
+        return false;
+    size_t i = (size_t)(f - a->plan.first);
+    if (a->n_arts && memcmp(&a->entries[i * a->n_arts], &b->entries[i * b->n_arts],
+                            a->n_arts * sizeof *a->entries) != 0)
+        return false;
+    const cam_t *x = a->cams ? &a->cams[i] : NULL, *y = b->cams ? &b->cams[i] : NULL;
+    return !x || (x->t_ms == y->t_ms && x->fov_y_deg == y->fov_y_deg &&
+                  memcmp(x->position, y->position, sizeof x->position) == 0 &&
+                  memcmp(x->forward, y->forward, sizeof x->forward) == 0 &&
+                  memcmp(x->up, y->up, sizeof x->up) == 0);
+}
+
 /* ---- metadata.json -------------------------------------------------- */
 
 /* near0, far0: the first frame's camera range. */
