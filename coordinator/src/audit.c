@@ -105,6 +105,13 @@ static void s_quarantine(const co_state_t *s, co_ident_t liar, int64_t frame, ui
         for (int64_t i = 0; i < j->n; i++) {
             co_audit_t rec = j->audits[i];
             if (j->frames[i].state == CO_F_DONE && rec.who[0] == liar && rec.state != CO_A_DONE) {
+                /* Its audit in flight asks about a result that is gone. */
+                for (size_t a = 0; a < s->n_attempts; a++)
+                    if (s->attempts[a].audit && s->attempts[a].job == j &&
+                        s->attempts[a].first == j->first + i && s->attempts[a].id != except &&
+                        s->attempts[a].who != liar)
+                        co_attempt_stop(s, &s->attempts[a], "cancelled", "result_withdrawn", 0,
+                                        true, now, tx);
                 co_change_t *c = co_tx_change(tx, CO_CH_FRAME_REOPEN, j);
                 c->frame = j->first + i;
                 c->u.frame_reopen.for_audit = true;

@@ -271,7 +271,7 @@ static fz_class_t k_classes[C_COUNT] = {
                       "RERENDER of a job that an audit failed (three different results). "
                       "[confirmed]: the frame's audit stays `done`, the rerender keeps its "
                       "unconfirmed (wrong) result and the job can finish with it"},
-    [C_STALEAUDIT] = {"staleaudit", false,
+    [C_STALEAUDIT] = {"staleaudit", true,
                       "(checks) a quarantine reopens a frame while its audit runs and leaves "
                       "the audit attempt in flight, its record reset. [attempt]: a stale "
                       "audit; when it ends it reopens the frame's next audit (two in "
