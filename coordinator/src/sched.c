@@ -134,13 +134,14 @@ static void s_ack(const lx_msg_t *m, uint64_t serial, co_tx_t *tx)
     e->frame = m->frame;
 }
 
-/* The identity of session `serial`, as journaled, and its name for logs. */
+/* The identity of session `serial`, as journaled. */
 static const char *s_worker(const co_state_t *s, uint64_t serial)
 {
     const co_session_t *w = co_state_session(s, serial);
     return co_state_name(s, w ? w->who : 0);
 }
 
+/* The name session `serial` gave in HELLO, for logs. */
 static const char *s_label(const co_state_t *s, uint64_t serial)
 {
     const co_session_t *w = co_state_session(s, serial);

@@ -48,31 +48,12 @@ static void s_end(coord_t *c, uint64_t serial, const char *why, double now)
     co_link_remove(c, serial);
 }
 
-/* The FRAME as journaled: everything but the files' bytes. */
-static lx_result_t s_record(const lx_msg_t *m, lx_strbuf_t *out, lx_error_t *err)
-{
-    lx_file_rec_t small[64];
-    lx_file_rec_t *files = m->files.n <= 64 ? small : calloc(m->files.n, sizeof *files);
-    if (!files)
-        return lx_fail(err, LX_E_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < m->files.n; i++) {
-        files[i] = m->files.v[i];
-        files[i].has &= ~LX_FILE_REC_BIT(bytes);
-    }
-    lx_msg_t copy = *m;
-    copy.files.v = files;
-    lx_result_t rc = lx_msg_encode(&copy, out, err);
-    if (files != small)
-        free(files);
-    return rc;
-}
-
 static void s_on_frame(coord_t *c, co_link_t *l, const lx_msg_t *m, double now)
 {
     lx_strbuf_t record;
     lx_strbuf_init(&record, NULL);
     lx_error_t err = {0};
-    if (s_record(m, &record, &err) != LX_OK) {
+    if (co_frame_record(m, &record, &err) != LX_OK) {
         /* Not acknowledged: the worker keeps it and sends it again. */
         co_log(c, LX_LOG_ERROR, "event=record_failed error=\"%s\"", err.message);
         lx_strbuf_release(&record);

@@ -199,6 +199,24 @@ lx_result_t co_job_manifest_frame(co_job_t *j, const lx_msg_t *m, bool record, l
     return rc;
 }
 
+lx_result_t co_frame_record(const lx_msg_t *m, lx_strbuf_t *out, lx_error_t *err)
+{
+    lx_file_rec_t small[64];
+    lx_file_rec_t *files = m->files.n <= 64 ? small : calloc(m->files.n, sizeof *files);
+    if (!files)
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < m->files.n; i++) {
+        files[i] = m->files.v[i];
+        files[i].has &= ~LX_FILE_REC_BIT(bytes);
+    }
+    lx_msg_t copy = *m;
+    copy.files.v = files;
+    lx_result_t rc = lx_msg_encode(&copy, out, err);
+    if (files != small)
+        free(files);
+    return rc;
+}
+
 co_job_t *co_job_new(lx_program_t **p_p, const lx_export_plan_t *plan, const char *out, bool audits,
                      lx_error_t *err)
 {

@@ -208,6 +208,10 @@ bool co_job_complete(const co_job_t *j);
  * `record`. LX_OK; LX_E_INVALID or LX_E_BADMSG with a message; LX_E_NOMEM. */
 lx_result_t co_job_manifest_frame(co_job_t *j, const lx_msg_t *m, bool record, lx_error_t *err);
 
+/* FRAME m as the journal keeps it (results.record): its encoding without
+ * the files' bytes. LX_OK; LX_E_NOMEM; the encoder's errors. */
+lx_result_t co_frame_record(const lx_msg_t *m, lx_strbuf_t *out, lx_error_t *err);
+
 /* A job of program p (taken: *p_p is NULLed) and plan: frames all
  * pending, an empty manifest, the resolved config and the hashes. The
  * caller fills in ids, output and options. NULL with err on LX_E_NOMEM

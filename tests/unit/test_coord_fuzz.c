@@ -129,12 +129,12 @@
  * majority only makes it likely that the job completes rather than fails
  * (three different answers fail it).
  *
- * KNOWN-FAILING CLASSES. k_classes below lists the adversary capabilities
- * (and one check) that break invariants on today's code. A class that is
- * off is never generated, so ctest stays green; switch one on in
- * k_classes when its bug is fixed (or try it with --with NAME, --with
- * all). Corpus entries that need a class that is off are skipped (--xfail
- * runs them, reporting xfail or xpass).
+ * CLASSES. k_classes below lists the adversary capabilities (and one
+ * check), each with the bug it found when it was written; all are fixed
+ * and on. A new capability that breaks an invariant goes in switched off
+ * (never generated, so ctest stays green) until its bug is fixed; corpus
+ * entries that need a class that is off are skipped (--xfail runs them,
+ * reporting xfail or xpass).
  *
  * RUNNING.
  *   test_coord_fuzz                       the corpus, then 20,000 random steps
@@ -175,6 +175,7 @@
 #include "journal.h"
 #include "lattice/digest.h"
 #include "lattice/export.h"
+#include "lattice/files.h"
 #include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
 #include "lattice/manifest.h"
@@ -195,12 +196,11 @@
 #define FZ_DEFAULT_STEPS 20000
 #endif
 
-/* ---- known-failing classes: switch on as they are fixed ------------------ */
+/* ---- adversary classes ------------------------------------------------------ */
 
-/* The adversary capabilities (and one check) that break invariants on
- * today's code, each with what it found. `on`: generated in the default
- * run; switch a class on when its bug is fixed. (a)-(e) are the bugs
- * issue 11 fixes; the rest were found by this fuzzer. */
+/* The adversary capabilities (and one check), each with the bug it found
+ * before it was fixed. `on`: generated in the default run. (a)-(e) are the
+ * bugs issue 11 named; the rest this fuzzer found. */
 enum {
     C_FORGE,      /* (a) */
     C_FILESET,    /* (b) */
@@ -337,24 +337,14 @@ static tmpl_t g_tmpl[] = {
 enum { FZ_N_TMPL = sizeof g_tmpl / sizeof g_tmpl[0] };
 static const char *const k_config = "{\"resolution\": [16, 16]}";
 
+/* A whole text file (free with s_free_file); NULL when it cannot be read. */
 static char *s_read_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
+    size_t len;
+    return lx_read_file(path, (size_t)1 << 30, &len, lx_alloc_default());
 }
+
+static void s_free_file(char *text) { lx_free(lx_alloc_default(), text); }
 
 static void s_request(const tmpl_t *t, lx_export_request_t *req, int64_t first, int64_t last)
 {
@@ -1563,8 +1553,8 @@ static bool s_same_manifests(fz_t *z, const char *a, const char *b, char *why, s
                      x ? x + (k > 20 ? k - 20 : 0) : "(missing)",
                      y ? y + (k > 20 ? k - 20 : 0) : "(missing)");
         }
-        free(x);
-        free(y);
+        s_free_file(x);
+        s_free_file(y);
         if (!same)
             return false;
     }
@@ -1986,21 +1976,6 @@ static void ev_ready(fz_t *z, const ev_t *e)
     fz_commit(z, &tx);
 }
 
-/* The FRAME as the shell journals it: everything but the files' bytes. */
-static lx_result_t s_record_bytes(const lx_msg_t *m, lx_strbuf_t *out, lx_error_t *err)
-{
-    lx_file_rec_t *files = calloc(m->files.n ? m->files.n : 1, sizeof *files);
-    for (uint32_t i = 0; i < m->files.n; i++) {
-        files[i] = m->files.v[i];
-        files[i].has &= ~LX_FILE_REC_BIT(bytes);
-    }
-    lx_msg_t copy = *m;
-    copy.files.v = files;
-    lx_result_t rc = lx_msg_encode(&copy, out, err);
-    free(files);
-    return rc;
-}
-
 static void ev_frame(fz_t *z, const ev_t *e)
 {
     peer_t *p = s_connected(z, e->p);
@@ -2047,7 +2022,7 @@ static void ev_frame(fz_t *z, const ev_t *e)
     lx_msg_t m;
     if (lx_msg_encode(&fr->m, &wire, &err) != LX_OK ||
         lx_msg_decode(wire.buf, wire.len, &arena, &m, &err) != LX_OK ||
-        s_record_bytes(&m, &record, &err) != LX_OK) {
+        co_frame_record(&m, &record, &err) != LX_OK) {
         if (z->verbose)
             fprintf(stderr, "  not sent: %s\n", err.message);
     } else {
@@ -3198,7 +3173,7 @@ static outcome_t fz_run_child(uint64_t seed, const script_t *sc, int64_t steps, 
                      as + 25, in ? (int)strcspn(in + 4, " \n") : 1, in ? in + 4 : "?");
         }
     }
-    free(err_text);
+    s_free_file(err_text);
     if (WIFSIGNALED(st)) {
         o.status = WTERMSIG(st) == SIGALRM ? 4 : 3;
         o.sig = WTERMSIG(st);
@@ -3432,7 +3407,7 @@ static bool s_rewrite_script(const char *path, const script_t *sc)
     char *text = s_read_file(path);
     FILE *f = text ? fopen(path, "w") : NULL;
     if (!f) {
-        free(text);
+        s_free_file(text);
         return false;
     }
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
@@ -3441,7 +3416,7 @@ static bool s_rewrite_script(const char *path, const script_t *sc)
     fprintf(f, "script_restart_every %d\n", sc->restart_every);
     s_print_script(f, sc, "ev ");
     fclose(f);
-    free(text);
+    s_free_file(text);
     return true;
 }
 
