@@ -2,6 +2,7 @@
 #ifndef LATTICE_CLI_H
 #define LATTICE_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,8 +11,12 @@
 #include "lattice/export_config.h"
 #include "lattice/ir.h"
 
-/* Exit codes every command uses. */
-enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+/* Exit codes every command uses; CLI_INTERRUPTED (128 + SIGINT) when the
+ * user stopped a command that can resume. */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
+
+/* Set by a command's SIGINT handler (defined in main.c: process state). */
+extern volatile sig_atomic_t cli_interrupted;
 
 typedef struct cli_command {
     const char *name;
@@ -109,7 +114,8 @@ bool cli_absolute(const char *path, char *out, size_t size);
 
 struct cli_client;
 /* Shows a job's progress (unless quiet) until it ends: CLI_OK done,
- * CLI_FAILED failed or cancelled, CLI_USAGE the coordinator went silent. */
+ * CLI_FAILED failed or cancelled, CLI_USAGE the coordinator went silent,
+ * CLI_INTERRUPTED once cli_interrupted is set (the job goes on). */
 int cli_watch_job(struct cli_client *c, const char *job, bool quiet);
 
 #endif

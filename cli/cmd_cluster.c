@@ -56,7 +56,11 @@ int cli_watch_job(cli_client_t *c, const char *job, bool quiet)
         lx_msg_t req = {.type = LX_MSG_WATCH}, rep;
         LX_MSG_SET(&req, job, job);
         lx_error_t err = {0};
+        if (cli_interrupted)
+            return CLI_INTERRUPTED;
         if (cli_client_call(c, &req, &rep, &err) != LX_OK) {
+            if (cli_interrupted)
+                return CLI_INTERRUPTED;
             fprintf(stderr, "lattice: %s\n", err.message);
             return CLI_USAGE;
         }

@@ -1,8 +1,12 @@
 /* lattice export PATCH -o OUT [...]: the embedded cluster. A coordinator
  * and N workers run in this process over inproc://, so one machine uses
  * the same scheduling code path as many (docs/protocol.md). */
-#define _XOPEN_SOURCE 700 /* realpath */
+#define _GNU_SOURCE /* realpath, sched_getaffinity */
+#include <cJSON.h>
 #include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -27,6 +31,12 @@ static void s_help(FILE *out)
                  "metadata.json, which lists every file's SHA-256 and is written last.\n"
                  "Runs a coordinator and its workers in this process: the same scheduler\n"
                  "as `lattice submit` to a cluster, and the same bytes.\n\n"
+                 "OUT keeps a progress journal (OUT/.lattice/progress.jsonl), so an export\n"
+                 "resumes: Ctrl-C finishes the frames in hand and stops; the same command\n"
+                 "again renders only the frames that are missing or damaged, and does\n"
+                 "nothing when the export is complete. Exports of the same patch and\n"
+                 "settings into one OUT are one export: another --frames range joins the\n"
+                 "frames OUT holds, and metadata.json lists them all.\n\n"
                  "  -o, --output OUT     export directory (created if needed)\n"
                  "  --frames a-b         inclusive frame range (default: the time model's;\n"
                  "                       required for infinite patches)\n"
@@ -34,13 +44,18 @@ static void s_help(FILE *out)
                  "                       camera,control, or all (default: all but control)\n"
                  "  --config FILE        export settings as JSON (docs/export-format.md);\n"
                  "                       flags win\n"
-                 "  --threads N          render and encode threads per worker (default: 1)\n"
+                 "  --threads N          render and encode threads per worker (default: the\n"
+                 "                       cores available, shared by the workers)\n"
                  "  --workers N          workers in this process (default: 1)\n"
                  "  --chunk N            frames per chunk (default: adaptive)\n"
-                 "  --force              write into a non-empty directory that is not an\n"
-                 "                       export of this patch (files are never deleted)\n\n"
+                 "  --replace            OUT holds an export of another patch or other\n"
+                 "                       settings: remove its files first (other files stay)\n"
+                 "  --force              write into a non-empty directory that holds no\n"
+                 "                       export (its files are never deleted)\n"
+                 "  --json               print the final summary as JSON on stdout\n\n"
                  "Exit status: 0 exported, 1 the patch or settings have errors or rendering\n"
-                 "failed, 2 usage or I/O problem.\n");
+                 "failed, 2 usage or I/O problem (OUT unusable, storage failing), 130\n"
+                 "interrupted (run the same command again to resume).\n");
 }
 
 typedef struct {
@@ -94,11 +109,48 @@ static bool s_count(const char *flag, const char *v, long max, uint32_t *out)
     return true;
 }
 
+static void s_on_sigint(int sig)
+{
+    (void)sig;
+    cli_interrupted = 1;
+    /* A second Ctrl-C stops at once. */
+    signal(SIGINT, SIG_DFL);
+}
+
+/* The cores this process may run on. */
+static uint32_t s_cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (uint32_t)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (uint32_t)n : 1;
+}
+
+/* What the export did, for the last line (or --json). */
+typedef struct {
+    char job[65];
+    int64_t kept;         /* frames OUT held already, intact */
+    int64_t done, total;  /* frames in OUT when it ended, of the export's */
+    int64_t first, last;  /* the export's frames (OUT's range joined) */
+    char error[512];
+} export_summary_t;
+
+static void s_record(export_summary_t *sum, const lx_job_rec_t *j)
+{
+    snprintf(sum->job, sizeof sum->job, "%s", j->job);
+    sum->done = (int64_t)j->done;
+    sum->total = (int64_t)j->total;
+    sum->first = j->first;
+    sum->last = j->last;
+}
+
 /* Submits the job to the embedded coordinator and follows it. The patch
  * was compiled here already: the coordinator gets the program and its
  * resolved config, and compiles nothing. */
 static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t *r,
-                     const char *out, uint32_t chunk, bool force)
+                     const char *out, uint32_t chunk, bool force, bool replace, bool quiet,
+                     export_summary_t *sum)
 {
     lx_strbuf_t program, config;
     lx_strbuf_init(&program, NULL);
@@ -106,7 +158,8 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
     lx_error_t err = {0};
     lx_export_plan_config_json(&r->plan, &config);
     if (lx_ir_encode(r->program, &program, &err) != LX_OK || config.failed) {
-        fprintf(stderr, "lattice export: %s\n", err.message[0] ? err.message : "out of memory");
+        snprintf(sum->error, sizeof sum->error, "%s",
+                 err.message[0] ? err.message : "out of memory");
         lx_strbuf_release(&program);
         lx_strbuf_release(&config);
         return CLI_FAILED;
@@ -123,17 +176,26 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
     if (chunk)
         LX_MSG_SET(&m, chunk, chunk);
     LX_MSG_SET(&m, force, force);
+    LX_MSG_SET(&m, replace, replace);
     int rc = CLI_OK;
     if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
-        fprintf(stderr, "lattice export: %s\n", err.message);
+        snprintf(sum->error, sizeof sum->error, "%s", err.message);
         rc = CLI_FAILED;
     } else if (rep.type == LX_MSG_ERROR) {
-        fprintf(stderr, "lattice export: %s\n", rep.message);
-        rc = strcmp(rep.code, "bad_request") == 0 ? CLI_USAGE : CLI_FAILED;
+        snprintf(sum->error, sizeof sum->error, "%s", rep.message);
+        /* A directory that cannot take this export is a usage problem. */
+        rc = strcmp(rep.code, "bad_request") == 0 || strcmp(rep.code, "output_not_empty") == 0
+                 ? CLI_USAGE
+                 : CLI_FAILED;
     } else {
-        char job[65];
-        snprintf(job, sizeof job, "%s", rep.jobs.v[0].job);
-        rc = cli_watch_job(&c, job, false);
+        s_record(sum, &rep.jobs.v[0]);
+        sum->kept = sum->done;
+        bool complete = sum->kept == sum->total;
+        if (sum->kept && !complete && !quiet)
+            fprintf(stderr, "%s holds %" PRId64 " of %" PRId64 " frames (%" PRId64 "-%" PRId64
+                            ") of this export: rendering %" PRId64 "\n",
+                    out, sum->kept, sum->total, sum->first, sum->last, sum->total - sum->kept);
+        rc = cli_watch_job(&c, sum->job, quiet || complete);
     }
     cli_client_close(&c);
     lx_strbuf_release(&program);
@@ -141,12 +203,50 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
     return rc;
 }
 
+/* The job's counts as the coordinator has them now (after an interrupt,
+ * once the workers delivered the frames in hand). */
+static void s_refresh(void *ctx, const char *endpoint, export_summary_t *sum)
+{
+    cli_client_t c;
+    cli_client_init(&c, ctx, endpoint);
+    c.timeout_ms = 10000;
+    c.retries = 1;
+    lx_msg_t m = {.type = LX_MSG_STATUS}, rep;
+    LX_MSG_SET(&m, job, sum->job);
+    lx_error_t err = {0};
+    if (cli_client_call(&c, &m, &rep, &err) == LX_OK && rep.type == LX_MSG_JOBS && rep.jobs.n == 1)
+        s_record(sum, &rep.jobs.v[0]);
+    cli_client_close(&c);
+}
+
+static void s_print_json(const char *out, int rc, const export_summary_t *sum, double secs)
+{
+    cJSON *o = cJSON_CreateObject();
+    static const char *const states[] = {"done", "failed", "error"};
+    cJSON_AddStringToObject(o, "status",
+                            rc == CLI_INTERRUPTED ? "interrupted" : states[rc <= 2 ? rc : 2]);
+    cJSON_AddStringToObject(o, "out", out);
+    if (sum->total) {
+        cJSON *r = cJSON_AddArrayToObject(o, "frames");
+        cJSON_AddItemToArray(r, cJSON_CreateNumber((double)sum->first));
+        cJSON_AddItemToArray(r, cJSON_CreateNumber((double)sum->last));
+        cJSON_AddNumberToObject(o, "total", (double)sum->total);
+        cJSON_AddNumberToObject(o, "done", (double)sum->done);
+        cJSON_AddNumberToObject(o, "kept", (double)sum->kept);
+        cJSON_AddNumberToObject(o, "rendered", (double)(sum->done - sum->kept));
+    }
+    cJSON_AddNumberToObject(o, "elapsedMs", floor(secs * 1e3));
+    if (sum->error[0])
+        cJSON_AddStringToObject(o, "error", sum->error);
+    cli_print_json(&o);
+}
+
 int cmd_export(int argc, char **argv)
 {
     const char *path = NULL, *out = NULL;
     cli_export_args_t args = {0};
-    uint32_t threads = 1, workers = 1, chunk = 0;
-    bool force = false;
+    uint32_t threads = 0, workers = 1, chunk = 0;
+    bool force = false, replace = false, json = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
@@ -172,6 +272,10 @@ int cmd_export(int argc, char **argv)
                 return CLI_USAGE;
         } else if (strcmp(a, "--force") == 0) {
             force = true;
+        } else if (strcmp(a, "--replace") == 0) {
+            replace = true;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
         } else if (!cli_take_patch("export", a, &path, s_help)) {
             return CLI_USAGE;
         }
@@ -180,6 +284,10 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "lattice export: %s\n", !path ? "which patch?" : "-o OUT is required");
         s_help(stderr);
         return CLI_USAGE;
+    }
+    if (threads == 0) {
+        uint32_t cores = s_cores();
+        threads = cores > workers ? cores / workers : 1;
     }
     args.patch_path = path;
     cli_export_request_t req;
@@ -218,8 +326,13 @@ int cmd_export(int argc, char **argv)
     worker_thread_t *wt = calloc(workers, sizeof *wt);
     pthread_t *wth = calloc(workers, sizeof *wth);
     uint32_t started = 0;
+    export_summary_t sum = {0};
+    struct sigaction sa = {0}, old_sa;
+    sa.sa_handler = s_on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_sa);
     if (!wt || !wth || pthread_create(&coord, NULL, s_coord_main, &ct) != 0) {
-        fprintf(stderr, "lattice export: cannot start the coordinator\n");
+        snprintf(sum.error, sizeof sum.error, "cannot start the coordinator");
         rc = CLI_USAGE;
     } else {
         /* Workers connect once the coordinator is bound (or has failed). */
@@ -244,25 +357,45 @@ int cmd_export(int argc, char **argv)
             if (pthread_create(&wth[started], NULL, s_worker_main, t) != 0)
                 break;
         }
-        if (ct.ready)
-            rc = s_run_job(ctx, endpoint, &req, abs_out, chunk, force);
-        else {
-            fprintf(stderr, "lattice export: %s\n", ct.err.message);
+        if (ct.ready) {
+            rc = s_run_job(ctx, endpoint, &req, abs_out, chunk, force, replace, false, &sum);
+        } else {
+            snprintf(sum.error, sizeof sum.error, "%s", ct.err.message);
             rc = CLI_USAGE;
         }
+        if (rc == CLI_INTERRUPTED)
+            fprintf(stderr, "\nlattice export: interrupted: finishing the frames in hand\n");
+        /* Workers finish the frame in hand and deliver it before they go. */
         atomic_store(&stop_workers, 1);
         for (uint32_t i = 0; i < started; i++)
             pthread_join(wth[i], NULL);
+        if (sum.job[0])
+            s_refresh(ctx, endpoint, &sum);
         atomic_store(&stop_coord, 1);
         pthread_join(coord, NULL);
     }
+    sigaction(SIGINT, &old_sa, NULL);
     free(wt);
     free(wth);
     zmq_ctx_term(ctx);
-    if (rc == CLI_OK)
-        printf("wrote %s: frames %" PRId64 "-%" PRId64 " in %.1f s (verify with: lattice "
-               "verify %s)\n",
-               out, req.first, req.last, (cli_clock_ms(NULL) - start) / 1e3, out);
+    double secs = (cli_clock_ms(NULL) - start) / 1e3;
+    if (json)
+        s_print_json(out, rc, &sum, secs);
+    else if (rc == CLI_OK && sum.kept == sum.total)
+        printf("%s is complete: frames %" PRId64 "-%" PRId64 ", nothing to render (verify with: "
+               "lattice verify %s)\n",
+               out, sum.first, sum.last, out);
+    else if (rc == CLI_OK)
+        printf("wrote %s: frames %" PRId64 "-%" PRId64 " (%" PRId64 " rendered) in %.1f s "
+               "(verify with: lattice verify %s)\n",
+               out, sum.first, sum.last, sum.done - sum.kept, secs, out);
+    if (rc == CLI_INTERRUPTED)
+        fprintf(stderr,
+                "lattice export: stopped with %" PRId64 " of %" PRId64 " frames in %s; run the "
+                "same command again to resume\n",
+                sum.done, sum.total, out);
+    else if (rc != CLI_OK && sum.error[0])
+        fprintf(stderr, "lattice export: %s\n", sum.error);
     cli_export_request_release(&req);
     return rc;
 }

@@ -1,16 +1,21 @@
 /* lattice rerender: repair an export by rendering again exactly the frames
  * that are missing, mismatched or failed — locally (OUT PATCH) or on the
  * cluster that made it (JOB -c ENDPOINT). */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "cli.h"
 #include "client.h"
 #include "lattice/export.h"
 #include "lattice/files.h"
+#include "lattice/progress.h"
 #include "lattice/repair.h"
 
 static void s_help(FILE *out)
@@ -65,6 +70,58 @@ static int s_cluster(const char *job, const char *endpoint, const cli_key_opts_t
     return rc;
 }
 
+/* The frames of an export that never finished: what its progress journal
+ * holds intact is kept in m, every other frame is damaged. */
+static lx_result_t s_scan_partial(const lx_program_t *p, const lx_export_plan_t *plan,
+                                  const char *out, lx_manifest_t *m, lx_repair_scan_t *scan,
+                                  lx_error_t *err)
+{
+    (void)p;
+    memset(scan, 0, sizeof *scan);
+    lx_resume_stats_t st;
+    lx_result_t r = lx_resume_scan(m, out, lx_resume_keep_record, m, &st, err);
+    int64_t n = plan->last - plan->first + 1;
+    scan->damaged = r == LX_OK ? calloc((size_t)n, sizeof *scan->damaged) : NULL;
+    if (r == LX_OK && !scan->damaged)
+        r = lx_fail(err, LX_E_NOMEM, "out of memory");
+    for (int64_t f = plan->first; r == LX_OK && f <= plan->last; f++)
+        if (!lx_manifest_has_frame(m, f))
+            scan->damaged[scan->n_damaged++] = f;
+    scan->checked = st.trusted + st.rehashed;
+    scan->mismatched = st.damaged;
+    return r;
+}
+
+/* Appends a frame rendered here to the export's progress journal. */
+static lx_result_t s_journal(const char *out, const lx_frame_result_t *res,
+                             const lx_manifest_file_t *files, lx_error_t *err)
+{
+    lx_file_stamp_t *st = calloc(res->n_files + 1, sizeof *st);
+    if (!st)
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < res->n_files; i++) {
+        char path[LX_PATH_MAX];
+        struct stat s;
+        st[i] = (lx_file_stamp_t){-1, -1};
+        if (lx_path_join(path, out, files[i].key) && lx_path_join(path, path, files[i].name) &&
+            stat(path, &s) == 0)
+            st[i] = (lx_file_stamp_t){(int64_t)s.st_size,
+                                      (int64_t)s.st_mtim.tv_sec * 1000000000 + s.st_mtim.tv_nsec};
+    }
+    lx_strbuf_t line;
+    lx_strbuf_init(&line, NULL);
+    lx_progress_frame(res->frame, res->time.t_ms, &res->camera, files, st, res->n_files, &line);
+    int dir = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    lx_result_t r = line.failed ? lx_fail(err, LX_E_NOMEM, "out of memory")
+                    : dir < 0   ? lx_fail(err, LX_E_IO, "cannot open '%s'", out)
+                                : lx_progress_append(dir, line.buf, line.len, false, err);
+    if (dir >= 0)
+        close(dir);
+    lx_strbuf_release(&line);
+    free(st);
+    return r;
+}
+
 static int s_local(const char *out, const char *patch, unsigned only, int64_t range[2],
                    uint32_t threads)
 {
@@ -81,9 +138,13 @@ static int s_local(const char *out, const char *patch, unsigned only, int64_t ra
     lx_result_t r = lx_repair_plan(p, out, &plan, &err);
     if (r == LX_OK && !(m = lx_manifest_new(p, &plan, NULL, &err)))
         r = err.code;
-    if (r == LX_OK)
+    char meta[LX_PATH_MAX];
+    bool finished = lx_path_join(meta, out, "metadata.json") && access(meta, F_OK) == 0;
+    if (r == LX_OK && finished)
         r = lx_repair_scan(p, &plan, out, range[1] >= 0 ? range[0] : plan.first,
                            range[1] >= 0 ? range[1] : plan.last, only, m, &scan, &err);
+    else if (r == LX_OK)
+        r = s_scan_partial(p, &plan, out, m, &scan, &err);
     if (r == LX_OK)
         printf("%s: %" PRIu64 " files checked, %" PRIu64 " missing, %" PRIu64
                " mismatched: %" PRId64 " frames to render again\n",
@@ -111,6 +172,8 @@ static int s_local(const char *out, const char *patch, unsigned only, int64_t ra
         if (r == LX_OK)
             r = lx_manifest_add_frame(m, res->frame, res->time.t_ms, &res->camera, files,
                                       res->n_files, &err);
+        if (r == LX_OK)
+            r = s_journal(out, res, files, &err);
         free(files);
         cli_progress_update(&pr, k + 1, scan.n_damaged);
     }

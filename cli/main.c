@@ -1,8 +1,11 @@
 /* lattice: the command-line tool. One subcommand per file (cmd_*.c). */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+
+volatile sig_atomic_t cli_interrupted = 0;
 
 static const cli_command_t s_commands[] = {
     {"check", "report every problem in a patch", cmd_check},

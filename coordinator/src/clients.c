@@ -9,7 +9,9 @@
 
 #include "lattice/digest.h"
 #include "lattice/files.h"
+#include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
+#include "lattice/progress.h"
 #include "output.h"
 #include "sched.h"
 
@@ -254,27 +256,121 @@ static co_job_t *s_load(coord_t *c, const co_peer_t *from, const lx_msg_t *m, lx
     return j;
 }
 
+/* j planned again with frames [first, last] (its settings otherwise the
+ * same); *j_p is freed. NULL with err set. */
+static co_job_t *s_replan(co_job_t **j_p, int64_t first, int64_t last, lx_error_t *err)
+{
+    co_job_t *j = *j_p;
+    lx_export_config_t cfg = j->plan.cfg;
+    cfg.has_frames = true;
+    cfg.first = first;
+    cfg.last = last;
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    lx_export_plan_t plan;
+    co_job_t *n = NULL;
+    if (lx_export_plan(j->program, &cfg, &plan, &d) == LX_OK) {
+        lx_program_t *p = j->program;
+        j->program = NULL;
+        n = co_job_new(&p, &plan, j->out, j->audits != NULL, err);
+    } else {
+        lx_fail(err, LX_E_INVALID, "frames %lld-%lld do not plan: %s", (long long)first,
+                (long long)last, d.count ? d.items[0].message : "out of memory");
+    }
+    lx_diags_release(&d);
+    co_job_free(j_p);
+    return n;
+}
+
+/* What the job does with what its export directory holds
+ * (lattice/progress.h): nothing there, or another export only when asked
+ * to replace it (clear: its files go first); foreign files only with
+ * force; the same program and settings are one export, whose frames the
+ * job's range joins (the job is planned again over both ranges, which
+ * must touch or overlap). fresh: the progress journal starts afresh.
+ * False after answering the client with an ERROR. */
+static bool s_target(coord_t *c, const co_peer_t *from, const lx_msg_t *m, co_job_t **j_p,
+                     bool *clear, bool *fresh)
+{
+    co_job_t *j = *j_p;
+    lx_prior_t pr;
+    lx_error_t err = {0};
+    if (lx_prior_read(m->out, &pr, &err) != LX_OK) {
+        co_error(c, from, "bad_request", "%s", err.message);
+        return false;
+    }
+    bool force = LX_MSG_HAS(m, force) && m->force;
+    bool replace = LX_MSG_HAS(m, replace) && m->replace;
+    bool ours = pr.journal || pr.manifest;
+    char settings[65];
+    lx_progress_settings_hash(&j->plan, settings);
+    bool same_program = ours && strcmp(pr.program_hash, j->program_hash) == 0;
+    /* An export without a journal (made before there was one) is the same
+     * export only with the same frames. */
+    bool same = same_program && (pr.journal ? strcmp(pr.settings_hash, settings) == 0
+                                            : strcmp(pr.config_hash, j->config_hash) == 0);
+    int64_t first = j->first, last = j->first + j->n - 1;
+    *clear = ours && replace;
+    *fresh = !same || replace;
+    bool ok = false;
+    if (ours && !same && !replace)
+        co_error(c, from, "output_not_empty",
+                 "'%s' holds an export of '%s' (frames %" PRId64 "-%" PRId64 ") made %s; choose "
+                 "another directory, or pass --replace to remove that export's files first",
+                 m->out, pr.project_id, pr.first, pr.last,
+                 same_program ? "with other settings" : "from another program");
+    else if (!ours && pr.foreign && !force)
+        co_error(c, from, "output_not_empty",
+                 "'%s' is not empty and holds no export; choose another directory, or pass "
+                 "--force to write beside its files (none is deleted)",
+                 m->out);
+    else if (same && !replace && (first > pr.last + 1 || last + 1 < pr.first))
+        co_error(c, from, "output_not_empty",
+                 "'%s' holds frames %" PRId64 "-%" PRId64 " of this export: frames %" PRId64
+                 "-%" PRId64 " would leave a gap; ask for frames %" PRId64 "-%" PRId64
+                 ", or pass --replace to start again",
+                 m->out, pr.first, pr.last, first, last, first < pr.first ? first : pr.first,
+                 last > pr.last ? last : pr.last);
+    else
+        ok = true;
+    if (ok && same && !replace && (pr.first < first || pr.last > last)) {
+        /* One export, one manifest: the frames OUT holds stay listed. */
+        *j_p = s_replan(j_p, first < pr.first ? first : pr.first, last > pr.last ? last : pr.last,
+                        &err);
+        if (!*j_p) {
+            co_error(c, from, "bad_request", "%s", err.message);
+            ok = false;
+        }
+    }
+    lx_prior_release(&pr);
+    return ok;
+}
+
 /* A new job for the request, its output directory checked and created;
  * NULL after answering the client with an ERROR. */
 static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
-                           lx_strbuf_t *program, double now)
+                           lx_strbuf_t *program, double now, bool *fresh)
 {
     co_job_t *j =
         LX_MSG_HAS(m, program) ? s_load(c, from, m, program) : s_compile(c, from, m, program);
     if (!j)
         return NULL;
+    lx_error_t err = {0};
+    bool clear = false;
+    if (lx_out_check(m->out, c->cfg->allow_output, c->cfg->n_allow_output, &err) != LX_OK) {
+        co_error(c, from, "bad_request", "%s", err.message);
+        co_job_free(&j);
+        return NULL;
+    }
+    if (!s_target(c, from, m, &j, &clear, fresh)) {
+        co_job_free(&j);
+        return NULL;
+    }
     if (j->n > c->cfg->max_frames) {
         co_error(c, from, "bad_request",
                  "%" PRId64 " frames: this coordinator takes at most %" PRId64
                  " frames per job (--max-frames)",
                  j->n, c->cfg->max_frames);
-        co_job_free(&j);
-        return NULL;
-    }
-    lx_error_t err = {0};
-    if (lx_export_check_target(m->out, j->program->patch_id, LX_MSG_HAS(m, force) && m->force,
-                               &err) != LX_OK) {
-        co_error(c, from, "output_not_empty", "%s", err.message);
         co_job_free(&j);
         return NULL;
     }
@@ -285,6 +381,17 @@ static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         co_job_free(&j);
         return NULL;
     }
+    co_roots_t roots = co_roots_of(c);
+    int64_t removed = clear ? co_output_clear(&roots, m->out, &err) : 0;
+    if (removed < 0) {
+        co_error(c, from, "bad_request", "cannot remove the export in '%s': %s", m->out,
+                 err.message);
+        co_job_free(&j);
+        return NULL;
+    }
+    if (removed)
+        co_log(c, LX_LOG_INFO, "event=export_replaced out=\"%s\" files=%" PRId64, m->out,
+               removed);
     j->stream = LX_MSG_HAS(m, output) && strcmp(m->output, "stream") == 0;
     j->chunk = LX_MSG_HAS(m, chunk) ? (uint32_t)m->chunk : c->cfg->chunk;
     j->progress_ms = LX_MSG_HAS(m, progress_timeout_ms) ? (double)m->progress_timeout_ms
@@ -292,6 +399,52 @@ static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
     j->audit_rate = LX_MSG_HAS(m, audit_rate) ? m->audit_rate : -1;
     j->created = now;
     return j;
+}
+
+/* Kept frames become results of the submit's transaction; their messages
+ * live in the arena until it is committed. */
+typedef struct {
+    const co_state_t *s;
+    co_job_t *j;
+    co_tx_t *tx;
+    lx_arena_t *arena;
+} keep_t;
+
+static lx_result_t s_keep(void *user, int64_t f, double t_ms, const lx_camera_t *cam,
+                          const lx_manifest_file_t *files, uint32_t n, lx_error_t *err)
+{
+    keep_t *k = user;
+    lx_msg_t *m = lx_arena_calloc(k->arena, 1, sizeof *m);
+    lx_file_rec_t *recs = lx_arena_calloc(k->arena, n + 1, sizeof *recs);
+    double *camv = lx_arena_calloc(k->arena, LX_CAMERA_VALUES, sizeof *camv);
+    if (!m || !recs || !camv)
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        LX_REC_SET(&recs[i], LX_FILE_REC, key, lx_arena_strdup(k->arena, files[i].key));
+        LX_REC_SET(&recs[i], LX_FILE_REC, name, lx_arena_strdup(k->arena, files[i].name));
+        LX_REC_SET(&recs[i], LX_FILE_REC, hash, lx_arena_strdup(k->arena, files[i].hash));
+        LX_REC_SET(&recs[i], LX_FILE_REC, content, lx_arena_strdup(k->arena, files[i].content));
+    }
+    lx_camera_to_values(cam, camv);
+    m->type = LX_MSG_FRAME;
+    LX_MSG_SET(m, job, k->j->id);
+    LX_MSG_SET(m, attempt, 0);
+    LX_MSG_SET(m, frame, f);
+    LX_MSG_SET(m, render_ms, 0.0);
+    LX_MSG_SET(m, t_ms, t_ms);
+    LX_MSG_SET(m, camera, ((lx_f64s_t){camv, LX_CAMERA_VALUES}));
+    LX_MSG_SET(m, files, ((lx_file_recs_t){recs, n}));
+    lx_strbuf_t record;
+    lx_strbuf_init(&record, NULL);
+    lx_result_t rc = k->arena->failed ? lx_fail(err, LX_E_NOMEM, "out of memory")
+                                      : co_frame_record(m, &record, err);
+    char *copy = rc == LX_OK ? lx_arena_strndup(k->arena, record.buf, record.len) : NULL;
+    if (rc == LX_OK && !copy)
+        rc = lx_fail(err, LX_E_NOMEM, "out of memory");
+    if (rc == LX_OK)
+        co_sched_keep(k->s, k->j, m, copy, record.len, k->tx);
+    lx_strbuf_release(&record);
+    return rc;
 }
 
 static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, double now)
@@ -332,7 +485,8 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
     }
     lx_strbuf_t program;
     lx_strbuf_init(&program, NULL);
-    co_job_t *j = s_new_job(c, from, m, &program, now);
+    bool fresh = true;
+    co_job_t *j = s_new_job(c, from, m, &program, now, &fresh);
     if (j) {
         memcpy(j->id, id, sizeof id);
         snprintf(j->owner, sizeof j->owner, "%s", owner);
@@ -341,11 +495,41 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
         co_job_t *submitted = j;
         co_tx_t tx;
         co_tx_init(&tx);
+        lx_arena_t arena;
+        lx_arena_init(&arena, NULL);
+        keep_t keep = {&c->state, j, &tx, &arena};
+        lx_resume_stats_t st = {0};
+        lx_error_t err = {0};
+        lx_manifest_t *plan = j->manifest;
         co_sched_submit(&c->state, &j, program.buf, program.len, &tx);
-        if (co_commit(c, &tx))
-            s_reply_jobs(c, from, submitted, now);
-        else
+        /* The frames the export already holds, intact, are not rendered. */
+        lx_result_t rc = fresh ? LX_OK : lx_resume_scan(plan, m->out, s_keep, &keep, &st, &err);
+        if (rc == LX_OK && !fresh)
+            co_tx_log(&tx, LX_LOG_INFO,
+                      "event=job_resumed job=%s kept=%" PRId64 " trusted_files=%" PRIu64
+                      " rehashed_files=%" PRIu64 " damaged_files=%" PRIu64,
+                      submitted->id, st.kept, st.trusted, st.rehashed, st.damaged);
+        lx_strbuf_t header;
+        lx_strbuf_init(&header, NULL);
+        lx_progress_header(submitted->program, &submitted->plan, &header);
+        co_roots_t roots = co_roots_of(c);
+        if (rc != LX_OK) {
+            co_tx_release(&tx);
+            co_error(c, from, "internal", "cannot read the progress of '%s': %s", m->out,
+                     err.message);
+        } else if (!co_commit(c, &tx)) {
             co_error(c, from, "internal", "cannot journal the job (see the coordinator log)");
+        } else {
+            if (header.failed ||
+                co_output_journal(&roots, submitted, header.buf, header.len, fresh, &err) != LX_OK)
+                co_log(c, LX_LOG_WARN, "event=progress_journal_failed job=%s error=\"%s\"",
+                       submitted->id, header.failed ? "out of memory" : err.message);
+            /* Everything already there: the manifest is written now. */
+            co_settle(c, now);
+            s_reply_jobs(c, from, submitted, now);
+        }
+        lx_strbuf_release(&header);
+        lx_arena_release(&arena);
     }
     lx_strbuf_release(&program);
 }

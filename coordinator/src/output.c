@@ -1,6 +1,7 @@
 /* A job's files (see output.h). */
 #include "output.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -15,9 +17,12 @@
 
 #include "lattice/digest.h"
 #include "lattice/files.h"
+#include "lattice/frame_msg.h"
+#include "lattice/progress.h"
 
 static lx_result_t s_accept_file(const co_roots_t *roots, const co_job_t *j,
-                                 const lx_file_rec_t *f, uint64_t attempt, lx_error_t *err)
+                                 const lx_file_rec_t *f, uint64_t attempt, lx_file_stamp_t *stamp,
+                                 lx_error_t *err)
 {
     char name[128], hex[65];
     if (j->stream) {
@@ -46,16 +51,58 @@ static lx_result_t s_accept_file(const co_roots_t *roots, const co_job_t *j,
                      name, hex, f->hash);
     else if (renameat(dir, name, dir, f->name) != 0)
         rc = lx_fail(err, LX_E_IO, "cannot rename %s/%s: %s", f->key, name, strerror(errno));
+    /* What the progress journal remembers of the file in place. */
+    struct stat st;
+    *stamp = (lx_file_stamp_t){-1, -1};
+    if (rc == LX_OK && fstatat(dir, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        *stamp = (lx_file_stamp_t){(int64_t)st.st_size,
+                                   (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec};
     close(dir);
     return rc;
 }
 
 lx_result_t co_output_accept(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
-                             lx_error_t *err)
+                             lx_file_stamp_t *stamps, lx_error_t *err)
 {
     lx_result_t rc = LX_OK;
     for (uint32_t k = 0; k < m->files.n && rc == LX_OK; k++)
-        rc = s_accept_file(roots, j, &m->files.v[k], m->attempt, err);
+        rc = s_accept_file(roots, j, &m->files.v[k], m->attempt, &stamps[k], err);
+    return rc;
+}
+
+lx_result_t co_output_journal(const co_roots_t *roots, const co_job_t *j, const char *line,
+                              size_t len, bool truncate, lx_error_t *err)
+{
+    int dir = lx_out_open(j->out, roots->v, roots->n, NULL, false, err);
+    if (dir < 0)
+        return err->code;
+    lx_result_t rc = lx_progress_append(dir, line, len, truncate, err);
+    close(dir);
+    return rc;
+}
+
+lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
+                                    const lx_file_stamp_t *stamps, lx_error_t *err)
+{
+    lx_camera_t cam;
+    lx_manifest_file_t small[64];
+    lx_manifest_file_t *fs = m->files.n <= 64 ? small : calloc(m->files.n, sizeof *fs);
+    if (!fs)
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    for (uint32_t k = 0; k < m->files.n; k++) {
+        const lx_file_rec_t *r = &m->files.v[k];
+        fs[k] = (lx_manifest_file_t){r->key, r->name, r->hash, r->content};
+    }
+    lx_strbuf_t line;
+    lx_strbuf_init(&line, NULL);
+    /* The camera was checked when the result was accepted. */
+    if (lx_camera_from_values(&m->camera, &cam))
+        lx_progress_frame(m->frame, m->t_ms, &cam, fs, stamps, m->files.n, &line);
+    lx_result_t rc = line.failed ? lx_fail(err, LX_E_NOMEM, "out of memory")
+                                 : co_output_journal(roots, j, line.buf, line.len, false, err);
+    lx_strbuf_release(&line);
+    if (fs != small)
+        free(fs);
     return rc;
 }
 
@@ -99,6 +146,23 @@ void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx
     }
 }
 
+/* Whether j rendered nothing (every frame was kept from its export
+ * directory) and that directory's metadata.json is this export's already:
+ * a re-run of a finished export leaves every file as it was. */
+static bool s_unchanged(const co_job_t *j)
+{
+    for (int64_t i = 0; i < j->n; i++)
+        if (j->frames[i].attempt != 0)
+            return false;
+    lx_prior_t pr;
+    lx_error_t err = {0};
+    bool same = lx_prior_read(j->out, &pr, &err) == LX_OK &&
+                strcmp(pr.metadata_program, j->program_hash) == 0 &&
+                strcmp(pr.metadata_config, j->config_hash) == 0;
+    lx_prior_release(&pr);
+    return same;
+}
+
 lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const co_job_t *j,
                              const char *exported_at, double elapsed_ms, unsigned *temps_removed,
                              lx_error_t *err)
@@ -110,6 +174,8 @@ lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const
     if (dir < 0)
         return err->code;
     close(dir);
+    if (s_unchanged(j))
+        return LX_OK;
     if (j->plan.cfg.artifacts & LX_ART_CAMERA) {
         if ((dir = lx_out_open(j->out, roots->v, roots->n, "camera", true, err)) < 0)
             return err->code;
@@ -197,4 +263,75 @@ lx_result_t co_output_rerender_scan(const co_job_t *j, unsigned only, int64_t fi
             (*redo)[i] = 1;
     }
     return LX_OK;
+}
+
+/* A frame file an export writes ("frame_000012.png") or one of its
+ * temporary and attempt names (".frame_000012.png.tmp-XXXXXX",
+ * ".frame_000012.png.a7"). */
+static bool s_frame_file(const char *name)
+{
+    bool hidden = name[0] == '.';
+    name += hidden;
+    if (strncmp(name, "frame_", 6) != 0)
+        return false;
+    const char *p = name + 6;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (p == name + 6 || *p != '.')
+        return false;
+    p++;
+    size_t ext = strcspn(p, ".");
+    return (ext == 3 && (strncmp(p, "png", 3) == 0 || strncmp(p, "exr", 3) == 0 ||
+                         strncmp(p, "npy", 3) == 0)) &&
+           (p[3] == '\0' || (hidden && p[3] == '.'));
+}
+
+/* Removes the frame files of directory name in dir (and, with depth 2, of
+ * its subdirectories: mask/<layer>, control/<kind>), then the directory
+ * itself when it is left empty. */
+static int64_t s_clear_dir(int dir, const char *name, int depth)
+{
+    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    int64_t removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (depth > 1 && S_ISDIR(st.st_mode))
+            removed += s_clear_dir(fd, e->d_name, depth - 1);
+        else if (!S_ISDIR(st.st_mode) && s_frame_file(e->d_name) &&
+                 unlinkat(fd, e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    unlinkat(dir, name, AT_REMOVEDIR); /* fails, as it should, when something else is left */
+    return removed;
+}
+
+int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *err)
+{
+    int dir = lx_out_open(out, roots->v, roots->n, NULL, false, err);
+    if (dir < 0)
+        return -1;
+    int64_t removed = 0;
+    static const char *const top[] = {"metadata.json", LX_PROGRESS_DIR "/" LX_PROGRESS_FILE,
+                                      "camera/trajectory.json", "camera/camera_re10k.txt"};
+    for (size_t k = 0; k < sizeof top / sizeof *top; k++)
+        removed += unlinkat(dir, top[k], 0) == 0;
+    unlinkat(dir, LX_PROGRESS_DIR, AT_REMOVEDIR);
+    static const char *const arts[] = {"rgba", "depth", "motion", "normal", "id",
+                                       "camera", "mask", "control"};
+    for (size_t k = 0; k < sizeof arts / sizeof *arts; k++)
+        removed += s_clear_dir(dir, arts[k], k >= 6 ? 2 : 1);
+    close(dir);
+    return removed;
 }

@@ -8,6 +8,7 @@
 #ifndef LATTICE_CO_OUTPUT_H
 #define LATTICE_CO_OUTPUT_H
 
+#include "lattice/progress.h"
 #include "lattice/repair.h"
 #include "state.h"
 
@@ -24,9 +25,25 @@ typedef struct co_roots {
  * and it is renamed to <name>, so no other attempt can replace it.
  * LX_E_VERIFY (the worker's result is wrong: also a link or anything but a
  * regular file where its file should be), LX_E_INVALID (a link among the
- * job's directories), LX_E_IO (the coordinator's disk), LX_E_NOMEM. */
+ * job's directories), LX_E_IO (the coordinator's disk), LX_E_NOMEM.
+ * stamps (one per file) receive each placed file's size and time. */
 lx_result_t co_output_accept(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
-                             lx_error_t *err);
+                             lx_file_stamp_t *stamps, lx_error_t *err);
+
+/* Appends line to the progress journal of j's export (lattice/progress.h),
+ * emptied first when truncate. */
+lx_result_t co_output_journal(const co_roots_t *roots, const co_job_t *j, const char *line,
+                              size_t len, bool truncate, lx_error_t *err);
+
+/* Appends accepted FRAME m, its files placed with stamps, to the journal. */
+lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
+                                    const lx_file_stamp_t *stamps, lx_error_t *err);
+
+/* Removes the export out holds (for SUBMIT's replace): metadata.json, the
+ * progress journal, the camera files and every frame file (and temporary
+ * or attempt file) of its artifact directories, then the directories left
+ * empty. Other files stay. Returns how many files went, or -1 with err. */
+int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *err);
 
 /* Whether j's export storage is failing as the coordinator sees it: its
  * directory cannot be opened (gone, or a link), its file system is

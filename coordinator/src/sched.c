@@ -216,6 +216,19 @@ co_frame_verdict_t co_sched_frame(const co_state_t *s, uint64_t serial, const lx
     return CO_FRAME_CANDIDATE;
 }
 
+void co_sched_keep(const co_state_t *s, co_job_t *j, const lx_msg_t *m, const void *record,
+                   size_t record_len, co_tx_t *tx)
+{
+    (void)s;
+    co_change_t *c = co_tx_change(tx, CO_CH_RESULT, j);
+    c->frame = m->frame;
+    c->attempt = 0;
+    c->worker = "";
+    c->u.result.msg = m;
+    c->u.result.record = record;
+    c->u.result.record_len = record_len;
+}
+
 void co_sched_accept(const co_state_t *s, uint64_t serial, const lx_msg_t *m, const void *record,
                      size_t record_len, double now, co_tx_t *tx)
 {

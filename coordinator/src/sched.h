@@ -58,6 +58,13 @@ co_frame_verdict_t co_sched_frame(const co_state_t *s, uint64_t serial, const lx
 void co_sched_accept(const co_state_t *s, uint64_t serial, const lx_msg_t *m, const void *record,
                      size_t record_len, double now, co_tx_t *tx);
 
+/* Frame m->frame of new job j is already in its export directory, intact
+ * (the export's progress journal says so and its files agree): it is done
+ * without rendering, as a result of attempt 0 that no worker delivered and
+ * nobody audits. m and record must live until tx is committed. */
+void co_sched_keep(const co_state_t *s, co_job_t *j, const lx_msg_t *m, const void *record,
+                   size_t record_len, co_tx_t *tx);
+
 /* A candidate FRAME whose files failed the checks (rc, why): rendered
  * again. The worker's fault (a wrong hash, a missing file) fails its
  * attempt and counts against the frame's budget; the export's storage

@@ -1,6 +1,7 @@
 /* Worker sessions (see sessions.h). */
 #include "sessions.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,18 +65,34 @@ static void s_on_frame(coord_t *c, co_link_t *l, const lx_msg_t *m, double now)
     co_frame_verdict_t v =
         co_sched_frame(&c->state, l->serial, m, record.buf, record.len, now, &tx);
     co_job_t *j = co_state_job(&c->state, m->job);
+    co_roots_t roots = co_roots_of(c);
+    lx_file_stamp_t small[64];
+    lx_file_stamp_t *stamps = m->files.n <= 64 ? small : calloc(m->files.n, sizeof *stamps);
+    bool accepted = false;
+    if (v == CO_FRAME_CANDIDATE && !stamps) {
+        co_log(c, LX_LOG_ERROR, "event=record_failed error=\"out of memory\"");
+        co_tx_release(&tx);
+        lx_strbuf_release(&record);
+        return; /* not acknowledged: sent again */
+    }
     if (v == CO_FRAME_CANDIDATE) {
-        co_roots_t roots = co_roots_of(c);
-        if (co_output_accept(&roots, j, m, &err) == LX_OK)
+        accepted = co_output_accept(&roots, j, m, stamps, &err) == LX_OK;
+        if (accepted)
             co_sched_accept(&c->state, l->serial, m, record.buf, record.len, now, &tx);
         else
             co_sched_reject(&c->state, l->serial, m, err.code, err.message, now, &tx);
     }
+    bool committed = co_commit(c, &tx);
     /* A superseded attempt's files are removed once its result is kept
-     * as evidence. */
-    co_roots_t roots = co_roots_of(c);
-    if (co_commit(c, &tx) && v == CO_FRAME_LATE)
+     * as evidence; an accepted one is remembered in the export's own
+     * journal, so that the export can resume without this coordinator. */
+    if (committed && v == CO_FRAME_LATE)
         co_output_drop_attempt(&roots, j, m);
+    if (committed && accepted && co_output_journal_frame(&roots, j, m, stamps, &err) != LX_OK)
+        co_log(c, LX_LOG_WARN, "event=progress_journal_failed job=%s frame=%" PRId64 " error=\"%s\"",
+               j->id, m->frame, err.message);
+    if (stamps != small)
+        free(stamps);
     lx_strbuf_release(&record);
 }
 

@@ -1242,20 +1242,21 @@ static void test_output_links(void)
     LX_MSG_SET(&m, files, ((lx_file_recs_t){&file, 1}));
     co_roots_t anywhere = {NULL, 0};
     lx_error_t err = {0};
-    CHECK(co_output_accept(&anywhere, j, &m, &err) == LX_E_VERIFY);
+    lx_file_stamp_t stamps[1];
+    CHECK(co_output_accept(&anywhere, j, &m, stamps, &err) == LX_E_VERIFY);
     snprintf(cmd, sizeof cmd, "%s/rgba/frame_000000.png", dir);
     CHECK(access(cmd, F_OK) != 0);
     LX_REC_SET(&file, LX_FILE_REC, key, "depth");
-    CHECK(co_output_accept(&anywhere, j, &m, &err) == LX_E_INVALID);
+    CHECK(co_output_accept(&anywhere, j, &m, stamps, &err) == LX_E_INVALID);
     CHECK(strstr(err.message, "symbolic link") != NULL);
     /* Files a worker names but never wrote are its fault, not the disk's. */
     LX_REC_SET(&file, LX_FILE_REC, key, "normal");
-    CHECK(co_output_accept(&anywhere, j, &m, &err) == LX_E_VERIFY);
+    CHECK(co_output_accept(&anywhere, j, &m, stamps, &err) == LX_E_VERIFY);
     /* Outside the allowed roots nothing is touched at all. */
     const char *roots[] = {"/nonexistent-root"};
     co_roots_t narrow = {roots, 1};
     LX_REC_SET(&file, LX_FILE_REC, key, "rgba");
-    CHECK(co_output_accept(&narrow, j, &m, &err) == LX_E_INVALID);
+    CHECK(co_output_accept(&narrow, j, &m, stamps, &err) == LX_E_INVALID);
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.elsewhere'", dir, dir);
     CHECK(system(cmd) == 0);
     h_release(&h);

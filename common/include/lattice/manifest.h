@@ -121,6 +121,9 @@ lx_result_t lx_manifest_check_frame(const lx_manifest_t *m, int64_t f,
  * camera artifact, or none). */
 const lx_export_file_t *lx_manifest_files(const lx_manifest_t *m, uint32_t *n);
 
+/* The plan the manifest was created with (borrowed). */
+const lx_export_plan_t *lx_manifest_plan(const lx_manifest_t *m);
+
 /* How many of the plan's frames have not been recorded yet. */
 int64_t lx_manifest_missing(const lx_manifest_t *m);
 

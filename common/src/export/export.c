@@ -4,6 +4,7 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lattice/export.h"
 
@@ -12,6 +13,7 @@
 #include "lattice/files.h"
 #include "lattice/manifest.h"
 #include "lattice/names.h"
+#include "lattice/progress.h"
 
 /* Longest file name a manifest may list (frame and camera files are far
  * shorter). */
@@ -29,10 +31,15 @@ lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_er
 {
     memset(rep, 0, sizeof *rep);
     lx_strbuf_init(&rep->text, lx_alloc_default());
+    char dir[LX_PATH_MAX], path[LX_PATH_MAX];
+    /* An export that never finished has only its progress journal. */
+    if (lx_path_join(path, out_dir, "metadata.json") && access(path, F_OK) != 0 &&
+        lx_path_join(path, out_dir, LX_PROGRESS_DIR "/" LX_PROGRESS_FILE) &&
+        access(path, F_OK) == 0)
+        return lx_progress_verify(out_dir, rep, err);
     cJSON *m = lx_manifest_read(out_dir, err);
     if (!m)
         return err ? err->code : LX_E_IO;
-    char dir[LX_PATH_MAX], path[LX_PATH_MAX];
     const cJSON *sums = cJSON_GetObjectItemCaseSensitive(m, "checksums");
     if (!cJSON_IsObject(sums)) {
         cJSON_Delete(m);

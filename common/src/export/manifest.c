@@ -327,6 +327,8 @@ lx_result_t lx_manifest_add_frame(lx_manifest_t *m, int64_t f, double t_ms, cons
 
 int64_t lx_manifest_missing(const lx_manifest_t *m) { return (int64_t)m->missing; }
 
+const lx_export_plan_t *lx_manifest_plan(const lx_manifest_t *m) { return &m->plan; }
+
 bool lx_manifest_has_frame(const lx_manifest_t *m, int64_t f)
 {
     return f >= m->plan.first && f <= m->plan.last && s_have(m, (size_t)(f - m->plan.first));

@@ -1,6 +1,7 @@
 /* Repair scans (see repair.h). */
 #include <cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "export_internal.h"
@@ -8,6 +9,7 @@
 #include "lattice/files.h"
 #include "lattice/instance.h"
 #include "lattice/kernels.h"
+#include "lattice/progress.h"
 #include "lattice/repair.h"
 
 static const char *s_str(const cJSON *o, const char *key)
@@ -19,19 +21,36 @@ static const char *s_str(const cJSON *o, const char *key)
 lx_result_t lx_repair_plan(const lx_program_t *p, const char *out_dir, lx_export_plan_t *plan,
                            lx_error_t *err)
 {
-    cJSON *m = lx_manifest_read(out_dir, err);
-    if (!m)
+    /* metadata.json, or for an export that never finished its progress
+     * journal's newest header: the program and the resolved settings. */
+    lx_prior_t pr;
+    lx_result_t rc = lx_prior_read(out_dir, &pr, err);
+    if (rc != LX_OK)
+        return rc;
+    bool from_journal = !pr.manifest && pr.journal;
+    const char *program = from_journal ? pr.program_hash : pr.metadata_program;
+    const char *config_hash = from_journal ? pr.config_hash : pr.metadata_config;
+    cJSON *m = NULL;
+    char *config = NULL;
+    if (from_journal) {
+        config = pr.config;
+        pr.config = NULL;
+    } else if ((m = lx_manifest_read(out_dir, err))) {
+        const cJSON *cfg_json = cJSON_GetObjectItemCaseSensitive(m, "config");
+        config = cJSON_IsObject(cfg_json) ? cJSON_PrintUnformatted(cfg_json) : NULL;
+        program = s_str(m, "programHash");
+        config_hash = s_str(m, "configHash");
+    } else {
+        lx_prior_release(&pr);
         return err ? err->code : LX_E_IO;
+    }
     char hex[65];
     lx_hex(p->program_hash.bytes, 32, hex);
-    lx_result_t rc = LX_OK;
-    char *config = NULL;
-    const cJSON *cfg_json = cJSON_GetObjectItemCaseSensitive(m, "config");
-    if (strcmp(s_str(m, "programHash"), hex) != 0)
+    if (strcmp(program, hex) != 0)
         rc = lx_fail(err, LX_E_VERIFY,
                      "the patch compiles to program %.12s but '%s' was exported from %.12s", hex,
-                     out_dir, s_str(m, "programHash"));
-    else if (!cJSON_IsObject(cfg_json) || !(config = cJSON_PrintUnformatted(cfg_json)))
+                     out_dir, program);
+    else if (!config)
         rc = lx_fail(err, LX_E_PARSE, "'%s/metadata.json' has no resolved config", out_dir);
     if (rc == LX_OK) {
         lx_export_config_t cfg;
@@ -43,12 +62,13 @@ lx_result_t lx_repair_plan(const lx_program_t *p, const char *out_dir, lx_export
             rc = lx_fail(err, LX_E_PARSE, "the manifest's config does not plan");
         lx_diags_release(&diags);
         lx_hex(plan->config_hash.bytes, 32, hex);
-        if (rc == LX_OK && strcmp(hex, s_str(m, "configHash")) != 0)
+        if (rc == LX_OK && strcmp(hex, config_hash) != 0)
             rc = lx_fail(err, LX_E_VERIFY, "the manifest's config resolves to %.12s, not %.12s",
-                         hex, s_str(m, "configHash"));
+                         hex, config_hash);
     }
-    cJSON_free(config);
+    free(config);
     cJSON_Delete(m);
+    lx_prior_release(&pr);
     return rc;
 }
 

@@ -1,0 +1,429 @@
+/* The progress journal of an export (see lattice/progress.h). */
+#define _POSIX_C_SOURCE 200809L
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "export_internal.h"
+#include "lattice/digest.h"
+#include "lattice/files.h"
+#include "lattice/progress.h"
+
+/* The largest journal a resume reads (a million frames of a dozen files
+ * take about a gigabyte less than this). */
+#define PROGRESS_READ_MAX ((size_t)2 << 30)
+
+void lx_progress_settings_hash(const lx_export_plan_t *plan, char hex[65])
+{
+    lx_export_plan_t p = *plan;
+    p.first = p.last = 0;
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, NULL);
+    lx_export_plan_config_json(&p, &sb);
+    lx_sha256_hex(sb.buf ? sb.buf : "", sb.len, hex);
+    lx_strbuf_release(&sb);
+}
+
+void lx_progress_header(const lx_program_t *p, const lx_export_plan_t *plan, lx_strbuf_t *out)
+{
+    char program[65], settings[65], config[65];
+    lx_hex(p->program_hash.bytes, 32, program);
+    lx_hex(plan->config_hash.bytes, 32, config);
+    lx_progress_settings_hash(plan, settings);
+    /* Patch ids are [a-z0-9_-] (the compiler's rule): nothing to escape. */
+    lx_strbuf_addf(out,
+                   "{\"progress\":1,\"projectId\":\"%s\",\"programHash\":\"%s\","
+                   "\"settingsHash\":\"%s\",\"configHash\":\"%s\",\"frames\":[%lld,%lld],"
+                   "\"config\":",
+                   p->patch_id, program, settings, config, (long long)plan->first,
+                   (long long)plan->last);
+    lx_export_plan_config_json(plan, out);
+    lx_strbuf_adds(out, "}\n");
+}
+
+static void s_camera_values(const lx_camera_t *c, double v[LX_PROGRESS_CAMERA_VALUES])
+{
+    for (int k = 0; k < 3; k++) {
+        v[k] = c->position[k];
+        v[3 + k] = c->forward[k];
+        v[6 + k] = c->up[k];
+        v[12 + k] = c->target[k];
+    }
+    v[9] = c->fov_y_deg;
+    v[10] = c->near;
+    v[11] = c->far;
+    v[15] = c->ortho_height;
+    v[16] = (double)c->projection;
+}
+
+void lx_progress_frame(int64_t f, double t_ms, const lx_camera_t *cam,
+                       const lx_manifest_file_t *files, const lx_file_stamp_t *stamps, uint32_t n,
+                       lx_strbuf_t *out)
+{
+    double v[LX_PROGRESS_CAMERA_VALUES];
+    s_camera_values(cam, v);
+    /* Hex floats: the exact bits, as the manifest recorded them. */
+    lx_strbuf_addf(out, "{\"frame\":%lld,\"t\":\"%a\",\"camera\":[", (long long)f, t_ms);
+    for (int k = 0; k < LX_PROGRESS_CAMERA_VALUES; k++)
+        lx_strbuf_addf(out, "%s\"%a\"", k ? "," : "", v[k]);
+    lx_strbuf_adds(out, "],\"files\":[");
+    /* Keys and names passed lx_manifest_check_frame: ids and file names,
+     * nothing to escape. */
+    for (uint32_t k = 0; k < n; k++)
+        lx_strbuf_addf(out, "%s[\"%s\",\"%s\",\"%s\",\"%s\",%lld,%lld]", k ? "," : "",
+                       files[k].key, files[k].name, files[k].hash, files[k].content,
+                       (long long)(stamps ? stamps[k].size : -1),
+                       (long long)(stamps ? stamps[k].mtime_ns : -1));
+    lx_strbuf_adds(out, "]}\n");
+}
+
+lx_result_t lx_progress_append(int out_fd, const char *line, size_t len, bool truncate,
+                               lx_error_t *err)
+{
+    if (mkdirat(out_fd, LX_PROGRESS_DIR, 0777) != 0 && errno != EEXIST)
+        return lx_fail(err, LX_E_IO, "cannot create '%s': %s", LX_PROGRESS_DIR, strerror(errno));
+    int dir = openat(out_fd, LX_PROGRESS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0)
+        return lx_fail(err, LX_E_IO, "cannot open '%s': %s", LX_PROGRESS_DIR, strerror(errno));
+    int fd = openat(dir, LX_PROGRESS_FILE,
+                    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0),
+                    0644);
+    close(dir);
+    if (fd < 0)
+        return lx_fail(err, LX_E_IO, "cannot open '%s/%s': %s", LX_PROGRESS_DIR, LX_PROGRESS_FILE,
+                       strerror(errno));
+    bool ok = lx_write_all(fd, line, len);
+    int e = errno;
+    close(fd);
+    return ok ? LX_OK
+              : lx_fail(err, LX_E_IO, "cannot write '%s/%s': %s", LX_PROGRESS_DIR,
+                        LX_PROGRESS_FILE, strerror(e));
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static char *s_journal_text(const char *out_dir, size_t *len)
+{
+    char path[LX_PATH_MAX];
+    if (!lx_path_join(path, out_dir, LX_PROGRESS_DIR "/" LX_PROGRESS_FILE))
+        return NULL;
+    return lx_read_file(path, PROGRESS_READ_MAX, len, lx_alloc_default());
+}
+
+static void s_copy(char *dst, size_t size, const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    snprintf(dst, size, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+/* The export frames a header or metadata.json names ("frames" or
+ * "frameRange": [a, b]). */
+static bool s_range(const cJSON *o, const char *key, int64_t *a, int64_t *b)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, key);
+    const cJSON *x = cJSON_GetArrayItem(r, 0), *y = cJSON_GetArrayItem(r, 1);
+    if (!cJSON_IsNumber(x) || !cJSON_IsNumber(y) || x->valuedouble < 0 ||
+        y->valuedouble < x->valuedouble)
+        return false;
+    *a = (int64_t)x->valuedouble;
+    *b = (int64_t)y->valuedouble;
+    return true;
+}
+
+/* Top-level entries an export writes: anything else is someone else's. */
+static bool s_ours(const char *name)
+{
+    static const char *const names[] = {
+        "metadata.json", LX_PROGRESS_DIR, "rgba", "depth", "motion", "normal", "id",
+        "mask",          "camera",        "control"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+        if (strcmp(name, names[k]) == 0)
+            return true;
+    /* metadata.json's temporary name while it is written. */
+    return strncmp(name, ".metadata.json.", 15) == 0;
+}
+
+lx_result_t lx_prior_read(const char *out_dir, lx_prior_t *pr, lx_error_t *err)
+{
+    memset(pr, 0, sizeof *pr);
+    DIR *d = opendir(out_dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return LX_OK;
+        return lx_fail(err, LX_E_IO, "cannot open '%s': %s", out_dir, strerror(errno));
+    }
+    pr->exists = true;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && !s_ours(e->d_name))
+            pr->foreign = true;
+    closedir(d);
+    /* The journal's newest header describes the export as it grows. */
+    size_t len = 0;
+    char *text = s_journal_text(out_dir, &len);
+    for (char *line = text; line && line < text + len;) {
+        char *end = memchr(line, '\n', (size_t)(text + len - line));
+        if (!end)
+            break; /* a torn last line */
+        if (strncmp(line, "{\"progress\":", 12) == 0) {
+            cJSON *h = cJSON_ParseWithLength(line, (size_t)(end - line));
+            int64_t a, b;
+            if (h && s_range(h, "frames", &a, &b)) {
+                pr->journal = true;
+                pr->first = a;
+                pr->last = b;
+                s_copy(pr->project_id, sizeof pr->project_id, h, "projectId");
+                s_copy(pr->program_hash, sizeof pr->program_hash, h, "programHash");
+                s_copy(pr->settings_hash, sizeof pr->settings_hash, h, "settingsHash");
+                s_copy(pr->config_hash, sizeof pr->config_hash, h, "configHash");
+                free(pr->config);
+                pr->config = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(h, "config"));
+            }
+            cJSON_Delete(h);
+        }
+        line = end + 1;
+    }
+    lx_free(lx_alloc_default(), text);
+    cJSON *m = lx_manifest_read(out_dir, NULL);
+    int64_t a, b;
+    if (m && s_range(m, "frameRange", &a, &b)) {
+        pr->manifest = true;
+        s_copy(pr->metadata_program, sizeof pr->metadata_program, m, "programHash");
+        s_copy(pr->metadata_config, sizeof pr->metadata_config, m, "configHash");
+        /* Written last: it lists every frame of the range it names. */
+        pr->complete = !pr->journal || (a == pr->first && b == pr->last);
+        if (!pr->journal) {
+            pr->first = a;
+            pr->last = b;
+            s_copy(pr->project_id, sizeof pr->project_id, m, "projectId");
+            s_copy(pr->program_hash, sizeof pr->program_hash, m, "programHash");
+            s_copy(pr->config_hash, sizeof pr->config_hash, m, "configHash");
+            pr->config = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "config"));
+        }
+    } else {
+        /* A metadata.json that is not an export's is someone else's. */
+        char path[LX_PATH_MAX];
+        pr->foreign |= lx_path_join(path, out_dir, "metadata.json") && access(path, F_OK) == 0;
+    }
+    cJSON_Delete(m);
+    return LX_OK;
+}
+
+void lx_prior_release(lx_prior_t *pr)
+{
+    free(pr->config);
+    pr->config = NULL;
+}
+
+/* Whether out_dir/key/name is the file a journal line lists: its stamp
+ * (no read), else its SHA-256. */
+static bool s_intact(const char *out_dir, const lx_manifest_file_t *f, const lx_file_stamp_t *st,
+                     lx_resume_stats_t *stats)
+{
+    char path[LX_PATH_MAX], hex[65];
+    struct stat s;
+    if (!lx_path_join(path, out_dir, f->key) || !lx_path_join(path, path, f->name) ||
+        lstat(path, &s) != 0 || !S_ISREG(s.st_mode)) {
+        stats->damaged++;
+        return false;
+    }
+    int64_t mtime = (int64_t)s.st_mtim.tv_sec * 1000000000 + s.st_mtim.tv_nsec;
+    if (st->size >= 0 && s.st_size == st->size && mtime == st->mtime_ns) {
+        stats->trusted++;
+        return true;
+    }
+    stats->rehashed++;
+    if (lx_file_sha256_hex(path, hex) && strcmp(hex, f->hash) == 0)
+        return true;
+    stats->damaged++;
+    return false;
+}
+
+static bool s_hexf(const cJSON *v, double *out)
+{
+    char *end;
+    if (!cJSON_IsString(v))
+        return false;
+    *out = strtod(v->valuestring, &end);
+    return end != v->valuestring && *end == '\0';
+}
+
+/* One frame line: checked against m and the disk, then kept. */
+static lx_result_t s_frame_line(const lx_manifest_t *m, const char *out_dir, const char *line,
+                                size_t len, lx_resume_keep_fn keep, void *user,
+                                lx_resume_stats_t *stats, lx_error_t *err)
+{
+    cJSON *o = cJSON_ParseWithLength(line, len);
+    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(o, "frame");
+    const cJSON *cam = cJSON_GetObjectItemCaseSensitive(o, "camera");
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
+    double t, v[LX_PROGRESS_CAMERA_VALUES];
+    bool ok = cJSON_IsNumber(fr) && s_hexf(cJSON_GetObjectItemCaseSensitive(o, "t"), &t) &&
+              cJSON_GetArraySize(cam) == LX_PROGRESS_CAMERA_VALUES && cJSON_IsArray(files);
+    for (int k = 0; ok && k < LX_PROGRESS_CAMERA_VALUES; k++)
+        ok = s_hexf(cJSON_GetArrayItem(cam, k), &v[k]);
+    uint32_t n = ok ? (uint32_t)cJSON_GetArraySize(files) : 0;
+    lx_manifest_file_t *fs = calloc(n + 1, sizeof *fs);
+    lx_file_stamp_t *st = calloc(n + 1, sizeof *st);
+    lx_result_t rc = fs && st ? LX_OK : lx_fail(err, LX_E_NOMEM, "out of memory");
+    uint32_t k = 0;
+    for (const cJSON *f = ok ? files->child : NULL; f && rc == LX_OK; f = f->next, k++) {
+        const cJSON *x[6];
+        for (int c = 0; c < 6; c++)
+            x[c] = cJSON_GetArrayItem(f, c);
+        if (!cJSON_IsString(x[0]) || !cJSON_IsString(x[1]) || !cJSON_IsString(x[2]) ||
+            !cJSON_IsString(x[3]) || !cJSON_IsNumber(x[4]) || !cJSON_IsNumber(x[5])) {
+            ok = false;
+            break;
+        }
+        fs[k] = (lx_manifest_file_t){x[0]->valuestring, x[1]->valuestring, x[2]->valuestring,
+                                     x[3]->valuestring};
+        st[k] = (lx_file_stamp_t){(int64_t)x[4]->valuedouble, (int64_t)x[5]->valuedouble};
+    }
+    int64_t f = ok ? (int64_t)fr->valuedouble : -1;
+    /* The planned files only, every one intact: a line of other settings
+     * (or a damaged file) leaves its frame to be rendered. */
+    ok = ok && rc == LX_OK && lx_manifest_check_frame(m, f, fs, n, NULL) == LX_OK;
+    for (uint32_t i = 0; ok && i < n; i++)
+        ok = s_intact(out_dir, &fs[i], &st[i], stats);
+    if (ok) {
+        lx_camera_t c = {0};
+        for (int i = 0; i < 3; i++) {
+            c.position[i] = v[i];
+            c.forward[i] = v[3 + i];
+            c.up[i] = v[6 + i];
+            c.target[i] = v[12 + i];
+        }
+        c.fov_y_deg = v[9];
+        c.near = v[10];
+        c.far = v[11];
+        c.ortho_height = v[15];
+        c.projection = v[16] == 1 ? LX_PROJ_ORTHOGRAPHIC : LX_PROJ_PERSPECTIVE;
+        rc = keep(user, f, t, &c, fs, n, err);
+        stats->kept += rc == LX_OK;
+    }
+    free(fs);
+    free(st);
+    cJSON_Delete(o);
+    return rc;
+}
+
+lx_result_t lx_resume_scan(const lx_manifest_t *m, const char *out_dir, lx_resume_keep_fn keep,
+                           void *user, lx_resume_stats_t *stats, lx_error_t *err)
+{
+    memset(stats, 0, sizeof *stats);
+    size_t len = 0;
+    char *text = s_journal_text(out_dir, &len);
+    if (!text)
+        return errno == ENOENT ? LX_OK
+                               : lx_fail(err, LX_E_IO, "cannot read the progress journal of '%s': %s",
+                                         out_dir, strerror(errno));
+    const lx_export_plan_t *plan = lx_manifest_plan(m);
+    size_t n = (size_t)(plan->last - plan->first + 1);
+    /* Where each frame's newest line starts: the journal is read in frame
+     * order, whatever order the frames were rendered in. */
+    size_t *at = malloc(n * sizeof *at);
+    lx_result_t rc = at ? LX_OK : lx_fail(err, LX_E_NOMEM, "out of memory for %zu frames", n);
+    for (size_t i = 0; at && i < n; i++)
+        at[i] = SIZE_MAX;
+    for (char *line = text; rc == LX_OK && line < text + len;) {
+        char *end = memchr(line, '\n', (size_t)(text + len - line));
+        if (!end)
+            break;
+        if (strncmp(line, "{\"frame\":", 9) == 0) {
+            long long f = strtoll(line + 9, NULL, 10);
+            if (f >= plan->first && f <= plan->last)
+                at[f - plan->first] = (size_t)(line - text);
+        }
+        line = end + 1;
+    }
+    for (size_t i = 0; rc == LX_OK && i < n; i++) {
+        if (at[i] == SIZE_MAX)
+            continue;
+        const char *line = text + at[i];
+        const char *end = memchr(line, '\n', len - at[i]);
+        rc = s_frame_line(m, out_dir, line, (size_t)(end - line), keep, user, stats, err);
+    }
+    free(at);
+    lx_free(lx_alloc_default(), text);
+    return rc;
+}
+
+lx_result_t lx_resume_keep_record(void *user, int64_t f, double t_ms, const lx_camera_t *cam,
+                                  const lx_manifest_file_t *files, uint32_t n, lx_error_t *err)
+{
+    return lx_manifest_add_frame(user, f, t_ms, cam, files, n, err);
+}
+
+lx_result_t lx_progress_verify(const char *out_dir, lx_verify_report_t *rep, lx_error_t *err)
+{
+    lx_prior_t pr;
+    lx_result_t rc = lx_prior_read(out_dir, &pr, err);
+    lx_prior_release(&pr);
+    if (rc != LX_OK)
+        return rc;
+    size_t len = 0;
+    char *text = pr.journal ? s_journal_text(out_dir, &len) : NULL;
+    if (!text)
+        return lx_fail(err, LX_E_IO, "'%s' has neither metadata.json nor a progress journal",
+                       out_dir);
+    size_t n = (size_t)(pr.last - pr.first + 1);
+    size_t *at = malloc(n * sizeof *at);
+    if (!at) {
+        lx_free(lx_alloc_default(), text);
+        return lx_fail(err, LX_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        at[i] = SIZE_MAX;
+    for (char *line = text; line < text + len;) {
+        char *end = memchr(line, '\n', (size_t)(text + len - line));
+        if (!end)
+            break;
+        long long f = strncmp(line, "{\"frame\":", 9) == 0 ? strtoll(line + 9, NULL, 10) : -1;
+        if (f >= pr.first && f <= pr.last)
+            at[f - pr.first] = (size_t)(line - text);
+        line = end + 1;
+    }
+    int64_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (at[i] == SIZE_MAX)
+            continue;
+        const char *line = text + at[i];
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)((char *)memchr(line, '\n', len - at[i]) - line));
+        const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
+        done += cJSON_IsArray(files);
+        for (const cJSON *f = cJSON_IsArray(files) ? files->child : NULL; f; f = f->next) {
+            const cJSON *key = cJSON_GetArrayItem(f, 0), *name = cJSON_GetArrayItem(f, 1),
+                        *hash = cJSON_GetArrayItem(f, 2);
+            char path[LX_PATH_MAX], hex[65];
+            if (!cJSON_IsString(key) || !cJSON_IsString(name) || !cJSON_IsString(hash) ||
+                !lx_manifest_key_valid(key->valuestring) || strchr(name->valuestring, '/'))
+                continue;
+            rep->checked++;
+            if (!lx_path_join(path, out_dir, key->valuestring) ||
+                !lx_path_join(path, path, name->valuestring) || !lx_file_sha256_hex(path, hex)) {
+                lx_strbuf_addf(&rep->text, "missing    %s/%s\n", key->valuestring,
+                               name->valuestring);
+                rep->missing++;
+            } else if (strcmp(hex, hash->valuestring) != 0) {
+                lx_strbuf_addf(&rep->text, "mismatched %s/%s\n", key->valuestring,
+                               name->valuestring);
+                rep->mismatched++;
+            }
+        }
+        cJSON_Delete(o);
+    }
+    lx_strbuf_addf(&rep->text,
+                   "incomplete %lld of %lld frames (%lld-%lld) are done and there is no "
+                   "metadata.json: run the export again to resume it\n",
+                   (long long)done, (long long)n, (long long)pr.first, (long long)pr.last);
+    free(at);
+    lx_free(lx_alloc_default(), text);
+    return LX_E_VERIFY;
+}
