@@ -4,7 +4,8 @@
  * checked against the `lattice export` binary itself. Identical output
  * across runs, thread counts and frame orders; exact frame ranges; every
  * artifact present and verifiable; corruption caught; loop closure;
- * read-back through the decoders; the non-empty directory rule; and
+ * read-back through the decoders; the non-empty directory rule; the alpha
+ * threshold from config file to id map; and
  * lx_manifest fed in any order writing the same bytes. */
 #include <cJSON.h>
 #include <dirent.h>
@@ -437,6 +438,83 @@ static void test_many_layers(void)
     lx_strbuf_release(&rep.text);
 }
 
+/* Sample (x, y) of the PNG rel of export name (the first channel), or -1. */
+static long s_png_sample(const char *name, const char *rel, uint32_t x, uint32_t y)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", s_root, name);
+    size_t n;
+    char *bytes = s_file(dir, rel, &n);
+    lx_decoded_t img = {0};
+    lx_error_t err = {0};
+    long v = -1;
+    if (bytes && lx_png_decode(bytes, n, &img, &err) == LX_OK && x < img.width && y < img.height) {
+        size_t i = ((size_t)y * img.width + x) * img.channels;
+        v = img.type == LX_PIX_U16 ? ((const uint16_t *)img.data)[i]
+                                   : ((const uint8_t *)img.data)[i];
+    }
+    CHECK_MSG(v >= 0, "%s/%s: %s", name, rel, err.message);
+    lx_decoded_release(&img);
+    free(bytes);
+    return v;
+}
+
+/* The alpha threshold end to end: from the config file through the plan
+ * and the frame renderer to the files, the resolved config and the
+ * conventions. A card at opacity 0.3 in front of an opaque one is in the
+ * id map at alphaThreshold 0.2 and not at the default 0.5; its mask is
+ * 0.3 either way. */
+static void test_alpha_threshold(void)
+{
+    const char *patch =
+        "{\"format\":\"lattice.patch/1\",\"id\":\"faint\",\"output\":{\"width\":32,"
+        "\"height\":32,\"fps\":24},\"blocks\":[{\"id\":\"t\",\"type\":\"InfiniteTimeRoot\"},"
+        "{\"id\":\"s\",\"type\":\"Rect\",\"inputs\":{\"width\":4,\"height\":4}},"
+        "{\"id\":\"back\",\"type\":\"RenderInstances\",\"inputs\":{\"position\":[0,0,-1]}},"
+        "{\"id\":\"front\",\"type\":\"RenderInstances\",\"inputs\":{\"opacity\":0.3}}],"
+        "\"edges\":[{\"from\":\"s.shape\",\"to\":\"back.shape\"},"
+        "{\"from\":\"s.shape\",\"to\":\"front.shape\"}]}";
+    const char *art = "\"frames\":\"0-0\",\"artifacts\":[\"id\",\"mask\",\"depth\"]";
+    char def[256], low[256];
+    snprintf(def, sizeof def, "{%s}", art);
+    snprintf(low, sizeof low, "{%s,\"alphaThreshold\":0.2}", art);
+    if (!s_export("faint-default", patch, def, 1, false, NULL) ||
+        !s_export("faint-low", patch, low, 2, false, NULL))
+        return;
+    long back = -1, front = -1;
+    double recorded = -1, resolved = -1;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/faint-low", s_root);
+    size_t len;
+    char *t = s_file(dir, "metadata.json", &len);
+    cJSON *m = t ? cJSON_Parse(t) : NULL;
+    const cJSON *id;
+    cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(m, "ids"))
+    {
+        const cJSON *layer = cJSON_GetObjectItemCaseSensitive(id, "layer");
+        long v = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(id, "id"));
+        if (cJSON_IsString(layer) && strcmp(layer->valuestring, "back") == 0)
+            back = v;
+        if (cJSON_IsString(layer) && strcmp(layer->valuestring, "front") == 0)
+            front = v;
+    }
+    const cJSON *conv = cJSON_GetObjectItemCaseSensitive(m, "conventions");
+    recorded = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(conv, "visibility"), "alphaThreshold"));
+    resolved = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(m, "config"), "alphaThreshold"));
+    cJSON_Delete(m);
+    free(t);
+    CHECK(back > 0 && front > 0 && back != front);
+    CHECK_MSG(recorded == 0.2 && resolved == 0.2, "conventions %g, config %g", recorded, resolved);
+    CHECK_EQ_INT(s_png_sample("faint-default", "id/frame_000000.png", 16, 16), back);
+    CHECK_EQ_INT(s_png_sample("faint-low", "id/frame_000000.png", 16, 16), front);
+    CHECK_EQ_INT(s_png_sample("faint-default", "mask/front/frame_000000.png", 16, 16), 77);
+    CHECK_EQ_INT(s_png_sample("faint-low", "mask/front/frame_000000.png", 16, 16), 77);
+    CHECK_EQ_INT(s_png_sample("faint-default", "mask/back/frame_000000.png", 16, 16), 255);
+    CHECK_EQ_INT(s_png_sample("faint-default", "id/frame_000000.png", 0, 0), 0);
+}
+
 /* ---- lx_manifest ----------------------------------------------------- */
 
 #define REC_MAX_FILES 16
@@ -806,6 +884,7 @@ int main(void)
     test_verify_catches_damage();
     test_closure_and_readback();
     test_many_layers();
+    test_alpha_threshold();
     test_manifest_any_order();
     test_manifest_refusals();
     test_manifest_oom();

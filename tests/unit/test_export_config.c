@@ -185,6 +185,7 @@ static void test_resolved_round_trip(void)
         "{\"formats\": {\"color\": \"exr\", \"float\": \"npy\", \"mask\": \"exr\"},"
         " \"artifacts\": [\"rgba\", \"control\", \"id\"], \"motionScale\": -2,"
         " \"exrCompression\": \"piz\", \"pngLevel\": 9}",
+        "{\"alphaThreshold\": 0.1}",
     };
     for (size_t e = 0; e < sizeof examples / sizeof *examples; e++) {
         char path[512];
@@ -221,8 +222,82 @@ static void test_resolved_round_trip(void)
     }
 }
 
+/* alphaThreshold: a number in [0, 1], 0.5 by default, in the resolved
+ * config and so in the config hash; anything else is EX-504 at its
+ * pointer, from the file and from a config set in code alike. */
+static void test_alpha_threshold(void)
+{
+    lx_export_config_t c;
+    lx_export_config_init(&c);
+    CHECK(c.alpha_threshold == 0.5);
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    const char *ok = "{\"alphaThreshold\":0.2}";
+    CHECK(lx_export_config_load_json(&c, ok, strlen(ok), &d) == LX_OK && d.count == 0);
+    CHECK(c.alpha_threshold == 0.2);
+    const char *edges = "{\"alphaThreshold\":0}";
+    CHECK(lx_export_config_load_json(&c, edges, strlen(edges), &d) == LX_OK &&
+          c.alpha_threshold == 0);
+    edges = "{\"alphaThreshold\":1}";
+    CHECK(lx_export_config_load_json(&c, edges, strlen(edges), &d) == LX_OK &&
+          c.alpha_threshold == 1);
+    lx_diags_release(&d);
+    static const char *const bad[] = {"{\"alphaThreshold\":-0.01}",   "{\"alphaThreshold\":1.5}",
+                                      "{\"alphaThreshold\":\"0.5\"}", "{\"alphaThreshold\":true}",
+                                      "{\"alphaThreshold\":1e999}",   "{\"alphaThreshold\":[0.5]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        lx_export_config_init(&c);
+        lx_diags_init(&d, NULL);
+        CHECK_MSG(lx_export_config_load_json(&c, bad[i], strlen(bad[i]), &d) == LX_E_DIAG, "%s",
+                  bad[i]);
+        const lx_diag_t *e = s_find(&d, LX_DC_EX_504);
+        CHECK_MSG(d.count == 1 && s_at(e, "/alphaThreshold"), "%s", bad[i]);
+        CHECK(c.alpha_threshold == 0.5);
+        lx_diags_release(&d);
+    }
+    /* A misspelling is an unknown key that suggests the right one. */
+    lx_diags_init(&d, NULL);
+    const char *typo = "{\"alphaTreshold\":0.5}";
+    CHECK(lx_export_config_load_json(&c, typo, strlen(typo), &d) == LX_E_DIAG);
+    const lx_diag_t *u = s_find(&d, LX_DC_EX_505);
+    CHECK(u && u->help && strstr(u->help, "alphaThreshold"));
+    lx_diags_release(&d);
+
+    /* The plan carries it, the resolved config says it (the default too,
+     * like every other setting), and the hash follows it. */
+    lx_program_t *p = s_program("\"type\":\"FiniteTimeRoot\",\"params\":{\"durationMs\":100}", "");
+    lx_export_config_init(&c);
+    lx_export_plan_t plan;
+    lx_diags_init(&d, NULL);
+    CHECK(p && lx_export_plan(p, &c, &plan, &d) == LX_OK && plan.cfg.alpha_threshold == 0.5);
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, NULL);
+    lx_export_plan_config_json(&plan, &sb);
+    CHECK_MSG(sb.buf && strstr(sb.buf, "\"alphaThreshold\":0.5,"), "%s", sb.buf);
+    lx_digest_t h_default = plan.config_hash;
+    c.alpha_threshold = 0.2;
+    CHECK(p && lx_export_plan(p, &c, &plan, &d) == LX_OK);
+    CHECK(memcmp(h_default.bytes, plan.config_hash.bytes, 32) != 0);
+    lx_strbuf_release(&sb);
+    lx_strbuf_init(&sb, NULL);
+    lx_export_plan_config_json(&plan, &sb);
+    lx_export_config_t back;
+    lx_export_config_init(&back);
+    CHECK(lx_export_config_load_json(&back, sb.buf, sb.len, &d) == LX_OK);
+    CHECK(back.alpha_threshold == 0.2);
+    lx_strbuf_release(&sb);
+    lx_diags_release(&d);
+    c.alpha_threshold = 2;
+    lx_diags_init(&d, NULL);
+    CHECK(p && lx_export_plan(p, &c, &plan, &d) == LX_E_DIAG);
+    CHECK(s_at(s_find(&d, LX_DC_EX_504), "/alphaThreshold"));
+    lx_diags_release(&d);
+    lx_program_destroy(&p);
+}
+
 int main(void)
 {
+    test_alpha_threshold();
     test_resolved_round_trip();
     test_closure_warning();
     test_config_file();

@@ -1,6 +1,7 @@
 /* The rasterizer against analytic answers: depth of a card at a known
  * distance, motion of translating and rotating cards, sphere normals,
- * partial coverage, and bytes independent of the thread count. */
+ * partial coverage, faint and invisible items (the alpha threshold), and
+ * bytes independent of the thread count. */
 #include <math.h>
 
 #include "lattice/raster.h"
@@ -12,6 +13,17 @@ static const char *s_patch =
     "{\"id\":\"s\",\"type\":\"Rect\"},{\"id\":\"draw\",\"type\":\"RenderInstances\","
     "\"params\":{\"layer\":\"cards\"}}],"
     "\"edges\":[{\"from\":\"s.shape\",\"to\":\"draw.shape\"}]}";
+
+/* Four instances, so frames of up to four items render (the rasterizer
+ * takes as many items as the program can draw). */
+static const char *s_patch4 =
+    "{\"format\":\"lattice.patch/1\",\"id\":\"r4\",\"output\":{\"width\":64,\"height\":48,"
+    "\"fps\":24},\"blocks\":[{\"id\":\"t\",\"type\":\"InfiniteTimeRoot\"},"
+    "{\"id\":\"a\",\"type\":\"Array\",\"params\":{\"count\":4}},"
+    "{\"id\":\"s\",\"type\":\"Rect\"},{\"id\":\"draw\",\"type\":\"RenderInstances\","
+    "\"params\":{\"layer\":\"cards\"}}],"
+    "\"edges\":[{\"from\":\"s.shape\",\"to\":\"draw.shape\"},"
+    "{\"from\":\"a.domain\",\"to\":\"draw.domain\"}]}";
 
 static lx_draw_item_t s_item(int kind, double a, double b, double c)
 {
@@ -36,14 +48,20 @@ static lx_camera_t s_camera(bool ortho)
     return c;
 }
 
-static lx_raster_t *s_raster(const lx_program_t *p, uint32_t threads)
+static lx_raster_t *s_raster_at(const lx_program_t *p, uint32_t threads, double alpha_threshold)
 {
     lx_raster_config_t cfg = LX_RASTER_CONFIG_INIT;
     cfg.threads = threads;
+    cfg.alpha_threshold = alpha_threshold;
     lx_error_t err = {0};
     lx_raster_t *r = lx_raster_new(p, NULL, &cfg, &err);
     CHECK_MSG(r != NULL, "raster: %s", err.message);
     return r;
+}
+
+static lx_raster_t *s_raster(const lx_program_t *p, uint32_t threads)
+{
+    return s_raster_at(p, threads, 0.5);
 }
 
 #define PX(fb, x, y) ((size_t)(y) * (fb)->width + (x))
@@ -177,6 +195,157 @@ static void test_threads_identical(const lx_program_t *p)
     lx_raster_destroy(&r2);
 }
 
+/* What the depth, normal, id and motion passes see at pixel i: the
+ * instance id and planar depth, with the normal and motion checked to be
+ * the background's when the id is 0. */
+static uint32_t s_seen(const lx_framebuf_t *fb, size_t i, float *depth)
+{
+    *depth = fb->depth[i];
+    if (fb->id[i] == 0) {
+        CHECK(isinf(fb->depth[i]));
+        CHECK(fb->normal[3 * i] == 0 && fb->normal[3 * i + 1] == 0 && fb->normal[3 * i + 2] == 0);
+        CHECK(fb->motion[2 * i] == 0 && fb->motion[2 * i + 1] == 0 && fb->motion_valid[i] == 0);
+    }
+    return fb->id[i];
+}
+
+/* Orthographic, 0.1 units per pixel: a front card (id 1, 2x2 at z = 3,
+ * depth 7) over a back card (id 2, 4x4 at z = 0, depth 10), centred. */
+static void s_cards(lx_draw_item_t items[2], double front_opacity, double front_alpha)
+{
+    items[0] = s_item(LX_SHAPE_RECT, 2, 2, 0);
+    items[0].position[2] = 3;
+    items[0].opacity = front_opacity;
+    items[0].color[3] = front_alpha;
+    items[1] = s_item(LX_SHAPE_RECT, 4, 4, 0);
+    items[1].id = 2;
+}
+
+/* Invisible things are absent from the geometry passes and the masks:
+ * opacity x alpha below the alpha threshold (0.5 by default) leaves depth,
+ * normal, id and motion to what is behind, and masks weigh coverage by
+ * opacity x alpha. */
+static void test_visibility(const lx_program_t *p)
+{
+    lx_raster_t *r = s_raster(p, 1);
+    if (!r)
+        return;
+    lx_camera_t cam = s_camera(true);
+    size_t c = (size_t)24 * 64 + 32; /* the centre pixel, inside both cards */
+    float z;
+    /* Opacity 0, alone, with a history: nothing in any pass. */
+    lx_draw_item_t items[2];
+    s_cards(items, 0, 1);
+    lx_render_frame_t one = {.camera = cam, .items = items, .n_items = 1};
+    const lx_framebuf_t *fb = lx_raster_render(r, &one, &one);
+    CHECK_EQ_INT(s_seen(fb, c, &z), 0);
+    CHECK(fb->mask[c] == 0.0f && fb->rgba[4 * c + 3] == 0.0f);
+    size_t seen = 0;
+    for (size_t i = 0; i < (size_t)fb->width * fb->height; i++)
+        seen += fb->id[i] != 0 || !isinf(fb->depth[i]) || fb->motion_valid[i] || fb->mask[i] != 0;
+    CHECK_EQ_INT(seen, 0);
+    /* Colour alpha 0 at opacity 1: the same, the mask included. */
+    s_cards(items, 1, 0);
+    fb = lx_raster_render(r, &one, &one);
+    CHECK_EQ_INT(s_seen(fb, c, &z), 0);
+    CHECK_MSG(fb->mask[c] == 0.0f, "mask %g", fb->mask[c]);
+    /* Half alpha: the mask is coverage x opacity x alpha. */
+    s_cards(items, 0.8, 0.5);
+    fb = lx_raster_render(r, &one, NULL);
+    CHECK_MSG(fabsf(fb->mask[c] - 0.4f) < 1e-6f, "mask %g", fb->mask[c]);
+    /* Around the default threshold, alone and over the back card. */
+    lx_render_frame_t two = {.camera = cam, .items = items, .n_items = 2};
+    s_cards(items, 0.49, 1);
+    fb = lx_raster_render(r, &one, NULL);
+    CHECK_EQ_INT(s_seen(fb, c, &z), 0);
+    CHECK(fabsf(fb->mask[c] - 0.49f) < 1e-6f);
+    fb = lx_raster_render(r, &two, NULL);
+    CHECK(s_seen(fb, c, &z) == 2 && z == 10.0f);
+    s_cards(items, 0.51, 1);
+    fb = lx_raster_render(r, &two, NULL);
+    CHECK(s_seen(fb, c, &z) == 1 && z == 7.0f);
+    CHECK(fb->normal[3 * c + 2] == 1.0f);
+    s_cards(items, 0.5, 1); /* at the threshold: seen */
+    fb = lx_raster_render(r, &two, NULL);
+    CHECK(s_seen(fb, c, &z) == 1);
+    s_cards(items, 1, 0.49); /* colour alpha counts like opacity */
+    fb = lx_raster_render(r, &two, NULL);
+    CHECK(s_seen(fb, c, &z) == 2 && z == 10.0f);
+    s_cards(items, 0.7, 0.7); /* 0.49: the product decides */
+    fb = lx_raster_render(r, &two, NULL);
+    CHECK(s_seen(fb, c, &z) == 2);
+    /* A faint occluder leaves the moving card behind it its motion: the
+     * back card moved by (3, 2) pixels, the front one did not move. */
+    s_cards(items, 0.3, 1);
+    lx_draw_item_t before[2] = {items[0], items[1]};
+    before[1].position[0] = -0.3, before[1].position[1] = 0.2;
+    lx_render_frame_t prev = {.camera = cam, .items = before, .n_items = 2};
+    fb = lx_raster_render(r, &two, &prev);
+    CHECK(s_seen(fb, c, &z) == 2 && fb->motion_valid[c] == 1);
+    CHECK_MSG(fabsf(fb->motion[2 * c] - 3) < 1e-4f && fabsf(fb->motion[2 * c + 1] - 2) < 1e-4f,
+              "motion (%g, %g)", fb->motion[2 * c], fb->motion[2 * c + 1]);
+    /* Colour still sees the faint card: 0.3 of white over the back card. */
+    CHECK(fb->rgba[4 * c + 3] == 1.0f);
+    lx_raster_destroy(&r);
+
+    /* A configured threshold moves the boundary. */
+    r = s_raster_at(p, 1, 0.2);
+    if (r) {
+        s_cards(items, 0.21, 1);
+        fb = lx_raster_render(r, &two, NULL);
+        CHECK(s_seen(fb, c, &z) == 1 && z == 7.0f);
+        s_cards(items, 0.19, 1);
+        fb = lx_raster_render(r, &two, NULL);
+        CHECK(s_seen(fb, c, &z) == 2 && z == 10.0f);
+    }
+    lx_raster_destroy(&r);
+    /* Threshold 0 lets every surface in, even an invisible one. */
+    r = s_raster_at(p, 1, 0);
+    if (r) {
+        s_cards(items, 0, 0);
+        fb = lx_raster_render(r, &two, NULL);
+        CHECK(s_seen(fb, c, &z) == 1 && fb->mask[c] == 1.0f);
+    }
+    lx_raster_destroy(&r);
+    /* Thresholds outside [0, 1] are refused. */
+    lx_raster_config_t cfg = LX_RASTER_CONFIG_INIT;
+    lx_error_t err = {0};
+    cfg.alpha_threshold = 1.5;
+    CHECK(lx_raster_new(p, NULL, &cfg, &err) == NULL && err.code == LX_E_INVALID);
+    cfg.alpha_threshold = NAN;
+    CHECK(lx_raster_new(p, NULL, &cfg, &err) == NULL && err.code == LX_E_INVALID);
+}
+
+/* Faint items in the way change no byte between thread counts. */
+static void test_visibility_threads(const lx_program_t *p)
+{
+    lx_draw_item_t items[4] = {s_item(LX_SHAPE_STAR, 5, 2, 1), s_item(LX_SHAPE_BOX, 1, 2, 3),
+                               s_item(LX_SHAPE_ELLIPSE, 1.5, 0.7, 0),
+                               s_item(LX_SHAPE_RECT, 3, 1, 0)};
+    items[0].opacity = 0.3;
+    items[1].rotation[0] = 30, items[1].rotation[1] = 20, items[1].id = 2;
+    items[2].position[2] = 1, items[2].color[3] = 0.45, items[2].id = 3;
+    items[3].position[2] = 2, items[3].opacity = 0.75, items[3].id = 4;
+    lx_render_frame_t rf = {.camera = s_camera(false), .items = items, .n_items = 4};
+    lx_raster_t *r1 = s_raster(p, 1), *r2 = s_raster(p, 3);
+    if (r1 && r2) {
+        const lx_framebuf_t *a = lx_raster_render(r1, &rf, &rf);
+        const lx_framebuf_t *b = lx_raster_render(r2, &rf, &rf);
+        size_t n = (size_t)a->width * a->height, ids[5] = {0};
+        for (size_t i = 0; i < n; i++)
+            ids[a->id[i] < 5 ? a->id[i] : 0]++;
+        CHECK(ids[1] == 0 && ids[3] == 0 && ids[2] > 0 && ids[4] > 0);
+        CHECK(memcmp(a->rgba, b->rgba, 4 * n * sizeof(float)) == 0);
+        CHECK(memcmp(a->depth, b->depth, n * sizeof(float)) == 0);
+        CHECK(memcmp(a->normal, b->normal, 3 * n * sizeof(float)) == 0);
+        CHECK(memcmp(a->id, b->id, n * sizeof(uint32_t)) == 0);
+        CHECK(memcmp(a->motion, b->motion, 2 * n * sizeof(float)) == 0);
+        CHECK(memcmp(a->mask, b->mask, n * sizeof(float)) == 0);
+    }
+    lx_raster_destroy(&r1);
+    lx_raster_destroy(&r2);
+}
+
 int main(void)
 {
     rt_t rt;
@@ -185,6 +354,11 @@ int main(void)
         test_motion(rt.p);
         test_sphere_normals(rt.p);
         test_threads_identical(rt.p);
+    }
+    rt_close(&rt);
+    if (rt_open_text(&rt, s_patch4, NULL)) {
+        test_visibility(rt.p);
+        test_visibility_threads(rt.p);
     }
     rt_close(&rt);
     TEST_MAIN_END();

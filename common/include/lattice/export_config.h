@@ -39,6 +39,7 @@ typedef struct lx_export_config {
     bool has_depth_range;
     double depth_near, depth_far;
     double motion_scale;
+    double alpha_threshold;    /* [0, 1], default 0.5: least opacity x alpha the geometry passes see */
     uint32_t frames_per_cycle; /* 0 = default */
     lx_exr_compression_t exr_compression;
     int png_level;
@@ -70,7 +71,7 @@ typedef struct lx_export_plan {
 } lx_export_plan_t;
 
 /* Checks cfg against p and resolves the plan: an infinite timeline
- * without frames (EX-506), bad sizes or ranges (EX-504), inexact frames
+ * without frames (EX-506), bad sizes, ranges or alpha threshold (EX-504), inexact frames
  * per cycle (EX-503, a warning), more than 65535 ids with the id artifact
  * (EX-507), a cyclic program whose frames depend on the absolute time, the
  * cycle index or integrating state, so frame N cannot equal frame 0

@@ -2,9 +2,14 @@
  *
  * Colour and layer masks are anti-aliased by 4x4 stratified supersampling
  * and composited in draw order (painter's algorithm, premultiplied
- * linear RGBA over the background). Depth, normal, instance id and motion
- * come from the front-most surface at the pixel centre (depth tested,
- * never blended). Surfaces outside [near, far] are clipped.
+ * linear RGBA over the background); a mask adds coverage x opacity x
+ * colour alpha. Depth, normal, instance id and motion come from the
+ * front-most surface at the pixel centre (depth tested, never blended)
+ * among the items whose opacity x colour alpha (each clamped to [0, 1])
+ * is at least the alpha threshold: the centre is either on a surface
+ * (coverage 1) or not, so an item below the threshold is skipped there and
+ * these passes see what is behind it, or the background. Surfaces outside
+ * [near, far] are clipped.
  *
  * Geometry: every item is intersected in its local space (ray transformed
  * by the inverse of T * Rz * Ry * Rx * S); planar shapes lie in local z = 0,
@@ -32,7 +37,7 @@ typedef struct lx_framebuf {
     uint32_t *id;         /* stable instance id; 0 for background */
     float *motion;        /* (u, v) pixels, x right, y down: p_f - p_{f-1}, x motion_scale */
     uint8_t *motion_valid;/* 1 where the surface existed in frame f - 1 */
-    float *mask;          /* n_layers planes of coverage x opacity in [0, 1] */
+    float *mask;          /* n_layers planes of coverage x opacity x alpha in [0, 1] */
 } lx_framebuf_t;
 
 typedef struct lx_raster lx_raster_t;
@@ -42,11 +47,16 @@ typedef struct lx_raster_config {
     uint32_t width, height; /* 0 = the patch's output size */
     uint32_t threads;     /* 0 = 1 */
     double motion_scale;  /* 0 means 1 */
+    /* In [0, 1]: the least opacity x colour alpha of an item that depth,
+     * normal, id and motion see; 0 lets every surface in, even invisible
+     * ones. */
+    double alpha_threshold;
 } lx_raster_config_t;
-#define LX_RASTER_CONFIG_INIT {sizeof(lx_raster_config_t), 0, 0, 1, 1.0}
+#define LX_RASTER_CONFIG_INIT {sizeof(lx_raster_config_t), 0, 0, 1, 1.0, 0.5}
 
 /* A rasterizer for frames of p (which must outlive it), with its thread
- * pool and buffers; NULL with err set on failure. */
+ * pool and buffers; NULL with err set on failure (LX_E_INVALID for a size
+ * outside 1..16384 or an alpha threshold outside [0, 1], LX_E_NOMEM). */
 lx_raster_t *lx_raster_new(const lx_program_t *p, const lx_alloc_t *alloc,
                            const lx_raster_config_t *cfg, lx_error_t *err);
 void lx_raster_destroy(lx_raster_t **self_p);

@@ -16,6 +16,7 @@ void lx_export_config_init(lx_export_config_t *cfg)
     cfg->size = sizeof *cfg;
     cfg->artifacts = LX_ART_DEFAULT;
     cfg->motion_scale = 1.0;
+    cfg->alpha_threshold = 0.5;
     cfg->exr_compression = LX_EXR_ZIP;
     cfg->png_level = 3;
 }
@@ -120,7 +121,8 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
 {
     static const char *const keys[] = {"frames",       "resolution",     "artifacts",
                                        "formats",      "depthRange",     "motionScale",
-                                       "framesPerCycle", "exrCompression", "pngLevel"};
+                                       "framesPerCycle", "exrCompression", "pngLevel",
+                                       "alphaThreshold"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!cJSON_IsObject(root)) {
@@ -212,6 +214,11 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                 cfg->motion_scale = it->valuedouble;
             else
                 s_bad(d, ptr, "%s must be a non-zero number", "motionScale");
+        } else if (strcmp(k, "alphaThreshold") == 0) {
+            if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 1)
+                cfg->alpha_threshold = it->valuedouble;
+            else
+                s_bad(d, ptr, "%s must be a number from 0 to 1", "alphaThreshold");
         } else if (strcmp(k, "framesPerCycle") == 0) {
             /* 0 = the default; the resolved config of a non-cyclic patch says 0. */
             if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 1e7 &&
@@ -315,6 +322,11 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
         lx_diag_at_json(d, dg, "/frames");
         lx_diag_help(d, dg, "use --frames a-b (or \"frames\": \"a-b\" in the config)");
     }
+    if (!(cfg->alpha_threshold >= 0 && cfg->alpha_threshold <= 1)) {
+        lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504, "alphaThreshold %g is outside [0, 1]",
+                                     cfg->alpha_threshold);
+        lx_diag_at_json(d, dg, "/alphaThreshold");
+    }
     if (plan->last - plan->first >= 100000000) {
         lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504, "%s", "more than 100000000 frames");
         lx_diag_at_json(d, dg, "/frames");
@@ -356,9 +368,9 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
         }
     lx_strbuf_addf(out,
                    "],\"formats\":{\"color\":\"%s\",\"float\":\"%s\",\"mask\":\"%s\"},"
-                   "\"depthRange\":%s,\"motionScale\":%.17g,"
+                   "\"depthRange\":%s,\"motionScale\":%.17g,\"alphaThreshold\":%.17g,"
                    "\"framesPerCycle\":%u,\"exrCompression\":\"%s\",\"pngLevel\":%d}",
                    c->color_exr ? "exr" : "png", c->float_npy ? "npy" : "exr",
-                   c->mask_exr ? "exr" : "png", range, c->motion_scale,
+                   c->mask_exr ? "exr" : "png", range, c->motion_scale, c->alpha_threshold,
                    plan->sampling.frames_per_cycle, comp[c->exr_compression], c->png_level);
 }

@@ -347,6 +347,7 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
     rcfg.height = plan->height;
     rcfg.threads = threads ? threads : 1;
     rcfg.motion_scale = plan->cfg.motion_scale;
+    rcfg.alpha_threshold = plan->cfg.alpha_threshold;
     fr->inst = lx_instance_new(p, lx_kernels_table(), alloc, &icfg, err);
     fr->raster = fr->inst ? lx_raster_new(p, alloc, &rcfg, err) : NULL;
     fr->pool = fr->raster ? lx_pool_new(rcfg.threads, alloc, err) : NULL;

@@ -385,8 +385,14 @@ static void s_conventions(cJSON *root, const lx_export_plan_t *plan, double near
     cJSON_AddStringToObject(id, "encoding", "16-bit gray; 0 = background");
     cJSON *mask = cJSON_AddObjectToObject(c, "mask");
     cJSON_AddStringToObject(mask, "value",
-                            "coverage x opacity of the layer's instances, "
+                            "coverage x opacity x alpha of the layer's instances, "
                             "ignoring other layers");
+    cJSON *vis = cJSON_AddObjectToObject(c, "visibility");
+    cJSON_AddNumberToObject(vis, "alphaThreshold", plan->cfg.alpha_threshold);
+    cJSON_AddStringToObject(vis, "rule",
+                            "depth, normal, id and motion come from the front-most surface at "
+                            "the pixel centre whose opacity x alpha >= alphaThreshold; "
+                            "fainter surfaces are skipped");
     cJSON *cam = cJSON_AddObjectToObject(c, "camera");
     cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
     cJSON_AddStringToObject(cam, "fov", "vertical, degrees");

@@ -32,6 +32,9 @@ typedef struct {
     uint32_t id; /* it->id, kept: the item storage may change after the frame */
     uint32_t layer;
     bool visible;
+    bool solid;         /* opacity x alpha reaches the threshold: seen by the geometry passes */
+    double opacity;     /* clamped to [0, 1] */
+    double alpha;       /* colour alpha clamped to [0, 1], for masks and the threshold */
     int x0, y0, x1, y1; /* screen bbox, inclusive-exclusive, clamped */
     xform_t m;          /* local -> world */
     mat3_t inv;         /* (L)^-1 */
@@ -52,6 +55,7 @@ struct lx_raster {
     lx_pool_t *pool;
     lx_framebuf_t fb;
     double motion_scale;
+    double alpha_threshold;
     uint32_t cap_items;
     prep_t *cur, *prev;
     uint32_t n_cur, n_prev;
@@ -137,6 +141,9 @@ static bool s_invert(const mat3_t *mat, mat3_t *out)
     return true;
 }
 
+/* v clamped to [0, 1]; NaN counts as 0 (nothing drawn). */
+static double s_unit(double v) { return v > 0 ? (v < 1 ? v : 1) : 0; }
+
 static bool s_is_mesh(int kind) { return kind == LX_SHAPE_SPHERE || kind == LX_SHAPE_BOX; }
 
 /* Local bounding box half extents of a shape. */
@@ -193,6 +200,9 @@ static void s_prepare(const lx_raster_t *r, const lx_camera_view_t *v, const lx_
     pi->it = it;
     pi->id = it->id;
     pi->layer = r->layer_of_sink[it->sink];
+    pi->opacity = s_unit(it->opacity);
+    pi->alpha = s_unit(it->color[3]);
+    pi->solid = pi->opacity * pi->alpha >= r->alpha_threshold;
     s_xform(it, &pi->m);
     if (!s_invert(&pi->m.l, &pi->inv) || motion_only)
         return;
@@ -497,26 +507,30 @@ static void s_pixel(lx_raster_t *r, uint32_t x, uint32_t y)
         if (!pi->visible || (int)x < pi->x0 || (int)x >= pi->x1 || (int)y < pi->y0 ||
             (int)y >= pi->y1)
             continue;
-        double o[3], d[3], t, lp[3], ln[3];
-        s_local_ray(pi, v->ortho, cx, cy, o, d);
-        if (s_hit(pi, o, d, v->near, v->far, &t, lp, ln) && t <= best_t) {
-            best_t = t;
-            best = pi;
-            memcpy(best_lp, lp, sizeof lp);
-            memcpy(best_ln, ln, sizeof ln);
+        /* The geometry passes sample the centre only, where coverage is 1
+         * or 0: an item hit there counts when its opacity x alpha reaches
+         * the threshold (decided once per frame in s_prepare). */
+        if (pi->solid) {
+            double o[3], d[3], t, lp[3], ln[3];
+            s_local_ray(pi, v->ortho, cx, cy, o, d);
+            if (s_hit(pi, o, d, v->near, v->far, &t, lp, ln) && t <= best_t) {
+                best_t = t;
+                best = pi;
+                memcpy(best_lp, lp, sizeof lp);
+                memcpy(best_ln, ln, sizeof ln);
+            }
         }
         int covered = s_coverage(pi, v, x, y);
         if (!covered)
             continue;
         double cov = covered / (double)(SS * SS);
         const lx_draw_item_t *it = pi->it;
-        double op = it->opacity < 0 ? 0 : it->opacity > 1 ? 1 : it->opacity;
-        double a = it->color[3] * op * cov;
+        double a = it->color[3] * pi->opacity * cov;
         for (int c = 0; c < 3; c++)
             acc[c] = it->color[c] * a + acc[c] * (1 - a);
         acc[3] = a + acc[3] * (1 - a);
         float *m = &fb->mask[(size_t)pi->layer * fb->width * fb->height + px];
-        double mc = cov * op;
+        double mc = cov * pi->opacity * pi->alpha;
         *m = (float)(mc + *m * (1 - mc));
     }
     for (int c = 0; c < 4; c++)
@@ -651,6 +665,10 @@ lx_raster_t *lx_raster_new(const lx_program_t *p, const lx_alloc_t *alloc,
         lx_fail(err, LX_E_INVALID, "resolution %ux%u is outside 1..16384", w, h);
         return NULL;
     }
+    if (!(cfg->alpha_threshold >= 0 && cfg->alpha_threshold <= 1)) {
+        lx_fail(err, LX_E_INVALID, "alpha threshold %g is outside [0, 1]", cfg->alpha_threshold);
+        return NULL;
+    }
     lx_raster_t *r = lx_calloc(alloc, 1, sizeof *r);
     if (!r) {
         lx_fail(err, LX_E_NOMEM, "out of memory");
@@ -659,6 +677,7 @@ lx_raster_t *lx_raster_new(const lx_program_t *p, const lx_alloc_t *alloc,
     r->p = p;
     r->alloc = alloc;
     r->motion_scale = cfg->motion_scale != 0 ? cfg->motion_scale : 1.0;
+    r->alpha_threshold = cfg->alpha_threshold;
     r->fb.width = w;
     r->fb.height = h;
     uint64_t cap = 0;
