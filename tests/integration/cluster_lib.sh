@@ -125,7 +125,7 @@ strip_manifest() {
 }
 same_export() {
     [[ -f $1/metadata.json && -f $2/metadata.json ]] || return 1
-    diff -r -q -x metadata.json "$1" "$2" >&2 || return 1
+    diff -r -q -x metadata.json -x .lattice "$1" "$2" >&2 || return 1
     [[ "$(strip_manifest "$1/metadata.json")" == "$(strip_manifest "$2/metadata.json")" ]]
 }
 

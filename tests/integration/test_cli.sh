@@ -124,7 +124,7 @@ expect "verify corrupted" 1 "$lattice" verify "$tmp/exp"
 ok "verify names the file" grep -q "mismatched depth/frame_000001.exr" "$tmp/out"
 expect "verify no manifest" 2 "$lattice" verify "$tmp"
 mkdir -p "$tmp/busy" && touch "$tmp/busy/keep.txt"
-expect "export refuses a foreign directory" 1 "$lattice" export "$ex" -o "$tmp/busy" --frames 0-0
+expect "export refuses a foreign directory" 2 "$lattice" export "$ex" -o "$tmp/busy" --frames 0-0
 ok "refusal mentions --force" grep -q -- "--force" "$tmp/err"
 ok "nothing deleted" test -e "$tmp/busy/keep.txt"
 expect "export infinite without frames" 1 "$lattice" export "$root/examples/feedback-trails.patch.json" -o "$tmp/inf"

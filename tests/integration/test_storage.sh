@@ -53,7 +53,8 @@ status=$?
 ok "full disk: exit 2 (got $status)" test "$status" -eq 2
 ok "full disk: the reason" grep -q "failed: storage: .*No space left on device" "$tmp/full.err"
 ok "full disk: no manifest" test ! -e "$tmp/full/out/metadata.json"
-ok "full disk: nothing half written" test -z "$(find "$tmp/full/out" -name '.*' ! -name . | head -1)"
+ok "full disk: nothing half written" \
+    test -z "$(find "$tmp/full/out" -path "$tmp/full/out/.lattice" -prune -o -name '.*' ! -name . -print | head -1)"
 kept=0 same=0
 for file in $(cd "$tmp/full/out" && find . -type f -name 'frame_*'); do
     kept=$((kept + 1))

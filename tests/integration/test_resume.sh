@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# lattice export resumes and merges (docs/export-format.md, "Resume and
+# ranges"): Ctrl-C drains and says how to resume, the same command renders
+# only what is missing or damaged, a finished export is a no-op that
+# touches nothing, ranges of one export join into one manifest, anything
+# else in OUT is refused or (--replace) removed, and verify and rerender
+# read an export that never finished.
+# Usage: test_resume.sh LATTICE_BINARY REPO_ROOT
+set -uo pipefail
+lattice=$1
+root=$2
+tmp=$(mktemp -d)
+export_pid=
+trap '[[ -n $export_pid ]] && kill "$export_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+passed=0 failed=0
+patch=$root/examples/orbit-cards.patch.json
+
+expect() { # expect NAME WANTED_STATUS COMMAND...
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local got=$?
+    if [[ $got -eq $want ]]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: exit $got, wanted $want" >&2
+        sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20 >&2
+    fi
+}
+
+ok() { # ok NAME CONDITION-COMMAND...
+    local name=$1
+    shift
+    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $name" >&2; fi
+}
+
+strip_manifest() {
+    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m.pop("exportedAt"); m.pop("run"); print(json.dumps(m, sort_keys=True))' "$1"
+}
+same_manifest() { [[ "$(strip_manifest "$1/metadata.json")" == "$(strip_manifest "$2/metadata.json")" ]]; }
+journal_frames() { grep -c '^{"frame":' "$1/.lattice/progress.jsonl" 2>/dev/null || true; }
+# Every file under the artifact directories, relative, sorted.
+artifact_files() { (cd "$1" && find . -path ./.lattice -prune -o -type f -print | sort); }
+
+# The reference: one uninterrupted export (60 frames; the ranges below use
+# a small resolution and all 120).
+expect "reference export" 0 "$lattice" export "$patch" -o "$tmp/ref" --frames 0-59 --threads 1
+printf '{"resolution": [208, 120]}\n' >"$tmp/small.json"
+expect "small reference export" 0 "$lattice" export "$patch" -o "$tmp/sref" --config "$tmp/small.json" --threads 1
+ok "the reference has a progress journal" test -s "$tmp/ref/.lattice/progress.jsonl"
+expect "the reference verifies" 0 "$lattice" verify "$tmp/ref"
+
+# 1. Ctrl-C: the frames in hand are finished, nothing half-written, how to resume.
+out=$tmp/long
+"$lattice" export "$patch" -o "$out" --frames 0-59 --threads 1 --chunk 5 >"$tmp/int.out" 2>"$tmp/int.err" &
+export_pid=$!
+for _ in $(seq 600); do
+    n=$(journal_frames "$out")
+    [[ ${n:-0} -ge 10 ]] && break
+    kill -0 "$export_pid" 2>/dev/null || break
+    sleep 0.1
+done
+kill -INT "$export_pid"
+wait "$export_pid"
+status=$?
+export_pid=
+ok "Ctrl-C exits 130" test "$status" -eq 130
+ok "Ctrl-C says how to resume" grep -q "run the same command again to resume" "$tmp/int.err"
+ok "an interrupted export has no metadata.json" test ! -e "$out/metadata.json"
+done_frames=$(journal_frames "$out")
+ok "the journal holds every frame on disk" \
+    test "$(find "$out/rgba" -name 'frame_*.png' | wc -l)" -eq "$done_frames"
+ok "no temporary or attempt file is left" test -z "$(find "$out" -name '.frame_*')"
+expect "verify reads an unfinished export" 1 "$lattice" verify "$out"
+ok "verify says how many frames are done" grep -q "incomplete $done_frames of 60 frames" "$tmp/out"
+ok "verify finds the done frames intact" grep -q " 0 missing, 0 mismatched" "$tmp/out"
+
+# The same command resumes: only the missing frames are rendered.
+expect "resume" 0 "$lattice" export "$patch" -o "$out" --frames 0-59 --threads 1 --json
+ok "resume says what it keeps" grep -q "holds $done_frames of 60 frames" "$tmp/err"
+ok "resume renders only the missing frames" \
+    python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(not (s["status"] == "done" and s["kept"] == int(sys.argv[2]) and s["rendered"] == 60 - int(sys.argv[2])))' \
+    "$tmp/out" "$done_frames"
+ok "a resumed export equals one run" same_manifest "$out" "$tmp/ref"
+ok "a resumed export has the same files" diff -r -q -x metadata.json -x .lattice "$out" "$tmp/ref"
+expect "the resumed export verifies" 0 "$lattice" verify "$out"
+
+# A finished export: the same command is a no-op that writes nothing.
+touch "$tmp/marker"
+sleep 0.01
+expect "a finished export is a no-op" 0 "$lattice" export "$patch" -o "$out" --frames 0-59 --threads 1
+ok "the no-op says so" grep -q "is complete" "$tmp/out"
+ok "the no-op touches no file" test -z "$(find "$out" -path "$out/.lattice" -prune -o -newer "$tmp/marker" -type f -print)"
+
+# Damage: a deleted file and a changed one (same size, new time) are rendered again.
+rm "$out/rgba/frame_000005.png"
+size=$(stat -c %s "$out/depth/frame_000007.exr")
+head -c "$size" /dev/zero >"$out/depth/frame_000007.exr"
+expect "repair by running again" 0 "$lattice" export "$patch" -o "$out" --frames 0-59 --threads 1 --json
+ok "exactly the two damaged frames are rendered" grep -q '"rendered":[[:space:]]*2' "$tmp/out"
+expect "the repaired export verifies" 0 "$lattice" verify "$out"
+ok "the repaired export equals one run" same_manifest "$out" "$tmp/ref"
+
+# rerender completes an unfinished export too.
+rm -rf "$tmp/part"
+expect "a partial export" 0 "$lattice" export "$patch" -o "$tmp/part" --frames 0-59 --threads 1
+rm "$tmp/part/metadata.json" "$tmp/part/rgba/frame_000050.png"
+expect "rerender reads an unfinished export" 0 "$lattice" rerender "$tmp/part" "$patch"
+ok "rerender renders the missing frame" grep -q "rendered 1 frames" "$tmp/out"
+ok "rerender's export equals one run" same_manifest "$tmp/part" "$tmp/ref"
+
+# 2. Ranges: an export of 96 frames, then a narrower range: one manifest, no stale file.
+r=$tmp/ranges
+small=(--config "$tmp/small.json" --threads 1)
+expect "frames 0-95" 0 "$lattice" export "$patch" -o "$r" --frames 0-95 "${small[@]}"
+expect "frames 10-20 into it" 0 "$lattice" export "$patch" -o "$r" --frames 10-20 "${small[@]}"
+ok "the manifest still lists frames 0-95" \
+    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); sys.exit(not (m["frameRange"] == [0, 95] and len(m["checksums"]["rgba"]["files"]) == 96))' \
+    "$r/metadata.json"
+expect "verify finds no extra file" 0 "$lattice" verify "$r"
+expect "extending to 0-119" 0 "$lattice" export "$patch" -o "$r" --frames 90-119 "${small[@]}" --json
+ok "extending renders only the new frames" grep -q '"rendered":[[:space:]]*24' "$tmp/out"
+ok "the extended export equals one run" same_manifest "$r" "$tmp/sref"
+expect "frames 0-9" 0 "$lattice" export "$patch" -o "$tmp/ranges2" --frames 0-9 "${small[@]}"
+expect "a gap is refused" 2 "$lattice" export "$patch" -o "$tmp/ranges2" --frames 20-29 "${small[@]}"
+ok "the refusal names the range to ask for" grep -q "ask for frames 0-29" "$tmp/err"
+
+# Other settings or another patch: refused, or removed with --replace.
+expect "other settings are refused" 2 "$lattice" export "$patch" -o "$r" --artifacts rgba "${small[@]}"
+ok "the refusal names --replace" grep -q -- "--replace" "$tmp/err"
+ok "nothing was touched" same_manifest "$r" "$tmp/sref"
+other=$root/examples/logo-sting.patch.json
+expect "another patch is refused" 2 "$lattice" export "$other" -o "$r" --frames 0-3 "${small[@]}"
+echo keep >"$r/notes.txt"
+expect "--replace removes the old export" 0 "$lattice" export "$patch" -o "$r" --frames 0-2 --artifacts rgba "${small[@]}" --replace
+ok "only the new export's files remain" \
+    test "$(artifact_files "$r" | tr '\n' ' ')" = "./metadata.json ./notes.txt ./rgba/frame_000000.png ./rgba/frame_000001.png ./rgba/frame_000002.png "
+expect "the replaced export verifies" 0 "$lattice" verify "$r"
+
+# A directory with someone else's files: refused without --force, never deleted.
+mkdir -p "$tmp/foreign" && echo mine >"$tmp/foreign/notes.txt"
+expect "a foreign directory is refused" 2 "$lattice" export "$patch" -o "$tmp/foreign" --frames 0-1 "${small[@]}"
+expect "--force writes beside foreign files" 0 "$lattice" export "$patch" -o "$tmp/foreign" --frames 0-1 "${small[@]}" --force
+ok "foreign files stay" grep -q mine "$tmp/foreign/notes.txt"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
