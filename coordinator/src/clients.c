@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lattice/digest.h"
+#include "lattice/export.h"
 #include "lattice/files.h"
 #include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
@@ -282,6 +283,14 @@ static co_job_t *s_replan(co_job_t **j_p, int64_t first, int64_t last, lx_error_
     return n;
 }
 
+/* The digits of the frame names of plan's export were its last frame last. */
+static int s_digits(const lx_export_plan_t *plan, int64_t last)
+{
+    lx_export_plan_t p = *plan;
+    p.last = last;
+    return lx_export_frame_digits(&p);
+}
+
 /* What the job does with what its export directory holds
  * (lattice/progress.h): nothing there, or another export only when asked
  * to replace it (clear: its files go first); foreign files only with
@@ -324,6 +333,14 @@ static bool s_target(coord_t *c, const co_peer_t *from, const lx_msg_t *m, co_jo
                  "'%s' is not empty and holds no export; choose another directory, or pass "
                  "--force to write beside its files (none is deleted)",
                  m->out);
+    else if (same && !replace && s_digits(&j->plan, last > pr.last ? last : pr.last) !=
+                                     s_digits(&j->plan, pr.last))
+        co_error(c, from, "output_not_empty",
+                 "'%s' holds frames %" PRId64 "-%" PRId64 " of this export, named with %d "
+                 "digits; frame %" PRId64 " needs %d, which would rename every file: export "
+                 "into another directory, or pass --replace to start again",
+                 m->out, pr.first, pr.last, s_digits(&j->plan, pr.last), last,
+                 s_digits(&j->plan, last));
     else if (same && !replace && (first > pr.last + 1 || last + 1 < pr.first))
         co_error(c, from, "output_not_empty",
                  "'%s' holds frames %" PRId64 "-%" PRId64 " of this export: frames %" PRId64

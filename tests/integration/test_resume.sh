@@ -144,5 +144,15 @@ expect "a foreign directory is refused" 2 "$lattice" export "$patch" -o "$tmp/fo
 expect "--force writes beside foreign files" 0 "$lattice" export "$patch" -o "$tmp/foreign" --frames 0-1 "${small[@]}" --force
 ok "foreign files stay" grep -q mine "$tmp/foreign/notes.txt"
 
+# Frame numbers: 6 digits, wider for the whole export only when one needs it.
+expect "frames past 999999" 0 "$lattice" export "$patch" -o "$tmp/wide" --frames 999998-1000001 "${small[@]}"
+ok "every name of the export has 7 digits, in frame order" \
+    test "$(ls "$tmp/wide/rgba" | tr '\n' ' ')" = "frame_0999998.png frame_0999999.png frame_1000000.png frame_1000001.png "
+expect "the wide export verifies" 0 "$lattice" verify "$tmp/wide"
+expect "frames below 1000000" 0 "$lattice" export "$patch" -o "$tmp/narrow" --frames 999997-999999 "${small[@]}"
+ok "6 digits while they suffice" test -e "$tmp/narrow/rgba/frame_999999.png"
+expect "widening an export's names is refused" 2 "$lattice" export "$patch" -o "$tmp/narrow" --frames 999997-1000000 "${small[@]}"
+ok "the refusal says why" grep -q "needs 7" "$tmp/err"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

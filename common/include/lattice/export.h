@@ -40,7 +40,7 @@ enum { LX_EXPORT_KEY_MAX = 69 };
  *   key     its directory: "rgba", "depth", "mask/cards", "control/depth";
  *           one or two ids (lx_manifest_key_valid), never "camera"
  *   ext     "png", "exr" or "npy" (static storage): frame f's file is
- *           named frame_%06lld.<ext>
+ *           named lx_export_frame_name(plan, f, ext)
  *   format  the encoder ext names
  *   kind    what the file holds
  *   layer   for LX_EXPORT_MASK the mask plane (the layer's index in
@@ -70,6 +70,16 @@ typedef struct lx_export_file {
 lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t *plan,
                                   const lx_alloc_t *alloc, lx_export_file_t **files_out,
                                   uint32_t *n_out, lx_error_t *err);
+
+/* Digits of the frame numbers in the file names of plan's export: 6, or
+ * as many as its last frame needs (frame 1234567 makes every name of the
+ * export 7 digits), so that names sort in frame order. */
+int lx_export_frame_digits(const lx_export_plan_t *plan);
+
+/* "frame_000012.<ext>": frame f's file name in plan's export, padded to
+ * lx_export_frame_digits(plan). False when it does not fit in size. */
+bool lx_export_frame_name(char *out, size_t size, const lx_export_plan_t *plan, int64_t f,
+                          const char *ext);
 
 typedef struct lx_artifact_file {
     char key[96];  /* "rgba", "depth", "mask/cards", "control/depth" */
@@ -108,7 +118,7 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
 void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p);
 
 /* Renders frame f (any order): its files are lx_export_frame_files(p,
- * plan), in that order, named frame_%06lld.<ext>. *out stays valid until
+ * plan), in that order, named lx_export_frame_name. *out stays valid until
  * the next call. */
 lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
                                      const lx_frame_result_t **out, lx_error_t *err);

@@ -48,7 +48,7 @@ typedef struct lx_manifest lx_manifest_t;
 /* One artifact file of a frame as the manifest records it. All strings
  * are borrowed for the duration of the call.
  *   key      artifact path: "rgba", "mask/cards", "control/depth"
- *   name     "frame_000012.png": frame_%06lld.<ext> of its frame
+ *   name     "frame_000012.png": lx_export_frame_name of its frame
  *   hash     SHA-256 of the file bytes, 64 lower-case hex digits
  *   content  XXH3-128 of the raw buffer, 32 lower-case hex digits */
 typedef struct lx_manifest_file {
@@ -89,7 +89,7 @@ void lx_manifest_destroy(lx_manifest_t **self_p);
 /* Records frame f: its time t_ms, its camera and its n_files artifact
  * files. Frames may come in any order; recording a frame again replaces
  * it. files must be exactly lx_manifest_files(): the same number, file j
- * with key files()[j].key, named frame_%06lld.<ext> of f with that file's
+ * with key files()[j].key, named lx_export_frame_name of f with that file's
  * extension.
  *
  * Returns LX_OK; LX_E_INVALID (nothing is recorded) for a frame outside

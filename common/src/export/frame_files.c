@@ -78,3 +78,19 @@ lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t 
     *n_out = n;
     return LX_OK;
 }
+
+int lx_export_frame_digits(const lx_export_plan_t *plan)
+{
+    int digits = 1;
+    for (int64_t v = plan->last; v >= 10; v /= 10)
+        digits++;
+    return digits > 6 ? digits : 6;
+}
+
+bool lx_export_frame_name(char *out, size_t size, const lx_export_plan_t *plan, int64_t f,
+                          const char *ext)
+{
+    int n = snprintf(out, size, "frame_%0*lld.%s", lx_export_frame_digits(plan), (long long)f,
+                     ext);
+    return n >= 0 && (size_t)n < size;
+}

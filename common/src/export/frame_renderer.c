@@ -438,8 +438,7 @@ lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
             return lx_fail(err, j->rc, "encoding %s of frame %lld: %s", fr->files[i].key,
                            (long long)f, j->err.message);
         }
-        snprintf(fr->files[i].name, sizeof fr->files[i].name, "frame_%06lld.%s", (long long)f,
-                 j->ext);
+        lx_export_frame_name(fr->files[i].name, sizeof fr->files[i].name, &fr->plan, f, j->ext);
     }
     /* The current frame is the next frame's f - 1. */
     lx_render_frame_copy(&fr->prev, rf);

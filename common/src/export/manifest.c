@@ -234,7 +234,7 @@ static void s_key_list(const lx_manifest_t *m, char *out, size_t size)
 }
 
 /* Checks that files are exactly the planned ones: the same keys in the
- * same order, each named frame_%06lld.<ext> of frame f, with well-formed
+ * same order, each named lx_export_frame_name of frame f, with well-formed
  * hashes. The first difference is the message. */
 static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f, const lx_manifest_file_t *files,
                                  uint32_t n_files, lx_error_t *err)
@@ -253,7 +253,7 @@ static lx_result_t s_check_files(const lx_manifest_t *m, int64_t f, const lx_man
             return lx_fail(err, LX_E_INVALID, "frame %lld: file %u is '%.*s', expected '%s'",
                            (long long)f, j, (int)LX_MANIFEST_KEY_MAX, key, a->key);
         char name[48];
-        snprintf(name, sizeof name, "frame_%06lld.%s", (long long)f, a->ext);
+        lx_export_frame_name(name, sizeof name, &m->plan, f, a->ext);
         if (!x->name || strcmp(x->name, name) != 0)
             return lx_fail(err, LX_E_INVALID,
                            "frame %lld: file %u ('%s') is named '%.64s', expected '%s'",
@@ -638,8 +638,8 @@ static void s_frame_sums(const lx_manifest_t *m, cJSON *sums)
         for (size_t i = 0; i < m->n; i++) {
             const entry_t *e = &m->entries[i * m->n_arts + j];
             char name[64], hash[65], content[33];
-            snprintf(name, sizeof name, "frame_%06lld.%s", (long long)(m->plan.first + (int64_t)i),
-                     m->arts[j].ext);
+            lx_export_frame_name(name, sizeof name, &m->plan, m->plan.first + (int64_t)i,
+                                 m->arts[j].ext);
             lx_hex(e->sha, 32, hash);
             lx_hex(e->xxh, 16, content);
             s_sums_add(&s, name, hash, content);
