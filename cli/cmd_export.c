@@ -4,12 +4,12 @@
 #define _GNU_SOURCE /* realpath, sched_getaffinity */
 #include <cJSON.h>
 #include <errno.h>
-#include <math.h>
-#include <sched.h>
-#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -130,9 +130,9 @@ static uint32_t s_cores(void)
 /* What the export did, for the last line (or --json). */
 typedef struct {
     char job[65];
-    int64_t kept;         /* frames OUT held already, intact */
-    int64_t done, total;  /* frames in OUT when it ended, of the export's */
-    int64_t first, last;  /* the export's frames (OUT's range joined) */
+    int64_t kept;        /* frames OUT held already, intact */
+    int64_t done, total; /* frames in OUT when it ended, of the export's */
+    int64_t first, last; /* the export's frames (OUT's range joined) */
     char error[512];
 } export_summary_t;
 
@@ -192,8 +192,9 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
         sum->kept = sum->done;
         bool complete = sum->kept == sum->total;
         if (sum->kept && !complete && !quiet)
-            fprintf(stderr, "%s holds %" PRId64 " of %" PRId64 " frames (%" PRId64 "-%" PRId64
-                            ") of this export: rendering %" PRId64 "\n",
+            fprintf(stderr,
+                    "%s holds %" PRId64 " of %" PRId64 " frames (%" PRId64 "-%" PRId64
+                    ") of this export: rendering %" PRId64 "\n",
                     out, sum->kept, sum->total, sum->first, sum->last, sum->total - sum->kept);
         rc = cli_watch_job(&c, sum->job, quiet || complete);
     }

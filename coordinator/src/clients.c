@@ -191,9 +191,9 @@ static bool s_submit_ok(const coord_t *c, const lx_msg_t *m, char *why, size_t s
                  "the frames and artifacts");
     else if (strcmp(output, "shared") != 0 && strcmp(output, "stream") != 0)
         snprintf(why, size, "output must be 'shared' or 'stream', not '%s'", output);
-    else if (LX_MSG_HAS(m, frames) && (m->frames.n != 2 || m->frames.v[0] < 0 ||
-                                       m->frames.v[0] > m->frames.v[1] ||
-                                       m->frames.v[1] > CO_FRAME_MAX))
+    else if (LX_MSG_HAS(m, frames) &&
+             (m->frames.n != 2 || m->frames.v[0] < 0 || m->frames.v[0] > m->frames.v[1] ||
+              m->frames.v[1] > CO_FRAME_MAX))
         snprintf(why, size, "frames must be [a, b] with 0 <= a <= b <= %" PRId64, CO_FRAME_MAX);
     else if (LX_MSG_HAS(m, audit_rate) && !(m->audit_rate >= 0 && m->audit_rate <= 1))
         snprintf(why, size, "the audit rate must be in [0, 1]");
@@ -333,8 +333,8 @@ static bool s_target(coord_t *c, const co_peer_t *from, const lx_msg_t *m, co_jo
                  "'%s' is not empty and holds no export; choose another directory, or pass "
                  "--force to write beside its files (none is deleted)",
                  m->out);
-    else if (same && !replace && s_digits(&j->plan, last > pr.last ? last : pr.last) !=
-                                     s_digits(&j->plan, pr.last))
+    else if (same && !replace &&
+             s_digits(&j->plan, last > pr.last ? last : pr.last) != s_digits(&j->plan, pr.last))
         co_error(c, from, "output_not_empty",
                  "'%s' holds frames %" PRId64 "-%" PRId64 " of this export, named with %d "
                  "digits; frame %" PRId64 " needs %d, which would rename every file: export "
@@ -391,8 +391,8 @@ static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         co_job_free(&j);
         return NULL;
     }
-    if (program->failed || lx_out_make(m->out, c->cfg->allow_output, c->cfg->n_allow_output,
-                                       &err) != LX_OK) {
+    if (program->failed ||
+        lx_out_make(m->out, c->cfg->allow_output, c->cfg->n_allow_output, &err) != LX_OK) {
         co_error(c, from, program->failed ? "internal" : "bad_request", "%s",
                  program->failed ? "out of memory" : err.message);
         co_job_free(&j);
@@ -407,8 +407,7 @@ static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         return NULL;
     }
     if (removed)
-        co_log(c, LX_LOG_INFO, "event=export_replaced out=\"%s\" files=%" PRId64, m->out,
-               removed);
+        co_log(c, LX_LOG_INFO, "event=export_replaced out=\"%s\" files=%" PRId64, m->out, removed);
     j->stream = LX_MSG_HAS(m, output) && strcmp(m->output, "stream") == 0;
     j->chunk = LX_MSG_HAS(m, chunk) ? (uint32_t)m->chunk : c->cfg->chunk;
     j->progress_ms = LX_MSG_HAS(m, progress_timeout_ms) ? (double)m->progress_timeout_ms

@@ -20,9 +20,8 @@
 #include "lattice/frame_msg.h"
 #include "lattice/progress.h"
 
-static lx_result_t s_accept_file(const co_roots_t *roots, const co_job_t *j,
-                                 const lx_file_rec_t *f, uint64_t attempt, lx_file_stamp_t *stamp,
-                                 lx_error_t *err)
+static lx_result_t s_accept_file(const co_roots_t *roots, const co_job_t *j, const lx_file_rec_t *f,
+                                 uint64_t attempt, lx_file_stamp_t *stamp, lx_error_t *err)
 {
     char name[128], hex[65];
     if (j->stream) {
@@ -106,8 +105,7 @@ lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, 
     return rc;
 }
 
-bool co_output_storage_failing(const co_roots_t *roots, const co_job_t *j, char *why,
-                               size_t size)
+bool co_output_storage_failing(const co_roots_t *roots, const co_job_t *j, char *why, size_t size)
 {
     lx_error_t err = {0};
     int dir = lx_out_open(j->out, roots->v, roots->n, NULL, false, &err);
@@ -308,8 +306,7 @@ static int64_t s_clear_dir(int dir, const char *name, int depth)
             continue;
         if (depth > 1 && S_ISDIR(st.st_mode))
             removed += s_clear_dir(fd, e->d_name, depth - 1);
-        else if (!S_ISDIR(st.st_mode) && s_frame_file(e->d_name) &&
-                 unlinkat(fd, e->d_name, 0) == 0)
+        else if (!S_ISDIR(st.st_mode) && s_frame_file(e->d_name) && unlinkat(fd, e->d_name, 0) == 0)
             removed++;
     }
     closedir(d);
@@ -328,8 +325,8 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
     for (size_t k = 0; k < sizeof top / sizeof *top; k++)
         removed += unlinkat(dir, top[k], 0) == 0;
     unlinkat(dir, LX_PROGRESS_DIR, AT_REMOVEDIR);
-    static const char *const arts[] = {"rgba", "depth", "motion", "normal", "id",
-                                       "camera", "mask", "control"};
+    static const char *const arts[] = {"rgba", "depth",  "motion", "normal",
+                                       "id",   "camera", "mask",   "control"};
     for (size_t k = 0; k < sizeof arts / sizeof *arts; k++)
         removed += s_clear_dir(dir, arts[k], k >= 6 ? 2 : 1);
     close(dir);

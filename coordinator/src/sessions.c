@@ -89,8 +89,9 @@ static void s_on_frame(coord_t *c, co_link_t *l, const lx_msg_t *m, double now)
     if (committed && v == CO_FRAME_LATE)
         co_output_drop_attempt(&roots, j, m);
     if (committed && accepted && co_output_journal_frame(&roots, j, m, stamps, &err) != LX_OK)
-        co_log(c, LX_LOG_WARN, "event=progress_journal_failed job=%s frame=%" PRId64 " error=\"%s\"",
-               j->id, m->frame, err.message);
+        co_log(c, LX_LOG_WARN,
+               "event=progress_journal_failed job=%s frame=%" PRId64 " error=\"%s\"", j->id,
+               m->frame, err.message);
     if (stamps != small)
         free(stamps);
     lx_strbuf_release(&record);

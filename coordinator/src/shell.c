@@ -172,8 +172,7 @@ static void s_finish(coord_t *c, co_job_t *j)
     unsigned temps = 0;
     lx_error_t err = {0};
     co_roots_t roots = co_roots_of(c);
-    lx_result_t rc =
-        co_output_finish(&roots, &c->state, j, stamp, now - j->created, &temps, &err);
+    lx_result_t rc = co_output_finish(&roots, &c->state, j, stamp, now - j->created, &temps, &err);
     if (temps)
         co_log(c, LX_LOG_INFO, "event=temps_removed job=%s files=%u", j->id, temps);
     co_tx_t tx;
@@ -217,6 +216,26 @@ static void s_print_log(coord_t *c, const lx_strbuf_t *log)
     }
 }
 
+/* A frame opened again (its result withdrawn after an audit, or damaged
+ * on disk) is no longer done in its export's progress journal either: a
+ * line without files overrides the frame's earlier ones. */
+static void s_journal_reopened(coord_t *c, const co_tx_t *tx)
+{
+    co_roots_t roots = co_roots_of(c);
+    for (size_t i = 0; i < tx->n_changes; i++) {
+        const co_change_t *ch = &tx->changes[i];
+        if (ch->kind != CO_CH_FRAME_REOPEN || !ch->job)
+            continue;
+        char line[64];
+        int n =
+            snprintf(line, sizeof line, "{\"frame\":%" PRId64 ",\"withdrawn\":true}\n", ch->frame);
+        lx_error_t err = {0};
+        if (co_output_journal(&roots, ch->job, line, (size_t)n, false, &err) != LX_OK)
+            co_log(c, LX_LOG_WARN, "event=progress_journal_failed job=%s error=\"%s\"", ch->job->id,
+                   err.message);
+    }
+}
+
 bool co_commit(coord_t *c, co_tx_t *tx)
 {
     lx_error_t err = {0};
@@ -232,6 +251,7 @@ bool co_commit(coord_t *c, co_tx_t *tx)
             co_log(c, LX_LOG_ERROR, "event=apply_failed error=\"%s\"", err.message);
         s_print_log(c, &tx->log);
         s_effects(c, tx);
+        s_journal_reopened(c, tx);
     }
     co_tx_release(tx);
     return ok;

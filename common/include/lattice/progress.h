@@ -13,7 +13,7 @@
  *     and settings are ranges of one export, and merge;
  *   - a frame, written once its files are in place under their names:
  *     {"frame":f,"t":"<hex float>","camera":[17 hex floats],
- *      "files":[[key,name,sha256,xxh3,size,mtime_ns],...]}
+ *      "files":[[key,name,sha256,xxh3,size,mtime_s,mtime_ns],...]}
  *     A later line for a frame replaces an earlier one.
  * The size and modification time of each file let a resume trust a file
  * without reading it (as make and git do); a file whose stamp differs is
@@ -59,16 +59,16 @@ lx_result_t lx_progress_append(int out_fd, const char *line, size_t len, bool tr
 
 /* What an export directory holds before an export writes into it. */
 typedef struct lx_prior {
-    bool exists;       /* the directory exists */
-    bool foreign;      /* it holds entries that are not an export's */
-    bool journal;      /* it has a progress journal */
-    bool manifest;     /* it has a metadata.json */
-    bool complete;     /* metadata.json lists frames [first, last] */
+    bool exists;   /* the directory exists */
+    bool foreign;  /* it holds entries that are not an export's */
+    bool journal;  /* it has a progress journal */
+    bool manifest; /* it has a metadata.json */
+    bool complete; /* metadata.json lists frames [first, last] */
     char project_id[65];
     char program_hash[65], settings_hash[65], config_hash[65];
     int64_t first, last; /* the export's frames (its newest header or metadata.json) */
     char metadata_program[65], metadata_config[65]; /* metadata.json's hashes, or "" */
-    char *config;        /* the resolved config JSON of that header, or NULL (free()) */
+    char *config; /* the resolved config JSON of that header, or NULL (free()) */
 } lx_prior_t;
 
 /* Reads what out_dir holds: nothing (exists false), an empty directory, an
@@ -80,17 +80,17 @@ void lx_prior_release(lx_prior_t *prior);
 
 /* What a resume found. */
 typedef struct lx_resume_stats {
-    int64_t kept;        /* frames recorded into the manifest */
-    uint64_t trusted;    /* files kept on their stamp */
-    uint64_t rehashed;   /* files read again because their stamp differed */
-    uint64_t damaged;    /* files missing or no longer matching */
+    int64_t kept;      /* frames recorded into the manifest */
+    uint64_t trusted;  /* files kept on their stamp */
+    uint64_t rehashed; /* files read again because their stamp differed */
+    uint64_t damaged;  /* files missing or no longer matching */
 } lx_resume_stats_t;
 
 /* Called for every frame of the plan the journal holds intact, in frame
  * order; a non-LX_OK return stops the scan with that code. */
-typedef lx_result_t (*lx_resume_keep_fn)(void *user, int64_t f, double t_ms,
-                                         const lx_camera_t *cam, const lx_manifest_file_t *files,
-                                         uint32_t n, lx_error_t *err);
+typedef lx_result_t (*lx_resume_keep_fn)(void *user, int64_t f, double t_ms, const lx_camera_t *cam,
+                                         const lx_manifest_file_t *files, uint32_t n,
+                                         lx_error_t *err);
 
 /* Reads out_dir's journal and calls keep for every frame of m's plan whose
  * newest line lists exactly the planned files (lx_manifest_check_frame)

@@ -75,11 +75,16 @@ void lx_progress_frame(int64_t f, double t_ms, const lx_camera_t *cam,
     lx_strbuf_adds(out, "],\"files\":[");
     /* Keys and names passed lx_manifest_check_frame: ids and file names,
      * nothing to escape. */
-    for (uint32_t k = 0; k < n; k++)
-        lx_strbuf_addf(out, "%s[\"%s\",\"%s\",\"%s\",\"%s\",%lld,%lld]", k ? "," : "",
+    /* The time as seconds and nanoseconds: a JSON number is a double,
+     * which cannot hold nanoseconds since 1970 exactly. */
+    for (uint32_t k = 0; k < n; k++) {
+        int64_t t = stamps ? stamps[k].mtime_ns : -1;
+        lx_strbuf_addf(out, "%s[\"%s\",\"%s\",\"%s\",\"%s\",%lld,%lld,%lld]", k ? "," : "",
                        files[k].key, files[k].name, files[k].hash, files[k].content,
                        (long long)(stamps ? stamps[k].size : -1),
-                       (long long)(stamps ? stamps[k].mtime_ns : -1));
+                       (long long)(t < 0 ? -1 : t / 1000000000),
+                       (long long)(t < 0 ? 0 : t % 1000000000));
+    }
     lx_strbuf_adds(out, "]}\n");
 }
 
@@ -91,9 +96,9 @@ lx_result_t lx_progress_append(int out_fd, const char *line, size_t len, bool tr
     int dir = openat(out_fd, LX_PROGRESS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir < 0)
         return lx_fail(err, LX_E_IO, "cannot open '%s': %s", LX_PROGRESS_DIR, strerror(errno));
-    int fd = openat(dir, LX_PROGRESS_FILE,
-                    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0),
-                    0644);
+    int fd = openat(
+        dir, LX_PROGRESS_FILE,
+        O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644);
     close(dir);
     if (fd < 0)
         return lx_fail(err, LX_E_IO, "cannot open '%s/%s': %s", LX_PROGRESS_DIR, LX_PROGRESS_FILE,
@@ -102,8 +107,8 @@ lx_result_t lx_progress_append(int out_fd, const char *line, size_t len, bool tr
     int e = errno;
     close(fd);
     return ok ? LX_OK
-              : lx_fail(err, LX_E_IO, "cannot write '%s/%s': %s", LX_PROGRESS_DIR,
-                        LX_PROGRESS_FILE, strerror(e));
+              : lx_fail(err, LX_E_IO, "cannot write '%s/%s': %s", LX_PROGRESS_DIR, LX_PROGRESS_FILE,
+                        strerror(e));
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -139,9 +144,9 @@ static bool s_range(const cJSON *o, const char *key, int64_t *a, int64_t *b)
 /* Top-level entries an export writes: anything else is someone else's. */
 static bool s_ours(const char *name)
 {
-    static const char *const names[] = {
-        "metadata.json", LX_PROGRESS_DIR, "rgba", "depth", "motion", "normal", "id",
-        "mask",          "camera",        "control"};
+    static const char *const names[] = {"metadata.json", LX_PROGRESS_DIR, "rgba", "depth",
+                                        "motion",        "normal",        "id",   "mask",
+                                        "camera",        "control"};
     for (size_t k = 0; k < sizeof names / sizeof *names; k++)
         if (strcmp(name, names[k]) == 0)
             return true;
@@ -274,17 +279,21 @@ static lx_result_t s_frame_line(const lx_manifest_t *m, const char *out_dir, con
     lx_result_t rc = fs && st ? LX_OK : lx_fail(err, LX_E_NOMEM, "out of memory");
     uint32_t k = 0;
     for (const cJSON *f = ok ? files->child : NULL; f && rc == LX_OK; f = f->next, k++) {
-        const cJSON *x[6];
-        for (int c = 0; c < 6; c++)
+        const cJSON *x[7];
+        for (int c = 0; c < 7; c++)
             x[c] = cJSON_GetArrayItem(f, c);
         if (!cJSON_IsString(x[0]) || !cJSON_IsString(x[1]) || !cJSON_IsString(x[2]) ||
-            !cJSON_IsString(x[3]) || !cJSON_IsNumber(x[4]) || !cJSON_IsNumber(x[5])) {
+            !cJSON_IsString(x[3]) || !cJSON_IsNumber(x[4]) || !cJSON_IsNumber(x[5]) ||
+            !cJSON_IsNumber(x[6])) {
             ok = false;
             break;
         }
         fs[k] = (lx_manifest_file_t){x[0]->valuestring, x[1]->valuestring, x[2]->valuestring,
                                      x[3]->valuestring};
-        st[k] = (lx_file_stamp_t){(int64_t)x[4]->valuedouble, (int64_t)x[5]->valuedouble};
+        st[k] = (lx_file_stamp_t){(int64_t)x[4]->valuedouble,
+                                  x[5]->valuedouble < 0 ? -1
+                                                        : (int64_t)x[5]->valuedouble * 1000000000 +
+                                                              (int64_t)x[6]->valuedouble};
     }
     int64_t f = ok ? (int64_t)fr->valuedouble : -1;
     /* The planned files only, every one intact: a line of other settings
@@ -321,9 +330,10 @@ lx_result_t lx_resume_scan(const lx_manifest_t *m, const char *out_dir, lx_resum
     size_t len = 0;
     char *text = s_journal_text(out_dir, &len);
     if (!text)
-        return errno == ENOENT ? LX_OK
-                               : lx_fail(err, LX_E_IO, "cannot read the progress journal of '%s': %s",
-                                         out_dir, strerror(errno));
+        return errno == ENOENT
+                   ? LX_OK
+                   : lx_fail(err, LX_E_IO, "cannot read the progress journal of '%s': %s", out_dir,
+                             strerror(errno));
     const lx_export_plan_t *plan = lx_manifest_plan(m);
     size_t n = (size_t)(plan->last - plan->first + 1);
     /* Where each frame's newest line starts: the journal is read in frame
@@ -395,7 +405,8 @@ lx_result_t lx_progress_verify(const char *out_dir, lx_verify_report_t *rep, lx_
         if (at[i] == SIZE_MAX)
             continue;
         const char *line = text + at[i];
-        cJSON *o = cJSON_ParseWithLength(line, (size_t)((char *)memchr(line, '\n', len - at[i]) - line));
+        cJSON *o =
+            cJSON_ParseWithLength(line, (size_t)((char *)memchr(line, '\n', len - at[i]) - line));
         const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
         done += cJSON_IsArray(files);
         for (const cJSON *f = cJSON_IsArray(files) ? files->child : NULL; f; f = f->next) {
