@@ -154,5 +154,9 @@ ok "6 digits while they suffice" test -e "$tmp/narrow/rgba/frame_999999.png"
 expect "widening an export's names is refused" 2 "$lattice" export "$patch" -o "$tmp/narrow" --frames 999997-1000000 "${small[@]}"
 ok "the refusal says why" grep -q "needs 7" "$tmp/err"
 
+# An output path that is a file is an I/O problem.
+touch "$tmp/a-file"
+expect "-o a file exits 2" 2 "$lattice" export "$patch" -o "$tmp/a-file" --frames 0-0
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

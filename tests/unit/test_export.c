@@ -233,7 +233,8 @@ static void test_determinism(void)
                           "normal/frame_000007.exr",        "id/frame_000007.png",
                           "mask/cards/frame_000007.png",    "camera/trajectory.json",
                           "camera/camera_re10k.txt",        "control/depth/frame_000007.png",
-                          "control/normal/frame_000007.png"};
+                          "control/normal/frame_000007.png", "control/flow/frame_000007.png",
+                          "control/seg/frame_000007.png"};
     for (size_t i = 0; i < sizeof arts / sizeof arts[0]; i++)
         CHECK_MSG(s_exists(dir, arts[i]), "missing %s", arts[i]);
     snprintf(dir, sizeof dir, "%s/t1", s_root);
@@ -275,6 +276,64 @@ static void test_cli_export_matches(void)
     free(mc);
 }
 
+/* metadata.json of export "a" (every artifact, control included): the
+ * control conventions carry the plan's resolved range and scale, and the
+ * ComfyUI section names only nodes that exist and only folders they load. */
+static void test_control_metadata(void)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/a", s_root);
+    size_t len = 0;
+    char *t = s_file(dir, "metadata.json", &len);
+    cJSON *m = t ? cJSON_Parse(t) : NULL;
+    free(t);
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    const cJSON *conv = cJSON_GetObjectItemCaseSensitive(m, "conventions");
+    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(conv, "controlDepth");
+    const cJSON *range = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(m, "config"), "controlDepthRange");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(cd, "source");
+    CHECK(cJSON_IsString(src) && strcmp(src->valuestring, "shot") == 0);
+    /* The recorded range is the config's, to the bit. */
+    const cJSON *n1 = cJSON_GetObjectItemCaseSensitive(cd, "near");
+    const cJSON *n2 = cJSON_GetObjectItemCaseSensitive(range, "near");
+    const cJSON *f1 = cJSON_GetObjectItemCaseSensitive(cd, "far");
+    const cJSON *f2 = cJSON_GetObjectItemCaseSensitive(range, "far");
+    CHECK(cJSON_IsNumber(n1) && cJSON_IsNumber(n2) && n1->valuedouble == n2->valuedouble &&
+          cJSON_IsNumber(f1) && cJSON_IsNumber(f2) && f1->valuedouble == f2->valuedouble &&
+          n1->valuedouble < f1->valuedouble);
+    const cJSON *flow = cJSON_GetObjectItemCaseSensitive(conv, "controlFlow");
+    const cJSON *scale = cJSON_GetObjectItemCaseSensitive(flow, "scale");
+    CHECK(cJSON_IsNumber(scale) && scale->valuedouble > 0);
+    CHECK(cJSON_GetObjectItemCaseSensitive(conv, "controlSeg") &&
+          cJSON_GetObjectItemCaseSensitive(conv, "controlNormal"));
+    const cJSON *comfy = cJSON_GetObjectItemCaseSensitive(m, "comfyui");
+    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(comfy, "recommendedNodes");
+    static const char *const real[] = {"VHS_LoadImagesPath", "ControlNetLoader",
+                                       "ControlNetApplyAdvanced"};
+    int n_nodes = 0;
+    for (const cJSON *x = nodes ? nodes->child : NULL; x; x = x->next, n_nodes++) {
+        bool known = false;
+        for (size_t k = 0; k < 3; k++)
+            known = known || (cJSON_IsString(x) && strcmp(x->valuestring, real[k]) == 0);
+        CHECK_MSG(known, "recommended node '%s'", cJSON_IsString(x) ? x->valuestring : "?");
+    }
+    CHECK(n_nodes > 0);
+    /* Only 8-bit PNG folders, which VHS_LoadImagesPath loads. */
+    const cJSON *folders = cJSON_GetObjectItemCaseSensitive(comfy, "imageFolders");
+    static const char *const want[] = {"rgba",         "mask/cards",  "control/depth",
+                                       "control/normal", "control/flow", "control/seg"};
+    CHECK_EQ_INT(cJSON_GetArraySize(folders), 6);
+    for (int k = 0; k < 6 && cJSON_GetArraySize(folders) == 6; k++)
+        CHECK_EQ_STR(cJSON_GetArrayItem(folders, k)->valuestring, want[k]);
+    char *text = cJSON_PrintUnformatted(m);
+    CHECK(text && strstr(text, "LoadEXR") == NULL);
+    free(text);
+    cJSON_Delete(m);
+}
+
 static void test_verify_catches_damage(void)
 {
     char dir[512];
@@ -282,7 +341,7 @@ static void test_verify_catches_damage(void)
     lx_verify_report_t rep;
     lx_error_t err = {0};
     CHECK(lx_export_verify(dir, &rep, &err) == LX_OK);
-    CHECK(rep.checked == 12 * 8 + 2 && rep.missing == 0 && rep.mismatched == 0 && rep.extra == 0);
+    CHECK(rep.checked == 12 * 10 + 2 && rep.missing == 0 && rep.mismatched == 0 && rep.extra == 0);
     lx_strbuf_release(&rep.text);
     /* Corrupt one byte, delete one file, add one. */
     char path[1024];
@@ -637,7 +696,7 @@ static void test_manifest_any_order(void)
     snprintf(dir, sizeof dir, "%s/m_ref", s_root);
     CHECK(s_export_plan(fx.p, &fx.plan, dir, 2, false, &err) == LX_OK);
     CHECK_EQ_INT(fx.n, 12);
-    CHECK_EQ_INT(fx.r[0].n, 8);
+    CHECK_EQ_INT(fx.r[0].n, 10);
     static const char *const outs[] = {"m_reverse", "m_shuffled"};
     for (int o = 0; o < 2; o++) {
         lx_manifest_t *m = lx_manifest_new(fx.p, &fx.plan, NULL, &err);
@@ -881,6 +940,7 @@ int main(void)
         TEST_MAIN_END();
     test_determinism();
     test_cli_export_matches();
+    test_control_metadata();
     test_verify_catches_damage();
     test_closure_and_readback();
     test_many_layers();

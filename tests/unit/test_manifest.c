@@ -98,7 +98,7 @@ static void s_expected_keys(const lx_program_t *p, uint32_t arts, char *out, siz
                 n += (size_t)snprintf(out + n, size - n, "mask/%s ", layer);
         }
     if (arts & LX_ART_CONTROL)
-        snprintf(out + n, size - n, "control/depth control/normal ");
+        snprintf(out + n, size - n, "control/depth control/normal control/flow control/seg ");
 }
 
 /* Plans text with cfg_json, lists the frame files and renders the plan's
@@ -183,13 +183,14 @@ static void test_planned_is_rendered(void)
         lx_export_file_t *f = NULL;
         uint32_t n = 0;
         lx_error_t err = {0};
-        CHECK(lx_export_frame_files(p, &plan, NULL, &f, &n, &err) == LX_OK && n == 10);
+        CHECK(lx_export_frame_files(p, &plan, NULL, &f, &n, &err) == LX_OK && n == 12);
         static const char *const keys[] = {
-            "rgba",      "depth",      "motion",  "normal",        "id",
-            "mask/back", "mask/front", "mask/fx", "control/depth", "control/normal"};
-        static const char *const exts[] = {"exr", "npy", "npy", "npy", "png",
-                                           "exr", "exr", "exr", "png", "png"};
-        for (uint32_t j = 0; f && j < n && j < 10; j++) {
+            "rgba",          "depth",          "motion",       "normal",
+            "id",            "mask/back",      "mask/front",   "mask/fx",
+            "control/depth", "control/normal", "control/flow", "control/seg"};
+        static const char *const exts[] = {"exr", "npy", "npy", "npy", "png", "exr",
+                                           "exr", "exr", "png", "png", "png", "png"};
+        for (uint32_t j = 0; f && j < n && j < 12; j++) {
             CHECK_EQ_STR(f[j].key, keys[j]);
             CHECK_EQ_STR(f[j].ext, exts[j]);
         }

@@ -27,7 +27,9 @@ typedef enum lx_export_kind {
     LX_EXPORT_ID,
     LX_EXPORT_MASK,
     LX_EXPORT_CONTROL_DEPTH,
-    LX_EXPORT_CONTROL_NORMAL
+    LX_EXPORT_CONTROL_NORMAL,
+    LX_EXPORT_CONTROL_FLOW,
+    LX_EXPORT_CONTROL_SEG
 } lx_export_kind_t;
 
 /* The encoder of an artifact file, and so its extension. */
@@ -56,7 +58,8 @@ typedef struct lx_export_file {
 /* The artifact files every frame of plan has, in the order
  * lx_frame_renderer_render produces them: rgba, depth, motion, normal, id,
  * mask/<layer> for each of p's layers (lx_raster_layers), control/depth,
- * control/normal, each when its artifact is on, with the extension its
+ * control/normal, control/flow, control/seg, each when its artifact is on
+ * (the four control files with the control artifact), with the extension its
  * format setting gives. The camera artifact has no per-frame file (a
  * manifest writes camera/ once). The frame renderer builds its work from
  * this list and a manifest checks every frame against it, so the files a
@@ -111,7 +114,9 @@ typedef struct lx_frame_renderer lx_frame_renderer_t;
 
 /* threads: rasterizer tiles and parallel encoding (>= 1). clock may be
  * NULL (no stage times). NULL with err set: LX_E_INVALID for a program
- * whose files cannot be planned (lx_export_frame_files), LX_E_NOMEM. */
+ * whose files cannot be planned (lx_export_frame_files) or a plan whose
+ * control settings are unresolved (a plan lx_export_plan did not make),
+ * LX_E_NOMEM. */
 lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_export_plan_t *plan,
                                            uint32_t threads, lx_clock_fn clock, void *clock_user,
                                            const lx_alloc_t *alloc, lx_error_t *err);

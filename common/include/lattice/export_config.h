@@ -29,6 +29,21 @@ enum {
 /* The artifact names of the spec, in bit order. */
 extern const char *const lx_artifact_names[8];
 
+/* The artifacts `--artifacts comfyui` selects: what ComfyUI loads from PNG
+ * folders (rgba, mask, control) and the camera files for camera-control
+ * models. */
+#define LX_ART_COMFYUI (LX_ART_RGBA | LX_ART_MASK | LX_ART_CAMERA | LX_ART_CONTROL)
+
+/* How control/depth is normalized (config key controlDepthRange; docs/
+ * export-format.md, "Control images"). After lx_export_plan a plan's
+ * control_depth is never LX_CDEPTH_AUTO, and LX_CDEPTH_SHOT is measured. */
+typedef enum lx_control_depth {
+    LX_CDEPTH_AUTO,   /* depthRange's [near, far] when given (-> RANGE), else SHOT */
+    LX_CDEPTH_SHOT,   /* the visible depth range of the exported frames (lx_shot_measure) */
+    LX_CDEPTH_CAMERA, /* each frame's camera near/far */
+    LX_CDEPTH_RANGE   /* control_depth_near/far from the config */
+} lx_control_depth_t;
+
 typedef struct lx_export_config {
     size_t size;
     bool has_frames;
@@ -43,6 +58,13 @@ typedef struct lx_export_config {
     uint32_t frames_per_cycle; /* 0 = default */
     lx_exr_compression_t exr_compression;
     int png_level;
+    /* The control tier (used only with LX_ART_CONTROL). */
+    lx_control_depth_t control_depth;
+    double control_depth_near, control_depth_far; /* RANGE, or SHOT once measured */
+    bool control_depth_measured;                  /* SHOT: near/far hold the measured range */
+    bool control_depth16;                         /* formats.controlDepth png16 (else png8) */
+    double flow_scale;                            /* px at the wheel's rim; 0 = the shot's */
+    bool flow_scale_measured;                     /* flow_scale is the shot's, measured */
 } lx_export_config_t;
 
 void lx_export_config_init(lx_export_config_t *cfg);
@@ -54,8 +76,9 @@ void lx_export_config_init(lx_export_config_t *cfg);
 lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text, size_t len,
                                        lx_diags_t *diags);
 
-/* Parses an artifact list "rgba,depth,mask" (or "all"); false when a name
- * is unknown (its text in *bad). */
+/* Parses an artifact list "rgba,depth,mask", where "all" is every artifact
+ * and "comfyui" is LX_ART_COMFYUI; false when a name is unknown (its text
+ * in *bad). */
 bool lx_export_parse_artifacts(const char *list, uint32_t *mask, const char **bad);
 
 /* Everything an export needs, resolved. Depth is normalized by each
@@ -75,7 +98,14 @@ typedef struct lx_export_plan {
  * per cycle (EX-503, a warning), more than 65535 ids with the id artifact
  * (EX-507), a cyclic program whose frames depend on the absolute time, the
  * cycle index or integrating state, so frame N cannot equal frame 0
- * (EX-508, a warning). Returns LX_OK or LX_E_DIAG. */
+ * (EX-508, a warning). With the control artifact it also resolves the
+ * control tier: controlDepthRange "auto" becomes depthRange's range or the
+ * shot's, and a shot range or flow scale not measured yet is measured by
+ * evaluating every exported frame (lx_shot_measure, no rasterizing). A
+ * config that came from lx_export_plan_config_json carries the measured
+ * values, so rebuilding a plan from it (workers, the coordinator, rerender)
+ * evaluates nothing and gives the same config hash. Returns LX_OK,
+ * LX_E_DIAG or LX_E_NOMEM. */
 lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                            lx_export_plan_t *plan, lx_diags_t *diags);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lattice/patch.h"
+#include "lattice/shot.h"
 
 const char *const lx_artifact_names[8] = {"rgba", "depth", "motion", "normal",
                                           "id",   "mask",  "camera", "control"};
@@ -41,6 +42,8 @@ bool lx_export_parse_artifacts(const char *list, uint32_t *mask, const char **ba
                 k = i;
         if (strcmp(word, "all") == 0)
             m |= LX_ART_DEFAULT | LX_ART_CONTROL;
+        else if (strcmp(word, "comfyui") == 0)
+            m |= LX_ART_COMFYUI;
         else if (k < 0) {
             *bad = word;
             return false;
@@ -116,13 +119,78 @@ static void s_unknown(lx_diags_t *d, const char *ptr, const char *key, const cha
         lx_diag_help(d, dg, "did you mean '%s'?", s);
 }
 
+/* [near, far] with 0 <= near < far, both finite. */
+static bool s_range(const cJSON *n, const cJSON *f, double *near, double *far)
+{
+    if (!cJSON_IsNumber(n) || !cJSON_IsNumber(f) || !(n->valuedouble >= 0) ||
+        !(f->valuedouble > n->valuedouble) || !isfinite(f->valuedouble))
+        return false;
+    *near = n->valuedouble;
+    *far = f->valuedouble;
+    return true;
+}
+
+/* controlDepthRange: "auto" | "shot" | "camera" | [near, far], or the
+ * resolved form lx_export_plan_config_json writes for a measured shot,
+ * {"source": "shot", "near": N, "far": F}. */
+static bool s_control_depth(const cJSON *v, lx_export_config_t *cfg)
+{
+    static const char *const modes[] = {"auto", "shot", "camera"};
+    for (int m = 0; m < 3 && cJSON_IsString(v); m++)
+        if (strcmp(v->valuestring, modes[m]) == 0) {
+            cfg->control_depth = (lx_control_depth_t)m;
+            cfg->control_depth_measured = false;
+            return true;
+        }
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(v, "source");
+    if (cJSON_IsObject(v) && cJSON_GetArraySize(v) == 3 && cJSON_IsString(src) &&
+        strcmp(src->valuestring, "shot") == 0 &&
+        s_range(cJSON_GetObjectItemCaseSensitive(v, "near"),
+                cJSON_GetObjectItemCaseSensitive(v, "far"), &cfg->control_depth_near,
+                &cfg->control_depth_far)) {
+        cfg->control_depth = LX_CDEPTH_SHOT;
+        cfg->control_depth_measured = true;
+        return true;
+    }
+    if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 &&
+        s_range(cJSON_GetArrayItem(v, 0), cJSON_GetArrayItem(v, 1), &cfg->control_depth_near,
+                &cfg->control_depth_far)) {
+        cfg->control_depth = LX_CDEPTH_RANGE;
+        cfg->control_depth_measured = false;
+        return true;
+    }
+    return false;
+}
+
+/* flowScale: "shot" | px > 0, or the resolved {"source": "shot", "px": S}. */
+static bool s_flow_scale(const cJSON *v, lx_export_config_t *cfg)
+{
+    const cJSON *px = cJSON_GetObjectItemCaseSensitive(v, "px");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(v, "source");
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "shot") == 0) {
+        cfg->flow_scale = 0;
+        cfg->flow_scale_measured = false;
+    } else if (cJSON_IsNumber(v) && v->valuedouble > 0 && isfinite(v->valuedouble)) {
+        cfg->flow_scale = v->valuedouble;
+        cfg->flow_scale_measured = false;
+    } else if (cJSON_IsObject(v) && cJSON_GetArraySize(v) == 2 && cJSON_IsString(src) &&
+               strcmp(src->valuestring, "shot") == 0 && cJSON_IsNumber(px) &&
+               px->valuedouble > 0 && isfinite(px->valuedouble)) {
+        cfg->flow_scale = px->valuedouble;
+        cfg->flow_scale_measured = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text, size_t len,
                                        lx_diags_t *d)
 {
     static const char *const keys[] = {"frames",       "resolution",     "artifacts",
                                        "formats",      "depthRange",     "motionScale",
                                        "framesPerCycle", "exrCompression", "pngLevel",
-                                       "alphaThreshold"};
+                                       "alphaThreshold", "controlDepthRange", "flowScale"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!cJSON_IsObject(root)) {
@@ -185,14 +253,16 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                     ok = s_choice(f, "exr", "npy", &cfg->float_npy);
                 else if (strcmp(f->string, "mask") == 0)
                     ok = s_choice(f, "png", "exr", &cfg->mask_exr);
+                else if (strcmp(f->string, "controlDepth") == 0)
+                    ok = s_choice(f, "png8", "png16", &cfg->control_depth16);
                 else {
-                    static const char *const fk[] = {"color", "float", "mask"};
-                    s_unknown(d, fptr, f->string, fk, 3);
+                    static const char *const fk[] = {"color", "float", "mask", "controlDepth"};
+                    s_unknown(d, fptr, f->string, fk, 4);
                     continue;
                 }
                 if (!ok)
                     s_bad(d, fptr, "%s is not a supported format here (color: png|exr, float: "
-                                   "exr|npy, mask: png|exr)",
+                                   "exr|npy, mask: png|exr, controlDepth: png8|png16)",
                           f->string);
             }
         } else if (strcmp(k, "depthRange") == 0 && cJSON_IsString(it) &&
@@ -238,6 +308,16 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                 cfg->png_level = (int)it->valuedouble;
             else
                 s_bad(d, ptr, "%s must be an integer from 0 to 9", "pngLevel");
+        } else if (strcmp(k, "controlDepthRange") == 0) {
+            if (!s_control_depth(it, cfg))
+                s_bad(d, ptr, "%s must be \"auto\", \"shot\", \"camera\", [near, far] with "
+                              "0 <= near < far, or {\"source\": \"shot\", \"near\", \"far\"}",
+                      "controlDepthRange");
+        } else if (strcmp(k, "flowScale") == 0) {
+            if (!s_flow_scale(it, cfg))
+                s_bad(d, ptr, "%s must be \"shot\", a number of pixels > 0, or "
+                              "{\"source\": \"shot\", \"px\"}",
+                      "flowScale");
         } else if (strcmp(k, "formats") == 0) {
             s_bad(d, ptr, "%s must be an object", "formats");
         } else {
@@ -246,6 +326,52 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
     }
     cJSON_Delete(root);
     return d->n_errors > errors ? LX_E_DIAG : LX_OK;
+}
+
+/* The control tier's settings, resolved (see lx_export_plan): the shot is
+ * measured only when a setting needs it and was not measured before. */
+static lx_result_t s_control(const lx_program_t *p, lx_export_plan_t *plan)
+{
+    lx_export_config_t *c = &plan->cfg;
+    if (c->control_depth == LX_CDEPTH_AUTO) {
+        c->control_depth = c->has_depth_range ? LX_CDEPTH_RANGE : LX_CDEPTH_SHOT;
+        c->control_depth_near = c->depth_near;
+        c->control_depth_far = c->depth_far;
+        c->control_depth_measured = false;
+    }
+    bool depth = c->control_depth == LX_CDEPTH_SHOT && !c->control_depth_measured;
+    bool flow = c->flow_scale == 0;
+    if (!depth && !flow)
+        return LX_OK;
+    lx_shot_t shot;
+    lx_error_t err = {0};
+    lx_result_t rc = lx_shot_measure(p, plan, NULL, &shot, &err);
+    if (rc != LX_OK)
+        return rc;
+    if (depth) {
+        double near = shot.any_surface ? shot.depth_near : shot.camera_near;
+        double far = shot.any_surface ? shot.depth_far : shot.camera_far;
+        /* A range narrower than 0.1% of far (one flat card facing the
+         * camera) would turn float rounding into contrast: widened, keeping
+         * near, so such a surface is bright. */
+        if (!(near >= 0 && isfinite(near) && isfinite(far)))
+            near = 0, far = 1; /* no surface and an unusable camera range */
+        double min_width = 1e-3 * (far > 1e-6 ? far : 1e-6);
+        if (!(far - near >= min_width))
+            far = near + min_width;
+        c->control_depth_near = near;
+        c->control_depth_far = far;
+        c->control_depth_measured = true;
+    }
+    if (flow) {
+        /* In the motion file's units (x motionScale), 1e-6 larger so that
+         * float rounding of the largest vector stays inside the wheel, and
+         * at least 1e-6 px (a shot that does not move is white). */
+        double s = shot.motion_max * fabs(c->motion_scale) * (1 + 1e-6);
+        c->flow_scale = !isfinite(s) ? 1e300 : s > 1e-6 ? s : 1e-6;
+        c->flow_scale_measured = true;
+    }
+    return LX_OK;
 }
 
 /* A cyclic export closes when every frame is a function of the phase:
@@ -343,6 +469,8 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
     }
     if (d->n_errors > errors)
         return LX_E_DIAG;
+    if ((cfg->artifacts & LX_ART_CONTROL) && s_control(p, plan) != LX_OK)
+        return LX_E_NOMEM;
     lx_strbuf_t sb;
     lx_strbuf_init(&sb, NULL);
     lx_export_plan_config_json(plan, &sb);
@@ -366,11 +494,42 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
             lx_strbuf_addf(out, "%s\"%s\"", first ? "" : ",", lx_artifact_names[i]);
             first = false;
         }
+    /* The control tier's keys only with the control artifact, so that the
+     * hash of every other export stays what it was. */
+    bool control = (c->artifacts & LX_ART_CONTROL) != 0;
     lx_strbuf_addf(out,
-                   "],\"formats\":{\"color\":\"%s\",\"float\":\"%s\",\"mask\":\"%s\"},"
+                   "],\"formats\":{\"color\":\"%s\",\"float\":\"%s\",\"mask\":\"%s\"%s},"
                    "\"depthRange\":%s,\"motionScale\":%.17g,\"alphaThreshold\":%.17g,"
-                   "\"framesPerCycle\":%u,\"exrCompression\":\"%s\",\"pngLevel\":%d}",
+                   "\"framesPerCycle\":%u,\"exrCompression\":\"%s\",\"pngLevel\":%d",
                    c->color_exr ? "exr" : "png", c->float_npy ? "npy" : "exr",
-                   c->mask_exr ? "exr" : "png", range, c->motion_scale, c->alpha_threshold,
-                   plan->sampling.frames_per_cycle, comp[c->exr_compression], c->png_level);
+                   c->mask_exr ? "exr" : "png",
+                   !control ? "" : c->control_depth16 ? ",\"controlDepth\":\"png16\""
+                                                      : ",\"controlDepth\":\"png8\"",
+                   range, c->motion_scale, c->alpha_threshold, plan->sampling.frames_per_cycle,
+                   comp[c->exr_compression], c->png_level);
+    if (control) {
+        /* Measured values in full (%.17g reads back to the same double), so
+         * a plan rebuilt from this text measures nothing and hashes the same. */
+        if (c->control_depth == LX_CDEPTH_CAMERA)
+            lx_strbuf_adds(out, ",\"controlDepthRange\":\"camera\"");
+        else if (c->control_depth == LX_CDEPTH_SHOT && c->control_depth_measured)
+            lx_strbuf_addf(out,
+                           ",\"controlDepthRange\":{\"source\":\"shot\",\"near\":%.17g,"
+                           "\"far\":%.17g}",
+                           c->control_depth_near, c->control_depth_far);
+        else if (c->control_depth == LX_CDEPTH_RANGE)
+            lx_strbuf_addf(out, ",\"controlDepthRange\":[%.17g,%.17g]", c->control_depth_near,
+                           c->control_depth_far);
+        else
+            lx_strbuf_addf(out, ",\"controlDepthRange\":\"%s\"",
+                           c->control_depth == LX_CDEPTH_SHOT ? "shot" : "auto");
+        if (c->flow_scale > 0 && c->flow_scale_measured)
+            lx_strbuf_addf(out, ",\"flowScale\":{\"source\":\"shot\",\"px\":%.17g}",
+                           c->flow_scale);
+        else if (c->flow_scale > 0)
+            lx_strbuf_addf(out, ",\"flowScale\":%.17g", c->flow_scale);
+        else
+            lx_strbuf_adds(out, ",\"flowScale\":\"shot\"");
+    }
+    lx_strbuf_adds(out, "}");
 }

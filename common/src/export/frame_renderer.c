@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lattice/control.h"
 #include "lattice/digest.h"
 #include "lattice/dmath.h"
 #include "lattice/export.h"
@@ -22,7 +23,10 @@ typedef enum {
     K_MASK_PNG,
     K_MASK_EXR,
     K_CONTROL_DEPTH,
-    K_CONTROL_NORMAL
+    K_CONTROL_DEPTH16,
+    K_CONTROL_NORMAL,
+    K_CONTROL_FLOW,
+    K_CONTROL_SEG
 } kind_t;
 
 /* One artifact file of every frame (lx_export_frame_files): how it is
@@ -57,6 +61,7 @@ struct lx_frame_renderer {
     uint32_t n_jobs;
     uint32_t *order;           /* jobs by decreasing buffer size: the longest encodes start first */
     float srgb_threshold[256]; /* linear value where 8-bit sRGB code k+1 starts */
+    uint8_t wheel[LX_CONTROL_WHEEL_SIZE][3]; /* the flow colour wheel */
     bool reencode;             /* encode the buffers as they are (benchmark floor) */
     lx_frame_result_t result;
 };
@@ -120,6 +125,20 @@ static float s_depth01(const lx_frame_renderer_t *fr, float z)
     return (float)(d < 0 ? 0 : d > 1 ? 1 : d);
 }
 
+/* Control depth in [0, 1], 0 = near: by the plan's resolved control range
+ * (the shot's or the config's), or by each frame's camera. */
+static double s_control01(const lx_frame_renderer_t *fr, float z)
+{
+    const lx_export_config_t *c = &fr->plan.cfg;
+    bool camera = c->control_depth == LX_CDEPTH_CAMERA;
+    double near = camera ? fr->camera->near : c->control_depth_near;
+    double far = camera ? fr->camera->far : c->control_depth_far;
+    if (!(far > near))
+        return 1.0;
+    double d = (z - near) / (far - near);
+    return d < 0 ? 0 : d > 1 ? 1 : d;
+}
+
 static void s_convert(lx_frame_renderer_t *fr, job_t *j)
 {
     const lx_framebuf_t *fb = fr->fb;
@@ -176,7 +195,34 @@ static void s_convert(lx_frame_renderer_t *fr, job_t *j)
     case K_CONTROL_DEPTH: {
         uint8_t *o = j->data;
         for (size_t i = 0; i < n; i++)
-            o[i] = isinf(fb->depth[i]) ? 0 : s_u8(1.0 - s_depth01(fr, fb->depth[i]));
+            o[i] = isinf(fb->depth[i]) ? 0 : s_u8(1.0 - s_control01(fr, fb->depth[i]));
+        break;
+    }
+    case K_CONTROL_DEPTH16: {
+        uint16_t *o = j->data;
+        for (size_t i = 0; i < n; i++)
+            o[i] = isinf(fb->depth[i])
+                       ? 0
+                       : (uint16_t)lround((1.0 - s_control01(fr, fb->depth[i])) * 65535.0);
+        break;
+    }
+    case K_CONTROL_FLOW: {
+        /* One scale for the whole shot (the plan's), never per frame. */
+        uint8_t *o = j->data;
+        double inv = 1.0 / fr->plan.cfg.flow_scale;
+        for (size_t i = 0; i < n; i++) {
+            if (!fb->motion_valid[i])
+                o[3 * i] = o[3 * i + 1] = o[3 * i + 2] = 255;
+            else
+                lx_control_flow_rgb((const uint8_t(*)[3])fr->wheel, fb->motion[2 * i] * inv,
+                                    fb->motion[2 * i + 1] * inv, &o[3 * i]);
+        }
+        break;
+    }
+    case K_CONTROL_SEG: {
+        uint8_t *o = j->data;
+        for (size_t i = 0; i < n; i++)
+            lx_control_seg_rgb(fb->id[i], &o[3 * i]);
         break;
     }
     case K_CONTROL_NORMAL: {
@@ -298,7 +344,15 @@ static lx_result_t s_jobs(lx_frame_renderer_t *fr, lx_error_t *err)
                      : s_add_job(fr, x, K_MASK_PNG, 1, LX_PIX_U8, NULL);
             break;
         case LX_EXPORT_CONTROL_DEPTH:
-            ok = s_add_job(fr, x, K_CONTROL_DEPTH, 1, LX_PIX_U8, NULL);
+            ok = fr->plan.cfg.control_depth16
+                     ? s_add_job(fr, x, K_CONTROL_DEPTH16, 1, LX_PIX_U16, NULL)
+                     : s_add_job(fr, x, K_CONTROL_DEPTH, 1, LX_PIX_U8, NULL);
+            break;
+        case LX_EXPORT_CONTROL_FLOW:
+            ok = s_add_job(fr, x, K_CONTROL_FLOW, 3, LX_PIX_U8, NULL);
+            break;
+        case LX_EXPORT_CONTROL_SEG:
+            ok = s_add_job(fr, x, K_CONTROL_SEG, 3, LX_PIX_U8, NULL);
             break;
         case LX_EXPORT_CONTROL_NORMAL:
             ok = s_add_job(fr, x, K_CONTROL_NORMAL, 3, LX_PIX_U8, NULL);
@@ -329,6 +383,16 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
                                            const lx_alloc_t *alloc, lx_error_t *err)
 {
     alloc = alloc ? alloc : lx_alloc_default();
+    const lx_export_config_t *c = &plan->cfg;
+    if ((c->artifacts & LX_ART_CONTROL) &&
+        (c->control_depth == LX_CDEPTH_AUTO ||
+         (c->control_depth == LX_CDEPTH_SHOT && !c->control_depth_measured) ||
+         !(c->flow_scale > 0))) {
+        lx_fail(err, LX_E_INVALID,
+                "the plan's control depth range or flow scale is not resolved (lx_export_plan "
+                "resolves them)");
+        return NULL;
+    }
     lx_frame_renderer_t *fr = lx_calloc(alloc, 1, sizeof *fr);
     if (!fr) {
         lx_fail(err, LX_E_NOMEM, "out of memory");
@@ -361,6 +425,7 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
         return NULL;
     }
     s_srgb_table(fr);
+    lx_control_wheel(fr->wheel);
     return fr;
 }
 

@@ -352,6 +352,60 @@ bool lx_manifest_same_frame(const lx_manifest_t *a, const lx_manifest_t *b, int6
 
 /* ---- metadata.json -------------------------------------------------- */
 
+/* conventions.controlDepth, controlNormal, controlFlow, controlSeg: what
+ * the control images hold, with the plan's resolved range and scale
+ * (docs/export-format.md, "Control images"). */
+static void s_control_conventions(cJSON *c, const lx_export_config_t *cfg, double near0,
+                                  double far0)
+{
+    cJSON *d = cJSON_AddObjectToObject(c, "controlDepth");
+    bool camera = cfg->control_depth == LX_CDEPTH_CAMERA;
+    cJSON_AddNumberToObject(d, "near", camera ? near0 : cfg->control_depth_near);
+    cJSON_AddNumberToObject(d, "far", camera ? far0 : cfg->control_depth_far);
+    cJSON_AddStringToObject(d, "source",
+                            camera                                    ? "camera"
+                            : cfg->control_depth == LX_CDEPTH_SHOT ? "shot"
+                                                                      : "config");
+    cJSON_AddNumberToObject(d, "bits", cfg->control_depth16 ? 16 : 8);
+    cJSON_AddStringToObject(d, "value",
+                            cfg->control_depth16
+                                ? "round(65535 * (1 - clamp((z - near) / (far - near), 0, 1))), "
+                                  "z = planar camera depth; near = bright; background 0"
+                                : "round(255 * (1 - clamp((z - near) / (far - near), 0, 1))), "
+                                  "z = planar camera depth; near = bright; background 0");
+    cJSON_AddStringToObject(d, "range",
+                            camera ? "each frame's camera near/far (near, far: frame 0's)"
+                            : cfg->control_depth == LX_CDEPTH_SHOT
+                                ? "the visible depth range of all exported frames, measured "
+                                  "before rendering"
+                                : "from the config (controlDepthRange or depthRange)");
+    cJSON *n = cJSON_AddObjectToObject(c, "controlNormal");
+    cJSON_AddStringToObject(n, "value",
+                            "round(255 * ((-x, y, z) + 1) / 2) of the camera-space normal "
+                            "(x right, y up, z toward the viewer): ControlNet/OpenGL-style, "
+                            "x flipped");
+    cJSON *bg = cJSON_AddArrayToObject(n, "background");
+    for (int k = 0; k < 3; k++)
+        cJSON_AddItemToArray(bg, cJSON_CreateNumber(k < 2 ? 128 : 255));
+    cJSON *f = cJSON_AddObjectToObject(c, "controlFlow");
+    cJSON_AddStringToObject(f, "wheel",
+                            "Middlebury (Baker et al.) computeColor, 55 colours: RY 15, YG 6, "
+                            "GC 4, CB 11, BM 13, MR 6");
+    cJSON_AddNumberToObject(f, "scale", cfg->flow_scale);
+    cJSON_AddStringToObject(f, "source", cfg->flow_scale_measured ? "shot" : "config");
+    cJSON_AddStringToObject(f, "value",
+                            "motion (u, v) / scale coloured by the wheel: hue = direction "
+                            "(+x red), saturation = magnitude, white = no motion or valid 0; "
+                            "above the scale darkened to 75%");
+    cJSON *g = cJSON_AddObjectToObject(c, "controlSeg");
+    cJSON_AddStringToObject(g, "rule",
+                            "c = id * 0x9E3779 mod 2^24; RGB = (c >> 16, (c >> 8) & 255, "
+                            "c & 255); distinct for distinct ids below 2^24");
+    cJSON *black = cJSON_AddArrayToObject(g, "background");
+    for (int k = 0; k < 3; k++)
+        cJSON_AddItemToArray(black, cJSON_CreateNumber(0));
+}
+
 /* near0, far0: the first frame's camera range. */
 static void s_conventions(cJSON *root, const lx_export_plan_t *plan, double near0, double far0)
 {
@@ -393,6 +447,8 @@ static void s_conventions(cJSON *root, const lx_export_plan_t *plan, double near
                             "depth, normal, id and motion come from the front-most surface at "
                             "the pixel centre whose opacity x alpha >= alphaThreshold; "
                             "fainter surfaces are skipped");
+    if (plan->cfg.artifacts & LX_ART_CONTROL)
+        s_control_conventions(c, &plan->cfg, near0, far0);
     cJSON *cam = cJSON_AddObjectToObject(c, "camera");
     cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
     cJSON_AddStringToObject(cam, "fov", "vertical, degrees");
@@ -648,6 +704,34 @@ static void s_frame_sums(const lx_manifest_t *m, cJSON *sums)
     }
 }
 
+/* comfyui: the folders ComfyUI can load and the nodes that load them.
+ * VHS_LoadImagesPath (ComfyUI-VideoHelperSuite, "Load Images (Path)")
+ * loads a folder's PNG/JPG files in name order and skips .exr and .npy; it
+ * converts through 8-bit RGB(A), so 16-bit PNGs (id, png16 control depth)
+ * are not listed. No ComfyUI core node loads EXR sequences. */
+static void s_comfyui(const lx_manifest_t *m, cJSON *root)
+{
+    cJSON *comfy = cJSON_AddObjectToObject(root, "comfyui");
+    cJSON *folders = cJSON_CreateArray();
+    for (uint32_t j = 0; j < m->n_arts; j++) {
+        const lx_export_file_t *a = &m->arts[j];
+        bool png8 = a->format == LX_EXPORT_PNG && a->kind != LX_EXPORT_ID &&
+                    !(a->kind == LX_EXPORT_CONTROL_DEPTH && m->plan.cfg.control_depth16);
+        if (png8)
+            cJSON_AddItemToArray(folders, cJSON_CreateString(a->key));
+    }
+    cJSON_AddBoolToObject(comfy, "compatible", cJSON_GetArraySize(folders) > 0);
+    static const char *const nodes[] = {"VHS_LoadImagesPath", "ControlNetLoader",
+                                        "ControlNetApplyAdvanced"};
+    cJSON_AddItemToObject(comfy, "recommendedNodes", cJSON_CreateStringArray(nodes, 3));
+    cJSON_AddItemToObject(comfy, "imageFolders", folders);
+    cJSON_AddStringToObject(comfy, "note",
+                            "load each folder in imageFolders with VHS_LoadImagesPath "
+                            "(ComfyUI-VideoHelperSuite, Load Images (Path)); it reads 8-bit "
+                            "PNGs and skips EXR and NPY files, which no ComfyUI core node "
+                            "loads; 16-bit PNGs (id, png16 control depth) are for other tools");
+}
+
 lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
                               const lx_manifest_run_t *run, lx_error_t *err)
 {
@@ -672,11 +756,7 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
      * complete. */
     if (m->plan.cfg.artifacts & LX_ART_CAMERA)
         rc = s_write_camera(m, out_dir, sums, err);
-    cJSON *comfy = cJSON_AddObjectToObject(root, "comfyui");
-    cJSON_AddBoolToObject(comfy, "compatible", true);
-    static const char *const nodes[] = {"VHS_LoadImagesPath", "LoadImageMask",
-                                        "ControlNetApplyAdvanced", "LoadEXR"};
-    cJSON_AddItemToObject(comfy, "recommendedNodes", cJSON_CreateStringArray(nodes, 4));
+    s_comfyui(m, root);
     cJSON *run_o = cJSON_AddObjectToObject(root, "run");
     cJSON_AddNumberToObject(run_o, "workers", run->workers);
     cJSON_AddNumberToObject(run_o, "threads", run->threads);

@@ -1,4 +1,8 @@
-/* lx_export_prepare: request texts -> program + plan, diagnostics as text. */
+/* lx_export_prepare: request texts -> program + plan, diagnostics as text.
+ * Planning (lx_export_plan) also measures the shot for the control tier
+ * (lattice/shot.h), so `lattice export`, `lattice submit` and the
+ * coordinator's SUBMIT all resolve the same control depth range and flow
+ * scale here, once, and hand them on in the resolved config. */
 #include "lattice/compile.h"
 #include "lattice/export_config.h"
 
@@ -20,7 +24,7 @@ lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *
         if (!lx_export_parse_artifacts(req->artifacts, &cfg.artifacts, &bad))
             return lx_fail(err, LX_E_INVALID,
                            "unknown artifact '%s' (rgba, depth, motion, normal, id, mask, camera, "
-                           "control, all)",
+                           "control, all, comfyui)",
                            bad);
     }
     lx_diags_t diags;
