@@ -343,9 +343,20 @@ static lx_result_t s_control(const lx_program_t *p, lx_export_plan_t *plan)
     bool flow = c->flow_scale == 0;
     if (!depth && !flow)
         return LX_OK;
+    /* The shot is the time model's whole range where it has one (finite,
+     * cyclic), whatever frames are exported: every range and shard of an
+     * export then normalizes alike, and ranges of one export merge
+     * (docs/export-format.md, "Resume and ranges"). An infinite timeline's
+     * shot is the exported frames. */
+    lx_export_plan_t shot_plan = *plan;
+    int64_t first, last;
+    if (lx_sampling_default_range(&plan->sampling, &first, &last)) {
+        shot_plan.first = first;
+        shot_plan.last = last;
+    }
     lx_shot_t shot;
     lx_error_t err = {0};
-    lx_result_t rc = lx_shot_measure(p, plan, NULL, &shot, &err);
+    lx_result_t rc = lx_shot_measure(p, &shot_plan, NULL, &shot, &err);
     if (rc != LX_OK)
         return rc;
     if (depth) {
