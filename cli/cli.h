@@ -11,6 +11,8 @@
 #include "lattice/export_config.h"
 #include "lattice/ir.h"
 
+struct cJSON;
+
 /* Exit codes every command uses; CLI_INTERRUPTED (128 + SIGINT) when the
  * user stopped a command that can resume. */
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
@@ -52,7 +54,6 @@ bool cli_write_file(const char *path, const char *data, size_t len);
 /* An integer option value (decimal, nothing else) in [lo, hi] into *out;
  * otherwise prints "lattice CMD: FLAG takes LO to HI" and returns false. */
 bool cli_count(const char *cmd, const char *flag, const char *value, long lo, long hi, long *out);
-struct cJSON;
 /* Prints *json_p on stdout as cJSON_Print formats it, then a newline;
  * deletes it and NULLs *json_p. A NULL *json_p prints nothing. */
 void cli_print_json(struct cJSON **json_p);
@@ -73,6 +74,10 @@ bool cli_take_patch(const char *cmd, const char *arg, const char **path, cli_hel
  * when program is not NULL. Returns CLI_OK (no errors; warnings allowed), CLI_FAILED
  * (errors) or CLI_USAGE (unreadable file, out of memory). */
 int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_program_t **program);
+/* Like cli_compile_file, but adds the diagnostics to the JSON object
+ * report as "diagnostics" (the list `lattice check --json` prints) instead
+ * of printing them. Other failures are reported on stderr. */
+int cli_compile_file_report(const char *path, struct cJSON *report, lx_program_t **program);
 
 /* Progress of a job on stderr: a bar on a terminal, a line every 2 s
  * otherwise. */
@@ -82,7 +87,12 @@ typedef struct cli_progress {
     int64_t last_done;
 } cli_progress_t;
 void cli_progress_init(cli_progress_t *p);
+/* Shows done of total frames with the rate, the time elapsed since init
+ * and the estimated time left, both as h:mm:ss (hours unpadded). */
 void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total);
+/* secs as h:mm:ss, rounded to the second ("0:00:07", "12:30:00"); a
+ * negative or non-finite duration is "-:--:--" (not known yet). */
+void cli_format_duration(double secs, char *buf, size_t n);
 /* A monotonic clock in ms. */
 double cli_clock_ms(void *unused);
 

@@ -92,18 +92,55 @@ void cli_print_json(cJSON **json_p)
 
 bool cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 
-int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_program_t **program)
+/* Reads and compiles the patch at path into diags (which the caller
+ * initialized). *read is false when the file could not be read (reported
+ * on stderr; nothing was compiled). */
+static lx_result_t s_compile(const char *path, lx_diags_t *diags, lx_program_t **program,
+                             bool *read, lx_error_t *err)
 {
     size_t len = 0;
     char *text = cli_read_file(path, LX_PATCH_MAX_BYTES, &len);
+    *read = text != NULL;
     if (!text)
-        return CLI_USAGE;
+        return LX_E_IO;
+    lx_result_t rc = lx_compile(text, len, NULL, diags, program, err);
+    free(text);
+    return rc;
+}
+
+/* The exit code of a compile, reporting a failure that is not
+ * diagnostics; the program is kept in *program on success, else freed. */
+static int s_compile_exit(const char *path, lx_result_t rc, const lx_error_t *err, lx_program_t *p,
+                          lx_program_t **program)
+{
+    if (rc != LX_OK && rc != LX_E_DIAG) {
+        fprintf(stderr, "lattice: %s: %s (%s)\n", path, err->message, lx_error_name(rc));
+        lx_program_destroy(&p);
+        return rc == LX_E_NOMEM ? CLI_USAGE : CLI_FAILED;
+    }
+    if (rc == LX_E_DIAG) {
+        lx_program_destroy(&p);
+        return CLI_FAILED;
+    }
+    if (program)
+        *program = p;
+    else
+        lx_program_destroy(&p);
+    return CLI_OK;
+}
+
+int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_program_t **program)
+{
     lx_diags_t diags;
     lx_diags_init(&diags, NULL);
     lx_error_t err = {0};
     lx_program_t *p = NULL;
-    lx_result_t rc = lx_compile(text, len, NULL, &diags, &p, &err);
-    free(text);
+    bool read = false;
+    lx_result_t rc = s_compile(path, &diags, &p, &read, &err);
+    if (!read) {
+        lx_diags_release(&diags);
+        return CLI_USAGE;
+    }
     lx_strbuf_t sb;
     lx_strbuf_init(&sb, NULL);
     if (json)
@@ -113,17 +150,34 @@ int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_pr
     fputs(sb.buf, out);
     lx_strbuf_release(&sb);
     lx_diags_release(&diags);
-    if (rc != LX_OK && rc != LX_E_DIAG) {
-        fprintf(stderr, "lattice: %s: %s (%s)\n", path, err.message, lx_error_name(rc));
-        return rc == LX_E_NOMEM ? CLI_USAGE : CLI_FAILED;
+    return s_compile_exit(path, rc, &err, p, program);
+}
+
+int cli_compile_file_report(const char *path, cJSON *report, lx_program_t **program)
+{
+    lx_diags_t diags;
+    lx_diags_init(&diags, NULL);
+    lx_error_t err = {0};
+    lx_program_t *p = NULL;
+    bool read = false;
+    lx_result_t rc = s_compile(path, &diags, &p, &read, &err);
+    if (!read) {
+        lx_diags_release(&diags);
+        return CLI_USAGE;
     }
-    if (rc == LX_E_DIAG)
-        return CLI_FAILED;
-    if (program)
-        *program = p;
-    else
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, NULL);
+    lx_diags_format_json(&diags, &sb);
+    cJSON *list = sb.failed ? NULL : cJSON_Parse(sb.buf);
+    lx_strbuf_release(&sb);
+    lx_diags_release(&diags);
+    if (!list || !cJSON_AddItemToObject(report, "diagnostics", list)) {
+        cJSON_Delete(list);
         lx_program_destroy(&p);
-    return CLI_OK;
+        fprintf(stderr, "lattice: out of memory\n");
+        return CLI_USAGE;
+    }
+    return s_compile_exit(path, rc, &err, p, program);
 }
 
 double cli_clock_ms(void *unused)
@@ -139,29 +193,66 @@ void cli_progress_init(cli_progress_t *p)
     p->last_done = -1;
 }
 
+void cli_format_duration(double secs, char *buf, size_t n)
+{
+    if (!(secs >= 0) || secs > 3.6e9) { /* NaN, negative or absurd: unknown */
+        snprintf(buf, n, "-:--:--");
+        return;
+    }
+    long long s = (long long)(secs + 0.5);
+    snprintf(buf, n, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+}
+
 void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total)
 {
     double now = cli_clock_ms(NULL), secs = (now - p->start) / 1e3;
     double fps = secs > 0 ? done / secs : 0;
-    double eta = fps > 0 ? (total - done) / fps : 0;
     if (done == p->last_done)
         return;
     p->last_done = done;
+    char elapsed[32], eta[32];
+    cli_format_duration(secs, elapsed, sizeof elapsed);
+    cli_format_duration(fps > 0 ? (total - done) / fps : -1, eta, sizeof eta);
     if (p->tty) {
         int width = 30, filled = (int)(width * done / (total ? total : 1));
-        fprintf(stderr, "\r[%.*s%*s] %" PRId64 "/%" PRId64 " frames  %.1f fps  ETA %.0fs ", filled,
-                "##############################", width - filled, "", done, total, fps, eta);
+        fprintf(stderr, "\r[%.*s%*s] %" PRId64 "/%" PRId64 " frames  %.1f fps  elapsed %s  ETA %s ",
+                filled, "##############################", width - filled, "", done, total, fps,
+                elapsed, eta);
         if (done == total)
             fputc('\n', stderr);
     } else if (done == total || now - p->last_print >= 2000) {
-        fprintf(stderr, "exported %" PRId64 "/%" PRId64 " frames (%.1f fps)\n", done, total, fps);
+        fprintf(stderr, "exported %" PRId64 "/%" PRId64 " frames (%.1f fps, elapsed %s, ETA %s)\n",
+                done, total, fps, elapsed, eta);
         p->last_print = now;
     }
+}
+
+/* The --artifacts list, checked before any file is read: an unknown name
+ * is a usage error, with the likely one. */
+static bool s_check_artifacts(const char *cmd, const char *list)
+{
+    static const char *const names[] = {"rgba", "depth",  "motion",  "normal", "id",
+                                        "mask", "camera", "control", "all"};
+    uint32_t mask = 0;
+    const char *bad = NULL;
+    if (lx_export_parse_artifacts(list, &mask, &bad))
+        return true;
+    const char *s = bad && bad[0] ? lx_suggest(bad, names, sizeof names / sizeof names[0]) : NULL;
+    if (s)
+        fprintf(stderr, "lattice %s: unknown artifact '%s' (did you mean '%s'?)\n", cmd, bad, s);
+    else
+        fprintf(stderr,
+                "lattice %s: unknown artifact '%s' (rgba, depth, motion, normal, id, mask, "
+                "camera, control, all)\n",
+                cmd, bad ? bad : "");
+    return false;
 }
 
 int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_export_request_t *out)
 {
     memset(out, 0, sizeof *out);
+    if (args->artifacts && !s_check_artifacts(cmd, args->artifacts))
+        return CLI_USAGE;
     lx_export_request_t r = LX_EXPORT_REQUEST_INIT;
     out->req = r;
     if (args->frames) {

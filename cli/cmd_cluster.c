@@ -99,15 +99,16 @@ static void s_submit_help(FILE *out)
             "first, then compiled once by the coordinator and rendered by its workers.\n"
             "Submitting the same request again returns the same job (the token is a\n"
             "hash of the request unless --token is given).\n\n"
-            "  -o, --output-dir OUT the export directory, as the coordinator (stream)\n"
+            "  -o, --output OUT     the export directory, as the coordinator (stream)\n"
             "                       or the workers (shared) see it; made absolute\n"
+            "                       (--output-dir OUT: deprecated spelling)\n"
             "  --frames a-b         inclusive frame range\n"
             "  --artifacts LIST     rgba,depth,motion,normal,id,mask,camera,control|all\n"
             "  --config FILE        export settings as JSON; flags win\n"
             "  --chunk N            frames per chunk (default: the coordinator's)\n"
-            "  --output MODE        shared (workers write OUT, shared storage) or\n"
+            "  --storage MODE       shared (workers write OUT, shared storage) or\n"
             "                       stream (bytes travel to the coordinator); default\n"
-            "                       shared\n"
+            "                       shared (--output shared|stream: deprecated spelling)\n"
             "  --token T            idempotency token (default: hash of the request)\n"
             "  --audit RATE         render every chunk-boundary frame and a RATE share\n"
             "                       (0..1) of the others again on another worker and\n"
@@ -118,7 +119,9 @@ static void s_submit_help(FILE *out)
             "  --wait               show progress until the job ends\n"
             "%s\n%s%s\n"
             "Exit status: 0 submitted (with --wait: exported), 1 the patch or settings\n"
-            "have errors or the job failed, 2 usage or the coordinator did not answer.\n",
+            "have errors, the coordinator refused the job or the job failed, 2 usage,\n"
+            "an I/O problem (the export's storage failed) or the coordinator did not\n"
+            "answer.\n",
             s_common_help, s_keys_intro, cli_key_help);
 }
 
@@ -128,7 +131,7 @@ int cmd_submit(int argc, char **argv)
     const char *endpoint = NULL, *output = "shared", *token = NULL;
     long timeout = 5000, chunk = 0, progress = 0;
     double audit = -1;
-    bool wait = false;
+    bool wait = false, output_old = false;
     cli_key_opts_t keys = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -138,7 +141,15 @@ int cmd_submit(int argc, char **argv)
             return CLI_OK;
         } else if (s_common_opt(argc, argv, &i, &endpoint, &timeout, &keys)) {
             continue;
-        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output-dir") == 0) && v) {
+        } else if (strcmp(a, "--output") == 0 && v &&
+                   (strcmp(argv[i + 1], "shared") == 0 || strcmp(argv[i + 1], "stream") == 0)) {
+            /* The old meaning of --output, kept for scripts (a directory
+             * of one of these names is -o shared). */
+            output = argv[++i];
+            output_old = true;
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
+                    strcmp(a, "--output-dir") == 0) &&
+                   v) {
             out = argv[++i];
         } else if (strcmp(a, "--frames") == 0 && v) {
             frames = argv[++i];
@@ -146,7 +157,7 @@ int cmd_submit(int argc, char **argv)
             artifacts = argv[++i];
         } else if (strcmp(a, "--config") == 0 && v) {
             config = argv[++i];
-        } else if (strcmp(a, "--output") == 0 && v) {
+        } else if (strcmp(a, "--storage") == 0 && v) {
             output = argv[++i];
         } else if (strcmp(a, "--token") == 0 && v) {
             token = argv[++i];
@@ -169,13 +180,23 @@ int cmd_submit(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (timeout < 0 || !path || !out ||
-        (strcmp(output, "shared") != 0 && strcmp(output, "stream") != 0)) {
-        fprintf(stderr, "lattice submit: %s\n",
-                timeout < 0 ? "--timeout-ms takes 10 to 3600000"
-                : !path     ? "which patch?"
-                : !out      ? "-o OUT is required"
-                            : "--output is 'shared' or 'stream'");
+    if (timeout < 0) {
+        fprintf(stderr, "lattice submit: --timeout-ms takes 10 to 3600000\n");
+        return CLI_USAGE;
+    }
+    if (!path) {
+        fprintf(stderr, "lattice submit: which patch?\n");
+        return CLI_USAGE;
+    }
+    if (!out) {
+        fprintf(stderr, "lattice submit: -o OUT is required%s\n",
+                output_old ? " ('--output shared|stream' is the old spelling of --storage; "
+                             "write -o DIR for a directory of that name)"
+                           : "");
+        return CLI_USAGE;
+    }
+    if (strcmp(output, "shared") != 0 && strcmp(output, "stream") != 0) {
+        fprintf(stderr, "lattice submit: --storage is 'shared' or 'stream', not '%s'\n", output);
         return CLI_USAGE;
     }
     cli_export_args_t args = {path, config, frames, artifacts};
@@ -266,13 +287,13 @@ typedef struct {
 
 /* Parses [JOB] [--json] and the common options; -1 to continue, else an
  * exit code. */
-static int s_simple_args(int argc, char **argv, const char *usage, bool takes_json,
-                         simple_args_t *a)
+static int s_simple_args(int argc, char **argv, const char *usage, const char *exits,
+                         bool takes_json, simple_args_t *a)
 {
     a->timeout = 5000;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("%s\n%s\n%s%s", usage, s_common_help, s_keys_intro, cli_key_help);
+            printf("%s\n%s\n%s%s\n%s\n", usage, s_common_help, s_keys_intro, cli_key_help, exits);
             return CLI_OK;
         } else if (s_common_opt(argc, argv, &i, &a->endpoint, &a->timeout, &a->keys)) {
             continue;
@@ -329,7 +350,12 @@ int cmd_status(int argc, char **argv)
     simple_args_t a = {0};
     int rc = s_simple_args(argc, argv,
                            "usage: lattice status [JOB] [--json] [-c E]\n\n"
-                           "Shows every job of the coordinator, or one.",
+                           "Shows every job of the coordinator, or one.\n\n"
+                           "  --json               print a JSON array of jobs (one element\n"
+                           "                       with JOB): job, state, frames, total, done,\n"
+                           "                       failed, workers, out, error, ...\n",
+                           "Exit status: 0 success, 1 the coordinator refused (an unknown\n"
+                           "job), 2 usage or the coordinator did not answer.",
                            true, &a);
     if (rc >= 0)
         return rc;
@@ -344,7 +370,9 @@ int cmd_cancel(int argc, char **argv)
     simple_args_t a = {0};
     int rc = s_simple_args(argc, argv,
                            "usage: lattice cancel JOB [-c E]\n\n"
-                           "Cancels a job: its workers are told to stop; finished frames stay.",
+                           "Cancels a job: its workers are told to stop; finished frames stay.\n",
+                           "Exit status: 0 cancelled, 1 the coordinator refused (an unknown\n"
+                           "job), 2 usage or the coordinator did not answer.",
                            false, &a);
     if (rc >= 0)
         return rc;
@@ -362,8 +390,9 @@ int cmd_watch(int argc, char **argv)
     simple_args_t a = {0};
     int rc = s_simple_args(argc, argv,
                            "usage: lattice watch JOB [-c E]\n\n"
-                           "Shows a job's progress until it ends. Exit status: 0 done, 1 failed\n"
-                           "or cancelled, 2 the coordinator did not answer.",
+                           "Shows a job's progress until it ends.\n",
+                           "Exit status: 0 done, 1 failed, cancelled or unknown, 2 usage, the\n"
+                           "export's storage failed or the coordinator did not answer.",
                            false, &a);
     if (rc >= 0)
         return rc;
@@ -419,7 +448,10 @@ int cmd_workers(int argc, char **argv)
     simple_args_t a = {0};
     int rc = s_simple_args(argc, argv,
                            "usage: lattice workers [--json] [-c E]\n\n"
-                           "Lists the workers connected to the coordinator.",
+                           "Lists the workers connected to the coordinator.\n\n"
+                           "  --json               print a JSON array of workers\n",
+                           "Exit status: 0 success, 1 the coordinator refused, 2 usage or the\n"
+                           "coordinator did not answer.",
                            true, &a);
     if (rc >= 0)
         return rc;

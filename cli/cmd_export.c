@@ -401,16 +401,67 @@ int cmd_export(int argc, char **argv)
     return rc;
 }
 
+/* verify --json: the report as one object. Each problem is a line of the
+ * report ("missing    rgba/frame_000003.png", "extra ...", "combined hash
+ * of ..."): its text, and its kind and path when it names a file. */
+static void s_verify_json(const char *dir, lx_result_t r, const lx_verify_report_t *rep,
+                          const char *error)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "dir", dir);
+    cJSON_AddBoolToObject(o, "ok", r == LX_OK);
+    if (r != LX_OK && r != LX_E_VERIFY) {
+        cJSON_AddStringToObject(o, "error", error);
+        cli_print_json(&o);
+        return;
+    }
+    cJSON_AddNumberToObject(o, "checked", (double)rep->checked);
+    cJSON_AddNumberToObject(o, "missing", (double)rep->missing);
+    cJSON_AddNumberToObject(o, "mismatched", (double)(rep->mismatched + rep->combined_bad));
+    cJSON_AddNumberToObject(o, "extra", (double)rep->extra);
+    cJSON *list = cJSON_AddArrayToObject(o, "problems");
+    static const char *const kinds[] = {"missing", "mismatched", "extra"};
+    char text[2 * LX_PATH_MAX];
+    for (const char *line = rep->text.buf; line && *line;) {
+        size_t n = strcspn(line, "\n");
+        snprintf(text, sizeof text, "%.*s", (int)n, line);
+        line += n + (line[n] == '\n');
+        cJSON *pr = cJSON_CreateObject();
+        cJSON_AddItemToArray(list, pr);
+        const char *kind = "other", *path = NULL;
+        for (int k = 0; k < 3 && !path; k++) {
+            size_t kl = strlen(kinds[k]);
+            if (strncmp(text, kinds[k], kl) == 0 && text[kl] == ' ') {
+                kind = kinds[k];
+                for (path = text + kl; *path == ' ';)
+                    path++;
+            }
+        }
+        cJSON_AddStringToObject(pr, "kind", kind);
+        if (path)
+            cJSON_AddStringToObject(pr, "path", path);
+        cJSON_AddStringToObject(pr, "message", text);
+    }
+    cli_print_json(&o);
+}
+
 int cmd_verify(int argc, char **argv)
 {
     const char *dir = NULL;
+    bool json = false;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("usage: lattice verify OUT\n\n"
+            printf("usage: lattice verify OUT [--json]\n\n"
                    "Re-hashes every file metadata.json lists and reports missing, mismatched\n"
-                   "and extra files. Exit status: 0 everything matches, 1 something does not,\n"
-                   "2 OUT has no readable manifest.\n");
+                   "and extra files.\n\n"
+                   "  --json   print one JSON object instead: dir, ok, checked, missing,\n"
+                   "           mismatched, extra and problems [{kind, path, message}]\n"
+                   "           (error instead of the counts when there is no manifest)\n\n"
+                   "Exit status: 0 everything matches, 1 something does not, 2 OUT has no\n"
+                   "readable manifest or the command line is wrong.\n");
             return CLI_OK;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
         } else if (!dir && argv[i][0] != '-') {
             dir = argv[i];
         } else {
@@ -419,24 +470,28 @@ int cmd_verify(int argc, char **argv)
         }
     }
     if (!dir) {
-        fprintf(stderr, "usage: lattice verify OUT\n");
+        fprintf(stderr, "usage: lattice verify OUT [--json]\n");
         return CLI_USAGE;
     }
     lx_verify_report_t rep;
     lx_error_t err = {0};
     lx_result_t r = lx_export_verify(dir, &rep, &err);
-    fputs(rep.text.buf, stdout);
-    int rc = CLI_OK;
-    if (r == LX_OK) {
+    int rc = r == LX_OK ? CLI_OK : r == LX_E_VERIFY ? CLI_FAILED : CLI_USAGE;
+    if (json) {
+        s_verify_json(dir, r, &rep, err.message);
+        if (rc == CLI_USAGE)
+            fprintf(stderr, "lattice verify: %s\n", err.message);
+    } else if (r == LX_OK) {
+        fputs(rep.text.buf, stdout);
         printf("%s: all %" PRIu64 " files match\n", dir, rep.checked);
     } else if (r == LX_E_VERIFY) {
+        fputs(rep.text.buf, stdout);
         printf("%s: %" PRIu64 " checked, %" PRIu64 " missing, %" PRIu64 " mismatched, %" PRIu64
                " extra\n",
                dir, rep.checked, rep.missing, rep.mismatched + rep.combined_bad, rep.extra);
-        rc = CLI_FAILED;
     } else {
+        fputs(rep.text.buf, stdout);
         fprintf(stderr, "lattice verify: %s\n", err.message);
-        rc = CLI_USAGE;
     }
     lx_strbuf_release(&rep.text);
     return rc;

@@ -33,8 +33,10 @@ static void s_help(FILE *out)
                  "  --threads N          render threads (here; default: 1)\n"
                  "  -c, --coordinator E  the coordinator that ran JOB\n"
                  "%s\n"
-                 "Exit status: 0 repaired (or nothing to do), 1 rendering failed or the patch\n"
-                 "is not the export's, 2 usage or I/O problem.\n",
+                 "Exit status: 0 repaired (or nothing to do), 1 rendering failed, the patch\n"
+                 "is not the export's or the coordinator refused (an unknown job), 2 usage,\n"
+                 "an I/O problem, OUT has no readable manifest or the coordinator did not\n"
+                 "answer.\n",
                  cli_key_help);
 }
 
@@ -60,6 +62,9 @@ static int s_cluster(const char *job, const char *endpoint, const cli_key_opts_t
     } else if (rep.type == LX_MSG_ERROR) {
         fprintf(stderr, "lattice rerender: %s\n", rep.message);
         rc = CLI_FAILED;
+    } else if (rep.type != LX_MSG_JOBS || rep.jobs.n != 1) {
+        fprintf(stderr, "lattice rerender: unexpected %s\n", lx_msg_type_name(rep.type));
+        rc = CLI_USAGE;
     } else {
         printf("job %s: %" PRIu64 " of %" PRIu64 " frames to render again\n", job,
                rep.jobs.v[0].total - rep.jobs.v[0].done, rep.jobs.v[0].total);
@@ -197,7 +202,10 @@ static int s_local(const char *out, const char *patch, unsigned only, int64_t ra
     lx_manifest_destroy(&m);
     free(scan.damaged);
     lx_program_destroy(&p);
-    return r == LX_OK ? CLI_OK : r == LX_E_IO ? CLI_USAGE : CLI_FAILED;
+    /* OUT without a readable manifest is an I/O problem, as for verify. */
+    return r == LX_OK                                              ? CLI_OK
+           : r == LX_E_IO || r == LX_E_PARSE || r == LX_E_NOMEM ? CLI_USAGE
+                                                                   : CLI_FAILED;
 }
 
 int cmd_rerender(int argc, char **argv)

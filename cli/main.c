@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lattice/diag.h"
 
 volatile sig_atomic_t cli_interrupted = 0;
 
@@ -52,6 +53,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < N_COMMANDS; i++)
         if (strcmp(argv[1], s_commands[i].name) == 0)
             return s_commands[i].run(argc - 1, argv + 1);
+    const char *names[N_COMMANDS];
+    for (int i = 0; i < N_COMMANDS; i++)
+        names[i] = s_commands[i].name;
+    const char *s = lx_suggest(argv[1], names, N_COMMANDS);
+    if (s) {
+        fprintf(stderr, "lattice: unknown command '%s' (did you mean '%s'?)\n", argv[1], s);
+        return CLI_USAGE;
+    }
     fprintf(stderr, "lattice: unknown command '%s'\n\n", argv[1]);
     s_usage(stderr);
     return CLI_USAGE;

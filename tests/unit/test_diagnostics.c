@@ -2,9 +2,13 @@
  * compiled and the expectations of tests/fixtures/diag/expect.tsv are
  * checked against what the compiler reports (code, severity, one location).
  * A code of LX_DIAG_MAP without an expectation fails the test, so a new
- * code needs a fixture; so does a fixture without an expectation. */
+ * code needs a fixture; so does a fixture without an expectation. Then the
+ * hints: "did you mean" suggestions, what a JSON syntax error expected, and
+ * TY-116's combine modes. */
 #include <dirent.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lattice/compile.h"
@@ -263,8 +267,157 @@ static void s_check_directory(const expect_t *ex, size_t n)
     closedir(dir);
 }
 
+/* ---- hints -------------------------------------------------------------- */
+
+static void test_suggest(void)
+{
+    static const char *const blocks[] = {"Rect", "Ellipse", "Oscillator", "RenderInstances",
+                                         "MakeVec2", "MakeVec3"};
+    static const char *const arts[] = {"rgba", "depth", "motion", "normal", "id",
+                                       "mask", "camera", "control", "all"};
+    const char *s;
+    /* Close spellings, any case. */
+    CHECK((s = lx_suggest("Oscilator", blocks, 6)) && strcmp(s, "Oscillator") == 0);
+    CHECK((s = lx_suggest("oscillator", blocks, 6)) && strcmp(s, "Oscillator") == 0);
+    CHECK((s = lx_suggest("RENDERINSTANCES", blocks, 6)) && strcmp(s, "RenderInstances") == 0);
+    CHECK((s = lx_suggest("rgb", arts, 9)) && strcmp(s, "rgba") == 0);
+    CHECK((s = lx_suggest("dpeth", arts, 9)) && strcmp(s, "depth") == 0);
+    /* A longer or shorter spelling of a name. */
+    CHECK((s = lx_suggest("Rectangle", blocks, 6)) && strcmp(s, "Rect") == 0);
+    CHECK((s = lx_suggest("rectangle", blocks, 6)) && strcmp(s, "Rect") == 0);
+    CHECK((s = lx_suggest("Osc", blocks, 6)) && strcmp(s, "Oscillator") == 0);
+    CHECK((s = lx_suggest("cameras-and-more", arts, 9)) && strcmp(s, "camera") == 0);
+    /* Nothing close; prefixes need 3 bytes in common. */
+    CHECK(lx_suggest("Zebra", blocks, 6) == NULL);
+    CHECK(lx_suggest("Re", blocks, 6) == NULL);
+    CHECK(lx_suggest("x", arts, 0) == NULL);
+}
+
+/* The PT-001 message of text as a patch ("" when there is none). */
+static void s_syntax(const char *text, size_t len, char *msg, size_t n)
+{
+    lx_diags_t diags;
+    lx_diags_init(&diags, NULL);
+    lx_error_t err = {0};
+    lx_program_t *p = NULL;
+    lx_compile(text, len, NULL, &diags, &p, &err);
+    lx_program_destroy(&p);
+    snprintf(msg, n, "%s", "");
+    for (size_t i = 0; i < diags.count; i++)
+        if (diags.items[i].code == LX_DC_PT_001)
+            snprintf(msg, n, "%s", diags.items[i].message);
+    lx_diags_release(&diags);
+}
+
+static void test_json_syntax(void)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"id\": }", "invalid JSON at line 1, column 8: expected a value after ':', found '}'"},
+        {"{\"id\" 1}", "invalid JSON at line 1, column 7: expected ':' after the member name, "
+                       "found '1'"},
+        {"{\"a\": 1\n \"b\": 2}", "invalid JSON at line 2, column 2: expected ',' or '}' after "
+                                  "an object member, found '\"'"},
+        {"{\"a\": 1,}", "invalid JSON at line 1, column 9: expected a member name in double "
+                        "quotes after ',', found '}' (JSON has no trailing commas)"},
+        {"{\"a\": [1, 2,]}", "invalid JSON at line 1, column 13: expected a value after ',', "
+                             "found ']' (JSON has no trailing commas)"},
+        {"{\"a\": [1 2]}", "invalid JSON at line 1, column 10: expected ',' or ']' after an "
+                           "array element, found '2'"},
+        {"{\"a\": \"abc", "invalid JSON at line 1, column 7: unterminated string (no closing "
+                          "'\"')"},
+        {"{\"a\": \"x\\qy\"}", "invalid JSON at line 1, column 9: invalid escape '\\q' in a "
+                               "string"},
+        {"{\"a\": \"\\u12\"}", "invalid JSON at line 1, column 8: expected 4 hex digits after "
+                               "'\\u' in a string"},
+        {"{\"a\": \"\\ud800\"}", "invalid JSON at line 1, column 8: unpaired UTF-16 surrogate "
+                                 "'\\uD800' in a string"},
+        {"{\"a\": tru}", "invalid JSON at line 1, column 7: expected a value after ':', found "
+                         "'tru'"},
+        {"{\"a\": -}", "invalid JSON at line 1, column 8: expected a digit after '-', found '}'"},
+        {"{\"a\": 1e}", "invalid JSON at line 1, column 9: expected a digit in the exponent, "
+                        "found '}'"},
+        {"{a: 1}", "invalid JSON at line 1, column 2: expected a member name in double quotes or "
+                   "'}', found 'a'"},
+        {"{'a': 1}", "invalid JSON at line 1, column 2: expected a member name in double quotes "
+                     "or '}', found a single quote (JSON strings use double quotes)"},
+        {"{", "invalid JSON at line 1, column 2: expected a member name in double quotes or '}', "
+              "found the end of the input"},
+        {"", "invalid JSON at line 1, column 1: expected a value, found the end of the input"},
+        {"{} x", "invalid JSON at line 1, column 4: expected the end of the input after the JSON "
+                 "value, found 'x'"},
+        {"{}\n\x01", "invalid JSON at line 2, column 1: expected the end of the input after the "
+                     "JSON value, found byte 0x01"},
+    };
+    char msg[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        s_syntax(cases[i].text, strlen(cases[i].text), msg, sizeof msg);
+        CHECK_MSG(strcmp(msg, cases[i].want) == 0, "%s\n  got  %s\n  want %s", cases[i].text, msg,
+                  cases[i].want);
+    }
+    /* Nesting past cJSON's limit says so. */
+    enum { DEEP = 1001 };
+    char *deep = malloc(2 * DEEP + 1);
+    CHECK(deep != NULL);
+    if (deep) {
+        memset(deep, '[', DEEP);
+        memset(deep + DEEP, ']', DEEP);
+        deep[2 * DEEP] = '\0';
+        s_syntax(deep, 2 * DEEP, msg, sizeof msg);
+        CHECK_MSG(strcmp(msg, "invalid JSON at line 1, column 1001: arrays and objects nested "
+                              "deeper than 1000 levels") == 0,
+                  "got %s", msg);
+        free(deep);
+    }
+    /* What cJSON takes passes: no PT-001. */
+    const char *lax = "{\"a\": [01, 1., -.5, \"\\uzzzz\", \"tab\there\"]}";
+    s_syntax(lax, strlen(lax), msg, sizeof msg);
+    CHECK_MSG(msg[0] == '\0', "got %s", msg);
+}
+
+/* TY-116's help names the combine modes that fit the port's type. */
+static void test_combine_hint(void)
+{
+    const char *text =
+        "{\"format\":\"lattice.patch/1\",\"id\":\"x\",\"output\":{\"width\":64,\"height\":64,"
+        "\"fps\":24},\"blocks\":[{\"id\":\"t\",\"type\":\"InfiniteTimeRoot\"},"
+        "{\"id\":\"a\",\"type\":\"Phasor\",\"inputs\":{\"frequencyHz\":1}},"
+        "{\"id\":\"b\",\"type\":\"Phasor\",\"inputs\":{\"frequencyHz\":2}},"
+        "{\"id\":\"o\",\"type\":\"Oscillator\"},{\"id\":\"m\",\"type\":\"Add\",\"inputs\":"
+        "{\"b\":1}}],\"edges\":[{\"from\":\"a.out\",\"to\":\"o.phase\"},"
+        "{\"from\":\"b.out\",\"to\":\"o.phase\"},{\"from\":\"o.out\",\"to\":\"m.a\"},"
+        "{\"from\":\"a.out\",\"to\":\"m.a\"}]}";
+    lx_diags_t diags;
+    lx_diags_init(&diags, NULL);
+    lx_error_t err = {0};
+    lx_program_t *p = NULL;
+    lx_compile(text, strlen(text), NULL, &diags, &p, &err);
+    lx_program_destroy(&p);
+    int seen = 0;
+    for (size_t i = 0; i < diags.count; i++) {
+        const lx_diag_t *d = &diags.items[i];
+        if (d->code != LX_DC_TY_116 || !d->help)
+            continue;
+        if (strstr(d->message, "'phase'")) {
+            seen++;
+            CHECK_EQ_STR(d->help, "add \"combine\": {\"phase\": \"last\"} (or first) to the block");
+        } else if (strstr(d->message, "'a'")) {
+            seen++;
+            CHECK_EQ_STR(d->help, "add \"combine\": {\"a\": \"sum\"} (or avg, min, max, mul, "
+                                  "last, first) to the block");
+        }
+    }
+    CHECK_EQ_INT(seen, 2);
+    lx_diags_release(&diags);
+}
+
 int main(void)
 {
+    test_suggest();
+    test_json_syntax();
+    test_combine_hint();
+
     size_t len = 0;
     char *tsv = t_read(EXPECT_TSV, &len);
     CHECK_MSG(tsv != NULL, "cannot read %s", EXPECT_TSV);

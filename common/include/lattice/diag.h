@@ -164,8 +164,12 @@ void lx_diags_format_text(const lx_diags_t *d, const char *file, lx_strbuf_t *ou
 /* Renders the structured list as a JSON array (see docs/patch-format.md). */
 void lx_diags_format_json(const lx_diags_t *d, lx_strbuf_t *out);
 
-/* Levenshtein-nearest candidate within a small distance, for "did you
- * mean" hints; NULL when nothing is close. */
+/* The candidate name most likely meant, for "did you mean" hints; NULL
+ * when nothing is close. Case is ignored. The Levenshtein-nearest within a
+ * small distance (1 for names up to 3 bytes, 2 up to 8, else 3) wins;
+ * otherwise a candidate that is a prefix of name or has name as a prefix
+ * (at least 3 bytes in common: "Rectangle" -> "Rect", "osc" ->
+ * "Oscillator"), the closest in length. The first of equals wins. */
 const char *lx_suggest(const char *name, const char *const *candidates, size_t n);
 
 #endif

@@ -1077,6 +1077,30 @@ static bool s_exposed_by(ctx_t *c, const char **block, const char **port)
     return true;
 }
 
+/* TY-116's help: the modes lx_combine_fits accepts for the port's domain
+ * (a generic port: those of numbers), the first as the example. */
+static void s_combine_hint(ctx_t *c, lx_diag_t *dg, const lx_port_def_t *pd)
+{
+    lx_domain_t d = pd->domain == LX_D_GENERIC ? LX_D_NUMBER : pd->domain;
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, c->a->alloc);
+    int n = 0;
+    for (int m = 0; m < LX_COMBINE__COUNT; m++) {
+        if (!lx_combine_fits((lx_combine_t)m, d))
+            continue;
+        if (n == 0)
+            lx_strbuf_addf(&sb, "add \"combine\": {\"%s\": \"%s\"}", pd->name,
+                           lx_combine_name((lx_combine_t)m));
+        else
+            lx_strbuf_addf(&sb, "%s%s", n == 1 ? " (or " : ", ", lx_combine_name((lx_combine_t)m));
+        n++;
+    }
+    lx_strbuf_adds(&sb, n > 1 ? ") to the block" : " to the block");
+    if (!sb.failed)
+        lx_diag_help(c->d, dg, "%s", sb.buf);
+    lx_strbuf_release(&sb);
+}
+
 static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const writer_t *w, size_t nw,
                                const lit_t *lit)
 {
@@ -1109,13 +1133,7 @@ static void s_materialize_port(ctx_t *c, uint32_t node, uint16_t port, const wri
             lx_diag_at_port(c->d, dg, nd->owner, nd->port ? nd->port : pd->name);
             for (size_t i = 0; i < nw; i++)
                 lx_diag_at_json(c->d, dg, w[i].json);
-            if (pd->domain == LX_D_EVENT)
-                lx_diag_help(c->d, dg, "add \"combine\": {\"%s\": \"or\"} to the block", pd->name);
-            else
-                lx_diag_help(c->d, dg,
-                             "add \"combine\": {\"%s\": \"sum\"} (or avg, min, max, "
-                             "mul, last, first) to the block",
-                             pd->name);
+            s_combine_hint(c, dg, pd);
         }
         /* Without a mode the writers still combine ('last'; events 'or'),
          * so the later checks see every one of them. */

@@ -228,20 +228,32 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             }
         } else if (strcmp(k, "artifacts") == 0) {
             uint32_t m = 0;
+            char unknown[64] = "";
             for (const cJSON *a = cJSON_IsArray(it) ? it->child : NULL; a; a = a->next) {
                 uint32_t one;
                 const char *bad;
-                if (!cJSON_IsString(a) || !lx_export_parse_artifacts(a->valuestring, &one, &bad))
+                if (!cJSON_IsString(a) || !lx_export_parse_artifacts(a->valuestring, &one, &bad)) {
+                    if (cJSON_IsString(a) && !unknown[0])
+                        snprintf(unknown, sizeof unknown, "%s", bad);
                     m = UINT32_MAX;
-                else if (m != UINT32_MAX)
+                } else if (m != UINT32_MAX) {
                     m |= one;
+                }
             }
-            if (m == 0 || m == UINT32_MAX)
-                s_bad(d, ptr, "%s must be a list of rgba, depth, motion, normal, id, mask, "
-                              "camera, control",
-                      "artifacts");
-            else
+            if (m == 0 || m == UINT32_MAX) {
+                lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504,
+                                             "%s must be a list of rgba, depth, motion, normal, "
+                                             "id, mask, camera, control",
+                                             "artifacts");
+                lx_diag_at_json(d, dg, ptr);
+                const char *const names[] = {"rgba", "depth", "motion", "normal", "id",
+                                             "mask", "camera", "control", "all"};
+                const char *s = unknown[0] ? lx_suggest(unknown, names, 9) : NULL;
+                if (s)
+                    lx_diag_help(d, dg, "'%s' is not an artifact: did you mean '%s'?", unknown, s);
+            } else {
                 cfg->artifacts = m;
+            }
         } else if (strcmp(k, "formats") == 0 && cJSON_IsObject(it)) {
             for (const cJSON *f = it->child; f; f = f->next) {
                 char fptr[200];

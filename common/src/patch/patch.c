@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lattice/json_syntax.h"
 #include "lattice/names.h"
 
 typedef struct {
@@ -510,18 +511,16 @@ static void s_load_output(ctx_t *c, const cJSON *obj, const char *ptr)
 
 static void s_report_syntax(ctx_t *c, const char *text, size_t len, const char *at)
 {
-    size_t line = 1, col = 1;
-    size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : len;
-    for (size_t i = 0; i < off; i++) {
-        if (text[i] == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
+    /* The scanner says what was expected; cJSON's own position is the
+     * fallback for a text the scanner takes (they share the grammar). */
+    lx_json_syntax_t why;
+    if (!lx_json_syntax_check(text, len, &why)) {
+        why.offset = at && at >= text && at <= text + len ? (size_t)(at - text) : len;
+        lx_json_syntax_locate(text, len, &why);
+        why.message[0] = '\0';
     }
-    lx_diag_t *dg =
-        lx_diags_add(c->d, LX_DC_PT_001, "invalid JSON at line %zu, column %zu", line, col);
+    lx_diag_t *dg = lx_diags_add(c->d, LX_DC_PT_001, "invalid JSON at line %zu, column %zu%s%s",
+                                 why.line, why.column, why.message[0] ? ": " : "", why.message);
     lx_diag_at_json(c->d, dg, "");
 }
 

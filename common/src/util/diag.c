@@ -333,6 +333,11 @@ static size_t s_levenshtein(const char *a, const char *b)
     return row[lb];
 }
 
+static char s_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 const char *lx_suggest(const char *name, const char *const *candidates, size_t n)
 {
     size_t len = strlen(name);
@@ -345,6 +350,24 @@ const char *lx_suggest(const char *name, const char *const *candidates, size_t n
         size_t dist = s_levenshtein(name, candidates[i]);
         if (dist < best_d) {
             best_d = dist;
+            best = candidates[i];
+        }
+    }
+    if (best)
+        return best;
+    /* A longer or shorter spelling: "Rectangle" or "rect" for "Rect",
+     * "Osc" for "Oscillator". The shorter of the two must have 3 letters,
+     * all equal ignoring case; the closest in length wins. */
+    size_t best_extra = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        if (!candidates[i])
+            continue;
+        size_t lc = strlen(candidates[i]), common = lc < len ? lc : len, k = 0;
+        while (k < common && s_lower(name[k]) == s_lower(candidates[i][k]))
+            k++;
+        size_t extra = lc > len ? lc - len : len - lc;
+        if (common >= 3 && k == common && extra < best_extra) {
+            best_extra = extra;
             best = candidates[i];
         }
     }
