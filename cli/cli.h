@@ -85,6 +85,7 @@ typedef struct cli_progress {
     bool tty;
     double start, last_print;
     int64_t last_done;
+    int64_t base; /* frames done at the first update: the rate counts the others */
 } cli_progress_t;
 void cli_progress_init(cli_progress_t *p);
 /* Shows done of total frames with the rate, the time elapsed since init

@@ -206,7 +206,11 @@ void cli_format_duration(double secs, char *buf, size_t n)
 void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total)
 {
     double now = cli_clock_ms(NULL), secs = (now - p->start) / 1e3;
-    double fps = secs > 0 ? done / secs : 0;
+    /* The rate of this run: frames done before it (an export resumed, a
+     * job watched halfway) do not count. */
+    if (p->last_done < 0)
+        p->base = done;
+    double fps = secs > 0 ? (double)(done - p->base) / secs : 0;
     if (done == p->last_done)
         return;
     p->last_done = done;
@@ -231,8 +235,8 @@ void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total)
  * is a usage error, with the likely one. */
 static bool s_check_artifacts(const char *cmd, const char *list)
 {
-    static const char *const names[] = {"rgba", "depth",  "motion",  "normal", "id",
-                                        "mask", "camera", "control", "all"};
+    static const char *const names[] = {"rgba",   "depth",   "motion", "normal",  "id",
+                                        "mask",   "camera",  "control", "all",   "comfyui"};
     uint32_t mask = 0;
     const char *bad = NULL;
     if (lx_export_parse_artifacts(list, &mask, &bad))
@@ -243,7 +247,7 @@ static bool s_check_artifacts(const char *cmd, const char *list)
     else
         fprintf(stderr,
                 "lattice %s: unknown artifact '%s' (rgba, depth, motion, normal, id, mask, "
-                "camera, control, all)\n",
+                "camera, control, all, comfyui)\n",
                 cmd, bad ? bad : "");
     return false;
 }

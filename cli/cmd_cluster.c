@@ -103,13 +103,18 @@ static void s_submit_help(FILE *out)
             "                       or the workers (shared) see it; made absolute\n"
             "                       (--output-dir OUT: deprecated spelling)\n"
             "  --frames a-b         inclusive frame range\n"
-            "  --artifacts LIST     rgba,depth,motion,normal,id,mask,camera,control|all\n"
+            "  --artifacts LIST     rgba,depth,motion,normal,id,mask,camera,control,\n"
+            "                       all or comfyui\n"
             "  --config FILE        export settings as JSON; flags win\n"
             "  --chunk N            frames per chunk (default: the coordinator's)\n"
             "  --storage MODE       shared (workers write OUT, shared storage) or\n"
             "                       stream (bytes travel to the coordinator); default\n"
             "                       shared (--output shared|stream: deprecated spelling)\n"
             "  --token T            idempotency token (default: hash of the request)\n"
+            "  --replace            OUT holds another export (patch or settings): remove\n"
+            "                       its files first; an export of the same patch and\n"
+            "                       settings is resumed and joined, never replaced\n"
+            "  --force              write into a directory that holds other files\n"
             "  --audit RATE         render every chunk-boundary frame and a RATE share\n"
             "                       (0..1) of the others again on another worker and\n"
             "                       compare; 2 of 3 settle a disagreement, the odd worker\n"
@@ -131,7 +136,7 @@ int cmd_submit(int argc, char **argv)
     const char *endpoint = NULL, *output = "shared", *token = NULL;
     long timeout = 5000, chunk = 0, progress = 0;
     double audit = -1;
-    bool wait = false, output_old = false;
+    bool wait = false, output_old = false, replace = false, force = false;
     cli_key_opts_t keys = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -176,6 +181,10 @@ int cmd_submit(int argc, char **argv)
             }
         } else if (strcmp(a, "--wait") == 0) {
             wait = true;
+        } else if (strcmp(a, "--replace") == 0) {
+            replace = true;
+        } else if (strcmp(a, "--force") == 0) {
+            force = true;
         } else if (!cli_take_patch("submit", a, &path, s_submit_help)) {
             return CLI_USAGE;
         }
@@ -214,6 +223,10 @@ int cmd_submit(int argc, char **argv)
     LX_MSG_SET(&m, source, path);
     LX_MSG_SET(&m, out, abs_out);
     LX_MSG_SET(&m, output, output);
+    if (replace)
+        LX_MSG_SET(&m, replace, true);
+    if (force)
+        LX_MSG_SET(&m, force, true);
     if (req.req.config)
         LX_MSG_SET(&m, config, req.req.config);
     int64_t range[2] = {req.req.first, req.req.last};
