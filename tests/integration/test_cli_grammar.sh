@@ -66,6 +66,12 @@ syntax string '{"id": "x' "invalid JSON at line 1, column 8: unterminated string
 syntax colon '{"id" "x"}' "invalid JSON at line 1, column 7: expected ':' after the member name, found '\"'"
 syntax key "{'id': 1}" "invalid JSON at line 1, column 2: expected a member name in double quotes or '}', found a single quote"
 
+# An export config's syntax errors too.
+printf '{"resolution": [208, 120],}' >"$tmp/config.json"
+expect "config syntax" 1 "$lattice" export "$ex" -o "$tmp/never" --config "$tmp/config.json"
+ok "config syntax: says what was expected" grep -qF \
+    "error[EX-504]: invalid JSON at line 1, column 27: expected a member name in double quotes after ','" "$tmp/err"
+
 # ---- TY-116 names the combine modes of the port's type --------------------
 cat >"$tmp/writers.json" <<'JSON'
 {"format":"lattice.patch/1","id":"x","output":{"width":64,"height":64,"fps":24},

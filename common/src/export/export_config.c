@@ -1,4 +1,5 @@
 #include "lattice/export_config.h"
+#include "lattice/json_syntax.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -193,6 +194,13 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                                        "alphaThreshold", "controlDepthRange", "flowScale"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
+    lx_json_syntax_t syn;
+    if (!root && lx_json_syntax_check(text, len, &syn)) {
+        lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504, "invalid JSON at line %zu, column %zu: %s",
+                                     syn.line, syn.column, syn.message);
+        lx_diag_at_json(d, dg, "");
+        return LX_E_PARSE;
+    }
     if (!cJSON_IsObject(root)) {
         lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504, "%s",
                                      "the export config must be a JSON object");
