@@ -17,6 +17,7 @@
 #include "lattice/export.h"
 #include "lattice/files.h"
 #include "lattice/manifest.h"
+#include "lattice/progress.h"
 #include "runtime_fixture.h"
 #include "scratch_dir.h"
 #include "test_alloc.h"
@@ -62,14 +63,12 @@ static lx_result_t s_write_frame(const char *dir, const lx_frame_result_t *res, 
 
 /* Exports p's planned frames into dir (first to last, or last to first)
  * with the given threads, as `lattice export` does with one worker: the
- * target rule, the frames, then the camera files and metadata.json. The
+ * frames, then the camera files and metadata.json. The
  * run fields are fixed (threads, no clock), so whole files compare. */
 static lx_result_t s_export_plan(const lx_program_t *p, const lx_export_plan_t *plan,
                                  const char *dir, uint32_t threads, bool reverse, lx_error_t *err)
 {
-    lx_result_t rc = lx_export_check_target(dir, p->patch_id, false, err);
-    if (rc == LX_OK)
-        rc = lx_mkdirs(dir, err);
+    lx_result_t rc = lx_mkdirs(dir, err);
     if (rc != LX_OK)
         return rc;
     lx_manifest_t *m = lx_manifest_new(p, plan, NULL, err);
@@ -432,8 +431,8 @@ static void test_closure_and_readback(void)
         cJSON_Delete(m);
         free(t);
     }
-    /* A non-empty directory that is not this project's export is refused;
-     * a previous export of the same project is fine. */
+    /* A non-empty directory that holds no export is someone else's (the
+     * coordinator refuses it without force: tests/integration/test_resume.sh). */
     lx_export_config_t c;
     lx_export_config_init(&c);
     c.has_frames = true;
@@ -451,9 +450,9 @@ static void test_closure_and_readback(void)
         if (fp)
             fclose(fp);
         lx_error_t err = {0};
-        CHECK(s_export_plan(p, &plan, dir, 1, false, &err) == LX_E_INVALID);
-        CHECK(strstr(err.message, "--force") != NULL);
-        CHECK(s_exists(dir, "notes.txt") && !s_exists(dir, "rgba"));
+        lx_prior_t pr;
+        CHECK(lx_prior_read(dir, &pr, &err) == LX_OK && pr.foreign && !pr.manifest);
+        lx_prior_release(&pr);
         snprintf(dir, sizeof dir, "%s/loop", s_root);
         CHECK(s_export_plan(p, &plan, dir, 1, false, &err) == LX_OK);
     }
@@ -917,21 +916,34 @@ static void test_check_target(void)
     lx_error_t err = {0};
     char dir[512], f[600];
     snprintf(dir, sizeof dir, "%s/t_missing", s_root);
-    CHECK(lx_export_check_target(dir, "orbit-cards", false, &err) == LX_OK);
+    lx_prior_t pr;
+    CHECK(lx_prior_read(dir, &pr, &err) == LX_OK && !pr.exists);
+    lx_prior_release(&pr);
     snprintf(dir, sizeof dir, "%s/t_empty", s_root);
     mkdir(dir, 0777);
-    CHECK(lx_export_check_target(dir, "orbit-cards", false, &err) == LX_OK);
+    CHECK(lx_prior_read(dir, &pr, &err) == LX_OK && pr.exists && !pr.foreign && !pr.manifest &&
+          !pr.journal);
+    lx_prior_release(&pr);
     snprintf(f, sizeof f, "%s/notes.txt", dir);
     FILE *fp = fopen(f, "wb");
     if (fp)
         fclose(fp);
-    CHECK(lx_export_check_target(dir, "orbit-cards", false, &err) == LX_E_INVALID &&
-          strstr(err.message, "--force"));
-    CHECK(lx_export_check_target(dir, "orbit-cards", true, &err) == LX_OK);
-    /* m_ref is an export of orbit-cards. */
+    CHECK(lx_prior_read(dir, &pr, &err) == LX_OK && pr.foreign && !pr.manifest);
+    lx_prior_release(&pr);
+    /* m_ref is a finished export of orbit-cards (no journal: made here,
+     * not by a coordinator). */
     snprintf(dir, sizeof dir, "%s/m_ref", s_root);
-    CHECK(lx_export_check_target(dir, "orbit-cards", false, &err) == LX_OK);
-    CHECK(lx_export_check_target(dir, "feedback-trails", false, &err) == LX_E_INVALID);
+    CHECK(lx_prior_read(dir, &pr, &err) == LX_OK && pr.manifest && pr.complete && !pr.foreign &&
+          !pr.journal && strcmp(pr.project_id, "orbit-cards") == 0 && pr.config != NULL);
+    lx_prior_release(&pr);
+    snprintf(f, sizeof f, "%s/metadata.json", s_root);
+    fp = fopen(f, "wb");
+    if (fp) {
+        fputs("{\"not\": \"an export\"}", fp);
+        fclose(fp);
+    }
+    CHECK(lx_prior_read(s_root, &pr, &err) == LX_OK && pr.foreign && !pr.manifest);
+    lx_prior_release(&pr);
 }
 
 int main(void)

@@ -27,9 +27,9 @@
  * A manifest never writes artifact files itself. Not thread-safe: one
  * thread records into a manifest.
  *
- * lx_export_check_target and lx_manifest_key_valid are the export
- * directory's rules, here because whoever writes a manifest must apply
- * them too. */
+ * lx_manifest_key_valid is the export directory's rule for keys, here
+ * because whoever writes a manifest must apply it too (what a directory
+ * may receive is lattice/progress.h's lx_prior_read). */
 #ifndef LATTICE_MANIFEST_H
 #define LATTICE_MANIFEST_H
 
@@ -142,13 +142,6 @@ bool lx_manifest_same_frame(const lx_manifest_t *a, const lx_manifest_t *b, int6
  * while frames are missing; LX_E_IO, LX_E_NOMEM. */
 lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
                               const lx_manifest_run_t *run, lx_error_t *err);
-
-/* Whether dir may receive an export of project_id: it is missing, empty,
- * a previous export of the same project (its metadata.json says so), or
- * force is set. Returns LX_OK; LX_E_INVALID with a message that names
- * --force; LX_E_IO when dir cannot be read. Never deletes anything. */
-lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool force,
-                                   lx_error_t *err);
 
 /* Whether key is an artifact key: one or two patch ids (lx_name_id_valid)
  * separated by '/', at most LX_MANIFEST_KEY_MAX bytes: "rgba",

@@ -89,35 +89,6 @@ cJSON *lx_manifest_read(const char *out_dir, lx_error_t *err)
     return m;
 }
 
-lx_result_t lx_export_check_target(const char *dir, const char *project_id, bool force,
-                                   lx_error_t *err)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT
-                   ? LX_OK
-                   : lx_fail(err, LX_E_IO, "cannot open '%s': %s", dir, strerror(errno));
-    bool empty = true;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            empty = false;
-    closedir(d);
-    if (empty || force)
-        return LX_OK;
-    /* A manifest that cannot be read is not this project's. */
-    cJSON *m = lx_manifest_read(dir, NULL);
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "projectId");
-    bool ours = cJSON_IsString(id) && strcmp(id->valuestring, project_id) == 0;
-    cJSON_Delete(m);
-    if (ours)
-        return LX_OK;
-    return lx_fail(err, LX_E_INVALID,
-                   "'%s' is not empty and is not an export of '%s'; choose another directory "
-                   "or pass --force (no file is ever deleted)",
-                   dir, project_id);
-}
-
 /* ---- recording ------------------------------------------------------ */
 
 static bool s_have(const lx_manifest_t *m, size_t i) { return (m->have[i / 64] >> (i % 64)) & 1u; }
