@@ -85,13 +85,9 @@ lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, 
 {
     lx_camera_t cam;
     lx_manifest_file_t small[64];
-    lx_manifest_file_t *fs = m->files.n <= 64 ? small : calloc(m->files.n, sizeof *fs);
+    lx_manifest_file_t *fs = co_frame_files(m, small);
     if (!fs)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
-    for (uint32_t k = 0; k < m->files.n; k++) {
-        const lx_file_rec_t *r = &m->files.v[k];
-        fs[k] = (lx_manifest_file_t){r->key, r->name, r->hash, r->content};
-    }
     lx_strbuf_t line;
     lx_strbuf_init(&line, NULL);
     /* The camera was checked when the result was accepted. */

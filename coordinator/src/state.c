@@ -176,6 +176,16 @@ int64_t co_job_pending(const co_job_t *j)
 
 bool co_job_complete(const co_job_t *j) { return (int64_t)j->done == j->n && j->audits_open == 0; }
 
+lx_manifest_file_t *co_frame_files(const lx_msg_t *m, lx_manifest_file_t small[64])
+{
+    lx_manifest_file_t *fs = m->files.n <= 64 ? small : calloc(m->files.n, sizeof *fs);
+    for (uint32_t k = 0; fs && k < m->files.n; k++) {
+        const lx_file_rec_t *r = &m->files.v[k];
+        fs[k] = (lx_manifest_file_t){r->key, r->name, r->hash, r->content};
+    }
+    return fs;
+}
+
 lx_result_t co_job_manifest_frame(co_job_t *j, const lx_msg_t *m, bool record, lx_error_t *err)
 {
     lx_camera_t cam;
@@ -184,13 +194,9 @@ lx_result_t co_job_manifest_frame(co_job_t *j, const lx_msg_t *m, bool record, l
     if (!isfinite(m->t_ms))
         return lx_fail(err, LX_E_BADMSG, "t_ms: not a finite time");
     lx_manifest_file_t small[64];
-    lx_manifest_file_t *fs = m->files.n <= 64 ? small : calloc(m->files.n, sizeof *fs);
+    lx_manifest_file_t *fs = co_frame_files(m, small);
     if (!fs)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
-    for (uint32_t k = 0; k < m->files.n; k++) {
-        const lx_file_rec_t *r = &m->files.v[k];
-        fs[k] = (lx_manifest_file_t){r->key, r->name, r->hash, r->content};
-    }
     lx_result_t rc =
         record ? lx_manifest_add_frame(j->manifest, m->frame, m->t_ms, &cam, fs, m->files.n, err)
                : lx_manifest_check_frame(j->manifest, m->frame, fs, m->files.n, err);

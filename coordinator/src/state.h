@@ -203,6 +203,11 @@ int64_t co_job_pending(const co_job_t *j);
 /* Every frame done and no audit open. */
 bool co_job_complete(const co_job_t *j);
 
+/* FRAME m's files as a manifest lists them (strings borrowed from m):
+ * small when m has at most 64 files, else a calloc'ed array to free();
+ * NULL when out of memory. */
+lx_manifest_file_t *co_frame_files(const lx_msg_t *m, lx_manifest_file_t small[64]);
+
 /* Checks a FRAME's files, camera and time against j's manifest (the
  * keys, names and hashes every frame must have), and records them when
  * `record`. LX_OK; LX_E_INVALID or LX_E_BADMSG with a message; LX_E_NOMEM. */

@@ -16,7 +16,7 @@ cleanup() {
     if [[ -n ${KEEP_TMP:-} ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
-passed=0 failed=0
+source "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 
 # CURVE keys for this run (docs/security.md), made as a user makes them:
 # the coordinator's pair; a pool of worker keys, one per worker name (a key
@@ -59,17 +59,6 @@ keys_for() {
 key_text() {
     keys_for "$1"
     sed -n 's/^public-key = //p' "$keys/${key_of[$1]}.public"
-}
-
-ok() { # ok NAME CONDITION-COMMAND...
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name" >&2
-    fi
 }
 
 wait_for() { # wait_for SECONDS COMMAND...: polls COMMAND until it succeeds

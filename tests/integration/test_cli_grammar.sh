@@ -6,19 +6,6 @@
 # Usage: test_cli_grammar.sh LATTICE REPO_ROOT COORDINATOR WORKER PEER FAULTY_WORKER
 source "$(dirname "$0")/cluster_lib.sh"
 
-expect() { # expect NAME WANTED_STATUS COMMAND...: stdout in $tmp/out, stderr in $tmp/err
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local got=$?
-    if [[ $got -eq $want ]]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name: exit $got, wanted $want" >&2
-        sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20 >&2
-    fi
-}
 json() { # json FILE PYTHON-ASSERTIONS: d is the parsed FILE
     python3 -c "import json, sys
 d = json.load(open(sys.argv[1]))

@@ -12,28 +12,8 @@ root=$2
 tmp=$(mktemp -d)
 export_pid=
 trap '[[ -n $export_pid ]] && kill "$export_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-passed=0 failed=0
+source "$(dirname "$0")/check_lib.sh"
 patch=$root/examples/orbit-cards.patch.json
-
-expect() { # expect NAME WANTED_STATUS COMMAND...
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local got=$?
-    if [[ $got -eq $want ]]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name: exit $got, wanted $want" >&2
-        sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20 >&2
-    fi
-}
-
-ok() { # ok NAME CONDITION-COMMAND...
-    local name=$1
-    shift
-    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $name" >&2; fi
-}
 
 strip_manifest() {
     python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m.pop("exportedAt"); m.pop("run"); print(json.dumps(m, sort_keys=True))' "$1"

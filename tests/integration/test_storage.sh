@@ -18,12 +18,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-passed=0 failed=0
-ok() { # ok NAME CONDITION-COMMAND...
-    local name=$1
-    shift
-    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $name" >&2; fi
-}
+source "$(dirname "$0")/check_lib.sh"
 patch=$root/examples/orbit-cards.patch.json
 
 # A read-only export directory: exit 2 at once, naming it and the reason.

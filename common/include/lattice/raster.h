@@ -85,4 +85,10 @@ const char *lx_raster_layer_name(const lx_raster_t *r, uint32_t k);
  * room); for keeping frame f - 1 while f is evaluated. */
 void lx_render_frame_copy(lx_render_frame_t *dst, const lx_render_frame_t *src);
 
+/* Item it's local -> world map, world = l * local + t, l = R * S with R =
+ * Rz * Ry * Rx of its rotation in degrees (X applied first): the one
+ * definition the rasterizer and the shot measurement (lattice/shot.h)
+ * share. Pure. */
+void lx_raster_item_xform(const lx_draw_item_t *it, double l[3][3], double t[3]);
+
 #endif

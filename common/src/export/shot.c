@@ -105,20 +105,7 @@ static void s_path_extent(const lx_program_t *p, double expr, double scale, doub
  * (a singular transform, an empty shape). */
 static bool s_body(const lx_program_t *p, const lx_draw_item_t *it, body_t *b)
 {
-    double rad = LX_PI / 180.0;
-    double cx = lx_cos(it->rotation[0] * rad), sx = lx_sin(it->rotation[0] * rad);
-    double cy = lx_cos(it->rotation[1] * rad), sy = lx_sin(it->rotation[1] * rad);
-    double cz = lx_cos(it->rotation[2] * rad), sz = lx_sin(it->rotation[2] * rad);
-    double r[3][3] = {
-        {cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx},
-        {sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx},
-        {-sy, cy * sx, cy * cx},
-    };
-    for (int i = 0; i < 3; i++) {
-        for (int j = 0; j < 3; j++)
-            b->l[i][j] = r[i][j] * it->scale[j];
-        b->t[i] = it->position[i];
-    }
+    lx_raster_item_xform(it, b->l, b->t);
     double(*m)[3] = b->l;
     double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) +
                  m[0][1] * (m[1][2] * m[2][0] - m[1][0] * m[2][2]) +

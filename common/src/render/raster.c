@@ -99,7 +99,7 @@ static bool s_project(const lx_camera_view_t *v, const double *p, double *px, do
 
 /* ---- item transforms ------------------------------------------------ */
 
-static void s_xform(const lx_draw_item_t *it, xform_t *m)
+void lx_raster_item_xform(const lx_draw_item_t *it, double l[3][3], double t[3])
 {
     double rad = LX_PI / 180.0;
     double cx = lx_cos(it->rotation[0] * rad), sx = lx_sin(it->rotation[0] * rad);
@@ -113,10 +113,12 @@ static void s_xform(const lx_draw_item_t *it, xform_t *m)
     };
     for (int i = 0; i < 3; i++) {
         for (int j = 0; j < 3; j++)
-            m->l.a[i][j] = r[i][j] * it->scale[j];
-        m->t[i] = it->position[i];
+            l[i][j] = r[i][j] * it->scale[j];
+        t[i] = it->position[i];
     }
 }
+
+static void s_xform(const lx_draw_item_t *it, xform_t *m) { lx_raster_item_xform(it, m->l.a, m->t); }
 
 static bool s_invert(const mat3_t *mat, mat3_t *out)
 {
