@@ -238,10 +238,10 @@ static bool s_check_artifacts(const char *cmd, const char *list)
     static const char *const names[] = {"rgba",   "depth",   "motion", "normal",  "id",
                                         "mask",   "camera",  "control", "all",   "comfyui"};
     uint32_t mask = 0;
-    const char *bad = NULL;
-    if (lx_export_parse_artifacts(list, &mask, &bad))
+    char bad[LX_ARTIFACT_NAME_MAX];
+    if (lx_export_parse_artifacts(list, &mask, bad))
         return true;
-    const char *s = bad && bad[0] ? lx_suggest(bad, names, sizeof names / sizeof names[0]) : NULL;
+    const char *s = bad[0] ? lx_suggest(bad, names, sizeof names / sizeof names[0]) : NULL;
     if (s)
         fprintf(stderr, "lattice %s: unknown artifact '%s' (did you mean '%s'?)\n", cmd, bad, s);
     else

@@ -427,11 +427,11 @@ out:
 static void test_presets_and_refusals(void)
 {
     uint32_t m = 0;
-    const char *bad = NULL;
-    CHECK(lx_export_parse_artifacts("comfyui", &m, &bad) && m == LX_ART_COMFYUI);
+    char bad[LX_ARTIFACT_NAME_MAX];
+    CHECK(lx_export_parse_artifacts("comfyui", &m, bad) && m == LX_ART_COMFYUI);
     CHECK((m & LX_ART_RGBA) && (m & LX_ART_CONTROL) && (m & LX_ART_MASK) && !(m & LX_ART_DEPTH));
-    CHECK(lx_export_parse_artifacts("comfyui,id", &m, &bad) && m == (LX_ART_COMFYUI | LX_ART_ID));
-    CHECK(!lx_export_parse_artifacts("comfy", &m, &bad) && strcmp(bad, "comfy") == 0);
+    CHECK(lx_export_parse_artifacts("comfyui,id", &m, bad) && m == (LX_ART_COMFYUI | LX_ART_ID));
+    CHECK(!lx_export_parse_artifacts("comfy", &m, bad) && strcmp(bad, "comfy") == 0);
     /* A plan whose control settings were never resolved is refused. */
     char *orbit = s_example("orbit-cards");
     lx_program_t *p = NULL;

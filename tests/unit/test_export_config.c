@@ -70,10 +70,10 @@ static void test_config_file(void)
     lx_diags_release(&d);
 
     uint32_t m;
-    const char *which;
-    CHECK(lx_export_parse_artifacts("rgba,depth", &m, &which) && m == (LX_ART_RGBA | LX_ART_DEPTH));
-    CHECK(!lx_export_parse_artifacts("rgba,dpeth", &m, &which) && strcmp(which, "dpeth") == 0);
-    CHECK(lx_export_parse_artifacts("all", &m, &which) && (m & LX_ART_CONTROL));
+    char which[LX_ARTIFACT_NAME_MAX];
+    CHECK(lx_export_parse_artifacts("rgba,depth", &m, which) && m == (LX_ART_RGBA | LX_ART_DEPTH));
+    CHECK(!lx_export_parse_artifacts("rgba,dpeth", &m, which) && strcmp(which, "dpeth") == 0);
+    CHECK(lx_export_parse_artifacts("all", &m, which) && (m & LX_ART_CONTROL));
 }
 
 static void test_plan(void)

@@ -76,10 +76,13 @@ void lx_export_config_init(lx_export_config_t *cfg);
 lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text, size_t len,
                                        lx_diags_t *diags);
 
+/* The longest artifact name lx_export_parse_artifacts reports, with its NUL. */
+enum { LX_ARTIFACT_NAME_MAX = 64 };
+
 /* Parses an artifact list "rgba,depth,mask", where "all" is every artifact
- * and "comfyui" is LX_ART_COMFYUI; false when a name is unknown (its text
- * in *bad). */
-bool lx_export_parse_artifacts(const char *list, uint32_t *mask, const char **bad);
+ * and "comfyui" is LX_ART_COMFYUI; false when a name is unknown (its text,
+ * shortened to fit, in bad; "" for an empty list). Thread-safe. */
+bool lx_export_parse_artifacts(const char *list, uint32_t *mask, char bad[LX_ARTIFACT_NAME_MAX]);
 
 /* Everything an export needs, resolved. Depth is normalized by each
  * frame's camera near/far unless cfg.has_depth_range. */

@@ -23,16 +23,15 @@ void lx_export_config_init(lx_export_config_t *cfg)
     cfg->png_level = 3;
 }
 
-bool lx_export_parse_artifacts(const char *list, uint32_t *mask, const char **bad)
+bool lx_export_parse_artifacts(const char *list, uint32_t *mask, char bad[LX_ARTIFACT_NAME_MAX])
 {
-    static char word[64];
+    char word[LX_ARTIFACT_NAME_MAX];
     uint32_t m = 0;
     const char *s = list;
     while (*s) {
         size_t n = strcspn(s, ",");
         if (n == 0 || n >= sizeof word) {
-            snprintf(word, sizeof word, "%.*s", (int)(n < 60 ? n : 60), s);
-            *bad = word;
+            snprintf(bad, LX_ARTIFACT_NAME_MAX, "%.*s", (int)(n < 60 ? n : 60), s);
             return false;
         }
         memcpy(word, s, n);
@@ -46,7 +45,7 @@ bool lx_export_parse_artifacts(const char *list, uint32_t *mask, const char **ba
         else if (strcmp(word, "comfyui") == 0)
             m |= LX_ART_COMFYUI;
         else if (k < 0) {
-            *bad = word;
+            memcpy(bad, word, n + 1);
             return false;
         } else {
             m |= 1u << k;
@@ -56,7 +55,7 @@ bool lx_export_parse_artifacts(const char *list, uint32_t *mask, const char **ba
             s++;
     }
     if (!m) {
-        *bad = "";
+        bad[0] = '\0';
         return false;
     }
     *mask = m;
@@ -239,8 +238,8 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             char unknown[64] = "";
             for (const cJSON *a = cJSON_IsArray(it) ? it->child : NULL; a; a = a->next) {
                 uint32_t one;
-                const char *bad;
-                if (!cJSON_IsString(a) || !lx_export_parse_artifacts(a->valuestring, &one, &bad)) {
+                char bad[LX_ARTIFACT_NAME_MAX];
+                if (!cJSON_IsString(a) || !lx_export_parse_artifacts(a->valuestring, &one, bad)) {
                     if (cJSON_IsString(a) && !unknown[0])
                         snprintf(unknown, sizeof unknown, "%s", bad);
                     m = UINT32_MAX;

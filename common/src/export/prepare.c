@@ -20,8 +20,8 @@ lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *
     lx_export_config_t cfg;
     lx_export_config_init(&cfg);
     if (req->artifacts) {
-        const char *bad = NULL;
-        if (!lx_export_parse_artifacts(req->artifacts, &cfg.artifacts, &bad))
+        char bad[LX_ARTIFACT_NAME_MAX];
+        if (!lx_export_parse_artifacts(req->artifacts, &cfg.artifacts, bad))
             return lx_fail(err, LX_E_INVALID,
                            "unknown artifact '%s' (rgba, depth, motion, normal, id, mask, camera, "
                            "control, all, comfyui)",
