@@ -248,7 +248,7 @@ static bool s_check_artifacts(const char *cmd, const char *list)
         fprintf(stderr,
                 "lattice %s: unknown artifact '%s' (rgba, depth, motion, normal, id, mask, "
                 "camera, control, all, comfyui)\n",
-                cmd, bad ? bad : "");
+                cmd, bad);
     return false;
 }
 
