@@ -86,7 +86,7 @@ joined() { (($(grep -c 'event=worker_joined' "$tmp/coord.log") >= 3)); }
 ok "three workers joined over their links" wait_for 20 joined
 
 client submit "$stateful" -o "$tmp/out" --frames 0-239 --config "$tmp/medium.json" --chunk 3 \
-    --output stream >"$tmp/submit.out" 2>&1
+    --storage stream >"$tmp/submit.out" 2>&1
 job=$(job_of "$tmp/submit.out")
 ok "submitted" test -n "$job"
 done_count() {

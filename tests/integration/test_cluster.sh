@@ -81,7 +81,7 @@ done
 
 # ---- client behaviour ------------------------------------------------------
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-stateful-7-shared" --frames 0-23 \
-    --config "$tmp/small.json" --chunk 7 --output shared >"$tmp/again.out" 2>&1
+    --config "$tmp/small.json" --chunk 7 --storage shared >"$tmp/again.out" 2>&1
 ok "submitting again is idempotent" grep -q "job $job7:" "$tmp/again.out"
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/other" --frames 0-3 --token mytoken \
     >/dev/null 2>&1
@@ -117,7 +117,7 @@ ok "coordinator without --state exits 2" test $? -eq 2
 # ---- SIGTERM drains --------------------------------------------------------
 start_worker w4
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-drain" --frames 0-59 \
-    --config "$tmp/medium.json" --chunk 10 --output stream >"$tmp/drain.out" 2>&1
+    --config "$tmp/medium.json" --chunk 10 --storage stream >"$tmp/drain.out" 2>&1
 jobd=$(job_of "$tmp/drain.out")
 wait_for 60 grep -q "event=assign job=$jobd .*worker=w4" "$tmp/main.log"
 kill -TERM "${worker_pid[w4]}"
@@ -170,7 +170,7 @@ ok "kill: identical to one machine" same_export "$tmp/ref-long" "$tmp/out-kill"
 start_coordinator second --max-message-mb 1
 start_faulty_worker early stall:30
 "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-late" --frames 0-59 \
-    --config "$tmp/medium.json" --chunk 1 --output stream --progress-timeout-ms 2000 \
+    --config "$tmp/medium.json" --chunk 1 --storage stream --progress-timeout-ms 2000 \
     >"$tmp/late.out" 2>&1
 jobl=$(job_of "$tmp/late.out")
 wait_for 60 at_least_done "$jobl" 30
