@@ -98,6 +98,8 @@ static void s_submit_help(FILE *out)
             "  -o, --output-dir OUT the export directory, as the coordinator (stream)\n"
             "                       or the workers (shared) see it; made absolute\n"
             "  --frames a-b         inclusive frame range\n"
+            "  --allow-past-end     frames past a finite timeline's last frame are a\n"
+            "                       warning, not an error (EX-509)\n"
             "  --artifacts LIST     rgba,depth,motion,normal,id,mask,camera,control|all\n"
             "  --config FILE        export settings as JSON; flags win\n"
             "  --chunk N            frames per chunk (default: the coordinator's)\n"
@@ -124,7 +126,7 @@ int cmd_submit(int argc, char **argv)
     const char *endpoint = NULL, *output = "shared", *token = NULL;
     long timeout = 5000, chunk = 0, progress = 0;
     double audit = -1;
-    bool wait = false;
+    bool wait = false, allow_past_end = false;
     cli_key_opts_t keys = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -161,6 +163,8 @@ int cmd_submit(int argc, char **argv)
             }
         } else if (strcmp(a, "--wait") == 0) {
             wait = true;
+        } else if (strcmp(a, "--allow-past-end") == 0) {
+            allow_past_end = true;
         } else if (!cli_take_patch("submit", a, &path, s_submit_help)) {
             return CLI_USAGE;
         }
@@ -174,7 +178,7 @@ int cmd_submit(int argc, char **argv)
                             : "--output is 'shared' or 'stream'");
         return CLI_USAGE;
     }
-    cli_export_args_t args = {path, config, frames, artifacts};
+    cli_export_args_t args = {path, config, frames, artifacts, allow_past_end};
     cli_export_request_t req;
     int rc = cli_export_request(&args, "submit", &req);
     if (rc != CLI_OK)
