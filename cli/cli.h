@@ -47,9 +47,12 @@ bool cli_parse_frames(const char *s, int64_t *a, int64_t *b);
  * buffer (lx_read_file; free it with free); prints "lattice: cannot read
  * 'path': reason" and returns NULL on failure. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
-/* Writes data to path atomically with lx_write_atomic (a temporary file in
- * the same directory, flushed, then renamed). Prints the reason and returns
- * false on failure. */
+/* Writes data to an output path the user named: "-" is standard output;
+ * anything else goes through lx_write_output (a regular file, or none
+ * yet, is replaced atomically: a temporary file in the same directory,
+ * flushed, then renamed; a device or FIFO is written in place; a
+ * directory or socket is refused). Prints the reason and returns false on
+ * failure. */
 bool cli_write_file(const char *path, const char *data, size_t len);
 /* An integer option value (decimal, nothing else) in [lo, hi] into *out;
  * otherwise prints "lattice CMD: FLAG takes LO to HI" and returns false. */
@@ -100,6 +103,7 @@ double cli_clock_ms(void *unused);
 /* The export options `export` and `submit` share, as given. */
 typedef struct cli_export_args {
     const char *patch_path, *config_path, *frames, *artifacts;
+    bool allow_past_end; /* --allow-past-end: frames past a finite timeline's end warn (EX-509) */
 } cli_export_args_t;
 
 /* An export request read from disk and checked here: the patch compiled,
@@ -118,6 +122,18 @@ typedef struct cli_export_request {
  * files, bad flags). Release with cli_export_request_release. */
 int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_export_request_t *out);
 void cli_export_request_release(cli_export_request_t *r);
+
+/* Whether rendering plan fits this machine's memory: the estimate of
+ * lx_export_memory_estimate for `workers` frame renderers of `threads`
+ * threads each, against MemAvailable of /proc/meminfo. When it does not
+ * fit, prints "lattice CMD: resolution WxH needs about X per worker (N
+ * threads) and Y are available; lower the resolution or the threads"
+ * (with the workers' total when workers > 1) on stderr and returns
+ * CLI_FAILED, a settings problem like an EX diagnostic; with warn_only it
+ * prints the same as a warning and returns CLI_OK. CLI_OK when it fits or
+ * when the available memory cannot be read (nothing to compare with). */
+int cli_check_memory(const char *cmd, const lx_program_t *p, const lx_export_plan_t *plan,
+                     uint32_t threads, uint32_t workers, bool warn_only);
 
 /* path made absolute against the working directory (not resolved); false
  * (reported) when it does not fit. */

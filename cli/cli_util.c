@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "lattice/compile.h"
+#include "lattice/export_memory.h"
 #include "lattice/files.h"
 #include "lattice/patch.h"
 #include "lattice/proc.h"
@@ -26,19 +27,15 @@ char *cli_read_file(const char *path, size_t max, size_t *len)
 
 bool cli_write_file(const char *path, const char *data, size_t len)
 {
-    /* lx_write_atomic writes NAME into DIR: path split at its last '/'. */
-    char dir[LX_PATH_MAX] = ".";
-    const char *slash = strrchr(path, '/');
-    size_t d = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path); /* "/x": the root */
     lx_error_t err = {0};
-    lx_result_t rc =
-        d < sizeof dir ? LX_OK : lx_fail(&err, LX_E_INVALID, "path too long: '%.200s'", path);
-    if (rc == LX_OK && slash) {
-        memcpy(dir, path, d);
-        dir[d] = '\0';
+    lx_result_t rc = LX_OK;
+    if (strcmp(path, "-") == 0) {
+        fflush(stdout); /* whatever stdio holds goes first */
+        if (!lx_write_all(1, data, len))
+            rc = lx_fail(&err, LX_E_IO, "cannot write to standard output: %s", strerror(errno));
+    } else {
+        rc = lx_write_output(path, data, len, &err);
     }
-    if (rc == LX_OK)
-        rc = lx_write_atomic(dir, slash ? slash + 1 : path, data, len, &err);
     if (rc != LX_OK)
         fprintf(stderr, "lattice: %s\n", err.message);
     return rc == LX_OK;
@@ -285,6 +282,7 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
         out->req.config_name = args->config_path;
     }
     out->req.artifacts = args->artifacts;
+    out->req.allow_past_end = args->allow_past_end;
     lx_strbuf_t report;
     lx_strbuf_init(&report, NULL);
     lx_error_t err = {0};
@@ -309,6 +307,46 @@ void cli_export_request_release(cli_export_request_t *r)
     free(r->config_text);
     r->patch_text = r->config_text = NULL;
     lx_program_destroy(&r->program);
+}
+
+int cli_check_memory(const char *cmd, const lx_program_t *p, const lx_export_plan_t *plan,
+                     uint32_t threads, uint32_t workers, bool warn_only)
+{
+    threads = threads ? threads : 1;
+    workers = workers ? workers : 1;
+    lx_export_memory_t m;
+    lx_error_t err = {0};
+    if (lx_export_memory_estimate(p, plan, threads, &m, &err) != LX_OK)
+        return CLI_OK; /* the export itself reports what is wrong with the program */
+    size_t len = 0;
+    char *info = lx_read_file("/proc/meminfo", 1 << 20, &len, lx_alloc_default());
+    uint64_t avail = 0;
+    bool known = info && lx_meminfo_available(info, len, &avail);
+    lx_free(lx_alloc_default(), info);
+    /* LATTICE_MEMORY_LIMIT (bytes) caps what lattice counts on, for a
+     * machine shared with other work (and for tests). */
+    const char *cap = getenv("LATTICE_MEMORY_LIMIT");
+    double limit = 0;
+    if (cap && *cap && lx_parse_number(cap, 0, 1e19, &limit) && (!known || limit < (double)avail)) {
+        avail = (uint64_t)limit;
+        known = true;
+    }
+    uint64_t need = m.total * workers;
+    if (!known || need <= avail)
+        return CLI_OK;
+    char per[32], all[32], have[32], total[64] = "";
+    lx_format_bytes(m.total, per, sizeof per);
+    lx_format_bytes(avail, have, sizeof have);
+    if (workers > 1)
+        snprintf(total, sizeof total, ", %s for %u workers,",
+                 lx_format_bytes(need, all, sizeof all), workers);
+    fprintf(stderr,
+            "lattice %s: %sresolution %ux%u needs about %s per worker (%u thread%s)%s and %s are "
+            "available; lower the resolution%s\n",
+            cmd, warn_only ? "warning: " : "", plan->width, plan->height, per, threads,
+            threads == 1 ? "" : "s", total, have,
+            workers > 1 ? ", the threads or the workers" : " or the threads");
+    return warn_only ? CLI_OK : CLI_FAILED;
 }
 
 bool cli_absolute(const char *path, char *out, size_t size)

@@ -103,6 +103,8 @@ static void s_submit_help(FILE *out)
             "                       or the workers (shared) see it; made absolute\n"
             "                       (--output-dir OUT: deprecated spelling)\n"
             "  --frames a-b         inclusive frame range\n"
+            "  --allow-past-end     frames past a finite timeline's last frame are a\n"
+            "                       warning, not an error (EX-509)\n"
             "  --artifacts LIST     rgba,depth,motion,normal,id,mask,camera,control,\n"
             "                       all or comfyui\n"
             "  --config FILE        export settings as JSON; flags win\n"
@@ -137,6 +139,7 @@ int cmd_submit(int argc, char **argv)
     long timeout = 5000, chunk = 0, progress = 0;
     double audit = -1;
     bool wait = false, output_old = false, replace = false, force = false;
+    bool allow_past_end = false;
     cli_key_opts_t keys = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -185,6 +188,8 @@ int cmd_submit(int argc, char **argv)
             replace = true;
         } else if (strcmp(a, "--force") == 0) {
             force = true;
+        } else if (strcmp(a, "--allow-past-end") == 0) {
+            allow_past_end = true;
         } else if (!cli_take_patch("submit", a, &path, s_submit_help)) {
             return CLI_USAGE;
         }
@@ -208,7 +213,7 @@ int cmd_submit(int argc, char **argv)
         fprintf(stderr, "lattice submit: --storage is 'shared' or 'stream', not '%s'\n", output);
         return CLI_USAGE;
     }
-    cli_export_args_t args = {path, config, frames, artifacts};
+    cli_export_args_t args = {path, config, frames, artifacts, allow_past_end};
     cli_export_request_t req;
     int rc = cli_export_request(&args, "submit", &req);
     if (rc != CLI_OK)

@@ -2,6 +2,7 @@
 #include <cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -11,9 +12,12 @@ static void s_help(FILE *out)
 {
     fprintf(out, "usage: lattice compile PATCH [-o FILE] [--json]\n\n"
                  "Compiles PATCH into its program (CompiledProgramIR) and writes it as\n"
-                 "readable JSON to FILE (atomically), or to standard output without -o.\n"
-                 "Prints the program hash and the state horizon. Diagnostics go to\n"
-                 "standard error.\n\n"
+                 "readable JSON to FILE, or to standard output without -o or with -o -.\n"
+                 "A regular FILE is replaced atomically (a temporary file, then a rename);\n"
+                 "a device or FIFO (/dev/null, a named pipe) is written in place; a\n"
+                 "directory is refused. Prints the program hash and the state horizon\n"
+                 "(on standard error when the program goes to standard output).\n"
+                 "Diagnostics go to standard error.\n\n"
                  "  -o, --output FILE   where to write the program JSON\n"
                  "  --json              print one JSON object on standard output instead:\n"
                  "                      ok, programHash, patchId, timeModel, stateHorizon\n"
@@ -77,6 +81,15 @@ static int s_compile_json(const char *path, const char *out)
     return rc;
 }
 
+/* Whether out is standard output ("-", /dev/stdout, or the file or pipe
+ * fd 1 is): the summary must not be mixed into the program JSON. */
+static bool s_is_stdout(const char *out)
+{
+    struct stat a, b;
+    return strcmp(out, "-") == 0 || (stat(out, &a) == 0 && fstat(1, &b) == 0 &&
+                                     a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+}
+
 int cmd_compile(int argc, char **argv)
 {
     const char *path = NULL, *out = NULL;
@@ -121,8 +134,8 @@ int cmd_compile(int argc, char **argv)
     if (rc == CLI_OK) {
         char hex[65];
         lx_hex(p->program_hash.bytes, 32, hex);
-        FILE *info = out ? stdout : stderr;
-        if (out)
+        FILE *info = out && !s_is_stdout(out) ? stdout : stderr;
+        if (out && strcmp(out, "-") != 0)
             fprintf(info, "wrote %s\n", out);
         fprintf(info, "program hash: %s\n", hex);
         if (p->state_horizon == LX_HORIZON_UNBOUNDED)

@@ -295,9 +295,92 @@ static void test_alpha_threshold(void)
     lx_program_destroy(&p);
 }
 
+/* Frames past a finite timeline's last frame, ceil(D * fps / 1000) - 1:
+ * EX-509, an error naming that frame, or with allowPastEnd a warning. The
+ * opt-in stays out of the config hash unless the range needs it, and the
+ * resolved config of a range that needs it plans again (the coordinator
+ * and workers plan that JSON). */
+static void test_past_end(void)
+{
+    /* 1000 ms at 24 fps: 24 frames, 0-23 (t = 1000 ms itself is not one). */
+    lx_program_t *p = s_program("\"type\":\"FiniteTimeRoot\",\"params\":{\"durationMs\":1000}", "");
+    lx_export_config_t c;
+    lx_export_config_init(&c);
+    lx_export_plan_t plan, plan2;
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    CHECK(p && lx_export_plan(p, &c, &plan, &d) == LX_OK && plan.first == 0 && plan.last == 23);
+    CHECK(d.count == 0);
+    lx_digest_t plain = plan.config_hash;
+    lx_diags_release(&d);
+
+    c.has_frames = true;
+    c.first = 0;
+    c.last = 24;
+    lx_diags_init(&d, NULL);
+    CHECK(lx_export_plan(p, &c, &plan, &d) == LX_E_DIAG);
+    const lx_diag_t *e = s_find(&d, LX_DC_EX_509);
+    CHECK(e && e->severity == LX_SEV_ERROR && s_at(e, "/frames") && d.n_errors == 1);
+    CHECK_MSG(e && strstr(e->message, "past frame 23,"), "%s", e ? e->message : "none");
+    CHECK(e && e->help && strstr(e->help, "--allow-past-end"));
+    lx_diags_release(&d);
+
+    /* In range, the opt-in changes nothing, the hash included. */
+    c.allow_past_end = true;
+    c.last = 23;
+    lx_diags_init(&d, NULL);
+    CHECK(lx_export_plan(p, &c, &plan, &d) == LX_OK && d.count == 0);
+    CHECK(memcmp(plain.bytes, plan.config_hash.bytes, 32) == 0);
+    lx_diags_release(&d);
+
+    /* Past the end with the opt-in: a warning, and a plan. */
+    c.first = 20;
+    c.last = 30;
+    lx_diags_init(&d, NULL);
+    CHECK(lx_export_plan(p, &c, &plan, &d) == LX_OK);
+    e = s_find(&d, LX_DC_EX_509);
+    CHECK(e && e->severity == LX_SEV_WARNING && d.n_errors == 0 && d.n_warnings == 1);
+    lx_diags_release(&d);
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, NULL);
+    lx_export_plan_config_json(&plan, &sb);
+    CHECK_MSG(strstr(sb.buf, "\"allowPastEnd\":true}") != NULL, "%s", sb.buf);
+    lx_export_config_t c2;
+    lx_export_config_init(&c2);
+    lx_diags_init(&d, NULL);
+    CHECK(lx_export_config_load_json(&c2, sb.buf, sb.len, &d) == LX_OK && c2.allow_past_end);
+    CHECK(lx_export_plan(p, &c2, &plan2, &d) == LX_OK && d.n_errors == 0);
+    CHECK(memcmp(plan.config_hash.bytes, plan2.config_hash.bytes, 32) == 0);
+    lx_diags_release(&d);
+    lx_strbuf_release(&sb);
+
+    /* The key in a config file, and a bad value. */
+    lx_export_config_init(&c2);
+    lx_diags_init(&d, NULL);
+    const char *on = "{\"allowPastEnd\": true, \"frames\": \"0-99\"}";
+    CHECK(lx_export_config_load_json(&c2, on, strlen(on), &d) == LX_OK && c2.allow_past_end);
+    CHECK(lx_export_plan(p, &c2, &plan2, &d) == LX_OK && s_find(&d, LX_DC_EX_509));
+    const char *bad = "{\"allowPastEnd\": 1}";
+    CHECK(lx_export_config_load_json(&c2, bad, strlen(bad), &d) == LX_E_DIAG);
+    CHECK(s_at(s_find(&d, LX_DC_EX_504), "/allowPastEnd"));
+    lx_diags_release(&d);
+    lx_program_destroy(&p);
+
+    /* Cyclic timelines repeat: frames past the cycle are no EX-509. */
+    p = s_program("\"type\":\"CycleTimeRoot\",\"params\":{\"periodMs\":1000}", "");
+    lx_export_config_init(&c);
+    c.has_frames = true;
+    c.last = 100;
+    lx_diags_init(&d, NULL);
+    CHECK(p && lx_export_plan(p, &c, &plan, &d) == LX_OK && !s_find(&d, LX_DC_EX_509));
+    lx_diags_release(&d);
+    lx_program_destroy(&p);
+}
+
 int main(void)
 {
     test_alpha_threshold();
+    test_past_end();
     test_resolved_round_trip();
     test_closure_warning();
     test_config_file();

@@ -1,11 +1,16 @@
 /* The files module: path joins at their one limit, mkdir -p, atomic writes
  * that never leave a temporary file behind, stale temporary files removed
  * and nothing else, whole-file reads with their limit, file hashes. */
+#define _XOPEN_SOURCE 700 /* mknod */
 #include <dirent.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "lattice/digest.h"
@@ -106,6 +111,94 @@ static void test_write_atomic(void)
     CHECK(lx_write_atomic(dir, name, "x", 1, &err) == LX_E_INVALID);
     CHECK_EQ_INT(s_count(dir, ".n"), 0);
     CHECK_EQ_INT(s_count(dir, "."), 2); /* "." and ".." */
+}
+
+/* The content of path ("" when unreadable), in a static buffer. */
+static const char *s_content(const char *path)
+{
+    static char buf[256];
+    buf[0] = '\0';
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    buf[n > 0 ? n : 0] = '\0';
+    if (fd >= 0)
+        close(fd);
+    return buf;
+}
+
+/* lx_write_output replaces only files: a device or FIFO is written in
+ * place (and stays one), a link stays and leads to the new content, a
+ * directory, socket or dangling link is refused untouched. */
+static void test_write_output(void)
+{
+    char dir[LX_PATH_MAX], path[LX_PATH_MAX], target[LX_PATH_MAX];
+    lx_error_t err = {0};
+    struct stat st, st2;
+    CHECK(lx_path_join(dir, s_root, "o") && lx_mkdirs(dir, &err) == LX_OK);
+
+    /* A new file, then a regular file replaced whole (a new inode). */
+    CHECK(lx_path_join(path, dir, "prog.json"));
+    CHECK(lx_write_output(path, "one", 3, &err) == LX_OK && strcmp(s_content(path), "one") == 0);
+    CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0644);
+    CHECK(lx_write_output(path, "two", 3, &err) == LX_OK && strcmp(s_content(path), "two") == 0);
+    CHECK(stat(path, &st2) == 0 && S_ISREG(st2.st_mode) && st2.st_ino != st.st_ino);
+
+    /* A FIFO with a reader gets the bytes and is still a FIFO. */
+    CHECK(lx_path_join(path, dir, "fifo") && mkfifo(path, 0600) == 0);
+    int reader = open(path, O_RDONLY | O_NONBLOCK);
+    CHECK(reader >= 0);
+    CHECK(lx_write_output(path, "through", 7, &err) == LX_OK);
+    char got[16] = "";
+    CHECK(read(reader, got, sizeof got - 1) == 7 && strcmp(got, "through") == 0);
+    CHECK(lstat(path, &st) == 0 && S_ISFIFO(st.st_mode));
+    /* ... also through a symbolic link, which stays a link. */
+    CHECK(lx_path_join(target, dir, "to-fifo") && symlink(path, target) == 0);
+    CHECK(lx_write_output(target, "again", 5, &err) == LX_OK);
+    memset(got, 0, sizeof got);
+    CHECK(read(reader, got, sizeof got - 1) == 5 && strcmp(got, "again") == 0);
+    CHECK(lstat(target, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(lstat(path, &st) == 0 && S_ISFIFO(st.st_mode));
+    close(reader);
+
+    /* A character device (the null device, made here: only root can),
+     * written in place, still a device. */
+    CHECK(lx_path_join(path, dir, "null"));
+    if (mknod(path, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        CHECK(lx_write_output(path, "gone", 4, &err) == LX_OK);
+        CHECK(lstat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+    } else {
+        printf("test_write_output: no device node (%s): device case not run\n", strerror(errno));
+    }
+
+    /* A link to a regular file: the file gets the content, the link stays. */
+    CHECK(lx_path_join(path, dir, "real.json") && lx_path_join(target, dir, "link.json"));
+    CHECK(lx_write_output(path, "old", 3, &err) == LX_OK && symlink("real.json", target) == 0);
+    CHECK(lx_write_output(target, "new", 3, &err) == LX_OK);
+    CHECK(strcmp(s_content(path), "new") == 0);
+    CHECK(lstat(target, &st) == 0 && S_ISLNK(st.st_mode));
+
+    /* Refused, untouched: a directory, a link to one, a dangling link, a
+     * socket. */
+    CHECK(lx_path_join(path, dir, "sub") && lx_mkdirs(path, &err) == LX_OK);
+    CHECK(lx_write_output(path, "x", 1, &err) == LX_E_INVALID && strstr(err.message, "directory"));
+    CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK(lx_path_join(target, dir, "to-sub") && symlink(path, target) == 0);
+    CHECK(lx_write_output(target, "x", 1, &err) == LX_E_INVALID);
+    CHECK(lstat(target, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(lx_path_join(target, dir, "dangling") && symlink("nothing-here", target) == 0);
+    CHECK(lx_write_output(target, "x", 1, &err) == LX_E_INVALID);
+    CHECK(lstat(target, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(lx_path_join(path, dir, "sock"));
+    int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    CHECK(strlen(path) < sizeof sa.sun_path);
+    memcpy(sa.sun_path, path, strlen(path) < sizeof sa.sun_path ? strlen(path) : 0);
+    CHECK(sock >= 0 && bind(sock, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK(lx_write_output(path, "x", 1, &err) == LX_E_INVALID && strstr(err.message, "socket"));
+    CHECK(lstat(path, &st) == 0 && S_ISSOCK(st.st_mode));
+    close(sock);
+    CHECK(lx_write_output("", "x", 1, &err) == LX_E_INVALID);
+    CHECK_EQ_INT(s_count(dir, ".") - 2, 0); /* no temporary file anywhere */
 }
 
 /* A process killed inside lx_write_atomic leaves ".NAME.tmp-XXXXXX", a
@@ -253,6 +346,7 @@ int main(void)
     test_join();
     test_mkdirs();
     test_write_atomic();
+    test_write_output();
     test_stale_temps();
     test_attempt_name();
     test_read_and_hash();

@@ -390,6 +390,17 @@ static void test_keyframes(void)
     key(k, 0, 0, 0, two_thirds, two_thirds, third, third, 0, 0);
     key(k + 11, 1000, 1, 0, two_thirds, two_thirds, third, third, 10, 0);
     EXACT(kf(k, 2, 500), 5);
+    /* Nor does its easing: a key's interp and easing shape the segment
+     * that starts at it (docs/patch-format.md), and the last key's shape
+     * nothing. */
+    key(k + 11, 1000, 0, curve("easeInQuad"), two_thirds, two_thirds, third, third, 10, 0);
+    EXACT(kf(k, 2, 500), 5);
+    key(k + 11, 1000, 1, curve("easeOutCubic"), two_thirds, two_thirds, third, third, 10, 0);
+    key(k + 22, 2000, 0, 0, two_thirds, two_thirds, third, third, 30, 0);
+    EXACT(kf(k, 3, 500), 5);     /* linear, from key 0 */
+    EXACT(kf(k, 3, 1500), 10);   /* hold, from key 1 (its easing unused) */
+    EXACT(kf(k, 3, 1999.9), 10);
+    EXACT(kf(k, 3, 2000), 30);
 
     /* Three keys: the segment is found, interior keys are hit exactly. */
     key(k, 0, 0, 0, 0, 0, 0, 0, 0, 0);

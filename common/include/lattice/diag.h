@@ -76,7 +76,8 @@
     X(EX_505, "EX-505", ERROR, "unknown export setting")                                   \
     X(EX_506, "EX-506", ERROR, "infinite timeline needs a frame range")                    \
     X(EX_507, "EX-507", ERROR, "too many instances for the id artifact")                   \
-    X(EX_508, "EX-508", WARNING, "cyclic export will not close")
+    X(EX_508, "EX-508", WARNING, "cyclic export will not close")                           \
+    X(EX_509, "EX-509", ERROR, "frames past the end of the timeline")
 
 typedef enum {
 #define LX_X_DIAG_ENUM(id, code, sev, title) LX_DC_##id,

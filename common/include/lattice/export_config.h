@@ -65,6 +65,9 @@ typedef struct lx_export_config {
     bool control_depth16;                         /* formats.controlDepth png16 (else png8) */
     double flow_scale;                            /* px at the wheel's rim; 0 = the shot's */
     bool flow_scale_measured;                     /* flow_scale is the shot's, measured */
+    /* Frames past the last frame of a finite timeline (EX-509) are a
+     * warning instead of an error: they all render the timeline's end. */
+    bool allow_past_end;
 } lx_export_config_t;
 
 void lx_export_config_init(lx_export_config_t *cfg);
@@ -97,7 +100,9 @@ typedef struct lx_export_plan {
 } lx_export_plan_t;
 
 /* Checks cfg against p and resolves the plan: an infinite timeline
- * without frames (EX-506), bad sizes, ranges or alpha threshold (EX-504), inexact frames
+ * without frames (EX-506), bad sizes, ranges or alpha threshold (EX-504), frames past the
+ * last frame of a finite timeline, ceil(D * fps / 1000) - 1 (EX-509: an
+ * error, a warning with cfg->allow_past_end), inexact frames
  * per cycle (EX-503, a warning), more than 65535 ids with the id artifact
  * (EX-507), a cyclic program whose frames depend on the absolute time, the
  * cycle index or integrating state, so frame N cannot equal frame 0
@@ -114,7 +119,10 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
 
 /* The resolved config as canonical JSON (the configHash is its SHA-256):
  * everything that changes output bytes, nothing else (no threads, no
- * paths). Appends to out. */
+ * paths). "allowPastEnd": true appears only when the frames go past a
+ * finite timeline's end, the one case where it decides whether the plan
+ * exists (so the resolved config plans again anywhere); elsewhere the
+ * setting changes no byte and stays out of the hash. Appends to out. */
 void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out);
 
 /* What an export request carries, before anything is checked: the patch
@@ -130,8 +138,10 @@ typedef struct lx_export_request {
     bool has_frames;
     int64_t first, last;
     const char *artifacts;   /* "rgba,depth" or NULL */
+    bool allow_past_end;     /* sets cfg.allow_past_end (a flag can only turn it on) */
 } lx_export_request_t;
-#define LX_EXPORT_REQUEST_INIT {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL}
+#define LX_EXPORT_REQUEST_INIT                                                                     \
+    {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL, false}
 
 /* Compiles the patch, applies the config and the overrides and plans the
  * export: the one path from request to (program, plan) that `lattice

@@ -41,14 +41,34 @@ bool lx_path_join(char out[LX_PATH_MAX], const char *dir, const char *rel);
 lx_result_t lx_mkdirs(const char *path, lx_error_t *err);
 
 /* Writes len bytes of data to dir/name atomically: into a temporary file in
- * dir (".NAME.tmp-XXXXXX", a fresh name per call, so concurrent writers of
- * the same name never share one), flushed to the disk (see Durability
- * above), then renamed to dir/name, replacing a file of that name. A file
- * under its final name is therefore always complete. dir must exist. On
- * failure the temporary file is removed. Returns LX_OK; LX_E_INVALID when
- * the path does not fit; LX_E_IO with the system's reason. */
+ * dir (".NAME.tmp-XXXXXX": a dot, the name, ".tmp-" and six random
+ * letters or digits, a fresh name per call, so concurrent writers of the
+ * same name never share one), flushed to the disk (see Durability above),
+ * then renamed to dir/name, replacing whatever has that name but a
+ * directory (a symbolic link is replaced, not followed). A file under its
+ * final name is therefore always complete. This is for the names an
+ * export owns (metadata.json, frame files); a path a person named goes
+ * through lx_write_output. dir must exist. On failure the temporary file
+ * is removed. Returns LX_OK; LX_E_INVALID when the path does not fit;
+ * LX_E_IO with the system's reason. */
 lx_result_t lx_write_atomic(const char *dir, const char *name, const void *data, size_t len,
                             lx_error_t *err);
+
+/* Writes len bytes of data to path, an output a person named (`lattice
+ * compile -o PATH`), without replacing anything that is not a file:
+ *   - nothing there, or a regular file: lx_write_atomic in path's
+ *     directory (the file is replaced whole, never seen partial);
+ *   - a character or block device or a FIFO (/dev/null, a named pipe):
+ *     opened for writing and written in place, without truncating,
+ *     creating or renaming anything (a FIFO's open waits for a reader);
+ *   - a symbolic link: what it leads to decides, and the link stays: a
+ *     regular file is replaced atomically in its own directory, a device
+ *     or FIFO is written through the link (so /dev/stdout works);
+ *   - a directory, a socket or a link that leads nowhere: LX_E_INVALID,
+ *     and nothing is written.
+ * Returns LX_OK; LX_E_INVALID as above or when the path does not fit;
+ * LX_E_IO with the system's reason. */
+lx_result_t lx_write_output(const char *path, const void *data, size_t len, lx_error_t *err);
 
 /* Writes all len bytes of data to fd, resuming after short writes and
  * signals; false (errno set) when a write fails. */

@@ -190,7 +190,8 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
     static const char *const keys[] = {"frames",       "resolution",     "artifacts",
                                        "formats",      "depthRange",     "motionScale",
                                        "framesPerCycle", "exrCompression", "pngLevel",
-                                       "alphaThreshold", "controlDepthRange", "flowScale"};
+                                       "alphaThreshold", "controlDepthRange", "flowScale",
+                                       "allowPastEnd"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
     lx_json_syntax_t syn;
@@ -337,6 +338,11 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                 s_bad(d, ptr, "%s must be \"shot\", a number of pixels > 0, or "
                               "{\"source\": \"shot\", \"px\"}",
                       "flowScale");
+        } else if (strcmp(k, "allowPastEnd") == 0) {
+            if (cJSON_IsBool(it))
+                cfg->allow_past_end = cJSON_IsTrue(it);
+            else
+                s_bad(d, ptr, "%s must be true or false", "allowPastEnd");
         } else if (strcmp(k, "formats") == 0) {
             s_bad(d, ptr, "%s must be an object", "formats");
         } else {
@@ -483,6 +489,32 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                                      cfg->alpha_threshold);
         lx_diag_at_json(d, dg, "/alphaThreshold");
     }
+    /* Past a finite timeline's last frame, progress stays 1 and the phase
+     * wraps to 0 while the time rail runs on: most likely a range meant
+     * for another fps or duration (or a typo of many digits). */
+    int64_t first_def, last_def;
+    if (cfg->has_frames && p->time_model.kind == LX_TIME_FINITE &&
+        lx_sampling_default_range(&plan->sampling, &first_def, &last_def) &&
+        plan->last > last_def) {
+        lx_diag_t *dg = lx_diags_add(
+            d, LX_DC_EX_509,
+            "frames %lld-%lld go past frame %lld, the last frame of the %g ms timeline at %g fps",
+            (long long)plan->first, (long long)plan->last, (long long)last_def,
+            p->time_model.duration_ms, p->output.fps);
+        lx_diag_at_json(d, dg, "/frames");
+        if (cfg->allow_past_end) {
+            /* Opted in: the same finding, as a warning. */
+            d->n_errors--;
+            d->n_warnings++;
+            if (dg)
+                dg->severity = LX_SEV_WARNING;
+        } else {
+            lx_diag_help(d, dg,
+                         "export frames 0-%lld, or allow it with --allow-past-end "
+                         "(\"allowPastEnd\": true in the config)",
+                         (long long)last_def);
+        }
+    }
     if (plan->last - plan->first >= 100000000) {
         lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504, "%s", "more than 100000000 frames");
         lx_diag_at_json(d, dg, "/frames");
@@ -561,5 +593,12 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
         else
             lx_strbuf_adds(out, ",\"flowScale\":\"shot\"");
     }
+    /* Only where it decides whether the plan exists (see the header): the
+     * coordinator, the workers and `lattice rerender` plan this JSON again. */
+    int64_t first_def, last_def;
+    if (c->allow_past_end && plan->sampling.model.kind == LX_TIME_FINITE &&
+        lx_sampling_default_range(&plan->sampling, &first_def, &last_def) &&
+        plan->last > last_def)
+        lx_strbuf_adds(out, ",\"allowPastEnd\":true");
     lx_strbuf_adds(out, "}");
 }

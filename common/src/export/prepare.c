@@ -42,6 +42,8 @@ lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *
         lx_export_config_load_json(&cfg, req->config, req->config_len, &diags);
     if (req->artifacts)
         cfg.artifacts = flag_artifacts;
+    if (req->allow_past_end)
+        cfg.allow_past_end = true;
     if (req->has_frames) {
         cfg.has_frames = true;
         cfg.first = req->first;

@@ -73,8 +73,10 @@ static const lx_block_def_t s_defs[] = {
     BLOCK("Oscillator", MATH, OSCILLATOR, 0, "bias + amplitude * wave(phase)", s_osc_p, s_osc_i,
           s_out_n),
     BLOCK("Ease", MATH, EASE, 0, "an easing curve applied to t", s_ease_p, s_ease_i, s_out_n),
-    BLOCK("Keyframes", MATH, KEYFRAMES, 0, "interpolates keys; clamped outside them", s_keys_p,
-          s_keys_i, s_out_g),
+    BLOCK("Keyframes", MATH, KEYFRAMES, 0,
+          "interpolates keys: each key's interp and easing shape the segment that starts at it; "
+          "clamped outside them",
+          s_keys_p, s_keys_i, s_out_g),
     BLOCK("Noise1D", MATH, NOISE1D, 0, "smooth value noise in [0, 1)", s_noise_p, s_x_n, s_out_n),
     BLOCK("Hash", MATH, HASH, 0, "a stable pseudo-random number in [0, 1) per x", NOPARAMS, s_x_n,
           s_out_n),

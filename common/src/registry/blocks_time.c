@@ -9,7 +9,9 @@ TABLE(lx_port_def_t, s_finite_o,
       OUT("time", LX_D_TIME, LX_OUT_SIGNAL, "milliseconds since the start"),
       OUT("progress", LX_D_NUMBER, LX_OUT_SIGNAL, "time / durationMs, clamped to [0, 1]"),
       OUT("phase", LX_D_PHASE, LX_OUT_SIGNAL, "progress, wrapped into [0, 1)"),
-      OUT("end", LX_D_EVENT, LX_OUT_EVENT, "fires on the frame the timeline reaches its end"));
+      OUT("end", LX_D_EVENT, LX_OUT_EVENT,
+          "fires on the last frame before the end (t < durationMs), the last of the default "
+          "range"));
 
 TABLE(lx_param_def_t, s_cycle_p,
       P_NUM("periodMs", true, 0, 1e-3, 1e12, "length of one cycle in milliseconds"),

@@ -1,10 +1,12 @@
 /* Paths, directories, atomic writes, whole-file reads and file hashes (see
  * files.h for the durability policy). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "lattice/files.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +126,96 @@ lx_result_t lx_write_atomic_at(int dir, const char *label, const char *name, con
                        strerror(e ? e : EIO));
     }
     return LX_OK;
+}
+
+/* path split at its last '/' into its directory and name: "x" is in ".",
+ * "/x" in "/". */
+static lx_result_t s_split(const char *path, char dir[LX_PATH_MAX], const char **name,
+                           lx_error_t *err)
+{
+    const char *slash = strrchr(path, '/');
+    size_t d = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    if (d >= LX_PATH_MAX)
+        return lx_fail(err, LX_E_INVALID, "path too long: '%.200s'", path);
+    memcpy(dir, slash ? path : ".", d);
+    dir[d] = '\0';
+    *name = slash ? slash + 1 : path;
+    if (!**name)
+        return lx_fail(err, LX_E_INVALID, "'%.200s' names a directory, not a file", path);
+    return LX_OK;
+}
+
+static lx_result_t s_write_path_atomic(const char *path, const void *data, size_t len,
+                                       lx_error_t *err)
+{
+    char dir[LX_PATH_MAX];
+    const char *name = NULL;
+    lx_result_t rc = s_split(path, dir, &name, err);
+    return rc == LX_OK ? lx_write_atomic(dir, name, data, len, err) : rc;
+}
+
+/* A device or FIFO: written where it is. No O_CREAT (it exists), no
+ * O_TRUNC (a device has no length to cut), nothing renamed. */
+static lx_result_t s_write_in_place(const char *path, const void *data, size_t len,
+                                    lx_error_t *err)
+{
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return lx_fail(err, LX_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* Replaced by a regular file since it was looked at: that one is
+         * replaced whole, as any regular file. */
+        close(fd);
+        return s_write_path_atomic(path, data, len, err);
+    }
+    bool ok = lx_write_all(fd, data, len);
+    int e = ok ? 0 : errno;
+    if (close(fd) != 0 && ok && errno != EINTR) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok)
+        return lx_fail(err, LX_E_IO, "cannot write '%s': %s", path, strerror(e ? e : EIO));
+    return LX_OK;
+}
+
+lx_result_t lx_write_output(const char *path, const void *data, size_t len, lx_error_t *err)
+{
+    if (!*path)
+        return lx_fail(err, LX_E_INVALID, "%s", "empty output path");
+    if (strlen(path) >= LX_PATH_MAX)
+        return lx_fail(err, LX_E_INVALID, "path too long: '%.200s'", path);
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT)
+            return lx_fail(err, LX_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        return s_write_path_atomic(path, data, len, err);
+    }
+    bool link = S_ISLNK(st.st_mode);
+    if (link && stat(path, &st) != 0)
+        return lx_fail(err, LX_E_INVALID,
+                       "'%s' is a symbolic link that leads nowhere (%s): not replaced", path,
+                       strerror(errno));
+    if (S_ISREG(st.st_mode) && link) {
+        /* The file the link leads to is replaced in its own directory;
+         * the link stays. */
+        char real[PATH_MAX];
+        if (!realpath(path, real))
+            return lx_fail(err, LX_E_IO, "cannot resolve '%s': %s", path, strerror(errno));
+        return s_write_path_atomic(real, data, len, err);
+    }
+    if (S_ISREG(st.st_mode))
+        return s_write_path_atomic(path, data, len, err);
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))
+        return s_write_in_place(path, data, len, err);
+    if (S_ISDIR(st.st_mode))
+        return lx_fail(err, LX_E_INVALID, "'%s' is a directory%s: not replaced", path,
+                       link ? " (through a symbolic link)" : "");
+    return lx_fail(err, LX_E_INVALID,
+                   "'%s' is a socket or another special file: an output is a file, a device "
+                   "or a FIFO",
+                   path);
 }
 
 /* ---- output roots ------------------------------------------------------ */
