@@ -40,6 +40,8 @@ static void s_help(FILE *out)
                  "  -o, --output OUT     export directory (created if needed)\n"
                  "  --frames a-b         inclusive frame range (default: the time model's;\n"
                  "                       required for infinite patches)\n"
+                 "  --allow-past-end     frames past a finite timeline's last frame are a\n"
+                 "                       warning, not an error (EX-509)\n"
                  "  --artifacts LIST     comma-separated: rgba,depth,motion,normal,id,mask,\n"
                  "                       camera,control; all; comfyui (rgba, mask, camera,\n"
                  "                       control: what ComfyUI loads) (default: all but\n"
@@ -55,8 +57,8 @@ static void s_help(FILE *out)
                  "  --force              write into a non-empty directory that holds no\n"
                  "                       export (its files are never deleted)\n"
                  "  --json               print the final summary as JSON on stdout\n\n"
-                 "Exit status: 0 exported, 1 the patch or settings have errors or rendering\n"
-                 "failed, 2 usage or I/O problem (OUT unusable, storage failing), 130\n"
+                 "Exit status: 0 exported, 1 the patch or settings have errors (a resolution\n"
+                 "the memory available cannot hold included) or rendering failed, 2 usage or I/O problem (OUT unusable, storage failing), 130\n"
                  "interrupted (run the same command again to resume).\n");
 }
 
@@ -279,6 +281,8 @@ int cmd_export(int argc, char **argv)
             replace = true;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
+        } else if (strcmp(a, "--allow-past-end") == 0) {
+            args.allow_past_end = true;
         } else if (!cli_take_patch("export", a, &path, s_help)) {
             return CLI_USAGE;
         }
@@ -295,6 +299,9 @@ int cmd_export(int argc, char **argv)
     args.patch_path = path;
     cli_export_request_t req;
     int rc = cli_export_request(&args, "export", &req);
+    /* A resolution the machine cannot hold is refused before anything runs. */
+    if (rc == CLI_OK)
+        rc = cli_check_memory("export", req.program, &req.plan, threads, workers, false);
     /* The export directory, made and resolved: the one root the in-process
      * coordinator and workers may write below. */
     char abs_out[PATH_MAX];

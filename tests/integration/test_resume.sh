@@ -134,6 +134,18 @@ ok "6 digits while they suffice" test -e "$tmp/narrow/rgba/frame_999999.png"
 expect "widening an export's names is refused" 2 "$lattice" export "$patch" -o "$tmp/narrow" --frames 999997-1000000 "${small[@]}"
 ok "the refusal says why" grep -q "needs 7" "$tmp/err"
 
+# Bounds: a resolution the memory cannot hold is refused before anything
+# is made; frames past a finite timeline are an error unless allowed.
+LATTICE_MEMORY_LIMIT=1000000 expect "too little memory" 1 "$lattice" export "$patch" -o "$tmp/mem" --frames 0-0
+ok "the refusal has the estimate" grep -q "resolution 832x480 needs about .* are available" "$tmp/err"
+ok "nothing was made" test ! -e "$tmp/mem"
+sting=$root/examples/logo-sting.patch.json
+expect "frames past the end" 1 "$lattice" export "$sting" -o "$tmp/past" --frames 70-73 "${small[@]}"
+ok "EX-509 names the last frame" grep -q "EX-509.*go past frame 71" "$tmp/err"
+expect "--allow-past-end" 0 "$lattice" export "$sting" -o "$tmp/past" --frames 70-73 "${small[@]}" --allow-past-end
+expect "the allowed export resumes as a no-op" 0 "$lattice" export "$sting" -o "$tmp/past" --frames 70-73 "${small[@]}" --allow-past-end
+ok "no-op" grep -q "is complete" "$tmp/out"
+
 # An output path that is a file is an I/O problem.
 touch "$tmp/a-file"
 expect "-o a file exits 2" 2 "$lattice" export "$patch" -o "$tmp/a-file" --frames 0-0
