@@ -312,40 +312,19 @@ void cli_export_request_release(cli_export_request_t *r)
 int cli_check_memory(const char *cmd, const lx_program_t *p, const lx_export_plan_t *plan,
                      uint32_t threads, uint32_t workers, bool warn_only)
 {
-    threads = threads ? threads : 1;
-    workers = workers ? workers : 1;
     lx_export_memory_t m;
     lx_error_t err = {0};
     if (lx_export_memory_estimate(p, plan, threads, &m, &err) != LX_OK)
         return CLI_OK; /* the export itself reports what is wrong with the program */
     size_t len = 0;
     char *info = lx_read_file("/proc/meminfo", 1 << 20, &len, lx_alloc_default());
-    uint64_t avail = 0;
-    bool known = info && lx_meminfo_available(info, len, &avail);
+    char why[512];
+    bool fits = lx_export_memory_fits(&m, plan, threads, workers, info, len,
+                                      getenv("LATTICE_MEMORY_LIMIT"), why, sizeof why);
     lx_free(lx_alloc_default(), info);
-    /* LATTICE_MEMORY_LIMIT (bytes) caps what lattice counts on, for a
-     * machine shared with other work (and for tests). */
-    const char *cap = getenv("LATTICE_MEMORY_LIMIT");
-    double limit = 0;
-    if (cap && *cap && lx_parse_number(cap, 0, 1e19, &limit) && (!known || limit < (double)avail)) {
-        avail = (uint64_t)limit;
-        known = true;
-    }
-    uint64_t need = m.total * workers;
-    if (!known || need <= avail)
+    if (fits)
         return CLI_OK;
-    char per[32], all[32], have[32], total[64] = "";
-    lx_format_bytes(m.total, per, sizeof per);
-    lx_format_bytes(avail, have, sizeof have);
-    if (workers > 1)
-        snprintf(total, sizeof total, ", %s for %u workers,",
-                 lx_format_bytes(need, all, sizeof all), workers);
-    fprintf(stderr,
-            "lattice %s: %sresolution %ux%u needs about %s per worker (%u thread%s)%s and %s are "
-            "available; lower the resolution%s\n",
-            cmd, warn_only ? "warning: " : "", plan->width, plan->height, per, threads,
-            threads == 1 ? "" : "s", total, have,
-            workers > 1 ? ", the threads or the workers" : " or the threads");
+    fprintf(stderr, "lattice %s: %s%s\n", cmd, warn_only ? "warning: " : "", why);
     return warn_only ? CLI_OK : CLI_FAILED;
 }
 

@@ -62,5 +62,20 @@ ok "worker roots: the ASSIGN is refused as a bad assignment" wait_for 60 \
 ok "worker roots: it wrote nothing" \
     test -z "$(find "$tmp/exports/picky" -path "*/.lattice" -prune -o -type f -print 2>/dev/null)"
 
+# A worker that cannot hold a frame of the job refuses it before allocating
+# (the estimate in the reason) and is blocked for the job, never crashed.
+keys_for small
+LATTICE_MEMORY_LIMIT=1000000 "$worker" --connect "$endpoint" "${wkeys[@]}" --name small \
+    --heartbeat-ms 200 --log-level debug 2>"$tmp/small.log" &
+small_pid=$!
+pids+=($small_pid)
+"$lattice" submit "$patch" -c "$endpoint" -o "$tmp/exports/small" --frames 0-3 \
+    >"$tmp/small.out" 2>&1
+jobs=$(job_of "$tmp/small.out")
+ok "memory: the worker refuses with the estimate" wait_for 60 \
+    grep -q "event=chunk_failed job=$jobs .*worker=small.*reason=bad_assignment.*needs about .* are available" \
+    "$tmp/hostile.log"
+ok "memory: the worker lives on" kill -0 "$small_pid"
+
 echo "test_hostile: $passed passed, $failed failed"
 ((failed == 0))

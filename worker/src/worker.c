@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "lattice/digest.h"
+#include "lattice/export_memory.h"
 #include "lattice/files.h"
 #include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
@@ -437,6 +438,22 @@ static bool s_load_program(session_t *s, const lx_msg_t *m, lx_worker_event_t *n
 /* Everything the chunk needs is here: check the config against its hash
  * and the frames against the job, and make the renderer (kept while the
  * next chunk has the same program and config). */
+/* Whether this worker can hold a frame of its plan (lattice/export_memory.h):
+ * a resolution beyond the memory available is refused, never attempted. */
+static bool s_memory_fits(const session_t *s, const lx_program_t *p, char *why, size_t size)
+{
+    lx_export_memory_t m;
+    lx_error_t err = {0};
+    if (lx_export_memory_estimate(p, &s->plan, s->cfg->threads, &m, &err) != LX_OK)
+        return true; /* the frame renderer says what is wrong */
+    size_t len = 0;
+    char *info = lx_read_file("/proc/meminfo", 1 << 20, &len, lx_alloc_default());
+    bool fits = lx_export_memory_fits(&m, &s->plan, s->cfg->threads, 1, info, len,
+                                      getenv("LATTICE_MEMORY_LIMIT"), why, size);
+    lx_free(lx_alloc_default(), info);
+    return fits;
+}
+
 static bool s_prepare(session_t *s, lx_worker_event_t *next)
 {
     const chunk_t *c = &s->chunk;
@@ -459,6 +476,8 @@ static bool s_prepare(session_t *s, lx_worker_event_t *next)
         if (strcmp(hex, c->config_hash) != 0)
             snprintf(why, sizeof s->why, "the config does not resolve to config_hash %.12s",
                      c->config_hash);
+        else if (!s_memory_fits(s, p, why, sizeof s->why))
+            ; /* refused before a byte is allocated, with the estimate */
         else if (!(s->fr =
                        lx_frame_renderer_new(p, &s->plan, s->cfg->threads, NULL, NULL, NULL, &err)))
             snprintf(why, sizeof s->why, "%s", err.message);

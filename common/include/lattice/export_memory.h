@@ -47,6 +47,19 @@ lx_result_t lx_export_memory_estimate(const lx_program_t *p, const lx_export_pla
  * false when the line is missing or malformed. */
 bool lx_meminfo_available(const char *text, size_t len, uint64_t *bytes);
 
+/* Whether `workers` frame renderers of plan with `threads` threads each
+ * (m: lx_export_memory_estimate) fit the memory available: MemAvailable
+ * of meminfo (the text of /proc/meminfo, len bytes; NULL when unread),
+ * lowered to cap when cap (LATTICE_MEMORY_LIMIT's value, bytes; NULL or
+ * "" for none) is smaller. True when they fit or nothing is known; false
+ * with the reason in why: "resolution 16384x16384 needs about 22.6 GB per
+ * worker (1 thread) and 9.8 GB are available; lower the resolution or the
+ * threads". The process reads the file and the environment; this decides
+ * and words it, the same for `lattice export` and a worker. */
+bool lx_export_memory_fits(const lx_export_memory_t *m, const lx_export_plan_t *plan,
+                           uint32_t threads, uint32_t workers, const char *meminfo, size_t len,
+                           const char *cap, char *why, size_t size);
+
 /* bytes as people read them: "22.1 GB", "512.0 MB", "900 kB" (powers of
  * 1000, one decimal above kB). Returns out. */
 char *lx_format_bytes(uint64_t bytes, char *out, size_t size);

@@ -1,6 +1,7 @@
 /* lx_export_memory_estimate: what one frame renderer allocates, from the
  * plan (see export_memory.h for what is counted and what is not). */
 #include "lattice/export_memory.h"
+#include "lattice/proc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -168,4 +169,34 @@ char *lx_format_bytes(uint64_t bytes, char *out, size_t size)
     else
         snprintf(out, size, "%llu kB", (unsigned long long)((bytes + 999) / 1000));
     return out;
+}
+
+bool lx_export_memory_fits(const lx_export_memory_t *m, const lx_export_plan_t *plan,
+                           uint32_t threads, uint32_t workers, const char *meminfo, size_t len,
+                           const char *cap, char *why, size_t size)
+{
+    threads = threads ? threads : 1;
+    workers = workers ? workers : 1;
+    uint64_t avail = 0;
+    bool known = meminfo && lx_meminfo_available(meminfo, len, &avail);
+    double limit = 0;
+    if (cap && *cap && lx_parse_number(cap, 0, 1e19, &limit) && (!known || limit < (double)avail)) {
+        avail = (uint64_t)limit;
+        known = true;
+    }
+    uint64_t need = m->total * workers;
+    if (!known || need <= avail)
+        return true;
+    char per[32], all[32], have[32], total[64] = "";
+    lx_format_bytes(m->total, per, sizeof per);
+    lx_format_bytes(avail, have, sizeof have);
+    if (workers > 1)
+        snprintf(total, sizeof total, ", %s for %u workers,",
+                 lx_format_bytes(need, all, sizeof all), workers);
+    snprintf(why, size,
+             "resolution %ux%u needs about %s per worker (%u thread%s)%s and %s are available; "
+             "lower the resolution%s",
+             plan->width, plan->height, per, threads, threads == 1 ? "" : "s", total, have,
+             workers > 1 ? ", the threads or the workers" : " or the threads");
+    return false;
 }
