@@ -158,13 +158,22 @@ static void test_round_trip(void)
     CHECK(lx_manifest_has_frame(m, 1) && !lx_manifest_has_frame(m, 0) &&
           !lx_manifest_has_frame(m, 3));
     lx_manifest_destroy(&m);
+    /* The next line after a torn one starts a line of its own: a header
+     * appended now is the directory's newest. */
+    lx_export_plan_t wider = plan;
+    wider.last = 5;
+    lx_strbuf_t header;
+    lx_strbuf_init(&header, NULL);
+    lx_progress_header(p, &wider, &header);
+    s_append(dir, header.buf);
+    lx_strbuf_release(&header);
 
     /* What the directory holds: this export, frames 0-3. */
     lx_prior_t pr;
     CHECK(lx_prior_read(dir, &pr, &err) == LX_OK);
     CHECK(pr.exists && pr.journal && !pr.manifest && !pr.foreign);
     CHECK_EQ_INT(pr.first, 0);
-    CHECK_EQ_INT(pr.last, 3);
+    CHECK_EQ_INT(pr.last, 5);
     CHECK_EQ_STR(pr.project_id, "orbit-cards");
     char settings[65];
     lx_progress_settings_hash(&plan, settings);

@@ -96,14 +96,21 @@ lx_result_t lx_progress_append(int out_fd, const char *line, size_t len, bool tr
     int dir = openat(out_fd, LX_PROGRESS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir < 0)
         return lx_fail(err, LX_E_IO, "cannot open '%s': %s", LX_PROGRESS_DIR, strerror(errno));
-    int fd = openat(
-        dir, LX_PROGRESS_FILE,
-        O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644);
+    int fd = openat(dir, LX_PROGRESS_FILE,
+                    O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0),
+                    0644);
     close(dir);
     if (fd < 0)
         return lx_fail(err, LX_E_IO, "cannot open '%s/%s': %s", LX_PROGRESS_DIR, LX_PROGRESS_FILE,
                        strerror(errno));
-    bool ok = lx_write_all(fd, line, len);
+    /* A line torn by a crash is ended first, so that this one starts a
+     * line of its own (the torn one stays unreadable, its frame is
+     * rendered again). */
+    struct stat st;
+    char last = '\n';
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
+        last = '\n';
+    bool ok = (last == '\n' || lx_write_all(fd, "\n", 1)) && lx_write_all(fd, line, len);
     int e = errno;
     close(fd);
     return ok ? LX_OK
