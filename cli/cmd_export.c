@@ -21,6 +21,7 @@
 #include "lattice/export.h"
 #include "lattice/files.h"
 #include "lattice/ir_codec.h"
+#include "lattice/progress.h"
 #include "lattice/worker.h"
 
 static void s_help(FILE *out)
@@ -58,7 +59,8 @@ static void s_help(FILE *out)
                  "                       export (its files are never deleted)\n"
                  "  --json               print the final summary as JSON on stdout\n\n"
                  "Exit status: 0 exported, 1 the patch or settings have errors (a resolution\n"
-                 "the memory available cannot hold included) or rendering failed, 2 usage or I/O problem (OUT unusable, storage failing), 130\n"
+                 "the memory available cannot hold included) or rendering failed, 2 usage or I/O "
+                 "problem (OUT unusable, storage failing), 130\n"
                  "interrupted (run the same command again to resume).\n");
 }
 
@@ -399,6 +401,18 @@ int cmd_export(int argc, char **argv)
         printf("wrote %s: frames %" PRId64 "-%" PRId64 " (%" PRId64 " rendered) in %.1f s "
                "(verify with: lattice verify %s)\n",
                out, sum.first, sum.last, sum.done - sum.kept, secs, out);
+    /* Files the manifest does not list are never left unsaid. */
+    lx_prior_t pr;
+    if (rc == CLI_OK && lx_prior_read(abs_out, &pr, NULL) == LX_OK) {
+        if (pr.foreign)
+            fprintf(stderr,
+                    "lattice export: note: %s also holds %u entr%s that %s not part of the "
+                    "export ('%s'%s)\n",
+                    out, pr.n_foreign, pr.n_foreign == 1 ? "y" : "ies",
+                    pr.n_foreign == 1 ? "is" : "are", pr.foreign_name,
+                    pr.n_foreign > 1 ? ", ..." : "");
+        lx_prior_release(&pr);
+    }
     if (rc == CLI_INTERRUPTED)
         fprintf(stderr,
                 "lattice export: stopped with %" PRId64 " of %" PRId64 " frames in %s; run the "

@@ -116,6 +116,7 @@ echo keep >"$r/notes.txt"
 expect "--replace removes the old export" 0 "$lattice" export "$patch" -o "$r" --frames 0-2 --artifacts rgba "${small[@]}" --replace
 ok "only the new export's files remain" \
     test "$(artifact_files "$r" | tr '\n' ' ')" = "./metadata.json ./notes.txt ./rgba/frame_000000.png ./rgba/frame_000001.png ./rgba/frame_000002.png "
+ok "the note names what stays" grep -q "'notes.txt'" "$tmp/err"
 expect "the replaced export verifies" 0 "$lattice" verify "$r"
 
 # A directory with someone else's files: refused without --force, never deleted.
@@ -123,6 +124,7 @@ mkdir -p "$tmp/foreign" && echo mine >"$tmp/foreign/notes.txt"
 expect "a foreign directory is refused" 2 "$lattice" export "$patch" -o "$tmp/foreign" --frames 0-1 "${small[@]}"
 expect "--force writes beside foreign files" 0 "$lattice" export "$patch" -o "$tmp/foreign" --frames 0-1 "${small[@]}" --force
 ok "foreign files stay" grep -q mine "$tmp/foreign/notes.txt"
+ok "and are not left unsaid" grep -q "also holds 1 entry that is not part of the export ('notes.txt')" "$tmp/err"
 
 # Frame numbers: 6 digits, wider for the whole export only when one needs it.
 expect "frames past 999999" 0 "$lattice" export "$patch" -o "$tmp/wide" --frames 999998-1000001 "${small[@]}"

@@ -61,6 +61,8 @@ lx_result_t lx_progress_append(int out_fd, const char *line, size_t len, bool tr
 typedef struct lx_prior {
     bool exists;   /* the directory exists */
     bool foreign;  /* it holds entries that are not an export's */
+    uint32_t n_foreign;     /* how many (top-level entries) */
+    char foreign_name[256]; /* the first of them */
     bool journal;  /* it has a progress journal */
     bool manifest; /* it has a metadata.json */
     bool complete; /* metadata.json lists frames [first, last] */

@@ -173,8 +173,11 @@ lx_result_t lx_prior_read(const char *out_dir, lx_prior_t *pr, lx_error_t *err)
     pr->exists = true;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && !s_ours(e->d_name))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && !s_ours(e->d_name)) {
+            if (!pr->n_foreign++)
+                snprintf(pr->foreign_name, sizeof pr->foreign_name, "%s", e->d_name);
             pr->foreign = true;
+        }
     closedir(d);
     /* The journal's newest header describes the export as it grows. */
     size_t len = 0;
