@@ -126,7 +126,11 @@ static int s_compile_exit(const char *path, lx_result_t rc, const lx_error_t *er
     return CLI_OK;
 }
 
-int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_program_t **program)
+/* Compiles path with its diagnostics formatted into sb (JSON, or text when
+ * there is something to say or summary asks for it); the exit status of
+ * cli_compile_file. */
+static int s_compile_into(const char *path, bool json, bool summary, lx_strbuf_t *sb,
+                          lx_program_t **program)
 {
     lx_diags_t diags;
     lx_diags_init(&diags, NULL);
@@ -138,43 +142,49 @@ int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_pr
         lx_diags_release(&diags);
         return CLI_USAGE;
     }
-    lx_strbuf_t sb;
-    lx_strbuf_init(&sb, NULL);
     if (json)
-        lx_diags_format_json(&diags, &sb);
+        lx_diags_format_json(&diags, sb);
     else if (diags.count || (summary && (rc == LX_OK || rc == LX_E_DIAG)))
-        lx_diags_format_text(&diags, path, &sb);
-    fputs(sb.buf, out);
-    lx_strbuf_release(&sb);
+        lx_diags_format_text(&diags, path, sb);
     lx_diags_release(&diags);
     return s_compile_exit(path, rc, &err, p, program);
 }
 
-int cli_compile_file_report(const char *path, cJSON *report, lx_program_t **program)
+int cli_compile_file(const char *path, bool json, bool summary, FILE *out, lx_program_t **program)
 {
-    lx_diags_t diags;
-    lx_diags_init(&diags, NULL);
-    lx_error_t err = {0};
-    lx_program_t *p = NULL;
-    bool read = false;
-    lx_result_t rc = s_compile(path, &diags, &p, &read, &err);
-    if (!read) {
-        lx_diags_release(&diags);
-        return CLI_USAGE;
-    }
     lx_strbuf_t sb;
     lx_strbuf_init(&sb, NULL);
-    lx_diags_format_json(&diags, &sb);
-    cJSON *list = sb.failed ? NULL : cJSON_Parse(sb.buf);
+    int rc = s_compile_into(path, json, summary, &sb, program);
+    if (sb.buf)
+        fputs(sb.buf, out);
     lx_strbuf_release(&sb);
-    lx_diags_release(&diags);
+    return rc;
+}
+
+int cli_compile_file_report(const char *path, cJSON *report, lx_program_t **program)
+{
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, NULL);
+    lx_program_t *p = NULL;
+    int rc = s_compile_into(path, true, false, &sb, &p);
+    cJSON *list = sb.buf && !sb.failed ? cJSON_Parse(sb.buf) : NULL;
+    bool read = sb.buf != NULL; /* an unreadable patch formats nothing */
+    lx_strbuf_release(&sb);
+    if (!read) {
+        lx_program_destroy(&p);
+        return rc;
+    }
     if (!list || !cJSON_AddItemToObject(report, "diagnostics", list)) {
         cJSON_Delete(list);
         lx_program_destroy(&p);
         fprintf(stderr, "lattice: out of memory\n");
         return CLI_USAGE;
     }
-    return s_compile_exit(path, rc, &err, p, program);
+    if (program)
+        *program = p;
+    else
+        lx_program_destroy(&p);
+    return rc;
 }
 
 double cli_clock_ms(void *unused)

@@ -12,27 +12,7 @@ lattice=$1
 root=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-expect() { # expect NAME WANTED_STATUS COMMAND...
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local got=$?
-    if [[ $got -eq $want ]]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name: exit $got, wanted $want" >&2
-        sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20 >&2
-    fi
-}
-
-ok() { # ok NAME CONDITION-COMMAND...
-    local name=$1
-    shift
-    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $name" >&2; fi
-}
+source "$(dirname "$0")/check_lib.sh"
 
 is_ir() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["patchId"]=="orbit-cards"' "$1" 2>/dev/null; }
 no_temps() { ! ls -A "$1" | grep -q '\.tmp-'; }
