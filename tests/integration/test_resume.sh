@@ -148,6 +148,11 @@ expect "--allow-past-end" 0 "$lattice" export "$sting" -o "$tmp/past" --frames 7
 expect "the allowed export resumes as a no-op" 0 "$lattice" export "$sting" -o "$tmp/past" --frames 70-73 "${small[@]}" --allow-past-end
 ok "no-op" grep -q "is complete" "$tmp/out"
 
+# --threads defaults to the cores this process may use (metadata's run.threads).
+expect "an export with the default threads" 0 "$lattice" export "$patch" -o "$tmp/cores" --frames 0-0 --config "$tmp/small.json"
+ok "threads default to the cores" python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); sys.exit(m["run"]["threads"] != int(sys.argv[2]))' \
+    "$tmp/cores/metadata.json" "$(nproc)"
+
 # An output path that is a file is an I/O problem.
 touch "$tmp/a-file"
 expect "-o a file exits 2" 2 "$lattice" export "$patch" -o "$tmp/a-file" --frames 0-0
