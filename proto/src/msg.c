@@ -229,7 +229,8 @@ static uint64_t s_bin_size(uint64_t n)
 static uint64_t s_array_size(uint64_t n) { return n < 16 ? 1 : n <= UINT16_MAX ? 3 : 5; }
 
 static lx_result_t s_check_fields(lx_mp_reader_t *loc, const lx_rec_desc_t *d, uint64_t may,
-                                  uint64_t must, const void *base, uint64_t has, uint64_t *size);
+                                  uint64_t must, const void *base, uint64_t has, uint32_t extra,
+                                  uint64_t *size);
 
 /* A list's elements or a record array: at most max, and a table behind a
  * non-zero count. */
@@ -337,7 +338,7 @@ static lx_result_t s_check_value(lx_mp_reader_t *loc, const lx_field_desc_t *f, 
             const void *rec = (const char *)l->v + (size_t)k * d->size;
             in.index = k;
             LX_MP_TRY(
-                s_check_fields(&in, d, s_all(d), d->required, rec, *(const uint64_t *)rec, size));
+                s_check_fields(&in, d, s_all(d), d->required, rec, *(const uint64_t *)rec, 0, size));
         }
         return LX_OK;
     }
@@ -345,9 +346,12 @@ static lx_result_t s_check_value(lx_mp_reader_t *loc, const lx_field_desc_t *f, 
     return lx_mp_fail(loc, f->name, LX_E_INVALID, "unknown field kind %d", (int)f->kind);
 }
 
-/* Checks the fields of a message or record and adds the size of its map. */
+/* Checks the fields of a message or record and adds the size of its map,
+ * which holds `extra` pairs besides the fields (a message's proto and
+ * type): the header grows from 1 to 3 bytes at 16 pairs. */
 static lx_result_t s_check_fields(lx_mp_reader_t *loc, const lx_rec_desc_t *d, uint64_t may,
-                                  uint64_t must, const void *base, uint64_t has, uint64_t *size)
+                                  uint64_t must, const void *base, uint64_t has, uint32_t extra,
+                                  uint64_t *size)
 {
     if (has & ~may) {
         unsigned bit = 0;
@@ -369,7 +373,7 @@ static lx_result_t s_check_fields(lx_mp_reader_t *loc, const lx_rec_desc_t *d, u
         *size += s_str_size(strlen(f->name));
         LX_MP_TRY(s_check_value(loc, f, (const char *)base + f->offset, size));
     }
-    *size += s_array_size(n); /* a map header has the array's sizes */
+    *size += s_array_size(n + extra); /* a map header has the array's sizes */
     return LX_OK;
 }
 
@@ -492,7 +496,7 @@ lx_result_t lx_msg_encode(const lx_msg_t *m, lx_strbuf_t *out, lx_error_t *err)
     uint64_t size =
         s_str_size(5) + s_uint_size(LX_PROTO_VERSION) + s_str_size(4) + s_str_size(strlen(type));
     LX_MP_TRY(s_check_fields(&loc, &s_msg_rec, s_types[m->type].may, s_types[m->type].must, m,
-                             m->has, &size));
+                             m->has, 2, &size));
     if (size > LX_MSG_MAX_BYTES)
         return lx_fail(err, LX_E_LIMIT, "%s: encoded message of %llu bytes exceeds %u", type,
                        (unsigned long long)size, (unsigned)LX_MSG_MAX_BYTES);
