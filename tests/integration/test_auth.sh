@@ -163,7 +163,7 @@ ok "rotation: the new list is read" wait_for 30 more_than "event=allow_reloaded"
 as bob status >/dev/null 2>"$tmp/bob.err"
 ok "rotation: a key added while running is admitted" test $? -eq 0
 n=$(reloads)
-grep -v -F "$(key_of "$keys/alice")" "$keys/allow" >"$keys/allow.new" && mv "$keys/allow.new" "$keys/allow"
+grep -v -F -e "$(key_of "$keys/alice")" "$keys/allow" >"$keys/allow.new" && mv "$keys/allow.new" "$keys/allow"
 ok "rotation: the shorter list is read" wait_for 30 more_than "event=allow_reloaded" "$tmp/main.log" "$n"
 as alice status --timeout-ms 1000 >/dev/null 2>"$tmp/alice-gone.err"
 ok "rotation: a removed key is refused" test $? -eq 2
@@ -190,7 +190,7 @@ w2_pid=$!
 pids+=($w2_pid)
 ok "revoked: w2 joined" wait_for 30 grep -q "event=worker_joined worker=never-ready" "$tmp/main.log"
 n=$(reloads)
-grep -v -F "$(key_of "$keys/w2")" "$keys/allow" >"$keys/allow.new" && mv "$keys/allow.new" "$keys/allow"
+grep -v -F -e "$(key_of "$keys/w2")" "$keys/allow" >"$keys/allow.new" && mv "$keys/allow.new" "$keys/allow"
 ok "revoked: the list is read" wait_for 30 more_than "event=allow_reloaded" "$tmp/main.log" "$n"
 ok "revoked: its messages are dropped" \
     wait_for 30 grep -q -F "event=key_revoked key=$(short "$(key_of "$keys/w2")")" "$tmp/main.log"
