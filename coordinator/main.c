@@ -45,6 +45,9 @@ static void s_help(FILE *out)
                  "  --allow-output ROOT  jobs may write only into this absolute directory or\n"
                  "                       below it; repeat for several roots (default: any\n"
                  "                       absolute path, with a warning)\n"
+                 "  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
+                 "                       (IPv4; port 0: any, logged); no authentication:\n"
+                 "                       bind where only the scraper reaches (127.0.0.1)\n"
                  "  --log-level LEVEL    error, warn, info (default) or debug; logs go to\n"
                  "                       stderr, one key=value line per event\n\n"
                  "Authentication (docs/security.md): a tcp endpoint is CURVE, and admits\n"
@@ -149,6 +152,8 @@ int main(int argc, char **argv)
             cfg.allow_file = argv[++i];
         } else if (strcmp(a, "--insecure") == 0) {
             cfg.insecure = true;
+        } else if (strcmp(a, "--metrics") == 0 && v) {
+            cfg.metrics = argv[++i];
         } else if (strcmp(a, "--log-level") == 0 && v) {
             if (!lx_log_level_parse(argv[++i], &cfg.log_level)) {
                 status = s_usage("unknown log level '%s'", argv[i]);

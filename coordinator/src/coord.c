@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "clients.h"
+#include "http.h"
 #include "lattice/coordinator.h"
 #include "lattice/files.h"
 #include "lattice/proc.h"
@@ -25,7 +26,6 @@
  * ipc:// and --insecure tcp): every peer is then an admin. */
 typedef struct auth {
     co_zap_t *zap;
-    uint64_t forbidden;
 } auth_t;
 
 static double s_wall_ms(void)
@@ -72,24 +72,24 @@ static const char *s_role_name(unsigned role)
 
 /* Whether from may send a message of this type; if not, it is answered
  * ERROR{forbidden}, counted and logged. */
-static bool s_permitted(coord_t *c, auth_t *a, const co_peer_t *from, lx_msg_type_t type)
+static bool s_permitted(coord_t *c, const co_peer_t *from, lx_msg_type_t type)
 {
     unsigned need = s_role_needed(type);
     if ((from->role & need) == need)
         return true;
-    a->forbidden++;
+    uint64_t forbidden = ++c->metrics.rejected[CO_REJ_FORBIDDEN];
     const char *needs = need == CO_ROLE_WORKER   ? "a worker key"
                         : need == CO_ROLE_CLIENT ? "a client or admin key"
                                                  : "an admin key";
     co_log(c, LX_LOG_WARN, "event=forbidden type=%s key=%.8s... role=%s count=%" PRIu64,
            lx_msg_type_name(type), from->key ? from->key : "(none)", s_role_name(from->role),
-           a->forbidden);
+           forbidden);
     co_error(c, from, "forbidden", "forbidden: %s needs %s; this key is a %s key in the allow-list",
              lx_msg_type_name(type), needs, s_role_name(from->role));
     return false;
 }
 
-static void s_handle(coord_t *c, auth_t *a, const co_peer_t *from, const void *data, size_t len)
+static void s_handle(coord_t *c, const co_peer_t *from, const void *data, size_t len)
 {
     lx_arena_release(&c->arena);
     lx_arena_init(&c->arena, NULL);
@@ -97,13 +97,12 @@ static void s_handle(coord_t *c, auth_t *a, const co_peer_t *from, const void *d
     lx_error_t err = {0};
     double now = lx_monotonic_ms();
     if (lx_msg_decode(data, len, &c->arena, &m, &err) != LX_OK) {
-        c->bad_messages++;
         co_log(c, LX_LOG_WARN, "event=bad_message bytes=%zu count=%" PRIu64 " error=\"%s\"", len,
-               c->bad_messages, err.message);
+               ++c->metrics.rejected[CO_REJ_BAD_MESSAGE], err.message);
         co_error(c, from, "bad_message", "%s", err.message);
         return;
     }
-    if (!s_permitted(c, a, from, m.type))
+    if (!s_permitted(c, from, m.type))
         return;
     co_link_t *l = co_link_of_peer(c, from);
     if (l)
@@ -115,9 +114,10 @@ static void s_handle(coord_t *c, auth_t *a, const co_peer_t *from, const void *d
     } else if (m.type == LX_MSG_ERROR) {
         co_log(c, LX_LOG_WARN, "event=peer_error code=%s message=\"%s\"", m.code, m.message);
     } else if (!co_sessions_takes(m.type)) {
-        c->bad_messages++;
+        c->metrics.rejected[CO_REJ_UNEXPECTED]++;
         co_error(c, from, "unexpected", "a coordinator does not take %s", lx_msg_type_name(m.type));
     } else if (!l || !co_state_session(&c->state, l->serial)) {
+        c->metrics.rejected[CO_REJ_HELLO_FIRST]++;
         co_error(c, from, "hello_first", "unknown session: send HELLO first");
     } else {
         co_sessions_on_message(c, l, &m, now);
@@ -154,8 +154,8 @@ static bool s_recv(coord_t *c, auth_t *a)
     co_peer_t from = {zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), n == 3, NULL,
                       CO_ROLE_ADMIN};
     if (n < 2 || excess || (n == 3 && zmq_msg_size(&parts[1]) != 0)) {
-        c->bad_messages++;
-        co_log(c, LX_LOG_WARN, "event=bad_envelope parts=%d count=%" PRIu64, n, c->bad_messages);
+        co_log(c, LX_LOG_WARN, "event=bad_envelope parts=%d count=%" PRIu64, n,
+               ++c->metrics.rejected[CO_REJ_BAD_ENVELOPE]);
     } else {
         zmq_msg_t *payload = &parts[n - 1];
         if (a->zap) {
@@ -164,7 +164,7 @@ static bool s_recv(coord_t *c, auth_t *a)
                 from.key = NULL;
         }
         if (!a->zap || from.key)
-            s_handle(c, a, &from, zmq_msg_data(payload), zmq_msg_size(payload));
+            s_handle(c, &from, zmq_msg_data(payload), zmq_msg_size(payload));
     }
     for (int i = 0; i < n; i++)
         zmq_msg_close(&parts[i]);
@@ -283,14 +283,26 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
     lx_strbuf_init(&c.out, NULL);
     lx_arena_init(&c.arena, NULL);
     lx_result_t rc = s_start(&c, &auth, err);
+    co_http_t *http = NULL;
+    if (rc == LX_OK && cfg->metrics) {
+        if ((http = co_http_new(&c, cfg->metrics, err)))
+            co_log(&c, LX_LOG_INFO, "event=metrics addr=%.*s:%u path=/metrics",
+                   (int)(strrchr(cfg->metrics, ':') - cfg->metrics), cfg->metrics,
+                   (unsigned)co_http_port(http));
+        else
+            rc = err->code;
+    }
     if (rc == LX_OK && cfg->ready)
         cfg->ready(cfg->ready_user);
     long tick = (long)(cfg->heartbeat_ms / 4 > 10 ? cfg->heartbeat_ms / 4 : 10);
     while (rc == LX_OK && !atomic_load(cfg->stop)) {
-        zmq_pollitem_t items[2] = {{c.sock, 0, ZMQ_POLLIN, 0}, {NULL, 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[3] = {{c.sock, 0, ZMQ_POLLIN, 0}};
+        int n_items = 1;
         if (auth.zap)
-            items[1].socket = co_zap_socket(auth.zap);
-        if (zmq_poll(items, auth.zap ? 2 : 1, tick) < 0 && errno != EINTR) {
+            items[n_items++] = (zmq_pollitem_t){co_zap_socket(auth.zap), 0, ZMQ_POLLIN, 0};
+        if (http)
+            items[n_items++] = (zmq_pollitem_t){NULL, co_http_fd(http), ZMQ_POLLIN, 0};
+        if (zmq_poll(items, n_items, tick) < 0 && errno != EINTR) {
             rc = lx_fail(err, LX_E_IO, "poll: %s", zmq_strerror(errno));
             break;
         }
@@ -305,10 +317,17 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
         double now = lx_monotonic_ms();
         s_timers(&c, &auth, now);
         co_settle(&c, now);
+        /* Scrapes are answered once the loop's work is done (and timed-out
+         * connections dropped on every tick). */
+        if (http)
+            co_http_run(http);
     }
     if (rc == LX_OK)
         co_log(&c, LX_LOG_INFO, "event=stopped bad_messages=%" PRIu64 " forbidden=%" PRIu64,
-               c.bad_messages, auth.forbidden);
+               c.metrics.rejected[CO_REJ_BAD_MESSAGE] + c.metrics.rejected[CO_REJ_BAD_ENVELOPE] +
+                   c.metrics.rejected[CO_REJ_UNEXPECTED],
+               c.metrics.rejected[CO_REJ_FORBIDDEN]);
+    co_http_destroy(&http);
     if (c.sock)
         zmq_close(c.sock);
     co_zap_destroy(&auth.zap);

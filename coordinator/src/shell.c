@@ -242,10 +242,13 @@ bool co_commit(coord_t *c, co_tx_t *tx)
     bool ok = !tx->failed;
     if (!ok)
         co_log(c, LX_LOG_ERROR, "event=transition_failed error=\"out of memory\"");
+    double start = lx_monotonic_ms();
     if (ok && co_journal_write(c->journal, tx, c->wall_offset, &err) != LX_OK) {
         co_log(c, LX_LOG_ERROR, "event=journal_error error=\"%s\"", err.message);
         ok = false;
     }
+    if (ok)
+        co_metrics_commit(&c->metrics, lx_monotonic_ms() - start);
     if (ok) {
         if (!co_apply(&c->state, tx, &err))
             co_log(c, LX_LOG_ERROR, "event=apply_failed error=\"%s\"", err.message);

@@ -10,6 +10,7 @@
 
 #include "journal.h"
 #include "lattice/coordinator.h"
+#include "metrics.h"
 #include "output.h"
 
 enum { CO_MAX_IDENT = 255 };
@@ -57,7 +58,7 @@ typedef struct coord {
     lx_strbuf_t out;    /* encoding buffer, reused */
     lx_arena_t arena;   /* the decoded message's strings */
     double wall_offset; /* unix ms minus monotonic ms */
-    uint64_t bad_messages;
+    co_metrics_t metrics;
 } coord_t;
 
 void co_log(coord_t *c, lx_log_level_t level, const char *fmt, ...)

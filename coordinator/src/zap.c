@@ -40,7 +40,7 @@ struct co_zap {
     file_id_t seen; /* the file the last load attempt saw, good or bad */
     double next_check;
     limiter_t refused, revoked;
-    uint64_t n_refused, n_admitted;
+    uint64_t n_admitted; /* refusals are the shell's metrics (CO_REJ_AUTH_REFUSED) */
 };
 
 static file_id_t s_file_id(const char *path)
@@ -216,13 +216,13 @@ static bool s_serve_one(co_zap_t *z, coord_t *c, double now)
                    lx_allow_role_name(e->role), e->label);
             s_reply(z, c, &f[1], "200", "OK", key);
         } else {
-            z->n_refused++;
+            uint64_t refused = ++c->metrics.rejected[CO_REJ_AUTH_REFUSED];
             if (s_limiter_take(&z->refused, c, now)) {
                 char address[64];
                 s_printable(address, sizeof address, &f[3]);
                 co_log(c, LX_LOG_WARN,
                        "event=auth_refused key=%.8s... address=%s refused=%" PRIu64, key, address,
-                       z->n_refused);
+                       refused);
             }
             s_reply(z, c, &f[1], "400", "key not in the allow-list", "");
         }

@@ -55,6 +55,10 @@ typedef struct lx_coord_config {
     lx_curve_keypair_t curve;
     const char *allow_file;
     bool insecure;
+    /* Serve Prometheus metrics over HTTP on "HOST:PORT" (IPv4; port 0:
+     * any, logged as event=metrics), or NULL for none. Unauthenticated:
+     * bind it where only the scraper reaches (docs/operations.md). */
+    const char *metrics;
 } lx_coord_config_t;
 #define LX_COORD_CONFIG_INIT                                                                       \
     {                                                                                              \
