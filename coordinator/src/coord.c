@@ -13,7 +13,7 @@
 #include <zmq.h>
 
 #include "clients.h"
-#include "http.h"
+#include "lattice/metrics_http.h"
 #include "lattice/coordinator.h"
 #include "lattice/files.h"
 #include "lattice/proc.h"
@@ -274,6 +274,12 @@ static lx_result_t s_start(coord_t *c, auth_t *a, lx_error_t *err)
     return LX_OK;
 }
 
+static void s_render_metrics(void *user, lx_strbuf_t *out)
+{
+    const coord_t *c = user;
+    co_metrics_render(&c->metrics, &c->state, out);
+}
+
 lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
 {
     coord_t c = {.cfg = cfg};
@@ -283,12 +289,12 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
     lx_strbuf_init(&c.out, NULL);
     lx_arena_init(&c.arena, NULL);
     lx_result_t rc = s_start(&c, &auth, err);
-    co_http_t *http = NULL;
+    lx_metrics_http_t *http = NULL;
     if (rc == LX_OK && cfg->metrics) {
-        if ((http = co_http_new(&c, cfg->metrics, err)))
+        if ((http = lx_metrics_http_new(cfg->metrics, s_render_metrics, &c, err)))
             co_log(&c, LX_LOG_INFO, "event=metrics addr=%.*s:%u path=/metrics",
                    (int)(strrchr(cfg->metrics, ':') - cfg->metrics), cfg->metrics,
-                   (unsigned)co_http_port(http));
+                   (unsigned)lx_metrics_http_port(http));
         else
             rc = err->code;
     }
@@ -301,7 +307,7 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
         if (auth.zap)
             items[n_items++] = (zmq_pollitem_t){co_zap_socket(auth.zap), 0, ZMQ_POLLIN, 0};
         if (http)
-            items[n_items++] = (zmq_pollitem_t){NULL, co_http_fd(http), ZMQ_POLLIN, 0};
+            items[n_items++] = (zmq_pollitem_t){NULL, lx_metrics_http_fd(http), ZMQ_POLLIN, 0};
         if (zmq_poll(items, n_items, tick) < 0 && errno != EINTR) {
             rc = lx_fail(err, LX_E_IO, "poll: %s", zmq_strerror(errno));
             break;
@@ -320,14 +326,14 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
         /* Scrapes are answered once the loop's work is done (and timed-out
          * connections dropped on every tick). */
         if (http)
-            co_http_run(http);
+            lx_metrics_http_run(http);
     }
     if (rc == LX_OK)
         co_log(&c, LX_LOG_INFO, "event=stopped bad_messages=%" PRIu64 " forbidden=%" PRIu64,
                c.metrics.rejected[CO_REJ_BAD_MESSAGE] + c.metrics.rejected[CO_REJ_BAD_ENVELOPE] +
                    c.metrics.rejected[CO_REJ_UNEXPECTED],
                c.metrics.rejected[CO_REJ_FORBIDDEN]);
-    co_http_destroy(&http);
+    lx_metrics_http_destroy(&http);
     if (c.sock)
         zmq_close(c.sock);
     co_zap_destroy(&auth.zap);

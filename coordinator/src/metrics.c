@@ -10,8 +10,7 @@ static const double s_bounds[CO_COMMIT_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.00
 
 static const char *const s_reject_names[CO_REJ_COUNT] = {
     "bad_message", "bad_envelope", "unexpected", "forbidden", "hello_first", "auth_refused"};
-static const char *const s_result_names[CO_RES_COUNT] = {"accepted", "late", "rejected",
-                                                         "other"};
+static const char *const s_result_names[CO_RES_COUNT] = {"accepted", "late", "rejected", "other"};
 
 void co_metrics_commit(co_metrics_t *m, double ms)
 {

@@ -3,7 +3,8 @@
 # Prometheus server would: a queued job's frames, workers by state, results
 # ingested, frames done, rejected messages and refused handshakes by
 # reason, the journal-commit histogram; 404 and 405 for anything else; a
-# malformed address refused at start. Every wait polls a scrape.
+# malformed address refused at start. A worker's own endpoint: frames,
+# chunks, state. Every wait polls a scrape.
 # Usage: test_metrics.sh LATTICE REPO_ROOT COORDINATOR WORKER PEER FAULTY_WORKER
 source "$(dirname "$0")/cluster_lib.sh"
 patch=$root/examples/orbit-cards.patch.json
@@ -41,7 +42,13 @@ job=$(job_of "$tmp/a.out")
 ok "the queue depth of the job" wait_for 20 has "lattice_job_frames{job=\"$job\",state=\"pending\"}" 6
 ok "the job is queued" has 'lattice_jobs{state="queued"}' 1
 
-start_worker w1
+# The worker serves its own metrics too.
+keys_for w1
+"$worker" --connect "$endpoint" "${wkeys[@]}" --name w1 --heartbeat-ms 200 --log-level debug \
+    --metrics 127.0.0.1:0 2>"$tmp/w1.log" &
+pids+=($!)
+ok "the worker's endpoint is logged" wait_for 20 grep -q "event=metrics addr=127.0.0.1:" "$tmp/w1.log"
+wport=$(sed -n 's/.*event=metrics addr=127.0.0.1:\([0-9]*\) .*/\1/p' "$tmp/w1.log")
 "$lattice" watch "$job" -c "$endpoint" >/dev/null 2>&1
 ok "the job completes" test $? -eq 0
 ok "frames done" wait_for 20 has 'lattice_frames{state="done"}' 6
@@ -53,6 +60,11 @@ ok "journal commits are timed" at_least 'lattice_journal_commit_seconds_count' 6
 ok "the +Inf bucket holds every commit" \
     test "$(value 'lattice_journal_commit_seconds_bucket{le="+Inf"}')" == \
     "$(value 'lattice_journal_commit_seconds_count')"
+
+curl -sf --max-time 10 "http://127.0.0.1:$wport/metrics" >"$tmp/wscrape"
+ok "the worker counts the frames it delivered" grep -qx "lattice_worker_frames_total 6" "$tmp/wscrape"
+ok "and its chunks" grep -q '^lattice_worker_chunks_total{outcome="done"} [1-9]' "$tmp/wscrape"
+ok "and its state" grep -q '^lattice_worker_state{state="[a-z_]*"} 1$' "$tmp/wscrape"
 
 # Rejected messages and refused handshakes, by reason.
 "$peer" "${peer_keys[@]}" garbage "$endpoint" >/dev/null 2>&1

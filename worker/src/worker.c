@@ -25,6 +25,7 @@
 #include "lattice/files.h"
 #include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
+#include "lattice/metrics_http.h"
 #include "lattice/proc.h"
 #include "lattice/worker.h"
 #include "worker_session.h"
@@ -91,8 +92,44 @@ typedef struct session {
     unsigned n_unacked;
     double last_recv, last_send, last_hello, last_resend, backoff;
     double drain_start;
-    uint64_t frames;
+    uint64_t frames;                    /* FRAMEs sent (results delivered) */
+    uint64_t chunks_done, chunks_failed; /* CHUNK_DONE and CHUNK_FAIL sent */
+    lx_metrics_http_t *http;             /* --metrics, or NULL */
 } session_t;
+
+/* This worker's Prometheus exposition (--metrics; docs/operations.md). */
+static void s_render_metrics(void *user, lx_strbuf_t *out)
+{
+    const session_t *s = user;
+    lx_strbuf_addf(out,
+                   "# HELP lattice_worker_state The session's state (1 for the current one).\n"
+                   "# TYPE lattice_worker_state gauge\n"
+                   "lattice_worker_state{state=\"%s\"} 1\n"
+                   "# HELP lattice_worker_frames_total Frames rendered and delivered.\n"
+                   "# TYPE lattice_worker_frames_total counter\n"
+                   "lattice_worker_frames_total %" PRIu64 "\n"
+                   "# HELP lattice_worker_chunks_total Chunks ended, by outcome.\n"
+                   "# TYPE lattice_worker_chunks_total counter\n"
+                   "lattice_worker_chunks_total{outcome=\"done\"} %" PRIu64 "\n"
+                   "lattice_worker_chunks_total{outcome=\"failed\"} %" PRIu64 "\n"
+                   "# HELP lattice_worker_results_unacked Results sent and not yet acknowledged.\n"
+                   "# TYPE lattice_worker_results_unacked gauge\n"
+                   "lattice_worker_results_unacked %u\n",
+                   lx_worker_session_state_name(s->state), s->frames, s->chunks_done,
+                   s->chunks_failed, s->n_unacked);
+}
+
+/* Polls items (n of them, room for one more) and this worker's metrics
+ * endpoint, which is served whatever else happened. */
+static int s_poll(session_t *s, zmq_pollitem_t *items, int n, long timeout)
+{
+    if (s->http)
+        items[n++] = (zmq_pollitem_t){NULL, lx_metrics_http_fd(s->http), ZMQ_POLLIN, 0};
+    int rc = zmq_poll(items, n, timeout);
+    if (s->http)
+        lx_metrics_http_run(s->http);
+    return rc;
+}
 
 #define LOG(s, level, ...) lx_log_line((s)->cfg->log, (s)->cfg->log_level, (level), __VA_ARGS__)
 
@@ -251,6 +288,10 @@ static void s_chunk_end(session_t *s, const char *job, uint64_t attempt, const c
                         const char *message)
 {
     lx_msg_t m = {.type = reason ? LX_MSG_CHUNK_FAIL : LX_MSG_CHUNK_DONE};
+    if (reason)
+        s->chunks_failed++;
+    else
+        s->chunks_done++;
     LX_MSG_SET(&m, job, job);
     LX_MSG_SET(&m, attempt, attempt);
     if (reason) {
@@ -707,9 +748,11 @@ static void s_reconnect(session_t *s)
     s->sock = NULL;
     double until = lx_monotonic_ms() + s->backoff;
     while (lx_monotonic_ms() < until && !atomic_load(s->cfg->stop)) {
-        zmq_pollitem_t it = {s->pipe, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, (long)(until - lx_monotonic_ms()) + 1) > 0 &&
-            lx_worker_session_renders(s->state))
+        zmq_pollitem_t it[2] = {{s->pipe, 0, ZMQ_POLLIN, 0}};
+        long wait = (long)(until - lx_monotonic_ms()) + 1;
+        /* Scrapes are answered while waiting too (the tick bounds the wait). */
+        if (s_poll(s, it, 1, s->http && wait > 250 ? 250 : wait) > 0 &&
+            (it[0].revents & ZMQ_POLLIN) && lx_worker_session_renders(s->state))
             s_on_rendered(s);
     }
     s->backoff = s->backoff * 2 < s->cfg->backoff_max_ms ? s->backoff * 2 : s->cfg->backoff_max_ms;
@@ -731,9 +774,9 @@ static lx_result_t s_loop(session_t *s, lx_error_t *err)
         s_dispatch(s, tick, NULL);
         if (s->state == LX_WORKER_GONE)
             break;
-        zmq_pollitem_t items[2] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->pipe, 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[3] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->pipe, 0, ZMQ_POLLIN, 0}};
         long timeout = (long)(hb / 4 > 10 ? hb / 4 : 10);
-        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR)
+        if (s_poll(s, items, 2, timeout) < 0 && errno != EINTR)
             return lx_fail(err, LX_E_IO, "poll: %s", zmq_strerror(errno));
         if (items[1].revents & ZMQ_POLLIN)
             s_on_rendered(s);
@@ -789,8 +832,20 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
     snprintf(s->pipe_addr, sizeof s->pipe_addr, "inproc://lx-render-%p", (void *)s);
     s->pipe = zmq_socket(cfg->zmq_ctx, ZMQ_PAIR);
     lx_result_t rc = LX_OK;
-    if (!s->pipe || zmq_bind(s->pipe, s->pipe_addr) != 0 ||
-        pthread_create(&s->thread, NULL, s_render_main, s) != 0) {
+    if (cfg->metrics) {
+        if ((s->http = lx_metrics_http_new(cfg->metrics, s_render_metrics, s, err)))
+            LOG(s, LX_LOG_INFO, "event=metrics addr=%.*s:%u path=/metrics",
+                (int)(strrchr(cfg->metrics, ':') - cfg->metrics), cfg->metrics,
+                (unsigned)lx_metrics_http_port(s->http));
+        else
+            rc = err->code;
+    }
+    if (rc != LX_OK) {
+        if (s->pipe) /* nothing started */
+            zmq_close(s->pipe);
+        s->pipe = NULL;
+    } else if (!s->pipe || zmq_bind(s->pipe, s->pipe_addr) != 0 ||
+               pthread_create(&s->thread, NULL, s_render_main, s) != 0) {
         rc = lx_fail(err, LX_E_IO, "cannot start the render thread");
         if (s->pipe)
             zmq_close(s->pipe);
@@ -811,6 +866,7 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
     }
     if (s->sock)
         zmq_close(s->sock);
+    lx_metrics_http_destroy(&s->http);
     lx_frame_renderer_destroy(&s->fr);
     for (unsigned i = 0; i < s->n_programs; i++)
         lx_program_destroy(&s->programs[i].p);

@@ -23,6 +23,8 @@ static void s_help(FILE *out, const char *prog)
             "  --liveness N         silent intervals before reconnecting (default: 3)\n"
             "  --allow-output ROOT  write exports only into this absolute directory or\n"
             "                       below it; repeat for several roots (default: any)\n"
+            "  --metrics HOST:PORT  serve this worker's Prometheus metrics at\n"
+            "                       http://HOST:PORT/metrics (IPv4; port 0: any, logged)\n"
             "  --log-level LEVEL    error, warn, info (default) or debug (stderr)\n\n"
             "Authentication (docs/security.md): a tcp coordinator is CURVE; the worker\n"
             "needs its own key pair, whose public key the coordinator's allow-list\n"
@@ -89,6 +91,8 @@ lx_worker_args_t lx_worker_args_parse(lx_worker_config_t *cfg, int argc, char **
             server_key = argv[++i];
         } else if (strcmp(a, "--insecure") == 0) {
             cfg->insecure = true;
+        } else if (strcmp(a, "--metrics") == 0 && v) {
+            cfg->metrics = argv[++i];
         } else {
             return s_usage(prog, "bad argument '%s'", a);
         }

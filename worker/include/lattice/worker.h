@@ -63,6 +63,9 @@ typedef struct lx_worker_config {
     lx_curve_keypair_t curve;
     char server_key[LX_CURVE_KEY_CHARS + 1];
     bool insecure;
+    /* Serve this worker's Prometheus metrics on "HOST:PORT" (IPv4; port 0:
+     * any, logged as event=metrics), or NULL for none. */
+    const char *metrics;
 } lx_worker_config_t;
 #define LX_WORKER_CONFIG_INIT                                                                      \
     {                                                                                              \

@@ -1,15 +1,17 @@
-/* The --metrics endpoint (see http.h). */
-#include "http.h"
+/* A Prometheus endpoint (see lattice/metrics_http.h). */
+#include "lattice/metrics_http.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct co_http {
-    coord_t *c;
+struct lx_metrics_http {
+    lx_metrics_render_fn render;
+    void *user;
     struct MHD_Daemon *d;
     int fd;
     uint16_t port;
@@ -35,7 +37,7 @@ static enum MHD_Result s_answer(void *cls, struct MHD_Connection *conn, const ch
     (void)version;
     (void)upload;
     (void)req;
-    co_http_t *h = cls;
+    lx_metrics_http_t *h = cls;
     if (*upload_size)
         return MHD_NO; /* a scrape has no body */
     static const char text[] = "text/plain; charset=utf-8";
@@ -45,7 +47,7 @@ static enum MHD_Result s_answer(void *cls, struct MHD_Connection *conn, const ch
         return s_queue(conn, MHD_HTTP_NOT_FOUND, "GET /metrics\n", 13, text);
     lx_strbuf_t out;
     lx_strbuf_init(&out, NULL);
-    co_metrics_render(&h->c->metrics, &h->c->state, &out);
+    h->render(h->user, &out);
     enum MHD_Result ok =
         out.failed ? s_queue(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", 14, text)
                    : s_queue(conn, MHD_HTTP_OK, out.buf, out.len,
@@ -73,32 +75,35 @@ static bool s_parse(const char *addr, struct sockaddr_in *sa)
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1;
 }
 
-co_http_t *co_http_new(coord_t *c, const char *addr, lx_error_t *err)
+lx_metrics_http_t *lx_metrics_http_new(const char *addr, lx_metrics_render_fn render, void *user,
+                                       lx_error_t *err)
 {
     struct sockaddr_in sa;
     if (!s_parse(addr, &sa)) {
-        lx_fail(err, LX_E_INVALID, "--metrics '%s': expected HOST:PORT with an IPv4 host, such "
-                                   "as 127.0.0.1:9464 or 0.0.0.0:9464",
+        lx_fail(err, LX_E_INVALID,
+                "--metrics '%s': expected HOST:PORT with an IPv4 host, such "
+                "as 127.0.0.1:9464 or 0.0.0.0:9464",
                 addr);
         return NULL;
     }
-    co_http_t *h = calloc(1, sizeof *h);
+    lx_metrics_http_t *h = calloc(1, sizeof *h);
     if (!h) {
         lx_fail(err, LX_E_NOMEM, "out of memory");
         return NULL;
     }
-    h->c = c;
+    h->render = render;
+    h->user = user;
     /* No thread of its own: the event loop polls the epoll descriptor. */
     h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, s_answer, h, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, 16u,
                             MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-    const union MHD_DaemonInfo *fd = h->d ? MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD)
-                                          : NULL;
+    const union MHD_DaemonInfo *fd =
+        h->d ? MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     const union MHD_DaemonInfo *port =
         h->d ? MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     if (!fd || !port) {
         lx_fail(err, LX_E_IO, "--metrics: cannot listen on '%s'", addr);
-        co_http_destroy(&h);
+        lx_metrics_http_destroy(&h);
         return NULL;
     }
     h->fd = fd->epoll_fd;
@@ -106,7 +111,7 @@ co_http_t *co_http_new(coord_t *c, const char *addr, lx_error_t *err)
     return h;
 }
 
-void co_http_destroy(co_http_t **h_p)
+void lx_metrics_http_destroy(lx_metrics_http_t **h_p)
 {
     if (!h_p || !*h_p)
         return;
@@ -116,8 +121,8 @@ void co_http_destroy(co_http_t **h_p)
     *h_p = NULL;
 }
 
-int co_http_fd(const co_http_t *h) { return h->fd; }
+int lx_metrics_http_fd(const lx_metrics_http_t *h) { return h->fd; }
 
-uint16_t co_http_port(const co_http_t *h) { return h->port; }
+uint16_t lx_metrics_http_port(const lx_metrics_http_t *h) { return h->port; }
 
-void co_http_run(co_http_t *h) { MHD_run(h->d); }
+void lx_metrics_http_run(lx_metrics_http_t *h) { MHD_run(h->d); }
