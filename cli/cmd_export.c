@@ -186,11 +186,12 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
     int rc = CLI_OK;
     if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
         snprintf(sum->error, sizeof sum->error, "%s", err.message);
-        rc = CLI_FAILED;
+        rc = cli_interrupted ? CLI_INTERRUPTED : CLI_FAILED;
     } else if (rep.type == LX_MSG_ERROR) {
         snprintf(sum->error, sizeof sum->error, "%s", rep.message);
         /* A directory that cannot take this export is a usage problem. */
-        rc = strcmp(rep.code, "bad_request") == 0 || strcmp(rep.code, "output_not_empty") == 0
+        rc = strcmp(rep.code, "bad_request") == 0 || strcmp(rep.code, "output_not_empty") == 0 ||
+                     strcmp(rep.code, "output_busy") == 0
                  ? CLI_USAGE
                  : CLI_FAILED;
     } else {
@@ -343,6 +344,13 @@ int cmd_export(int argc, char **argv)
     sa.sa_handler = s_on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_sa);
+    /* Ctrl-C is this thread's: the coordinator and worker threads start
+     * with SIGINT blocked, so no blocking call of theirs is interrupted
+     * and the drain goes as the protocol says. */
+    sigset_t sigint, old_mask;
+    sigemptyset(&sigint);
+    sigaddset(&sigint, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigint, &old_mask);
     if (!wt || !wth || pthread_create(&coord, NULL, s_coord_main, &ct) != 0) {
         snprintf(sum.error, sizeof sum.error, "cannot start the coordinator");
         rc = CLI_USAGE;
@@ -369,6 +377,7 @@ int cmd_export(int argc, char **argv)
             if (pthread_create(&wth[started], NULL, s_worker_main, t) != 0)
                 break;
         }
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         if (ct.ready) {
             rc = s_run_job(ctx, endpoint, &req, abs_out, chunk, force, replace, false, &sum);
         } else {
@@ -386,6 +395,7 @@ int cmd_export(int argc, char **argv)
         atomic_store(&stop_coord, 1);
         pthread_join(coord, NULL);
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     sigaction(SIGINT, &old_sa, NULL);
     free(wt);
     free(wth);

@@ -107,11 +107,10 @@ static lx_result_t s_journal(const char *out, const lx_frame_result_t *res,
     for (uint32_t i = 0; i < res->n_files; i++) {
         char path[LX_PATH_MAX];
         struct stat s;
-        st[i] = (lx_file_stamp_t){-1, -1};
+        st[i] = (lx_file_stamp_t){-1, -1, -1, -1};
         if (lx_path_join(path, out, files[i].key) && lx_path_join(path, path, files[i].name) &&
-            stat(path, &s) == 0)
-            st[i] = (lx_file_stamp_t){(int64_t)s.st_size,
-                                      (int64_t)s.st_mtim.tv_sec * 1000000000 + s.st_mtim.tv_nsec};
+            lstat(path, &s) == 0)
+            st[i] = lx_file_stamp_of(&s);
     }
     lx_strbuf_t line;
     lx_strbuf_init(&line, NULL);
@@ -148,6 +147,12 @@ static int s_local(const char *out, const char *patch, unsigned only, int64_t ra
     if (r == LX_OK && finished)
         r = lx_repair_scan(p, &plan, out, range[1] >= 0 ? range[0] : plan.first,
                            range[1] >= 0 ? range[1] : plan.last, only, m, &scan, &err);
+    else if (r == LX_OK && (range[1] >= 0 || only != (LX_REPAIR_MISSING | LX_REPAIR_MISMATCHED |
+                                                       LX_REPAIR_FAILED)))
+        r = lx_fail(&err, LX_E_INVALID,
+                    "'%s' never finished: every frame it lacks is rendered, so --frames and "
+                    "--only do not apply",
+                    out);
     else if (r == LX_OK)
         r = s_scan_partial(p, &plan, out, m, &scan, &err);
     if (r == LX_OK)

@@ -127,6 +127,8 @@ static bool s_result(co_state_t *s, const co_change_t *c, lx_error_t *err)
 {
     co_job_t *j = c->job;
     co_frame_t *f = &j->frames[c->frame - j->first];
+    if (f->state == CO_F_DONE) /* a second result for one frame: counted once */
+        return co_job_manifest_frame(j, c->u.result.msg, true, err) == LX_OK;
     if (f->state == CO_F_RUNNING)
         j->running--;
     f->state = CO_F_DONE;

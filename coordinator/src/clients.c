@@ -302,6 +302,21 @@ static bool s_target(coord_t *c, const co_peer_t *from, const lx_msg_t *m, co_jo
                      bool *clear, bool *fresh)
 {
     co_job_t *j = *j_p;
+    /* One job at a time in a directory (or around it): two would rename
+     * files over each other's and interleave one journal. */
+    size_t n_out = strlen(m->out);
+    for (size_t k = 0; k < c->state.n_jobs; k++) {
+        const co_job_t *o = c->state.jobs[k];
+        size_t n = strlen(o->out), shorter = n < n_out ? n : n_out;
+        const char *longer = n < n_out ? m->out : o->out;
+        if (o->state <= CO_J_RUNNING && strncmp(o->out, m->out, shorter) == 0 &&
+            (n == n_out || longer[shorter] == '/')) {
+            co_error(c, from, "output_busy",
+                     "job %s is %s in '%s'; wait for it, or cancel it first", o->id,
+                     co_job_state_names[o->state], o->out);
+            return false;
+        }
+    }
     lx_prior_t pr;
     lx_error_t err = {0};
     if (lx_prior_read(m->out, &pr, &err) != LX_OK) {

@@ -41,9 +41,14 @@ static lx_result_t s_accept_file(const co_roots_t *roots, const co_job_t *j, con
     if (dir < 0)
         return err->code;
     lx_result_t rc = LX_OK;
+    /* The worker's file as it was hashed: a change after the hash (same
+     * inode, in place) shows in its size or time after the rename, and
+     * the result is refused rather than journaled as intact. */
+    struct stat before, after;
+    bool seen = !j->stream && fstatat(dir, name, &before, AT_SYMLINK_NOFOLLOW) == 0;
     if (j->stream)
         rc = lx_write_atomic_at(dir, f->key, f->name, f->bytes.data, f->bytes.len, err);
-    else if (!lx_file_sha256_at(dir, name, hex))
+    else if (!seen || !lx_file_sha256_at(dir, name, hex))
         rc = lx_fail(err, LX_E_VERIFY, "%s/%s: not a regular file the worker wrote", f->key, name);
     else if (strcmp(hex, f->hash) != 0)
         rc = lx_fail(err, LX_E_VERIFY, "%s/%s: file on disk hashes to %.12s, not %.12s", f->key,
@@ -51,11 +56,16 @@ static lx_result_t s_accept_file(const co_roots_t *roots, const co_job_t *j, con
     else if (renameat(dir, name, dir, f->name) != 0)
         rc = lx_fail(err, LX_E_IO, "cannot rename %s/%s: %s", f->key, name, strerror(errno));
     /* What the progress journal remembers of the file in place. */
-    struct stat st;
-    *stamp = (lx_file_stamp_t){-1, -1};
-    if (rc == LX_OK && fstatat(dir, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        *stamp = (lx_file_stamp_t){(int64_t)st.st_size,
-                                   (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec};
+    *stamp = (lx_file_stamp_t){-1, -1, -1, -1};
+    if (rc == LX_OK && fstatat(dir, f->name, &after, AT_SYMLINK_NOFOLLOW) == 0) {
+        lx_file_stamp_t now = lx_file_stamp_of(&after);
+        if (seen && (lx_file_stamp_of(&before).size != now.size ||
+                     lx_file_stamp_of(&before).mtime_ns != now.mtime_ns))
+            rc = lx_fail(err, LX_E_VERIFY, "%s/%s: the file changed while it was checked", f->key,
+                         f->name);
+        else
+            *stamp = now;
+    }
     close(dir);
     return rc;
 }
@@ -315,11 +325,20 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
     int dir = lx_out_open(out, roots->v, roots->n, NULL, false, err);
     if (dir < 0)
         return -1;
-    int64_t removed = 0;
-    static const char *const top[] = {"metadata.json", LX_PROGRESS_DIR "/" LX_PROGRESS_FILE,
-                                      "camera/trajectory.json", "camera/camera_re10k.txt"};
-    for (size_t k = 0; k < sizeof top / sizeof *top; k++)
-        removed += unlinkat(dir, top[k], 0) == 0;
+    int64_t removed = unlinkat(dir, "metadata.json", 0) == 0;
+    /* Files inside subdirectories are removed through those directories,
+     * opened without following a link: a link planted as camera/ or
+     * .lattice/ must not lead the removal elsewhere. */
+    static const char *const inner[][2] = {{LX_PROGRESS_DIR, LX_PROGRESS_FILE},
+                                           {"camera", "trajectory.json"},
+                                           {"camera", "camera_re10k.txt"}};
+    for (size_t k = 0; k < sizeof inner / sizeof *inner; k++) {
+        int sub = openat(dir, inner[k][0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0) {
+            removed += unlinkat(sub, inner[k][1], 0) == 0;
+            close(sub);
+        }
+    }
     unlinkat(dir, LX_PROGRESS_DIR, AT_REMOVEDIR);
     static const char *const arts[] = {"rgba", "depth",  "motion", "normal",
                                        "id",   "camera", "mask",   "control"};

@@ -83,10 +83,11 @@ static void s_on_frame(coord_t *c, co_link_t *l, const lx_msg_t *m, double now)
             co_sched_reject(&c->state, l->serial, m, err.code, err.message, now, &tx);
     }
     bool committed = co_commit(c, &tx);
-    c->metrics.results[v == CO_FRAME_LATE ? CO_RES_LATE
-                       : v == CO_FRAME_DECIDED ? CO_RES_OTHER
-                       : accepted ? CO_RES_ACCEPTED
-                                  : CO_RES_REJECTED]++;
+    if (committed)
+        c->metrics.results[v == CO_FRAME_LATE      ? CO_RES_LATE
+                           : v == CO_FRAME_DECIDED ? CO_RES_OTHER
+                           : accepted              ? CO_RES_ACCEPTED
+                                                   : CO_RES_REJECTED]++;
     /* A superseded attempt's files are removed once its result is kept
      * as evidence; an accepted one is remembered in the export's own
      * journal, so that the export can resume without this coordinator. */

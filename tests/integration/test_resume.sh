@@ -119,6 +119,15 @@ ok "only the new export's files remain" \
 ok "the note names what stays" grep -q "'notes.txt'" "$tmp/err"
 expect "the replaced export verifies" 0 "$lattice" verify "$r"
 
+# --replace never follows a link out of the export: a camera/ planted as a
+# link to another directory keeps that directory's files.
+expect "an export to replace" 0 "$lattice" export "$patch" -o "$tmp/linked" --frames 0-1 "${small[@]}"
+mkdir -p "$tmp/victim" && echo precious >"$tmp/victim/trajectory.json"
+rm -rf "$tmp/linked/camera" && ln -s "$tmp/victim" "$tmp/linked/camera"
+"$lattice" export "$patch" -o "$tmp/linked" --frames 0-1 --artifacts rgba "${small[@]}" --replace \
+    >/dev/null 2>&1
+ok "a linked directory's files survive --replace" grep -q precious "$tmp/victim/trajectory.json"
+
 # A directory with someone else's files: refused without --force, never deleted.
 mkdir -p "$tmp/foreign" && echo mine >"$tmp/foreign/notes.txt"
 expect "a foreign directory is refused" 2 "$lattice" export "$patch" -o "$tmp/foreign" --frames 0-1 "${small[@]}"

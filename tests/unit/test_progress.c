@@ -70,8 +70,7 @@ static void s_export(const lx_program_t *p, const lx_export_plan_t *plan, const 
             CHECK(lx_path_join(sub, dir, a->key) && lx_mkdirs(sub, &err) == LX_OK);
             CHECK(lx_write_atomic(sub, a->name, a->bytes.buf, a->bytes.len, &err) == LX_OK);
             CHECK(lx_path_join(path, sub, a->name) && stat(path, &st) == 0);
-            stamps[i] = (lx_file_stamp_t){st.st_size,
-                                          st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
+            stamps[i] = lx_file_stamp_of(&st);
             files[i] = (lx_manifest_file_t){a->key, a->name, a->hash, a->content};
         }
         CHECK(lx_manifest_add_frame(ref, f, res->time.t_ms, &res->camera, files, res->n_files,
@@ -168,6 +167,13 @@ static void test_round_trip(void)
     s_append(dir, header.buf);
     lx_strbuf_release(&header);
 
+    /* A line that names frame 1 as "1e1" is read as frame 10, not kept
+     * as frame 1 (the index files lines by the number's text). */
+    s_append(dir, "{\"frame\":2,\"t\":\"0x0p+0\",\"camera\":[],\"files\":[]}\n");
+    m = s_scan(p, &plan, dir, &st);
+    CHECK(!lx_manifest_has_frame(m, 2));
+    lx_manifest_destroy(&m);
+
     /* What the directory holds: this export, frames 0-3. */
     lx_prior_t pr;
     CHECK(lx_prior_read(dir, &pr, &err) == LX_OK);
@@ -192,6 +198,31 @@ static void test_round_trip(void)
     lx_manifest_destroy(&ref);
     lx_program_destroy(&p);
     free(text);
+}
+
+/* A hostile journal: a range past the bounds is no header (nothing is
+ * allocated for it), a frame line filed under another number is not kept,
+ * a FIFO in the journal's place is an error at once, never waited on. */
+static void test_hostile_journal(void)
+{
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/hostile", s_root);
+    lx_error_t err = {0};
+    CHECK(lx_mkdirs(dir, &err) == LX_OK);
+    s_append(dir, "{\"progress\":1,\"projectId\":\"x\",\"frames\":[1,2305843009213693952]}\n");
+    lx_prior_t pr;
+    CHECK(lx_prior_read(dir, &pr, &err) == LX_OK && !pr.journal);
+    lx_prior_release(&pr);
+    lx_verify_report_t rep;
+    memset(&rep, 0, sizeof rep);
+    lx_strbuf_init(&rep.text, NULL);
+    CHECK(lx_progress_verify(dir, &rep, &err) == LX_E_IO);
+    lx_strbuf_release(&rep.text);
+
+    snprintf(path, sizeof path, "%s/.lattice/progress.jsonl", dir);
+    CHECK(unlink(path) == 0 && mkfifo(path, 0600) == 0);
+    CHECK(lx_prior_read(dir, &pr, &err) == LX_E_IO && strstr(err.message, "not a regular file"));
+    lx_prior_release(&pr);
 }
 
 /* The settings hash ignores the frames and nothing else. */
@@ -224,6 +255,8 @@ int main(void)
         TEST_MAIN_END();
     printf("-- test_round_trip\n");
     test_round_trip();
+    printf("-- test_hostile_journal\n");
+    test_hostile_journal();
     printf("-- test_settings_hash\n");
     test_settings_hash();
     t_scratch_dir_remove(s_root);

@@ -13,16 +13,20 @@
  *     and settings are ranges of one export, and merge;
  *   - a frame, written once its files are in place under their names:
  *     {"frame":f,"t":"<hex float>","camera":[17 hex floats],
- *      "files":[[key,name,sha256,xxh3,size,mtime_s,mtime_ns],...]}
+ *      "files":[[key,name,sha256,xxh3,size,mtime_s,mtime_ns,ctime_s,ctime_ns,
+ *                inode],...]}
  *     A later line for a frame replaces an earlier one.
- * The size and modification time of each file let a resume trust a file
- * without reading it (as make and git do); a file whose stamp differs is
- * re-hashed, and kept only when its SHA-256 still matches.
+ * The size, modification and change times and inode of each file let a
+ * resume trust a file without reading it (as git does; the change time
+ * cannot be set back by anyone who rewrote the file); a file whose stamp
+ * differs is re-hashed, and kept only when its SHA-256 still matches.
  *
  * A line that does not parse (a torn last line) is ignored. The journal
  * is the export's own file: `lattice verify` does not count it as extra. */
 #ifndef LATTICE_PROGRESS_H
 #define LATTICE_PROGRESS_H
+
+#include <sys/stat.h>
 
 #include "lattice/manifest.h"
 
@@ -34,8 +38,11 @@ enum { LX_PROGRESS_CAMERA_VALUES = 17 };
 
 /* What the journal says of a file beyond its hashes. */
 typedef struct lx_file_stamp {
-    int64_t size, mtime_ns;
+    int64_t size, mtime_ns, ctime_ns, ino; /* -1: unknown, re-hashed on resume */
 } lx_file_stamp_t;
+
+/* The stamp of what st describes. */
+lx_file_stamp_t lx_file_stamp_of(const struct stat *st);
 
 /* The SHA-256 (hex) of plan's resolved config with its frame range set
  * to [0, 0]: equal for two plans that differ only in their frames. */

@@ -18,6 +18,10 @@
 /* The largest journal a resume reads (a million frames of a dozen files
  * take about a gigabyte less than this). */
 #define PROGRESS_READ_MAX ((size_t)2 << 30)
+/* Frame numbers and ranges a journal may name (the coordinator's own
+ * bounds: 2^40 - 1, and 10^8 frames an export). */
+#define PROGRESS_FRAME_MAX ((double)((int64_t)1 << 40) - 1)
+#define PROGRESS_FRAMES_MAX 100000000.0
 
 void lx_progress_settings_hash(const lx_export_plan_t *plan, char hex[65])
 {
@@ -75,15 +79,17 @@ void lx_progress_frame(int64_t f, double t_ms, const lx_camera_t *cam,
     lx_strbuf_adds(out, "],\"files\":[");
     /* Keys and names passed lx_manifest_check_frame: ids and file names,
      * nothing to escape. */
-    /* The time as seconds and nanoseconds: a JSON number is a double,
-     * which cannot hold nanoseconds since 1970 exactly. */
+    /* Times as seconds and nanoseconds: a JSON number is a double, which
+     * cannot hold nanoseconds since 1970 exactly. */
     for (uint32_t k = 0; k < n; k++) {
-        int64_t t = stamps ? stamps[k].mtime_ns : -1;
-        lx_strbuf_addf(out, "%s[\"%s\",\"%s\",\"%s\",\"%s\",%lld,%lld,%lld]", k ? "," : "",
-                       files[k].key, files[k].name, files[k].hash, files[k].content,
-                       (long long)(stamps ? stamps[k].size : -1),
-                       (long long)(t < 0 ? -1 : t / 1000000000),
-                       (long long)(t < 0 ? 0 : t % 1000000000));
+        lx_file_stamp_t s = stamps ? stamps[k] : (lx_file_stamp_t){-1, -1, -1, -1};
+        lx_strbuf_addf(out, "%s[\"%s\",\"%s\",\"%s\",\"%s\",%lld,%lld,%lld,%lld,%lld,%lld]",
+                       k ? "," : "", files[k].key, files[k].name, files[k].hash, files[k].content,
+                       (long long)s.size,
+                       (long long)(s.mtime_ns < 0 ? -1 : s.mtime_ns / 1000000000),
+                       (long long)(s.mtime_ns < 0 ? 0 : s.mtime_ns % 1000000000),
+                       (long long)(s.ctime_ns < 0 ? -1 : s.ctime_ns / 1000000000),
+                       (long long)(s.ctime_ns < 0 ? 0 : s.ctime_ns % 1000000000), (long long)s.ino);
     }
     lx_strbuf_adds(out, "]}\n");
 }
@@ -120,12 +126,53 @@ lx_result_t lx_progress_append(int out_fd, const char *line, size_t len, bool tr
 
 /* ---- reading ---------------------------------------------------------- */
 
+/* The journal's text, read without following a link and only when it is
+ * a regular file (a FIFO planted there must not block the coordinator):
+ * NULL with errno ENOENT when there is none, another errno when it cannot
+ * be read (EFTYPE-like: EINVAL for anything but a regular file, EFBIG). */
 static char *s_journal_text(const char *out_dir, size_t *len)
 {
-    char path[LX_PATH_MAX];
-    if (!lx_path_join(path, out_dir, LX_PROGRESS_DIR "/" LX_PROGRESS_FILE))
+    int out = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir = out < 0
+                  ? -1
+                  : openat(out, LX_PROGRESS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = dir < 0
+                 ? -1
+                 : openat(dir, LX_PROGRESS_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int e = errno;
+    if (out >= 0)
+        close(out);
+    if (dir >= 0)
+        close(dir);
+    if (fd < 0) {
+        errno = e == ELOOP || e == ENOTDIR ? EINVAL : e;
         return NULL;
-    return lx_read_file(path, PROGRESS_READ_MAX, len, lx_alloc_default());
+    }
+    struct stat st;
+    char *text = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        e = EINVAL;
+    else if ((uint64_t)st.st_size > PROGRESS_READ_MAX)
+        e = EFBIG;
+    else if (!(text = lx_malloc(lx_alloc_default(), (size_t)st.st_size + 1)))
+        e = ENOMEM;
+    size_t got = 0;
+    while (text && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* the file shrank: what was read is the journal */
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!text) {
+        errno = e;
+        return NULL;
+    }
+    text[got] = '\0';
+    *len = got;
+    return text;
 }
 
 static void s_copy(char *dst, size_t size, const cJSON *o, const char *key)
@@ -140,8 +187,13 @@ static bool s_range(const cJSON *o, const char *key, int64_t *a, int64_t *b)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, key);
     const cJSON *x = cJSON_GetArrayItem(r, 0), *y = cJSON_GetArrayItem(r, 1);
-    if (!cJSON_IsNumber(x) || !cJSON_IsNumber(y) || x->valuedouble < 0 ||
-        y->valuedouble < x->valuedouble)
+    /* Whole numbers within the coordinator's bounds, nothing a crafted
+     * journal could overflow an allocation or a cast with. */
+    if (!cJSON_IsNumber(x) || !cJSON_IsNumber(y) || !(x->valuedouble >= 0) ||
+        !(y->valuedouble >= x->valuedouble) || y->valuedouble > PROGRESS_FRAME_MAX ||
+        y->valuedouble - x->valuedouble >= PROGRESS_FRAMES_MAX ||
+        x->valuedouble != (double)(int64_t)x->valuedouble ||
+        y->valuedouble != (double)(int64_t)y->valuedouble)
         return false;
     *a = (int64_t)x->valuedouble;
     *b = (int64_t)y->valuedouble;
@@ -179,9 +231,15 @@ lx_result_t lx_prior_read(const char *out_dir, lx_prior_t *pr, lx_error_t *err)
             pr->foreign = true;
         }
     closedir(d);
-    /* The journal's newest header describes the export as it grows. */
+    /* The journal's newest header describes the export as it grows. A
+     * journal that exists and cannot be read is an error: taking it for
+     * none would start the export afresh over its frames. */
     size_t len = 0;
     char *text = s_journal_text(out_dir, &len);
+    if (!text && errno != ENOENT)
+        return lx_fail(err, LX_E_IO, "cannot read the progress journal of '%s' (%s/%s): %s",
+                       out_dir, LX_PROGRESS_DIR, LX_PROGRESS_FILE,
+                       errno == EINVAL ? "not a regular file" : strerror(errno));
     for (char *line = text; line && line < text + len;) {
         char *end = memchr(line, '\n', (size_t)(text + len - line));
         if (!end)
@@ -236,28 +294,88 @@ void lx_prior_release(lx_prior_t *pr)
     pr->config = NULL;
 }
 
+lx_file_stamp_t lx_file_stamp_of(const struct stat *st)
+{
+    return (lx_file_stamp_t){
+        (int64_t)st->st_size, (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+        (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec, (int64_t)st->st_ino};
+}
+
+/* Directory key ("rgba", "mask/cards") of out_dir, each component opened
+ * without following a link; -1 when it cannot be. */
+static int s_open_key(const char *out_dir, const char *key)
+{
+    int dir = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char part[LX_MANIFEST_KEY_MAX + 1];
+    for (const char *p = key; dir >= 0 && *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || n > LX_MANIFEST_KEY_MAX) {
+            close(dir);
+            return -1;
+        }
+        memcpy(part, p, n);
+        part[n] = '\0';
+        int next = openat(dir, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(dir);
+        dir = next;
+        p += n + (p[n] == '/');
+    }
+    return dir;
+}
+
 /* Whether out_dir/key/name is the file a journal line lists: its stamp
- * (no read), else its SHA-256. */
+ * (no read), else its SHA-256. Links are never followed. */
 static bool s_intact(const char *out_dir, const lx_manifest_file_t *f, const lx_file_stamp_t *st,
                      lx_resume_stats_t *stats)
 {
-    char path[LX_PATH_MAX], hex[65];
+    char hex[65];
     struct stat s;
-    if (!lx_path_join(path, out_dir, f->key) || !lx_path_join(path, path, f->name) ||
-        lstat(path, &s) != 0 || !S_ISREG(s.st_mode)) {
+    int dir = s_open_key(out_dir, f->key);
+    if (dir < 0 || fstatat(dir, f->name, &s, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(s.st_mode)) {
+        if (dir >= 0)
+            close(dir);
         stats->damaged++;
         return false;
     }
-    int64_t mtime = (int64_t)s.st_mtim.tv_sec * 1000000000 + s.st_mtim.tv_nsec;
-    if (st->size >= 0 && s.st_size == st->size && mtime == st->mtime_ns) {
+    lx_file_stamp_t now = lx_file_stamp_of(&s);
+    if (st->size >= 0 && st->mtime_ns >= 0 && st->ctime_ns >= 0 && st->ino >= 0 &&
+        now.size == st->size && now.mtime_ns == st->mtime_ns && now.ctime_ns == st->ctime_ns &&
+        now.ino == st->ino) {
+        close(dir);
         stats->trusted++;
         return true;
     }
     stats->rehashed++;
-    if (lx_file_sha256_hex(path, hex) && strcmp(hex, f->hash) == 0)
-        return true;
-    stats->damaged++;
-    return false;
+    bool same = lx_file_sha256_at(dir, f->name, hex) && strcmp(hex, f->hash) == 0;
+    close(dir);
+    stats->damaged += !same;
+    return same;
+}
+
+/* A stamp's number: a whole number in [-1, max] (a crafted journal must
+ * not overflow a conversion). */
+static bool s_num(const cJSON *v, double max, int64_t *out)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -1) || !(v->valuedouble <= max) ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
+        return false;
+    *out = (int64_t)v->valuedouble;
+    return true;
+}
+
+/* A stamp from its six numbers: size, mtime s and ns, ctime s and ns,
+ * inode. */
+static bool s_stamp(const cJSON *const x[6], lx_file_stamp_t *st)
+{
+    int64_t v[6];
+    static const double max[6] = {9007199254740992.0, 1e11, 999999999, 1e11, 999999999,
+                                  9007199254740992.0};
+    for (int k = 0; k < 6; k++)
+        if (!s_num(x[k], max[k], &v[k]))
+            return false;
+    *st = (lx_file_stamp_t){v[0], v[1] < 0 ? -1 : v[1] * 1000000000 + (v[2] > 0 ? v[2] : 0),
+                            v[3] < 0 ? -1 : v[3] * 1000000000 + (v[4] > 0 ? v[4] : 0), v[5]};
+    return true;
 }
 
 static bool s_hexf(const cJSON *v, double *out)
@@ -269,9 +387,9 @@ static bool s_hexf(const cJSON *v, double *out)
     return end != v->valuestring && *end == '\0';
 }
 
-/* One frame line: checked against m and the disk, then kept. */
-static lx_result_t s_frame_line(const lx_manifest_t *m, const char *out_dir, const char *line,
-                                size_t len, lx_resume_keep_fn keep, void *user,
+/* Frame f's line: checked against m and the disk, then kept. */
+static lx_result_t s_frame_line(const lx_manifest_t *m, int64_t f, const char *out_dir,
+                                const char *line, size_t len, lx_resume_keep_fn keep, void *user,
                                 lx_resume_stats_t *stats, lx_error_t *err)
 {
     cJSON *o = cJSON_ParseWithLength(line, len);
@@ -279,7 +397,10 @@ static lx_result_t s_frame_line(const lx_manifest_t *m, const char *out_dir, con
     const cJSON *cam = cJSON_GetObjectItemCaseSensitive(o, "camera");
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
     double t, v[LX_PROGRESS_CAMERA_VALUES];
-    bool ok = cJSON_IsNumber(fr) && s_hexf(cJSON_GetObjectItemCaseSensitive(o, "t"), &t) &&
+    /* The frame the line names is the one it was filed under (the index
+     * reads the number's text; "1e1" must not stand for frame 10). */
+    bool ok = cJSON_IsNumber(fr) && fr->valuedouble == (double)f &&
+              s_hexf(cJSON_GetObjectItemCaseSensitive(o, "t"), &t) &&
               cJSON_GetArraySize(cam) == LX_PROGRESS_CAMERA_VALUES && cJSON_IsArray(files);
     for (int k = 0; ok && k < LX_PROGRESS_CAMERA_VALUES; k++)
         ok = s_hexf(cJSON_GetArrayItem(cam, k), &v[k]);
@@ -288,24 +409,18 @@ static lx_result_t s_frame_line(const lx_manifest_t *m, const char *out_dir, con
     lx_file_stamp_t *st = calloc(n + 1, sizeof *st);
     lx_result_t rc = fs && st ? LX_OK : lx_fail(err, LX_E_NOMEM, "out of memory");
     uint32_t k = 0;
-    for (const cJSON *f = ok ? files->child : NULL; f && rc == LX_OK; f = f->next, k++) {
-        const cJSON *x[7];
-        for (int c = 0; c < 7; c++)
-            x[c] = cJSON_GetArrayItem(f, c);
+    for (const cJSON *e = ok ? files->child : NULL; e && rc == LX_OK; e = e->next, k++) {
+        const cJSON *x[10];
+        for (int c = 0; c < 10; c++)
+            x[c] = cJSON_GetArrayItem(e, c);
         if (!cJSON_IsString(x[0]) || !cJSON_IsString(x[1]) || !cJSON_IsString(x[2]) ||
-            !cJSON_IsString(x[3]) || !cJSON_IsNumber(x[4]) || !cJSON_IsNumber(x[5]) ||
-            !cJSON_IsNumber(x[6])) {
+            !cJSON_IsString(x[3]) || !s_stamp(&x[4], &st[k])) {
             ok = false;
             break;
         }
         fs[k] = (lx_manifest_file_t){x[0]->valuestring, x[1]->valuestring, x[2]->valuestring,
                                      x[3]->valuestring};
-        st[k] = (lx_file_stamp_t){(int64_t)x[4]->valuedouble,
-                                  x[5]->valuedouble < 0 ? -1
-                                                        : (int64_t)x[5]->valuedouble * 1000000000 +
-                                                              (int64_t)x[6]->valuedouble};
     }
-    int64_t f = ok ? (int64_t)fr->valuedouble : -1;
     /* The planned files only, every one intact: a line of other settings
      * (or a damaged file) leaves its frame to be rendered. */
     ok = ok && rc == LX_OK && lx_manifest_check_frame(m, f, fs, n, NULL) == LX_OK;
@@ -348,7 +463,7 @@ lx_result_t lx_resume_scan(const lx_manifest_t *m, const char *out_dir, lx_resum
     size_t n = (size_t)(plan->last - plan->first + 1);
     /* Where each frame's newest line starts: the journal is read in frame
      * order, whatever order the frames were rendered in. */
-    size_t *at = malloc(n * sizeof *at);
+    size_t *at = calloc(n, sizeof *at);
     lx_result_t rc = at ? LX_OK : lx_fail(err, LX_E_NOMEM, "out of memory for %zu frames", n);
     for (size_t i = 0; at && i < n; i++)
         at[i] = SIZE_MAX;
@@ -368,7 +483,8 @@ lx_result_t lx_resume_scan(const lx_manifest_t *m, const char *out_dir, lx_resum
             continue;
         const char *line = text + at[i];
         const char *end = memchr(line, '\n', len - at[i]);
-        rc = s_frame_line(m, out_dir, line, (size_t)(end - line), keep, user, stats, err);
+        rc = s_frame_line(m, plan->first + (int64_t)i, out_dir, line, (size_t)(end - line), keep,
+                          user, stats, err);
     }
     free(at);
     lx_free(lx_alloc_default(), text);
@@ -394,7 +510,7 @@ lx_result_t lx_progress_verify(const char *out_dir, lx_verify_report_t *rep, lx_
         return lx_fail(err, LX_E_IO, "'%s' has neither metadata.json nor a progress journal",
                        out_dir);
     size_t n = (size_t)(pr.last - pr.first + 1);
-    size_t *at = malloc(n * sizeof *at);
+    size_t *at = calloc(n, sizeof *at);
     if (!at) {
         lx_free(lx_alloc_default(), text);
         return lx_fail(err, LX_E_NOMEM, "out of memory");
@@ -418,7 +534,9 @@ lx_result_t lx_progress_verify(const char *out_dir, lx_verify_report_t *rep, lx_
         cJSON *o =
             cJSON_ParseWithLength(line, (size_t)((char *)memchr(line, '\n', len - at[i]) - line));
         const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
-        done += cJSON_IsArray(files);
+        /* Done: a line with files, every one of them intact. */
+        uint64_t problems = rep->missing + rep->mismatched;
+        bool listed = cJSON_GetArraySize(files) > 0;
         for (const cJSON *f = cJSON_IsArray(files) ? files->child : NULL; f; f = f->next) {
             const cJSON *key = cJSON_GetArrayItem(f, 0), *name = cJSON_GetArrayItem(f, 1),
                         *hash = cJSON_GetArrayItem(f, 2);
@@ -438,6 +556,7 @@ lx_result_t lx_progress_verify(const char *out_dir, lx_verify_report_t *rep, lx_
                 rep->mismatched++;
             }
         }
+        done += listed && rep->missing + rep->mismatched == problems;
         cJSON_Delete(o);
     }
     lx_strbuf_addf(&rep->text,
