@@ -9,6 +9,7 @@ PACKAGES=(
     libzmq3-dev libmsgpack-dev libcjson-dev libopenexr-dev libpng-dev
     libssl-dev libxxhash-dev libsqlite3-dev zlib1g-dev
     python3                    # JSON and SQLite checks in the CLI and cluster tests
+    python3-yaml               # Kubernetes manifest checks (test_deploy)
     iproute2                   # ip netns for the multi-host cluster test
 )
 
