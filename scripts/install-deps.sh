@@ -10,6 +10,7 @@ PACKAGES=(
     libssl-dev libxxhash-dev libsqlite3-dev zlib1g-dev
     libmicrohttpd-dev          # the coordinator's Prometheus endpoint (--metrics)
     python3                    # JSON and SQLite checks in the CLI and cluster tests
+    python3-yaml               # Kubernetes manifest checks (test_deploy)
     iproute2                   # ip netns for the multi-host cluster test
 )
 
