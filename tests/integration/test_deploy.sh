@@ -110,7 +110,9 @@ if $have_python; then
                 "apt-cache policy '$p' | grep -q 'Candidate: [0-9]'"
         done
         # The libraries the built programs link are in those packages (libc6
-        # is in every image); their own dependencies come with them.
+        # and libgcc-s1, which a sanitizer build links, are required
+        # packages of every Debian image); their own dependencies come with
+        # them.
         if command -v dpkg >/dev/null && command -v readelf >/dev/null && command -v ldd >/dev/null; then
             for bin in "$lattice" "$coordinator" "$worker"; do
                 for lib in $(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
@@ -118,7 +120,7 @@ if $have_python; then
                     pkg=$({ dpkg -S "$path" || dpkg -S "$(readlink -f "$path")"; } 2>/dev/null |
                         head -1 | cut -d: -f1)
                     ok "$(basename "$bin") links $lib: package ${pkg:-?} is in the image" \
-                        bash -c "[[ ' ${pkgs[*]} libc6 ' == *' $pkg '* ]]"
+                        bash -c "[[ ' ${pkgs[*]} libc6 libgcc-s1 ' == *' $pkg '* ]]"
                 done
             done
         else
