@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* realpath, sched_getaffinity */
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -12,6 +13,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -131,6 +134,37 @@ static uint32_t s_cores(void)
         return (uint32_t)CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (uint32_t)n : 1;
+}
+
+/* One `lattice export` at a time in a directory: each runs its own
+ * coordinator, so the cluster's output_busy cannot see the other. An
+ * advisory lock on OUT/.lattice/lock, held until the process ends (the
+ * kernel drops it on any exit). Returns the descriptor, or -1 (said). */
+static int s_lock(const char *out)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/" LX_PROGRESS_DIR, out);
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "lattice export: cannot create '%s': %s\n", dir, strerror(errno));
+        return -1;
+    }
+    int d = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = d < 0 ? -1 : openat(d, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (d >= 0)
+        close(d);
+    if (fd < 0) {
+        fprintf(stderr, "lattice export: cannot open '%s/lock': %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr,
+                "lattice export: another lattice export is writing into '%s'; wait for it, or "
+                "stop it (Ctrl-C) first\n",
+                out);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* What the export did, for the last line (or --json). */
@@ -314,6 +348,9 @@ int cmd_export(int argc, char **argv)
         rc = CLI_USAGE;
     }
     const char *roots[] = {abs_out};
+    int lock = rc == CLI_OK ? s_lock(abs_out) : -1;
+    if (rc == CLI_OK && lock < 0)
+        rc = CLI_USAGE;
     if (rc != CLI_OK) {
         cli_export_request_release(&req);
         return rc;
@@ -431,6 +468,7 @@ int cmd_export(int argc, char **argv)
     else if (rc != CLI_OK && sum.error[0])
         fprintf(stderr, "lattice export: %s\n", sum.error);
     cli_export_request_release(&req);
+    close(lock);
     return rc;
 }
 

@@ -41,6 +41,9 @@ for _ in $(seq 600); do
     kill -0 "$export_pid" 2>/dev/null || break
     sleep 0.1
 done
+# Meanwhile a second export into the same directory is refused at once.
+expect "a second export into a busy directory" 2 "$lattice" export "$patch" -o "$out" --frames 0-59 --threads 1
+ok "it says another export is writing there" grep -q "another lattice export is writing into" "$tmp/err"
 kill -INT "$export_pid"
 wait "$export_pid"
 status=$?

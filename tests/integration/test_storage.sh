@@ -27,7 +27,7 @@ mount --bind "$tmp/ro" "$tmp/ro" && mounts+=("$tmp/ro") && mount -o remount,bind
 timeout 120 "$lattice" export "$patch" -o "$tmp/ro" --frames 0-3 >"$tmp/ro.out" 2>"$tmp/ro.err"
 status=$?
 ok "read-only: exit 2 (got $status)" test "$status" -eq 2
-ok "read-only: the reason" grep -q "failed: storage: .*Read-only file system" "$tmp/ro.err"
+ok "read-only: the reason" grep -q "Read-only file system" "$tmp/ro.err"
 ok "read-only: the path" grep -q "$tmp/ro" "$tmp/ro.err"
 ok "read-only: no worker blamed or blocked" bash -c "! grep -q 'event=worker_blocked' '$tmp/ro.err'"
 
