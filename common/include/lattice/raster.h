@@ -91,4 +91,9 @@ void lx_render_frame_copy(lx_render_frame_t *dst, const lx_render_frame_t *src);
  * share. Pure. */
 void lx_raster_item_xform(const lx_draw_item_t *it, double l[3][3], double t[3]);
 
+/* The local half extents of the bounding box of shape = [kind, a, b, c]
+ * (lx_shape_kind_t) as the rasterizer bounds it; all zero for a path,
+ * whose points decide, and for an unknown kind. Pure. */
+void lx_raster_shape_extent(const double shape[4], double e[3]);
+
 #endif

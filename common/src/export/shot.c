@@ -114,38 +114,15 @@ static bool s_body(const lx_program_t *p, const lx_draw_item_t *it, body_t *b)
         return false;
     const double *s = it->shape;
     double *e = b->e;
-    e[0] = e[1] = e[2] = 0;
-    b->volume = VOL_BOX;
-    switch ((int)s[0]) {
-    case LX_SHAPE_RECT:
-    case LX_SHAPE_PLANE:
-        e[0] = fabs(s[1]) / 2, e[1] = fabs(s[2]) / 2;
-        break;
-    case LX_SHAPE_ELLIPSE:
-        e[0] = fabs(s[1]), e[1] = fabs(s[2]);
-        b->volume = VOL_ELLIPSE;
-        break;
-    case LX_SHAPE_POLYGON:
-        e[0] = e[1] = fabs(s[2]);
-        b->volume = VOL_ELLIPSE;
-        break;
-    case LX_SHAPE_STAR:
-        e[0] = e[1] = fabs(s[2]) > fabs(s[3]) ? fabs(s[2]) : fabs(s[3]);
-        b->volume = VOL_ELLIPSE;
-        break;
-    case LX_SHAPE_PATH:
+    /* The rasterizer's box; the volume inside it that support() bounds. */
+    lx_raster_shape_extent(s, e);
+    int kind = (int)s[0];
+    if (kind == LX_SHAPE_PATH)
         s_path_extent(p, s[1], s[2], e);
-        break;
-    case LX_SHAPE_SPHERE:
-        e[0] = e[1] = e[2] = fabs(s[1]);
-        b->volume = VOL_ELLIPSOID;
-        break;
-    case LX_SHAPE_BOX:
-        e[0] = fabs(s[1]) / 2, e[1] = fabs(s[2]) / 2, e[2] = fabs(s[3]) / 2;
-        break;
-    default:
-        break;
-    }
+    b->volume = kind == LX_SHAPE_ELLIPSE || kind == LX_SHAPE_POLYGON || kind == LX_SHAPE_STAR
+                    ? VOL_ELLIPSE
+                : kind == LX_SHAPE_SPHERE ? VOL_ELLIPSOID
+                                          : VOL_BOX;
     /* NaN extents fail the comparison too. */
     return e[0] > 0 || e[1] > 0 || e[2] > 0;
 }

@@ -118,7 +118,10 @@ void lx_raster_item_xform(const lx_draw_item_t *it, double l[3][3], double t[3])
     }
 }
 
-static void s_xform(const lx_draw_item_t *it, xform_t *m) { lx_raster_item_xform(it, m->l.a, m->t); }
+static void s_xform(const lx_draw_item_t *it, xform_t *m)
+{
+    lx_raster_item_xform(it, m->l.a, m->t);
+}
 
 static bool s_invert(const mat3_t *mat, mat3_t *out)
 {
@@ -148,10 +151,9 @@ static double s_unit(double v) { return v > 0 ? (v < 1 ? v : 1) : 0; }
 
 static bool s_is_mesh(int kind) { return kind == LX_SHAPE_SPHERE || kind == LX_SHAPE_BOX; }
 
-/* Local bounding box half extents of a shape. */
-static void s_extent(const prep_t *pi, double e[3])
+void lx_raster_shape_extent(const double shape[4], double e[3])
 {
-    const double *s = pi->it->shape;
+    const double *s = shape;
     e[0] = e[1] = e[2] = 0;
     switch ((int)s[0]) {
     case LX_SHAPE_RECT:
@@ -167,13 +169,6 @@ static void s_extent(const prep_t *pi, double e[3])
     case LX_SHAPE_STAR:
         e[0] = e[1] = fabs(s[2]) > fabs(s[3]) ? fabs(s[2]) : fabs(s[3]);
         break;
-    case LX_SHAPE_PATH:
-        for (uint32_t k = 0; k < pi->path_n; k++) {
-            double ax = fabs(pi->path[2 * k] * s[2]), ay = fabs(pi->path[2 * k + 1] * s[2]);
-            e[0] = ax > e[0] ? ax : e[0];
-            e[1] = ay > e[1] ? ay : e[1];
-        }
-        break;
     case LX_SHAPE_SPHERE:
         e[0] = e[1] = e[2] = fabs(s[1]);
         break;
@@ -181,7 +176,20 @@ static void s_extent(const prep_t *pi, double e[3])
         e[0] = fabs(s[1]) / 2, e[1] = fabs(s[2]) / 2, e[2] = fabs(s[3]) / 2;
         break;
     default:
-        break;
+        break; /* paths: their points decide (see s_extent) */
+    }
+}
+
+/* Local bounding box half extents of an item's shape: a path's from its
+ * flattened points at this item's scale. */
+static void s_extent(const prep_t *pi, double e[3])
+{
+    const double *s = pi->it->shape;
+    lx_raster_shape_extent(s, e);
+    for (uint32_t k = 0; (int)s[0] == LX_SHAPE_PATH && k < pi->path_n; k++) {
+        double ax = fabs(pi->path[2 * k] * s[2]), ay = fabs(pi->path[2 * k + 1] * s[2]);
+        e[0] = ax > e[0] ? ax : e[0];
+        e[1] = ay > e[1] ? ay : e[1];
     }
 }
 
