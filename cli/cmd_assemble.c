@@ -89,11 +89,7 @@ static void s_inspect(const char *out, shard_t *s)
 static void s_redo(const char *command, const char *spec, lx_strbuf_t *out)
 {
     if (!command || !cli_shard_command(command, spec, out))
-        lx_strbuf_adds(out, "(its command was not recorded: run the export again with --shard ");
-    else
-        return;
-    lx_strbuf_adds(out, spec ? spec : "");
-    lx_strbuf_adds(out, ")");
+        lx_strbuf_addf(out, "(no command recorded: run the export again with --shard %s)", spec);
 }
 
 /* The --shard value s was run with ("2/4"), else its frames. */
@@ -104,9 +100,11 @@ static void s_spec(const shard_t *s, char *spec, size_t size)
     const cJSON *prev = NULL, *a;
     cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(o, "argv"))
     {
+        /* i/N or a-b only: the file is on shared storage, anyone's to write. */
         if (prev && cJSON_IsString(prev) && strcmp(prev->valuestring, "--shard") == 0 &&
-            cJSON_IsString(a))
-            snprintf(spec, size, "%s", a->valuestring);
+            cJSON_IsString(a) && a->valuestring[0] &&
+            strspn(a->valuestring, "0123456789/-") == strlen(a->valuestring))
+            snprintf(spec, size, "%.40s", a->valuestring);
         prev = a;
     }
     cJSON_Delete(o);
@@ -161,85 +159,77 @@ static bool s_plan(const lx_program_t *p, const lx_prior_t *pr, lx_export_plan_t
     return ok;
 }
 
-/* Reports every shard that lacks frames, then every range no shard
- * covers; returns how many lines it wrote. */
-static int s_report_gaps(const lx_manifest_t *m, const lx_export_plan_t *plan, shard_t *shards,
-                         size_t n, const char *out, bool json, cJSON *list)
+/* One gap: a shard (or, state "missing", a range no shard covers) that
+ * lacks frames, and the command that renders it; a line on stderr, or an
+ * entry of list. */
+static void s_gap(cJSON *list, const char *spec, int64_t a, int64_t b, const char *state,
+                  int64_t done, const char *redo)
 {
-    int lines = 0;
-    for (size_t i = 0; i < n; i++) {
-        shard_t *s = &shards[i];
-        int64_t total = s->last - s->first + 1;
-        if (s->done == total)
-            continue;
-        char spec[64];
-        s_spec(s, spec, sizeof spec);
-        lx_strbuf_t redo;
-        lx_strbuf_init(&redo, NULL);
-        s_redo(s->command, spec, &redo);
-        const char *state = s->running ? "running" : s->sealed ? "damaged" : "incomplete";
-        if (json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "shard", spec);
-            cJSON *r = cJSON_AddArrayToObject(o, "frames");
-            cJSON_AddItemToArray(r, cJSON_CreateNumber((double)s->first));
-            cJSON_AddItemToArray(r, cJSON_CreateNumber((double)s->last));
-            cJSON_AddStringToObject(o, "state", state);
-            cJSON_AddNumberToObject(o, "done", (double)s->done);
-            cJSON_AddNumberToObject(o, "total", (double)total);
-            cJSON_AddStringToObject(o, "redo", redo.buf ? redo.buf : "");
-            cJSON_AddItemToArray(list, o);
-        } else {
+    if (!list) {
+        if (strcmp(state, "missing") == 0)
+            fprintf(stderr, "lattice assemble: frames %s: no shard has written them; redo: %s\n",
+                    spec, redo);
+        else
             fprintf(stderr,
                     "lattice assemble: shard %s (frames %" PRId64 "-%" PRId64 "): %s, %" PRId64
                     " of %" PRId64 " frames; redo: %s\n",
-                    spec, s->first, s->last, state, s->done, total, redo.buf ? redo.buf : "");
-        }
-        lx_strbuf_release(&redo);
-        lines++;
+                    spec, a, b, state, done, b - a + 1, redo);
+        return;
     }
-    /* Missing frames outside every shard: no shard has run for them. */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "shard", spec);
+    cJSON *r = cJSON_AddArrayToObject(o, "frames");
+    cJSON_AddItemToArray(r, cJSON_CreateNumber((double)a));
+    cJSON_AddItemToArray(r, cJSON_CreateNumber((double)b));
+    cJSON_AddStringToObject(o, "state", state);
+    cJSON_AddNumberToObject(o, "done", (double)done);
+    cJSON_AddNumberToObject(o, "total", (double)(b - a + 1));
+    cJSON_AddStringToObject(o, "redo", redo);
+    cJSON_AddItemToArray(list, o);
+}
+
+/* Whether frame f belongs to one of the n shards. */
+static bool s_covered(const shard_t *shards, size_t n, int64_t f)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f >= shards[i].first && f <= shards[i].last)
+            return true;
+    return false;
+}
+
+/* Reports every shard that lacks frames, then every range of missing
+ * frames no shard covers (into list with --json, else on stderr). */
+static void s_report_gaps(const lx_manifest_t *m, const lx_export_plan_t *plan,
+                          const shard_t *shards, size_t n, cJSON *list)
+{
+    lx_strbuf_t redo;
+    char spec[64];
+    for (size_t i = 0; i < n; i++) {
+        const shard_t *s = &shards[i];
+        if (s->done == s->last - s->first + 1)
+            continue;
+        s_spec(s, spec, sizeof spec);
+        lx_strbuf_init(&redo, NULL);
+        s_redo(s->command, spec, &redo);
+        s_gap(list, spec, s->first, s->last,
+              s->running ? "running" : s->sealed ? "damaged" : "incomplete", s->done,
+              redo.buf ? redo.buf : "");
+        lx_strbuf_release(&redo);
+    }
+    /* Missing frames outside every shard: no shard has run for them. The
+     * command is any shard's, for exactly that range. */
     for (int64_t f = plan->first; f <= plan->last; f++) {
-        bool covered = false;
-        for (size_t i = 0; i < n && !covered; i++)
-            covered = f >= shards[i].first && f <= shards[i].last;
-        if (covered || lx_manifest_has_frame(m, f))
+        if (lx_manifest_has_frame(m, f) || s_covered(shards, n, f))
             continue;
         int64_t a = f;
-        while (f + 1 <= plan->last && !lx_manifest_has_frame(m, f + 1)) {
-            bool next = false;
-            for (size_t i = 0; i < n && !next; i++)
-                next = f + 1 >= shards[i].first && f + 1 <= shards[i].last;
-            if (next)
-                break;
+        while (f < plan->last && !lx_manifest_has_frame(m, f + 1) && !s_covered(shards, n, f + 1))
             f++;
-        }
-        char spec[64];
         snprintf(spec, sizeof spec, "%" PRId64 "-%" PRId64, a, f);
-        lx_strbuf_t redo;
         lx_strbuf_init(&redo, NULL);
         s_redo(n ? shards[0].command : NULL, spec, &redo);
-        if (json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "shard", spec);
-            cJSON *r = cJSON_AddArrayToObject(o, "frames");
-            cJSON_AddItemToArray(r, cJSON_CreateNumber((double)a));
-            cJSON_AddItemToArray(r, cJSON_CreateNumber((double)f));
-            cJSON_AddStringToObject(o, "state", "missing");
-            cJSON_AddNumberToObject(o, "done", 0);
-            cJSON_AddNumberToObject(o, "total", (double)(f - a + 1));
-            cJSON_AddStringToObject(o, "redo", redo.buf ? redo.buf : "");
-            cJSON_AddItemToArray(list, o);
-        } else {
-            fprintf(stderr,
-                    "lattice assemble: frames %s: no shard has written them; redo: %s\n", spec,
-                    redo.buf ? redo.buf : "");
-        }
+        s_gap(list, spec, a, f, "missing", 0, redo.buf ? redo.buf : "");
         lx_strbuf_release(&redo);
-        lines++;
     }
-    (void)out;
-    return lines;
 }
 
 /* Writes metadata.json (and the camera files) and the export's own
@@ -347,7 +337,14 @@ int cmd_assemble(int argc, char **argv)
         return rc;
     }
 
-    lx_program_t *p = s_program(out, pr.program_hash, &err);
+    /* The hash names a file: 64 hex digits, nothing a crafted journal could
+     * turn into a path. */
+    bool hex = strlen(pr.program_hash) == 64 &&
+               strspn(pr.program_hash, "0123456789abcdef") == 64;
+    lx_program_t *p = hex ? s_program(out, pr.program_hash, &err) : NULL;
+    if (!hex)
+        lx_fail(&err, LX_E_INVALID, "the shards' journal names program '%.64s', not a hash",
+                pr.program_hash);
     lx_export_plan_t plan;
     keep_t k = {NULL, {0}};
     lx_strbuf_init(&k.journal, NULL);
@@ -391,7 +388,7 @@ int cmd_assemble(int argc, char **argv)
                     "lattice assemble: %s lacks %" PRId64 " of %" PRId64 " frames (%" PRId64
                     "-%" PRId64 "); nothing was written\n",
                     out, missing, plan.last - plan.first + 1, plan.first, plan.last);
-        s_report_gaps(k.m, &plan, shards, n, out, json, list);
+        s_report_gaps(k.m, &plan, shards, n, list);
         if (json) {
             cJSON_AddNumberToObject(report, "missing", (double)missing);
             s_json_end(report, "incomplete", NULL);

@@ -52,6 +52,8 @@ ok "shard 1/3 is frames 10-19, sealed" test -s "$out/.lattice/shards/10-19/manif
 ok "a shard records its command" grep -q '"1/3"' "$out/.lattice/shards/10-19/command.json"
 ok "a shard stores the program" compgen -G "$out/.lattice/program-*.lxir" >/dev/null
 ok "a shard says how to assemble" grep -q "lattice assemble" "$tmp/shard1.out"
+expect "verify before assembling" 2 "$lattice" verify "$out"
+ok "... points at assemble" grep -q "holds 3 shards of an export and no metadata.json yet: \`lattice assemble" "$tmp/err"
 expect "assemble" 0 "$lattice" assemble "$out"
 ok "assemble says what it merged" grep -q "frames 0-29 from 3 shards" "$tmp/out"
 ok "the manifest equals one machine's" same_manifest "$out" "$tmp/ref"

@@ -32,10 +32,10 @@ lx_result_t lx_export_verify(const char *out_dir, lx_verify_report_t *rep, lx_er
     memset(rep, 0, sizeof *rep);
     lx_strbuf_init(&rep->text, lx_alloc_default());
     char dir[LX_PATH_MAX], path[LX_PATH_MAX];
-    /* An export that never finished has only its progress journal. */
+    /* An export that never finished has only its progress journal (or
+     * its shards' journals). */
     if (lx_path_join(path, out_dir, "metadata.json") && access(path, F_OK) != 0 &&
-        lx_path_join(path, out_dir, LX_PROGRESS_DIR "/" LX_PROGRESS_FILE) &&
-        access(path, F_OK) == 0)
+        lx_path_join(path, out_dir, LX_PROGRESS_DIR) && access(path, F_OK) == 0)
         return lx_progress_verify(out_dir, rep, err);
     cJSON *m = lx_manifest_read(out_dir, err);
     if (!m)

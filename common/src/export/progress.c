@@ -750,6 +750,11 @@ lx_result_t lx_progress_verify(const char *out_dir, lx_verify_report_t *rep, lx_
         return rc;
     size_t len = 0;
     char *text = pr.journal ? s_journal_text(out_dir, NULL, &len) : NULL;
+    if (!text && pr.shards)
+        return lx_fail(err, LX_E_IO,
+                       "'%s' holds %u shard%s of an export and no metadata.json yet: `lattice "
+                       "assemble %s` merges them",
+                       out_dir, pr.shards, pr.shards == 1 ? "" : "s", out_dir);
     if (!text)
         return lx_fail(err, LX_E_IO, "'%s' has neither metadata.json nor a progress journal",
                        out_dir);
