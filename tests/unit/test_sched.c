@@ -35,6 +35,8 @@ typedef struct h {
                       * negative, the default; else this many made-up ones (a wrong set) */
     const char *build; /* what the next HELLO says ("test") */
     bool same_content; /* a FRAME's variant changes its file hashes only */
+    int64_t slice[2];  /* with sliced, the next job is a shard of these frames */
+    bool sliced;
 } h_t;
 
 static void h_init(h_t *h)
@@ -119,6 +121,8 @@ static co_job_t *h_job_text(h_t *h, char *text, size_t len, int64_t first, int64
         free(text);
         return NULL;
     }
+    if (h->sliced)
+        CHECK_MSG(co_job_slice(j, h->slice[0], h->slice[1], &err) == LX_OK, "%s", err.message);
     snprintf(j->id, sizeof j->id, "j%zu", h->s.n_jobs + 1);
     snprintf(j->token, sizeof j->token, "token-%zu", h->s.n_jobs + 1);
     snprintf(j->submit_hash, sizeof j->submit_hash, "%064d", 0);
@@ -373,6 +377,9 @@ static void s_same_job(const co_state_t *a, const co_job_t *x, const co_state_t 
     CHECK_EQ_INT(x->state, y->state);
     CHECK_EQ_STR(x->error ? x->error : "", y->error ? y->error : "");
     CHECK_EQ_INT(x->n, y->n);
+    CHECK_EQ_INT(x->first, y->first);
+    CHECK_EQ_INT(x->shard, y->shard);
+    CHECK_EQ_STR(x->book, y->book);
     CHECK_EQ_INT(x->done, y->done);
     CHECK_EQ_INT(x->failed, y->failed);
     CHECK_EQ_INT(x->late, y->late);
@@ -484,6 +491,47 @@ static void test_chunks_credit_and_finish(void)
     CHECK(h_finish(&h));
     CHECK_EQ_INT(j->state, CO_J_DONE);
     CHECK(!h_finish(&h));
+    h_release(&h);
+}
+
+/* A shard (co_job_slice): the plan is the whole export's, only the
+ * slice is handed out, each chunk with the warm-up it needs from before
+ * the slice, the manifest records only the slice, and a restart rebuilds
+ * the slice from the journal. */
+static void test_shard_slice(void)
+{
+    h_t h;
+    h_init(&h);
+    h.sliced = true;
+    h.slice[0] = 10;
+    h.slice[1] = 19;
+    co_job_t *j = h_job(&h, "orbit-cards", 30, 4, -1);
+    CHECK(j->shard && j->first == 10 && j->n == 10);
+    CHECK(j->plan.first == 0 && j->plan.last == 29);
+    CHECK_EQ_STR(j->book, ".lattice/shards/10-19");
+    h_check_restart(&h);
+    h_hello(&h, 1, "w1", NULL, 0);
+    h_ready(&h, 1, 1);
+    const co_attempt_t *a = h_dispatch(&h);
+    CHECK(a && a->first == 10 && a->last == 13);
+    CHECK_EQ_INT(a->warmup_from, 9); /* the frame before the slice, for motion */
+    while (a) {
+        CHECK(a->first >= 10 && a->last <= 19);
+        h_deliver(&h, 1, a, 0);
+        a = h_dispatch(&h);
+    }
+    CHECK(co_job_complete(j));
+    CHECK_EQ_INT(j->done, 10);
+    CHECK_EQ_INT(lx_manifest_missing(j->manifest), 20);
+    CHECK(lx_manifest_has_frame(j->manifest, 10) && !lx_manifest_has_frame(j->manifest, 9));
+    h_check_restart(&h);
+    /* The whole range is no shard; outside the plan is refused. */
+    lx_error_t err = {0};
+    CHECK(co_job_slice(j, 0, 29, &err) == LX_OK && !j->shard);
+    CHECK_EQ_STR(j->book, ".lattice");
+    CHECK_EQ_INT(co_job_slice(j, 20, 30, &err), LX_E_INVALID);
+    CHECK_MSG(strstr(err.message, "the export's frames are 0-29") != NULL, "%s", err.message);
+    CHECK(j->first == 0 && j->n == 30);
     h_release(&h);
 }
 
@@ -1382,6 +1430,7 @@ static void test_audit_malformed_answer(void)
 int main(void)
 {
     RUN(test_chunks_credit_and_finish);
+    RUN(test_shard_slice);
     RUN(test_adaptive_chunks);
     RUN(test_worker_dead);
     RUN(test_worker_returns);
