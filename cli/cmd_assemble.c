@@ -188,15 +188,6 @@ static void s_gap(cJSON *list, const char *spec, int64_t a, int64_t b, const cha
     cJSON_AddItemToArray(list, o);
 }
 
-/* Whether frame f belongs to one of the n shards. */
-static bool s_covered(const shard_t *shards, size_t n, int64_t f)
-{
-    for (size_t i = 0; i < n; i++)
-        if (f >= shards[i].first && f <= shards[i].last)
-            return true;
-    return false;
-}
-
 /* Reports every shard that lacks frames, then every range of missing
  * frames no shard covers (into list with --json, else on stderr). */
 static void s_report_gaps(const lx_manifest_t *m, const lx_export_plan_t *plan,
@@ -218,11 +209,18 @@ static void s_report_gaps(const lx_manifest_t *m, const lx_export_plan_t *plan,
     }
     /* Missing frames outside every shard: no shard has run for them. The
      * command is any shard's, for exactly that range. */
-    for (int64_t f = plan->first; f <= plan->last; f++) {
-        if (lx_manifest_has_frame(m, f) || s_covered(shards, n, f))
+    int64_t total = plan->last - plan->first + 1;
+    uint8_t *covered = calloc((size_t)total, 1);
+    for (size_t i = 0; covered && i < n; i++)
+        for (int64_t f = shards[i].first; f <= shards[i].last && f <= plan->last; f++)
+            if (f >= plan->first)
+                covered[f - plan->first] = 1;
+#define GAP(f) (!lx_manifest_has_frame(m, f) && !covered[(f) - plan->first])
+    for (int64_t f = plan->first; covered && f <= plan->last; f++) {
+        if (!GAP(f))
             continue;
         int64_t a = f;
-        while (f < plan->last && !lx_manifest_has_frame(m, f + 1) && !s_covered(shards, n, f + 1))
+        while (f < plan->last && GAP(f + 1))
             f++;
         snprintf(spec, sizeof spec, "%" PRId64 "-%" PRId64, a, f);
         lx_strbuf_init(&redo, NULL);
@@ -230,6 +228,10 @@ static void s_report_gaps(const lx_manifest_t *m, const lx_export_plan_t *plan,
         s_gap(list, spec, a, f, "missing", 0, redo.buf ? redo.buf : "");
         lx_strbuf_release(&redo);
     }
+#undef GAP
+    if (!covered)
+        fprintf(stderr, "lattice assemble: out of memory listing the frames no shard covers\n");
+    free(covered);
 }
 
 /* Writes metadata.json (and the camera files) and the export's own

@@ -71,3 +71,33 @@ echo "render = eval + raster + encode; encode is the wall time of the parallel e
 echo "(convert + encode + hash per artifact); convert and hash are summed over artifacts;"
 echo "floor = encode + hash of one frame's already rendered buffers (fastest of 7);"
 echo "export/floor = lattice export's ms/frame (first table) / floor"
+
+# 3. Shards: the same export (832x480, 1 thread) as 4 shards run one after
+#    another (each plans the whole export, starts its own coordinator and
+#    worker) against one export, then `lattice assemble` trusting the
+#    shards' stamps and re-hashing every file (--rehash).
+echo
+echo "shards: $patch, 832x480, frames 0-$((frames - 1)), 4 shards one after another, 1 thread"
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+dir="$out/shards"
+start=$(ms_now)
+for i in 0 1 2 3; do
+    "$BUILD_DIR/cli/lattice" export "$patch" -o "$dir" --frames "0-$((frames - 1))" \
+        --config "$out/832x480.json" --threads 1 --shard "$i/4" >"$out/log" 2>&1 ||
+        { cat "$out/log" >&2; exit 1; }
+done
+shards_ms=$(($(ms_now) - start))
+start=$(ms_now)
+"$BUILD_DIR/cli/lattice" assemble "$dir" >"$out/log" 2>&1 || { cat "$out/log" >&2; exit 1; }
+assemble_ms=$(($(ms_now) - start))
+start=$(ms_now)
+"$BUILD_DIR/cli/lattice" assemble "$dir" --rehash >"$out/log" 2>&1 || { cat "$out/log" >&2; exit 1; }
+rehash_ms=$(($(ms_now) - start))
+awk -v s="$shards_ms" -v n="$frames" -v one="${export_ms[832x480-1]}" -v a="$assemble_ms" \
+    -v r="$rehash_ms" 'BEGIN {
+        printf "%-28s %9s\n", "", "ms/frame"
+        printf "%-28s %9.2f\n", "one export", one
+        printf "%-28s %9.2f  (x%.2f)\n", "4 shards, summed", s / n, s / n / one
+        printf "%-28s %9.3f\n", "assemble (stamps trusted)", a / n
+        printf "%-28s %9.3f\n", "assemble --rehash", r / n
+    }'

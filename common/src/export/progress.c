@@ -607,22 +607,33 @@ static lx_result_t s_frame_line(const lx_manifest_t *m, int64_t f, const char *o
     return rc;
 }
 
-/* Where each frame's newest line of the journal text starts, SIZE_MAX
- * for none: at[f - first] for frames first..last. */
-static void s_index(const char *text, size_t len, int64_t first, int64_t last, size_t *at)
+/* Where each frame's newest line of the journal text starts, for the
+ * frames of [first, last] it names: at[f - *lo] for f in *lo..*hi,
+ * SIZE_MAX for a frame without a line (at holds last - first + 1). *lo >
+ * *hi when it names none. Only the span named is touched: a shard's
+ * journal costs its own frames, not the whole export's. */
+static void s_index(const char *text, size_t len, int64_t first, int64_t last, size_t *at,
+                    int64_t *lo, int64_t *hi)
 {
-    for (int64_t i = 0; i <= last - first; i++)
-        at[i] = SIZE_MAX;
-    for (const char *line = text; line < text + len;) {
-        const char *end = memchr(line, '\n', (size_t)(text + len - line));
-        if (!end)
-            break; /* a torn last line */
-        if (strncmp(line, "{\"frame\":", 9) == 0) {
-            long long f = strtoll(line + 9, NULL, 10);
-            if (f >= first && f <= last)
-                at[f - first] = (size_t)(line - text);
+    *lo = last + 1;
+    *hi = first - 1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t i = 0; pass && i <= *hi - *lo; i++)
+            at[i] = SIZE_MAX;
+        for (const char *line = text; line < text + len;) {
+            const char *end = memchr(line, '\n', (size_t)(text + len - line));
+            if (!end)
+                break; /* a torn last line */
+            long long f = strncmp(line, "{\"frame\":", 9) == 0 ? strtoll(line + 9, NULL, 10)
+                                                               : first - 1;
+            if (f >= first && f <= last) {
+                if (pass)
+                    at[f - *lo] = (size_t)(line - text);
+                *lo = f < *lo ? f : *lo;
+                *hi = f > *hi ? f : *hi;
+            }
+            line = end + 1;
         }
-        line = end + 1;
     }
 }
 
@@ -649,15 +660,17 @@ lx_result_t lx_resume_scan(const lx_manifest_t *m, const char *out_dir, const ch
                              out_dir, book ? book : LX_PROGRESS_DIR, strerror(errno));
             continue;
         }
-        s_index(text, len, plan->first, plan->last, at);
-        for (size_t i = 0; rc == LX_OK && i < n; i++) {
-            if (at[i] == SIZE_MAX || kept[i])
+        int64_t lo, hi;
+        s_index(text, len, plan->first, plan->last, at, &lo, &hi);
+        for (int64_t f = lo; rc == LX_OK && f <= hi; f++) {
+            size_t i = (size_t)(f - plan->first);
+            if (at[f - lo] == SIZE_MAX || kept[i])
                 continue;
-            const char *line = text + at[i];
-            const char *end = memchr(line, '\n', len - at[i]);
+            const char *line = text + at[f - lo];
+            const char *end = memchr(line, '\n', len - at[f - lo]);
             bool k = false;
-            rc = s_frame_line(m, plan->first + (int64_t)i, out_dir, line, (size_t)(end - line),
-                              rehash, keep, user, &k, stats, err);
+            rc = s_frame_line(m, f, out_dir, line, (size_t)(end - line), rehash, keep, user, &k,
+                              stats, err);
             kept[i] = k;
         }
         lx_free(lx_alloc_default(), text);
@@ -696,12 +709,15 @@ lx_result_t lx_progress_seal(int out_fd, const char *book, int64_t a, int64_t b,
             }
             line = end + 1;
         }
-        s_index(text, len, a, b, at);
+        int64_t lo, hi;
+        s_index(text, len, a, b, at, &lo, &hi);
         if (header)
             lx_strbuf_add(&out, header, (size_t)(header_end - header));
         for (size_t i = 0; rc == LX_OK && i < n; i++) {
-            const char *line = at[i] == SIZE_MAX ? NULL : text + at[i];
-            const char *end = line ? memchr(line, '\n', len - at[i]) : NULL;
+            int64_t f = a + (int64_t)i;
+            size_t pos = f >= lo && f <= hi ? at[f - lo] : SIZE_MAX;
+            const char *line = pos == SIZE_MAX ? NULL : text + pos;
+            const char *end = line ? memchr(line, '\n', len - pos) : NULL;
             /* A withdrawn frame's line has no files. */
             if (!header || !line || !memmem(line, (size_t)(end - line), "\"files\":[[", 10))
                 rc = lx_fail(err, LX_E_INVALID, "'%s/%s' lacks frame %lld", book, LX_PROGRESS_FILE,
