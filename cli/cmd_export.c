@@ -273,13 +273,16 @@ static void s_refresh(void *ctx, const char *endpoint, export_summary_t *sum)
     cli_client_close(&c);
 }
 
-static void s_print_json(const char *out, int rc, const export_summary_t *sum, double secs)
+static void s_print_json(const char *out, const cli_shard_t *shard, int rc,
+                         const export_summary_t *sum, double secs)
 {
     cJSON *o = cJSON_CreateObject();
     static const char *const states[] = {"done", "failed", "error"};
     cJSON_AddStringToObject(o, "status",
                             rc == CLI_INTERRUPTED ? "interrupted" : states[rc <= 2 ? rc : 2]);
     cJSON_AddStringToObject(o, "out", out);
+    if (shard)
+        cJSON_AddStringToObject(o, "shard", shard->spec);
     if (sum->total) {
         cJSON *r = cJSON_AddArrayToObject(o, "frames");
         cJSON_AddItemToArray(r, cJSON_CreateNumber((double)sum->first));
@@ -476,7 +479,7 @@ int cmd_export(int argc, char **argv)
     zmq_ctx_term(ctx);
     double secs = (cli_clock_ms(NULL) - start) / 1e3;
     if (json)
-        s_print_json(out, rc, &sum, secs);
+        s_print_json(out, shard, rc, &sum, secs);
     else if (rc == CLI_OK && shard)
         printf("%s shard %s of %s: frames %" PRId64 "-%" PRId64 " (%" PRId64 " rendered) in %.1f "
                "s; once every shard is done: lattice assemble %s\n",

@@ -32,7 +32,7 @@ same_files() {
         cmp -s "$1/$f" "$2/$f" || { echo "differs: $f" >&2; return 1; }
     done < <(artifact_files "$1")
 }
-shard() { "$lattice" export "$patch" -o "$1" "${common[@]}" --shard "$2"; }
+shard() { "$lattice" export "$patch" -o "$1" "${common[@]}" --shard "$2" "${@:3}"; }
 
 expect "reference export" 0 "$lattice" export "$patch" -o "$tmp/ref" "${common[@]}"
 
@@ -66,7 +66,8 @@ ok "... and renders nothing" grep -q "nothing to render" "$tmp/out"
 # 2. Another split (ranges, as an engine hands them out), in reverse order.
 out=$tmp/b
 expect "shard 7-29" 0 shard "$out" 7-29
-expect "shard 0-6" 0 shard "$out" 0-6
+expect "shard 0-6" 0 shard "$out" 0-6 --json
+ok "--json names the shard and its frames" python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(not (r["status"]=="done" and r["shard"]=="0-6" and r["frames"]==[0,6] and r["rendered"]==7))' "$tmp/out"
 expect "assemble another split" 0 "$lattice" assemble "$out"
 ok "... the same manifest" same_manifest "$out" "$tmp/ref"
 ok "... the same files" same_files "$out" "$tmp/ref"
