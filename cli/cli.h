@@ -19,6 +19,9 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
 
 /* Set by a command's SIGINT handler (defined in main.c: process state). */
 extern volatile sig_atomic_t cli_interrupted;
+/* How this program was invoked (main's argv[0]): what a recorded command
+ * runs again. */
+extern const char *cli_program;
 
 typedef struct cli_command {
     const char *name;
@@ -32,6 +35,7 @@ int cmd_blocks(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_assemble(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_watch(int argc, char **argv);

@@ -26,6 +26,7 @@
 #include "lattice/ir_codec.h"
 #include "lattice/progress.h"
 #include "lattice/worker.h"
+#include "shard.h"
 
 static void s_help(FILE *out)
 {
@@ -56,6 +57,14 @@ static void s_help(FILE *out)
                  "                       cores available, shared by the workers)\n"
                  "  --workers N          workers in this process (default: 1)\n"
                  "  --chunk N            frames per chunk (default: adaptive)\n"
+                 "  --shard SPEC         render one slice of the export, for a scheduler's\n"
+                 "                       array (Slurm, Kubernetes Indexed Job, Open Job\n"
+                 "                       Description): i/N (slice i of N, from 0), a-b (these\n"
+                 "                       frames), or auto (from JOB_COMPLETION_INDEX with\n"
+                 "                       LATTICE_SHARD_COUNT, or SLURM_ARRAY_TASK_ID); --frames\n"
+                 "                       stays the whole export's. Shards write into one OUT on\n"
+                 "                       shared storage, side by side; then `lattice assemble\n"
+                 "                       OUT` writes metadata.json\n"
                  "  --replace            OUT holds an export of another patch or other\n"
                  "                       settings: remove its files first (other files stay)\n"
                  "  --force              write into a non-empty directory that holds no\n"
@@ -136,31 +145,31 @@ static uint32_t s_cores(void)
     return n > 0 ? (uint32_t)n : 1;
 }
 
-/* One `lattice export` at a time in a directory: each runs its own
- * coordinator, so the cluster's output_busy cannot see the other. An
- * advisory lock on OUT/.lattice/lock, held until the process ends (the
- * kernel drops it on any exit). Returns the descriptor, or -1 (said). */
-static int s_lock(const char *out)
+/* One `lattice export` at a time in a directory, and one run of a shard:
+ * each runs its own coordinator, so the cluster's output_busy cannot see
+ * the other. An advisory lock on OUT/.lattice/lock (a shard's:
+ * OUT/.lattice/shards/a-b/lock), held until the process ends (the kernel
+ * drops it on any exit; `lattice assemble` reads it as "running").
+ * Returns the descriptor, or -1 (said). */
+static int s_lock(const char *out, const char *book)
 {
-    char dir[PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/" LX_PROGRESS_DIR, out);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "lattice export: cannot create '%s': %s\n", dir, strerror(errno));
-        return -1;
-    }
-    int d = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int o = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int d = o < 0 ? -1 : lx_progress_book_open(o, book, true);
     int fd = d < 0 ? -1 : openat(d, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int e = errno;
+    if (o >= 0)
+        close(o);
     if (d >= 0)
         close(d);
     if (fd < 0) {
-        fprintf(stderr, "lattice export: cannot open '%s/lock': %s\n", dir, strerror(errno));
+        fprintf(stderr, "lattice export: cannot open '%s/%s/lock': %s\n", out, book, strerror(e));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         fprintf(stderr,
-                "lattice export: another lattice export is writing into '%s'; wait for it, or "
+                "lattice export: another lattice export is writing %s '%s'; wait for it, or "
                 "stop it (Ctrl-C) first\n",
-                out);
+                strcmp(book, LX_PROGRESS_DIR) == 0 ? "into" : "this shard of", out);
         close(fd);
         return -1;
     }
@@ -189,8 +198,8 @@ static void s_record(export_summary_t *sum, const lx_job_rec_t *j)
  * was compiled here already: the coordinator gets the program and its
  * resolved config, and compiles nothing. */
 static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t *r,
-                     const char *out, uint32_t chunk, bool force, bool replace, bool quiet,
-                     export_summary_t *sum)
+                     const char *out, const cli_shard_t *shard, uint32_t chunk, bool force,
+                     bool replace, bool quiet, export_summary_t *sum)
 {
     lx_strbuf_t program, config;
     lx_strbuf_init(&program, NULL);
@@ -217,6 +226,9 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
         LX_MSG_SET(&m, chunk, chunk);
     LX_MSG_SET(&m, force, force);
     LX_MSG_SET(&m, replace, replace);
+    int64_t slice[2] = {shard ? shard->first : 0, shard ? shard->last : 0};
+    if (shard)
+        LX_MSG_SET(&m, shard, ((lx_i64s_t){slice, 2}));
     int rc = CLI_OK;
     if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
         snprintf(sum->error, sizeof sum->error, "%s", err.message);
@@ -285,7 +297,7 @@ static void s_print_json(const char *out, int rc, const export_summary_t *sum, d
 
 int cmd_export(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL;
+    const char *path = NULL, *out = NULL, *shard_spec = NULL;
     cli_export_args_t args = {0};
     uint32_t threads = 0, workers = 1, chunk = 0;
     bool force = false, replace = false, json = false;
@@ -312,6 +324,8 @@ int cmd_export(int argc, char **argv)
         } else if (strcmp(a, "--chunk") == 0 && has_value) {
             if (!s_count("--chunk", argv[++i], 100000, &chunk))
                 return CLI_USAGE;
+        } else if (strcmp(a, "--shard") == 0 && has_value) {
+            shard_spec = argv[++i];
         } else if (strcmp(a, "--force") == 0) {
             force = true;
         } else if (strcmp(a, "--replace") == 0) {
@@ -333,9 +347,29 @@ int cmd_export(int argc, char **argv)
         uint32_t cores = s_cores();
         threads = cores > workers ? cores / workers : 1;
     }
+    if (shard_spec && replace) {
+        fprintf(stderr, "lattice export: --replace cannot go with --shard: shards of one export "
+                        "run side by side, and none may remove the others' files\n");
+        return CLI_USAGE;
+    }
     args.patch_path = path;
     cli_export_request_t req;
     int rc = cli_export_request(&args, "export", &req);
+    /* A shard plans the whole export and renders its slice. */
+    cli_shard_t shard_s, *shard = NULL;
+    if (rc == CLI_OK && shard_spec) {
+        if (!cli_shard_resolve(shard_spec, req.plan.first, req.plan.last, &shard_s)) {
+            rc = CLI_USAGE;
+        } else if (shard_s.empty) {
+            printf("shard %s of frames %" PRId64 "-%" PRId64 " has no frames: nothing to "
+                   "render\n",
+                   shard_s.spec, req.plan.first, req.plan.last);
+            cli_export_request_release(&req);
+            return CLI_OK;
+        } else if (!shard_s.whole) {
+            shard = &shard_s;
+        }
+    }
     /* A resolution the machine cannot hold is refused before anything runs. */
     if (rc == CLI_OK)
         rc = cli_check_memory("export", req.program, &req.plan, threads, workers, false);
@@ -348,8 +382,10 @@ int cmd_export(int argc, char **argv)
         rc = CLI_USAGE;
     }
     const char *roots[] = {abs_out};
-    int lock = rc == CLI_OK ? s_lock(abs_out) : -1;
-    if (rc == CLI_OK && lock < 0)
+    char book[LX_BOOK_MAX];
+    lx_progress_book(shard != NULL, shard ? shard->first : 0, shard ? shard->last : 0, book);
+    int lock = rc == CLI_OK ? s_lock(abs_out, book) : -1;
+    if (rc == CLI_OK && (lock < 0 || (shard && !cli_shard_record(abs_out, shard, argc, argv))))
         rc = CLI_USAGE;
     if (rc != CLI_OK) {
         cli_export_request_release(&req);
@@ -416,7 +452,8 @@ int cmd_export(int argc, char **argv)
         }
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         if (ct.ready) {
-            rc = s_run_job(ctx, endpoint, &req, abs_out, chunk, force, replace, false, &sum);
+            rc = s_run_job(ctx, endpoint, &req, abs_out, shard, chunk, force, replace, false,
+                           &sum);
         } else {
             snprintf(sum.error, sizeof sum.error, "%s", ct.err.message);
             rc = CLI_USAGE;
@@ -440,6 +477,11 @@ int cmd_export(int argc, char **argv)
     double secs = (cli_clock_ms(NULL) - start) / 1e3;
     if (json)
         s_print_json(out, rc, &sum, secs);
+    else if (rc == CLI_OK && shard)
+        printf("%s shard %s of %s: frames %" PRId64 "-%" PRId64 " (%" PRId64 " rendered) in %.1f "
+               "s; once every shard is done: lattice assemble %s\n",
+               sum.kept == sum.total ? "complete:" : "wrote", shard->spec, out, sum.first,
+               sum.last, sum.done - sum.kept, secs, out);
     else if (rc == CLI_OK && sum.kept == sum.total)
         printf("%s is complete: frames %" PRId64 "-%" PRId64 ", nothing to render (verify with: "
                "lattice verify %s)\n",
@@ -450,7 +492,7 @@ int cmd_export(int argc, char **argv)
                out, sum.first, sum.last, sum.done - sum.kept, secs, out);
     /* Files the manifest does not list are never left unsaid. */
     lx_prior_t pr;
-    if (rc == CLI_OK && lx_prior_read(abs_out, &pr, NULL) == LX_OK) {
+    if (rc == CLI_OK && !shard && lx_prior_read(abs_out, &pr, NULL) == LX_OK) {
         if (pr.foreign)
             fprintf(stderr,
                     "lattice export: note: %s also holds %u entr%s that %s not part of the "

@@ -84,7 +84,8 @@ static lx_result_t s_scan_partial(const lx_program_t *p, const lx_export_plan_t 
     (void)p;
     memset(scan, 0, sizeof *scan);
     lx_resume_stats_t st;
-    lx_result_t r = lx_resume_scan(m, out, lx_resume_keep_record, m, &st, err);
+    const char *own = NULL;
+    lx_result_t r = lx_resume_scan(m, out, &own, 1, false, lx_resume_keep_record, m, &st, err);
     int64_t n = plan->last - plan->first + 1;
     scan->damaged = r == LX_OK ? calloc((size_t)n, sizeof *scan->damaged) : NULL;
     if (r == LX_OK && !scan->damaged)
@@ -118,7 +119,7 @@ static lx_result_t s_journal(const char *out, const lx_frame_result_t *res,
     int dir = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     lx_result_t r = line.failed ? lx_fail(err, LX_E_NOMEM, "out of memory")
                     : dir < 0   ? lx_fail(err, LX_E_IO, "cannot open '%s'", out)
-                                : lx_progress_append(dir, line.buf, line.len, false, err);
+                                : lx_progress_append(dir, NULL, line.buf, line.len, false, err);
     if (dir >= 0)
         close(dir);
     lx_strbuf_release(&line);

@@ -13,6 +13,7 @@ static const cli_command_t s_commands[] = {
     {"compile", "compile a patch and write its program as JSON", cmd_compile},
     {"export", "render every artifact of a patch into a directory", cmd_export},
     {"verify", "re-hash an export against its metadata.json", cmd_verify},
+    {"assemble", "merge the shards of an export into its metadata.json", cmd_assemble},
     {"submit", "submit an export to a lattice-coordinator", cmd_submit},
     {"status", "show the jobs of a coordinator", cmd_status},
     {"watch", "follow a job's progress until it ends", cmd_watch},
@@ -36,8 +37,12 @@ static void s_usage(FILE *out)
                  "Exit status: 0 success, 1 the input has errors, 2 usage or I/O problem.\n");
 }
 
+const char *cli_program = "lattice";
+
 int main(int argc, char **argv)
 {
+    if (argc > 0 && argv[0] && argv[0][0])
+        cli_program = argv[0];
     if (argc < 2) {
         s_usage(stderr);
         return CLI_USAGE;

@@ -166,6 +166,9 @@ static void s_submit_hash(const lx_msg_t *m, char hex[65])
         for (uint32_t i = 0; i < m->frames.n; i++)
             lx_strbuf_addf(&sb, "%" PRId64 ",", m->frames.v[i]);
     lx_strbuf_addf(&sb, "|%" PRIu64, LX_MSG_HAS(m, chunk) ? m->chunk : 0);
+    if (LX_MSG_HAS(m, shard))
+        for (uint32_t i = 0; i < m->shard.n; i++)
+            lx_strbuf_addf(&sb, "|%" PRId64, m->shard.v[i]);
     lx_sha256_hex(sb.buf, sb.len, hex);
     lx_strbuf_release(&sb);
 }
@@ -195,6 +198,13 @@ static bool s_submit_ok(const coord_t *c, const lx_msg_t *m, char *why, size_t s
              (m->frames.n != 2 || m->frames.v[0] < 0 || m->frames.v[0] > m->frames.v[1] ||
               m->frames.v[1] > CO_FRAME_MAX))
         snprintf(why, size, "frames must be [a, b] with 0 <= a <= b <= %" PRId64, CO_FRAME_MAX);
+    else if (LX_MSG_HAS(m, shard) &&
+             (m->shard.n != 2 || m->shard.v[0] < 0 || m->shard.v[0] > m->shard.v[1] ||
+              m->shard.v[1] > CO_FRAME_MAX))
+        snprintf(why, size, "shard must be [a, b] with 0 <= a <= b <= %" PRId64, CO_FRAME_MAX);
+    else if (LX_MSG_HAS(m, shard) && LX_MSG_HAS(m, replace) && m->replace)
+        snprintf(why, size,
+                 "a shard cannot replace an export: shards of one export run side by side");
     else if (LX_MSG_HAS(m, audit_rate) && !(m->audit_rate >= 0 && m->audit_rate <= 1))
         snprintf(why, size, "the audit rate must be in [0, 1]");
     else
@@ -291,6 +301,27 @@ static int s_digits(const lx_export_plan_t *plan, int64_t last)
     return lx_export_frame_digits(&p);
 }
 
+/* Whether a queued or running job writes in out (or around it), said to
+ * the client: two would rename files over each other's and interleave
+ * one journal. Shards of one export run in coordinators of their own. */
+static bool s_busy(coord_t *c, const co_peer_t *from, const char *out)
+{
+    size_t n_out = strlen(out);
+    for (size_t k = 0; k < c->state.n_jobs; k++) {
+        const co_job_t *o = c->state.jobs[k];
+        size_t n = strlen(o->out), shorter = n < n_out ? n : n_out;
+        const char *longer = n < n_out ? out : o->out;
+        if (o->state <= CO_J_RUNNING && strncmp(o->out, out, shorter) == 0 &&
+            (n == n_out || longer[shorter] == '/')) {
+            co_error(c, from, "output_busy",
+                     "job %s is %s in '%s'; wait for it, or cancel it first", o->id,
+                     co_job_state_names[o->state], o->out);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* What the job does with what its export directory holds
  * (lattice/progress.h): nothing there, or another export only when asked
  * to replace it (clear: its files go first); foreign files only with
@@ -302,21 +333,8 @@ static bool s_target(coord_t *c, const co_peer_t *from, const lx_msg_t *m, co_jo
                      bool *clear, bool *fresh)
 {
     co_job_t *j = *j_p;
-    /* One job at a time in a directory (or around it): two would rename
-     * files over each other's and interleave one journal. */
-    size_t n_out = strlen(m->out);
-    for (size_t k = 0; k < c->state.n_jobs; k++) {
-        const co_job_t *o = c->state.jobs[k];
-        size_t n = strlen(o->out), shorter = n < n_out ? n : n_out;
-        const char *longer = n < n_out ? m->out : o->out;
-        if (o->state <= CO_J_RUNNING && strncmp(o->out, m->out, shorter) == 0 &&
-            (n == n_out || longer[shorter] == '/')) {
-            co_error(c, from, "output_busy",
-                     "job %s is %s in '%s'; wait for it, or cancel it first", o->id,
-                     co_job_state_names[o->state], o->out);
-            return false;
-        }
-    }
+    if (s_busy(c, from, m->out))
+        return false;
     lx_prior_t pr;
     lx_error_t err = {0};
     if (lx_prior_read(m->out, &pr, &err) != LX_OK) {
@@ -325,13 +343,13 @@ static bool s_target(coord_t *c, const co_peer_t *from, const lx_msg_t *m, co_jo
     }
     bool force = LX_MSG_HAS(m, force) && m->force;
     bool replace = LX_MSG_HAS(m, replace) && m->replace;
-    bool ours = pr.journal || pr.manifest;
+    bool ours = pr.journal || pr.manifest || pr.shards;
     char settings[65];
     lx_progress_settings_hash(&j->plan, settings);
     bool same_program = ours && strcmp(pr.program_hash, j->program_hash) == 0;
     /* An export without a journal (made before there was one) is the same
      * export only with the same frames. */
-    bool same = same_program && (pr.journal ? strcmp(pr.settings_hash, settings) == 0
+    bool same = same_program && (pr.journal || pr.shards ? strcmp(pr.settings_hash, settings) == 0
                                             : strcmp(pr.config_hash, j->config_hash) == 0);
     int64_t first = j->first, last = j->first + j->n - 1;
     *clear = ours && replace;
@@ -378,6 +396,52 @@ static bool s_target(coord_t *c, const co_peer_t *from, const lx_msg_t *m, co_jo
     return ok;
 }
 
+/* What shard j does with what OUT holds: nothing, this export (its
+ * journal or metadata.json, or other shards of it, planned with the same
+ * frames), or foreign files with force; never another export, which a
+ * shard cannot replace. Its own books say what it resumes (fresh: they
+ * are of no use). False after answering the client with an ERROR. */
+static bool s_target_shard(coord_t *c, const co_peer_t *from, const lx_msg_t *m, const co_job_t *j,
+                           bool *fresh)
+{
+    if (s_busy(c, from, m->out))
+        return false;
+    lx_prior_t pr;
+    lx_error_t err = {0};
+    char own[65] = "";
+    if (lx_prior_read(m->out, &pr, &err) != LX_OK ||
+        lx_progress_book_config(m->out, j->book, own, &err) != LX_OK) {
+        co_error(c, from, "bad_request", "%s", err.message);
+        lx_prior_release(&pr);
+        return false;
+    }
+    bool ours = pr.journal || pr.manifest || pr.shards;
+    bool same = strcmp(pr.program_hash, j->program_hash) == 0 &&
+                strcmp(pr.config_hash, j->config_hash) == 0;
+    bool ok = false;
+    if (pr.mixed)
+        co_error(c, from, "output_not_empty",
+                 "'%s' holds shards of more than one export; `lattice assemble %s` names them",
+                 m->out, m->out);
+    else if (ours && !same)
+        co_error(c, from, "output_not_empty",
+                 "'%s' holds an export of '%s' (frames %" PRId64 "-%" PRId64 ")%s; a shard "
+                 "joins only the same patch, settings and frames: choose another directory",
+                 m->out, pr.project_id, pr.first, pr.last,
+                 strcmp(pr.program_hash, j->program_hash) == 0 ? " with other settings or frames"
+                                                               : "");
+    else if (!ours && pr.foreign && !(LX_MSG_HAS(m, force) && m->force))
+        co_error(c, from, "output_not_empty",
+                 "'%s' is not empty and holds no export; choose another directory, or pass "
+                 "--force to write beside its files (none is deleted)",
+                 m->out);
+    else
+        ok = true;
+    *fresh = strcmp(own, j->config_hash) != 0;
+    lx_prior_release(&pr);
+    return ok;
+}
+
 /* A new job for the request, its output directory checked and created;
  * NULL after answering the client with an ERROR. */
 static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
@@ -394,7 +458,14 @@ static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         co_job_free(&j);
         return NULL;
     }
-    if (!s_target(c, from, m, &j, &clear, fresh)) {
+    if (LX_MSG_HAS(m, shard) &&
+        co_job_slice(j, m->shard.v[0], m->shard.v[1], &err) != LX_OK) {
+        co_error(c, from, err.code == LX_E_NOMEM ? "internal" : "bad_request", "%s", err.message);
+        co_job_free(&j);
+        return NULL;
+    }
+    if (!(j->shard ? s_target_shard(c, from, m, j, fresh)
+                   : s_target(c, from, m, &j, &clear, fresh))) {
         co_job_free(&j);
         return NULL;
     }
@@ -442,8 +513,10 @@ typedef struct {
 } keep_t;
 
 static lx_result_t s_keep(void *user, int64_t f, double t_ms, const lx_camera_t *cam,
-                          const lx_manifest_file_t *files, uint32_t n, lx_error_t *err)
+                          const lx_manifest_file_t *files, const lx_file_stamp_t *stamps,
+                          uint32_t n, lx_error_t *err)
 {
+    (void)stamps;
     keep_t *k = user;
     lx_msg_t *m = lx_arena_calloc(k->arena, 1, sizeof *m);
     lx_file_rec_t *recs = lx_arena_calloc(k->arena, n + 1, sizeof *recs);
@@ -534,7 +607,10 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
         lx_manifest_t *plan = j->manifest;
         co_sched_submit(&c->state, &j, program.buf, program.len, &tx);
         /* The frames the export already holds, intact, are not rendered. */
-        lx_result_t rc = fresh ? LX_OK : lx_resume_scan(plan, m->out, s_keep, &keep, &st, &err);
+        const char *book = submitted->book;
+        lx_result_t rc =
+            fresh ? LX_OK
+                  : lx_resume_scan(plan, m->out, &book, 1, false, s_keep, &keep, &st, &err);
         if (rc == LX_OK && !fresh)
             co_tx_log(&tx, LX_LOG_INFO,
                       "event=job_resumed job=%s kept=%" PRId64 " trusted_files=%" PRIu64
@@ -555,6 +631,12 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
                 co_output_journal(&roots, submitted, header.buf, header.len, fresh, &err) != LX_OK)
                 co_log(c, LX_LOG_WARN, "event=progress_journal_failed job=%s error=\"%s\"",
                        submitted->id, header.failed ? "out of memory" : err.message);
+            /* A shard leaves its program for `lattice assemble`. */
+            else if (submitted->shard &&
+                     co_output_shard_start(&roots, submitted, program.buf, program.len,
+                                           st.kept < submitted->n, &err) != LX_OK)
+                co_log(c, LX_LOG_WARN, "event=shard_start_failed job=%s error=\"%s\"",
+                       submitted->id, err.message);
             /* Everything already there: the manifest is written now. */
             co_settle(c, now);
             s_reply_jobs(c, from, submitted, now);

@@ -533,6 +533,8 @@ static bool s_row_job(void *user, sqlite3_stmt *st)
         .rerendered = (uint64_t)sqlite3_column_int64(st, 16),
         .late = (uint64_t)sqlite3_column_int64(st, 17),
         .owner = s_text(st, 18),
+        .first = sqlite3_column_int64(st, 19),
+        .last = sqlite3_column_int64(st, 20),
     };
     return v->job(v->user, &r);
 }
@@ -620,7 +622,7 @@ lx_result_t co_journal_load(co_journal_t *j, const co_journal_visitor_t *v, uint
         rc = s_each(j, err, s_row_job, u,
                     "SELECT id, token, submit_hash, state, program_hash, config, config_hash, out,"
                     " output, chunk, progress_ms, audit_rate, created, error, audited, disputed,"
-                    " rerendered, late, owner FROM jobs ORDER BY rowid");
+                    " rerendered, late, owner, first, last FROM jobs ORDER BY rowid");
     if (rc == LX_OK && v->frame)
         rc = s_each(j, err, s_row_frame, u,
                     "SELECT job, frame, state, attempt FROM frames WHERE state != 'pending'");

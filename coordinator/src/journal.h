@@ -62,6 +62,7 @@ typedef struct co_journal_job {
     const char *id, *owner, *token, *submit_hash, *state, *program_hash, *config, *config_hash, *out,
         *output, *error; /* error: NULL when none */
     uint32_t chunk;
+    int64_t first, last; /* the job's frames: a shard's are a slice of its plan's */
     double progress_ms, audit_rate; /* audit_rate < 0: no audits */
     double created;                 /* unix ms */
     uint64_t audited, disputed, rerendered, late;

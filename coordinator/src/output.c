@@ -85,7 +85,35 @@ lx_result_t co_output_journal(const co_roots_t *roots, const co_job_t *j, const 
     int dir = lx_out_open(j->out, roots->v, roots->n, NULL, false, err);
     if (dir < 0)
         return err->code;
-    lx_result_t rc = lx_progress_append(dir, line, len, truncate, err);
+    lx_result_t rc = lx_progress_append(dir, j->book, line, len, truncate, err);
+    close(dir);
+    return rc;
+}
+
+lx_result_t co_output_shard_start(const co_roots_t *roots, const co_job_t *j, const void *program,
+                                  size_t len, bool unseal, lx_error_t *err)
+{
+    int dir = lx_out_open(j->out, roots->v, roots->n, LX_PROGRESS_DIR, true, err);
+    if (dir < 0)
+        return err->code;
+    char name[96];
+    snprintf(name, sizeof name, LX_PROGRAM_FILE_FMT, j->program_hash);
+    struct stat st;
+    lx_result_t rc = LX_OK;
+    /* Every shard stores the same bytes under the same name: the first
+     * one's stays. */
+    if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        (size_t)st.st_size != len)
+        rc = lx_write_atomic_at(dir, LX_PROGRESS_DIR, name, program, len, err);
+    close(dir);
+    if (rc != LX_OK || !unseal)
+        return rc;
+    /* Frames to render: the shard is not complete until it seals again. */
+    if ((dir = lx_out_open(j->out, roots->v, roots->n, j->book, true, err)) < 0)
+        return err->code;
+    if (unlinkat(dir, LX_SHARD_MANIFEST, 0) != 0 && errno != ENOENT)
+        rc = lx_fail(err, LX_E_IO, "cannot remove '%s/%s': %s", j->book, LX_SHARD_MANIFEST,
+                     strerror(errno));
     close(dir);
     return rc;
 }
@@ -153,11 +181,19 @@ void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx
 /* Whether j rendered nothing (every frame was kept from its export
  * directory) and that directory's metadata.json is this export's already:
  * a re-run of a finished export leaves every file as it was. */
-static bool s_unchanged(const co_job_t *j)
+/* Whether any frame of j was rendered (rather than kept). */
+static bool s_rendered(const co_job_t *j)
 {
     for (int64_t i = 0; i < j->n; i++)
         if (j->frames[i].attempt != 0)
-            return false;
+            return true;
+    return false;
+}
+
+static bool s_unchanged(const co_job_t *j)
+{
+    if (s_rendered(j))
+        return false;
     lx_prior_t pr;
     lx_error_t err = {0};
     bool same = lx_prior_read(j->out, &pr, &err) == LX_OK &&
@@ -177,6 +213,23 @@ lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const
     int dir = lx_out_open(j->out, roots->v, roots->n, NULL, false, err);
     if (dir < 0)
         return err->code;
+    if (j->shard) {
+        /* A shard's manifest is its journal sealed; a re-run that rendered
+         * nothing leaves the sealed one as it is. */
+        int book = lx_out_open(j->out, roots->v, roots->n, j->book, true, err);
+        struct stat st;
+        lx_result_t rc = LX_OK;
+        if (book < 0)
+            rc = err->code;
+        else if (!s_rendered(j) && fstatat(book, LX_SHARD_MANIFEST, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            rc = LX_OK;
+        else
+            rc = lx_progress_seal(dir, j->book, j->first, j->first + j->n - 1, err);
+        if (book >= 0)
+            close(book);
+        close(dir);
+        return rc;
+    }
     close(dir);
     if (s_unchanged(j))
         return LX_OK;
@@ -320,6 +373,52 @@ static int64_t s_clear_dir(int dir, const char *name, int depth)
     return removed;
 }
 
+/* Removes the books of the shards in .lattice (their journals,
+ * manifests, commands and locks) and the programs they stored. */
+static int64_t s_clear_books(int out)
+{
+    static const char *const files[] = {LX_PROGRESS_FILE, LX_SHARD_MANIFEST, "command.json",
+                                        "lock"};
+    int64_t removed = 0;
+    int books = openat(out, LX_PROGRESS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = books < 0 ? -1 : openat(books, "shards", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    int64_t a, b;
+    while (d && (e = readdir(d))) {
+        int sub = lx_shard_name_parse(e->d_name, &a, &b)
+                      ? openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                      : -1;
+        for (size_t k = 0; sub >= 0 && k < sizeof files / sizeof *files; k++)
+            removed += unlinkat(sub, files[k], 0) == 0;
+        if (sub >= 0) {
+            close(sub);
+            unlinkat(fd, e->d_name, AT_REMOVEDIR);
+        }
+    }
+    if (d)
+        closedir(d);
+    else if (fd >= 0)
+        close(fd);
+    if (books < 0)
+        return removed;
+    unlinkat(books, "shards", AT_REMOVEDIR);
+    fd = openat(books, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    d = fd >= 0 ? fdopendir(fd) : NULL;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "program-", 8) == 0 && n > 13 &&
+            strcmp(e->d_name + n - 5, ".lxir") == 0)
+            removed += unlinkat(books, e->d_name, 0) == 0;
+    }
+    if (d)
+        closedir(d);
+    else if (fd >= 0)
+        close(fd);
+    close(books);
+    return removed;
+}
+
 int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *err)
 {
     int dir = lx_out_open(out, roots->v, roots->n, NULL, false, err);
@@ -339,6 +438,7 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
             close(sub);
         }
     }
+    removed += s_clear_books(dir);
     unlinkat(dir, LX_PROGRESS_DIR, AT_REMOVEDIR);
     static const char *const arts[] = {"rgba", "depth",  "motion", "normal",
                                        "id",   "camera", "mask",   "control"};

@@ -35,14 +35,20 @@ lx_result_t co_output_accept(const co_roots_t *roots, const co_job_t *j, const l
 lx_result_t co_output_journal(const co_roots_t *roots, const co_job_t *j, const char *line,
                               size_t len, bool truncate, lx_error_t *err);
 
+/* Before shard j renders: stores its program's IR bytes as
+ * OUT/.lattice/program-<hash>.lxir (for `lattice assemble`) and, with
+ * unseal, removes its sealed manifest. */
+lx_result_t co_output_shard_start(const co_roots_t *roots, const co_job_t *j, const void *program,
+                                  size_t len, bool unseal, lx_error_t *err);
+
 /* Appends accepted FRAME m, its files placed with stamps, to the journal. */
 lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
                                     const lx_file_stamp_t *stamps, lx_error_t *err);
 
 /* Removes the export out holds (for SUBMIT's replace): metadata.json, the
- * progress journal, the camera files and every frame file (and temporary
- * or attempt file) of its artifact directories, then the directories left
- * empty. Other files stay. Returns how many files went, or -1 with err. */
+ * progress journal, its shards' books and program, the camera files and
+ * every frame file (and temporary or attempt file) of its artifact
+ * directories, then the directories left empty. Other files stay. Returns how many files went, or -1 with err. */
 int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *err);
 
 /* Whether j's export storage is failing as the coordinator sees it: its
@@ -56,8 +62,10 @@ bool co_output_storage_failing(const co_roots_t *roots, const co_job_t *j, char 
 /* Removes the files a superseded attempt's FRAME m wrote (shared mode). */
 void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m);
 
-/* Removes leftover temporary and attempt files, then writes the camera
- * files and metadata.json of j (exported_at: ISO-8601 UTC; elapsed_ms:
+/* A shard seals its journal as its manifest (lx_progress_seal; not
+ * again when it rendered nothing and is sealed). Any other job: removes
+ * leftover temporary and attempt files, then writes the camera files and
+ * metadata.json of j (exported_at: ISO-8601 UTC; elapsed_ms:
  * since submission). temps_removed: how many leftovers went. */
 lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const co_job_t *j,
                              const char *exported_at, double elapsed_ms, unsigned *temps_removed,

@@ -27,6 +27,10 @@ static co_job_t *s_job(recover_t *u, const co_journal_job_t *r, lx_error_t *err)
         lx_fail(err, LX_E_VERIFY, "its config resolves to another hash");
         co_job_free(&j);
     }
+    /* A shard renders a slice of its plan's frames. */
+    if (j && (r->first != j->first || r->last != j->first + j->n - 1) &&
+        co_job_slice(j, r->first, r->last, err) != LX_OK)
+        co_job_free(&j);
     return j;
 }
 

@@ -251,6 +251,7 @@ co_job_t *co_job_new(lx_program_t **p_p, const lx_export_plan_t *plan, const cha
     lx_export_plan_config_json(&j->plan, &cfg);
     j->config_json = lx_strbuf_detach(&cfg);
     j->out = strdup(out);
+    lx_progress_book(false, 0, 0, j->book);
     lx_error_t merr = {0};
     j->manifest = lx_manifest_new(j->program, &j->plan, NULL, &merr);
     if (!j->manifest && merr.code != LX_E_NOMEM) {
@@ -285,6 +286,32 @@ void co_job_free(co_job_t **j_p)
     free(j->delivered);
     free(j);
     *j_p = NULL;
+}
+
+lx_result_t co_job_slice(co_job_t *j, int64_t a, int64_t b, lx_error_t *err)
+{
+    if (a < j->plan.first || b > j->plan.last || a > b)
+        return lx_fail(err, LX_E_INVALID,
+                       "shard %lld-%lld: the export's frames are %lld-%lld", (long long)a,
+                       (long long)b, (long long)j->plan.first, (long long)j->plan.last);
+    int64_t n = b - a + 1;
+    co_frame_t *frames = calloc((size_t)n, sizeof *frames);
+    co_audit_t *audits = j->audits ? calloc((size_t)n, sizeof *audits) : NULL;
+    if (!frames || (j->audits && !audits)) {
+        free(frames);
+        free(audits);
+        return lx_fail(err, LX_E_NOMEM, "out of memory for a shard of %lld frames", (long long)n);
+    }
+    free(j->frames);
+    free(j->audits);
+    j->frames = frames;
+    j->audits = audits;
+    j->first = a;
+    j->n = n;
+    j->hint = 0;
+    j->shard = a != j->plan.first || b != j->plan.last;
+    lx_progress_book(j->shard, a, b, j->book);
+    return LX_OK;
 }
 
 co_job_t *co_job_load(const void *program, size_t program_len, const char *config, const char *out,

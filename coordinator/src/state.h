@@ -24,6 +24,7 @@
 #include "lattice/export_config.h"
 #include "lattice/manifest.h"
 #include "lattice/msg.h"
+#include "lattice/progress.h"
 #include "lattice/strmap.h"
 
 typedef enum { CO_F_PENDING, CO_F_RUNNING, CO_F_DONE, CO_F_FAILED } co_frame_state_t;
@@ -89,6 +90,10 @@ typedef struct co_job {
     double progress_ms;      /* an attempt that delivers nothing this long is stuck */
     double audit_rate;       /* < 0: no audits */
     int64_t first, n;        /* frames first .. first + n - 1 */
+    /* A shard: its frames are a slice of the plan's (co_job_slice); its
+     * books are OUT/.lattice/shards/<first>-<last> (lattice/progress.h). */
+    bool shard;
+    char book[LX_BOOK_MAX]; /* relative to out: ".lattice" or the shard's */
     co_frame_t *frames;      /* n */
     co_audit_t *audits;      /* n, or NULL without audits */
     co_block_t *blocks;
@@ -224,6 +229,11 @@ lx_result_t co_frame_record(const lx_msg_t *m, lx_strbuf_t *out, lx_error_t *err
 co_job_t *co_job_new(lx_program_t **p_p, const lx_export_plan_t *plan, const char *out, bool audits,
                      lx_error_t *err);
 void co_job_free(co_job_t **j_p);
+
+/* Makes fresh job j (nothing pending yet handed out) render only frames
+ * [a, b] of its plan: a shard, unless [a, b] is the plan's whole range.
+ * LX_E_INVALID outside the plan; LX_E_NOMEM. */
+lx_result_t co_job_slice(co_job_t *j, int64_t a, int64_t b, lx_error_t *err);
 
 /* A job from stored forms: the program's IR bytes (decoded, verified and
  * hash-checked) and its resolved config (docs/export-format.md), planned

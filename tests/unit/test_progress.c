@@ -41,7 +41,7 @@ static void s_append(const char *dir, const char *line)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     lx_error_t err = {0};
-    CHECK(fd >= 0 && lx_progress_append(fd, line, strlen(line), false, &err) == LX_OK);
+    CHECK(fd >= 0 && lx_progress_append(fd, NULL, line, strlen(line), false, &err) == LX_OK);
     close(fd);
 }
 
@@ -90,7 +90,7 @@ static lx_manifest_t *s_scan(const lx_program_t *p, const lx_export_plan_t *plan
 {
     lx_error_t err = {0};
     lx_manifest_t *m = lx_manifest_new(p, plan, NULL, &err);
-    CHECK(m && lx_resume_scan(m, dir, lx_resume_keep_record, m, st, &err) == LX_OK);
+    CHECK(m && lx_resume_scan(m, dir, NULL, 1, false, lx_resume_keep_record, m, st, &err) == LX_OK);
     return m;
 }
 

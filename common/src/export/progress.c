@@ -1,5 +1,5 @@
 /* The progress journal of an export (see lattice/progress.h). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* memmem */
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -94,20 +94,73 @@ void lx_progress_frame(int64_t f, double t_ms, const lx_camera_t *cam,
     lx_strbuf_adds(out, "]}\n");
 }
 
-lx_result_t lx_progress_append(int out_fd, const char *line, size_t len, bool truncate,
-                               lx_error_t *err)
+void lx_progress_book(bool shard, int64_t a, int64_t b, char book[LX_BOOK_MAX])
 {
-    if (mkdirat(out_fd, LX_PROGRESS_DIR, 0777) != 0 && errno != EEXIST)
-        return lx_fail(err, LX_E_IO, "cannot create '%s': %s", LX_PROGRESS_DIR, strerror(errno));
-    int dir = openat(out_fd, LX_PROGRESS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (shard)
+        snprintf(book, LX_BOOK_MAX, LX_SHARDS_DIR "/%lld-%lld", (long long)a, (long long)b);
+    else
+        snprintf(book, LX_BOOK_MAX, LX_PROGRESS_DIR);
+}
+
+bool lx_shard_name_parse(const char *name, int64_t *a, int64_t *b)
+{
+    /* Digits only, no sign, no leading zero: one name per range. */
+    const char *p = name;
+    int64_t v[2];
+    for (int k = 0; k < 2; k++) {
+        size_t n = strspn(p, "0123456789");
+        if (n == 0 || n > 13 || (n > 1 && p[0] == '0') || p[n] != (k ? '\0' : '-'))
+            return false;
+        v[k] = strtoll(p, NULL, 10);
+        p += n + 1;
+    }
+    if (v[0] > v[1] || (double)v[1] > PROGRESS_FRAME_MAX)
+        return false;
+    *a = v[0];
+    *b = v[1];
+    return true;
+}
+
+int lx_progress_book_open(int out_fd, const char *book, bool create)
+{
+    char part[LX_BOOK_MAX];
+    int dir = dup(out_fd);
+    for (const char *p = book ? book : LX_PROGRESS_DIR; dir >= 0 && *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || n >= sizeof part) {
+            close(dir);
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(part, p, n);
+        part[n] = '\0';
+        if (create && mkdirat(dir, part, 0777) != 0 && errno != EEXIST) {
+            close(dir);
+            return -1;
+        }
+        int next = openat(dir, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int e = errno;
+        close(dir);
+        errno = e;
+        dir = next;
+        p += n + (p[n] == '/');
+    }
+    return dir;
+}
+
+lx_result_t lx_progress_append(int out_fd, const char *book, const char *line, size_t len,
+                               bool truncate, lx_error_t *err)
+{
+    const char *where = book ? book : LX_PROGRESS_DIR;
+    int dir = lx_progress_book_open(out_fd, book, true);
     if (dir < 0)
-        return lx_fail(err, LX_E_IO, "cannot open '%s': %s", LX_PROGRESS_DIR, strerror(errno));
+        return lx_fail(err, LX_E_IO, "cannot open '%s': %s", where, strerror(errno));
     int fd = openat(dir, LX_PROGRESS_FILE,
                     O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0),
                     0644);
     close(dir);
     if (fd < 0)
-        return lx_fail(err, LX_E_IO, "cannot open '%s/%s': %s", LX_PROGRESS_DIR, LX_PROGRESS_FILE,
+        return lx_fail(err, LX_E_IO, "cannot open '%s/%s': %s", where, LX_PROGRESS_FILE,
                        strerror(errno));
     /* A line torn by a crash is ended first, so that this one starts a
      * line of its own (the torn one stays unreadable, its frame is
@@ -120,36 +173,19 @@ lx_result_t lx_progress_append(int out_fd, const char *line, size_t len, bool tr
     int e = errno;
     close(fd);
     return ok ? LX_OK
-              : lx_fail(err, LX_E_IO, "cannot write '%s/%s': %s", LX_PROGRESS_DIR, LX_PROGRESS_FILE,
+              : lx_fail(err, LX_E_IO, "cannot write '%s/%s': %s", where, LX_PROGRESS_FILE,
                         strerror(e));
 }
 
 /* ---- reading ---------------------------------------------------------- */
 
-/* The journal's text, read without following a link and only when it is
- * a regular file (a FIFO planted there must not block the coordinator):
- * NULL with errno ENOENT when there is none, another errno when it cannot
- * be read (EFTYPE-like: EINVAL for anything but a regular file, EFBIG). */
-static char *s_journal_text(const char *out_dir, size_t *len)
+/* The whole of regular file fd (closed here) and a NUL: NULL with errno
+ * EINVAL for anything but a regular file, EFBIG, ENOMEM. */
+static char *s_read_regular(int fd, size_t *len)
 {
-    int out = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int dir = out < 0
-                  ? -1
-                  : openat(out, LX_PROGRESS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int fd = dir < 0
-                 ? -1
-                 : openat(dir, LX_PROGRESS_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    int e = errno;
-    if (out >= 0)
-        close(out);
-    if (dir >= 0)
-        close(dir);
-    if (fd < 0) {
-        errno = e == ELOOP || e == ENOTDIR ? EINVAL : e;
-        return NULL;
-    }
     struct stat st;
     char *text = NULL;
+    int e = 0;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         e = EINVAL;
     else if ((uint64_t)st.st_size > PROGRESS_READ_MAX)
@@ -173,6 +209,37 @@ static char *s_journal_text(const char *out_dir, size_t *len)
     text[got] = '\0';
     *len = got;
     return text;
+}
+
+/* The text of file `name` in book (NULL: the export's) of out_dir, read
+ * without following a link and only when it is a regular file (a FIFO
+ * planted there must not block the coordinator): NULL with errno ENOENT
+ * when there is none, another errno when it cannot be read (EINVAL for
+ * anything but a regular file, EFBIG). */
+static char *s_book_file(const char *out_dir, const char *book, const char *name, size_t *len)
+{
+    int out = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir = out < 0 ? -1 : lx_progress_book_open(out, book, false);
+    int fd = dir < 0 ? -1 : openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int e = errno;
+    if (out >= 0)
+        close(out);
+    if (dir >= 0)
+        close(dir);
+    if (fd < 0) {
+        errno = e == ELOOP || e == ENOTDIR ? EINVAL : e;
+        return NULL;
+    }
+    return s_read_regular(fd, len);
+}
+
+/* A book's journal: a sealed shard's manifest, else its progress journal. */
+static char *s_journal_text(const char *out_dir, const char *book, size_t *len)
+{
+    char *text = book ? s_book_file(out_dir, book, LX_SHARD_MANIFEST, len) : NULL;
+    if (text || (book && errno != ENOENT))
+        return text;
+    return s_book_file(out_dir, book, LX_PROGRESS_FILE, len);
 }
 
 static void s_copy(char *dst, size_t size, const cJSON *o, const char *key)
@@ -213,6 +280,119 @@ static bool s_ours(const char *name)
     return strncmp(name, ".metadata.json.", 15) == 0;
 }
 
+/* Fills pr's identity from the newest header of book's journal; *found
+ * says whether there was one. LX_E_IO when the journal cannot be read. */
+static lx_result_t s_newest_header(const char *out_dir, const char *book, lx_prior_t *pr,
+                                   bool *found, lx_error_t *err)
+{
+    size_t len = 0;
+    char *text = s_journal_text(out_dir, book, &len);
+    if (!text && errno != ENOENT)
+        return lx_fail(err, LX_E_IO, "cannot read the progress journal of '%s' (%s/%s): %s",
+                       out_dir, book ? book : LX_PROGRESS_DIR, LX_PROGRESS_FILE,
+                       errno == EINVAL ? "not a regular file" : strerror(errno));
+    *found = false;
+    for (char *line = text; line && line < text + len;) {
+        char *end = memchr(line, '\n', (size_t)(text + len - line));
+        if (!end)
+            break; /* a torn last line */
+        if (strncmp(line, "{\"progress\":", 12) == 0) {
+            cJSON *h = cJSON_ParseWithLength(line, (size_t)(end - line));
+            int64_t a, b;
+            if (h && s_range(h, "frames", &a, &b)) {
+                *found = true;
+                pr->first = a;
+                pr->last = b;
+                s_copy(pr->project_id, sizeof pr->project_id, h, "projectId");
+                s_copy(pr->program_hash, sizeof pr->program_hash, h, "programHash");
+                s_copy(pr->settings_hash, sizeof pr->settings_hash, h, "settingsHash");
+                s_copy(pr->config_hash, sizeof pr->config_hash, h, "configHash");
+                free(pr->config);
+                pr->config = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(h, "config"));
+            }
+            cJSON_Delete(h);
+        }
+        line = end + 1;
+    }
+    lx_free(lx_alloc_default(), text);
+    return LX_OK;
+}
+
+char **lx_shard_names(const char *out_dir, size_t *n)
+{
+    *n = 0;
+    char path[LX_PATH_MAX];
+    DIR *d = lx_path_join(path, out_dir, LX_SHARDS_DIR) ? opendir(path) : NULL;
+    char **names = NULL;
+    size_t cap = 0;
+    struct dirent *e;
+    int64_t a, b;
+    while (d && (e = readdir(d)))
+        if (lx_shard_name_parse(e->d_name, &a, &b)) {
+            if (*n == cap) {
+                char **more = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
+                if (!more)
+                    break;
+                names = more;
+            }
+            if (!(names[*n] = strdup(e->d_name)))
+                break;
+            (*n)++;
+        }
+    if (d)
+        closedir(d);
+    /* By first frame, then last: an insertion sort (a few hundred shards). */
+    for (size_t i = 1; i < *n; i++)
+        for (size_t k = i; k > 0; k--) {
+            int64_t a0, b0, a1, b1;
+            lx_shard_name_parse(names[k - 1], &a0, &b0);
+            lx_shard_name_parse(names[k], &a1, &b1);
+            if (a0 < a1 || (a0 == a1 && b0 <= b1))
+                break;
+            char *t = names[k - 1];
+            names[k - 1] = names[k];
+            names[k] = t;
+        }
+    return names;
+}
+
+/* The shards' headers: the export's identity when it has no other. */
+static lx_result_t s_shards(const char *out_dir, lx_prior_t *pr, lx_error_t *err)
+{
+    size_t n = 0;
+    char **names = lx_shard_names(out_dir, &n);
+    lx_result_t rc = LX_OK;
+    bool own = pr->journal || pr->manifest;
+    for (size_t i = 0; i < n; i++) {
+        char book[LX_BOOK_MAX];
+        snprintf(book, sizeof book, LX_SHARDS_DIR "/%s", names[i]);
+        lx_prior_t h = {0};
+        bool found = false;
+        if (rc == LX_OK)
+            rc = s_newest_header(out_dir, book, &h, &found, err);
+        if (found && !pr->shards && !own) {
+            pr->first = h.first;
+            pr->last = h.last;
+            memcpy(pr->project_id, h.project_id, sizeof h.project_id);
+            memcpy(pr->program_hash, h.program_hash, sizeof h.program_hash);
+            memcpy(pr->settings_hash, h.settings_hash, sizeof h.settings_hash);
+            memcpy(pr->config_hash, h.config_hash, sizeof h.config_hash);
+            free(pr->config);
+            pr->config = h.config;
+            h.config = NULL;
+        } else if (found && (strcmp(h.config_hash, pr->config_hash) != 0 ||
+                             strcmp(h.program_hash, pr->program_hash) != 0 ||
+                             h.first != pr->first || h.last != pr->last)) {
+            pr->mixed = true;
+        }
+        pr->shards += found;
+        free(h.config);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
 lx_result_t lx_prior_read(const char *out_dir, lx_prior_t *pr, lx_error_t *err)
 {
     memset(pr, 0, sizeof *pr);
@@ -234,35 +414,9 @@ lx_result_t lx_prior_read(const char *out_dir, lx_prior_t *pr, lx_error_t *err)
     /* The journal's newest header describes the export as it grows. A
      * journal that exists and cannot be read is an error: taking it for
      * none would start the export afresh over its frames. */
-    size_t len = 0;
-    char *text = s_journal_text(out_dir, &len);
-    if (!text && errno != ENOENT)
-        return lx_fail(err, LX_E_IO, "cannot read the progress journal of '%s' (%s/%s): %s",
-                       out_dir, LX_PROGRESS_DIR, LX_PROGRESS_FILE,
-                       errno == EINVAL ? "not a regular file" : strerror(errno));
-    for (char *line = text; line && line < text + len;) {
-        char *end = memchr(line, '\n', (size_t)(text + len - line));
-        if (!end)
-            break; /* a torn last line */
-        if (strncmp(line, "{\"progress\":", 12) == 0) {
-            cJSON *h = cJSON_ParseWithLength(line, (size_t)(end - line));
-            int64_t a, b;
-            if (h && s_range(h, "frames", &a, &b)) {
-                pr->journal = true;
-                pr->first = a;
-                pr->last = b;
-                s_copy(pr->project_id, sizeof pr->project_id, h, "projectId");
-                s_copy(pr->program_hash, sizeof pr->program_hash, h, "programHash");
-                s_copy(pr->settings_hash, sizeof pr->settings_hash, h, "settingsHash");
-                s_copy(pr->config_hash, sizeof pr->config_hash, h, "configHash");
-                free(pr->config);
-                pr->config = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(h, "config"));
-            }
-            cJSON_Delete(h);
-        }
-        line = end + 1;
-    }
-    lx_free(lx_alloc_default(), text);
+    lx_result_t rc = s_newest_header(out_dir, NULL, pr, &pr->journal, err);
+    if (rc != LX_OK)
+        return rc;
     cJSON *m = lx_manifest_read(out_dir, NULL);
     int64_t a, b;
     if (m && s_range(m, "frameRange", &a, &b)) {
@@ -285,7 +439,7 @@ lx_result_t lx_prior_read(const char *out_dir, lx_prior_t *pr, lx_error_t *err)
         pr->foreign |= lx_path_join(path, out_dir, "metadata.json") && access(path, F_OK) == 0;
     }
     cJSON_Delete(m);
-    return LX_OK;
+    return s_shards(out_dir, pr, err);
 }
 
 void lx_prior_release(lx_prior_t *pr)
@@ -324,9 +478,10 @@ static int s_open_key(const char *out_dir, const char *key)
 }
 
 /* Whether out_dir/key/name is the file a journal line lists: its stamp
- * (no read), else its SHA-256. Links are never followed. */
-static bool s_intact(const char *out_dir, const lx_manifest_file_t *f, const lx_file_stamp_t *st,
-                     lx_resume_stats_t *stats)
+ * *st (no read; rehash: never trusted), else its SHA-256. Links are never
+ * followed. *st becomes the file's stamp as it is now. */
+static bool s_intact(const char *out_dir, const lx_manifest_file_t *f, lx_file_stamp_t *st,
+                     bool rehash, lx_resume_stats_t *stats)
 {
     char hex[65];
     struct stat s;
@@ -338,7 +493,7 @@ static bool s_intact(const char *out_dir, const lx_manifest_file_t *f, const lx_
         return false;
     }
     lx_file_stamp_t now = lx_file_stamp_of(&s);
-    if (st->size >= 0 && st->mtime_ns >= 0 && st->ctime_ns >= 0 && st->ino >= 0 &&
+    if (!rehash && st->size >= 0 && st->mtime_ns >= 0 && st->ctime_ns >= 0 && st->ino >= 0 &&
         now.size == st->size && now.mtime_ns == st->mtime_ns && now.ctime_ns == st->ctime_ns &&
         now.ino == st->ino) {
         close(dir);
@@ -349,6 +504,9 @@ static bool s_intact(const char *out_dir, const lx_manifest_file_t *f, const lx_
     bool same = lx_file_sha256_at(dir, f->name, hex) && strcmp(hex, f->hash) == 0;
     close(dir);
     stats->damaged += !same;
+    /* Read after the stamp was taken: a file changed since is caught by
+     * the next scan's stamp. */
+    *st = now;
     return same;
 }
 
@@ -389,8 +547,8 @@ static bool s_hexf(const cJSON *v, double *out)
 
 /* Frame f's line: checked against m and the disk, then kept. */
 static lx_result_t s_frame_line(const lx_manifest_t *m, int64_t f, const char *out_dir,
-                                const char *line, size_t len, lx_resume_keep_fn keep, void *user,
-                                lx_resume_stats_t *stats, lx_error_t *err)
+                                const char *line, size_t len, bool rehash, lx_resume_keep_fn keep,
+                                void *user, bool *kept, lx_resume_stats_t *stats, lx_error_t *err)
 {
     cJSON *o = cJSON_ParseWithLength(line, len);
     const cJSON *fr = cJSON_GetObjectItemCaseSensitive(o, "frame");
@@ -425,7 +583,7 @@ static lx_result_t s_frame_line(const lx_manifest_t *m, int64_t f, const char *o
      * (or a damaged file) leaves its frame to be rendered. */
     ok = ok && rc == LX_OK && lx_manifest_check_frame(m, f, fs, n, NULL) == LX_OK;
     for (uint32_t i = 0; ok && i < n; i++)
-        ok = s_intact(out_dir, &fs[i], &st[i], stats);
+        ok = s_intact(out_dir, &fs[i], &st[i], rehash, stats);
     if (ok) {
         lx_camera_t c = {0};
         for (int i = 0; i < 3; i++) {
@@ -439,8 +597,9 @@ static lx_result_t s_frame_line(const lx_manifest_t *m, int64_t f, const char *o
         c.far = v[11];
         c.ortho_height = v[15];
         c.projection = v[16] == 1 ? LX_PROJ_ORTHOGRAPHIC : LX_PROJ_PERSPECTIVE;
-        rc = keep(user, f, t, &c, fs, n, err);
+        rc = keep(user, f, t, &c, fs, st, n, err);
         stats->kept += rc == LX_OK;
+        *kept = rc == LX_OK;
     }
     free(fs);
     free(st);
@@ -448,52 +607,137 @@ static lx_result_t s_frame_line(const lx_manifest_t *m, int64_t f, const char *o
     return rc;
 }
 
-lx_result_t lx_resume_scan(const lx_manifest_t *m, const char *out_dir, lx_resume_keep_fn keep,
-                           void *user, lx_resume_stats_t *stats, lx_error_t *err)
+/* Where each frame's newest line of the journal text starts, SIZE_MAX
+ * for none: at[f - first] for frames first..last. */
+static void s_index(const char *text, size_t len, int64_t first, int64_t last, size_t *at)
 {
-    memset(stats, 0, sizeof *stats);
-    size_t len = 0;
-    char *text = s_journal_text(out_dir, &len);
-    if (!text)
-        return errno == ENOENT
-                   ? LX_OK
-                   : lx_fail(err, LX_E_IO, "cannot read the progress journal of '%s': %s", out_dir,
-                             strerror(errno));
-    const lx_export_plan_t *plan = lx_manifest_plan(m);
-    size_t n = (size_t)(plan->last - plan->first + 1);
-    /* Where each frame's newest line starts: the journal is read in frame
-     * order, whatever order the frames were rendered in. */
-    size_t *at = calloc(n, sizeof *at);
-    lx_result_t rc = at ? LX_OK : lx_fail(err, LX_E_NOMEM, "out of memory for %zu frames", n);
-    for (size_t i = 0; at && i < n; i++)
+    for (int64_t i = 0; i <= last - first; i++)
         at[i] = SIZE_MAX;
-    for (char *line = text; rc == LX_OK && line < text + len;) {
-        char *end = memchr(line, '\n', (size_t)(text + len - line));
+    for (const char *line = text; line < text + len;) {
+        const char *end = memchr(line, '\n', (size_t)(text + len - line));
         if (!end)
-            break;
+            break; /* a torn last line */
         if (strncmp(line, "{\"frame\":", 9) == 0) {
             long long f = strtoll(line + 9, NULL, 10);
-            if (f >= plan->first && f <= plan->last)
-                at[f - plan->first] = (size_t)(line - text);
+            if (f >= first && f <= last)
+                at[f - first] = (size_t)(line - text);
         }
         line = end + 1;
     }
-    for (size_t i = 0; rc == LX_OK && i < n; i++) {
-        if (at[i] == SIZE_MAX)
+}
+
+lx_result_t lx_resume_scan(const lx_manifest_t *m, const char *out_dir, const char *const *books,
+                           size_t n_books, bool rehash, lx_resume_keep_fn keep, void *user,
+                           lx_resume_stats_t *stats, lx_error_t *err)
+{
+    memset(stats, 0, sizeof *stats);
+    const lx_export_plan_t *plan = lx_manifest_plan(m);
+    size_t n = (size_t)(plan->last - plan->first + 1);
+    /* Per journal, where each frame's newest line starts: read in frame
+     * order, whatever order the frames were rendered in. */
+    size_t *at = calloc(n, sizeof *at);
+    uint8_t *kept = calloc(n, 1);
+    lx_result_t rc =
+        at && kept ? LX_OK : lx_fail(err, LX_E_NOMEM, "out of memory for %zu frames", n);
+    for (size_t b = 0; rc == LX_OK && b < (books ? n_books : 1); b++) {
+        const char *book = books ? books[b] : NULL;
+        size_t len = 0;
+        char *text = s_journal_text(out_dir, book, &len);
+        if (!text) {
+            if (errno != ENOENT)
+                rc = lx_fail(err, LX_E_IO, "cannot read the progress journal of '%s' (%s): %s",
+                             out_dir, book ? book : LX_PROGRESS_DIR, strerror(errno));
             continue;
-        const char *line = text + at[i];
-        const char *end = memchr(line, '\n', len - at[i]);
-        rc = s_frame_line(m, plan->first + (int64_t)i, out_dir, line, (size_t)(end - line), keep,
-                          user, stats, err);
+        }
+        s_index(text, len, plan->first, plan->last, at);
+        for (size_t i = 0; rc == LX_OK && i < n; i++) {
+            if (at[i] == SIZE_MAX || kept[i])
+                continue;
+            const char *line = text + at[i];
+            const char *end = memchr(line, '\n', len - at[i]);
+            bool k = false;
+            rc = s_frame_line(m, plan->first + (int64_t)i, out_dir, line, (size_t)(end - line),
+                              rehash, keep, user, &k, stats, err);
+            kept[i] = k;
+        }
+        lx_free(lx_alloc_default(), text);
     }
+    free(at);
+    free(kept);
+    return rc;
+}
+
+lx_result_t lx_progress_seal(int out_fd, const char *book, int64_t a, int64_t b, lx_error_t *err)
+{
+    /* The journal only: a stale manifest must never seal itself again. */
+    int dir = lx_progress_book_open(out_fd, book, false);
+    int fd = dir < 0 ? -1
+                     : openat(dir, LX_PROGRESS_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    size_t len = 0;
+    char *text = fd < 0 ? NULL : s_read_regular(fd, &len);
+    size_t n = (size_t)(b - a + 1);
+    size_t *at = text ? calloc(n, sizeof *at) : NULL;
+    lx_strbuf_t out;
+    lx_strbuf_init(&out, NULL);
+    lx_result_t rc = LX_OK;
+    if (!at) {
+        rc = lx_fail(err, text ? LX_E_NOMEM : LX_E_IO, "cannot read '%s/%s'", book,
+                     LX_PROGRESS_FILE);
+    } else {
+        /* The newest header, then each frame's newest line. */
+        const char *header = NULL, *header_end = NULL;
+        for (const char *line = text; line < text + len;) {
+            const char *end = memchr(line, '\n', (size_t)(text + len - line));
+            if (!end)
+                break;
+            if (strncmp(line, "{\"progress\":", 12) == 0) {
+                header = line;
+                header_end = end + 1;
+            }
+            line = end + 1;
+        }
+        s_index(text, len, a, b, at);
+        if (header)
+            lx_strbuf_add(&out, header, (size_t)(header_end - header));
+        for (size_t i = 0; rc == LX_OK && i < n; i++) {
+            const char *line = at[i] == SIZE_MAX ? NULL : text + at[i];
+            const char *end = line ? memchr(line, '\n', len - at[i]) : NULL;
+            /* A withdrawn frame's line has no files. */
+            if (!header || !line || !memmem(line, (size_t)(end - line), "\"files\":[[", 10))
+                rc = lx_fail(err, LX_E_INVALID, "'%s/%s' lacks frame %lld", book, LX_PROGRESS_FILE,
+                             (long long)(a + (int64_t)i));
+            else
+                lx_strbuf_add(&out, line, (size_t)(end + 1 - line));
+        }
+    }
+    if (rc == LX_OK && out.failed)
+        rc = lx_fail(err, LX_E_NOMEM, "out of memory");
+    if (rc == LX_OK)
+        rc = lx_write_atomic_at(dir, book, LX_SHARD_MANIFEST, out.buf, out.len, err);
+    if (dir >= 0)
+        close(dir);
+    lx_strbuf_release(&out);
     free(at);
     lx_free(lx_alloc_default(), text);
     return rc;
 }
 
-lx_result_t lx_resume_keep_record(void *user, int64_t f, double t_ms, const lx_camera_t *cam,
-                                  const lx_manifest_file_t *files, uint32_t n, lx_error_t *err)
+lx_result_t lx_progress_book_config(const char *out_dir, const char *book, char hex[65],
+                                    lx_error_t *err)
 {
+    lx_prior_t h = {0};
+    bool found = false;
+    lx_result_t rc = s_newest_header(out_dir, book, &h, &found, err);
+    snprintf(hex, 65, "%s", found ? h.config_hash : "");
+    free(h.config);
+    return rc;
+}
+
+lx_result_t lx_resume_keep_record(void *user, int64_t f, double t_ms, const lx_camera_t *cam,
+                                  const lx_manifest_file_t *files, const lx_file_stamp_t *stamps,
+                                  uint32_t n, lx_error_t *err)
+{
+    (void)stamps;
     return lx_manifest_add_frame(user, f, t_ms, cam, files, n, err);
 }
 
@@ -505,7 +749,7 @@ lx_result_t lx_progress_verify(const char *out_dir, lx_verify_report_t *rep, lx_
     if (rc != LX_OK)
         return rc;
     size_t len = 0;
-    char *text = pr.journal ? s_journal_text(out_dir, &len) : NULL;
+    char *text = pr.journal ? s_journal_text(out_dir, NULL, &len) : NULL;
     if (!text)
         return lx_fail(err, LX_E_IO, "'%s' has neither metadata.json nor a progress journal",
                        out_dir);

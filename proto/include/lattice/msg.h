@@ -128,6 +128,7 @@ typedef struct lx_f64s { double *v; uint32_t n; } lx_f64s_t;
     X(chunk, LX_FK_U64, uint64_t, 100000, none)                                                    \
     X(force, LX_FK_BOOL, bool, 0, none)                                                            \
     X(replace, LX_FK_BOOL, bool, 0, none) /* SUBMIT: remove another export in out first */        \
+    X(shard, LX_FK_I64S, lx_i64s_t, 2, none) /* SUBMIT: render frames [a, b] of the export only */ \
     X(progress_timeout_ms, LX_FK_U64, uint64_t, 86400000, none)                                    \
     X(only, LX_FK_STR, const char *, 64, none)                                                     \
     X(audit_rate, LX_FK_F64, double, 0, none)   /* SUBMIT: share of frames audited, 0..1 */        \
@@ -211,7 +212,7 @@ typedef struct lx_worker_recs { lx_worker_rec_t *v; uint32_t n; } lx_worker_recs
     X(SUBMIT,                                                                                      \
       LX_F(token) | LX_F(patch) | LX_F(program) | LX_F(source) | LX_F(config) | LX_F(out) |        \
           LX_F(frames) | LX_F(artifacts) | LX_F(chunk) | LX_F(output) | LX_F(force) |              \
-          LX_F(replace) | LX_F(progress_timeout_ms) | LX_F(audit_rate),                            \
+          LX_F(replace) | LX_F(shard) | LX_F(progress_timeout_ms) | LX_F(audit_rate),              \
       LX_F(token) | LX_F(out))                                                                     \
     X(STATUS, LX_F(job), 0)                                                                        \
     X(WATCH, LX_F(job), LX_F(job))                                                                 \
