@@ -697,6 +697,16 @@ def docs(repo, helpdir):
     start = text.find("## A cluster across three machines with systemd")
     check("docs/operations.md has the systemd and Kubernetes sections",
           start >= 0 and "## The same on Kubernetes" in text[start:])
+    for sec in ("## Shards and assemble", "## Shards on Slurm", "## Shards with Open Job Description"):
+        check(f"docs/operations.md has '{sec[3:]}'", sec in text)
+    m = re.search(r"## A cluster across three machines with systemd\n.*?```sh\n(.*?)```", text, re.S)
+    lines = m.group(1).strip("\n").splitlines() if m else []
+    check("docs/operations.md: the systemd cluster is ten lines of commands", len(lines) == 10 and
+          not [ln for ln in lines if not ln.strip() or ln.rstrip().endswith("\\")], f"{len(lines)}")
+    for f in ("deploy/kubernetes/shards.yaml", "deploy/kubernetes/assemble.yaml",
+              "deploy/slurm/export.sbatch", "deploy/slurm/assemble.sbatch",
+              "deploy/openjd/lattice-export.template.yaml"):
+        check(f"docs/operations.md names {f}", f in text)
     for prog, flags in doc_commands(text[start:] if start >= 0 else ""):
         seen += 1
         unknown = sorted(set(flags) - help_flags(helpdir, prog))

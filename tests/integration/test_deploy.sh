@@ -290,8 +290,11 @@ if $have_yaml; then
 
     # Kubernetes: the patch from the ConfigMap, OUT on lattice-out.
     d=$tmp/run-shards
-    mkdir -p "$d/out" "$d/patch"
-    cp "$root/examples/orbit-cards.patch.json" "$d/patch/patch.json"
+    # A ConfigMap's files as the kubelet lays them out: links into ..data.
+    mkdir -p "$d/out" "$d/patch/..2026_01_01_00_00_00.000000001"
+    cp "$root/examples/orbit-cards.patch.json" "$d/patch/..2026_01_01_00_00_00.000000001/patch.json"
+    ln -s ..2026_01_01_00_00_00.000000001 "$d/patch/..data"
+    ln -s ..data/patch.json "$d/patch/patch.json"
     read -r completions count < <(/usr/bin/python3 "$check_py" shard-count "$root")
     ok "k8s shards: $completions completions, LATTICE_SHARD_COUNT $count" test "$completions" -gt 1
     argv_of k8s-job shards "$root" /etc/lattice/patch="$d/patch" /srv/lattice/out="$d/out"
