@@ -4,10 +4,21 @@ test counts them. `argv` prints a command line NUL-separated for the shell to
 run, so the command lines the files hold are run for real.
 
   deploy_check.py k8s REPO HELPDIR
+  deploy_check.py ojd REPO HELPDIR
   deploy_check.py units REPO HELPDIR
   deploy_check.py docs REPO HELPDIR
   deploy_check.py containerfile REPO
   deploy_check.py argv unit|k8s|k8s-init coordinator|worker REPO OLD=NEW...
+  deploy_check.py argv k8s-job shards|assemble REPO OLD=NEW...
+  deploy_check.py shard-count REPO
+  deploy_check.py ojd-tasks REPO STEP NAME=VALUE...
+
+`shard-count` prints the shard Job's completions and its LATTICE_SHARD_COUNT;
+`ojd-tasks` prints the command line of each task of STEP of the Open Job
+Description template, each word NUL-terminated and an empty word after each
+task, with the job
+parameters given (their defaults otherwise) and CHUNK[INT] chunks made as a
+scheduler makes them.
 
 HELPDIR holds the --help text of each program: coordinator, worker and
 lattice-SUBCOMMAND."""
@@ -18,7 +29,7 @@ import sys
 
 FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 SUBCOMMANDS = ("check", "compile", "export", "verify", "submit", "status", "watch", "cancel",
-               "workers", "rerender", "keygen", "eval", "blocks")
+               "workers", "rerender", "keygen", "eval", "blocks", "assemble")
 
 failures = 0
 
@@ -75,8 +86,19 @@ def documented_secrets(readme):
     return out
 
 
-def pod_checks(name, pod, helpdir, prog, secrets, claims, templates):
-    """Checks one pod spec; returns (args, {mount path: volume}, container)."""
+def documented_configmaps(readme):
+    """{ConfigMap name: set of keys} from `kubectl create configmap` commands."""
+    text = re.sub(r"\\\n", " ", readme)
+    out = {}
+    for m in re.finditer(r"kubectl create configmap ([\w.-]+)([^\n]*)", text):
+        keys = set(re.findall(r"--from-file=([\w.-]+)=", m.group(2)))
+        out.setdefault(m.group(1), set()).update(keys)
+    return out
+
+
+def pod_checks(name, pod, helpdir, prog, secrets, claims, templates, sub=None, configmaps=None):
+    """Checks one pod spec; returns (args, {mount path: volume}, container).
+    PROG is lattice-PROG, or with SUB `lattice SUB` (args: those after SUB)."""
     spec = pod["spec"]
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
     for t in templates:
@@ -85,9 +107,15 @@ def pod_checks(name, pod, helpdir, prog, secrets, claims, templates):
     check(f"{name}: one container", len(containers) == 1, f"{len(containers)}")
     c = containers[0]
     args = [str(a) for a in c.get("command", [])[1:] + c.get("args", [])]
-    check(f"{name}: runs {prog}", c.get("command", [None])[0] == f"lattice-{prog}",
-          f"command {c.get('command')}")
-    flags_known(name, args, helpdir, prog)
+    if sub:
+        check(f"{name}: runs lattice {sub}", c.get("command") == ["lattice"] and args[:1] == [sub],
+              f"command {c.get('command')} args {args[:1]}")
+        args = args[1:]
+        flags_known(name, args, helpdir, f"lattice-{sub}")
+    else:
+        check(f"{name}: runs {prog}", c.get("command", [None])[0] == f"lattice-{prog}",
+              f"command {c.get('command')}")
+        flags_known(name, args, helpdir, prog)
     sc = spec.get("securityContext", {})
     check(f"{name}: runs as non-root", sc.get("runAsNonRoot") is True and sc.get("runAsUser", 0) != 0)
     env = {e["name"] for e in c.get("env", [])}
@@ -107,6 +135,10 @@ def pod_checks(name, pod, helpdir, prog, secrets, claims, templates):
         if "secret" in v:
             sn = v["secret"]["secretName"]
             check(f"{name}: the Secret '{sn}' is documented (kubectl create secret)", sn in secrets)
+        if "configMap" in v:
+            cm = v["configMap"]["name"]
+            check(f"{name}: the ConfigMap '{cm}' is documented (kubectl create configmap)",
+                  cm in (configmaps or {}))
 
     def under(path):
         """The mount (path, volume) PATH lies in, the longest that holds it."""
@@ -157,15 +189,20 @@ def k8s(repo, helpdir):
     kdir = os.path.join(repo, "deploy", "kubernetes")
     coord_docs = load_yaml(os.path.join(kdir, "coordinator.yaml"))
     worker_docs = load_yaml(os.path.join(kdir, "workers.yaml"))
+    storage_docs = load_yaml(os.path.join(kdir, "storage.yaml"))
     with open(os.path.join(kdir, "README.md")) as f:
-        secrets = documented_secrets(f.read())
+        readme = f.read()
+    secrets = documented_secrets(readme)
     check("k8s: the README documents both Secrets",
           {"lattice-coordinator-keys", "lattice-worker-keys"} <= set(secrets), f"{secrets}")
     svcs, stss = by_kind(coord_docs, "Service"), by_kind(coord_docs, "StatefulSet")
     deps = by_kind(worker_docs, "Deployment")
-    pvcs = by_kind(coord_docs + worker_docs, "PersistentVolumeClaim")
-    check("k8s: coordinator.yaml has a Service, a StatefulSet and a PVC",
-          len(svcs) == 1 and len(stss) == 1 and pvcs)
+    pvcs = by_kind(storage_docs, "PersistentVolumeClaim")
+    check("k8s: coordinator.yaml has a Service and a StatefulSet", len(svcs) == 1 and len(stss) == 1)
+    check("k8s: storage.yaml holds only the PVC lattice-out", len(storage_docs) == 1 and
+          [p["metadata"]["name"] for p in pvcs] == ["lattice-out"])
+    check("k8s: no other manifest defines a PVC (deleting pods never deletes exports)",
+          not by_kind(coord_docs + worker_docs, "PersistentVolumeClaim"))
     check("k8s: workers.yaml has a Deployment", len(deps) == 1)
     if not (svcs and stss and deps):
         return
@@ -230,6 +267,273 @@ def k8s(repo, helpdir):
         sc = d["template"]["spec"].get("securityContext", {})
         check("k8s: runAsUser and fsGroup are the image's lattice uid",
               uid and sc.get("runAsUser") == int(uid.group(1)) == sc.get("fsGroup"))
+    k8s_jobs(kdir, readme, helpdir, claims, images, uid and int(uid.group(1)),
+             [svc["spec"]["selector"], ss["selector"].get("matchLabels", {}),
+              dep["spec"]["selector"].get("matchLabels", {})])
+
+
+def k8s_jobs(kdir, readme, helpdir, claims, images, uid, selectors):
+    """shards.yaml (an Indexed Job of `lattice export --shard auto`) and
+    assemble.yaml (one `lattice assemble` of the same OUT)."""
+    configmaps = documented_configmaps(readme)
+    jobs = {}
+    for f in ("shards", "assemble"):
+        docs = load_yaml(os.path.join(kdir, f + ".yaml"))
+        js = by_kind(docs, "Job")
+        check(f"k8s: {f}.yaml holds one Job and nothing else", len(js) == 1 == len(docs),
+              f"{[d.get('kind') for d in docs]}")
+        if not js:
+            return
+        jobs[f] = js[0]
+    sh, asm = jobs["shards"], jobs["assemble"]
+    ss, asp = sh["spec"], asm["spec"]
+    for f, j in jobs.items():
+        spec = j["spec"]
+        pod = spec["template"]["spec"]
+        labels = spec["template"]["metadata"].get("labels", {})
+        check(f"k8s {f}: the pods are labelled lattice", labels.get("app.kubernetes.io/name") ==
+              "lattice" and labels.get("app.kubernetes.io/component"), f"{labels}")
+        check(f"k8s {f}: no Service, StatefulSet or Deployment selects its pods",
+              not any(subset(sel, labels) for sel in selectors))
+        check(f"k8s {f}: no manual selector (the Job makes its own)",
+              "selector" not in spec and not spec.get("manualSelector"))
+        check(f"k8s {f}: restartPolicy Never", pod.get("restartPolicy") == "Never")
+        sc = pod.get("securityContext", {})
+        check(f"k8s {f}: runAsUser and fsGroup are the image's lattice uid",
+              uid and sc.get("runAsUser") == uid == sc.get("fsGroup"), f"{sc}")
+        check(f"k8s {f}: no init container, no Secret (shards need no keys)",
+              not pod.get("initContainers") and not any("secret" in v for v in pod.get("volumes", [])))
+        for c in pod.get("containers", []):
+            csc = c.get("securityContext", {})
+            check(f"k8s {f}: {c['name']}: no privilege escalation, read-only root, no capabilities",
+                  csc.get("allowPrivilegeEscalation") is False and
+                  csc.get("readOnlyRootFilesystem") is True and
+                  csc.get("capabilities", {}).get("drop") == ["ALL"], f"{csc}")
+            images = images | {c["image"]}
+    check("k8s: one image everywhere, the Jobs included", len(images) == 1, f"{images}")
+
+    # The shards: an Indexed Job of `lattice export --shard auto`.
+    check("k8s shards: completionMode Indexed", ss.get("completionMode") == "Indexed")
+    n = ss.get("completions")
+    check("k8s shards: completions is a count", isinstance(n, int) and n >= 1, f"{n}")
+    par = ss.get("parallelism", 1)
+    check("k8s shards: parallelism is between 1 and completions",
+          isinstance(par, int) and isinstance(n, int) and 1 <= par <= n, f"{par}")
+    bl = ss.get("backoffLimitPerIndex", ss.get("backoffLimit"))
+    check("k8s shards: a retry budget (backoffLimitPerIndex or backoffLimit)",
+          isinstance(bl, int) and 1 <= bl <= 10, f"{bl}")
+    if "podFailurePolicy" in ss:
+        # The API server refuses a pod failure policy with any other value.
+        check("k8s shards: podFailurePolicy goes with podReplacementPolicy Failed",
+              ss.get("podReplacementPolicy") == "Failed")
+        for r in ss["podFailurePolicy"].get("rules", []):
+            check(f"k8s shards: pod failure rule {r.get('action')} is known",
+                  r.get("action") in ("Ignore", "Count", "FailIndex", "FailJob"))
+    sargs, sunder, sc_ = pod_checks("k8s shards", ss["template"], helpdir, "lattice-export",
+                                    {}, claims, [], sub="export", configmaps=configmaps)
+    env = {e["name"]: e for e in sc_.get("env", [])}
+    cnt = env.get("LATTICE_SHARD_COUNT", {}).get("value")
+    check("k8s shards: LATTICE_SHARD_COUNT is the Job's completions", cnt == str(n), f"{cnt} != {n}")
+    check("k8s shards: JOB_COMPLETION_INDEX is left to Kubernetes", "JOB_COMPLETION_INDEX" not in env)
+    check("k8s shards: --shard auto", option(sargs, "--shard") == ["auto"], f"{option(sargs, '--shard')}")
+    check("k8s shards: no --replace (refused with --shard)", "--replace" not in sargs)
+    pos = [a for i, a in enumerate(sargs) if not a.startswith("-") and
+           (i == 0 or not sargs[i - 1].startswith("-"))]
+    check("k8s shards: one patch argument", len(pos) == 1, f"{pos}")
+    pm = sunder(pos[0]) if pos else None
+    cm = pm and pm[1].get("configMap", {}).get("name")
+    check("k8s shards: the patch is a file of a mounted ConfigMap", bool(cm), f"{pos} {pm}")
+    if cm:
+        key = os.path.relpath(pos[0], pm[0])
+        check(f"k8s shards: the patch '{key}' is a key of ConfigMap {cm} (README)",
+              key in configmaps.get(cm, set()), f"documented {configmaps.get(cm)}")
+    outs = option(sargs, "-o") + option(sargs, "--output")
+    om = sunder(outs[0]) if len(outs) == 1 else None
+    check("k8s shards: -o OUT is below the mount of lattice-out",
+          om is not None and outs[0] != om[0] and
+          om[1].get("persistentVolumeClaim", {}).get("claimName") == "lattice-out", f"{outs} {om}")
+    check("k8s: lattice-out is ReadWriteMany (the shards share it)", "ReadWriteMany" in
+          claims.get("lattice-out", {}).get("spec", {}).get("accessModes", []))
+    thr = option(sargs, "--threads")
+    if thr:
+        cpu = str(sc_.get("resources", {}).get("requests", {}).get("cpu"))
+        check("k8s shards: --threads matches the CPU request", thr == [cpu], f"{thr} vs {cpu}")
+
+    # The assembly: one pod, the same claim, the same OUT.
+    check("k8s assemble: one completion, not Indexed", asp.get("completions", 1) == 1 and
+          asp.get("parallelism", 1) == 1 and asp.get("completionMode", "NonIndexed") == "NonIndexed")
+    aargs, aunder, _ = pod_checks("k8s assemble", asp["template"], helpdir, "lattice-assemble",
+                                  {}, claims, [], sub="assemble", configmaps=configmaps)
+    apos = [a for a in aargs if not a.startswith("-")]
+    check("k8s assemble: assembles the shards' OUT", apos == outs, f"{apos} != {outs}")
+    am = aunder(apos[0]) if apos else None
+    check("k8s assemble: OUT is on the same claim, mounted where the shards mount it",
+          am is not None and om is not None and am[0] == om[0] and
+          am[1].get("persistentVolumeClaim", {}).get("claimName") ==
+          om[1].get("persistentVolumeClaim", {}).get("claimName"), f"{am} {om}")
+
+    # The order, documented: wait for the shard Job, then apply the assembly.
+    text = re.sub(r"\\\n", " ", readme)
+    w = text.find(f"kubectl wait --for=condition=complete job/{sh['metadata']['name']}")
+    a = text.find("assemble.yaml", w)
+    check("k8s: the README waits for the shard Job, then applies assemble.yaml", 0 <= w < a,
+          f"wait at {w}, apply at {a}")
+    check("k8s: the README shows the assembly's log", f"kubectl logs job/{asm['metadata']['name']}" in text)
+
+
+# ---- Open Job Description -----------------------------------------------------
+
+OJD_TEMPLATE = os.path.join("deploy", "openjd", "lattice-export.template.yaml")
+OJD_REF = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
+OJD_TYPES = ("STRING", "PATH", "INT", "FLOAT")
+
+
+def ojd_load(repo):
+    import yaml
+    with open(os.path.join(repo, OJD_TEMPLATE)) as f:
+        return yaml.safe_load(f)
+
+
+def ojd_strings(node):
+    """Every string in NODE (a parsed template), depth first."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for v in node.values():
+            yield from ojd_strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from ojd_strings(v)
+
+
+def ojd_action(step):
+    a = step.get("script", {}).get("actions", {}).get("onRun", {})
+    return [str(a.get("command", ""))] + [str(x) for x in a.get("args", [])]
+
+
+def ojd(repo, helpdir):
+    t = ojd_load(repo)
+    check("ojd: specificationVersion jobtemplate-2023-09",
+          t.get("specificationVersion") == "jobtemplate-2023-09", f"{t.get('specificationVersion')}")
+    check("ojd: extensions holds TASK_CHUNKING", "TASK_CHUNKING" in (t.get("extensions") or []),
+          f"{t.get('extensions')}")
+    check("ojd: the job has a name", bool(t.get("name")))
+    params = {p["name"]: p for p in t.get("parameterDefinitions", [])}
+    check("ojd: job parameter names are unique",
+          len(params) == len(t.get("parameterDefinitions", [])))
+    for name, p in params.items():
+        check(f"ojd: parameter {name} has a type of 2023-09", p.get("type") in OJD_TYPES,
+              f"{p.get('type')}")
+        if p.get("type") == "INT" and "default" in p:
+            check(f"ojd: parameter {name}'s default is an integer >= minValue",
+                  isinstance(p["default"], int) and p["default"] >= p.get("minValue", p["default"]))
+    refs = set()
+    for text in ojd_strings(t):
+        for r in OJD_REF.findall(text):
+            refs.add(r)
+            check(f"ojd: {{{{{r}}}}} is a job or task parameter reference",
+                  re.fullmatch(r"(Raw)?Param\.\w+|Task\.(Raw)?Param\.\w+", r), r)
+    used = {r.split(".")[-1] for r in refs if re.fullmatch(r"(Raw)?Param\.\w+", r)}
+    check("ojd: every {{Param.X}} is a defined job parameter", used <= set(params),
+          f"undefined {sorted(used - set(params))}")
+    check("ojd: every job parameter is used", set(params) <= used, f"unused {sorted(set(params) - used)}")
+    steps = {s["name"]: s for s in t.get("steps", [])}
+    check("ojd: two steps, Export and Assemble", set(steps) == {"Export", "Assemble"} and
+          len(t.get("steps", [])) == 2, f"{list(steps)}")
+    for s in t.get("steps", []):
+        for d in s.get("dependencies", []):
+            check(f"ojd: {s['name']} depends on a step of the template", d.get("dependsOn") in steps,
+                  f"{d}")
+        tps = {p["name"]: p for p in s.get("parameterSpace", {}).get("taskParameterDefinitions", [])}
+        for text in ojd_strings(s):
+            for r in OJD_REF.findall(text):
+                if r.startswith("Task."):
+                    check(f"ojd: {s['name']}: {{{{{r}}}}} is a task parameter of the step",
+                          r.split(".")[-1] in tps, f"{sorted(tps)}")
+    if set(steps) != {"Export", "Assemble"}:
+        return
+    ex, asm = steps["Export"], steps["Assemble"]
+    tps = ex.get("parameterSpace", {}).get("taskParameterDefinitions", [])
+    check("ojd: Export has one task parameter, a CHUNK[INT]",
+          len(tps) == 1 and tps[0].get("type") == "CHUNK[INT]", f"{tps}")
+    if not tps:
+        return
+    tp = tps[0]
+    ch = tp.get("chunks", {})
+    check("ojd: its chunks are CONTIGUOUS (a chunk is one range a-b)",
+          ch.get("rangeConstraint") == "CONTIGUOUS", f"{ch}")
+    dtc = ch.get("defaultTaskCount")
+    m = OJD_REF.fullmatch(str(dtc))
+    check("ojd: defaultTaskCount is a positive integer or an INT parameter",
+          (isinstance(dtc, int) and dtc >= 1) or
+          (m and params.get(m.group(1).split(".")[-1], {}).get("type") == "INT" and
+           params[m.group(1).split(".")[-1]].get("minValue", 0) >= 1), f"{dtc}")
+    argv = ojd_action(ex)
+    check("ojd: Export runs lattice export", argv[:2] == ["lattice", "export"], f"{argv[:2]}")
+    args = argv[2:]
+    flags_known("ojd Export", args, helpdir, "lattice-export")
+    check("ojd: Export's --shard is the chunk ({{Task.Param.%s}})" % tp["name"],
+          [OJD_REF.sub(lambda m: m.group(1).replace(" ", ""), a) for a in option(args, "--shard")] ==
+          [f"Task.Param.{tp['name']}"], f"{option(args, '--shard')}")
+    check("ojd: Export's --frames is the whole range the chunks come from",
+          option(args, "--frames") == [str(tp.get("range"))], f"{option(args, '--frames')} vs {tp.get('range')}")
+    fr = OJD_REF.fullmatch(str(tp.get("range")))
+    fp = params.get(fr.group(1).split(".")[-1], {}) if fr else {}
+    check("ojd: the range's default is one range FIRST-LAST (what --frames takes)",
+          re.fullmatch(r"\d+-\d+", str(fp.get("default", ""))), f"{fp}")
+    check("ojd: no --replace (refused with --shard)", "--replace" not in args)
+    outs = option(args, "-o") + option(args, "--output")
+    pos = [a for i, a in enumerate(args) if not a.startswith("-") and
+           (i == 0 or not args[i - 1].startswith("-"))]
+    check("ojd: Export has one patch argument, a PATH parameter", len(pos) == 1 and
+          params.get(pos[0].strip("{} ").split(".")[-1], {}).get("type") == "PATH", f"{pos}")
+    check("ojd: -o OUT is a PATH parameter", len(outs) == 1 and
+          params.get(outs[0].strip("{} ").split(".")[-1], {}).get("type") == "PATH", f"{outs}")
+    check("ojd: Assemble depends on Export",
+          {"dependsOn": "Export"} in (asm.get("dependencies") or []), f"{asm.get('dependencies')}")
+    check("ojd: Assemble runs once (no parameter space)", "parameterSpace" not in asm)
+    aargv = ojd_action(asm)
+    check("ojd: Assemble runs lattice assemble", aargv[:2] == ["lattice", "assemble"], f"{aargv[:2]}")
+    flags_known("ojd Assemble", aargv[2:], helpdir, "lattice-assemble")
+    check("ojd: Assemble assembles Export's OUT", [a for a in aargv[2:] if not a.startswith("-")] == outs,
+          f"{aargv[2:]} vs {outs}")
+
+
+def ojd_tasks(repo, step_name, values):
+    """Prints each task's command line of STEP: job parameters from VALUES
+    (defaults otherwise), the CHUNK[INT] range cut into contiguous chunks of
+    defaultTaskCount frames, as a scheduler without adaptive sizing does."""
+    t = ojd_load(repo)
+    params = {p["name"]: str(p.get("default", "")) for p in t.get("parameterDefinitions", [])}
+    params.update(values)
+
+    def fmt(text, task=None):
+        def one(m):
+            r = m.group(1)
+            name = r.split(".")[-1]
+            if r.startswith("Task."):
+                return task[name]
+            return params[name]
+        return OJD_REF.sub(one, str(text))
+
+    step = [s for s in t["steps"] if s["name"] == step_name][0]
+    argv = ojd_action(step)
+    tps = step.get("parameterSpace", {}).get("taskParameterDefinitions", [])
+    tasks = [{}]
+    if tps:
+        tp = tps[0]
+        first, last = (int(x) for x in fmt(tp["range"]).split("-"))
+        size = int(fmt(tp["chunks"]["defaultTaskCount"]))
+        tasks = [{tp["name"]: f"{a}-{min(a + size - 1, last)}"} for a in range(first, last + 1, size)]
+    for task in tasks:
+        sys.stdout.write("".join(fmt(w, task) + "\0" for w in argv) + "\0")
+
+
+def shard_count(repo):
+    docs = load_yaml(os.path.join(repo, "deploy", "kubernetes", "shards.yaml"))
+    spec = by_kind(docs, "Job")[0]["spec"]
+    env = {e["name"]: e.get("value") for e in spec["template"]["spec"]["containers"][0].get("env", [])}
+    print(spec["completions"], env.get("LATTICE_SHARD_COUNT"))
 
 
 # ---- systemd ------------------------------------------------------------------
@@ -329,6 +633,10 @@ def units(repo, helpdir):
 
 
 def k8s_argv(repo, prog, init):
+    if prog in ("shards", "assemble"):  # the Jobs
+        docs = load_yaml(os.path.join(repo, "deploy", "kubernetes", prog + ".yaml"))
+        c = by_kind(docs, "Job")[0]["spec"]["template"]["spec"]["containers"][0]
+        return [str(a) for a in c["command"] + c.get("args", [])]
     path = os.path.join(repo, "deploy", "kubernetes",
                         "coordinator.yaml" if prog == "coordinator" else "workers.yaml")
     docs = load_yaml(path)
@@ -389,6 +697,16 @@ def docs(repo, helpdir):
     start = text.find("## A cluster across three machines with systemd")
     check("docs/operations.md has the systemd and Kubernetes sections",
           start >= 0 and "## The same on Kubernetes" in text[start:])
+    for sec in ("## Shards and assemble", "## Shards on Slurm", "## Shards with Open Job Description"):
+        check(f"docs/operations.md has '{sec[3:]}'", sec in text)
+    m = re.search(r"## A cluster across three machines with systemd\n.*?```sh\n(.*?)```", text, re.S)
+    lines = m.group(1).strip("\n").splitlines() if m else []
+    check("docs/operations.md: the systemd cluster is ten lines of commands", len(lines) == 10 and
+          not [ln for ln in lines if not ln.strip() or ln.rstrip().endswith("\\")], f"{len(lines)}")
+    for f in ("deploy/kubernetes/shards.yaml", "deploy/kubernetes/assemble.yaml",
+              "deploy/slurm/export.sbatch", "deploy/slurm/assemble.sbatch",
+              "deploy/openjd/lattice-export.template.yaml"):
+        check(f"docs/operations.md names {f}", f in text)
     for prog, flags in doc_commands(text[start:] if start >= 0 else ""):
         seen += 1
         unknown = sorted(set(flags) - help_flags(helpdir, prog))
@@ -430,6 +748,12 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "k8s":
         k8s(sys.argv[2], sys.argv[3])
+    elif cmd == "ojd":
+        ojd(sys.argv[2], sys.argv[3])
+    elif cmd == "ojd-tasks":
+        ojd_tasks(sys.argv[2], sys.argv[3], dict(a.split("=", 1) for a in sys.argv[4:]))
+    elif cmd == "shard-count":
+        shard_count(sys.argv[2])
     elif cmd == "units":
         units(sys.argv[2], sys.argv[3])
     elif cmd == "docs":

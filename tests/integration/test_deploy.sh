@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The files users copy from deploy/: systemd units (systemd-analyze verify),
-# Kubernetes manifests (structure and cross-references, with PyYAML), the
-# Containerfile (packages exist in Debian 12, non-root, the three programs),
-# and every option they and deploy/'s READMEs use against the programs'
-# --help. The command lines of the units and of the manifests are then run
-# for real on 127.0.0.1, paths mapped into a temporary directory: a
-# coordinator, a worker and a small export each. No image is built and no
-# cluster is used. Checks that need a missing tool are skipped with a message.
+# Kubernetes manifests and the Open Job Description template (structure and
+# cross-references, with PyYAML), the Containerfile (packages exist in Debian
+# 12, non-root, the three programs), and every option they and deploy/'s
+# READMEs use against the programs' --help. The command lines of the units and
+# of the manifests are then run for real on 127.0.0.1, paths mapped into a
+# temporary directory: a coordinator, a worker and a small export each; then
+# the shard Job's command once per index and the assemble Job's, and the
+# template's tasks, each assembled export equal to a plain `lattice export`.
+# No image is built and no cluster or scheduler is used. Checks that need a
+# missing tool are skipped with a message.
 # Usage: test_deploy.sh LATTICE REPO_ROOT COORDINATOR WORKER LX_PEER FAULTY_WORKER
 set -uo pipefail
 lattice=$1
@@ -32,10 +35,12 @@ mkdir -p "$help"
 "$coordinator" --help >"$help/coordinator"
 "$worker" --help >"$help/worker"
 for sub in check compile export verify submit status watch cancel workers rerender keygen eval \
-    blocks; do
+    blocks assemble; do
     "$lattice" "$sub" --help >"$help/lattice-$sub"
+    ok "lattice $sub --help: exit 0" test $? -eq 0
 done
 ok "the help texts list options" grep -q -- "--allow-output" "$help/coordinator"
+ok "lattice export --help lists --shard" grep -q -- "--shard" "$help/lattice-export"
 
 # py_checks NAME ARGS...: runs deploy_check.py and counts each PASS/FAIL line.
 py_checks() {
@@ -93,12 +98,18 @@ else
     skip "systemd-analyze is missing: unit files not verified"
 fi
 
-# ---- Kubernetes ------------------------------------------------------------------
+# ---- Kubernetes and Open Job Description ------------------------------------------
 $have_yaml && py_checks "kubernetes" k8s "$root" "$help"
+$have_yaml && py_checks "Open Job Description" ojd "$root" "$help"
 
 # ---- documentation ----------------------------------------------------------------
 $have_python && py_checks "docs" docs "$root" "$help"
-ok "deploy/README.md says shards are coming" grep -q "oming with shards" "$root/deploy/README.md"
+for f in kubernetes/shards.yaml kubernetes/assemble.yaml openjd/lattice-export.template.yaml \
+    slurm/export.sbatch slurm/assemble.sbatch; do
+    ok "deploy/README.md names $f" grep -qF "$f" "$root/deploy/README.md"
+done
+ok "deploy/README.md no longer says shards are coming" bash -c \
+    "! grep -qi 'coming with shards' '$root/deploy/README.md' '$root/deploy/kubernetes/README.md'"
 
 # ---- Containerfile ----------------------------------------------------------------
 if $have_python; then
@@ -239,6 +250,119 @@ if $have_yaml; then
     admin=(--secret-key "$d/made/admin.secret" --server-key "$d/made/coordinator.public")
     run_pair k8s pod-1 "${subs[@]}" /var/lib/lattice="$d/state" /srv/lattice/out="$d/out" \
         '$(POD_NAME)'=pod-1
+fi
+
+# ---- shards: the Jobs' and the template's command lines, run ------------------------
+# A small export (appended to each command line) in three ways: plain, as the
+# Indexed Job's pods and the assemble Job run it, and as a scheduler runs the
+# template's tasks. The assembled exports must equal the plain one: metadata.json
+# field for field but "exportedAt" and "run", every file byte for byte.
+small=(--frames 0-9 --config "$tmp/tiny.json")
+same_export() { # same_export A B
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, os, sys
+a, b = sys.argv[1:3]
+ma, mb = (json.load(open(os.path.join(d, "metadata.json"))) for d in (a, b))
+for m in (ma, mb):
+    m.pop("exportedAt", None)
+    m.pop("run", None)
+bad = sorted(k for k in set(ma) | set(mb) if ma.get(k) != mb.get(k))
+if bad:
+    sys.exit(f"metadata.json differs in {bad}")
+def files(d):
+    return sorted(os.path.relpath(os.path.join(dp, f), d) for dp, dns, fs in os.walk(d)
+                  for f in fs if not os.path.relpath(os.path.join(dp, f), d).startswith(".lattice"))
+fa, fb = files(a), files(b)
+if fa != fb:
+    sys.exit(f"other files: {sorted(set(fa) ^ set(fb))[:5]}")
+for f in fa:
+    if f != "metadata.json" and open(os.path.join(a, f), "rb").read() != open(os.path.join(b, f), "rb").read():
+        sys.exit(f"{f} differs")
+PY
+}
+out_of() { # out_of ARGS...: the value of -o
+    while (($#)); do [[ $1 == -o ]] && { echo "$2"; return; }; shift; done
+}
+if $have_yaml; then
+    plain=$tmp/plain
+    expect "shards: a plain export to compare with" 0 \
+        "$lattice" export "$root/examples/orbit-cards.patch.json" -o "$plain" "${small[@]}"
+
+    # Kubernetes: the patch from the ConfigMap, OUT on lattice-out.
+    d=$tmp/run-shards
+    # A ConfigMap's files as the kubelet lays them out: links into ..data.
+    mkdir -p "$d/out" "$d/patch/..2026_01_01_00_00_00.000000001"
+    cp "$root/examples/orbit-cards.patch.json" "$d/patch/..2026_01_01_00_00_00.000000001/patch.json"
+    ln -s ..2026_01_01_00_00_00.000000001 "$d/patch/..data"
+    ln -s ..data/patch.json "$d/patch/patch.json"
+    read -r completions count < <(/usr/bin/python3 "$check_py" shard-count "$root")
+    ok "k8s shards: $completions completions, LATTICE_SHARD_COUNT $count" test "$completions" -gt 1
+    argv_of k8s-job shards "$root" /etc/lattice/patch="$d/patch" /srv/lattice/out="$d/out"
+    shard=("${args[@]}" "${small[@]}")
+    out=$(out_of "${shard[@]}")
+    argv_of k8s-job assemble "$root" /srv/lattice/out="$d/out"
+    assemble=("${args[@]}")
+    ok "k8s assemble: assembles the shards' OUT ($out)" test -n "$out" -a "${assemble[-1]}" == "$out"
+    run_index() { # run_index I: one pod of the Indexed Job
+        env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX="$1" LATTICE_SHARD_COUNT="$count" \
+            "$lattice" "${shard[@]}" >"$d/shard-$1.log" 2>&1
+    }
+    expect "k8s shards: --shard auto without JOB_COMPLETION_INDEX exits 2" 2 \
+        env -u JOB_COMPLETION_INDEX -u SLURM_ARRAY_TASK_ID "$lattice" "${shard[@]}"
+    # Every index but the last at once, into one OUT, as parallelism does.
+    spids=()
+    for ((i = 0; i < completions - 1; i++)); do
+        run_index "$i" &
+        spids+=($!)
+    done
+    for i in "${!spids[@]}"; do
+        wait "${spids[$i]}"
+        rc=$?
+        ok "k8s shards: index $i of $completions completes (exit $rc)" test $rc -eq 0
+        ((rc)) && sed 's/^/  | /' "$d/shard-$i.log" | tail -5 >&2
+    done
+    ok "k8s shards: no shard writes metadata.json" test ! -e "$out/metadata.json"
+    expect "k8s assemble: before the last index, exit 1" 1 "$lattice" "${assemble[@]}"
+    ok "k8s assemble: and names what is missing with the command that redoes it" \
+        grep -q "redo: " "$tmp/err"
+    last=$((completions - 1))
+    run_index "$last"
+    ok "k8s shards: the last index completes" test $? -eq 0
+    run_index 0
+    ok "k8s shards: a complete index run again exits 0" test $? -eq 0
+    expect "k8s assemble: exit 0" 0 "$lattice" "${assemble[@]}"
+    ok "k8s assemble: says what it assembled" grep -q "^assembled " "$tmp/out"
+    expect "k8s assemble: the export verifies" 0 "$lattice" verify "$out"
+    ok "k8s: the assembled export equals a plain lattice export" same_export "$plain" "$out"
+
+    # Open Job Description: each task of Export (chunks of 3 of frames 0-9), then Assemble.
+    d=$tmp/run-ojd
+    mkdir -p "$d"
+    vals=(PatchFile="$root/examples/orbit-cards.patch.json" OutputDir="$d/out" Frames=0-9 ChunkSize=3)
+    task=() spids=() names=()
+    while IFS= read -r -d '' w; do
+        if [[ -n $w ]]; then
+            task+=("$w")
+            continue
+        fi
+        "$lattice" "${task[@]:1}" --config "$tmp/tiny.json" >"$d/task-${#spids[@]}.log" 2>&1 &
+        spids+=($!)
+        names+=("${task[*]: -1}")
+        task=()
+    done < <(/usr/bin/python3 "$check_py" ojd-tasks "$root" Export "${vals[@]}")
+    ok "ojd: Export makes 4 tasks of frames 0-9" test "${#spids[@]}" -eq 4
+    for i in "${!spids[@]}"; do
+        wait "${spids[$i]}"
+        rc=$?
+        ok "ojd: task --shard ${names[$i]} completes (exit $rc)" test $rc -eq 0
+        ((rc)) && sed 's/^/  | /' "$d/task-$i.log" | tail -5 >&2
+    done
+    task=()
+    while IFS= read -r -d '' w; do [[ -n $w ]] && task+=("$w"); done \
+        < <(/usr/bin/python3 "$check_py" ojd-tasks "$root" Assemble "${vals[@]}")
+    expect "ojd: Assemble exits 0" 0 "$lattice" "${task[@]:1}"
+    expect "ojd: the export verifies" 0 "$lattice" verify "$d/out"
+    ok "ojd: the assembled export equals a plain lattice export" same_export "$plain" "$d/out"
 fi
 
 if ((${#skipped[@]})); then
