@@ -73,7 +73,8 @@ static void s_help(FILE *out)
                  "Exit status: 0 exported, 1 the patch or settings have errors (a resolution\n"
                  "the memory available cannot hold included) or rendering failed, 2 usage or I/O "
                  "problem (OUT unusable, storage failing), 130\n"
-                 "interrupted (run the same command again to resume).\n");
+                 "interrupted (Ctrl-C), 143 terminated (SIGTERM: scancel, a pod's deletion);\n"
+                 "both finish the frames in hand first: run the same command again to resume.\n");
 }
 
 typedef struct {
@@ -127,12 +128,17 @@ static bool s_count(const char *flag, const char *v, long max, uint32_t *out)
     return true;
 }
 
-static void s_on_sigint(int sig)
+/* The signal that stopped the export: SIGINT (Ctrl-C) or SIGTERM (what
+ * Slurm's scancel, Kubernetes and systemd send before they kill). */
+static volatile sig_atomic_t s_stopped_by;
+
+static void s_on_stop(int sig)
 {
-    (void)sig;
     cli_interrupted = 1;
-    /* A second Ctrl-C stops at once. */
+    s_stopped_by = sig;
+    /* A second one stops at once. */
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
 }
 
 /* The cores this process may run on. */
@@ -416,16 +422,18 @@ int cmd_export(int argc, char **argv)
     pthread_t *wth = calloc(workers, sizeof *wth);
     uint32_t started = 0;
     export_summary_t sum = {0};
-    struct sigaction sa = {0}, old_sa;
-    sa.sa_handler = s_on_sigint;
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = s_on_stop;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_sa);
-    /* Ctrl-C is this thread's: the coordinator and worker threads start
-     * with SIGINT blocked, so no blocking call of theirs is interrupted
-     * and the drain goes as the protocol says. */
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    /* Ctrl-C and SIGTERM are this thread's: the coordinator and worker
+     * threads start with them blocked, so no blocking call of theirs is
+     * interrupted and the drain goes as the protocol says. */
     sigset_t sigint, old_mask;
     sigemptyset(&sigint);
     sigaddset(&sigint, SIGINT);
+    sigaddset(&sigint, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigint, &old_mask);
     if (!wt || !wth || pthread_create(&coord, NULL, s_coord_main, &ct) != 0) {
         snprintf(sum.error, sizeof sum.error, "cannot start the coordinator");
@@ -462,7 +470,8 @@ int cmd_export(int argc, char **argv)
             rc = CLI_USAGE;
         }
         if (rc == CLI_INTERRUPTED)
-            fprintf(stderr, "\nlattice export: interrupted: finishing the frames in hand\n");
+            fprintf(stderr, "\nlattice export: %s: finishing the frames in hand\n",
+                    s_stopped_by == SIGTERM ? "terminated" : "interrupted");
         /* Workers finish the frame in hand and deliver it before they go. */
         atomic_store(&stop_workers, 1);
         for (uint32_t i = 0; i < started; i++)
@@ -473,7 +482,8 @@ int cmd_export(int argc, char **argv)
         pthread_join(coord, NULL);
     }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    sigaction(SIGINT, &old_sa, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     free(wt);
     free(wth);
     zmq_ctx_term(ctx);
@@ -514,7 +524,8 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "lattice export: %s\n", sum.error);
     cli_export_request_release(&req);
     close(lock);
-    return rc;
+    /* 128 + the signal, as a shell reports it. */
+    return rc == CLI_INTERRUPTED && s_stopped_by == SIGTERM ? 128 + SIGTERM : rc;
 }
 
 /* verify --json: the report as one object. Each problem is a line of the

@@ -116,6 +116,28 @@ ok "... the same manifest" same_manifest "$out" "$tmp/ref"
 ok "... the same files" same_files "$out" "$tmp/ref"
 ok "no temporary file is left" test -z "$(find "$out" -name '.*.tmp-*' -o -name '.*.a[0-9]*')"
 
+# 4b. SIGTERM (scancel, a pod's deletion) drains like Ctrl-C: the frames in
+#     hand are finished and journaled, the exit status is 143.
+out=$tmp/d2
+"$lattice" export "$patch" -o "$out" "${common[@]}" --shard 0/2 --chunk 1 >"$tmp/term.out" 2>&1 &
+pids=($!)
+journal=$out/.lattice/shards/0-14/progress.jsonl
+for _ in $(seq 600); do
+    n=$(grep -c '^{"frame":' "$journal" 2>/dev/null)
+    [[ ${n:-0} -ge 2 ]] && break
+    sleep 0.05
+done
+kill -TERM "${pids[0]}"
+wait "${pids[0]}"
+ok "SIGTERM exits 143" test $? -eq 143
+pids=()
+ok "... after finishing the frames in hand" grep -q "terminated: finishing the frames in hand" "$tmp/term.out"
+done_n=$(sed -n 's/.*stopped with \([0-9]*\) of 15 frames.*/\1/p' "$tmp/term.out")
+ok "... saying how many frames are in" test -n "$done_n"
+ok "... each of them journaled" test "$(grep -c '^{"frame":' "$journal")" -eq "${done_n:--1}"
+expect "re-run the terminated shard" 0 shard "$out" 0/2
+ok "... renders only the rest" grep -q "($((15 - ${done_n:-0})) rendered)" "$tmp/out"
+
 # 5. A complete shard re-run touches nothing; a damaged file is found by
 #    assemble and rendered again by its shard.
 out=$tmp/e
