@@ -45,6 +45,19 @@ static bool s_from_env(long long *i, long long *n)
         }
         return true;
     }
+    if (slurm && getenv("LATTICE_SHARD_COUNT")) {
+        /* A count given: the task ids are the shard numbers (a redo of one
+         * task, --array=5, is still slice 5 of the count). */
+        if (!s_int(getenv("LATTICE_SHARD_COUNT"), 1, SHARDS_MAX, n) ||
+            !s_int(slurm, 0, *n - 1, i)) {
+            fprintf(stderr,
+                    "lattice export: --shard auto: SLURM_ARRAY_TASK_ID is '%s' and "
+                    "LATTICE_SHARD_COUNT is '%s'; with a count, task ids are 0 to count - 1\n",
+                    slurm, getenv("LATTICE_SHARD_COUNT"));
+            return false;
+        }
+        return true;
+    }
     if (slurm) {
         long long id, lo, hi, count;
         if (!s_int(slurm, 0, INT32_MAX, &id) ||

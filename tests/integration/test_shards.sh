@@ -167,6 +167,13 @@ expect "auto from a Slurm array" 0 env SLURM_ARRAY_TASK_ID=6 SLURM_ARRAY_TASK_MI
     SLURM_ARRAY_TASK_MAX=6 SLURM_ARRAY_TASK_COUNT=3 \
     "$lattice" export "$patch" -o "$out" "${common[@]}" --shard auto
 ok "... task 6 of 4-6 is shard 2/3" test -s "$out/.lattice/shards/20-29/manifest.jsonl"
+expect "auto from a Slurm task with a count" 0 env SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_MIN=0 \
+    SLURM_ARRAY_TASK_MAX=0 SLURM_ARRAY_TASK_COUNT=1 LATTICE_SHARD_COUNT=3 \
+    "$lattice" export "$patch" -o "$out" "${common[@]}" --shard auto
+ok "... task 0 of a count of 3 is shard 0/3, not the whole export" \
+    test -s "$out/.lattice/shards/0-9/manifest.jsonl" -a ! -e "$out/metadata.json"
+expect "a Slurm task beyond the count" 2 env SLURM_ARRAY_TASK_ID=3 LATTICE_SHARD_COUNT=3 \
+    "$lattice" export "$patch" -o "$out" "${common[@]}" --shard auto
 expect "auto without an engine" 2 env -u JOB_COMPLETION_INDEX -u SLURM_ARRAY_TASK_ID \
     "$lattice" export "$patch" -o "$out" "${common[@]}" --shard auto
 ok "... says what it looked for" grep -q "JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID" "$tmp/err"
