@@ -24,21 +24,20 @@
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: lattice assemble OUT [--rehash] [--json]\n\n"
-            "Merges the shards of an export (`lattice export --shard`, run by Slurm, a\n"
-            "Kubernetes Indexed Job, Open Job Description or by hand) into OUT's\n"
-            "metadata.json: the same, field for field but exportedAt and run, as one\n"
-            "`lattice export` of the same patch and settings. Each frame's files are\n"
-            "checked against the journal of the shard that wrote them: a file whose\n"
-            "size, times and inode are as recorded is trusted, any other is re-hashed.\n"
-            "When frames are missing it writes nothing and names every shard or range\n"
-            "that lacks frames, with the command that renders it again.\n\n"
-            "  --rehash   re-hash every file, trusting no recorded stamp\n"
-            "  --json     print the result as one JSON object on stdout\n\n"
-            "Exit status: 0 assembled (or OUT is already a complete export), 1 frames\n"
-            "are missing or damaged, 2 usage, or OUT holds no shards, shards of more\n"
-            "than one export, or cannot be read.\n");
+    fprintf(out, "usage: lattice assemble OUT [--rehash] [--json]\n\n"
+                 "Merges the shards of an export (`lattice export --shard`, run by Slurm, a\n"
+                 "Kubernetes Indexed Job, Open Job Description or by hand) into OUT's\n"
+                 "metadata.json: the same, field for field but exportedAt and run, as one\n"
+                 "`lattice export` of the same patch and settings. Each frame's files are\n"
+                 "checked against the journal of the shard that wrote them: a file whose\n"
+                 "size, times and inode are as recorded is trusted, any other is re-hashed.\n"
+                 "When frames are missing it writes nothing and names every shard or range\n"
+                 "that lacks frames, with the command that renders it again.\n\n"
+                 "  --rehash   re-hash every file, trusting no recorded stamp\n"
+                 "  --json     print the result as one JSON object on stdout\n\n"
+                 "Exit status: 0 assembled (or OUT is already a complete export), 1 frames\n"
+                 "are missing or damaged, 2 usage, or OUT holds no shards, shards of more\n"
+                 "than one export, or cannot be read.\n");
 }
 
 /* A shard directory and what assemble found of it. */
@@ -203,8 +202,10 @@ static void s_report_gaps(const lx_manifest_t *m, const lx_export_plan_t *plan,
         lx_strbuf_init(&redo, NULL);
         s_redo(s->command, spec, &redo);
         s_gap(list, spec, s->first, s->last,
-              s->running ? "running" : s->sealed ? "damaged" : "incomplete", s->done,
-              redo.buf ? redo.buf : "");
+              s->running  ? "running"
+              : s->sealed ? "damaged"
+                          : "incomplete",
+              s->done, redo.buf ? redo.buf : "");
         lx_strbuf_release(&redo);
     }
     /* Missing frames outside every shard: no shard has run for them. The
@@ -215,7 +216,7 @@ static void s_report_gaps(const lx_manifest_t *m, const lx_export_plan_t *plan,
         for (int64_t f = shards[i].first; f <= shards[i].last && f <= plan->last; f++)
             if (f >= plan->first)
                 covered[f - plan->first] = 1;
-#define GAP(f) (!lx_manifest_has_frame(m, f) && !covered[(f) - plan->first])
+#define GAP(f) (!lx_manifest_has_frame(m, f) && !covered[(f)-plan->first])
     for (int64_t f = plan->first; covered && f <= plan->last; f++) {
         if (!GAP(f))
             continue;
@@ -341,8 +342,7 @@ int cmd_assemble(int argc, char **argv)
 
     /* The hash names a file: 64 hex digits, nothing a crafted journal could
      * turn into a path. */
-    bool hex = strlen(pr.program_hash) == 64 &&
-               strspn(pr.program_hash, "0123456789abcdef") == 64;
+    bool hex = strlen(pr.program_hash) == 64 && strspn(pr.program_hash, "0123456789abcdef") == 64;
     lx_program_t *p = hex ? s_program(out, pr.program_hash, &err) : NULL;
     if (!hex)
         lx_fail(&err, LX_E_INVALID, "the shards' journal names program '%.64s', not a hash",
@@ -415,8 +415,7 @@ int cmd_assemble(int argc, char **argv)
         } else {
             printf("assembled %s: frames %" PRId64 "-%" PRId64 " from %zu shard%s (%" PRIu64
                    " files trusted, %" PRIu64 " re-hashed) (verify with: lattice verify %s)\n",
-                   out, plan.first, plan.last, n, n == 1 ? "" : "s", st.trusted, st.rehashed,
-                   out);
+                   out, plan.first, plan.last, n, n == 1 ? "" : "s", st.trusted, st.rehashed, out);
         }
     }
     for (size_t i = 0; i < n; i++) {

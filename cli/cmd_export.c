@@ -464,8 +464,7 @@ int cmd_export(int argc, char **argv)
         }
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         if (ct.ready) {
-            rc = s_run_job(ctx, endpoint, &req, abs_out, shard, chunk, force, replace, false,
-                           &sum);
+            rc = s_run_job(ctx, endpoint, &req, abs_out, shard, chunk, force, replace, false, &sum);
         } else {
             snprintf(sum.error, sizeof sum.error, "%s", ct.err.message);
             rc = CLI_USAGE;
@@ -494,8 +493,8 @@ int cmd_export(int argc, char **argv)
     else if (rc == CLI_OK && shard)
         printf("%s shard %s of %s: frames %" PRId64 "-%" PRId64 " (%" PRId64 " rendered) in %.1f "
                "s; once every shard is done: lattice assemble %s\n",
-               sum.kept == sum.total ? "complete:" : "wrote", shard->spec, out, sum.first,
-               sum.last, sum.done - sum.kept, secs, out);
+               sum.kept == sum.total ? "complete:" : "wrote", shard->spec, out, sum.first, sum.last,
+               sum.done - sum.kept, secs, out);
     else if (rc == CLI_OK && sum.kept == sum.total)
         printf("%s is complete: frames %" PRId64 "-%" PRId64 ", nothing to render (verify with: "
                "lattice verify %s)\n",

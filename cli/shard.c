@@ -140,8 +140,8 @@ bool cli_shard_record(const char *out, const cli_shard_t *s, int argc, char **ar
     cJSON_AddItemToArray(args, cJSON_CreateString(cli_program));
     for (int k = 0; k < argc; k++)
         cJSON_AddItemToArray(
-            args, cJSON_CreateString(k > 0 && strcmp(argv[k - 1], "--shard") == 0 ? s->spec
-                                                                                   : argv[k]));
+            args,
+            cJSON_CreateString(k > 0 && strcmp(argv[k - 1], "--shard") == 0 ? s->spec : argv[k]));
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     bool ok = text && lx_path_join(dir, out, book) && lx_mkdirs(dir, &err) == LX_OK &&
@@ -156,8 +156,9 @@ bool cli_shard_record(const char *out, const cli_shard_t *s, int argc, char **ar
 /* s, quoted for a POSIX shell when it needs to be. */
 static void s_quoted(lx_strbuf_t *sb, const char *s)
 {
-    if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=/.,:@%") ==
-                  strlen(s)) {
+    if (*s &&
+        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=/.,:@%") ==
+            strlen(s)) {
         lx_strbuf_adds(sb, s);
         return;
     }

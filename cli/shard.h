@@ -22,7 +22,8 @@ typedef struct cli_shard {
  * contiguous, sizes within one frame of each other), "a-b" or "a" (these
  * frames), "auto" (i/N from JOB_COMPLETION_INDEX and LATTICE_SHARD_COUNT;
  * from SLURM_ARRAY_TASK_ID and LATTICE_SHARD_COUNT; or from a contiguous
- * Slurm array's SLURM_ARRAY_TASK_ID, _MIN, _MAX and _COUNT). False, said on stderr, when SPEC or the environment is wrong. */
+ * Slurm array's SLURM_ARRAY_TASK_ID, _MIN, _MAX and _COUNT). False, said on stderr, when SPEC or
+ * the environment is wrong. */
 bool cli_shard_resolve(const char *spec, int64_t first, int64_t last, cli_shard_t *s);
 
 /* Writes OUT/.lattice/shards/a-b/command.json: the working directory and

@@ -349,8 +349,9 @@ static bool s_target(coord_t *c, const co_peer_t *from, const lx_msg_t *m, co_jo
     bool same_program = ours && strcmp(pr.program_hash, j->program_hash) == 0;
     /* An export without a journal (made before there was one) is the same
      * export only with the same frames. */
-    bool same = same_program && (pr.journal || pr.shards ? strcmp(pr.settings_hash, settings) == 0
-                                            : strcmp(pr.config_hash, j->config_hash) == 0);
+    bool same =
+        same_program && (pr.journal || pr.shards ? strcmp(pr.settings_hash, settings) == 0
+                                                 : strcmp(pr.config_hash, j->config_hash) == 0);
     int64_t first = j->first, last = j->first + j->n - 1;
     *clear = ours && replace;
     *fresh = !same || replace;
@@ -458,8 +459,7 @@ static co_job_t *s_new_job(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         co_job_free(&j);
         return NULL;
     }
-    if (LX_MSG_HAS(m, shard) &&
-        co_job_slice(j, m->shard.v[0], m->shard.v[1], &err) != LX_OK) {
+    if (LX_MSG_HAS(m, shard) && co_job_slice(j, m->shard.v[0], m->shard.v[1], &err) != LX_OK) {
         co_error(c, from, err.code == LX_E_NOMEM ? "internal" : "bad_request", "%s", err.message);
         co_job_free(&j);
         return NULL;
@@ -609,8 +609,7 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
         /* The frames the export already holds, intact, are not rendered. */
         const char *book = submitted->book;
         lx_result_t rc =
-            fresh ? LX_OK
-                  : lx_resume_scan(plan, m->out, &book, 1, false, s_keep, &keep, &st, &err);
+            fresh ? LX_OK : lx_resume_scan(plan, m->out, &book, 1, false, s_keep, &keep, &st, &err);
         if (rc == LX_OK && !fresh)
             co_tx_log(&tx, LX_LOG_INFO,
                       "event=job_resumed job=%s kept=%" PRId64 " trusted_files=%" PRIu64
@@ -631,10 +630,11 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
                 co_output_journal(&roots, submitted, header.buf, header.len, fresh, &err) != LX_OK)
                 co_log(c, LX_LOG_WARN, "event=progress_journal_failed job=%s error=\"%s\"",
                        submitted->id, header.failed ? "out of memory" : err.message);
-            /* A shard leaves its program for `lattice assemble`. */
-            else if (submitted->shard &&
-                     co_output_shard_start(&roots, submitted, program.buf, program.len,
-                                           st.kept < submitted->n, &err) != LX_OK)
+            /* A shard leaves its program for `lattice assemble`, and is
+             * unsealed while it has frames to render. */
+            if (submitted->shard &&
+                co_output_shard_start(&roots, submitted, program.buf, program.len,
+                                      st.kept < submitted->n, &err) != LX_OK)
                 co_log(c, LX_LOG_WARN, "event=shard_start_failed job=%s error=\"%s\"",
                        submitted->id, err.message);
             /* Everything already there: the manifest is written now. */

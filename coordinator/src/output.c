@@ -381,7 +381,8 @@ static int64_t s_clear_books(int out)
                                         "lock"};
     int64_t removed = 0;
     int books = openat(out, LX_PROGRESS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int fd = books < 0 ? -1 : openat(books, "shards", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd =
+        books < 0 ? -1 : openat(books, "shards", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *e;
     int64_t a, b;

@@ -291,9 +291,9 @@ void co_job_free(co_job_t **j_p)
 lx_result_t co_job_slice(co_job_t *j, int64_t a, int64_t b, lx_error_t *err)
 {
     if (a < j->plan.first || b > j->plan.last || a > b)
-        return lx_fail(err, LX_E_INVALID,
-                       "shard %lld-%lld: the export's frames are %lld-%lld", (long long)a,
-                       (long long)b, (long long)j->plan.first, (long long)j->plan.last);
+        return lx_fail(err, LX_E_INVALID, "shard %lld-%lld: the export's frames are %lld-%lld",
+                       (long long)a, (long long)b, (long long)j->plan.first,
+                       (long long)j->plan.last);
     int64_t n = b - a + 1;
     co_frame_t *frames = calloc((size_t)n, sizeof *frames);
     co_audit_t *audits = j->audits ? calloc((size_t)n, sizeof *audits) : NULL;

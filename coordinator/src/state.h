@@ -94,8 +94,8 @@ typedef struct co_job {
      * books are OUT/.lattice/shards/<first>-<last> (lattice/progress.h). */
     bool shard;
     char book[LX_BOOK_MAX]; /* relative to out: ".lattice" or the shard's */
-    co_frame_t *frames;      /* n */
-    co_audit_t *audits;      /* n, or NULL without audits */
+    co_frame_t *frames;     /* n */
+    co_audit_t *audits;     /* n, or NULL without audits */
     co_block_t *blocks;
     size_t n_blocks, cap_blocks;
     int64_t hint; /* no pending frame below index hint */

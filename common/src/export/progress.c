@@ -624,8 +624,8 @@ static void s_index(const char *text, size_t len, int64_t first, int64_t last, s
             const char *end = memchr(line, '\n', (size_t)(text + len - line));
             if (!end)
                 break; /* a torn last line */
-            long long f = strncmp(line, "{\"frame\":", 9) == 0 ? strtoll(line + 9, NULL, 10)
-                                                               : first - 1;
+            long long f =
+                strncmp(line, "{\"frame\":", 9) == 0 ? strtoll(line + 9, NULL, 10) : first - 1;
             if (f >= first && f <= last) {
                 if (pass)
                     at[f - *lo] = (size_t)(line - text);
@@ -684,8 +684,9 @@ lx_result_t lx_progress_seal(int out_fd, const char *book, int64_t a, int64_t b,
 {
     /* The journal only: a stale manifest must never seal itself again. */
     int dir = lx_progress_book_open(out_fd, book, false);
-    int fd = dir < 0 ? -1
-                     : openat(dir, LX_PROGRESS_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = dir < 0
+                 ? -1
+                 : openat(dir, LX_PROGRESS_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     size_t len = 0;
     char *text = fd < 0 ? NULL : s_read_regular(fd, &len);
     size_t n = (size_t)(b - a + 1);
