@@ -661,6 +661,13 @@ static void s_on_rerender(coord_t *c, const co_peer_t *from, co_job_t *j, const 
         co_error(c, from, "busy", "job %s is still %s", j->id, co_job_state_names[j->state]);
         return;
     }
+    if (j->shard) {
+        co_error(c, from, "bad_request",
+                 "job %s is a shard, which has no metadata.json to repair: submit it again "
+                 "(it resumes from its journal), then assemble",
+                 j->id);
+        return;
+    }
     int64_t first = j->first, last = j->first + j->n - 1;
     if (LX_MSG_HAS(m, frames) && m->frames.n == 2) {
         first = m->frames.v[0] > first ? m->frames.v[0] : first;
