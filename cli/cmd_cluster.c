@@ -12,6 +12,7 @@
 #include "client.h"
 #include "lattice/digest.h"
 #include "lattice/export_config.h"
+#include "shard.h"
 
 static const char *const s_common_help =
     "  -c, --coordinator E  the coordinator (default: $LATTICE_COORDINATOR or\n"
@@ -117,6 +118,9 @@ static void s_submit_help(FILE *out)
             "                       its files first; an export of the same patch and\n"
             "                       settings is resumed and joined, never replaced\n"
             "  --force              write into a directory that holds other files\n"
+            "  --shard SPEC         render one slice of the export (i/N or a-b, as\n"
+            "                       lattice export --shard); assemble with lattice\n"
+            "                       assemble OUT\n"
             "  --audit RATE         render every chunk-boundary frame and a RATE share\n"
             "                       (0..1) of the others again on another worker and\n"
             "                       compare; 2 of 3 settle a disagreement, the odd worker\n"
@@ -135,7 +139,7 @@ static void s_submit_help(FILE *out)
 int cmd_submit(int argc, char **argv)
 {
     const char *path = NULL, *out = NULL, *frames = NULL, *artifacts = NULL, *config = NULL;
-    const char *endpoint = NULL, *output = "shared", *token = NULL;
+    const char *endpoint = NULL, *output = "shared", *token = NULL, *shard_spec = NULL;
     long timeout = 5000, chunk = 0, progress = 0;
     double audit = -1;
     bool wait = false, output_old = false, replace = false, force = false;
@@ -167,6 +171,8 @@ int cmd_submit(int argc, char **argv)
             config = argv[++i];
         } else if (strcmp(a, "--storage") == 0 && v) {
             output = argv[++i];
+        } else if (strcmp(a, "--shard") == 0 && v) {
+            shard_spec = argv[++i];
         } else if (strcmp(a, "--token") == 0 && v) {
             token = argv[++i];
         } else if (strcmp(a, "--chunk") == 0 && v) {
@@ -218,6 +224,23 @@ int cmd_submit(int argc, char **argv)
     int rc = cli_export_request(&args, "submit", &req);
     if (rc != CLI_OK)
         return rc;
+    /* A shard of the export the request plans (the coordinator plans the
+     * same); the whole export is no shard. */
+    cli_shard_t shard;
+    if (shard_spec && (strcmp(shard_spec, "auto") == 0 ||
+                       !cli_shard_resolve("submit", shard_spec, req.plan.first, req.plan.last, &shard))) {
+        if (strcmp(shard_spec, "auto") == 0)
+            fprintf(stderr, "lattice submit: --shard takes i/N or a-b (auto is for lattice "
+                            "export on a scheduler)\n");
+        cli_export_request_release(&req);
+        return CLI_USAGE;
+    }
+    if (shard_spec && shard.empty) {
+        printf("shard %s of frames %" PRId64 "-%" PRId64 " has no frames: nothing to submit\n",
+               shard.spec, req.plan.first, req.plan.last);
+        cli_export_request_release(&req);
+        return CLI_OK;
+    }
     char abs_out[PATH_MAX];
     if (!cli_absolute(out, abs_out, sizeof abs_out)) {
         cli_export_request_release(&req);
@@ -239,6 +262,9 @@ int cmd_submit(int argc, char **argv)
         LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
     if (artifacts)
         LX_MSG_SET(&m, artifacts, artifacts);
+    int64_t slice[2] = {shard_spec ? shard.first : 0, shard_spec ? shard.last : 0};
+    if (shard_spec && !shard.whole)
+        LX_MSG_SET(&m, shard, ((lx_i64s_t){slice, 2}));
     if (chunk)
         LX_MSG_SET(&m, chunk, (uint64_t)chunk);
     if (progress)

@@ -368,7 +368,7 @@ int cmd_export(int argc, char **argv)
     /* A shard plans the whole export and renders its slice. */
     cli_shard_t shard_s, *shard = NULL;
     if (rc == CLI_OK && shard_spec) {
-        if (!cli_shard_resolve(shard_spec, req.plan.first, req.plan.last, &shard_s)) {
+        if (!cli_shard_resolve("export", shard_spec, req.plan.first, req.plan.last, &shard_s)) {
             rc = CLI_USAGE;
         } else if (shard_s.empty) {
             printf("shard %s of frames %" PRId64 "-%" PRId64 " has no frames: nothing to "

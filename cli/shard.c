@@ -29,7 +29,7 @@ static bool s_int(const char *s, long long lo, long long hi, long long *out)
 }
 
 /* i/N from an engine's environment: false (said) when it has none. */
-static bool s_from_env(long long *i, long long *n)
+static bool s_from_env(const char *cmd, long long *i, long long *n)
 {
     const char *k8s = getenv("JOB_COMPLETION_INDEX");
     const char *slurm = getenv("SLURM_ARRAY_TASK_ID");
@@ -37,10 +37,10 @@ static bool s_from_env(long long *i, long long *n)
         if (!s_int(k8s, 0, SHARDS_MAX - 1, i) ||
             !s_int(getenv("LATTICE_SHARD_COUNT"), *i + 1, SHARDS_MAX, n)) {
             fprintf(stderr,
-                    "lattice export: --shard auto: JOB_COMPLETION_INDEX is '%s' and "
+                    "lattice %s: --shard auto: JOB_COMPLETION_INDEX is '%s' and "
                     "LATTICE_SHARD_COUNT is '%s'; an Indexed Job sets the index, set the count "
                     "to the Job's completions (deploy/kubernetes/shards.yaml)\n",
-                    k8s, getenv("LATTICE_SHARD_COUNT") ? getenv("LATTICE_SHARD_COUNT") : "");
+                    cmd, k8s, getenv("LATTICE_SHARD_COUNT") ? getenv("LATTICE_SHARD_COUNT") : "");
             return false;
         }
         return true;
@@ -51,9 +51,9 @@ static bool s_from_env(long long *i, long long *n)
         if (!s_int(getenv("LATTICE_SHARD_COUNT"), 1, SHARDS_MAX, n) ||
             !s_int(slurm, 0, *n - 1, i)) {
             fprintf(stderr,
-                    "lattice export: --shard auto: SLURM_ARRAY_TASK_ID is '%s' and "
+                    "lattice %s: --shard auto: SLURM_ARRAY_TASK_ID is '%s' and "
                     "LATTICE_SHARD_COUNT is '%s'; with a count, task ids are 0 to count - 1\n",
-                    slurm, getenv("LATTICE_SHARD_COUNT"));
+                    cmd, slurm, getenv("LATTICE_SHARD_COUNT"));
             return false;
         }
         return true;
@@ -66,9 +66,10 @@ static bool s_from_env(long long *i, long long *n)
             !s_int(getenv("SLURM_ARRAY_TASK_COUNT"), 1, SHARDS_MAX, &count) ||
             count != hi - lo + 1) {
             fprintf(stderr,
-                    "lattice export: --shard auto: the Slurm array must be contiguous (like "
+                    "lattice %s: --shard auto: the Slurm array must be contiguous (like "
                     "--array=0-3): task %s of MIN %s, MAX %s, COUNT %s\n",
-                    slurm, getenv("SLURM_ARRAY_TASK_MIN") ? getenv("SLURM_ARRAY_TASK_MIN") : "?",
+                    cmd, slurm,
+                    getenv("SLURM_ARRAY_TASK_MIN") ? getenv("SLURM_ARRAY_TASK_MIN") : "?",
                     getenv("SLURM_ARRAY_TASK_MAX") ? getenv("SLURM_ARRAY_TASK_MAX") : "?",
                     getenv("SLURM_ARRAY_TASK_COUNT") ? getenv("SLURM_ARRAY_TASK_COUNT") : "?");
             return false;
@@ -77,39 +78,42 @@ static bool s_from_env(long long *i, long long *n)
         *n = count;
         return true;
     }
-    fprintf(stderr, "lattice export: --shard auto: no shard index in the environment (neither "
-                    "JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set)\n");
+    fprintf(stderr,
+            "lattice %s: --shard auto: no shard index in the environment (neither "
+            "JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set)\n",
+            cmd);
     return false;
 }
 
-bool cli_shard_resolve(const char *spec, int64_t first, int64_t last, cli_shard_t *s)
+bool cli_shard_resolve(const char *cmd, const char *spec, int64_t first, int64_t last,
+                       cli_shard_t *s)
 {
     memset(s, 0, sizeof *s);
     long long i, n;
     const char *slash = strchr(spec, '/');
     bool indexed = strcmp(spec, "auto") == 0 || slash;
     if (strcmp(spec, "auto") == 0) {
-        if (!s_from_env(&i, &n))
+        if (!s_from_env(cmd, &i, &n))
             return false;
     } else if (slash) {
         char num[32];
         snprintf(num, sizeof num, "%.*s", (int)(slash - spec), spec);
         if (!s_int(slash + 1, 1, SHARDS_MAX, &n) || !s_int(num, 0, n - 1, &i)) {
             fprintf(stderr,
-                    "lattice export: --shard '%s': expected i/N with 0 <= i < N <= %d, a frame "
+                    "lattice %s: --shard '%s': expected i/N with 0 <= i < N <= %d, a frame "
                     "range a-b, or auto\n",
-                    spec, SHARDS_MAX);
+                    cmd, spec, SHARDS_MAX);
             return false;
         }
     } else if (!cli_parse_frames(spec, &s->first, &s->last)) {
-        fprintf(stderr, "lattice export: --shard '%s': expected i/N, a frame range a-b, or auto\n",
+        fprintf(stderr, "lattice %s: --shard '%s': expected i/N, a frame range a-b, or auto\n", cmd,
                 spec);
         return false;
     } else if (s->first < first || s->last > last) {
         fprintf(stderr,
-                "lattice export: --shard %s: the export's frames are %" PRId64 "-%" PRId64
+                "lattice %s: --shard %s: the export's frames are %" PRId64 "-%" PRId64
                 " (--frames, else the time model's)\n",
-                spec, first, last);
+                cmd, spec, first, last);
         return false;
     }
     if (indexed) {

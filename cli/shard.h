@@ -24,7 +24,8 @@ typedef struct cli_shard {
  * from SLURM_ARRAY_TASK_ID and LATTICE_SHARD_COUNT; or from a contiguous
  * Slurm array's SLURM_ARRAY_TASK_ID, _MIN, _MAX and _COUNT). False, said on stderr, when SPEC or
  * the environment is wrong. */
-bool cli_shard_resolve(const char *spec, int64_t first, int64_t last, cli_shard_t *s);
+bool cli_shard_resolve(const char *cmd, const char *spec, int64_t first, int64_t last,
+                       cli_shard_t *s);
 
 /* Writes OUT/.lattice/shards/a-b/command.json: the working directory and
  * argv, --shard's value resolved. False (said) when it cannot. */
