@@ -109,6 +109,9 @@ die() {
     exit 1
 }
 
+running() { # running PID: alive and not yet a zombie (kill -0 succeeds on zombies)
+    [[ -r /proc/$1/stat && $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]
+}
 cleanup() {
     local rc=$? pid i start=$SECONDS
     set +e
@@ -117,7 +120,7 @@ cleanup() {
         # wait (bounded) until the controller has none before stopping it.
         scancel --quiet --user=root 2>/dev/null
         for ((i = 0; i < 100; i++)); do
-            [[ -z $(squeue -h -t all -o %i 2>/dev/null | head -1) ]] && break
+            [[ -z $(squeue -h -o %i 2>/dev/null | head -1) ]] && break
             sleep 0.1
         done
     fi
@@ -125,7 +128,7 @@ cleanup() {
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
         pid=${pids[i]}
         kill "$pid" 2>/dev/null || continue
-        for _ in {1..50}; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in {1..50}; do running "$pid" || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
@@ -356,6 +359,14 @@ wait_for 60 paused_or_missed || die "task 2 of job $array2 did not start its sha
 [[ -e $tmp/paused ]] || die "task 2 of job $array2 finished its shard before it could be stopped"
 ok "task 2 was stopped before finishing its shard" test ! -e "${journal%/*}/manifest.jsonl"
 ok "task 2 is RUNNING" grep -q '^2 RUNNING' <<<"$(job_records "$array2")"
+# While it holds its shard's lock, assemble calls it running.
+rc=0
+"$lattice" assemble "$out2" >"$tmp/logs/assemble-running.out" 2>&1 || rc=$?
+ok "assemble while task 2 is stopped exits 1" test "$rc" -eq 1
+ok "assemble names shard 2/4 running" \
+    grep -qE '^lattice assemble: shard 2/4 \(frames 48-71\): running' "$tmp/logs/assemble-running.out"
+echo "   lattice assemble while task 2 is stopped mid-shard (exit $rc):"
+sed 's/^/   | /' "$tmp/logs/assemble-running.out"
 scancel "${array2}_2"
 wait_job "$array2" 4 120
 wait_job "$asm2" 1 60
@@ -375,7 +386,7 @@ named() {
 }
 ok "assemble names shard 2/4, frames 48-71, partial, and its redo command" named
 ok "assemble names nothing else" test "$(grep -c 'redo:' "$asm3_log")" -eq 1
-echo "   the assemble job's output:"
+echo "   the afterany assemble job's output, task 2 cancelled:"
 sed 's/^/   | /' "$asm3_log"
 ok "still no metadata.json" test ! -e "$out2/metadata.json"
 
