@@ -59,9 +59,10 @@ if ((${#missing[@]})); then
 fi
 
 # ---- a network namespace of our own -------------------------------------------
-# slurmd and slurmctld listen on every address of their namespace (Slurm has
-# no bind option); in a fresh one that is only 127.0.0.1. Without unshare
-# or ip, run in the host's namespace on free ports: still 127.0.0.1 only.
+# Every address Slurm is given is 127.0.0.1, and NoInAddrAny binds slurmd
+# to it, but slurmctld 22.05 listens on the wildcard address: in a fresh
+# namespace the only address is 127.0.0.1, so its port is reachable from
+# nowhere else. Without unshare or ip: the host's namespace, free ports.
 if [[ -z ${LX_SLURM_NETNS:-} ]] && command -v unshare >/dev/null && command -v ip >/dev/null &&
     unshare --net true 2>/dev/null; then
     LX_SLURM_NETNS=1 exec unshare --net -- bash "$script" "$@"
@@ -69,10 +70,9 @@ fi
 if [[ -n ${LX_SLURM_NETNS:-} ]]; then
     ip link set lo up
 fi
-# Slurm looks up its listening address with AI_ADDRCONFIG, which finds no
-# IPv4 address in a namespace that has only a loopback; with IPv6 enabled it
-# asks for any family and gets one. NoInAddrAny: listen on 127.0.0.1 where
-# Slurm can (slurmd; slurmctld in 22.05 takes the wildcard address).
+# slurmctld looks up its listening address with AI_ADDRCONFIG, which finds
+# no IPv4 address in a namespace that has only a loopback; with IPv6 enabled
+# it asks for any family and gets one.
 comm_params=NoInAddrAny${LX_SLURM_NETNS:+,EnableIPv6}
 
 tmp=$(mktemp -d /tmp/lattice-slurm.XXXXXX)
@@ -85,9 +85,8 @@ t0=$(date +%s.%N)
 phases=()
 phase_start=$t0
 phase() { # phase NAME: the seconds since the last phase, kept for the summary
-    local now
+    local now s
     now=$(date +%s.%N)
-    local s
     s=$(awk -v a="$phase_start" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
     phases+=("$(printf '%-44s %6s s' "$1" "$s")")
     echo "-- $1: $s s"
@@ -158,7 +157,7 @@ chmod 0755 "$tmp/munge"
 dd if=/dev/urandom of="$tmp/munge/munge.key" bs=1024 count=1 status=none
 chmod 0400 "$tmp/munge/munge.key"
 munge_socket=$tmp/munge/munge.socket
-munged --foreground --force --socket="$munge_socket" --key-file="$tmp/munge/munge.key" \
+munged --foreground --socket="$munge_socket" --key-file="$tmp/munge/munge.key" \
     --pid-file="$tmp/munge/munged.pid" --log-file="$tmp/munge/munged.log" \
     --seed-file="$tmp/munge/munged.seed" 2>>"$tmp/munge/munged.log" &
 pids+=($!)
@@ -242,7 +241,7 @@ job_records() {
 finished() { # finished JOB COUNT: the job has COUNT records, none pending or running
     local records
     records=$(job_records "$1")
-    [[ $(wc -l <<<"$records") -eq $2 ]] &&
+    [[ -n $records && $(wc -l <<<"$records") -eq $2 ]] &&
         ! grep -qwE 'PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|RESIZING' <<<"$records"
 }
 wait_job() { # wait_job JOB COUNT SECONDS
