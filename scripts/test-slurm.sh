@@ -165,6 +165,9 @@ munge_ok() { munge --socket="$munge_socket" -n 2>/dev/null | unmunge --socket="$
 wait_for 20 munge_ok || die "munged did not answer on $munge_socket within 20 s"
 
 # ---- slurm.conf -------------------------------------------------------------------
+# Run from inside a Slurm job, its SLURM_*/SBATCH_* variables would steer
+# our sbatch and scontrol: only SLURM_CONF (ours) counts.
+while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^(SLURM|SBATCH|SQUEUE|SINFO|SALLOC|SRUN|SCONTROL)_')
 host=$(hostname -s)
 cpus=$(nproc)
 export SLURM_CONF=$tmp/slurm/slurm.conf
