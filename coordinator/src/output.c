@@ -178,9 +178,6 @@ void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx
     }
 }
 
-/* Whether j rendered nothing (every frame was kept from its export
- * directory) and that directory's metadata.json is this export's already:
- * a re-run of a finished export leaves every file as it was. */
 /* Whether any frame of j was rendered (rather than kept). */
 static bool s_rendered(const co_job_t *j)
 {
@@ -190,6 +187,9 @@ static bool s_rendered(const co_job_t *j)
     return false;
 }
 
+/* Whether j rendered nothing (every frame was kept from its export
+ * directory) and that directory's metadata.json is this export's already:
+ * a re-run of a finished export leaves every file as it was. */
 static bool s_unchanged(const co_job_t *j)
 {
     if (s_rendered(j))
