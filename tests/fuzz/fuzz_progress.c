@@ -31,13 +31,14 @@
  *     same bytes when sealed again, and the sealed book is then read from
  *     its manifest with at most its frames kept: those of them a resume
  *     kept from its journal.
- * Two of these fail on library behaviour reported to the lead and not fixed
- * yet; they are checked only with LX_FUZZ_PROGRESS_STRICT=1 in the
- * environment, so that ctest passes and a fuzz run looks past them:
- *   - a frame line whose "t" is "inf" or "nan", its files intact, is kept
- *     by the scan, and lx_resume_keep_record then fails the whole scan
- *     with LX_E_INVALID (`lattice assemble` and `rerender` exit 2) instead
- *     of leaving that frame to be rendered;
+ * These fail on library behaviour reported to the lead and not fixed yet;
+ * they are checked only with LX_FUZZ_PROGRESS_STRICT=1 in the environment,
+ * so that ctest passes and a fuzz run looks past them:
+ *   - a frame line whose "t" or a camera value is "inf" or "nan", its files
+ *     intact, is kept by the scan; for the time, lx_resume_keep_record then
+ *     fails the whole scan with LX_E_INVALID (`lattice assemble` and
+ *     `rerender` exit 2) instead of leaving that frame to be rendered, and
+ *     a camera value reaches the camera files as "-nan";
  *   - lx_progress_seal takes the newest line starting with {"progress":
  *     as the header even when it does not parse, so a sealed book loses
  *     the identity (lx_progress_book_config, lx_prior_read) that its
@@ -50,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -218,11 +220,30 @@ static lx_result_t s_keep(void *user, int64_t f, double t_ms, const lx_camera_t 
                           const lx_manifest_file_t *files, const lx_file_stamp_t *stamps,
                           uint32_t n, lx_error_t *err)
 {
-    (void)t_ms;
     tally_t *t = user;
     if (f < FIRST || f > LAST || !cam || t->calls[f - FIRST]++)
         FAIL("frame %lld kept twice or outside the plan", (long long)f);
     t->total++;
+    const double cv[] = {t_ms,
+                         cam->position[0],
+                         cam->position[1],
+                         cam->position[2],
+                         cam->forward[0],
+                         cam->forward[1],
+                         cam->forward[2],
+                         cam->up[0],
+                         cam->up[1],
+                         cam->up[2],
+                         cam->fov_y_deg,
+                         cam->near,
+                         cam->far,
+                         cam->target[0],
+                         cam->target[1],
+                         cam->target[2],
+                         cam->ortho_height};
+    for (size_t i = 0; s_strict && i < sizeof cv / sizeof *cv; i++)
+        if (!isfinite(cv[i]))
+            FAIL("frame %lld kept with a time or camera value that is not finite", (long long)f);
     if (lx_manifest_check_frame(s_manifest, f, files, n, err) != LX_OK)
         FAIL("frame %lld kept with files the plan refuses: %s", (long long)f, err->message);
     for (uint32_t i = 0; i < n; i++) {

@@ -1054,6 +1054,25 @@ static void test_known_bugs(void)
     CHECK(lx_progress_book_config(dir, book, hex, &err) == LX_OK);
     CHECK_EQ_STR(hex, config);
 
+    /* 5. A frame line whose camera holds "nan", its files intact: kept
+     * and recorded (lattice assemble writes "-nan" into
+     * camera/camera_re10k.txt). Expected: not kept, like a time that is
+     * not finite. */
+    s_line_t nan_cam = l[0];
+    nan_cam.cam.position[0] = 0.0 / 0.0;
+    char *ln = s_line_text(&nan_cam, nan_cam.t, false, false);
+    s_append_book(dir, ".lattice/shards/7-7", h);
+    s_append_book(dir, ".lattice/shards/7-7", ln);
+    free(ln);
+    {
+        s_tally_t tl;
+        const char *books[] = {".lattice/shards/7-7"};
+        lx_manifest_t *mm = lx_manifest_new(p, &plan, NULL, &err);
+        s_tally_scan(mm, dir, books, 1, false, &tl, &st);
+        CHECK_EQ_INT(st.kept, 0);
+        lx_manifest_destroy(&mm);
+    }
+
     /* 4. lx_progress_verify (lattice verify of an unfinished export) opens
      * the journaled files with lx_file_sha256_hex: it follows a link and
      * blocks on a FIFO planted at a file's name. Expected: an error for
