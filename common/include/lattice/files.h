@@ -88,9 +88,10 @@ bool lx_attempt_file_name(char *out, size_t size, const char *name, uint64_t att
  * many were removed. */
 unsigned lx_remove_stale_temps(const char *dir);
 
-/* SHA-256 of the file at path as 64 lower-case hex digits and a NUL, read
- * in pieces (memory does not grow with the file); false when it cannot be
- * read. */
+/* SHA-256 of the regular file at path as 64 lower-case hex digits and a
+ * NUL, read in pieces (memory does not grow with the file); false when it
+ * cannot be read, or is a symbolic link (not followed), a FIFO, a device
+ * or anything but a regular file (never waited on). */
 bool lx_file_sha256_hex(const char *path, char hex[65]);
 
 /* ---- output roots ------------------------------------------------------

@@ -1,9 +1,10 @@
 /* The progress journal of an export (see lattice/progress.h). */
-#define _GNU_SOURCE /* memmem */
+#define _POSIX_C_SOURCE 200809L
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,18 +532,24 @@ static bool s_stamp(const cJSON *const x[6], lx_file_stamp_t *st)
     for (int k = 0; k < 6; k++)
         if (!s_num(x[k], max[k], &v[k]))
             return false;
+    /* A time past 9e9 s (the year 2255) would overflow in nanoseconds: it
+     * is unknown, and the file is re-hashed. */
+    for (int k = 1; k <= 3; k += 2)
+        if (v[k] > 9000000000)
+            v[k] = -1;
     *st = (lx_file_stamp_t){v[0], v[1] < 0 ? -1 : v[1] * 1000000000 + (v[2] > 0 ? v[2] : 0),
                             v[3] < 0 ? -1 : v[3] * 1000000000 + (v[4] > 0 ? v[4] : 0), v[5]};
     return true;
 }
 
+/* A finite hex float (a time or camera value the manifest can hold). */
 static bool s_hexf(const cJSON *v, double *out)
 {
     char *end;
     if (!cJSON_IsString(v))
         return false;
     *out = strtod(v->valuestring, &end);
-    return end != v->valuestring && *end == '\0';
+    return end != v->valuestring && *end == '\0' && isfinite(*out);
 }
 
 /* Frame f's line: checked against m and the disk, then kept. */
@@ -680,6 +687,28 @@ lx_result_t lx_resume_scan(const lx_manifest_t *m, const char *out_dir, const ch
     return rc;
 }
 
+/* Whether [line, end) is a header the readers take (lx_prior_read). */
+static bool s_header_ok(const char *line, const char *end)
+{
+    cJSON *h = cJSON_ParseWithLength(line, (size_t)(end - line));
+    int64_t a, b;
+    bool ok = h && s_range(h, "frames", &a, &b);
+    cJSON_Delete(h);
+    return ok;
+}
+
+/* Whether [line, end) is a line of frame f with files (not a withdrawal):
+ * what a resume may keep, once its files are checked. */
+static bool s_frame_ok(const char *line, const char *end, int64_t f)
+{
+    cJSON *o = cJSON_ParseWithLength(line, (size_t)(end - line));
+    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(o, "frame");
+    bool ok = cJSON_IsNumber(fr) && fr->valuedouble == (double)f &&
+              cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "files")) > 0;
+    cJSON_Delete(o);
+    return ok;
+}
+
 lx_result_t lx_progress_seal(int out_fd, const char *book, int64_t a, int64_t b, lx_error_t *err)
 {
     /* The journal only: a stale manifest must never seal itself again. */
@@ -704,7 +733,7 @@ lx_result_t lx_progress_seal(int out_fd, const char *book, int64_t a, int64_t b,
             const char *end = memchr(line, '\n', (size_t)(text + len - line));
             if (!end)
                 break;
-            if (strncmp(line, "{\"progress\":", 12) == 0) {
+            if (strncmp(line, "{\"progress\":", 12) == 0 && s_header_ok(line, end)) {
                 header = line;
                 header_end = end + 1;
             }
@@ -720,7 +749,7 @@ lx_result_t lx_progress_seal(int out_fd, const char *book, int64_t a, int64_t b,
             const char *line = pos == SIZE_MAX ? NULL : text + pos;
             const char *end = line ? memchr(line, '\n', len - pos) : NULL;
             /* A withdrawn frame's line has no files. */
-            if (!header || !line || !memmem(line, (size_t)(end - line), "\"files\":[[", 10))
+            if (!header || !line || !s_frame_ok(line, end, f))
                 rc = lx_fail(err, LX_E_INVALID, "'%s/%s' lacks frame %lld", book, LX_PROGRESS_FILE,
                              (long long)(a + (int64_t)i));
             else

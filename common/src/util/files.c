@@ -468,11 +468,13 @@ static bool s_sha256_fd(int fd, char hex[65])
 
 bool lx_file_sha256_hex(const char *path, char hex[65])
 {
-    return s_sha256_fd(open(path, O_RDONLY | O_CLOEXEC), hex);
+    return lx_file_sha256_at(AT_FDCWD, path, hex);
 }
 
 bool lx_file_sha256_at(int dir, const char *name, char hex[65])
 {
+    /* A FIFO or device planted where a file should be must not block or
+     * stream forever, nor a link lead elsewhere. */
     int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
