@@ -356,7 +356,12 @@ static bool s_target(coord_t *c, const co_peer_t *from, const lx_msg_t *m, co_jo
     *clear = ours && replace;
     *fresh = !same || replace;
     bool ok = false;
-    if (ours && !same && !replace)
+    if (pr.mixed && !replace)
+        co_error(c, from, "output_not_empty",
+                 "'%s' holds shards of more than one export; `lattice assemble %s` names them, "
+                 "--replace removes them",
+                 m->out, m->out);
+    else if (ours && !same && !replace)
         co_error(c, from, "output_not_empty",
                  "'%s' holds an export of '%s' (frames %" PRId64 "-%" PRId64 ") made %s; choose "
                  "another directory, or pass --replace to remove that export's files first",
@@ -606,10 +611,27 @@ static void s_on_submit(coord_t *c, const co_peer_t *from, const lx_msg_t *m, do
         lx_error_t err = {0};
         lx_manifest_t *plan = j->manifest;
         co_sched_submit(&c->state, &j, program.buf, program.len, &tx);
-        /* The frames the export already holds, intact, are not rendered. */
-        const char *book = submitted->book;
-        lx_result_t rc =
-            fresh ? LX_OK : lx_resume_scan(plan, m->out, &book, 1, false, s_keep, &keep, &st, &err);
+        /* The frames the export already holds, intact, are not rendered:
+         * a shard's from its own books; the export's from its journal and
+         * from the books of shards of it not assembled yet. */
+        size_t n_shards = 0;
+        char **shards = submitted->shard || fresh ? NULL : lx_shard_names(m->out, &n_shards);
+        const char **books = calloc(n_shards + 1, sizeof *books);
+        char(*paths)[LX_BOOK_MAX] = calloc(n_shards + 1, sizeof *paths);
+        lx_result_t rc = books && paths ? LX_OK : lx_fail(&err, LX_E_NOMEM, "out of memory");
+        for (size_t i = 0; rc == LX_OK && i < n_shards; i++) {
+            snprintf(paths[i], sizeof *paths, LX_SHARDS_DIR "/%s", shards[i]);
+            books[i + 1] = paths[i];
+        }
+        if (books)
+            books[0] = submitted->book;
+        if (rc == LX_OK && !fresh)
+            rc = lx_resume_scan(plan, m->out, books, n_shards + 1, false, s_keep, &keep, &st, &err);
+        for (size_t i = 0; i < n_shards; i++)
+            free(shards[i]);
+        free(shards);
+        free(books);
+        free(paths);
         if (rc == LX_OK && !fresh)
             co_tx_log(&tx, LX_LOG_INFO,
                       "event=job_resumed job=%s kept=%" PRId64 " trusted_files=%" PRIu64

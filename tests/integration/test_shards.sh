@@ -63,6 +63,25 @@ expect "a second assemble" 0 "$lattice" assemble "$out"
 expect "the same plain export is complete" 0 "$lattice" export "$patch" -o "$out" "${common[@]}"
 ok "... and renders nothing" grep -q "nothing to render" "$tmp/out"
 
+# 1b. Unassembled shards are the export for a plain lattice export too: it
+#     keeps their frames and writes the manifest assemble would.
+out=$tmp/a2
+expect "shard 0/2" 0 shard "$out" 0/2
+expect "shard 1/2" 0 shard "$out" 1/2
+expect "a plain export of 0-9 into unassembled shards" 0 "$lattice" export "$patch" -o "$out" \
+    --frames 0-9 --config "$tmp/small.json" --artifacts all --threads 1 --json
+ok "... joins the shards' range and renders nothing" python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(not (r["frames"]==[0,29] and r["rendered"]==0 and r["kept"]==30))' "$tmp/out"
+ok "... the same manifest" same_manifest "$out" "$tmp/ref"
+printf '{"resolution": [32, 24]}\n' >"$tmp/other.json"
+expect "a shard of other settings elsewhere" 0 "$lattice" export "$patch" -o "$tmp/z" \
+    --frames 0-29 --config "$tmp/other.json" --threads 1 --shard 1/3
+cp -r "$tmp/z/.lattice/shards/10-19" "$out/.lattice/shards/"
+expect "books of two exports: a plain export refuses" 2 "$lattice" export "$patch" -o "$out" \
+    "${common[@]}"
+ok "... saying so" grep -q "holds shards of more than one export" "$tmp/err"
+expect "... and so does assemble" 2 "$lattice" assemble "$out"
+expect "... and a shard" 2 shard "$out" 0/2
+
 # 2. Another split (ranges, as an engine hands them out), in reverse order.
 out=$tmp/b
 expect "shard 7-29" 0 shard "$out" 7-29
