@@ -48,6 +48,24 @@ static void s_append_book(const char *dir, const char *book, const char *line)
     close(fd);
 }
 
+/* orbit-cards planned with cfg_json, and an empty directory s_root/name
+ * for its export: false (checked) when either fails. Free *text and *p. */
+static bool s_fixture(const char *cfg_json, const char *name, char **text, lx_program_t **p,
+                      lx_export_plan_t *plan, char dir[512])
+{
+    size_t len;
+    lx_error_t err = {0};
+    *text = t_read("examples/orbit-cards.patch.json", &len);
+    if (!*text || !s_plan(*text, cfg_json, p, plan)) {
+        free(*text);
+        lx_program_destroy(p);
+        return false;
+    }
+    snprintf(dir, 512, "%s/%s", s_root, name);
+    CHECK(lx_mkdirs(dir, &err) == LX_OK);
+    return true;
+}
+
 static void s_append(const char *dir, const char *line) { s_append_book(dir, NULL, line); }
 
 /* What a frame line holds, kept to write the line again (s_line_text). */
@@ -163,19 +181,12 @@ static lx_manifest_t *s_scan(const lx_program_t *p, const lx_export_plan_t *plan
 
 static void test_round_trip(void)
 {
-    size_t len;
-    char *text = t_read("examples/orbit-cards.patch.json", &len);
+    char *text = NULL, dir[512];
     lx_program_t *p = NULL;
     lx_export_plan_t plan;
-    if (!text || !s_plan(text, "{\"resolution\":[32,16],\"frames\":[0,3]}", &p, &plan)) {
-        free(text);
-        lx_program_destroy(&p);
+    if (!s_fixture("{\"resolution\":[32,16],\"frames\":[0,3]}", "rt", &text, &p, &plan, dir))
         return;
-    }
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/rt", s_root);
     lx_error_t err = {0};
-    CHECK(lx_mkdirs(dir, &err) == LX_OK);
     lx_manifest_t *ref = lx_manifest_new(p, &plan, NULL, &err);
     s_export(p, &plan, dir, ref);
     uint32_t n_files = 0;
@@ -509,19 +520,12 @@ static void s_tally_scan(const lx_manifest_t *m, const char *dir, const char *co
 /* An export rendered as two shards, read back over several books. */
 static void test_shard_scan(void)
 {
-    size_t len;
-    char *text = t_read("examples/orbit-cards.patch.json", &len);
+    char *text = NULL, dir[512];
     lx_program_t *p = NULL;
     lx_export_plan_t plan;
-    if (!text || !s_plan(text, "{\"resolution\":[32,16],\"frames\":[0,3]}", &p, &plan)) {
-        free(text);
-        lx_program_destroy(&p);
+    if (!s_fixture("{\"resolution\":[32,16],\"frames\":[0,3]}", "shards", &text, &p, &plan, dir))
         return;
-    }
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/shards", s_root);
     lx_error_t err = {0};
-    CHECK(lx_mkdirs(dir, &err) == LX_OK);
     lx_manifest_t *ref = lx_manifest_new(p, &plan, NULL, &err);
     s_line_t lines[4];
     s_export_book(p, &plan, dir, SHARD_A, 0, 1, true, ref, lines);
@@ -658,21 +662,14 @@ static char *s_header_text(const lx_program_t *p, const lx_export_plan_t *plan)
  * manifest. */
 static void test_seal(void)
 {
-    size_t len;
-    char *text = t_read("examples/orbit-cards.patch.json", &len);
+    char *text = NULL, dir[512];
     lx_program_t *p = NULL;
     lx_export_plan_t plan, wide;
-    if (!text || !s_plan(text, "{\"resolution\":[32,16],\"frames\":[0,3]}", &p, &plan)) {
-        free(text);
-        lx_program_destroy(&p);
+    if (!s_fixture("{\"resolution\":[32,16],\"frames\":[0,3]}", "seal", &text, &p, &plan, dir))
         return;
-    }
     wide = plan;
     wide.last = 9;
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/seal", s_root);
     lx_error_t err = {0};
-    CHECK(lx_mkdirs(dir, &err) == LX_OK);
     s_line_t l[4];
     s_export_book(p, &plan, dir, NULL, 0, 3, false, NULL, l);
     char *h_plan = s_header_text(p, &plan), *h_wide = s_header_text(p, &wide);
@@ -979,19 +976,13 @@ static void test_shard_names(void)
  * is not finite, an unparsable newest header, a FIFO where a file was. */
 static void test_hostile_values(void)
 {
-    size_t len;
-    char *text = t_read("examples/orbit-cards.patch.json", &len);
+    char *text = NULL, dir[512], path[1024];
     lx_program_t *p = NULL;
     lx_export_plan_t plan;
-    if (!text || !s_plan(text, "{\"resolution\":[32,16],\"frames\":[0,1]}", &p, &plan)) {
-        free(text);
-        lx_program_destroy(&p);
+    if (!s_fixture("{\"resolution\":[32,16],\"frames\":[0,1]}", "hostile-values", &text, &p, &plan,
+                   dir))
         return;
-    }
-    char dir[512], path[1024];
-    snprintf(dir, sizeof dir, "%s/known", s_root);
     lx_error_t err = {0};
-    CHECK(lx_mkdirs(dir, &err) == LX_OK);
     s_line_t l[2];
     s_export_book(p, &plan, dir, NULL, 0, 1, false, NULL, l);
     char *h = s_header_text(p, &plan);
