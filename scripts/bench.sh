@@ -2,10 +2,11 @@
 # Benchmark: the reference scene (examples/refscene.patch.json) at 832x480
 # and 1920x1080, one worker with 1 and 2 threads, FRAMES frames.
 #
-# Two tables, numbers only (it never passes or fails on speed):
+# Three tables, numbers only (it never passes or fails on speed):
 #  1. `lattice export`, timed from the outside: what users run (the
 #     in-process coordinator and one worker, files written and fsync'ed,
-#     metadata.json), as frames/s and ms per frame.
+#     metadata.json), as frames/s, ms per frame, CPU seconds per frame
+#     and the speedup of 2 threads over 1; the targets beside them.
 #  2. lattice-bench: the per-frame unit of work those workers run
 #     (lx_frame_renderer, in memory, nothing written), split into stages,
 #     with the encode+hash floor (the same encoders on one frame's already
@@ -24,7 +25,7 @@ trap 'rm -rf "$out"' EXIT
 
 declare -A export_ms
 echo "lattice export: $patch, frames 0-$((frames - 1)), 1 worker"
-printf '%-10s %-7s %8s %9s\n' resolution threads fps ms/frame
+printf '%-10s %-7s %8s %9s %12s %9s\n' resolution threads fps ms/frame cpu-s/frame speedup
 for res in 832x480 1920x1080; do
     w=${res%x*} h=${res#*x}
     printf '{"resolution": {"width": %s, "height": %s}}\n' "$w" "$h" >"$out/$res.json"
@@ -32,8 +33,11 @@ for res in 832x480 1920x1080; do
         dir="$out/export-$res-$threads"
         start=$(date +%s%N)
         # Its progress lines would break the table; they are shown if it fails.
-        if ! "$BUILD_DIR/cli/lattice" export "$patch" -o "$dir" --frames "0-$((frames - 1))" \
-            --config "$out/$res.json" --workers 1 --threads "$threads" >"$out/log" 2>&1; then
+        # bash's `time` gives the child's user + system CPU seconds.
+        TIMEFORMAT='%U %S'
+        if ! { time "$BUILD_DIR/cli/lattice" export "$patch" -o "$dir" \
+            --frames "0-$((frames - 1))" --config "$out/$res.json" --workers 1 \
+            --threads "$threads" >"$out/log" 2>&1; } 2>"$out/cpu"; then
             cat "$out/log" >&2
             exit 1
         fi
@@ -41,10 +45,14 @@ for res in 832x480 1920x1080; do
         rm -rf "$dir"
         ms=$(awk -v ns=$((end - start)) -v n="$frames" 'BEGIN {printf "%.2f", ns / 1e6 / n}')
         export_ms[$res-$threads]=$ms
-        printf '%-10s %-7s %8s %9s\n' "$res" "$threads" \
-            "$(awk -v ms="$ms" 'BEGIN {printf "%.2f", 1000 / ms}')" "$ms"
+        cpu=$(awk -v n="$frames" '{printf "%.3f", ($1 + $2) / n}' "$out/cpu")
+        speedup=$(awk -v one="${export_ms[$res-1]}" -v ms="$ms" 'BEGIN {printf "%.2f", one / ms}')
+        printf '%-10s %-7s %8s %9s %12s %9s\n' "$res" "$threads" \
+            "$(awk -v ms="$ms" 'BEGIN {printf "%.2f", 1000 / ms}')" "$ms" "$cpu" "${speedup}x"
     done
 done
+echo "targets (issue 14): cpu-s/frame at 832x480 <= 0.070; 2 threads >= 1.85x 1 thread;"
+echo "export/floor <= 1.25 (second table)"
 
 echo
 echo "lattice-bench: per-frame stages of lx_frame_renderer (in memory, nothing written), ms per frame"
