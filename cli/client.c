@@ -23,6 +23,7 @@ void cli_client_init(cli_client_t *c, void *ctx, const char *endpoint)
     c->ctx = ctx;
     c->endpoint = endpoint;
     c->timeout_ms = 5000;
+    c->watch_ms = 200;
     c->retries = 3;
     lx_arena_init(&c->arena, NULL);
 }

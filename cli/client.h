@@ -11,6 +11,7 @@ typedef struct cli_client {
     void *monitor; /* with CURVE: the socket's handshake events (a refused key) */
     const char *endpoint;
     long timeout_ms;
+    long watch_ms; /* cli_watch_job's polling interval: 200 (in-process: less) */
     int retries;
     lx_curve_keypair_t curve; /* empty public_key: a plain socket */
     char server_key[LX_CURVE_KEY_CHARS + 1];

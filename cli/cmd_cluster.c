@@ -86,7 +86,7 @@ int cli_watch_job(cli_client_t *c, const char *job, bool quiet)
             bool storage = j->error && strncmp(j->error, "storage: ", 9) == 0;
             return storage ? CLI_USAGE : CLI_FAILED;
         }
-        zmq_poll(NULL, 0, 200); /* the polling interval */
+        zmq_poll(NULL, 0, c->watch_ms); /* the polling interval */
     }
 }
 

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -120,6 +121,14 @@ static void *s_worker_main(void *arg)
     return NULL;
 }
 
+/* Makes eventfd fd readable (a stop's wake-up); -1 is no eventfd. */
+static void s_ring(int fd)
+{
+    uint64_t one = 1;
+    if (fd > 0 && write(fd, &one, sizeof one) != (ssize_t)sizeof one)
+        return; /* the stop is still seen at the next tick */
+}
+
 static bool s_count(const char *flag, const char *v, long max, uint32_t *out)
 {
     long n = 0;
@@ -223,6 +232,7 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
     cli_client_t c;
     cli_client_init(&c, ctx, endpoint);
     c.timeout_ms = 60000; /* in-process: only a stuck coordinator is silent */
+    c.watch_ms = 20;      /* in-process: a call costs microseconds */
     c.retries = 1;
     lx_msg_t m = {.type = LX_MSG_SUBMIT}, rep;
     LX_MSG_SET(&m, token, "embedded");
@@ -406,6 +416,10 @@ int cmd_export(int argc, char **argv)
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://lattice-export-%ld", (long)getpid());
     atomic_int stop_coord = 0, stop_workers = 0;
+    /* Rung right after each stop flag is set, so neither waits out its
+     * poll tick (a quarter of a heartbeat) before it stops. */
+    int wake_coord = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int wake_workers = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     coord_thread_t ct = {.cfg = LX_COORD_CONFIG_INIT,
                          .lock = PTHREAD_MUTEX_INITIALIZER,
                          .cond = PTHREAD_COND_INITIALIZER};
@@ -414,6 +428,7 @@ int cmd_export(int argc, char **argv)
     ct.cfg.log = stderr;
     ct.cfg.log_level = LX_LOG_WARN;
     ct.cfg.stop = &stop_coord;
+    ct.cfg.wake_fd = wake_coord > 0 ? wake_coord : 0;
     ct.cfg.ready = s_coord_ready;
     ct.cfg.ready_user = &ct;
     ct.cfg.allow_output = roots;
@@ -457,6 +472,7 @@ int cmd_export(int argc, char **argv)
             t->cfg.log = stderr;
             t->cfg.log_level = LX_LOG_WARN;
             t->cfg.stop = &stop_workers;
+            t->cfg.wake_fd = wake_workers > 0 ? wake_workers : 0;
             t->cfg.allow_output = roots;
             t->cfg.n_allow_output = 1;
             if (pthread_create(&wth[started], NULL, s_worker_main, t) != 0)
@@ -474,11 +490,13 @@ int cmd_export(int argc, char **argv)
                     s_stopped_by == SIGTERM ? "terminated" : "interrupted");
         /* Workers finish the frame in hand and deliver it before they go. */
         atomic_store(&stop_workers, 1);
+        s_ring(wake_workers);
         for (uint32_t i = 0; i < started; i++)
             pthread_join(wth[i], NULL);
         if (sum.job[0])
             s_refresh(ctx, endpoint, &sum);
         atomic_store(&stop_coord, 1);
+        s_ring(wake_coord);
         pthread_join(coord, NULL);
     }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
@@ -487,6 +505,10 @@ int cmd_export(int argc, char **argv)
     free(wt);
     free(wth);
     zmq_ctx_term(ctx);
+    if (wake_coord > 0)
+        close(wake_coord);
+    if (wake_workers > 0)
+        close(wake_workers);
     double secs = (cli_clock_ms(NULL) - start) / 1e3;
     if (json)
         s_print_json(out, shard, rc, &sum, secs);

@@ -302,8 +302,10 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
         cfg->ready(cfg->ready_user);
     long tick = (long)(cfg->heartbeat_ms / 4 > 10 ? cfg->heartbeat_ms / 4 : 10);
     while (rc == LX_OK && !atomic_load(cfg->stop)) {
-        zmq_pollitem_t items[3] = {{c.sock, 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[4] = {{c.sock, 0, ZMQ_POLLIN, 0}};
         int n_items = 1;
+        if (cfg->wake_fd > 0)
+            items[n_items++] = (zmq_pollitem_t){NULL, cfg->wake_fd, ZMQ_POLLIN, 0};
         if (auth.zap)
             items[n_items++] = (zmq_pollitem_t){co_zap_socket(auth.zap), 0, ZMQ_POLLIN, 0};
         if (http)

@@ -774,9 +774,13 @@ static lx_result_t s_loop(session_t *s, lx_error_t *err)
         s_dispatch(s, tick, NULL);
         if (s->state == LX_WORKER_GONE)
             break;
-        zmq_pollitem_t items[3] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->pipe, 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[4] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->pipe, 0, ZMQ_POLLIN, 0}};
         long timeout = (long)(hb / 4 > 10 ? hb / 4 : 10);
-        if (s_poll(s, items, 2, timeout) < 0 && errno != EINTR)
+        /* Until the stop is seen: it stays readable once rung. */
+        int n = 2;
+        if (s->cfg->wake_fd > 0 && !atomic_load(s->cfg->stop))
+            items[n++] = (zmq_pollitem_t){NULL, s->cfg->wake_fd, ZMQ_POLLIN, 0};
+        if (s_poll(s, items, n, timeout) < 0 && errno != EINTR)
             return lx_fail(err, LX_E_IO, "poll: %s", zmq_strerror(errno));
         if (items[1].revents & ZMQ_POLLIN)
             s_on_rendered(s);

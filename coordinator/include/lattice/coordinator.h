@@ -36,6 +36,10 @@ typedef struct lx_coord_config {
     lx_log_level_t log_level;
     FILE *log;        /* structured lines; NULL = none */
     atomic_int *stop; /* set non-zero to stop; checked every poll */
+    /* A file descriptor made readable right after *stop is set (an
+     * eventfd), so the loop stops at once instead of at its next tick; 0 =
+     * none. */
+    int wake_fd;
     /* Called once the socket is bound and the journal is open, before the
      * first message is read (embedded use starts workers after it). */
     void (*ready)(void *user);

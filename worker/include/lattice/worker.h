@@ -50,6 +50,10 @@ typedef struct lx_worker_config {
     /* Set non-zero to drain: finish the frame in hand, report it, give the
      * rest of the chunk back, say GOODBYE and return LX_OK. */
     atomic_int *stop;
+    /* A file descriptor made readable right after *stop is set (an
+     * eventfd), so the drain starts at once instead of at the next tick;
+     * 0 = none. */
+    int wake_fd;
     lx_worker_render_fn render; /* NULL: lx_frame_renderer_render */
     void *render_user;
     /* Export directories this worker writes into (absolute roots); an
