@@ -94,19 +94,8 @@ static void s_redo(const char *command, const char *spec, lx_strbuf_t *out)
 /* The --shard value s was run with ("2/4"), else its frames. */
 static void s_spec(const shard_t *s, char *spec, size_t size)
 {
-    snprintf(spec, size, "%s", s->name);
-    cJSON *o = s->command ? cJSON_Parse(s->command) : NULL;
-    const cJSON *prev = NULL, *a;
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(o, "argv"))
-    {
-        /* i/N or a-b only: the file is on shared storage, anyone's to write. */
-        if (prev && cJSON_IsString(prev) && strcmp(prev->valuestring, "--shard") == 0 &&
-            cJSON_IsString(a) && a->valuestring[0] &&
-            strspn(a->valuestring, "0123456789/-") == strlen(a->valuestring))
-            snprintf(spec, size, "%.40s", a->valuestring);
-        prev = a;
-    }
-    cJSON_Delete(o);
+    if (!s->command || !cli_shard_recorded_spec(s->command, spec, size))
+        snprintf(spec, size, "%s", s->name);
 }
 
 /* The program the shards stored, checked against its hash. */
@@ -138,13 +127,9 @@ static lx_program_t *s_program(const char *out, const char *hash, lx_error_t *er
 static bool s_plan(const lx_program_t *p, const lx_prior_t *pr, lx_export_plan_t *plan,
                    lx_error_t *err)
 {
-    lx_export_config_t cfg;
-    lx_export_config_init(&cfg);
     lx_diags_t d;
     lx_diags_init(&d, NULL);
-    bool ok = pr->config &&
-              lx_export_config_load_json(&cfg, pr->config, strlen(pr->config), &d) == LX_OK &&
-              lx_export_plan(p, &cfg, plan, &d) == LX_OK;
+    bool ok = pr->config && lx_export_plan_json(p, pr->config, plan, &d) == LX_OK;
     char hash[65] = "";
     if (ok)
         lx_hex(plan->config_hash.bytes, 32, hash);

@@ -175,25 +175,56 @@ static void s_quoted(lx_strbuf_t *sb, const char *s)
     lx_strbuf_add(sb, "'", 1);
 }
 
+/* A command record's argv (every item a string, at least one) and cwd;
+ * NULL when o is not a command record. */
+static const cJSON *s_argv(const cJSON *o, const cJSON **cwd)
+{
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(o, "argv");
+    *cwd = cJSON_GetObjectItemCaseSensitive(o, "cwd");
+    bool ok = cJSON_IsString(*cwd) && cJSON_IsArray(args) && cJSON_GetArraySize(args) > 0;
+    for (const cJSON *a = ok ? args->child : NULL; a; a = a->next)
+        ok &= cJSON_IsString(a);
+    return ok ? args : NULL;
+}
+
+/* Whether the argument after prev is the value of --shard. */
+static bool s_is_shard(const cJSON *prev)
+{
+    return prev && strcmp(prev->valuestring, "--shard") == 0;
+}
+
 bool cli_shard_command(const char *command_json, const char *spec, lx_strbuf_t *out)
 {
     cJSON *o = cJSON_Parse(command_json);
-    const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(o, "cwd");
-    const cJSON *args = cJSON_GetObjectItemCaseSensitive(o, "argv");
-    bool ok = cJSON_IsString(cwd) && cJSON_IsArray(args) && cJSON_GetArraySize(args) > 0;
-    const cJSON *prev = NULL;
-    for (const cJSON *a = ok ? args->child : NULL; a; a = a->next)
-        ok &= cJSON_IsString(a);
-    if (ok) {
+    const cJSON *cwd, *prev = NULL;
+    const cJSON *args = s_argv(o, &cwd);
+    if (args) {
         lx_strbuf_adds(out, "cd ");
         s_quoted(out, cwd->valuestring);
         lx_strbuf_adds(out, " &&");
         for (const cJSON *a = args->child; a; prev = a, a = a->next) {
             lx_strbuf_add(out, " ", 1);
-            bool shard = spec && prev && strcmp(prev->valuestring, "--shard") == 0;
-            s_quoted(out, shard ? spec : a->valuestring);
+            s_quoted(out, spec && s_is_shard(prev) ? spec : a->valuestring);
         }
     }
     cJSON_Delete(o);
-    return ok && !out->failed;
+    return args && !out->failed;
+}
+
+bool cli_shard_recorded_spec(const char *command_json, char *spec, size_t size)
+{
+    cJSON *o = cJSON_Parse(command_json);
+    const cJSON *cwd, *prev = NULL;
+    const cJSON *args = s_argv(o, &cwd);
+    bool found = false;
+    for (const cJSON *a = args ? args->child : NULL; a; prev = a, a = a->next)
+        /* i/N or a-b only: the file is on shared storage, anyone's to write. */
+        if (s_is_shard(prev) && a->valuestring[0] &&
+            strspn(a->valuestring, "0123456789/-") == strlen(a->valuestring) &&
+            strlen(a->valuestring) < size) {
+            snprintf(spec, size, "%s", a->valuestring);
+            found = true;
+        }
+    cJSON_Delete(o);
+    return found;
 }

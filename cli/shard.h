@@ -36,4 +36,9 @@ bool cli_shard_record(const char *out, const cli_shard_t *s, int argc, char **ar
  * to out. False when the text is not a command record. */
 bool cli_shard_command(const char *command_json, const char *spec, lx_strbuf_t *out);
 
+/* The --shard value a command.json records ("2/4", "10-19") into spec:
+ * false when it records none, or one that is neither digits, '/' nor '-'
+ * or does not fit. */
+bool cli_shard_recorded_spec(const char *command_json, char *spec, size_t size);
+
 #endif

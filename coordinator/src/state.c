@@ -320,13 +320,10 @@ co_job_t *co_job_load(const void *program, size_t program_len, const char *confi
     lx_program_t *p = NULL;
     if (lx_ir_decode(program, program_len, NULL, &p, err) != LX_OK)
         return NULL;
-    lx_export_config_t cfg;
-    lx_export_config_init(&cfg);
     lx_diags_t diags;
     lx_diags_init(&diags, NULL);
     lx_export_plan_t plan;
-    bool planned = lx_export_config_load_json(&cfg, config, strlen(config), &diags) == LX_OK &&
-                   lx_export_plan(p, &cfg, &plan, &diags) == LX_OK;
+    bool planned = lx_export_plan_json(p, config, &plan, &diags) == LX_OK;
     if (!planned)
         lx_fail(err, LX_E_INVALID, "the config does not plan: %s",
                 diags.count ? diags.items[0].message : "out of memory");

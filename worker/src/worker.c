@@ -504,13 +504,10 @@ static bool s_prepare(session_t *s, lx_worker_event_t *next)
     if (strcmp(s->fr_program, c->program_hash) != 0 || strcmp(s->fr_config, c->config_hash) != 0) {
         lx_frame_renderer_destroy(&s->fr);
         s->fr_program[0] = s->fr_config[0] = '\0';
-        lx_export_config_t cfg;
-        lx_export_config_init(&cfg);
         lx_diags_t diags;
         lx_diags_init(&diags, NULL);
         char hex[65] = "";
-        if (lx_export_config_load_json(&cfg, c->config, strlen(c->config), &diags) == LX_OK &&
-            lx_export_plan(p, &cfg, &s->plan, &diags) == LX_OK)
+        if (lx_export_plan_json(p, c->config, &s->plan, &diags) == LX_OK)
             lx_hex(s->plan.config_hash.bytes, 32, hex);
         lx_diags_release(&diags);
         lx_error_t err = {0};

@@ -117,6 +117,13 @@ typedef struct lx_export_plan {
 lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                            lx_export_plan_t *plan, lx_diags_t *diags);
 
+/* lx_export_plan of a resolved config given as its JSON text (what
+ * lx_export_plan_config_json writes, and journals, manifests and ASSIGN
+ * carry): a config file applied on top of the defaults, then planned.
+ * LX_OK, LX_E_DIAG or LX_E_PARSE (problems in diags), LX_E_NOMEM. */
+lx_result_t lx_export_plan_json(const lx_program_t *p, const char *config, lx_export_plan_t *plan,
+                                lx_diags_t *diags);
+
 /* The resolved config as canonical JSON (the configHash is its SHA-256):
  * everything that changes output bytes, nothing else (no threads, no
  * paths). "allowPastEnd": true appears only when the frames go past a

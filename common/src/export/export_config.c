@@ -446,6 +446,15 @@ static void s_closure(const lx_program_t *p, lx_export_plan_t *plan, lx_diags_t 
     }
 }
 
+lx_result_t lx_export_plan_json(const lx_program_t *p, const char *config, lx_export_plan_t *plan,
+                                lx_diags_t *diags)
+{
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    lx_result_t rc = lx_export_config_load_json(&cfg, config, strlen(config), diags);
+    return rc == LX_OK ? lx_export_plan(p, &cfg, plan, diags) : rc;
+}
+
 lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                            lx_export_plan_t *plan, lx_diags_t *d)
 {

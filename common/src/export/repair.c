@@ -53,12 +53,9 @@ lx_result_t lx_repair_plan(const lx_program_t *p, const char *out_dir, lx_export
     else if (!config)
         rc = lx_fail(err, LX_E_PARSE, "'%s/metadata.json' has no resolved config", out_dir);
     if (rc == LX_OK) {
-        lx_export_config_t cfg;
-        lx_export_config_init(&cfg);
         lx_diags_t diags;
         lx_diags_init(&diags, NULL);
-        if (lx_export_config_load_json(&cfg, config, strlen(config), &diags) != LX_OK ||
-            lx_export_plan(p, &cfg, plan, &diags) != LX_OK)
+        if (lx_export_plan_json(p, config, plan, &diags) != LX_OK)
             rc = lx_fail(err, LX_E_PARSE, "the manifest's config does not plan");
         lx_diags_release(&diags);
         lx_hex(plan->config_hash.bytes, 32, hex);
