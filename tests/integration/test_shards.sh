@@ -62,6 +62,13 @@ expect "the assembled export verifies" 0 "$lattice" verify "$out"
 expect "a second assemble" 0 "$lattice" assemble "$out"
 expect "the same plain export is complete" 0 "$lattice" export "$patch" -o "$out" "${common[@]}"
 ok "... and renders nothing" grep -q "nothing to render" "$tmp/out"
+expect "an assembled export extends to more frames" 0 "$lattice" export "$patch" -o "$out" \
+    --frames 0-34 --config "$tmp/small.json" --artifacts all --threads 1
+ok "... rendering only the new ones" grep -q "(5 rendered)" "$tmp/out"
+expect "... and then is complete, its shards of fewer frames no other export" 0 \
+    "$lattice" export "$patch" -o "$out" --frames 0-34 --config "$tmp/small.json" \
+    --artifacts all --threads 1
+ok "... rendering nothing" grep -q "nothing to render" "$tmp/out"
 
 # 1b. Unassembled shards are the export for a plain lattice export too: it
 #     keeps their frames and writes the manifest assemble would.

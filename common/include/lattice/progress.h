@@ -123,7 +123,9 @@ typedef struct lx_prior {
     /* Shards (LX_SHARDS_DIR) with a journal header: when the export itself
      * has neither journal nor metadata.json, the hashes, frames and config
      * above are the first shard's (by name), and mixed says whether any
-     * other shard is of another export. */
+     * other shard is of another export (another program or settings, or,
+     * among shards alone, other frames: the export's own journal may have
+     * grown past the range its shards planned). */
     uint32_t shards;
     bool mixed;
 } lx_prior_t;

@@ -381,9 +381,11 @@ static lx_result_t s_shards(const char *out_dir, lx_prior_t *pr, lx_error_t *err
             free(pr->config);
             pr->config = h.config;
             h.config = NULL;
-        } else if (found && (strcmp(h.config_hash, pr->config_hash) != 0 ||
-                             strcmp(h.program_hash, pr->program_hash) != 0 ||
-                             h.first != pr->first || h.last != pr->last)) {
+        } else if (found && (strcmp(h.program_hash, pr->program_hash) != 0 ||
+                             strcmp(h.settings_hash, pr->settings_hash) != 0 ||
+                             /* Shards of one export plan the same frames; the
+                              * export itself may have grown past them since. */
+                             (!own && strcmp(h.config_hash, pr->config_hash) != 0))) {
             pr->mixed = true;
         }
         pr->shards += found;
@@ -810,19 +812,9 @@ lx_result_t lx_progress_verify(const char *out_dir, lx_verify_report_t *rep, lx_
         lx_free(lx_alloc_default(), text);
         return lx_fail(err, LX_E_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < n; i++)
-        at[i] = SIZE_MAX;
-    for (char *line = text; line < text + len;) {
-        char *end = memchr(line, '\n', (size_t)(text + len - line));
-        if (!end)
-            break;
-        long long f = strncmp(line, "{\"frame\":", 9) == 0 ? strtoll(line + 9, NULL, 10) : -1;
-        if (f >= pr.first && f <= pr.last)
-            at[f - pr.first] = (size_t)(line - text);
-        line = end + 1;
-    }
-    int64_t done = 0;
-    for (size_t i = 0; i < n; i++) {
+    int64_t lo, hi, done = 0;
+    s_index(text, len, pr.first, pr.last, at, &lo, &hi);
+    for (int64_t i = 0; i <= hi - lo; i++) {
         if (at[i] == SIZE_MAX)
             continue;
         const char *line = text + at[i];
