@@ -8,6 +8,7 @@ PACKAGES=(
     clang libclang-rt-14-dev   # clang + compiler-rt runtimes for libFuzzer/ASan
     libzmq3-dev libmsgpack-dev libcjson-dev libopenexr-dev libpng-dev
     libssl-dev libxxhash-dev libsqlite3-dev zlib1g-dev
+    libdeflate-dev             # EXR ZIP/ZIPS chunks (faster DEFLATE than zlib, as OpenEXR 3.2+ uses)
     libmicrohttpd-dev          # the coordinator's Prometheus endpoint (--metrics)
     python3                    # JSON and SQLite checks in the CLI and cluster tests
     python3-yaml               # Kubernetes manifest checks (test_deploy)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Re-pins every example's program hash, time model, horizon and IR JSON
-# (tests/golden/). Run it only for a deliberate compiler or example change,
-# and review the diff.
+# Re-pins every example's program hash, time model, horizon and IR JSON,
+# and refscene's exported bytes (tests/golden/). Run it only for a
+# deliberate compiler, example, renderer or encoder change, and review the
+# diff.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -27,3 +28,6 @@ for patch in examples/*.patch.json; do
     printf '%s\t%s\n' "$(basename "$patch" .patch.json)" "$hash" >> "$eval_out"
 done
 cat "$eval_out"
+# Every artifact's bytes and content (tests/integration/test_golden_export.sh).
+bash scripts/golden-exports.sh "$lattice" . > tests/golden/exports.tsv
+cat tests/golden/exports.tsv

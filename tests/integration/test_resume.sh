@@ -41,10 +41,15 @@ for _ in $(seq 600); do
     kill -0 "$export_pid" 2>/dev/null || break
     sleep 0.1
 done
+# Stopped (SIGSTOP) from here on, so that what the checks see cannot change
+# under their feet: the export cannot finish before Ctrl-C reaches it.
+kill -STOP "$export_pid"
+ok "the export is stopped before its last frame" test "$(journal_frames "$out")" -lt 60
 # Meanwhile a second export into the same directory is refused at once.
 expect "a second export into a busy directory" 2 "$lattice" export "$patch" -o "$out" --frames 0-59 --threads 1
 ok "it says another export is writing there" grep -q "another lattice export is writing into" "$tmp/err"
 kill -INT "$export_pid"
+kill -CONT "$export_pid"
 wait "$export_pid"
 status=$?
 export_pid=

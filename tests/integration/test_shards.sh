@@ -33,6 +33,18 @@ same_files() {
     done < <(artifact_files "$1")
 }
 shard() { "$lattice" export "$patch" -o "$1" "${common[@]}" --shard "$2" "${@:3}"; }
+journaled() { local n; n=$(grep -c '^{"frame":' "$1" 2>/dev/null); echo "${n:-0}"; }
+# A shard's process is stopped (SIGSTOP) as soon as its journal holds a
+# frame: what the test then sees of it cannot change under its feet. A
+# 15-frame slice takes far longer than one poll, and the caller checks
+# that it was stopped before its last frame.
+stop_at_first_frame() { # JOURNAL PID
+    for _ in $(seq 3000); do
+        [[ $(journaled "$1") -ge 1 ]] && break
+        sleep 0.01
+    done
+    kill -STOP "$2"
+}
 
 expect "reference export" 0 "$lattice" export "$patch" -o "$tmp/ref" "${common[@]}"
 
@@ -120,14 +132,11 @@ expect "shard 0/2" 0 shard "$out" 0/2
 "$lattice" export "$patch" -o "$out" "${common[@]}" --shard 1/2 --chunk 1 >"$tmp/kill.out" 2>&1 &
 pids=($!)
 journal=$out/.lattice/shards/15-29/progress.jsonl
-for _ in $(seq 600); do
-    n=$(grep -c '^{"frame":' "$journal" 2>/dev/null)
-    [[ ${n:-0} -ge 3 ]] && break
-    sleep 0.05
-done
-ok "the shard journals frames as it goes" test "$(grep -c '^{"frame":' "$journal")" -ge 3
+stop_at_first_frame "$journal" "${pids[0]}"
+ok "the shard journals frames as it goes" test "$(journaled "$journal")" -ge 1
+ok "... and is stopped before its last" test "$(journaled "$journal")" -lt 15
 expect "assemble while a shard runs" 1 "$lattice" assemble "$out"
-ok "a shard in progress is named" grep -E -q "shard 1/2 \(frames 15-29\): (running|incomplete)" "$tmp/err"
+ok "a shard in progress is named" grep -E -q "shard 1/2 \(frames 15-29\): running" "$tmp/err"
 kill -9 "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null
 pids=()
@@ -148,12 +157,10 @@ out=$tmp/d2
 "$lattice" export "$patch" -o "$out" "${common[@]}" --shard 0/2 --chunk 1 >"$tmp/term.out" 2>&1 &
 pids=($!)
 journal=$out/.lattice/shards/0-14/progress.jsonl
-for _ in $(seq 600); do
-    n=$(grep -c '^{"frame":' "$journal" 2>/dev/null)
-    [[ ${n:-0} -ge 2 ]] && break
-    sleep 0.05
-done
+stop_at_first_frame "$journal" "${pids[0]}"
+ok "the shard is stopped before its last frame" test "$(journaled "$journal")" -lt 15
 kill -TERM "${pids[0]}"
+kill -CONT "${pids[0]}"
 wait "${pids[0]}"
 ok "SIGTERM exits 143" test $? -eq 143
 pids=()

@@ -485,6 +485,106 @@ static int32_t s_le32(const unsigned char *p)
                      (uint32_t)p[3] << 24);
 }
 
+/* One encoder reused across sizes, types and compressions (its buffers
+ * grow, never shrink) writes what a fresh one writes. */
+static void test_exr_encoder_reuse(void)
+{
+    static const char *const names[4] = {"N.Z", "N.X", "N.Y", "A"};
+    const struct {
+        uint32_t w, h, nc;
+        lx_pixel_type_t type;
+        lx_exr_compression_t comp;
+    } runs[] = {{64, 40, 3, LX_PIX_F32, LX_EXR_ZIP},  {300, 70, 4, LX_PIX_HALF, LX_EXR_ZIPS},
+                {64, 40, 3, LX_PIX_F32, LX_EXR_ZIP},  {17, 3, 1, LX_PIX_F32, LX_EXR_NONE},
+                {90, 50, 2, LX_PIX_HALF, LX_EXR_PIZ}, {300, 70, 4, LX_PIX_HALF, LX_EXR_ZIP},
+                {5, 33, 1, LX_PIX_F32, LX_EXR_RLE}};
+    float *px = malloc(300 * 70 * 4 * sizeof *px);
+    uint32_t seed = 99;
+    for (size_t i = 0; i < 300 * 70 * 4; i++)
+        px[i] = (i % 5 == 0) ? (float)(s_rng(&seed) % 1000) * 0.001f : (float)(i % 300) * 0.25f;
+    lx_error_t err = {0};
+    lx_exr_encoder_t *e = lx_exr_encoder_new(NULL, &err);
+    CHECK(e != NULL);
+    for (size_t i = 0; e && i < sizeof runs / sizeof runs[0]; i++) {
+        lx_image_t img = {runs[i].w, runs[i].h, runs[i].nc, runs[i].type, px, {0}};
+        for (uint32_t c = 0; c < runs[i].nc; c++)
+            img.names[c] = names[c];
+        lx_strbuf_t fresh, reused;
+        lx_strbuf_init(&fresh, NULL);
+        lx_strbuf_init(&reused, NULL);
+        CHECK_EQ_INT(lx_exr_encode(&img, runs[i].comp, &fresh, &err), LX_OK);
+        CHECK_EQ_INT(lx_exr_encoder_encode(e, &img, runs[i].comp, &reused, &err), LX_OK);
+        CHECK_MSG(fresh.len == reused.len && memcmp(fresh.buf, reused.buf, fresh.len) == 0,
+                  "run %zu: the reused encoder wrote other bytes", i);
+        lx_strbuf_release(&fresh);
+        lx_strbuf_release(&reused);
+    }
+    lx_exr_encoder_destroy(&e);
+    CHECK(e == NULL);
+    lx_exr_encoder_destroy(&e); /* NULL is accepted */
+    free(px);
+}
+
+/* Where the header ends: after its attributes and their closing 0. */
+static size_t s_exr_header_end(const unsigned char *u, size_t len)
+{
+    size_t pos = 8;
+    while (pos < len && u[pos] != 0) {
+        size_t nl = strnlen((const char *)u + pos, len - pos);
+        size_t tl = strnlen((const char *)u + pos + nl + 1, len - pos - nl - 1);
+        size_t at = pos + nl + 1 + tl + 1;
+        if (at + 4 > len)
+            return len;
+        pos = at + 4 +
+              (size_t)(uint32_t)(u[at] | u[at + 1] << 8 | u[at + 2] << 16 |
+                                 (uint32_t)u[at + 3] << 24);
+    }
+    return pos + 1;
+}
+
+/* Chunks DEFLATE cannot shrink (random bits) are stored raw, at exactly
+ * their raw size, as the format requires (readers take that size to mean
+ * raw), and read back. */
+static void test_exr_zip_raw_chunks(void)
+{
+    const uint32_t w = 61, h = 35; /* ZIP's 16-line chunks: 16, 16, 3 */
+    float *px = malloc((size_t)w * h * sizeof *px);
+    uint32_t seed = 7;
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        px[i] = s_bitsf(s_rng(&seed) & 0xbfffffffu);
+    for (int comp = 0; comp < 2; comp++) {
+        lx_exr_compression_t c = comp ? LX_EXR_ZIP : LX_EXR_ZIPS;
+        uint32_t lpc = comp ? 16 : 1, nchunks = (h + lpc - 1) / lpc;
+        lx_image_t img = {w, h, 1, LX_PIX_F32, px, {"Z"}};
+        lx_strbuf_t sb;
+        lx_strbuf_init(&sb, NULL);
+        lx_error_t err = {0};
+        CHECK_EQ_INT(lx_exr_encode(&img, c, &sb, &err), LX_OK);
+        const unsigned char *u = (const unsigned char *)sb.buf;
+        size_t table = s_exr_header_end(u, sb.len);
+        for (uint32_t i = 0; i < nchunks && table + 8 * (i + 1) <= sb.len; i++) {
+            uint64_t off = 0;
+            for (int b = 7; b >= 0; b--)
+                off = off << 8 | u[table + 8 * i + (size_t)b];
+            CHECK_MSG(off + 8 <= sb.len, "comp %d chunk %u at %llu", (int)c, i,
+                      (unsigned long long)off);
+            if (off + 8 > sb.len)
+                break;
+            uint32_t lines = h - i * lpc < lpc ? h - i * lpc : lpc;
+            CHECK_MSG(s_le32(u + off) == (int32_t)(i * lpc) &&
+                          s_le32(u + off + 4) == (int32_t)(lines * w * 4),
+                      "comp %d chunk %u: y %d, %d bytes (raw %u)", (int)c, i, s_le32(u + off),
+                      s_le32(u + off + 4), lines * w * 4);
+        }
+        lx_decoded_t d;
+        CHECK_EQ_INT(lx_exr_decode(sb.buf, sb.len, &d, &err), LX_OK);
+        CHECK(d.data && memcmp(d.data, px, (size_t)w * h * sizeof *px) == 0);
+        lx_decoded_release(&d);
+        lx_strbuf_release(&sb);
+    }
+    free(px);
+}
+
 /* The header is exactly: "type" (OpenEXRCore 3.1 creates it with the part)
  * then the required attributes in sorted order, nothing else — no date,
  * no software name, no owner. Channel names are sorted in the list. */
@@ -752,6 +852,8 @@ int main(void)
     test_exr_all_halves();
     test_exr_half_rounding();
     test_exr_header();
+    test_exr_encoder_reuse();
+    test_exr_zip_raw_chunks();
     test_exr_invalid();
     test_exr_damage();
     test_npy();

@@ -10,12 +10,13 @@
 #ifndef LATTICE_ENCODE_H
 #define LATTICE_ENCODE_H
 
+#include "lattice/alloc.h"
 #include "lattice/image.h"
 #include "lattice/result.h"
 #include "lattice/strbuf.h"
 
-/* The encoder libraries' versions, "zlib 1.2.13, libpng 1.6.39, OpenEXR
- * 3.1.5": files are byte-identical between builds that agree on them (a
+/* The encoder libraries' versions, "zlib 1.2.13, libpng 1.6.39, libdeflate
+ * 1.14, OpenEXR 3.1.5": files are byte-identical between builds that agree on them (a
  * worker's HELLO build carries it, so audits compare like with like). */
 void lx_encoder_versions(char *out, size_t size);
 
@@ -34,6 +35,15 @@ int lx_exr_compression_parse(const char *name);
  * the order EXR requires (sorted by name) whatever the input order. */
 lx_result_t lx_exr_encode(const lx_image_t *img, lx_exr_compression_t c, lx_strbuf_t *out,
                           lx_error_t *err);
+
+/* The same, reusing its compressor and chunk buffers from one file to the
+ * next (a frame's artifacts, frame after frame). One encoder per thread;
+ * lx_exr_encoder_new returns NULL (err set) when out of memory. */
+typedef struct lx_exr_encoder lx_exr_encoder_t;
+lx_exr_encoder_t *lx_exr_encoder_new(const lx_alloc_t *alloc, lx_error_t *err);
+void lx_exr_encoder_destroy(lx_exr_encoder_t **self_p);
+lx_result_t lx_exr_encoder_encode(lx_exr_encoder_t *e, const lx_image_t *img,
+                                  lx_exr_compression_t c, lx_strbuf_t *out, lx_error_t *err);
 
 /* NPY v1.0: little-endian '<f4', C order, shape (H, W, C). F32 only. */
 lx_result_t lx_npy_encode(const lx_image_t *img, lx_strbuf_t *out, lx_error_t *err);

@@ -17,7 +17,7 @@
  * the planar camera depth. Motion re-projects the local surface point with
  * the previous frame's transform of the same instance id and camera.
  *
- * Work is split into 32x32 tiles taken by a fixed pool of threads; every
+ * Work is split into bands of 4 full rows taken by a fixed pool of threads; every
  * pixel is computed by exactly one thread from the same inputs, so the
  * bytes never depend on the thread count. Rendering allocates nothing;
  * lx_raster_new() allocates for the program's largest frame. */

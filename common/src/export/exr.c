@@ -4,29 +4,29 @@
  * (created by exr_add_part) followed by the required attributes in sorted
  * order: channels, compression, dataWindow, displayWindow, lineOrder,
  * pixelAspectRatio, screenWindowCenter, screenWindowWidth. Nothing time- or
- * host-dependent. The zip level is pinned per part because the library
- * default is a process-wide setting that any other code could change.
- * HALF samples are converted here (round to nearest even) rather than by
+ * host-dependent. HALF samples are converted here (round to nearest even) rather than by
  * the library, so the rounding is ours, tested, and the same on every
  * worker.
  *
- * Two OpenEXRCore 3.1 defects are worked around (see s_exr_compress and
- * s_exr_encode_chunks): a chunk that compresses to exactly its raw size is
- * written compressed but read as raw, and the 4-channel half->float
- * unpacker reverses the channel order. */
+ * NONE, ZIPS and ZIP chunks are packed, compressed (libdeflate) and
+ * written here; RLE and PIZ go through the library's pipeline with our
+ * packing. Two OpenEXRCore 3.1 defects are worked around (see
+ * s_exr_compress and s_exr_pack_fn): a chunk that compresses to exactly
+ * its raw size is written compressed but read as raw, and the 4-channel
+ * half->float unpacker reverses the channel order. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <libdeflate.h>
 #include <openexr.h>
 
 #include "lattice/encode.h"
 
-/* zlib level for ZIP/ZIPS chunks. Measured (docs/export-format.md): on
- * rendered frames level 4 is 0.2% (float) to 7% (half RGBA) larger than
- * level 6 and 3-34% faster; level 1 is 4-45% larger. The library default
- * would be 6 unless something in the process changed it. */
-#define S_EXR_ZIP_LEVEL 4
+/* DEFLATE level for ZIP/ZIPS chunks on libdeflate's scale (its default).
+ * Measured in docs/performance.md: against zlib level 4, used before, it
+ * takes 35% less time for files 2-18% smaller. */
+#define S_EXR_ZIP_LEVEL 6
 
 /* Decoder limits: per-dimension and total decoded bytes, and the same
  * expansion bound as the PNG decoder (none, rle, zips, zip and piz cannot
@@ -237,16 +237,156 @@ static lx_result_t s_exr_check(const lx_image_t *img, lx_exr_compression_t c, lx
     return LX_OK;
 }
 
+/* A reusable encoder: the DEFLATE compressor and one chunk's buffers, kept
+ * between files so that encoding a frame allocates nothing once the first
+ * one has sized them (OpenEXRCore still allocates its context per file). */
+struct lx_exr_encoder {
+    const lx_alloc_t *alloc;
+    struct libdeflate_compressor *deflate;
+    uint8_t *packed;  /* one chunk in the file's layout */
+    uint8_t *scratch; /* the ZIP predictor's reordering of it */
+    uint8_t *zipped;  /* its DEFLATE stream */
+    size_t cap;       /* bytes each of the three holds */
+};
+
+lx_exr_encoder_t *lx_exr_encoder_new(const lx_alloc_t *alloc, lx_error_t *err)
+{
+    alloc = alloc ? alloc : lx_alloc_default();
+    lx_exr_encoder_t *e = lx_calloc(alloc, 1, sizeof *e);
+    if (!e) {
+        lx_fail(err, LX_E_NOMEM, "exr: out of memory");
+        return NULL;
+    }
+    e->alloc = alloc;
+    return e;
+}
+
+void lx_exr_encoder_destroy(lx_exr_encoder_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    lx_exr_encoder_t *e = *self_p;
+    libdeflate_free_compressor(e->deflate);
+    lx_free(e->alloc, e->packed);
+    lx_free(e->alloc, e->scratch);
+    lx_free(e->alloc, e->zipped);
+    lx_free(e->alloc, e);
+    *self_p = NULL;
+}
+
+static bool s_exr_reserve(lx_exr_encoder_t *e, size_t bytes)
+{
+    if (bytes <= e->cap)
+        return true;
+    lx_free(e->alloc, e->packed);
+    lx_free(e->alloc, e->scratch);
+    lx_free(e->alloc, e->zipped);
+    e->packed = lx_malloc(e->alloc, bytes);
+    e->scratch = lx_malloc(e->alloc, bytes);
+    e->zipped = lx_malloc(e->alloc, bytes);
+    e->cap = e->packed && e->scratch && e->zipped ? bytes : 0;
+    return e->cap != 0;
+}
+
 typedef struct s_exr_enc {
+    lx_exr_encoder_t *e;
     const lx_image_t *img;
     exr_context_t ctxt;
     exr_encode_pipeline_t pipe;
     bool pipe_live;
     exr_result_t (*default_compress)(exr_encode_pipeline_t *pipe);
     uint32_t slot[LX_IMAGE_MAX_CHANNELS]; /* file channel k comes from input slot[k] */
-    uint8_t *plane;                       /* one chunk, one plane per channel */
     s_exr_io_t io;
 } s_exr_enc_t;
+
+/* Lines y0 .. y0 + h - 1 in the file's layout: line by line, each line
+ * channel by channel in the file's (sorted) order, little-endian samples,
+ * HALF rounded here (see s_half_from_float). */
+static size_t s_exr_pack(const s_exr_enc_t *st, int32_t y0, int32_t h, uint8_t *dst)
+{
+    const lx_image_t *img = st->img;
+    const uint32_t w = img->width, nc = img->channels;
+    const bool half = img->type == LX_PIX_HALF;
+    uint8_t *o = dst;
+    for (int32_t y = y0; y < y0 + h; y++) {
+        const float *line = (const float *)img->data + (size_t)y * w * nc;
+        for (uint32_t k = 0; k < nc; k++) {
+            const float *src = line + st->slot[k];
+            if (half) {
+                for (uint32_t x = 0; x < w; x++, o += 2) {
+                    uint16_t v = s_half_from_float(src[(size_t)x * nc]);
+                    memcpy(o, &v, 2);
+                }
+            } else {
+                for (uint32_t x = 0; x < w; x++, o += 4)
+                    memcpy(o, &src[(size_t)x * nc], 4);
+            }
+        }
+    }
+    return (size_t)(o - dst);
+}
+
+/* ZIP and ZIPS chunks: the format's byte split (even bytes, then odd) and
+ * delta predictor, then a zlib stream from libdeflate (OpenEXR itself
+ * compresses with libdeflate from 3.2 on; 3.1 here would use zlib, at
+ * about twice the time). A chunk that does not come out strictly smaller
+ * is stored raw, as the format requires: readers take a chunk of the raw
+ * size to be raw. Returns the bytes to write. */
+static const uint8_t *s_exr_zip(lx_exr_encoder_t *e, size_t n, size_t *out_n)
+{
+    const uint8_t *raw = e->packed;
+    uint8_t *t1 = e->scratch, *t2 = e->scratch + (n + 1) / 2;
+    for (size_t i = 0; i < n; i += 2) {
+        *t1++ = raw[i];
+        if (i + 1 < n)
+            *t2++ = raw[i + 1];
+    }
+    for (size_t i = n - 1; i > 0; i--)
+        e->scratch[i] = (uint8_t)(e->scratch[i] - e->scratch[i - 1] + 128);
+    size_t z = n > 1 ? libdeflate_zlib_compress(e->deflate, e->scratch, n, e->zipped, n - 1) : 0;
+    *out_n = z ? z : n;
+    return z ? e->zipped : e->packed;
+}
+
+/* NONE, ZIPS and ZIP: every chunk packed, compressed and written here. */
+static exr_result_t s_exr_write_chunks(s_exr_enc_t *st, int part, exr_compression_t ctype)
+{
+    const lx_image_t *img = st->img;
+    int32_t lpc = 0;
+    exr_result_t rv = exr_get_scanlines_per_chunk(st->ctxt, part, &lpc);
+    if (rv != EXR_ERR_SUCCESS)
+        return rv;
+    const size_t bpp = (size_t)img->channels * (img->type == LX_PIX_HALF ? 2 : 4);
+    if (lpc < 1 || !s_exr_reserve(st->e, (size_t)img->width * (size_t)lpc * bpp))
+        return EXR_ERR_OUT_OF_MEMORY;
+    if (ctype != EXR_COMPRESSION_NONE && !st->e->deflate) {
+        st->e->deflate = libdeflate_alloc_compressor(S_EXR_ZIP_LEVEL);
+        if (!st->e->deflate)
+            return EXR_ERR_OUT_OF_MEMORY;
+    }
+    for (int32_t y = 0; y < (int32_t)img->height; y += lpc) {
+        int32_t h = (int32_t)img->height - y < lpc ? (int32_t)img->height - y : lpc;
+        size_t n = s_exr_pack(st, y, h, st->e->packed);
+        const uint8_t *data = st->e->packed;
+        if (ctype != EXR_COMPRESSION_NONE)
+            data = s_exr_zip(st->e, n, &n);
+        rv = exr_write_scanline_chunk(st->ctxt, part, y, data, n);
+        if (rv != EXR_ERR_SUCCESS)
+            return rv;
+    }
+    return EXR_ERR_SUCCESS;
+}
+
+/* RLE and PIZ go through the library's pipeline, packed by s_exr_pack
+ * (its own conversions are bypassed: 3.1's 4-channel half->float
+ * unpacker, for one, writes the channels in reverse order). */
+static exr_result_t s_exr_pack_fn(exr_encode_pipeline_t *pipe)
+{
+    s_exr_enc_t *st = pipe->encoding_user_data;
+    pipe->packed_bytes =
+        s_exr_pack(st, pipe->chunk.start_y, pipe->chunk.height, pipe->packed_buffer);
+    return EXR_ERR_SUCCESS;
+}
 
 /* Wraps the library's compressor. OpenEXRCore 3.1 stores raw data only
  * when the compressed chunk is strictly larger; a chunk that compresses to
@@ -268,87 +408,64 @@ static exr_result_t s_exr_compress(exr_encode_pipeline_t *pipe)
     return EXR_ERR_SUCCESS;
 }
 
-/* Each chunk is converted (HALF rounding here, see s_half_from_float) into
- * one plane per channel in the file's sample type, so the library only
- * ever copies same-type planar data: its interleaving and conversion fast
- * paths are bypassed (3.1's 4-channel half->float unpacker, for one,
- * writes the channels in reverse order). */
-static exr_result_t s_exr_encode_chunks(s_exr_enc_t *st, int part)
+static exr_result_t s_exr_pipeline_chunks(s_exr_enc_t *st, int part)
 {
     const lx_image_t *img = st->img;
-    const uint32_t w = img->width, nc = img->channels;
-    int32_t lpc = 0, nchunks = 0;
+    int32_t lpc = 0;
     exr_result_t rv = exr_get_scanlines_per_chunk(st->ctxt, part, &lpc);
-    if (rv == EXR_ERR_SUCCESS)
-        rv = exr_get_chunk_count(st->ctxt, part, &nchunks);
-    if (rv != EXR_ERR_SUCCESS)
-        return rv;
-    const bool half = img->type == LX_PIX_HALF;
-    const size_t bpe = half ? 2 : 4;
-    const size_t plane_bytes = (size_t)w * (size_t)lpc * bpe;
-    st->plane = lx_malloc(lx_alloc_default(), plane_bytes * nc);
-    if (!st->plane)
-        return EXR_ERR_OUT_OF_MEMORY;
-    for (int32_t ci = 0; ci < nchunks; ci++) {
+    const int16_t bpe = img->type == LX_PIX_HALF ? 2 : 4;
+    for (int32_t y = 0; rv == EXR_ERR_SUCCESS && y < (int32_t)img->height; y += lpc) {
         exr_chunk_info_t cinfo;
-        rv = exr_write_scanline_chunk_info(st->ctxt, part, ci * lpc, &cinfo);
+        rv = exr_write_scanline_chunk_info(st->ctxt, part, y, &cinfo);
         if (rv != EXR_ERR_SUCCESS)
             return rv;
         if (!st->pipe_live) {
             rv = exr_encoding_initialize(st->ctxt, part, &cinfo, &st->pipe);
             st->pipe_live = rv == EXR_ERR_SUCCESS;
-            if (rv != EXR_ERR_SUCCESS)
-                return rv;
-            if (st->pipe.channel_count != (int16_t)nc)
-                return EXR_ERR_INVALID_ARGUMENT;
-            /* The pipeline lists channels sorted; find each one's input. */
-            for (uint32_t k = 0; k < nc; k++) {
-                uint32_t slot = 0;
-                while (slot < nc && strcmp(img->names[slot], st->pipe.channels[k].channel_name))
-                    slot++;
-                if (slot == nc)
-                    return EXR_ERR_INVALID_ARGUMENT;
-                st->slot[k] = slot;
-            }
         } else {
             rv = exr_encoding_update(st->ctxt, part, &cinfo, &st->pipe);
-            if (rv != EXR_ERR_SUCCESS)
-                return rv;
         }
-        if (cinfo.height < 1 || cinfo.height > lpc || cinfo.width != (int32_t)w)
+        if (rv != EXR_ERR_SUCCESS)
+            return rv;
+        if (st->pipe.channel_count != (int16_t)img->channels)
             return EXR_ERR_INVALID_ARGUMENT;
-        const size_t n = (size_t)cinfo.height * w;
-        for (uint32_t k = 0; k < nc; k++) {
-            const float *src =
-                (const float *)img->data + (size_t)cinfo.start_y * w * nc + st->slot[k];
-            uint8_t *plane = st->plane + k * plane_bytes;
-            if (half) {
-                uint16_t *dst = (uint16_t *)(void *)plane;
-                for (size_t i = 0; i < n; i++)
-                    dst[i] = s_half_from_float(src[i * nc]);
-            } else {
-                float *dst = (float *)(void *)plane;
-                for (size_t i = 0; i < n; i++)
-                    dst[i] = src[i * nc];
-            }
+        /* Checked by the library although s_exr_pack_fn reads the image. */
+        for (int16_t k = 0; k < st->pipe.channel_count; k++) {
             exr_coding_channel_info_t *ch = &st->pipe.channels[k];
-            ch->user_bytes_per_element = (int16_t)bpe;
-            ch->user_data_type = half ? EXR_PIXEL_HALF : EXR_PIXEL_FLOAT;
-            ch->user_pixel_stride = (int32_t)bpe;
-            ch->user_line_stride = (int32_t)(w * bpe);
-            ch->encode_from_ptr = plane;
+            ch->user_bytes_per_element = bpe;
+            ch->user_data_type = (uint16_t)(bpe == 2 ? EXR_PIXEL_HALF : EXR_PIXEL_FLOAT);
+            ch->encode_from_ptr = img->data;
         }
         rv = exr_encoding_choose_default_routines(st->ctxt, part, &st->pipe);
         if (rv != EXR_ERR_SUCCESS)
             return rv;
-        if (st->pipe.compress_fn) {
-            st->default_compress = st->pipe.compress_fn;
-            st->pipe.compress_fn = s_exr_compress;
-            st->pipe.encoding_user_data = st;
-        }
+        st->pipe.convert_and_pack_fn = s_exr_pack_fn;
+        st->default_compress = st->pipe.compress_fn;
+        st->pipe.compress_fn = s_exr_compress;
+        st->pipe.encoding_user_data = st;
         rv = exr_encoding_run(st->ctxt, part, &st->pipe);
-        if (rv != EXR_ERR_SUCCESS)
-            return rv;
+    }
+    return rv;
+}
+
+/* slot[k]: the input channel of the file's k-th channel (the library keeps
+ * the channel list sorted by name). */
+static exr_result_t s_exr_slots(s_exr_enc_t *st, int part)
+{
+    const exr_attr_chlist_t *chl = NULL;
+    exr_result_t rv = exr_get_channels(st->ctxt, part, &chl);
+    if (rv != EXR_ERR_SUCCESS)
+        return rv;
+    const lx_image_t *img = st->img;
+    if (!chl || chl->num_channels != (int32_t)img->channels)
+        return EXR_ERR_INVALID_ARGUMENT;
+    for (uint32_t k = 0; k < img->channels; k++) {
+        uint32_t slot = 0;
+        while (slot < img->channels && strcmp(img->names[slot], chl->entries[k].name.str))
+            slot++;
+        if (slot == img->channels)
+            return EXR_ERR_INVALID_ARGUMENT;
+        st->slot[k] = slot;
     }
     return EXR_ERR_SUCCESS;
 }
@@ -371,16 +488,19 @@ static exr_result_t s_exr_encode_body(s_exr_enc_t *st, exr_compression_t ctype)
         rv = exr_initialize_required_attr_simple(st->ctxt, part, (int32_t)img->width,
                                                  (int32_t)img->height, ctype);
     if (rv == EXR_ERR_SUCCESS)
-        rv = exr_set_zip_compression_level(st->ctxt, part, S_EXR_ZIP_LEVEL);
-    if (rv == EXR_ERR_SUCCESS)
         rv = exr_write_header(st->ctxt);
     if (rv == EXR_ERR_SUCCESS)
-        rv = s_exr_encode_chunks(st, part);
-    return rv;
+        rv = s_exr_slots(st, part);
+    if (rv != EXR_ERR_SUCCESS)
+        return rv;
+    if (ctype == EXR_COMPRESSION_NONE || ctype == EXR_COMPRESSION_ZIPS ||
+        ctype == EXR_COMPRESSION_ZIP)
+        return s_exr_write_chunks(st, part, ctype);
+    return s_exr_pipeline_chunks(st, part);
 }
 
-lx_result_t lx_exr_encode(const lx_image_t *img, lx_exr_compression_t c, lx_strbuf_t *out,
-                          lx_error_t *err)
+lx_result_t lx_exr_encoder_encode(lx_exr_encoder_t *e, const lx_image_t *img,
+                                  lx_exr_compression_t c, lx_strbuf_t *out, lx_error_t *err)
 {
     lx_result_t rc = s_exr_check(img, c, err);
     if (rc != LX_OK)
@@ -390,6 +510,7 @@ lx_result_t lx_exr_encode(const lx_image_t *img, lx_exr_compression_t c, lx_strb
 
     s_exr_enc_t st;
     memset(&st, 0, sizeof st);
+    st.e = e;
     st.img = img;
     st.io.out = out;
     st.io.base = out->len;
@@ -398,13 +519,11 @@ lx_result_t lx_exr_encode(const lx_image_t *img, lx_exr_compression_t c, lx_strb
     init.user_data = &st.io;
     init.write_fn = s_exr_write;
     init.error_handler_fn = s_exr_quiet;
-    init.zip_level = S_EXR_ZIP_LEVEL;
     exr_result_t rv = exr_start_write(&st.ctxt, "lattice.exr", EXR_WRITE_FILE_DIRECTLY, &init);
     if (rv == EXR_ERR_SUCCESS)
         rv = s_exr_encode_body(&st, s_exr_ctype(c));
     if (st.pipe_live)
         exr_encoding_destroy(st.ctxt, &st.pipe);
-    lx_free(lx_alloc_default(), st.plane);
     /* exr_finish() writes the chunk offset table, so its result counts. */
     exr_result_t frv = st.ctxt ? exr_finish(&st.ctxt) : EXR_ERR_SUCCESS;
     if (rv == EXR_ERR_SUCCESS)
@@ -421,6 +540,17 @@ lx_result_t lx_exr_encode(const lx_image_t *img, lx_exr_compression_t c, lx_strb
         return lx_fail(err, LX_E_INTERNAL, "exr: %s", s_exr_msg(&st.io, rv));
     }
     return LX_OK;
+}
+
+lx_result_t lx_exr_encode(const lx_image_t *img, lx_exr_compression_t c, lx_strbuf_t *out,
+                          lx_error_t *err)
+{
+    lx_exr_encoder_t *e = lx_exr_encoder_new(NULL, err);
+    if (!e)
+        return LX_E_NOMEM;
+    lx_result_t rc = lx_exr_encoder_encode(e, img, c, out, err);
+    lx_exr_encoder_destroy(&e);
+    return rc;
 }
 
 /* ---- decoder ----------------------------------------------------------- */
@@ -566,7 +696,7 @@ static lx_result_t s_exr_decode_body(s_exr_dec_t *st)
                 (ch->bytes_per_element != 2 && ch->bytes_per_element != 4))
                 return lx_fail(st->err, LX_E_PARSE, "exr: channel %u has a %dx%d chunk", c,
                                ch->width, ch->height);
-            /* Same type as the file, planar: see s_exr_encode_chunks. */
+            /* Same type as the file, planar: no library conversion. */
             ch->user_bytes_per_element = ch->bytes_per_element;
             ch->user_data_type = ch->data_type;
             ch->user_pixel_stride = ch->bytes_per_element;

@@ -39,6 +39,7 @@ typedef struct {
     lx_image_t img;
     void *data; /* the canonical raw buffer the image views */
     size_t data_bytes;
+    lx_exr_encoder_t *exr; /* EXR files: kept from frame to frame */
     lx_result_t rc;
     lx_error_t err;
 } job_t;
@@ -255,7 +256,7 @@ static void s_encode_task(void *ctx, uint32_t task)
     f->bytes.failed = false;
     const lx_export_config_t *c = &fr->plan.cfg;
     if (j->format == LX_EXPORT_EXR)
-        j->rc = lx_exr_encode(&j->img, c->exr_compression, &f->bytes, &j->err);
+        j->rc = lx_exr_encoder_encode(j->exr, &j->img, c->exr_compression, &f->bytes, &j->err);
     else if (j->format == LX_EXPORT_NPY)
         j->rc = lx_npy_encode(&j->img, &f->bytes, &j->err);
     else
@@ -292,6 +293,10 @@ static bool s_add_job(lx_frame_renderer_t *fr, const lx_export_file_t *x, kind_t
     j->data = lx_calloc(fr->alloc, j->data_bytes + 1, 1);
     if (!j->data)
         return false;
+    if (j->format == LX_EXPORT_EXR && !(j->exr = lx_exr_encoder_new(fr->alloc, NULL))) {
+        lx_free(fr->alloc, j->data);
+        return false;
+    }
     j->img = (lx_image_t){fr->plan.width, fr->plan.height, channels, type, j->data, {0}};
     for (uint32_t k = 0; k < channels && names; k++)
         j->img.names[k] = names[k];
@@ -436,6 +441,7 @@ void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p)
     lx_frame_renderer_t *fr = *self_p;
     for (uint32_t i = 0; i < fr->n_jobs; i++) {
         lx_free(fr->alloc, fr->jobs[i].data);
+        lx_exr_encoder_destroy(&fr->jobs[i].exr);
         lx_strbuf_release(&fr->files[i].bytes);
     }
     lx_free(fr->alloc, fr->jobs);

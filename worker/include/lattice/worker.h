@@ -81,8 +81,8 @@ typedef struct lx_worker_config {
 /* Runs until drained. LX_E_IO when the socket cannot be created. */
 lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err);
 
-/* "lattice VERSION (gcc 12.2.0, x86_64; zlib 1.2.13, libpng 1.6.39, OpenEXR
- * 3.1.5)": what HELLO reports as build. */
+/* "lattice VERSION (gcc 12.2.0, x86_64; zlib 1.2.13, libpng 1.6.39,
+ * libdeflate 1.14, OpenEXR 3.1.5)": what HELLO reports as build. */
 const char *lx_worker_build(void);
 
 /* What lx_worker_args_parse found. */
