@@ -71,7 +71,10 @@ static void s_help(FILE *out)
                  "                       settings: remove its files first (other files stay)\n"
                  "  --force              write into a non-empty directory that holds no\n"
                  "                       export (its files are never deleted)\n"
-                 "  --json               print the final summary as JSON on stdout\n\n"
+                 "  --json               print the final summary as JSON on stdout\n"
+                 "  --timings            also print where the workers' time went, in ms per\n"
+                 "                       frame: eval, raster, convert, encode, hash, write,\n"
+                 "                       and each artifact's encode (with --json: \"timings\")\n\n"
                  "Exit status: 0 exported, 1 the patch or settings have errors (a resolution\n"
                  "the memory available cannot hold included) or rendering failed, 2 usage or I/O "
                  "problem (OUT unusable, storage failing), 130\n"
@@ -112,6 +115,7 @@ typedef struct {
     lx_worker_config_t cfg;
     char name[32];
     lx_error_t err;
+    lx_worker_timings_t timings;
 } worker_thread_t;
 
 static void *s_worker_main(void *arg)
@@ -290,8 +294,65 @@ static void s_refresh(void *ctx, const char *endpoint, export_summary_t *sum)
     cli_client_close(&c);
 }
 
+/* The workers' timings summed (artifacts by key). */
+static void s_add_timings(lx_worker_timings_t *sum, const lx_worker_timings_t *t)
+{
+    sum->frames += t->frames;
+    sum->stages.eval += t->stages.eval;
+    sum->stages.raster += t->stages.raster;
+    sum->stages.convert += t->stages.convert;
+    sum->stages.encode += t->stages.encode;
+    sum->stages.hash += t->stages.hash;
+    sum->write += t->write;
+    for (uint32_t i = 0; i < t->n_artifacts; i++) {
+        uint32_t k = 0;
+        while (k < sum->n_artifacts && strcmp(sum->artifacts[k].key, t->artifacts[i].key) != 0)
+            k++;
+        if (k == LX_WORKER_TIMED_ARTIFACTS)
+            continue; /* the same keys in every worker: never more than one has */
+        if (k == sum->n_artifacts)
+            sum->artifacts[sum->n_artifacts++] = t->artifacts[i];
+        else
+            sum->artifacts[k].encode += t->artifacts[i].encode;
+    }
+}
+
+/* Timings in ms per frame rendered, as JSON ({} when none). */
+static cJSON *s_timings_json(const lx_worker_timings_t *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    double n = t->frames ? (double)t->frames : 1.0;
+    cJSON_AddNumberToObject(o, "frames", (double)t->frames);
+    const struct {
+        const char *name;
+        double ms;
+    } stages[] = {{"eval", t->stages.eval},       {"raster", t->stages.raster},
+                  {"convert", t->stages.convert}, {"encode", t->stages.encode},
+                  {"hash", t->stages.hash},       {"write", t->write}};
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++)
+        cJSON_AddNumberToObject(o, stages[i].name, round(stages[i].ms / n * 1e3) / 1e3);
+    cJSON *a = cJSON_AddObjectToObject(o, "artifacts");
+    for (uint32_t i = 0; i < t->n_artifacts; i++)
+        cJSON_AddNumberToObject(a, t->artifacts[i].key,
+                                round(t->artifacts[i].encode / n * 1e3) / 1e3);
+    return o;
+}
+
+static void s_print_timings(const lx_worker_timings_t *t)
+{
+    double n = t->frames ? (double)t->frames : 1.0;
+    printf("timings, ms per frame over %" PRIu64 " frames: eval %.2f, raster %.2f, encode %.2f "
+           "(convert %.2f, hash %.2f, summed over threads), write %.2f\n",
+           t->frames, t->stages.eval / n, t->stages.raster / n, t->stages.encode / n,
+           t->stages.convert / n, t->stages.hash / n, t->write / n);
+    printf("encode per artifact, ms per frame:");
+    for (uint32_t i = 0; i < t->n_artifacts; i++)
+        printf("%s %s %.2f", i ? "," : "", t->artifacts[i].key, t->artifacts[i].encode / n);
+    printf("\n");
+}
+
 static void s_print_json(const char *out, const cli_shard_t *shard, int rc,
-                         const export_summary_t *sum, double secs)
+                         const export_summary_t *sum, double secs, const lx_worker_timings_t *times)
 {
     cJSON *o = cJSON_CreateObject();
     static const char *const states[] = {"done", "failed", "error"};
@@ -312,6 +373,8 @@ static void s_print_json(const char *out, const cli_shard_t *shard, int rc,
     cJSON_AddNumberToObject(o, "elapsedMs", floor(secs * 1e3));
     if (sum->error[0])
         cJSON_AddStringToObject(o, "error", sum->error);
+    if (times)
+        cJSON_AddItemToObject(o, "timings", s_timings_json(times));
     cli_print_json(&o);
 }
 
@@ -320,7 +383,7 @@ int cmd_export(int argc, char **argv)
     const char *path = NULL, *out = NULL, *shard_spec = NULL;
     cli_export_args_t args = {0};
     uint32_t threads = 0, workers = 1, chunk = 0;
-    bool force = false, replace = false, json = false;
+    bool force = false, replace = false, json = false, timings = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
@@ -352,6 +415,8 @@ int cmd_export(int argc, char **argv)
             replace = true;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
+        } else if (strcmp(a, "--timings") == 0) {
+            timings = true;
         } else if (strcmp(a, "--allow-past-end") == 0) {
             args.allow_past_end = true;
         } else if (!cli_take_patch("export", a, &path, s_help)) {
@@ -475,6 +540,7 @@ int cmd_export(int argc, char **argv)
             t->cfg.wake_fd = wake_workers > 0 ? wake_workers : 0;
             t->cfg.allow_output = roots;
             t->cfg.n_allow_output = 1;
+            t->cfg.timings = &t->timings;
             if (pthread_create(&wth[started], NULL, s_worker_main, t) != 0)
                 break;
         }
@@ -502,6 +568,9 @@ int cmd_export(int argc, char **argv)
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    lx_worker_timings_t times = {0};
+    for (uint32_t i = 0; i < started; i++)
+        s_add_timings(&times, &wt[i].timings);
     free(wt);
     free(wth);
     zmq_ctx_term(ctx);
@@ -511,7 +580,7 @@ int cmd_export(int argc, char **argv)
         close(wake_workers);
     double secs = (cli_clock_ms(NULL) - start) / 1e3;
     if (json)
-        s_print_json(out, shard, rc, &sum, secs);
+        s_print_json(out, shard, rc, &sum, secs, timings ? &times : NULL);
     else if (rc == CLI_OK && shard)
         printf("%s shard %s of %s: frames %" PRId64 "-%" PRId64 " (%" PRId64 " rendered) in %.1f "
                "s; once every shard is done: lattice assemble %s\n",
@@ -525,6 +594,8 @@ int cmd_export(int argc, char **argv)
         printf("wrote %s: frames %" PRId64 "-%" PRId64 " (%" PRId64 " rendered) in %.1f s "
                "(verify with: lattice verify %s)\n",
                out, sum.first, sum.last, sum.done - sum.kept, secs, out);
+    if (timings && !json && times.frames)
+        s_print_timings(&times);
     /* Files the manifest does not list are never left unsaid. */
     lx_prior_t pr;
     if (rc == CLI_OK && !shard && lx_prior_read(abs_out, &pr, NULL) == LX_OK) {

@@ -97,6 +97,19 @@ ok "bad artifact named" grep -q "unknown artifact 'dpeth'" "$tmp/err"
 expect "export" 0 "$lattice" export "$ex" -o "$tmp/exp" --frames 0-2 --config "$tmp/small.json" --threads 2
 ok "export says where" grep -q "^wrote $tmp/exp: frames 0-2" "$tmp/out"
 ok "plain progress when not a terminal" grep -q "exported 3/3 frames" "$tmp/err"
+expect "export --timings" 0 "$lattice" export "$ex" -o "$tmp/timed" --frames 0-3 --config "$tmp/small.json" --workers 2 --threads 1 --timings
+ok "--timings says where the time went" grep -q "^timings, ms per frame over 4 frames: eval [0-9.]*, raster [0-9.]*, encode" "$tmp/out"
+ok "... and each artifact's encode" grep -q "^encode per artifact, ms per frame: rgba [0-9.]*, depth [0-9.]*, motion" "$tmp/out"
+expect "export --json --timings" 0 "$lattice" export "$ex" -o "$tmp/timed2" --frames 0-3 --config "$tmp/small.json" --artifacts all --json --timings
+ok "... timings of every frame and artifact, summed over the workers" python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["timings"]
+a = t["artifacts"]
+assert t["frames"] == 4 and t["raster"] > 0 and t["encode"] > 0 and t["write"] > 0, t
+assert {"rgba", "depth", "motion", "normal", "id", "control/flow"} <= set(a) and min(a.values()) > 0, a
+' "$tmp/out"
+expect "export --json without --timings" 0 "$lattice" export "$ex" -o "$tmp/timed3" --frames 0-0 --config "$tmp/small.json" --json
+ok "... has no timings" python3 -c 'import json,sys; sys.exit("timings" in json.load(open(sys.argv[1])))' "$tmp/out"
 expect "verify" 0 "$lattice" verify "$tmp/exp"
 ok "verify counts files" grep -q "all 20 files match" "$tmp/out"
 printf 'x' >>"$tmp/exp/depth/frame_000001.exr"

@@ -49,6 +49,7 @@ typedef struct render_cmd {
     lx_result_t rc;
     lx_error_t err;
     lx_strbuf_t encoded; /* the FRAME message */
+    lx_worker_timings_t *timings; /* cfg.timings */
 } render_cmd_t;
 
 typedef struct unacked {
@@ -177,12 +178,43 @@ static lx_result_t s_default_render(void *user, lx_frame_renderer_t *fr, int64_t
     return lx_frame_renderer_render(fr, f, out, err);
 }
 
+static double s_clock(void *user)
+{
+    (void)user;
+    return lx_monotonic_ms();
+}
+
+/* One rendered frame's stage times into the worker's sums. */
+static void s_time(lx_worker_timings_t *t, const lx_frame_result_t *res, double write_ms)
+{
+    t->frames++;
+    t->stages.eval += res->times.eval;
+    t->stages.raster += res->times.raster;
+    t->stages.convert += res->times.convert;
+    t->stages.encode += res->times.encode;
+    t->stages.hash += res->times.hash;
+    t->write += write_ms;
+    for (uint32_t i = 0; i < res->n_files; i++) {
+        const char *key = res->files[i].key;
+        uint32_t k = 0;
+        while (k < t->n_artifacts && strcmp(t->artifacts[k].key, key) != 0)
+            k++;
+        if (k == t->n_artifacts && k < LX_WORKER_TIMED_ARTIFACTS) {
+            snprintf(t->artifacts[k].key, sizeof t->artifacts[k].key, "%s",
+                     k + 1 < LX_WORKER_TIMED_ARTIFACTS ? key : "other");
+            t->n_artifacts++;
+        }
+        t->artifacts[k < LX_WORKER_TIMED_ARTIFACTS ? k : k - 1].encode += res->files[i].encode_ms;
+    }
+}
+
 static void s_render(render_cmd_t *cmd)
 {
     double t0 = lx_monotonic_ms();
     const lx_frame_result_t *res = NULL;
     cmd->rc = cmd->render(cmd->render_user, cmd->fr, cmd->frame, &cmd->abort, &res, &cmd->err);
     cmd->storage = false;
+    double t_write = lx_monotonic_ms();
     /* Shared output: the files go to the job's directory before the FRAME
      * that names them is sent. */
     uint32_t written = 0;
@@ -217,6 +249,8 @@ static void s_render(render_cmd_t *cmd)
     }
     if (cmd->rc != LX_OK)
         return;
+    if (cmd->timings)
+        s_time(cmd->timings, res, lx_monotonic_ms() - t_write);
     lx_frame_msg_store_t store = {calloc(res->n_files ? res->n_files : 1, sizeof(lx_file_rec_t)),
                                   {0}};
     if (!store.recs) {
@@ -517,7 +551,7 @@ static bool s_prepare(session_t *s, lx_worker_event_t *next)
         else if (!s_memory_fits(s, p, why, sizeof s->why))
             ; /* refused before a byte is allocated, with the estimate */
         else if (!(s->fr =
-                       lx_frame_renderer_new(p, &s->plan, s->cfg->threads, NULL, NULL, NULL, &err)))
+                       lx_frame_renderer_new(p, &s->plan, s->cfg->threads, s_clock, NULL, NULL, &err)))
             snprintf(why, sizeof s->why, "%s", err.message);
         else {
             memcpy(s->fr_program, c->program_hash, sizeof s->fr_program);
@@ -826,6 +860,7 @@ lx_result_t lx_worker_run(const lx_worker_config_t *cfg, lx_error_t *err)
     s->cmd.render = cfg->render ? cfg->render : s_default_render;
     s->cmd.render_user = cfg->render_user;
     s->cmd.roots = cfg->allow_output;
+    s->cmd.timings = cfg->timings;
     s->cmd.n_roots = cfg->n_allow_output;
     lx_arena_init(&s->arena, NULL);
     lx_strbuf_init(&s->out, NULL);

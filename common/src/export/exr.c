@@ -334,15 +334,19 @@ static size_t s_exr_pack(const s_exr_enc_t *st, int32_t y0, int32_t h, uint8_t *
  * size to be raw. Returns the bytes to write. */
 static const uint8_t *s_exr_zip(lx_exr_encoder_t *e, size_t n, size_t *out_n)
 {
+    /* Split and predictor in one pass: t[k] - t[k - 1] + 128 over
+     * t = raw[0], raw[2], ..., raw[1], raw[3], ... (loops the compiler
+     * vectorizes). */
     const uint8_t *raw = e->packed;
-    uint8_t *t1 = e->scratch, *t2 = e->scratch + (n + 1) / 2;
-    for (size_t i = 0; i < n; i += 2) {
-        *t1++ = raw[i];
-        if (i + 1 < n)
-            *t2++ = raw[i + 1];
-    }
-    for (size_t i = n - 1; i > 0; i--)
-        e->scratch[i] = (uint8_t)(e->scratch[i] - e->scratch[i - 1] + 128);
+    uint8_t *o = e->scratch;
+    const size_t h = (n + 1) / 2; /* the even-index bytes */
+    o[0] = raw[0];
+    for (size_t k = 1; k < h; k++)
+        o[k] = (uint8_t)(raw[2 * k] - raw[2 * k - 2] + 128);
+    if (n > 1)
+        o[h] = (uint8_t)(raw[1] - raw[2 * h - 2] + 128);
+    for (size_t k = 1; k < n / 2; k++)
+        o[h + k] = (uint8_t)(raw[2 * k + 1] - raw[2 * k - 1] + 128);
     size_t z = n > 1 ? libdeflate_zlib_compress(e->deflate, e->scratch, n, e->zipped, n - 1) : 0;
     *out_n = z ? z : n;
     return z ? e->zipped : e->packed;

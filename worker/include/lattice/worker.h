@@ -34,6 +34,24 @@ typedef lx_result_t (*lx_worker_render_fn)(void *user, lx_frame_renderer_t *fr, 
                                            const atomic_int *abort, const lx_frame_result_t **out,
                                            lx_error_t *err);
 
+/* Where a worker's rendering time went, summed over the frames it
+ * rendered (wall ms): the frame renderer's stages (encode is the wall time
+ * of the parallel stage; convert, hash and each artifact's encode are
+ * summed over its threads) and writing the files. Artifacts past the
+ * first LX_WORKER_TIMED_ARTIFACTS keys are summed under "other". Filled by
+ * the worker's render thread: read it once lx_worker_run has returned. */
+enum { LX_WORKER_TIMED_ARTIFACTS = 16 };
+typedef struct lx_worker_timings {
+    uint64_t frames;
+    lx_stage_times_t stages;
+    double write;
+    uint32_t n_artifacts;
+    struct {
+        char key[96];
+        double encode;
+    } artifacts[LX_WORKER_TIMED_ARTIFACTS];
+} lx_worker_timings_t;
+
 typedef struct lx_worker_config {
     size_t size;
     void *zmq_ctx;         /* required */
@@ -70,6 +88,8 @@ typedef struct lx_worker_config {
     /* Serve this worker's Prometheus metrics on "HOST:PORT" (IPv4; port 0:
      * any, logged as event=metrics), or NULL for none. */
     const char *metrics;
+    /* Summed stage times of the frames rendered (caller-owned), or NULL. */
+    lx_worker_timings_t *timings;
 } lx_worker_config_t;
 #define LX_WORKER_CONFIG_INIT                                                                      \
     {                                                                                              \
