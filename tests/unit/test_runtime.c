@@ -2,6 +2,8 @@
  * cyclic exports close, evaluation allocates nothing, the kernels it runs
  * are the ones it is given, and every example's first 240 frames hash to
  * pinned values (tests/golden/eval.tsv). */
+#include <math.h>
+
 #include "runtime/exec.h"
 #include "runtime_fixture.h"
 #include "test_alloc.h"
@@ -228,9 +230,182 @@ static void test_golden_frames(void)
     free(tsv);
 }
 
+/* State snapshots: an export cut into random chunks, each chunk a fresh
+ * instance restored from the snapshot the previous chunk left at its end,
+ * equals the sequential pass frame for frame, and warms up nothing; a
+ * snapshot restores on any instance of the same program and nowhere else. */
+static void test_snapshots(void)
+{
+    const int64_t n = 240;
+    char *text = s_example("feedback-trails");
+    CHECK(text != NULL);
+    lx_digest_t *seq = text ? s_sequential(text, n) : NULL;
+    if (!seq) {
+        free(text);
+        return;
+    }
+    uint64_t lcg = 777;
+    for (int trial = 0; trial < 6; trial++) {
+        lx_strbuf_t snap;
+        lx_strbuf_init(&snap, NULL);
+        int mismatches = 0;
+        for (int64_t a = 0; a < n;) {
+            lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+            int64_t b = a + (int64_t)((lcg >> 33) % 37); /* chunks of 1 to 37 frames */
+            b = b < n ? b : n - 1;
+            rt_t rt;
+            if (!rt_open_text(&rt, text, NULL))
+                break;
+            lx_error_t err = {0};
+            if (a > 0)
+                CHECK_EQ_INT(lx_instance_restore(rt.inst, snap.buf, snap.len, &err), LX_OK);
+            for (int64_t f = a; f <= b; f++) {
+                lx_digest_t d;
+                rt_frame_digest(rt_frame(&rt, f), &d);
+                mismatches += memcmp(d.bytes, seq[f].bytes, 32) != 0;
+            }
+            CHECK_MSG(lx_instance_frames_evaluated(rt.inst) == (uint64_t)(b - a + 1),
+                      "chunk %lld-%lld evaluated %llu frames", (long long)a, (long long)b,
+                      (unsigned long long)lx_instance_frames_evaluated(rt.inst));
+            snap.len = 0;
+            int64_t at = -1;
+            CHECK_EQ_INT(lx_instance_snapshot(rt.inst, &snap, &at), LX_OK);
+            CHECK(at == b + 1);
+            rt_close(&rt);
+            a = b + 1;
+        }
+        CHECK_MSG(mismatches == 0, "trial %d: %d frames differ from the sequential pass", trial,
+                  mismatches);
+        lx_strbuf_release(&snap);
+    }
+
+    /* Two instances at the same frame give the same bytes; a snapshot at s
+     * serves a frame after s (evaluating from s), not one before it. */
+    rt_t x = {0}, y = {0};
+    if (rt_open_text(&x, text, NULL) && rt_open_text(&y, text, NULL)) {
+        lx_strbuf_t sx, sy;
+        lx_strbuf_init(&sx, NULL);
+        lx_strbuf_init(&sy, NULL);
+        lx_error_t err = {0};
+        CHECK_EQ_INT(lx_instance_snapshot(x.inst, &sx, NULL), LX_E_INVALID); /* nothing yet */
+        rt_frame(&x, 99);
+        rt_frame(&y, 60);
+        rt_frame(&y, 99);
+        CHECK_EQ_INT(lx_instance_snapshot(x.inst, &sx, NULL), LX_OK);
+        CHECK_EQ_INT(lx_instance_snapshot(y.inst, &sy, NULL), LX_OK);
+        CHECK(sx.len == sy.len && memcmp(sx.buf, sy.buf, sx.len) == 0);
+        rt_t z = {0};
+        if (rt_open_text(&z, text, NULL)) {
+            CHECK_EQ_INT(lx_instance_restore(z.inst, sx.buf, sx.len, &err), LX_OK);
+            lx_digest_t d;
+            rt_frame_digest(rt_frame(&z, 150), &d);
+            CHECK(memcmp(d.bytes, seq[150].bytes, 32) == 0);
+            CHECK_EQ_INT(lx_instance_frames_evaluated(z.inst), 51);
+            CHECK_EQ_INT(lx_instance_restore(z.inst, sx.buf, sx.len, &err), LX_OK);
+            rt_frame_digest(rt_frame(&z, 40), &d); /* before the snapshot: from the start */
+            CHECK(memcmp(d.bytes, seq[40].bytes, 32) == 0);
+            CHECK_EQ_INT(lx_instance_frames_evaluated(z.inst), 51 + 41);
+        }
+        rt_close(&z);
+
+        /* Refused: damaged or cut bytes, another program's state. */
+        const size_t cuts[] = {0, 7, 55, 56, sx.len - 1};
+        for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+            err = (lx_error_t){0};
+            CHECK_EQ_INT(lx_instance_restore(x.inst, sx.buf, cuts[i], &err), LX_E_PARSE);
+            CHECK(err.message[0] != '\0');
+        }
+        sx.buf[0] ^= 1;
+        CHECK_EQ_INT(lx_instance_restore(x.inst, sx.buf, sx.len, &err), LX_E_PARSE);
+        sx.buf[0] ^= 1;
+        sx.buf[20] ^= 1; /* the program hash */
+        CHECK_EQ_INT(lx_instance_restore(x.inst, sx.buf, sx.len, &err), LX_E_PARSE);
+        CHECK(strstr(err.message, "another program") != NULL);
+        sx.buf[20] ^= 1;
+        sx.buf[48] ^= 1; /* the count */
+        CHECK_EQ_INT(lx_instance_restore(x.inst, sx.buf, sx.len, &err), LX_E_PARSE);
+        sx.buf[48] ^= 1;
+        ((uint8_t *)sx.buf)[47] = 0x80; /* a frame far past anything */
+        CHECK_EQ_INT(lx_instance_restore(x.inst, sx.buf, sx.len, &err), LX_E_PARSE);
+        /* x is as it was: it continues its own pass. */
+        lx_digest_t d;
+        rt_frame_digest(rt_frame(&x, 100), &d);
+        CHECK(memcmp(d.bytes, seq[100].bytes, 32) == 0);
+        CHECK_EQ_INT(lx_instance_frames_evaluated(x.inst), 101);
+        lx_strbuf_release(&sx);
+        lx_strbuf_release(&sy);
+    }
+    rt_close(&x);
+    rt_close(&y);
+
+    /* A program without state has no snapshot. */
+    char *orbit = s_example("orbit-cards");
+    rt_t o = {0};
+    if (orbit && rt_open_text(&o, orbit, NULL)) {
+        lx_strbuf_t so;
+        lx_strbuf_init(&so, NULL);
+        rt_frame(&o, 3);
+        CHECK_EQ_INT(lx_instance_snapshot(o.inst, &so, NULL), LX_E_INVALID);
+        lx_strbuf_release(&so);
+    }
+    rt_close(&o);
+    free(orbit);
+    free(seq);
+    free(text);
+}
+
+/* A particle pool's restored tail must be one its kernel could have left:
+ * its next slot a slot of the pool, its carry in [0, 1), its count whole. */
+static void test_snapshot_particles(void)
+{
+    rt_t rt = {0};
+    if (!rt_open(&rt, NULL,
+                 "{\"id\":\"p\",\"type\":\"Particles\",\"params\":{\"maxParticles\":4},"
+                 "\"inputs\":{\"rate\":48}}",
+                 "{\"from\":\"p.domain\",\"to\":\"draw.domain\"},"
+                 "{\"from\":\"p.position\",\"to\":\"draw.position\"}")) {
+        rt_close(&rt);
+        return;
+    }
+    rt_frame(&rt, 10);
+    lx_strbuf_t sb;
+    lx_strbuf_init(&sb, NULL);
+    CHECK_EQ_INT(lx_instance_snapshot(rt.inst, &sb, NULL), LX_OK);
+    CHECK_EQ_INT(sb.len, 56 + 8 * (4 * LX_PARTICLE_STRIDE + 4));
+    const struct {
+        uint32_t cell; /* the tail: carry, next slot, born */
+        double value;
+        bool ok;
+    } cases[] = {{1, 3.0, true},   {1, 4.0, false},     {1, -1.0, false}, {1, 0.5, false},
+                 {0, 0.5, true},   {0, 1.0, false},     {0, NAN, false},  {2, 1e6, true},
+                 {2, -2.0, false}, {2, INFINITY, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lx_strbuf_t c;
+        lx_strbuf_init(&c, NULL);
+        lx_strbuf_add(&c, sb.buf, sb.len);
+        size_t at = 56 + 8 * (4 * LX_PARTICLE_STRIDE + cases[i].cell);
+        uint64_t bits;
+        memcpy(&bits, &cases[i].value, 8);
+        for (int k = 0; k < 8; k++)
+            ((uint8_t *)c.buf)[at + (size_t)k] = (uint8_t)(bits >> (8 * k));
+        lx_error_t err = {0};
+        lx_result_t rc = lx_instance_restore(rt.inst, c.buf, c.len, &err);
+        CHECK_MSG(rc == (cases[i].ok ? LX_OK : LX_E_PARSE), "case %zu: %s", i, err.message);
+        if (!cases[i].ok)
+            CHECK(strstr(err.message, "block 'p'") != NULL);
+        else
+            rt_frame(&rt, 11);
+        lx_strbuf_release(&c);
+    }
+    lx_strbuf_release(&sb);
+    rt_close(&rt);
+}
+
 int main(void)
 {
     test_warmup_equivalence();
+    test_snapshots();
+    test_snapshot_particles();
     test_cyclic_closure();
     test_no_allocation_per_frame();
     test_injected_kernels();

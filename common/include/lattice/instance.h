@@ -78,6 +78,24 @@ uint64_t lx_instance_frames_evaluated(const lx_instance_t *inst);
 
 const lx_sampling_t *lx_instance_sampling(const lx_instance_t *inst);
 
+/* State snapshots: what a program's state cells hold between frames, so
+ * that frame f is evaluated from a snapshot at s <= f instead of warming up
+ * from the timeline start (docs/runtime.md, "Snapshots"). A snapshot at s
+ * is the state after frames .. s - 1. Bytes: the program's hash, s and
+ * the cells' doubles bit for bit, the same on every worker.
+ *
+ * lx_instance_snapshot appends the instance's state at its next frame to
+ * out (and sets *frame to it, when frame is not NULL): LX_E_INVALID for a
+ * program without state or an instance that evaluated nothing yet,
+ * LX_E_NOMEM. lx_instance_restore makes the instance continue at the
+ * snapshot's frame: the next lx_instance_eval(f) with f at or after it
+ * evaluates from there (a frame before it warms up as usual). Bytes that
+ * are not a snapshot of this program are refused with LX_E_PARSE and err,
+ * leaving the instance as it was. */
+lx_result_t lx_instance_snapshot(const lx_instance_t *inst, lx_strbuf_t *out, int64_t *frame);
+lx_result_t lx_instance_restore(lx_instance_t *inst, const void *bytes, size_t len,
+                                lx_error_t *err);
+
 /* Feeds a canonical serialization of a RenderFrame (camera and items, not
  * the frame's time) into a SHA-256, for golden tests and for comparing
  * frames: equal bytes <=> equal frames. */

@@ -2,7 +2,7 @@
 #include "lattice/kernels.h"
 #include "kernels_internal.h"
 
-#define K(op, e, w) [LX_OP_##op] = {lx_k_##e, w, NULL}
+#define K(op, e, w) [LX_OP_##op] = {lx_k_##e, w, NULL, NULL}
 
 /* clang-format off: two ops a line, in op order */
 static const lx_kernel_t s_table[LX_OP__COUNT] = {
@@ -43,7 +43,7 @@ static const lx_kernel_t s_table[LX_OP__COUNT] = {
     K(PHASOR, state_read, lx_k_phasor_write),
     K(ACCUMULATOR, state_read, lx_k_accumulator_write),
     K(SAMPLE_HOLD, state_read, lx_k_sample_hold_write),
-    K(PARTICLES, particles_read, lx_k_particles_write),
+    [LX_OP_PARTICLES] = {lx_k_particles_read, lx_k_particles_write, NULL, lx_k_particles_check},
     K(WRAP, wrap, lx_k_wrap_write),
     K(METRO, metro, NULL),
     K(EDGE_DETECT, edge_detect, lx_k_edge_write),

@@ -67,4 +67,7 @@ static inline double k_wrap01(double v)
 LX_KERNELS(LX_X_KDECL)
 #undef LX_X_KDECL
 
+/* Checks of restored state (struct lx_kernel's check). */
+bool lx_k_particles_check(const lx_exec_t *x);
+
 #endif

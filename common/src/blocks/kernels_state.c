@@ -173,6 +173,25 @@ void lx_k_particles_read(lx_exec_t *x)
     }
 }
 
+/* A restored pool: the tail's carry in [0, 1), its next slot a slot, its
+ * birth count a whole number (lx_k_particles_write indexes and counts by
+ * them); every record's alive flag 0 or 1. */
+bool lx_k_particles_check(const lx_exec_t *x)
+{
+    uint32_t max = (uint32_t)x->param[0];
+    const double *tail = x->state + (size_t)max * LX_PARTICLE_STRIDE;
+    if (!(tail[0] >= 0 && tail[0] < 1) || !(tail[1] >= 0 && tail[1] < max) ||
+        tail[1] != floor(tail[1]) || !(tail[2] >= 0 && tail[2] <= 9007199254740992.0) ||
+        tail[2] != floor(tail[2]))
+        return false;
+    for (uint32_t i = 0; i < max; i++) {
+        double alive = x->state[(size_t)i * LX_PARTICLE_STRIDE + P_ALIVE];
+        if (alive != 0 && alive != 1)
+            return false;
+    }
+    return true;
+}
+
 void lx_k_particles_write(lx_exec_t *x)
 {
     uint32_t max = (uint32_t)x->param[0];

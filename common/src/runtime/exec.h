@@ -33,13 +33,17 @@ const double *lx_exec_state_of(const lx_exec_t *x, uint32_t expr);
 lx_render_frame_t *lx_exec_frame(const lx_exec_t *x);
 
 typedef void (*lx_kernel_fn)(lx_exec_t *x);
+typedef bool (*lx_kernel_check_fn)(const lx_exec_t *x);
 
 /* Per op: eval (or read, for state blocks), write (state update at the
- * end of the frame) and init (fills a fresh state cell; NULL = zeros,
- * then the cell's init slot broadcast). A kernel table has LX_OP__COUNT
- * of them, indexed by lx_op_t; lattice/instance.h names the type. */
+ * end of the frame), init (fills a fresh state cell; NULL = zeros, then
+ * the cell's init slot broadcast) and check (a state cell restored from a
+ * snapshot is one the kernels can run on, i.e. one they could have left;
+ * NULL = any doubles are). A kernel table has LX_OP__COUNT of them,
+ * indexed by lx_op_t; lattice/instance.h names the type. */
 struct lx_kernel {
     lx_kernel_fn eval, write, init;
+    lx_kernel_check_fn check;
 };
 
 #endif

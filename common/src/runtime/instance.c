@@ -5,6 +5,12 @@
 
 #include "exec.h"
 
+/* Snapshot bytes: magic, program hash, the frame the state continues at
+ * (int64), the count of state doubles (uint64), the doubles' bits; every
+ * integer little-endian. */
+static const uint8_t s_snapshot_magic[8] = {'L', 'X', 'S', 'N', 'A', 'P', '1', 0};
+enum { SNAPSHOT_HEADER = 8 + 32 + 8 + 8 };
+
 struct lx_instance {
     const lx_program_t *p;
     const lx_kernel_t *kernels; /* indexed by op; ops were checked by lx_ir_verify */
@@ -14,7 +20,8 @@ struct lx_instance {
     uint64_t *slot_off; /* per slot: offset in values */
     double *state;      /* every state cell, densely */
     uint64_t *state_off;
-    double *scratch; /* outputs nobody reads */
+    uint64_t n_state; /* doubles in state */
+    double *scratch;  /* outputs nobody reads */
     lx_render_frame_t frame;
     uint32_t cap_items;
     int64_t next_frame; /* the frame a sequential pass would evaluate next, or -1 */
@@ -181,6 +188,7 @@ lx_instance_t *lx_instance_new(const lx_program_t *p, const lx_kernel_t *kernels
     inst->scratch = lx_calloc(alloc, max_count * 4 + 4, sizeof *inst->scratch);
     inst->frame.items = lx_calloc(alloc, cap_items + 1, sizeof *inst->frame.items);
     inst->cap_items = (uint32_t)cap_items;
+    inst->n_state = n_state;
     if (!inst->slot_off || !inst->state_off || !inst->values || !inst->state || !inst->scratch ||
         !inst->frame.items) {
         lx_fail(err, LX_E_NOMEM, "out of memory");
@@ -251,6 +259,92 @@ lx_result_t lx_instance_eval(lx_instance_t *inst, int64_t f, const lx_render_fra
 }
 
 uint64_t lx_instance_frames_evaluated(const lx_instance_t *inst) { return inst->evaluated; }
+
+static void s_put_u64(uint8_t *b, uint64_t v)
+{
+    for (int k = 0; k < 8; k++)
+        b[k] = (uint8_t)(v >> (8 * k));
+}
+
+static uint64_t s_get_u64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int k = 7; k >= 0; k--)
+        v = v << 8 | b[k];
+    return v;
+}
+
+lx_result_t lx_instance_snapshot(const lx_instance_t *inst, lx_strbuf_t *out, int64_t *frame)
+{
+    if (inst->p->n_state == 0 || inst->next_frame < 0)
+        return LX_E_INVALID;
+    uint8_t head[SNAPSHOT_HEADER];
+    memcpy(head, s_snapshot_magic, 8);
+    memcpy(head + 8, inst->p->program_hash.bytes, 32);
+    s_put_u64(head + 40, (uint64_t)inst->next_frame);
+    s_put_u64(head + 48, inst->n_state);
+    lx_strbuf_add(out, head, sizeof head);
+    for (uint64_t i = 0; i < inst->n_state; i++) {
+        uint64_t bits;
+        memcpy(&bits, &inst->state[i], sizeof bits);
+        uint8_t b[8];
+        s_put_u64(b, bits);
+        lx_strbuf_add(out, b, 8);
+    }
+    if (out->failed)
+        return LX_E_NOMEM;
+    if (frame)
+        *frame = inst->next_frame;
+    return LX_OK;
+}
+
+lx_result_t lx_instance_restore(lx_instance_t *inst, const void *bytes, size_t len, lx_error_t *err)
+{
+    const uint8_t *b = bytes;
+    if (!b || len < SNAPSHOT_HEADER || memcmp(b, s_snapshot_magic, 8) != 0)
+        return lx_fail(err, LX_E_PARSE, "not a state snapshot (%zu bytes)", len);
+    if (memcmp(b + 8, inst->p->program_hash.bytes, 32) != 0)
+        return lx_fail(err, LX_E_PARSE, "the snapshot is another program's");
+    if (inst->n_state == 0)
+        return lx_fail(err, LX_E_PARSE, "the program has no state to restore");
+    uint64_t frame = s_get_u64(b + 40), n = s_get_u64(b + 48);
+    if (frame > (uint64_t)INT64_MAX / 2)
+        return lx_fail(err, LX_E_PARSE, "snapshot frame %llu out of range",
+                       (unsigned long long)frame);
+    if (n != inst->n_state || (len - SNAPSHOT_HEADER) / 8 != n || (len - SNAPSHOT_HEADER) % 8 != 0)
+        return lx_fail(err, LX_E_PARSE,
+                       "the snapshot holds %llu state values in %zu bytes; the "
+                       "program has %llu",
+                       (unsigned long long)n, len, (unsigned long long)inst->n_state);
+    /* Decoded beside the instance's own state and checked by the ops'
+     * kernels (a pool's indices, say) before it replaces anything. */
+    double *cells = lx_malloc(inst->alloc, n * sizeof *cells);
+    if (!cells)
+        return lx_fail(err, LX_E_NOMEM, "out of memory for a %llu-value snapshot",
+                       (unsigned long long)n);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t bits = s_get_u64(b + SNAPSHOT_HEADER + 8 * i);
+        memcpy(&cells[i], &bits, sizeof bits);
+    }
+    const lx_program_t *p = inst->p;
+    for (uint32_t i = 0; i < p->n_state; i++) {
+        const lx_kernel_t *kern = &inst->kernels[p->exprs[p->state[i].expr].op];
+        lx_exec_t x;
+        lx_frame_time_t t = {0};
+        s_exec_init(inst, p->state[i].expr, &t, &x);
+        x.state = cells + inst->state_off[i];
+        if (kern->check && !kern->check(&x)) {
+            lx_free(inst->alloc, cells);
+            return lx_fail(err, LX_E_PARSE,
+                           "the snapshot's state of block '%s' is not one it can reach",
+                           p->blocks[p->exprs[p->state[i].expr].block].id);
+        }
+    }
+    memcpy(inst->state, cells, n * sizeof *cells);
+    lx_free(inst->alloc, cells);
+    inst->next_frame = (int64_t)frame;
+    return LX_OK;
+}
 
 const lx_sampling_t *lx_instance_sampling(const lx_instance_t *inst) { return &inst->sampling; }
 
