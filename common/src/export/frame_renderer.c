@@ -110,10 +110,18 @@ static uint8_t s_to_srgb8(const lx_frame_renderer_t *fr, float v)
     return (uint8_t)lo;
 }
 
+/* lround(x) for 0 <= x < 2^31, inline: the fraction x - trunc(x) is exact,
+ * and halves round up (away from zero), as lround does. */
+static long s_round_pos(double x)
+{
+    long r = (long)x;
+    return x - (double)r >= 0.5 ? r + 1 : r;
+}
+
 static uint8_t s_u8(double v)
 {
     v = v < 0 ? 0 : v > 1 ? 1 : v;
-    return (uint8_t)lround(v * 255.0);
+    return (uint8_t)s_round_pos(v * 255.0);
 }
 
 static float s_depth01(const lx_frame_renderer_t *fr, float z)
@@ -204,7 +212,7 @@ static void s_convert(lx_frame_renderer_t *fr, job_t *j)
         for (size_t i = 0; i < n; i++)
             o[i] = isinf(fb->depth[i])
                        ? 0
-                       : (uint16_t)lround((1.0 - s_control01(fr, fb->depth[i])) * 65535.0);
+                       : (uint16_t)s_round_pos((1.0 - s_control01(fr, fb->depth[i])) * 65535.0);
         break;
     }
     case K_CONTROL_FLOW: {
