@@ -32,10 +32,14 @@ void co_sessions_on_hello(coord_t *c, const co_peer_t *from, const lx_msg_t *m, 
         return;
     }
     uint64_t serial = l->serial;
+    size_t before = c->state.n_sessions;
     co_tx_t tx;
     co_tx_init(&tx);
     co_sched_hello(&c->state, serial, from->key, m, now, &tx);
-    if (co_commit(c, &tx))
+    /* A HELLO adds one session; anything else means some were replaced,
+     * and only then are the links looked through (a thousand workers
+     * joining must not cost a thousand squared). */
+    if (co_commit(c, &tx) && c->state.n_sessions != before + 1)
         s_drop_replaced(c);
 }
 

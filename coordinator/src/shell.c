@@ -470,7 +470,7 @@ void co_steps(coord_t *c, co_step_fn step, double now, size_t max)
             co_tx_release(&tx);
             return;
         }
-        if (!co_commit(c, &tx))
+        if (!co_commit_batched(c, &tx))
             return; /* the journal refused it: the next event tries again */
     }
 }
@@ -479,6 +479,16 @@ void co_settle(coord_t *c, double now)
 {
     /* A job is finished at most once a round, even if its end cannot be
      * journaled; work goes out until there is none to give. */
+    /* Finishing commits one job at a time (its FINISH writes the
+     * manifest before the next step is decided): no batch. */
+    bool batching = c->batch.on;
+    co_batch_stop(c);
     co_steps(c, co_sched_finish, now, c->state.n_jobs + 1);
+    /* Assignments are one batch: a thousand workers waiting for a new job
+     * cost one commit, and every ASSIGN leaves once its attempt is
+     * durable. */
+    co_batch_start(c);
     co_steps(c, co_sched_dispatch, now, SIZE_MAX);
+    co_batch_stop(c);
+    c->batch.on = batching;
 }
