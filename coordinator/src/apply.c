@@ -227,6 +227,9 @@ static bool s_session_open(co_state_t *s, const co_change_t *c)
     snprintf(w->build, sizeof w->build, "%s", c->u.session_open.build);
     w->build_id = co_build_id(w->build);
     w->threads = c->u.session_open.threads;
+    /* A second HELLO on one socket keeps its serial, and the attempts it
+     * resumed keep pointing at it. */
+    w->held = co_state_held(s, w->serial);
     return w->who != 0;
 }
 
