@@ -3,11 +3,14 @@
  *
  * Writing: co_journal_write stores one transition (tx.h) in one SQLite
  * transaction, one named statement group per kind of change; the shell
- * applies the transition to the state only once this has committed.
+ * applies the transition to the state only once this has committed. In a
+ * batch (group commit, co_journal_batch_begin) a transition is a savepoint
+ * of the batch's transaction instead, and the shell holds back what it
+ * sends until the batch has committed.
  * Reading: co_journal_load hands a restarted coordinator every row that
  * matters, as typed records (recover.h rebuilds the state from them).
  *
- * Tables (docs/protocol.md, "Journal"), schema version 2:
+ * Tables (docs/protocol.md, "Journal"), schema version 3:
  *   programs(hash PK, bytes)                    the program store
  *   jobs(id PK, owner, token (UNIQUE per owner), submit_hash, state, project, program_hash, config,
  *        config_hash, out, output, first, last, chunk, created, error, progress_ms,
