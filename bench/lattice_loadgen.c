@@ -88,7 +88,7 @@ typedef struct probe {
     lx_curve_keypair_t keys;
     char server_key[LX_CURVE_KEY_CHARS + 1];
     atomic_bool stop, measuring;
-    atomic_long max_rtt_us, pings, idle_max_us;
+    atomic_long max_rtt_us, pings, idle_max_us; /* idle: outside the SUBMIT (the finish too) */
 } probe_t;
 
 static double s_now(void)
@@ -109,6 +109,15 @@ static void s_die(const char *fmt, const char *what)
 
 static pid_t s_coord_pid = -1;
 static char s_tmp[256];
+/* SIGINT or SIGTERM: the run ends early, and still stops the coordinator
+ * and removes its directory. */
+static volatile sig_atomic_t s_interrupted;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_interrupted = 1;
+}
 
 /* Stops the coordinator by its pid: SIGTERM, then SIGKILL if it has not
  * gone within 10 s. */
@@ -707,6 +716,9 @@ int main(int argc, char **argv)
         s_usage();
         return 2;
     }
+    struct sigaction sa = {.sa_handler = s_on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     size_t patch_len = 0;
     char *patch = lx_read_file(o.patch, 64u << 20, &patch_len, lx_alloc_default());
     if (!patch) {
@@ -798,7 +810,7 @@ int main(int argc, char **argv)
             s_service(&r, w);
     }
     uint32_t listed = 0;
-    while (ok && listed < (uint32_t)o.workers && s_now() < deadline) {
+    while (ok && listed < (uint32_t)o.workers && s_now() < deadline && !s_interrupted) {
         lx_msg_t req = {.type = LX_MSG_WORKERS}, rep;
         if (s_ask(&r, &req, &rep, 5000) && rep.type == LX_MSG_WORKER_LIST)
             listed = rep.workers.n;
@@ -855,7 +867,7 @@ int main(int argc, char **argv)
     double cpu0 = s_coord_cpu(false), main0 = s_coord_cpu(true);
     r.producing = true;
     bool killed = false;
-    while (r.acked < o.ingest && s_now() < deadline) {
+    while (r.acked < o.ingest && s_now() < deadline && !s_interrupted) {
         s_round(&r, 5);
         if (o.kill_after >= 0 && r.acked >= o.kill_after) {
             /* A crash between batches: every result acknowledged so far
@@ -872,7 +884,7 @@ int main(int argc, char **argv)
     if (!killed)
         s_coord_memory(&hwm_kb, &rss_kb);
     /* Every frame sent: the job must say done. */
-    while (!killed && r.acked == o.frames && s_now() < deadline) {
+    while (!killed && r.acked == o.frames && s_now() < deadline && !s_interrupted) {
         lx_msg_t st = {.type = LX_MSG_STATUS}, jr;
         LX_MSG_SET(&st, job, r.job);
         if (s_ask(&r, &st, &jr, 5000) && jr.type == LX_MSG_JOBS && jr.jobs.n == 1) {
@@ -894,6 +906,10 @@ int main(int argc, char **argv)
         }
         s_coord_memory(&hwm_kb, &rss_kb);
     }
+    /* The job's end (its manifest is written in the loop) counts too. */
+    long final_hwm_kb = -1, final_rss_kb = -1;
+    if (!killed)
+        s_coord_memory(&final_hwm_kb, &final_rss_kb);
     /* Numbers. */
     long n = r.acked < o.ingest ? r.acked : o.ingest;
     long lo = n / 10, hi = n - n / 10 - 1;
@@ -904,7 +920,7 @@ int main(int argc, char **argv)
     printf("workers %ld\nframes %ld\ningest %ld\nwindow %ld\ncredit %ld\n", o.workers, o.frames,
            o.ingest, o.window, o.credit);
     printf("artifacts %s\nfiles_per_frame %u\n", o.artifacts, r.n_files);
-    printf("submit_ms %.1f\nloop_blocked_ms %.1f\nprobe_idle_max_ms %.1f\nprobe_pings %ld\n",
+    printf("submit_ms %.1f\nloop_blocked_ms %.1f\nloop_blocked_other_max_ms %.1f\nprobe_pings %ld\n",
            submit_ms, (double)atomic_load(&probe.max_rtt_us) / 1000,
            (double)atomic_load(&probe.idle_max_us) / 1000, atomic_load(&probe.pings));
     printf("sent %ld\nacked %ld\nerrors %ld\nbad_messages %ld\ncancels %ld\n", r.sent, r.acked,
@@ -917,10 +933,14 @@ int main(int argc, char **argv)
     printf("coord_loop_busy %.2f\n", t_end > 0 ? cpu_main * 1000 / t_end : NAN);
     printf("ack_p50_ms %.2f\nack_p99_ms %.2f\nack_max_ms %.2f\n", s_pct(r.latency, n, 0.5),
            s_pct(r.latency, n, 0.99), s_pct(r.latency, n, 1.0));
-    printf("coord_vmhwm_mib %.1f\ncoord_rss_mib %.1f\n", (double)hwm_kb / 1024,
-           (double)rss_kb / 1024);
+    printf("coord_vmhwm_mib %.1f\ncoord_rss_mib %.1f\ncoord_vmhwm_final_mib %.1f\n",
+           (double)hwm_kb / 1024, (double)rss_kb / 1024, (double)final_hwm_kb / 1024);
     printf("job_state %s\njob_done %" PRIu64 "\n", job_state, job_done);
     printf("# results_per_s: acknowledgements between the 10th and 90th percentile of the run\n");
+    printf("# coord_vmhwm_mib: after the last result; coord_vmhwm_final_mib: once the job "
+           "ended (its manifest written)\n");
+    printf("# loop_blocked_other_max_ms: the probe's longest round trip outside the SUBMIT "
+           "(joining workers, ingest, the job's end)\n");
     if (o.ingest < o.frames)
         printf("# a prefix: %ld of %ld frames ingested; RSS is the coordinator's after it\n",
                o.ingest, o.frames);
