@@ -5,6 +5,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <zmq.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "lattice/coordinator.h"
 #include "lattice/proc.h"
@@ -91,6 +94,13 @@ static int s_usage(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
+#if defined(__GLIBC__)
+    /* Every message is decoded into an arena freed right after it: at the
+     * top of the heap, each free gave the memory back (brk) only for the
+     * next message to ask again, a system call pair per message. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 4 << 20);
+#endif
     lx_coord_config_t cfg = LX_COORD_CONFIG_INIT;
     cfg.log = stderr;
     cfg.stop = &g_stop;

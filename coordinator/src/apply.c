@@ -43,6 +43,15 @@ static void s_job_restart(co_change_t *c)
     j->created = c->now;
 }
 
+/* Session serial holds one attempt more (+1) or less (-1): dispatch
+ * reads the count instead of counting every attempt for every session. */
+static void s_hold(co_state_t *s, uint64_t serial, int d)
+{
+    co_session_t *w = co_state_session(s, serial);
+    if (w && (d > 0 || w->held > 0))
+        w->held = (uint32_t)((int64_t)w->held + d);
+}
+
 static bool s_attempt_start(co_state_t *s, const co_change_t *c)
 {
     if (!co_grow((void **)&s->attempts, &s->cap_attempts, s->n_attempts, sizeof *s->attempts))
@@ -60,6 +69,7 @@ static bool s_attempt_start(co_state_t *s, const co_change_t *c)
                         c->u.attempt_start.audit};
     if (c->attempt > s->last_attempt)
         s->last_attempt = c->attempt;
+    s_hold(s, a->session, +1);
     if (a->audit)
         return true;
     for (int64_t f = a->first; f <= a->last; f++) {
@@ -77,6 +87,7 @@ static void s_attempt_end(co_state_t *s, const co_change_t *c)
 {
     for (size_t i = 0; i < s->n_attempts; i++)
         if (s->attempts[i].id == c->attempt) {
+            s_hold(s, s->attempts[i].session, -1);
             s->attempts[i] = s->attempts[--s->n_attempts];
             return;
         }
@@ -216,6 +227,9 @@ static bool s_session_open(co_state_t *s, const co_change_t *c)
     snprintf(w->build, sizeof w->build, "%s", c->u.session_open.build);
     w->build_id = co_build_id(w->build);
     w->threads = c->u.session_open.threads;
+    /* A second HELLO on one socket keeps its serial, and the attempts it
+     * resumed keep pointing at it. */
+    w->held = co_state_held(s, w->serial);
     return w->who != 0;
 }
 
@@ -252,8 +266,11 @@ bool co_apply(co_state_t *s, co_tx_t *tx, lx_error_t *err)
             break;
         case CO_CH_ATTEMPT_OWNER: {
             co_attempt_t *a = co_state_attempt(s, c->attempt);
-            if (a)
+            if (a) {
+                s_hold(s, a->session, -1);
                 a->session = c->session;
+                s_hold(s, a->session, +1);
+            }
             break;
         }
         case CO_CH_FRAME_RELEASE:

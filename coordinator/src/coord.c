@@ -96,6 +96,8 @@ static void s_handle(coord_t *c, const co_peer_t *from, const void *data, size_t
     lx_msg_t m;
     lx_error_t err = {0};
     double now = lx_monotonic_ms();
+    if (c->fatal)
+        return; /* the journal failed: nothing more is decided */
     if (lx_msg_decode(data, len, &c->arena, &m, &err) != LX_OK) {
         co_log(c, LX_LOG_WARN, "event=bad_message bytes=%zu count=%" PRIu64 " error=\"%s\"", len,
                ++c->metrics.rejected[CO_REJ_BAD_MESSAGE], err.message);
@@ -104,6 +106,10 @@ static void s_handle(coord_t *c, const co_peer_t *from, const void *data, size_t
     }
     if (!s_permitted(c, from, m.type))
         return;
+    /* Only FRAMEs join a batch: anything else may answer or act on what
+     * the batch decided, so it is committed (and its ACKs sent) first. */
+    if (m.type != LX_MSG_FRAME)
+        co_flush(c);
     co_link_t *l = co_link_of_peer(c, from);
     if (l)
         l->last_recv = now;
@@ -288,6 +294,7 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
     c.state.policy = (co_policy_t){cfg->chunk, cfg->target_chunk_ms, cfg->forgive_ms};
     lx_strbuf_init(&c.out, NULL);
     lx_arena_init(&c.arena, NULL);
+    lx_arena_init(&c.batch.arena, NULL);
     lx_result_t rc = s_start(&c, &auth, err);
     lx_metrics_http_t *http = NULL;
     if (rc == LX_OK && cfg->metrics) {
@@ -320,8 +327,16 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
             co_zap_serve(auth.zap, &c, lx_monotonic_ms());
         /* Everything that arrived is read before liveness is judged: a
          * busy loop must not declare waiting workers dead. */
-        while (s_recv(&c, &auth))
+        co_batch_start(&c);
+        while (!c.fatal && s_recv(&c, &auth))
             ;
+        co_batch_stop(&c);
+        if (c.fatal) {
+            rc = lx_fail(err, c.fatal, "the journal could not commit a batch of results (see "
+                                       "the log); restart the coordinator: it recovers from the "
+                                       "journal");
+            break;
+        }
         double now = lx_monotonic_ms();
         s_timers(&c, &auth, now);
         co_settle(&c, now);
@@ -339,6 +354,7 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
     if (c.sock)
         zmq_close(c.sock);
     co_zap_destroy(&auth.zap);
+    co_batch_release(&c);
     co_state_release(&c.state);
     free(c.links);
     co_journal_close(&c.journal);

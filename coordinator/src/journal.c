@@ -25,6 +25,8 @@ struct co_journal {
         sqlite3_stmt *stmt;
     } cache[CACHE_SIZE];
     int n_cached;
+    bool batch; /* co_journal_batch_begin: transitions wait for co_journal_batch_end */
+    bool open;  /* the batch's SQLite transaction has begun */
 };
 
 static const char *const SCHEMA =
@@ -202,7 +204,8 @@ static lx_result_t s_schema(co_journal_t *j, const char *where, lx_error_t *err)
                        where, version, SCHEMA_VERSION);
     char *msg = NULL;
     if (sqlite3_exec(j->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;",
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
+                     " PRAGMA temp_store=MEMORY;",
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(j->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(j->db, "PRAGMA user_version = 3", NULL, NULL, &msg) != SQLITE_OK) {
@@ -481,13 +484,41 @@ lx_result_t co_journal_write(co_journal_t *j, const co_tx_t *tx, double wall_off
         first++;
     if (first == tx->n_changes)
         return LX_OK; /* nothing to write: no SQLite transaction either */
-    lx_result_t rc = s_exec(j, err, "BEGIN IMMEDIATE", "");
+    /* An I/O error can make SQLite roll the whole transaction back: the
+     * batch is lost, and nothing more may join it (or commit on its own). */
+    if (j->open && sqlite3_get_autocommit(j->db))
+        return lx_fail(err, LX_E_IO, "journal: the batch was rolled back");
+    lx_result_t rc = LX_OK;
+    if (j->batch && !j->open && (rc = s_exec(j, err, "BEGIN IMMEDIATE", "")) == LX_OK)
+        j->open = true;
+    if (rc != LX_OK)
+        return rc;
+    /* In a batch a transition is a savepoint: refused, it is undone alone
+     * and the batch goes on. */
+    rc = s_exec(j, err, j->batch ? "SAVEPOINT tx" : "BEGIN IMMEDIATE", "");
     for (size_t i = first; i < tx->n_changes && rc == LX_OK; i++)
         rc = s_change(j, &tx->changes[i], wall_offset_ms, err);
     if (rc == LX_OK)
+        rc = s_exec(j, err, j->batch ? "RELEASE tx" : "COMMIT", "");
+    if (rc != LX_OK && j->batch)
+        sqlite3_exec(j->db, "ROLLBACK TO tx; RELEASE tx", NULL, NULL, NULL);
+    else if (rc != LX_OK)
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+void co_journal_batch_begin(co_journal_t *j) { j->batch = true; }
+
+lx_result_t co_journal_batch_end(co_journal_t *j, lx_error_t *err)
+{
+    lx_result_t rc = LX_OK;
+    if (j->open && sqlite3_get_autocommit(j->db))
+        rc = lx_fail(err, LX_E_IO, "journal: the batch was rolled back");
+    else if (j->open)
         rc = s_exec(j, err, "COMMIT", "");
     if (rc != LX_OK)
         sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    j->batch = j->open = false;
     return rc;
 }
 

@@ -3,11 +3,14 @@
  *
  * Writing: co_journal_write stores one transition (tx.h) in one SQLite
  * transaction, one named statement group per kind of change; the shell
- * applies the transition to the state only once this has committed.
+ * applies the transition to the state only once this has committed. In a
+ * batch (group commit, co_journal_batch_begin) a transition is a savepoint
+ * of the batch's transaction instead, and the shell holds back what it
+ * sends until the batch has committed.
  * Reading: co_journal_load hands a restarted coordinator every row that
  * matters, as typed records (recover.h rebuilds the state from them).
  *
- * Tables (docs/protocol.md, "Journal"), schema version 2:
+ * Tables (docs/protocol.md, "Journal"), schema version 3:
  *   programs(hash PK, bytes)                    the program store
  *   jobs(id PK, owner, token (UNIQUE per owner), submit_hash, state, project, program_hash, config,
  *        config_hash, out, output, first, last, chunk, created, error, progress_ms,
@@ -50,6 +53,18 @@ void co_journal_close(co_journal_t **j_p);
  * ms. */
 lx_result_t co_journal_write(co_journal_t *j, const co_tx_t *tx, double wall_offset_ms,
                              lx_error_t *err);
+
+/* Group commit. Between co_journal_batch_begin and co_journal_batch_end,
+ * co_journal_write keeps each transition under a SAVEPOINT of one SQLite
+ * transaction, begun at the first write: a transition it refuses is rolled
+ * back alone (it changes nothing, as without a batch), and the others wait
+ * for co_journal_batch_end, which commits them all at once. Nothing of a
+ * batch is durable before co_journal_batch_end returns LX_OK, so whatever
+ * a transition of the batch would send waits until then; on its failure
+ * the whole batch is rolled back (LX_E_IO). A batch without writes costs
+ * nothing. */
+void co_journal_batch_begin(co_journal_t *j);
+lx_result_t co_journal_batch_end(co_journal_t *j, lx_error_t *err);
 
 /* The program stored under hash, appended to out; LX_E_NOTFOUND, LX_E_IO. */
 lx_result_t co_journal_program(co_journal_t *j, const char *hash, lx_strbuf_t *out,

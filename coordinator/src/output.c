@@ -118,24 +118,31 @@ lx_result_t co_output_shard_start(const co_roots_t *roots, const co_job_t *j, co
     return rc;
 }
 
-lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
-                                    const lx_file_stamp_t *stamps, lx_error_t *err)
+lx_result_t co_output_frame_line(const lx_msg_t *m, const lx_file_stamp_t *stamps,
+                                 lx_strbuf_t *line, lx_error_t *err)
 {
     lx_camera_t cam;
     lx_manifest_file_t small[64];
     lx_manifest_file_t *fs = co_frame_files(m, small);
     if (!fs)
         return lx_fail(err, LX_E_NOMEM, "out of memory");
-    lx_strbuf_t line;
-    lx_strbuf_init(&line, NULL);
     /* The camera was checked when the result was accepted. */
     if (lx_camera_from_values(&m->camera, &cam))
-        lx_progress_frame(m->frame, m->t_ms, &cam, fs, stamps, m->files.n, &line);
-    lx_result_t rc = line.failed ? lx_fail(err, LX_E_NOMEM, "out of memory")
-                                 : co_output_journal(roots, j, line.buf, line.len, false, err);
-    lx_strbuf_release(&line);
+        lx_progress_frame(m->frame, m->t_ms, &cam, fs, stamps, m->files.n, line);
     if (fs != small)
         free(fs);
+    return line->failed ? lx_fail(err, LX_E_NOMEM, "out of memory") : LX_OK;
+}
+
+lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
+                                    const lx_file_stamp_t *stamps, lx_error_t *err)
+{
+    lx_strbuf_t line;
+    lx_strbuf_init(&line, NULL);
+    lx_result_t rc = co_output_frame_line(m, stamps, &line, err);
+    if (rc == LX_OK)
+        rc = co_output_journal(roots, j, line.buf, line.len, false, err);
+    lx_strbuf_release(&line);
     return rc;
 }
 

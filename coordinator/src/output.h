@@ -41,6 +41,12 @@ lx_result_t co_output_journal(const co_roots_t *roots, const co_job_t *j, const 
 lx_result_t co_output_shard_start(const co_roots_t *roots, const co_job_t *j, const void *program,
                                   size_t len, bool unseal, lx_error_t *err);
 
+/* Appends the progress journal's line for accepted FRAME m, its files
+ * placed with stamps, to line (the shell gathers a batch's lines and
+ * appends them at once). LX_OK; LX_E_NOMEM. */
+lx_result_t co_output_frame_line(const lx_msg_t *m, const lx_file_stamp_t *stamps, lx_strbuf_t *line,
+                                 lx_error_t *err);
+
 /* Appends accepted FRAME m, its files placed with stamps, to the journal. */
 lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
                                     const lx_file_stamp_t *stamps, lx_error_t *err);

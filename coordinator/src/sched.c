@@ -376,7 +376,7 @@ bool co_sched_dispatch(const co_state_t *s, double now, co_tx_t *tx)
 {
     for (size_t k = 0; k < s->n_sessions; k++) {
         const co_session_t *w = &s->sessions[k];
-        if (co_state_quarantined(s, w->who) || w->credit <= co_state_held(s, w->serial))
+        if (w->credit <= w->held || co_state_quarantined(s, w->who))
             continue;
         for (size_t i = 0; i < s->n_jobs; i++) {
             co_job_t *j = s->jobs[i];

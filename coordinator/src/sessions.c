@@ -32,10 +32,14 @@ void co_sessions_on_hello(coord_t *c, const co_peer_t *from, const lx_msg_t *m, 
         return;
     }
     uint64_t serial = l->serial;
+    size_t before = c->state.n_sessions;
     co_tx_t tx;
     co_tx_init(&tx);
     co_sched_hello(&c->state, serial, from->key, m, now, &tx);
-    if (co_commit(c, &tx))
+    /* A HELLO adds one session; anything else means some were replaced,
+     * and only then are the links looked through (a thousand workers
+     * joining must not cost a thousand squared). */
+    if (co_commit(c, &tx) && c->state.n_sessions != before + 1)
         s_drop_replaced(c);
 }
 
@@ -82,21 +86,29 @@ static void s_on_frame(coord_t *c, co_link_t *l, const lx_msg_t *m, double now)
         else
             co_sched_reject(&c->state, l->serial, m, err.code, err.message, now, &tx);
     }
-    bool committed = co_commit(c, &tx);
+    bool committed = co_commit_batched(c, &tx);
     if (committed)
         c->metrics.results[v == CO_FRAME_LATE      ? CO_RES_LATE
                            : v == CO_FRAME_DECIDED ? CO_RES_OTHER
                            : accepted              ? CO_RES_ACCEPTED
                                                    : CO_RES_REJECTED]++;
     /* A superseded attempt's files are removed once its result is kept
-     * as evidence; an accepted one is remembered in the export's own
-     * journal, so that the export can resume without this coordinator. */
-    if (committed && v == CO_FRAME_LATE)
+     * as evidence (committed: the batch goes now; late results are
+     * rare); an accepted one is remembered in the export's own journal,
+     * so that the export can resume without this coordinator. */
+    if (committed && v == CO_FRAME_LATE && co_flush(c))
         co_output_drop_attempt(&roots, j, m);
-    if (committed && accepted && co_output_journal_frame(&roots, j, m, stamps, &err) != LX_OK)
-        co_log(c, LX_LOG_WARN,
-               "event=progress_journal_failed job=%s frame=%" PRId64 " error=\"%s\"", j->id,
-               m->frame, err.message);
+    if (committed && accepted) {
+        lx_strbuf_t line;
+        lx_strbuf_init(&line, NULL);
+        if (co_output_frame_line(m, stamps, &line, &err) == LX_OK)
+            co_progress_line(c, j, line.buf, line.len);
+        else
+            co_log(c, LX_LOG_WARN,
+                   "event=progress_journal_failed job=%s frame=%" PRId64 " error=\"%s\"", j->id,
+                   m->frame, err.message);
+        lx_strbuf_release(&line);
+    }
     if (stamps != small)
         free(stamps);
     lx_strbuf_release(&record);

@@ -181,28 +181,31 @@ static void s_finish(coord_t *c, co_job_t *j)
     co_commit(c, &tx);
 }
 
+static void s_effect(coord_t *c, const co_effect_t *e)
+{
+    switch (e->kind) {
+    case CO_FX_ASSIGN:
+        s_assign(c, e);
+        break;
+    case CO_FX_CANCEL:
+        s_cancel(c, e);
+        break;
+    case CO_FX_ACK:
+        s_ack(c, e);
+        break;
+    case CO_FX_ERROR:
+        s_worker_error(c, e);
+        break;
+    case CO_FX_FINISH:
+        s_finish(c, e->job);
+        break;
+    }
+}
+
 static void s_effects(coord_t *c, const co_tx_t *tx)
 {
-    for (size_t i = 0; i < tx->n_effects; i++) {
-        const co_effect_t *e = &tx->effects[i];
-        switch (e->kind) {
-        case CO_FX_ASSIGN:
-            s_assign(c, e);
-            break;
-        case CO_FX_CANCEL:
-            s_cancel(c, e);
-            break;
-        case CO_FX_ACK:
-            s_ack(c, e);
-            break;
-        case CO_FX_ERROR:
-            s_worker_error(c, e);
-            break;
-        case CO_FX_FINISH:
-            s_finish(c, e->job);
-            break;
-        }
-    }
+    for (size_t i = 0; i < tx->n_effects; i++)
+        s_effect(c, &tx->effects[i]);
 }
 
 static void s_print_log(coord_t *c, const lx_strbuf_t *log)
@@ -221,7 +224,6 @@ static void s_print_log(coord_t *c, const lx_strbuf_t *log)
  * line without files overrides the frame's earlier ones. */
 static void s_journal_reopened(coord_t *c, const co_tx_t *tx)
 {
-    co_roots_t roots = co_roots_of(c);
     for (size_t i = 0; i < tx->n_changes; i++) {
         const co_change_t *ch = &tx->changes[i];
         if (ch->kind != CO_CH_FRAME_REOPEN || !ch->job)
@@ -229,15 +231,214 @@ static void s_journal_reopened(coord_t *c, const co_tx_t *tx)
         char line[64];
         int n =
             snprintf(line, sizeof line, "{\"frame\":%" PRId64 ",\"withdrawn\":true}\n", ch->frame);
-        lx_error_t err = {0};
-        if (co_output_journal(&roots, ch->job, line, (size_t)n, false, &err) != LX_OK)
-            co_log(c, LX_LOG_WARN, "event=progress_journal_failed job=%s error=\"%s\"", ch->job->id,
-                   err.message);
+        co_progress_line(c, ch->job, line, (size_t)n);
     }
+}
+
+static void s_append_line(coord_t *c, co_job_t *j, const char *line, size_t len)
+{
+    lx_error_t err = {0};
+    co_roots_t roots = co_roots_of(c);
+    if (co_output_journal(&roots, j, line, len, false, &err) != LX_OK)
+        co_log(c, LX_LOG_WARN, "event=progress_journal_failed job=%s error=\"%s\"", j->id,
+               err.message);
+}
+
+void co_progress_line(coord_t *c, co_job_t *j, const char *line, size_t len)
+{
+    co_batch_t *b = &c->batch;
+    if (b->n_tx == 0) {
+        s_append_line(c, j, line, len);
+        return;
+    }
+    co_lines_t *l = NULL;
+    for (size_t k = 0; k < b->n_lines && !l; k++)
+        if (b->lines[k].job == j)
+            l = &b->lines[k];
+    if (!l && co_grow((void **)&b->lines, &b->cap_lines, b->n_lines, sizeof *b->lines)) {
+        l = &b->lines[b->n_lines++];
+        l->job = j;
+        lx_strbuf_init(&l->text, NULL);
+    }
+    if (l)
+        lx_strbuf_add(&l->text, line, len);
+    if (!l || l->text.failed)
+        s_append_line(c, j, line, len); /* out of memory: not kept back */
+}
+
+/* Keeps e (its strings copied) until the batch is committed; false when
+ * memory ran out. */
+static bool s_hold_effect(co_batch_t *b, const co_effect_t *e)
+{
+    if (!co_grow((void **)&b->effects, &b->cap_effects, b->n_effects, sizeof *b->effects))
+        return false;
+    co_effect_t *h = &b->effects[b->n_effects];
+    *h = *e;
+    h->job_id = e->job_id ? lx_arena_strdup(&b->arena, e->job_id) : NULL;
+    h->code = e->code ? lx_arena_strdup(&b->arena, e->code) : NULL;
+    h->message = e->message ? lx_arena_strdup(&b->arena, e->message) : NULL;
+    if ((e->job_id && !h->job_id) || (e->code && !h->code) || (e->message && !h->message))
+        return false;
+    b->n_effects++;
+    return true;
+}
+
+/* ACKs of one attempt to one session, in the order of their frames. */
+static int s_ack_order(const void *pa, const void *pb)
+{
+    const co_effect_t *a = *(const co_effect_t *const *)pa, *b = *(const co_effect_t *const *)pb;
+    if (a->session != b->session)
+        return a->session < b->session ? -1 : 1;
+    if (a->attempt != b->attempt)
+        return a->attempt < b->attempt ? -1 : 1;
+    int by_job = strcmp(a->job_id, b->job_id);
+    if (by_job)
+        return by_job;
+    return (a->frame > b->frame) - (a->frame < b->frame);
+}
+
+/* The batch's ACKs: one message per session and attempt, listing its
+ * frames (a worker forgets every frame an ACK lists). */
+static void s_send_acks(coord_t *c, const co_effect_t **acks, size_t n)
+{
+    qsort(acks, n, sizeof *acks, s_ack_order);
+    int64_t frames[CO_BATCH_MAX];
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        const co_effect_t *first = acks[i];
+        while (i < n && k < CO_BATCH_MAX && acks[i]->session == first->session &&
+               acks[i]->attempt == first->attempt && strcmp(acks[i]->job_id, first->job_id) == 0)
+            frames[k++] = acks[i++]->frame;
+        lx_msg_t m = {.type = LX_MSG_ACK};
+        LX_MSG_SET(&m, job, first->job_id);
+        LX_MSG_SET(&m, attempt, first->attempt);
+        LX_MSG_SET(&m, frames, ((lx_i64s_t){frames, (uint32_t)k}));
+        co_send_session(c, first->session, &m);
+    }
+}
+
+static void s_batch_clear(co_batch_t *b)
+{
+    for (size_t k = 0; k < b->n_lines; k++)
+        lx_strbuf_release(&b->lines[k].text);
+    b->n_lines = b->n_effects = b->n_tx = 0;
+    lx_arena_release(&b->arena);
+    lx_arena_init(&b->arena, NULL);
+}
+
+bool co_flush(coord_t *c)
+{
+    co_batch_t *b = &c->batch;
+    if (b->n_tx == 0)
+        return true;
+    lx_error_t err = {0};
+    double start = lx_monotonic_ms();
+    if (co_journal_batch_end(c->journal, &err) != LX_OK) {
+        co_log(c, LX_LOG_ERROR,
+               "event=journal_error transitions=%zu error=\"%s\" (the coordinator stops: a "
+               "restart rebuilds its state from the journal, and the workers send the results "
+               "it did not acknowledge again)",
+               b->n_tx, err.message);
+        c->fatal = LX_E_IO;
+        s_batch_clear(b);
+        return false;
+    }
+    co_metrics_commit(&c->metrics, lx_monotonic_ms() - start);
+    /* Taken out of the batch before anything is sent: an effect (a
+     * FINISH) may commit transitions of its own. */
+    size_t n_effects = b->n_effects, n_lines = b->n_lines;
+    co_effect_t *effects = b->effects;
+    co_lines_t *lines = b->lines;
+    lx_arena_t arena = b->arena;
+    *b = (co_batch_t){.on = b->on};
+    lx_arena_init(&b->arena, NULL);
+    const co_effect_t *small[CO_BATCH_MAX], **acks = small;
+    if (n_effects > CO_BATCH_MAX && !(acks = malloc(n_effects * sizeof *acks)))
+        acks = small; /* out of memory: ACKs one by one */
+    size_t n_acks = 0;
+    for (size_t i = 0; i < n_effects; i++) {
+        if (effects[i].kind == CO_FX_ACK && (acks != small || n_acks < CO_BATCH_MAX))
+            acks[n_acks++] = &effects[i];
+        else
+            s_effect(c, &effects[i]);
+    }
+    s_send_acks(c, acks, n_acks);
+    if (acks != small)
+        free(acks);
+    for (size_t k = 0; k < n_lines; k++) {
+        s_append_line(c, lines[k].job, lines[k].text.buf, lines[k].text.len);
+        lx_strbuf_release(&lines[k].text);
+    }
+    free(effects);
+    free(lines);
+    lx_arena_release(&arena);
+    return true;
+}
+
+void co_batch_start(coord_t *c) { c->batch.on = true; }
+
+void co_batch_stop(coord_t *c)
+{
+    co_flush(c);
+    c->batch.on = false;
+}
+
+void co_batch_release(coord_t *c)
+{
+    s_batch_clear(&c->batch);
+    free(c->batch.effects);
+    free(c->batch.lines);
+    lx_arena_release(&c->batch.arena);
+    memset(&c->batch, 0, sizeof c->batch);
+}
+
+bool co_commit_batched(coord_t *c, co_tx_t *tx)
+{
+    co_batch_t *b = &c->batch;
+    if (!b->on || c->fatal)
+        return co_commit(c, tx);
+    if (b->n_tx == 0) {
+        co_journal_batch_begin(c->journal);
+        b->begun = lx_monotonic_ms();
+    }
+    lx_error_t err = {0};
+    bool ok = !tx->failed;
+    if (!ok)
+        co_log(c, LX_LOG_ERROR, "event=transition_failed error=\"out of memory\"");
+    if (ok && co_journal_write(c->journal, tx, c->wall_offset, &err) != LX_OK) {
+        co_log(c, LX_LOG_ERROR, "event=journal_error error=\"%s\"", err.message);
+        ok = false;
+    }
+    if (ok) {
+        b->n_tx++;
+        if (!co_apply(&c->state, tx, &err))
+            co_log(c, LX_LOG_ERROR, "event=apply_failed error=\"%s\"", err.message);
+        s_print_log(c, &tx->log);
+        for (size_t i = 0; i < tx->n_effects; i++)
+            if (!s_hold_effect(b, &tx->effects[i])) {
+                /* Nothing may be sent before the commit: the batch goes
+                 * now, then the rest of this transition's effects. */
+                co_flush(c);
+                for (; i < tx->n_effects; i++)
+                    s_effect(c, &tx->effects[i]);
+                break;
+            }
+        s_journal_reopened(c, tx);
+    } else if (b->n_tx == 0) {
+        co_journal_batch_end(c->journal, &err); /* nothing joined: nothing to commit */
+    }
+    co_tx_release(tx);
+    if (b->n_tx >= CO_BATCH_MAX || (b->n_tx && lx_monotonic_ms() - b->begun >= CO_BATCH_MS))
+        co_flush(c);
+    return ok;
 }
 
 bool co_commit(coord_t *c, co_tx_t *tx)
 {
+    /* What this transition sends must not pass a batch that is not
+     * durable yet. */
+    if (tx->n_changes || tx->n_effects || tx->failed)
+        co_flush(c);
     lx_error_t err = {0};
     bool ok = !tx->failed;
     if (!ok)
@@ -269,7 +470,7 @@ void co_steps(coord_t *c, co_step_fn step, double now, size_t max)
             co_tx_release(&tx);
             return;
         }
-        if (!co_commit(c, &tx))
+        if (!co_commit_batched(c, &tx))
             return; /* the journal refused it: the next event tries again */
     }
 }
@@ -278,6 +479,16 @@ void co_settle(coord_t *c, double now)
 {
     /* A job is finished at most once a round, even if its end cannot be
      * journaled; work goes out until there is none to give. */
+    /* Finishing commits one job at a time (its FINISH writes the
+     * manifest before the next step is decided): no batch. */
+    bool batching = c->batch.on;
+    co_batch_stop(c);
     co_steps(c, co_sched_finish, now, c->state.n_jobs + 1);
+    /* Assignments are one batch: a thousand workers waiting for a new job
+     * cost one commit, and every ASSIGN leaves once its attempt is
+     * durable. */
+    co_batch_start(c);
     co_steps(c, co_sched_dispatch, now, SIZE_MAX);
+    co_batch_stop(c);
+    c->batch.on = batching;
 }

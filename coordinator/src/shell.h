@@ -47,6 +47,36 @@ typedef struct co_link {
     double last_recv, last_send;
 } co_link_t;
 
+/* Group commit. The FRAMEs read in one go are journaled in one SQLite
+ * transaction (co_commit_batched; co_journal_batch_begin): each of their
+ * transitions is applied at once, so the next FRAME is decided on the
+ * state it left, but what they send (ACKs above all) and the lines they
+ * add to exports' progress journals wait here until co_flush has
+ * committed the batch. An ACK therefore never leaves before its result is
+ * durable, as without a batch; a batch costs one SQLite commit instead of
+ * one per FRAME, and its ACKs of one attempt go out as one message. */
+enum {
+    CO_BATCH_MAX = 512, /* transitions in a batch at most */
+    CO_BATCH_MS = 20    /* a batch is committed once this old: ACKs wait no longer */
+};
+
+/* Progress-journal lines of one job, waiting for their batch. */
+typedef struct co_lines {
+    co_job_t *job;
+    lx_strbuf_t text;
+} co_lines_t;
+
+typedef struct co_batch {
+    bool on;              /* FRAMEs may join a batch (the shell is reading its socket) */
+    size_t n_tx;          /* transitions in the open batch */
+    double begun;         /* when the first of them joined */
+    co_effect_t *effects; /* their effects, in order; strings in arena */
+    size_t n_effects, cap_effects;
+    lx_arena_t arena;
+    co_lines_t *lines;
+    size_t n_lines, cap_lines;
+} co_batch_t;
+
 typedef struct coord {
     const lx_coord_config_t *cfg;
     void *sock;
@@ -59,6 +89,8 @@ typedef struct coord {
     lx_arena_t arena;   /* the decoded message's strings */
     double wall_offset; /* unix ms minus monotonic ms */
     co_metrics_t metrics;
+    co_batch_t batch;
+    lx_result_t fatal; /* a batch the journal could not commit: the coordinator stops */
 } coord_t;
 
 void co_log(coord_t *c, lx_log_level_t level, const char *fmt, ...)
@@ -100,6 +132,31 @@ void co_link_remove(coord_t *c, uint64_t serial);
  * the job's end). A transition the journal refuses changes nothing and
  * sends nothing. Releases tx. False when tx did not happen. */
 bool co_commit(coord_t *c, co_tx_t *tx);
+
+/* co_commit, joining the open batch when the shell is reading (see
+ * co_batch_t): journaled under a savepoint and applied now, its effects
+ * and progress lines held until co_flush. A batch that reached
+ * CO_BATCH_MAX transitions or CO_BATCH_MS ms is flushed here. False when
+ * tx did not happen (nothing of it is applied or sent). */
+bool co_commit_batched(coord_t *c, co_tx_t *tx);
+
+/* A line for the progress journal of j's export: held with the open
+ * batch, or appended now when there is none. */
+void co_progress_line(coord_t *c, co_job_t *j, const char *line, size_t len);
+
+/* Commits the open batch, then carries out its effects and appends its
+ * progress lines. When the journal refuses the commit, nothing of the
+ * batch is sent, c->fatal is set and the coordinator stops: its memory is
+ * ahead of its journal, and a restart rebuilds it exactly from the
+ * journal (the workers send the unacknowledged results again). False
+ * then. Does nothing without an open batch. */
+bool co_flush(coord_t *c);
+
+/* Batches may open (the shell reads its socket), or no more (co_flush
+ * first). */
+void co_batch_start(coord_t *c);
+void co_batch_stop(coord_t *c);
+void co_batch_release(coord_t *c);
 
 /* A scheduler decision of the "next one" kind (sched.h). */
 typedef bool (*co_step_fn)(const co_state_t *s, double now, co_tx_t *tx);

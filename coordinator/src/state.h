@@ -132,6 +132,7 @@ typedef struct co_session {
     uint64_t build_id; /* co_build_id(build) */
     uint32_t threads;
     uint32_t credit; /* chunks it wants to hold, by its last READY */
+    uint32_t held;   /* attempts in flight it holds (co_state_held, kept by co_apply) */
     uint64_t frames; /* results accepted from it */
 } co_session_t;
 

@@ -2652,6 +2652,13 @@ static void s_check_job(fz_t *z, const co_job_t *j)
 static void s_check_state(fz_t *z)
 {
     const co_state_t *s = &z->s;
+    /* Dispatch reads each session's count of held attempts, which co_apply
+     * keeps: it must be what counting them says. */
+    for (size_t k = 0; k < s->n_sessions && !z->failed; k++)
+        if (s->sessions[k].held != co_state_held(s, s->sessions[k].serial))
+            fz_fail(z, "held", "session %" PRIu64 " counts %u attempts but holds %u",
+                    s->sessions[k].serial, s->sessions[k].held,
+                    co_state_held(s, s->sessions[k].serial));
     for (size_t k = 0; k < s->n_jobs && !z->failed; k++)
         s_check_job(z, s->jobs[k]);
     for (size_t k = 0; k < s->n_attempts && !z->failed; k++) {
