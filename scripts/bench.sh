@@ -19,7 +19,7 @@ frames=${1:-120}
 bash scripts/install-deps.sh >/dev/null
 BUILD_DIR=${BUILD_DIR:-build-bench}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD_DIR" --target lattice lattice-bench >/dev/null
+cmake --build "$BUILD_DIR" --target lattice lattice-bench lattice-coordinator lattice-loadgen >/dev/null
 patch=examples/refscene.patch.json
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -92,3 +92,8 @@ awk -v s="$shards_ms" -v n="$frames" -v one="${export_ms[832x480-1]}" -v a="$ass
         printf "%-28s %9.3f\n", "assemble (stamps trusted)", a / n
         printf "%-28s %9.3f\n", "assemble --rehash", r / n
     }'
+
+# 3. The coordinator under load: simulated workers over tcp + CURVE.
+echo
+echo "coordinator: lattice-loadgen, results over tcp + CURVE, journal on"
+bash scripts/bench-coordinator.sh "$BUILD_DIR"

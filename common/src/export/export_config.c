@@ -264,7 +264,7 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             }
         } else if (strcmp(k, "formats") == 0 && cJSON_IsObject(it)) {
             for (const cJSON *f = it->child; f; f = f->next) {
-                char fptr[200];
+                char fptr[sizeof ptr + 64]; /* ptr, "/" and a key cut to 60 bytes */
                 snprintf(fptr, sizeof fptr, "%s/%.60s", ptr, f->string ? f->string : "");
                 bool ok = false;
                 if (strcmp(f->string, "color") == 0)
