@@ -294,29 +294,6 @@ static void s_refresh(void *ctx, const char *endpoint, export_summary_t *sum)
     cli_client_close(&c);
 }
 
-/* The workers' timings summed (artifacts by key). */
-static void s_add_timings(lx_worker_timings_t *sum, const lx_worker_timings_t *t)
-{
-    sum->frames += t->frames;
-    sum->stages.eval += t->stages.eval;
-    sum->stages.raster += t->stages.raster;
-    sum->stages.convert += t->stages.convert;
-    sum->stages.encode += t->stages.encode;
-    sum->stages.hash += t->stages.hash;
-    sum->write += t->write;
-    for (uint32_t i = 0; i < t->n_artifacts; i++) {
-        uint32_t k = 0;
-        while (k < sum->n_artifacts && strcmp(sum->artifacts[k].key, t->artifacts[i].key) != 0)
-            k++;
-        if (k == LX_WORKER_TIMED_ARTIFACTS)
-            continue; /* the same keys in every worker: never more than one has */
-        if (k == sum->n_artifacts)
-            sum->artifacts[sum->n_artifacts++] = t->artifacts[i];
-        else
-            sum->artifacts[k].encode += t->artifacts[i].encode;
-    }
-}
-
 /* Timings in ms per frame rendered, as JSON ({} when none). */
 static cJSON *s_timings_json(const lx_worker_timings_t *t)
 {
@@ -570,7 +547,7 @@ int cmd_export(int argc, char **argv)
     sigaction(SIGTERM, &old_term, NULL);
     lx_worker_timings_t times = {0};
     for (uint32_t i = 0; i < started; i++)
-        s_add_timings(&times, &wt[i].timings);
+        lx_worker_timings_add(&times, &wt[i].timings);
     free(wt);
     free(wth);
     zmq_ctx_term(ctx);

@@ -184,28 +184,40 @@ static double s_clock(void *user)
     return lx_monotonic_ms();
 }
 
+/* encode ms of the artifact `key` into t (past the last slot: "other"). */
+static void s_timings_artifact(lx_worker_timings_t *t, const char *key, double encode)
+{
+    uint32_t k = 0;
+    while (k < t->n_artifacts && strcmp(t->artifacts[k].key, key) != 0)
+        k++;
+    if (k == t->n_artifacts && k < LX_WORKER_TIMED_ARTIFACTS) {
+        snprintf(t->artifacts[k].key, sizeof t->artifacts[k].key, "%s",
+                 k + 1 < LX_WORKER_TIMED_ARTIFACTS ? key : "other");
+        t->n_artifacts++;
+    }
+    t->artifacts[k < LX_WORKER_TIMED_ARTIFACTS ? k : k - 1].encode += encode;
+}
+
+void lx_worker_timings_add(lx_worker_timings_t *sum, const lx_worker_timings_t *t)
+{
+    sum->frames += t->frames;
+    sum->stages.eval += t->stages.eval;
+    sum->stages.raster += t->stages.raster;
+    sum->stages.convert += t->stages.convert;
+    sum->stages.encode += t->stages.encode;
+    sum->stages.hash += t->stages.hash;
+    sum->write += t->write;
+    for (uint32_t i = 0; i < t->n_artifacts; i++)
+        s_timings_artifact(sum, t->artifacts[i].key, t->artifacts[i].encode);
+}
+
 /* One rendered frame's stage times into the worker's sums. */
 static void s_time(lx_worker_timings_t *t, const lx_frame_result_t *res, double write_ms)
 {
-    t->frames++;
-    t->stages.eval += res->times.eval;
-    t->stages.raster += res->times.raster;
-    t->stages.convert += res->times.convert;
-    t->stages.encode += res->times.encode;
-    t->stages.hash += res->times.hash;
-    t->write += write_ms;
-    for (uint32_t i = 0; i < res->n_files; i++) {
-        const char *key = res->files[i].key;
-        uint32_t k = 0;
-        while (k < t->n_artifacts && strcmp(t->artifacts[k].key, key) != 0)
-            k++;
-        if (k == t->n_artifacts && k < LX_WORKER_TIMED_ARTIFACTS) {
-            snprintf(t->artifacts[k].key, sizeof t->artifacts[k].key, "%s",
-                     k + 1 < LX_WORKER_TIMED_ARTIFACTS ? key : "other");
-            t->n_artifacts++;
-        }
-        t->artifacts[k < LX_WORKER_TIMED_ARTIFACTS ? k : k - 1].encode += res->files[i].encode_ms;
-    }
+    lx_worker_timings_t one = {.frames = 1, .stages = res->times, .write = write_ms};
+    lx_worker_timings_add(t, &one);
+    for (uint32_t i = 0; i < res->n_files; i++)
+        s_timings_artifact(t, res->files[i].key, res->files[i].encode_ms);
 }
 
 static void s_render(render_cmd_t *cmd)

@@ -52,6 +52,9 @@ typedef struct lx_worker_timings {
     } artifacts[LX_WORKER_TIMED_ARTIFACTS];
 } lx_worker_timings_t;
 
+/* Adds t's sums to sum, artifacts by key (several workers' timings). */
+void lx_worker_timings_add(lx_worker_timings_t *sum, const lx_worker_timings_t *t);
+
 typedef struct lx_worker_config {
     size_t size;
     void *zmq_ctx;         /* required */
