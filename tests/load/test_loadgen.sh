@@ -18,10 +18,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-failed=0
-ok() { # ok NAME COMMAND...
-    if "${@:2}"; then echo "ok - $1"; else echo "not ok - $1"; failed=1; fi
-}
+source "$root/tests/integration/check_lib.sh"
 value() { sed -n "s/^$1 //p" "$2"; }
 
 # ---- every result acknowledged, the job done --------------------------------
@@ -78,4 +75,4 @@ ok "it recovers the job and its done frames ($recovered)" test "$recovered" == "
 ok "no job or result is refused on recovery" bash -c "! grep -q 'event=recover_failed\|recover_result_skipped' '$tmp/restart.log'"
 kill "$restart_pid"
 wait "$restart_pid" 2>/dev/null
-exit $failed
+checks_done
