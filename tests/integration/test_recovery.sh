@@ -17,10 +17,12 @@ journal() { # journal STATE_DIR SQL: the first column of the first row
 }
 
 # ---- kill -9 the coordinator mid-job, start it again on the same state ----
+# Whichever worker renders frame 45 waits there for a gate opened after the
+# restart, so the crash comes mid-job whatever the timing.
 start_coordinator restart --grace-ms 3000
 bind=$endpoint
-for w in r1 r2 r3; do start_worker "$w"; done
 for mode in stream shared; do
+    for w in r1 r2 r3; do start_faulty_worker "$w" "gate:45:$tmp/gate-$mode"; done
     "$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-$mode" --frames 0-59 \
         --config "$tmp/medium.json" --chunk 5 --output $mode >"$tmp/submit.out" 2>&1
     job=$(job_of "$tmp/submit.out")
@@ -33,6 +35,8 @@ for mode in stream shared; do
     n_before=$(journal "$tmp/restart-state" \
         "select count(*) from frames where job = '$job' and state = 'done'")
     ok "$mode: frames were done before the crash ($n_before)" test "$n_before" -ge 15
+    ok "$mode: ... and frame 45 was not" test "$(journal "$tmp/restart-state" \
+        "select count(*) from frames where job = '$job' and frame = 45 and state = 'done'")" == 0
     all_before=$(journal "$tmp/restart-state" "select count(*) from frames where state = 'done'")
     # Attempts handed out after the crash have greater ids. (A late result
     # of an attempt cancelled before the crash, from a worker presumed dead
@@ -42,6 +46,7 @@ for mode in stream shared; do
     ok "$mode: restarted on the same endpoint" test "$endpoint" == "$bind"
     ok "$mode: recovered from the journal" grep -q "event=recovered jobs=[0-9]* frames_done=$all_before " \
         "$tmp/restart.log"
+    touch "$tmp/gate-$mode"
     "$lattice" watch "$job" -c "$endpoint" >/dev/null 2>&1
     ok "$mode: the job completes" test $? -eq 0
     again=$(journal "$tmp/restart-state" \
@@ -51,6 +56,7 @@ for mode in stream shared; do
     ok "$mode: each frame accepted once ($rendered results)" test "$(journal "$tmp/restart-state" \
         "select count(*) from results where job = '$job' and current = 1")" == 60
     ok "$mode: identical to one machine" same_export "$tmp/ref" "$tmp/out-$mode"
+    stop_workers r1 r2 r3
 done
 
 # ---- a restart with 70 mask layers: nothing done is rendered again ----------
