@@ -76,21 +76,12 @@ def subset(small, big):
     return bool(small) and all(big.get(k) == v for k, v in small.items())
 
 
-def documented_secrets(readme):
-    """{secret name: set of keys} from `kubectl create secret generic` commands."""
+def documented(readme, kind):
+    """{name: set of keys} from the README's `kubectl create KIND NAME --from-file=KEY=...`
+    commands (KIND: "secret generic" or "configmap")."""
     text = re.sub(r"\\\n", " ", readme)
     out = {}
-    for m in re.finditer(r"kubectl create secret generic ([\w.-]+)([^\n]*)", text):
-        keys = set(re.findall(r"--from-file=([\w.-]+)=", m.group(2)))
-        out.setdefault(m.group(1), set()).update(keys)
-    return out
-
-
-def documented_configmaps(readme):
-    """{ConfigMap name: set of keys} from `kubectl create configmap` commands."""
-    text = re.sub(r"\\\n", " ", readme)
-    out = {}
-    for m in re.finditer(r"kubectl create configmap ([\w.-]+)([^\n]*)", text):
+    for m in re.finditer(r"kubectl create " + kind + r" ([\w.-]+)([^\n]*)", text):
         keys = set(re.findall(r"--from-file=([\w.-]+)=", m.group(2)))
         out.setdefault(m.group(1), set()).update(keys)
     return out
@@ -192,7 +183,7 @@ def k8s(repo, helpdir):
     storage_docs = load_yaml(os.path.join(kdir, "storage.yaml"))
     with open(os.path.join(kdir, "README.md")) as f:
         readme = f.read()
-    secrets = documented_secrets(readme)
+    secrets = documented(readme, "secret generic")
     check("k8s: the README documents both Secrets",
           {"lattice-coordinator-keys", "lattice-worker-keys"} <= set(secrets), f"{secrets}")
     svcs, stss = by_kind(coord_docs, "Service"), by_kind(coord_docs, "StatefulSet")
@@ -275,7 +266,7 @@ def k8s(repo, helpdir):
 def k8s_jobs(kdir, readme, helpdir, claims, images, uid, selectors):
     """shards.yaml (an Indexed Job of `lattice export --shard auto`) and
     assemble.yaml (one `lattice assemble` of the same OUT)."""
-    configmaps = documented_configmaps(readme)
+    configmaps = documented(readme, "configmap")
     jobs = {}
     for f in ("shards", "assemble"):
         docs = load_yaml(os.path.join(kdir, f + ".yaml"))

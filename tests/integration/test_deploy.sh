@@ -26,6 +26,14 @@ cleanup() {
 trap cleanup EXIT
 source "$(dirname "$0")/check_lib.sh"
 check_py=$root/tests/integration/deploy_check.py
+# completes NAME PID LOG: the background command PID exits 0 (its log's tail
+# is shown when it does not).
+completes() {
+    wait "$2"
+    local rc=$?
+    ok "$1 (exit $rc)" test $rc -eq 0
+    if ((rc)); then sed "s/^/  | /" "$3" | tail -5 >&2; fi
+}
 skipped=()
 skip() { skipped+=("$1"); echo "SKIP $1" >&2; }
 
@@ -316,10 +324,7 @@ if $have_yaml; then
         spids+=($!)
     done
     for i in "${!spids[@]}"; do
-        wait "${spids[$i]}"
-        rc=$?
-        ok "k8s shards: index $i of $completions completes (exit $rc)" test $rc -eq 0
-        ((rc)) && sed 's/^/  | /' "$d/shard-$i.log" | tail -5 >&2
+        completes "k8s shards: index $i of $completions completes" "${spids[$i]}" "$d/shard-$i.log"
     done
     ok "k8s shards: no shard writes metadata.json" test ! -e "$out/metadata.json"
     expect "k8s assemble: before the last index, exit 1" 1 "$lattice" "${assemble[@]}"
@@ -352,10 +357,7 @@ if $have_yaml; then
     done < <(/usr/bin/python3 "$check_py" ojd-tasks "$root" Export "${vals[@]}")
     ok "ojd: Export makes 4 tasks of frames 0-9" test "${#spids[@]}" -eq 4
     for i in "${!spids[@]}"; do
-        wait "${spids[$i]}"
-        rc=$?
-        ok "ojd: task --shard ${names[$i]} completes (exit $rc)" test $rc -eq 0
-        ((rc)) && sed 's/^/  | /' "$d/task-$i.log" | tail -5 >&2
+        completes "ojd: task --shard ${names[$i]} completes" "${spids[$i]}" "$d/task-$i.log"
     done
     task=()
     while IFS= read -r -d '' w; do [[ -n $w ]] && task+=("$w"); done \
