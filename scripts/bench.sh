@@ -25,6 +25,8 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 declare -A export_ms
+# timing STAGE|artifacts: the last export's --timings, ms per frame.
+timing() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings"]; print(" ".join(f"{k} {v:.2f}" for k, v in t["artifacts"].items()) if sys.argv[2] == "artifacts" else "%.2f" % t[sys.argv[2]])' "$out/json" "$1"; }
 echo "lattice export --timings: $patch, frames 0-$((frames - 1)), 1 worker; ms per frame"
 printf '%-10s %-7s %6s %8s %8s %7s | %6s %7s %6s | %6s %6s\n' resolution threads fps ms/frame \
     cpu-s/fr speedup raster encode write floor ratio
@@ -48,7 +50,6 @@ for res in 832x480 1920x1080; do
         export_ms[$res-$threads]=$ms
         cpu=$(awk -v n="$frames" '{printf "%.3f", ($1 + $2) / n}' "$out/cpu")
         speedup=$(awk -v one="${export_ms[$res-1]}" -v ms="$ms" 'BEGIN {printf "%.2f", one / ms}')
-        timing() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings"]; print(" ".join(f"{k} {v:.2f}" for k, v in t["artifacts"].items()) if sys.argv[2] == "artifacts" else "%.2f" % t[sys.argv[2]])' "$out/json" "$1"; }
         floor=$("$BUILD_DIR/bench/lattice-bench" "$patch" "$w" "$h" 10 "$threads" |
             awk '$1 == "floor_ms_per_frame" {print $2}')
         ratio=$(awk -v e="$ms" -v f="$floor" 'BEGIN {if (f > 0) printf "%.2f", e / f; else print "-"}')

@@ -353,15 +353,12 @@ static const uint8_t *s_exr_zip(lx_exr_encoder_t *e, size_t n, size_t *out_n)
 }
 
 /* NONE, ZIPS and ZIP: every chunk packed, compressed and written here. */
-static exr_result_t s_exr_write_chunks(s_exr_enc_t *st, int part, exr_compression_t ctype)
+static exr_result_t s_exr_write_chunks(s_exr_enc_t *st, int part, exr_compression_t ctype,
+                                       int32_t lpc)
 {
     const lx_image_t *img = st->img;
-    int32_t lpc = 0;
-    exr_result_t rv = exr_get_scanlines_per_chunk(st->ctxt, part, &lpc);
-    if (rv != EXR_ERR_SUCCESS)
-        return rv;
     const size_t bpp = (size_t)img->channels * (img->type == LX_PIX_HALF ? 2 : 4);
-    if (lpc < 1 || !s_exr_reserve(st->e, (size_t)img->width * (size_t)lpc * bpp))
+    if (!s_exr_reserve(st->e, (size_t)img->width * (size_t)lpc * bpp))
         return EXR_ERR_OUT_OF_MEMORY;
     if (ctype != EXR_COMPRESSION_NONE && !st->e->deflate) {
         st->e->deflate = libdeflate_alloc_compressor(S_EXR_ZIP_LEVEL);
@@ -374,7 +371,7 @@ static exr_result_t s_exr_write_chunks(s_exr_enc_t *st, int part, exr_compressio
         const uint8_t *data = st->e->packed;
         if (ctype != EXR_COMPRESSION_NONE)
             data = s_exr_zip(st->e, n, &n);
-        rv = exr_write_scanline_chunk(st->ctxt, part, y, data, n);
+        exr_result_t rv = exr_write_scanline_chunk(st->ctxt, part, y, data, n);
         if (rv != EXR_ERR_SUCCESS)
             return rv;
     }
@@ -412,11 +409,10 @@ static exr_result_t s_exr_compress(exr_encode_pipeline_t *pipe)
     return EXR_ERR_SUCCESS;
 }
 
-static exr_result_t s_exr_pipeline_chunks(s_exr_enc_t *st, int part)
+static exr_result_t s_exr_pipeline_chunks(s_exr_enc_t *st, int part, int32_t lpc)
 {
     const lx_image_t *img = st->img;
-    int32_t lpc = 0;
-    exr_result_t rv = exr_get_scanlines_per_chunk(st->ctxt, part, &lpc);
+    exr_result_t rv = EXR_ERR_SUCCESS;
     const int16_t bpe = img->type == LX_PIX_HALF ? 2 : 4;
     for (int32_t y = 0; rv == EXR_ERR_SUCCESS && y < (int32_t)img->height; y += lpc) {
         exr_chunk_info_t cinfo;
@@ -495,12 +491,17 @@ static exr_result_t s_exr_encode_body(s_exr_enc_t *st, exr_compression_t ctype)
         rv = exr_write_header(st->ctxt);
     if (rv == EXR_ERR_SUCCESS)
         rv = s_exr_slots(st, part);
+    int32_t lpc = 0;
+    if (rv == EXR_ERR_SUCCESS)
+        rv = exr_get_scanlines_per_chunk(st->ctxt, part, &lpc);
     if (rv != EXR_ERR_SUCCESS)
         return rv;
+    if (lpc < 1)
+        return EXR_ERR_INVALID_ARGUMENT;
     if (ctype == EXR_COMPRESSION_NONE || ctype == EXR_COMPRESSION_ZIPS ||
         ctype == EXR_COMPRESSION_ZIP)
-        return s_exr_write_chunks(st, part, ctype);
-    return s_exr_pipeline_chunks(st, part);
+        return s_exr_write_chunks(st, part, ctype, lpc);
+    return s_exr_pipeline_chunks(st, part, lpc);
 }
 
 lx_result_t lx_exr_encoder_encode(lx_exr_encoder_t *e, const lx_image_t *img,
