@@ -134,18 +134,6 @@ lx_result_t co_output_frame_line(const lx_msg_t *m, const lx_file_stamp_t *stamp
     return line->failed ? lx_fail(err, LX_E_NOMEM, "out of memory") : LX_OK;
 }
 
-lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
-                                    const lx_file_stamp_t *stamps, lx_error_t *err)
-{
-    lx_strbuf_t line;
-    lx_strbuf_init(&line, NULL);
-    lx_result_t rc = co_output_frame_line(m, stamps, &line, err);
-    if (rc == LX_OK)
-        rc = co_output_journal(roots, j, line.buf, line.len, false, err);
-    lx_strbuf_release(&line);
-    return rc;
-}
-
 bool co_output_storage_failing(const co_roots_t *roots, const co_job_t *j, char *why, size_t size)
 {
     lx_error_t err = {0};

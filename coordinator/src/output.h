@@ -47,10 +47,6 @@ lx_result_t co_output_shard_start(const co_roots_t *roots, const co_job_t *j, co
 lx_result_t co_output_frame_line(const lx_msg_t *m, const lx_file_stamp_t *stamps, lx_strbuf_t *line,
                                  lx_error_t *err);
 
-/* Appends accepted FRAME m, its files placed with stamps, to the journal. */
-lx_result_t co_output_journal_frame(const co_roots_t *roots, const co_job_t *j, const lx_msg_t *m,
-                                    const lx_file_stamp_t *stamps, lx_error_t *err);
-
 /* Removes the export out holds (for SUBMIT's replace): metadata.json, the
  * progress journal, its shards' books and program, the camera files and
  * every frame file (and temporary or attempt file) of its artifact
