@@ -946,6 +946,106 @@ static void test_check_target(void)
     lx_prior_release(&pr);
 }
 
+/* Renders fr's frames a..b and counts those whose files differ from fx's
+ * sequential recording (by file and content hash). */
+static int s_render_diff(lx_frame_renderer_t *fr, const recorded_t *fx, int64_t a, int64_t b)
+{
+    int bad = 0;
+    for (int64_t f = a; f <= b; f++) {
+        const lx_frame_result_t *res = NULL;
+        lx_error_t err = {0};
+        const rec_t *x = &fx->r[f - fx->plan.first];
+        if (lx_frame_renderer_render(fr, f, &res, &err) != LX_OK || res->n_files != x->n) {
+            bad++;
+            continue;
+        }
+        for (uint32_t j = 0; j < x->n; j++)
+            bad += strcmp(res->files[j].hash, x->file[j].hash) != 0 ||
+                   strcmp(res->files[j].content, x->file[j].content) != 0;
+    }
+    return bad;
+}
+
+/* A renderer restored from a snapshot (what a worker does with ASSIGN's
+ * snapshot) renders the same files as one that warmed up from frame 0,
+ * motion included; bad snapshots are refused and leave it working. */
+static void test_renderer_restore(void)
+{
+    recorded_t fx;
+    const char *cfg = "{\"frames\":\"0-29\",\"resolution\":{\"width\":64,\"height\":48},"
+                      "\"artifacts\":[\"rgba\",\"depth\",\"motion\",\"id\"]}";
+    const int64_t s = 11, a = 14, m = 20, n = 29;
+    lx_instance_t *inst = NULL;
+    lx_frame_renderer_t *fr = NULL, *fresh = NULL;
+    lx_strbuf_t snap, bad;
+    lx_strbuf_init(&snap, NULL);
+    lx_strbuf_init(&bad, NULL);
+    lx_error_t err = {0};
+    if (!s_recorded(&fx, "feedback-trails", cfg))
+        goto out;
+    CHECK(fx.plan.first == 0 && fx.plan.last == n);
+    lx_instance_config_t icfg = LX_INSTANCE_CONFIG_INIT;
+    icfg.frames_per_cycle = fx.plan.sampling.frames_per_cycle;
+    inst = lx_instance_new(fx.p, lx_kernels_table(), NULL, &icfg, &err);
+    const lx_render_frame_t *rf = NULL;
+    int64_t at = -1;
+    CHECK(inst && lx_instance_eval(inst, s - 1, &rf) == LX_OK);
+    CHECK_EQ_INT(lx_instance_snapshot(inst, &snap, &at), LX_OK);
+    CHECK(at == s);
+    int64_t hdr = -1;
+    CHECK(lx_snapshot_frame(snap.buf, snap.len, &hdr) && hdr == s);
+    CHECK(!lx_snapshot_frame(snap.buf, 20, &hdr));
+    lx_strbuf_add(&bad, snap.buf, snap.len);
+    if (!bad.failed) {
+        bad.buf[47] = 0x40; /* frame 2^62 */
+        CHECK(!lx_snapshot_frame(bad.buf, bad.len, &hdr) && hdr == s);
+    }
+    bad.len = 0;
+
+    fr = lx_frame_renderer_new(fx.p, &fx.plan, 2, NULL, NULL, NULL, &err);
+    fresh = lx_frame_renderer_new(fx.p, &fx.plan, 2, NULL, NULL, NULL, &err);
+    if (!fr || !fresh || snap.failed)
+        goto out;
+    CHECK_EQ_INT(lx_frame_renderer_restore(fr, snap.buf, snap.len, a, &err), LX_OK);
+    CHECK_MSG(s_render_diff(fr, &fx, a, m) == 0, "restored frames %lld-%lld differ", (long long)a,
+              (long long)m);
+    /* Past the snapshot already: keeps going, but still checks the header. */
+    lx_strbuf_add(&bad, snap.buf, snap.len);
+    bad.buf[8] ^= 1; /* another program's hash */
+    CHECK_EQ_INT(lx_frame_renderer_restore(fr, bad.buf, bad.len, m + 1, &err), LX_E_PARSE);
+    CHECK_EQ_INT(lx_frame_renderer_restore(fr, snap.buf, snap.len, m + 1, &err), LX_OK);
+    CHECK(s_render_diff(fr, &fx, m + 1, n) == 0);
+
+    /* Refusals: a snapshot after first, garbage, another program's, a
+     * truncated one; the renderer then still warms up from frame 0. */
+    CHECK_EQ_INT(lx_frame_renderer_restore(fresh, snap.buf, snap.len, s - 1, &err), LX_E_PARSE);
+    CHECK_EQ_INT(lx_frame_renderer_restore(fresh, "not a snapshot", 14, a, &err), LX_E_PARSE);
+    CHECK_EQ_INT(lx_frame_renderer_restore(fresh, bad.buf, bad.len, a, &err), LX_E_PARSE);
+    CHECK_EQ_INT(lx_frame_renderer_restore(fresh, snap.buf, snap.len - 8, a, &err), LX_E_PARSE);
+    CHECK_EQ_INT(lx_frame_renderer_restore(fresh, snap.buf, snap.len, -1, &err), LX_E_INVALID);
+    CHECK(s_render_diff(fresh, &fx, a, a + 3) == 0);
+
+    /* The state really comes from the snapshot: frame 5's state labelled
+     * frame s renders other frames. */
+    lx_frame_renderer_destroy(&fresh);
+    fresh = lx_frame_renderer_new(fx.p, &fx.plan, 2, NULL, NULL, NULL, &err);
+    bad.len = 0;
+    CHECK(fresh && lx_instance_eval(inst, 4, &rf) == LX_OK &&
+          lx_instance_snapshot(inst, &bad, NULL) == LX_OK);
+    if (!fresh || bad.failed)
+        goto out;
+    memcpy(bad.buf + 40, snap.buf + 40, 8);
+    CHECK_EQ_INT(lx_frame_renderer_restore(fresh, bad.buf, bad.len, a, &err), LX_OK);
+    CHECK(s_render_diff(fresh, &fx, a, a) > 0);
+out:
+    lx_frame_renderer_destroy(&fresh);
+    lx_frame_renderer_destroy(&fr);
+    lx_instance_destroy(&inst);
+    lx_strbuf_release(&bad);
+    lx_strbuf_release(&snap);
+    s_recorded_release(&fx);
+}
+
 int main(void)
 {
     if (!t_scratch_dir(s_root, "export"))
@@ -961,6 +1061,7 @@ int main(void)
     test_manifest_refusals();
     test_manifest_oom();
     test_check_target();
+    test_renderer_restore();
     t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

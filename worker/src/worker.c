@@ -64,6 +64,8 @@ typedef struct unacked {
 typedef struct chunk {
     char job[65], program_hash[65], config_hash[65];
     char *config, *out_dir;
+    uint8_t *snapshot; /* ASSIGN's state snapshot at warmup_from, or NULL */
+    size_t snapshot_len;
     uint64_t attempt;
     int64_t next, last; /* the next frame to render, the chunk's last */
     bool stream, audit;
@@ -447,7 +449,10 @@ static void s_release(session_t *s)
 {
     free(s->chunk.config);
     free(s->chunk.out_dir);
+    free(s->chunk.snapshot);
     s->chunk.config = s->chunk.out_dir = NULL;
+    s->chunk.snapshot = NULL;
+    s->chunk.snapshot_len = 0;
 }
 
 /* The checks an ASSIGN passes before anything else: NULL, or why not. */
@@ -470,6 +475,14 @@ static const char *s_assign_check(session_t *s, const lx_msg_t *m)
             return s->why;
         }
     }
+    int64_t at = 0;
+    if (LX_MSG_HAS(m, snapshot) && !lx_snapshot_frame(m->snapshot.data, m->snapshot.len, &at))
+        return "snapshot: not a state snapshot";
+    if (LX_MSG_HAS(m, snapshot) && at != m->warmup_from) {
+        snprintf(s->why, sizeof s->why,
+                 "snapshot: its frame %" PRId64 " is not warmup_from %" PRId64, at, m->warmup_from);
+        return s->why;
+    }
     return NULL;
 }
 
@@ -484,6 +497,11 @@ static bool s_accept(session_t *s, const lx_msg_t *m, lx_worker_event_t *next)
     c->audit = LX_MSG_HAS(m, audit) && m->audit;
     c->out_dir = shared && !c->audit ? strdup(m->out) : NULL;
     c->stream = !shared;
+    /* A copy: the message's bytes live only until the next message. */
+    c->snapshot_len = LX_MSG_HAS(m, snapshot) ? m->snapshot.len : 0;
+    c->snapshot = c->snapshot_len ? malloc(c->snapshot_len) : NULL;
+    if (c->snapshot)
+        memcpy(c->snapshot, m->snapshot.data, c->snapshot_len);
     c->attempt = m->attempt;
     c->next = m->frames.v[0];
     c->last = m->frames.v[1];
@@ -491,7 +509,7 @@ static bool s_accept(session_t *s, const lx_msg_t *m, lx_worker_event_t *next)
         "event=assigned job=%s attempt=%" PRIu64 " frames=%" PRId64 "-%" PRId64
         " warmup_from=%" PRId64 " output=%s",
         c->job, c->attempt, c->next, c->last, m->warmup_from, m->output);
-    if (!c->config || (shared && !c->audit && !c->out_dir))
+    if (!c->config || (shared && !c->audit && !c->out_dir) || (c->snapshot_len && !c->snapshot))
         return s_chunk_bad(next, "render_error", "out of memory");
     return true;
 }
@@ -574,6 +592,16 @@ static bool s_prepare(session_t *s, lx_worker_event_t *next)
         snprintf(why, sizeof s->why,
                  "frames %" PRId64 "-%" PRId64 " are outside the job's %" PRId64 "-%" PRId64,
                  c->next, c->last, s->plan.first, s->plan.last);
+    lx_error_t err = {0};
+    int64_t at = 0;
+    /* Instead of warming up from frame 0 (a kept renderer already past the
+     * snapshot keeps going). */
+    if (!why[0] && c->snapshot &&
+        lx_frame_renderer_restore(s->fr, c->snapshot, c->snapshot_len, c->next, &err) != LX_OK)
+        snprintf(why, sizeof s->why, "snapshot: %s", err.message);
+    else if (!why[0] && c->snapshot && lx_snapshot_frame(c->snapshot, c->snapshot_len, &at))
+        LOG(s, LX_LOG_DEBUG, "event=snapshot job=%s attempt=%" PRIu64 " frame=%" PRId64, c->job,
+            c->attempt, at);
     return why[0] ? s_chunk_bad(next, "bad_assignment", why) : true;
 }
 

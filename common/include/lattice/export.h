@@ -128,6 +128,17 @@ void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p);
 lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
                                      const lx_frame_result_t **out, lx_error_t *err);
 
+/* The next frames, from first (>= 0) on, evaluate from a snapshot
+ * (lx_instance_snapshot, lattice/instance.h) instead of warming up from the
+ * timeline start. LX_E_PARSE with err, the renderer unchanged, for bytes
+ * that are not a snapshot of its program or are one after first;
+ * LX_E_INVALID for a negative first; LX_E_NOMEM. A renderer whose last
+ * frame already lies between the snapshot and first (at s - 1 .. first - 1
+ * for a snapshot at s) keeps going, as continuing costs no more: then only
+ * the snapshot's header (magic, program hash, frame) is checked. */
+lx_result_t lx_frame_renderer_restore(lx_frame_renderer_t *fr, const void *bytes, size_t len,
+                                      int64_t first, lx_error_t *err);
+
 /* Encodes and hashes the last rendered frame's buffers again, without
  * evaluating, rasterizing or converting: the encode+hash floor the
  * benchmark (scripts/bench.sh) compares exports with. times->encode is the

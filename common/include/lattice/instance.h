@@ -96,6 +96,12 @@ lx_result_t lx_instance_snapshot(const lx_instance_t *inst, lx_strbuf_t *out, in
 lx_result_t lx_instance_restore(lx_instance_t *inst, const void *bytes, size_t len,
                                 lx_error_t *err);
 
+/* Reads the frame a snapshot continues at from its header into *frame, for
+ * checking one before any program exists. False (and *frame untouched) for
+ * bytes too short for the header, without the magic, or with a frame at or
+ * beyond 2^62; the state itself is only checked by lx_instance_restore. */
+bool lx_snapshot_frame(const void *bytes, size_t len, int64_t *frame);
+
 /* Feeds a canonical serialization of a RenderFrame (camera and items, not
  * the frame's time) into a SHA-256, for golden tests and for comparing
  * frames: equal bytes <=> equal frames. */

@@ -526,6 +526,32 @@ lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
     return LX_OK;
 }
 
+lx_result_t lx_frame_renderer_restore(lx_frame_renderer_t *fr, const void *bytes, size_t len,
+                                      int64_t first, lx_error_t *err)
+{
+    if (first < 0)
+        return lx_fail(err, LX_E_INVALID, "first frame %lld is negative", (long long)first);
+    int64_t s;
+    if (!lx_snapshot_frame(bytes, len, &s))
+        return lx_fail(err, LX_E_PARSE, "not a state snapshot (%zu bytes)", len);
+    if (s > first)
+        return lx_fail(err, LX_E_PARSE, "the snapshot's frame %lld is after the first frame %lld",
+                       (long long)s, (long long)first);
+    if (fr->prev_frame >= s - 1 && fr->prev_frame < first) {
+        /* The program hash sits after the 8-byte magic (docs/runtime.md,
+         * "Snapshots"); the rest is only checked by a real restore. */
+        if (memcmp((const uint8_t *)bytes + 8, fr->p->program_hash.bytes, 32) != 0)
+            return lx_fail(err, LX_E_PARSE, "the snapshot is another program's");
+        return LX_OK;
+    }
+    lx_result_t rc = lx_instance_restore(fr->inst, bytes, len, err);
+    if (rc != LX_OK)
+        return rc;
+    /* The held frame is no longer the one before the next frame. */
+    fr->prev_frame = -1;
+    return LX_OK;
+}
+
 lx_result_t lx_frame_renderer_reencode(lx_frame_renderer_t *fr, lx_stage_times_t *times,
                                        lx_error_t *err)
 {

@@ -346,6 +346,18 @@ lx_result_t lx_instance_restore(lx_instance_t *inst, const void *bytes, size_t l
     return LX_OK;
 }
 
+bool lx_snapshot_frame(const void *bytes, size_t len, int64_t *frame)
+{
+    const uint8_t *b = bytes;
+    if (!b || len < SNAPSHOT_HEADER || memcmp(b, s_snapshot_magic, 8) != 0)
+        return false;
+    uint64_t s = s_get_u64(b + 40);
+    if (s > (uint64_t)INT64_MAX / 2) /* the bound lx_instance_restore enforces */
+        return false;
+    *frame = (int64_t)s;
+    return true;
+}
+
 const lx_sampling_t *lx_instance_sampling(const lx_instance_t *inst) { return &inst->sampling; }
 
 static void s_hash_doubles(lx_sha256_t *h, const double *v, size_t n)

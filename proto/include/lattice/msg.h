@@ -133,6 +133,7 @@ typedef struct lx_f64s { double *v; uint32_t n; } lx_f64s_t;
     X(only, LX_FK_STR, const char *, 64, none)                                                     \
     X(audit_rate, LX_FK_F64, double, 0, none)   /* SUBMIT: share of frames audited, 0..1 */        \
     X(audit, LX_FK_BOOL, bool, 0, none)         /* ASSIGN: render to compare only: no files */     \
+    X(snapshot, LX_FK_BIN, lx_bytes_t, LX_MSG_MAX_BIN, none) /* ASSIGN: state at warmup_from */   \
     X(jobs, LX_FK_RECS, lx_job_recs_t, 100000, job)                                                \
     X(workers, LX_FK_RECS, lx_worker_recs_t, 100000, worker)
 
@@ -200,7 +201,8 @@ typedef struct lx_worker_recs { lx_worker_rec_t *v; uint32_t n; } lx_worker_recs
     X(PROGRAM, LX_F(program_hash) | LX_F(program), LX_F(program_hash) | LX_F(program))             \
     X(ASSIGN,                                                                                      \
       LX_F(job) | LX_F(attempt) | LX_F(program_hash) | LX_F(config) | LX_F(config_hash) |          \
-          LX_F(frames) | LX_F(warmup_from) | LX_F(output) | LX_F(out) | LX_F(audit),               \
+          LX_F(frames) | LX_F(warmup_from) | LX_F(output) | LX_F(out) | LX_F(audit) |              \
+          LX_F(snapshot),                                                                          \
       LX_F(job) | LX_F(attempt) | LX_F(program_hash) | LX_F(config) | LX_F(config_hash) |          \
           LX_F(frames) | LX_F(warmup_from) | LX_F(output))                                         \
     X(ACK, LX_F(job) | LX_F(attempt) | LX_F(frames), LX_F(job) | LX_F(attempt) | LX_F(frames))     \
