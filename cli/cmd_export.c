@@ -74,7 +74,8 @@ static void s_help(FILE *out)
                  "  --json               print the final summary as JSON on stdout\n"
                  "  --timings            also print where the workers' time went, in ms per\n"
                  "                       frame: eval, raster, convert, encode, hash, write,\n"
-                 "                       and each artifact's encode (with --json: \"timings\")\n\n"
+                 "                       and each artifact's encode; and the frames evaluated\n"
+                 "                       only as warm-up (with --json: \"timings\")\n\n"
                  "Exit status: 0 exported, 1 the patch or settings have errors (a resolution\n"
                  "the memory available cannot hold included) or rendering failed, 2 usage or I/O "
                  "problem (OUT unusable, storage failing), 130\n"
@@ -300,6 +301,7 @@ static cJSON *s_timings_json(const lx_worker_timings_t *t)
     cJSON *o = cJSON_CreateObject();
     double n = t->frames ? (double)t->frames : 1.0;
     cJSON_AddNumberToObject(o, "frames", (double)t->frames);
+    cJSON_AddNumberToObject(o, "warmupFrames", (double)t->warmup);
     const struct {
         const char *name;
         double ms;
@@ -319,9 +321,10 @@ static void s_print_timings(const lx_worker_timings_t *t)
 {
     double n = t->frames ? (double)t->frames : 1.0;
     printf("timings, ms per frame over %" PRIu64 " frames: eval %.2f, raster %.2f, encode %.2f "
-           "(convert %.2f, hash %.2f, summed over threads), write %.2f\n",
+           "(convert %.2f, hash %.2f, summed over threads), write %.2f\n"
+           "warm-up: %" PRIu64 " frames evaluated only to reach the rendered ones\n",
            t->frames, t->stages.eval / n, t->stages.raster / n, t->stages.encode / n,
-           t->stages.convert / n, t->stages.hash / n, t->write / n);
+           t->stages.convert / n, t->stages.hash / n, t->write / n, t->warmup);
     printf("encode per artifact, ms per frame:");
     for (uint32_t i = 0; i < t->n_artifacts; i++)
         printf("%s %s %.2f", i ? "," : "", t->artifacts[i].key, t->artifacts[i].encode / n);

@@ -12,6 +12,8 @@
 #     one frame's already rendered buffers, in memory) and export/floor.
 #  2. Shards: 4 shards one after another against one export, and assemble.
 #  3. The coordinator under load (scripts/bench-coordinator.sh).
+#  4. Warm-up of a stateful patch in chunks of 10 (scripts/bench-warmup.sh;
+#     WARMUP_FRAMES frames, default 100000).
 # Usage: scripts/bench.sh [FRAMES=120]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -98,3 +100,8 @@ awk -v s="$shards_ms" -v n="$frames" -v one="${export_ms[832x480-1]}" -v a="$ass
 echo
 echo "coordinator: lattice-loadgen, results over tcp + CURVE, journal on"
 bash scripts/bench-coordinator.sh "$BUILD_DIR"
+
+# 4. Warm-up: 100,000 frames of a 600-particle patch in chunks of 10.
+echo
+echo "warm-up: bench/particles.patch.json, chunks of 10, 2 workers of 1 thread, rgba 64x36"
+bash scripts/bench-warmup.sh "$BUILD_DIR" "${WARMUP_FRAMES:-100000}"

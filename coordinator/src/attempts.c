@@ -4,6 +4,8 @@
 #include <inttypes.h>
 #include <math.h>
 
+#include "snapshots.h"
+
 static int64_t s_chunk_size(const co_state_t *s, const co_job_t *j)
 {
     if (j->chunk)
@@ -57,6 +59,10 @@ bool co_attempt_assign_chunk(const co_state_t *s, const co_session_t *w, co_job_
     while (i < j->n && (j->frames[i].state != CO_F_PENDING || co_job_failed_by(j, i, w->who)))
         i++;
     if (i >= j->n)
+        return false;
+    /* A chunk waits for the snapshot pass to get near it rather than warm
+     * up from the timeline start (snapshots.h). */
+    if (j->snaps && !co_snaps_ready(j->snaps, j->first + i - 1))
         return false;
     int64_t want = s_chunk_size(s, j), k = i;
     while (k < j->n && k - i < want && j->frames[k].state == CO_F_PENDING &&

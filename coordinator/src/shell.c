@@ -10,9 +10,12 @@
 #include <zmq.h>
 
 #include "apply.h"
+#include "lattice/files.h"
 #include "lattice/proc.h"
+#include "lattice/progress.h"
 #include "output.h"
 #include "sched.h"
+#include "snapshots.h"
 
 void co_log(coord_t *c, lx_log_level_t level, const char *fmt, ...)
 {
@@ -125,6 +128,12 @@ static void s_assign(coord_t *c, const co_effect_t *e)
     LX_MSG_SET(&m, config_hash, j->config_hash);
     LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
     LX_MSG_SET(&m, warmup_from, a->warmup_from);
+    const uint8_t *snap;
+    size_t snap_len;
+    if (j->snaps && a->warmup_from > 0 &&
+        co_snaps_nearest(j->snaps, a->warmup_from, &snap, &snap_len) == a->warmup_from &&
+        snap_len <= LX_MSG_MAX_BIN)
+        LX_MSG_SET(&m, snapshot, ((lx_bytes_t){snap, snap_len}));
     LX_MSG_SET(&m, output, j->stream ? "stream" : "shared");
     if (!j->stream)
         LX_MSG_SET(&m, out, j->out);
@@ -475,8 +484,68 @@ void co_steps(coord_t *c, co_step_fn step, double now, size_t max)
     }
 }
 
+/* A job's snapshot pass, started from the export's snapshot directory
+ * when it can be opened (else it keeps snapshots in memory only). */
+static void s_snaps_start(coord_t *c, co_job_t *j)
+{
+    char sub[128];
+    snprintf(sub, sizeof sub, LX_PROGRESS_DIR "/snapshots/%.16s-%.16s", j->program_hash,
+             j->config_hash);
+    co_roots_t roots = co_roots_of(c);
+    lx_error_t err = {0};
+    int dir = lx_out_open(j->out, roots.v, roots.n, sub, true, &err);
+    if (dir < 0)
+        co_log(c, LX_LOG_WARN, "event=snapshots_unsaved job=%s error=\"%s\"", j->id, err.message);
+    /* From its lowest pending frame: a resumed or rerendered job's pass
+     * starts from the nearest snapshot in OUT before it. */
+    j->snaps = co_snaps_start(j->program, &j->plan, j->first + j->hint, j->first + j->n - 1, dir,
+                              CO_SNAP_BUDGET, &err);
+    j->snaps_tried = true;
+    if (j->snaps)
+        co_log(c, LX_LOG_INFO, "event=snapshots_start job=%s stride=%d", j->id, CO_SNAP_STRIDE);
+    else
+        co_log(c, LX_LOG_WARN, "event=snapshots_failed job=%s error=\"%s\"", j->id, err.message);
+}
+
+/* Warm-up snapshots (snapshots.h): a pass for each running job whose
+ * state reaches back to frame 0, the snapshots below the lowest frame a
+ * chunk may still start at freed, the passes of jobs that are over
+ * stopped. Audits of long-done frames may then warm up from frame 0. */
+static void s_snapshots(coord_t *c)
+{
+    co_state_t *s = &c->state;
+    for (size_t i = 0; i < s->n_jobs; i++) {
+        co_job_t *j = s->jobs[i];
+        if (j->state > CO_J_RUNNING) {
+            if (j->snaps) {
+                co_snaps_stats_t st;
+                co_snaps_stats(j->snaps, &st);
+                co_log(c, LX_LOG_INFO,
+                       "event=snapshots_stop job=%s from=%" PRId64 " evaluated=%" PRIu64
+                       " kept=%" PRIu64 " written=%" PRIu64 " cpu_ms=%.1f error=\"%s\"",
+                       j->id, st.started_at, st.evaluated, st.kept, st.written, st.cpu_ms,
+                       st.error);
+                co_snaps_stop(&j->snaps);
+            }
+            j->snaps_tried = false; /* a rerender runs a new pass */
+        } else if (!j->snaps_tried && co_snaps_wanted(j->program)) {
+            s_snaps_start(c, j);
+        }
+        j->snaps_low = j->first + j->hint;
+    }
+    for (size_t k = 0; k < s->n_attempts; k++) {
+        co_job_t *j = s->attempts[k].job;
+        if (j->snaps && s->attempts[k].first < j->snaps_low)
+            j->snaps_low = s->attempts[k].first;
+    }
+    for (size_t i = 0; i < s->n_jobs; i++)
+        if (s->jobs[i]->snaps)
+            co_snaps_release(s->jobs[i]->snaps, s->jobs[i]->snaps_low);
+}
+
 void co_settle(coord_t *c, double now)
 {
+    s_snapshots(c);
     /* A job is finished at most once a round, even if its end cannot be
      * journaled; work goes out until there is none to give. */
     /* Finishing commits one job at a time (its FINISH writes the

@@ -9,6 +9,7 @@
 #include "lattice/digest.h"
 #include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
+#include "snapshots.h"
 
 const char *const co_job_state_names[5] = {"queued", "running", "done", "failed", "cancelled"};
 const char *const co_frame_state_names[4] = {"pending", "running", "done", "failed"};
@@ -164,7 +165,7 @@ bool co_job_failed_by(const co_job_t *j, int64_t i, co_ident_t who)
 int64_t co_job_warmup_from(const co_job_t *j, int64_t a)
 {
     if (j->program->state_horizon == LX_HORIZON_UNBOUNDED)
-        return 0;
+        return j->snaps && a > 0 ? co_snaps_nearest(j->snaps, a - 1, NULL, NULL) : 0;
     int64_t h = j->program->state_horizon > 1 ? (int64_t)j->program->state_horizon : 1;
     return a - h > 0 ? a - h : 0;
 }
@@ -275,6 +276,7 @@ void co_job_free(co_job_t **j_p)
     co_job_t *j = *j_p;
     if (!j)
         return;
+    co_snaps_stop(&j->snaps); /* before the program it evaluates */
     lx_manifest_destroy(&j->manifest);
     lx_program_destroy(&j->program);
     free(j->error);

@@ -84,6 +84,11 @@ typedef struct co_job {
     char *out;         /* the export directory (absolute) */
     lx_program_t *program;
     lx_export_plan_t plan;
+    /* Warm-up snapshots while it runs, when its state reaches back to
+     * frame 0 (snapshots.h; the shell starts and stops them). */
+    struct co_snaps *snaps;
+    bool snaps_tried;        /* a pass was started for this run (or could not be) */
+    int64_t snaps_low;       /* the lowest frame a chunk may start at (the shell's) */
     lx_manifest_t *manifest; /* the accepted results */
     bool stream;             /* output mode: stream (else shared) */
     uint32_t chunk;          /* frames per chunk; 0 = adaptive */
@@ -201,8 +206,9 @@ bool co_job_blocked(const co_job_t *j, co_ident_t who, double now);
 /* Whether who already failed frame index i of j. */
 bool co_job_failed_by(const co_job_t *j, int64_t i, co_ident_t who);
 /* The first frame a worker evaluates for a chunk starting at frame a:
- * state_horizon frames before a (at least one, for a's motion), or the
- * timeline start when the horizon is unbounded. */
+ * state_horizon frames before a (at least one, for a's motion); when the
+ * horizon is unbounded, the nearest warm-up snapshot at or before a - 1,
+ * else the timeline start. */
 int64_t co_job_warmup_from(const co_job_t *j, int64_t a);
 /* Frames neither done, failed nor running. */
 int64_t co_job_pending(const co_job_t *j);

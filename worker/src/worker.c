@@ -203,6 +203,7 @@ static void s_timings_artifact(lx_worker_timings_t *t, const char *key, double e
 void lx_worker_timings_add(lx_worker_timings_t *sum, const lx_worker_timings_t *t)
 {
     sum->frames += t->frames;
+    sum->warmup += t->warmup;
     sum->stages.eval += t->stages.eval;
     sum->stages.raster += t->stages.raster;
     sum->stages.convert += t->stages.convert;
@@ -216,7 +217,8 @@ void lx_worker_timings_add(lx_worker_timings_t *sum, const lx_worker_timings_t *
 /* One rendered frame's stage times into the worker's sums. */
 static void s_time(lx_worker_timings_t *t, const lx_frame_result_t *res, double write_ms)
 {
-    lx_worker_timings_t one = {.frames = 1, .stages = res->times, .write = write_ms};
+    lx_worker_timings_t one = {
+        .frames = 1, .warmup = res->warmup, .stages = res->times, .write = write_ms};
     lx_worker_timings_add(t, &one);
     for (uint32_t i = 0; i < res->n_files; i++)
         s_timings_artifact(t, res->files[i].key, res->files[i].encode_ms);

@@ -105,6 +105,9 @@ typedef struct lx_frame_result {
     lx_artifact_file_t *files;
     uint32_t n_files;
     lx_stage_times_t times;
+    /* Frames evaluated only to get to this one: warm-up, and the previous
+     * frame for motion (0 when it follows the frame rendered before). */
+    uint64_t warmup;
 } lx_frame_result_t;
 
 /* A monotonic clock in ms, injected (common/ reads no clock itself). */

@@ -482,6 +482,7 @@ lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
     memset(&res->times, 0, sizeof res->times);
     double t0 = s_now(fr);
     int64_t pf = s_prev_of(fr, f);
+    uint64_t evaluated = lx_instance_frames_evaluated(fr->inst);
     const lx_render_frame_t *rf = NULL;
     if (pf >= 0 && pf != fr->prev_frame) {
         if (lx_instance_eval(fr->inst, pf, &rf) != LX_OK)
@@ -491,6 +492,7 @@ lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
     }
     if (lx_instance_eval(fr->inst, f, &rf) != LX_OK)
         return lx_fail(err, LX_E_INVALID, "cannot evaluate frame %lld", (long long)f);
+    res->warmup = lx_instance_frames_evaluated(fr->inst) - evaluated - 1;
     double t1 = s_now(fr);
     fr->fb = lx_raster_render(fr->raster, rf, pf >= 0 ? &fr->prev : NULL);
     fr->camera = &rf->camera;

@@ -43,6 +43,7 @@ typedef lx_result_t (*lx_worker_render_fn)(void *user, lx_frame_renderer_t *fr, 
 enum { LX_WORKER_TIMED_ARTIFACTS = 16 };
 typedef struct lx_worker_timings {
     uint64_t frames;
+    uint64_t warmup; /* frames evaluated only to get to rendered ones */
     lx_stage_times_t stages;
     double write;
     uint32_t n_artifacts;
