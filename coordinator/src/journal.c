@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 #include "lattice/files.h"
 
-enum { SCHEMA_VERSION = 3, CACHE_SIZE = 64 };
+enum { SCHEMA_VERSION = 3, CACHE_SIZE = 64, CHECKPOINT_PAGES = 4096 };
 
 struct co_journal {
     sqlite3 *db;
@@ -27,6 +28,19 @@ struct co_journal {
     int n_cached;
     bool batch; /* co_journal_batch_begin: transitions wait for co_journal_batch_end */
     bool open;  /* the batch's SQLite transaction has begun */
+    /* The checkpointer: its own connection and thread copy the WAL back
+     * into the database, so that the copy and its fdatasync never block
+     * the loop's commits (WAL readers and writers do not wait for a
+     * passive checkpoint). Woken when a commit leaves CHECKPOINT_PAGES in
+     * the WAL. */
+    struct {
+        sqlite3 *db;
+        pthread_t thread;
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        bool running, wanted, stop;
+        uint64_t done; /* checkpoints run */
+    } ck;
 };
 
 static const char *const SCHEMA =
@@ -217,6 +231,90 @@ static lx_result_t s_schema(co_journal_t *j, const char *where, lx_error_t *err)
     return LX_OK;
 }
 
+static void *s_checkpointer(void *arg)
+{
+    co_journal_t *j = arg;
+    pthread_mutex_lock(&j->ck.mu);
+    for (;;) {
+        while (!j->ck.wanted && !j->ck.stop)
+            pthread_cond_wait(&j->ck.cv, &j->ck.mu);
+        if (j->ck.stop)
+            break;
+        j->ck.wanted = false;
+        pthread_mutex_unlock(&j->ck.mu);
+        int rc = sqlite3_wal_checkpoint_v2(j->ck.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&j->ck.mu);
+        j->ck.done += rc == SQLITE_OK;
+    }
+    pthread_mutex_unlock(&j->ck.mu);
+    return NULL;
+}
+
+/* After every commit of the loop's connection (it replaces SQLite's own
+ * checkpoint in the committing thread). */
+static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    co_journal_t *j = arg;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&j->ck.mu);
+        j->ck.wanted = true;
+        pthread_cond_signal(&j->ck.cv);
+        pthread_mutex_unlock(&j->ck.mu);
+    }
+    return SQLITE_OK;
+}
+
+/* Starts the checkpointer on the journal at path; without it SQLite
+ * checkpoints in the loop as usual. */
+static void s_checkpointer_start(co_journal_t *j, const char *path)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    /* The connection must have read the database to know it is in WAL
+     * mode: a checkpoint before that does nothing (and says so with -1). */
+    if (sqlite3_open_v2(path, &j->ck.db, flags, NULL) != SQLITE_OK ||
+        sqlite3_exec(j->ck.db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(j->ck.db);
+        j->ck.db = NULL;
+        return;
+    }
+    sqlite3_busy_timeout(j->ck.db, 5000);
+    pthread_mutex_init(&j->ck.mu, NULL);
+    pthread_cond_init(&j->ck.cv, NULL);
+    j->ck.running = pthread_create(&j->ck.thread, NULL, s_checkpointer, j) == 0;
+    if (j->ck.running)
+        sqlite3_wal_hook(j->db, s_wal_hook, j);
+}
+
+static void s_checkpointer_stop(co_journal_t *j)
+{
+    if (j->ck.running) {
+        pthread_mutex_lock(&j->ck.mu);
+        j->ck.stop = true;
+        pthread_cond_signal(&j->ck.cv);
+        pthread_mutex_unlock(&j->ck.mu);
+        pthread_join(j->ck.thread, NULL);
+        j->ck.running = false;
+    }
+    if (j->ck.db) {
+        pthread_cond_destroy(&j->ck.cv);
+        pthread_mutex_destroy(&j->ck.mu);
+    }
+    sqlite3_close(j->ck.db);
+    j->ck.db = NULL;
+}
+
+uint64_t co_journal_checkpoints(co_journal_t *j)
+{
+    if (!j->ck.running)
+        return 0;
+    pthread_mutex_lock(&j->ck.mu);
+    uint64_t n = j->ck.done;
+    pthread_mutex_unlock(&j->ck.mu);
+    return n;
+}
+
 lx_result_t co_journal_open(const char *state_dir, co_journal_t **out, lx_error_t *err)
 {
     *out = NULL;
@@ -251,6 +349,8 @@ lx_result_t co_journal_open(const char *state_dir, co_journal_t **out, lx_error_
         sqlite3_busy_timeout(j->db, 5000);
         rc = s_schema(j, where, err);
     }
+    if (rc == LX_OK && state_dir)
+        s_checkpointer_start(j, where);
     if (rc != LX_OK) {
         co_journal_close(&j);
         return rc;
@@ -264,6 +364,7 @@ void co_journal_close(co_journal_t **j_p)
     co_journal_t *j = *j_p;
     if (!j)
         return;
+    s_checkpointer_stop(j);
     for (int i = 0; i < j->n_cached; i++)
         sqlite3_finalize(j->cache[i].stmt);
     sqlite3_close(j->db);

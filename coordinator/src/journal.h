@@ -47,6 +47,12 @@ typedef struct co_journal co_journal_t;
 lx_result_t co_journal_open(const char *state_dir, co_journal_t **out, lx_error_t *err);
 void co_journal_close(co_journal_t **j_p);
 
+/* Checkpoints the journal's own thread has run: it copies the WAL back
+ * into the database once a commit leaves 4,096 pages (16 MiB) in it, so
+ * the loop never waits for that copy or its fdatasync. 0 for an
+ * in-memory journal. */
+uint64_t co_journal_checkpoints(co_journal_t *j);
+
 /* Writes every journaled change of tx in one transaction (nothing of it
  * on failure); a transition of memory-only changes writes nothing. Times in tx are monotonic ms;
  * wall_offset_ms (unix ms minus monotonic ms) turns those that must outlive the process into unix

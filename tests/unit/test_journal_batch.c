@@ -7,7 +7,9 @@
  * end to end, over tcp). */
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "journal.h"
 #include "scratch_dir.h"
@@ -120,6 +122,40 @@ static void test_kill_between_batches(const char *root)
     co_journal_close(&j);
 }
 
+/* Checkpoints run on the journal's own thread: once the WAL holds 4,096
+ * pages, the checkpointer copies them into the database file while the
+ * writer goes on. */
+static void test_checkpointer(const char *root)
+{
+    char dir[300], path[400], name[129];
+    snprintf(dir, sizeof dir, "%s/checkpoints", root);
+    co_journal_t *j = NULL;
+    lx_error_t err = {0};
+    CHECK_MSG(co_journal_open(dir, &j, &err) == LX_OK, "%s", err.message);
+    if (!j)
+        return;
+    /* Workers rows in batches, as the shell writes them, until the WAL
+     * holds 4,096 pages (about 45,000 rows) and a checkpoint has run. */
+    for (int b = 0; b < 200 && co_journal_checkpoints(j) == 0; b++) {
+        co_journal_batch_begin(j);
+        for (int k = 0; k < 500; k++) {
+            snprintf(name, sizeof name, "%0120d", b * 500 + k);
+            CHECK_EQ_INT(s_write(j, name), LX_OK);
+        }
+        CHECK_EQ_INT(co_journal_batch_end(j, &err), LX_OK);
+    }
+    for (int w = 0; w < 60000 && co_journal_checkpoints(j) == 0; w++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    CHECK(co_journal_checkpoints(j) > 0);
+    snprintf(path, sizeof path, "%s/journal.sqlite", dir);
+    struct stat st;
+    /* Until a checkpoint, the rows are in the WAL only. */
+    CHECK_MSG(stat(path, &st) == 0 && st.st_size > 2 << 20, "the database file has %lld bytes",
+              (long long)st.st_size);
+    CHECK_EQ_INT(s_rows(dir, name), 1);
+    co_journal_close(&j);
+}
+
 int main(void)
 {
     char root[256];
@@ -127,6 +163,7 @@ int main(void)
         TEST_MAIN_END();
     test_batch_commits_together(root);
     test_kill_between_batches(root);
+    test_checkpointer(root);
     t_scratch_dir_remove(root);
     TEST_MAIN_END();
 }
