@@ -242,8 +242,9 @@ void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total)
  * is a usage error, with the likely one. */
 static bool s_check_artifacts(const char *cmd, const char *list)
 {
-    static const char *const names[] = {"rgba",   "depth",   "motion", "normal",  "id",
-                                        "mask",   "camera",  "control", "all",   "comfyui"};
+    static const char *const names[] = {"rgba",    "depth",     "motion", "normal",
+                                        "id",      "mask",      "camera", "control",
+                                        "particles", "all",     "comfyui"};
     uint32_t mask = 0;
     char bad[LX_ARTIFACT_NAME_MAX];
     if (lx_export_parse_artifacts(list, &mask, bad))

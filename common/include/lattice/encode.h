@@ -47,6 +47,9 @@ lx_result_t lx_exr_encoder_encode(lx_exr_encoder_t *e, const lx_image_t *img,
 
 /* NPY v1.0: little-endian '<f4', C order, shape (H, W, C). F32 only. */
 lx_result_t lx_npy_encode(const lx_image_t *img, lx_strbuf_t *out, lx_error_t *err);
+/* The same for a table: shape (rows, cols), rows may be 0. */
+lx_result_t lx_npy_encode_rows(const float *data, uint32_t rows, uint32_t cols, lx_strbuf_t *out,
+                               lx_error_t *err);
 
 /* Decoded images: samples as in the file (U8/U16 for PNG; float for EXR,
  * HALF widened; channels in img->names order as stored in the file). */

@@ -29,7 +29,8 @@ typedef enum lx_export_kind {
     LX_EXPORT_CONTROL_DEPTH,
     LX_EXPORT_CONTROL_NORMAL,
     LX_EXPORT_CONTROL_FLOW,
-    LX_EXPORT_CONTROL_SEG
+    LX_EXPORT_CONTROL_SEG,
+    LX_EXPORT_PARTICLES
 } lx_export_kind_t;
 
 /* The encoder of an artifact file, and so its extension. */

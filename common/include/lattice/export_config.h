@@ -23,11 +23,14 @@ enum {
     LX_ART_MASK = 1 << 5,
     LX_ART_CAMERA = 1 << 6,
     LX_ART_CONTROL = 1 << 7,
-    LX_ART_DEFAULT = (1 << 7) - 1, /* everything but control */
+    LX_ART_PARTICLES = 1 << 8,
+    LX_ART_COUNT = 9,
+    LX_ART_DEFAULT = (1 << 7) - 1,           /* everything but control and particles */
+    LX_ART_ALL = (1 << LX_ART_COUNT) - 1, /* `--artifacts all` */
 };
 
-/* The artifact names of the spec, in bit order. */
-extern const char *const lx_artifact_names[8];
+/* The artifact names, in bit order. */
+extern const char *const lx_artifact_names[LX_ART_COUNT];
 
 /* The artifacts `--artifacts comfyui` selects: what ComfyUI loads from PNG
  * folders (rgba, mask, control) and the camera files for camera-control

@@ -9,8 +9,8 @@
 #include "lattice/patch.h"
 #include "lattice/shot.h"
 
-const char *const lx_artifact_names[8] = {"rgba", "depth", "motion", "normal",
-                                          "id",   "mask",  "camera", "control"};
+const char *const lx_artifact_names[LX_ART_COUNT] = {
+    "rgba", "depth", "motion", "normal", "id", "mask", "camera", "control", "particles"};
 
 void lx_export_config_init(lx_export_config_t *cfg)
 {
@@ -37,11 +37,11 @@ bool lx_export_parse_artifacts(const char *list, uint32_t *mask, char bad[LX_ART
         memcpy(word, s, n);
         word[n] = '\0';
         int k = -1;
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < LX_ART_COUNT; i++)
             if (strcmp(word, lx_artifact_names[i]) == 0)
                 k = i;
         if (strcmp(word, "all") == 0)
-            m |= LX_ART_DEFAULT | LX_ART_CONTROL;
+            m |= LX_ART_ALL;
         else if (strcmp(word, "comfyui") == 0)
             m |= LX_ART_COMFYUI;
         else if (k < 0) {
@@ -251,12 +251,13 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             if (m == 0 || m == UINT32_MAX) {
                 lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504,
                                              "%s must be a list of rgba, depth, motion, normal, "
-                                             "id, mask, camera, control",
+                                             "id, mask, camera, control, particles",
                                              "artifacts");
                 lx_diag_at_json(d, dg, ptr);
-                const char *const names[] = {"rgba", "depth", "motion", "normal", "id",
-                                             "mask", "camera", "control", "all"};
-                const char *s = unknown[0] ? lx_suggest(unknown, names, 9) : NULL;
+                const char *const names[] = {"rgba", "depth",   "motion",    "normal",
+                                             "id",   "mask",    "camera",    "control",
+                                             "particles", "all", "comfyui"};
+                const char *s = unknown[0] ? lx_suggest(unknown, names, 11) : NULL;
                 if (s)
                     lx_diag_help(d, dg, "'%s' is not an artifact: did you mean '%s'?", unknown, s);
             } else {
@@ -560,7 +561,7 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
     lx_strbuf_addf(out, "{\"frames\":[%lld,%lld],\"resolution\":[%u,%u],\"artifacts\":[",
                    (long long)plan->first, (long long)plan->last, plan->width, plan->height);
     bool first = true;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < LX_ART_COUNT; i++)
         if (c->artifacts & (1u << i)) {
             lx_strbuf_addf(out, "%s\"%s\"", first ? "" : ",", lx_artifact_names[i]);
             first = false;

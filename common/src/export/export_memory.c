@@ -91,9 +91,13 @@ lx_result_t lx_export_memory_estimate(const lx_program_t *p, const lx_export_pla
             ch = 3, bps = 1;
             break;
         case LX_EXPORT_DEPTH:
+        case LX_EXPORT_PARTICLES:
             break;
         }
-        uint64_t raw = px * ch * bps;
+        /* Particles: a table of 7 floats per instance id, and an index of
+         * the previous frame's items by id. */
+        uint64_t raw =
+            f->kind == LX_EXPORT_PARTICLES ? (uint64_t)(plan->n_ids + 1) * (28 + 4) : px * ch * bps;
         m.convert += raw + 1;
 
         uint64_t scratch = 0, encoded = 0;

@@ -46,8 +46,9 @@ lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t 
                 return rc;
             }
     }
-    /* rgba, depth, motion, normal, id, the masks, the four control images. */
-    lx_export_file_t *files = lx_calloc(alloc, (size_t)9 + n_layers, sizeof *files);
+    /* rgba, depth, motion, normal, id, the masks, the four control images,
+     * particles. */
+    lx_export_file_t *files = lx_calloc(alloc, (size_t)10 + n_layers, sizeof *files);
     if (!files) {
         lx_free(alloc, layers);
         return lx_fail(err, LX_E_NOMEM, "out of memory for %u layers", n_layers);
@@ -75,6 +76,8 @@ lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t 
         s_add(files, &n, "control/flow", LX_EXPORT_CONTROL_FLOW, LX_EXPORT_PNG, 0);
         s_add(files, &n, "control/seg", LX_EXPORT_CONTROL_SEG, LX_EXPORT_PNG, 0);
     }
+    if (arts & LX_ART_PARTICLES)
+        s_add(files, &n, "particles", LX_EXPORT_PARTICLES, LX_EXPORT_NPY, 0);
     lx_free(alloc, layers);
     *files_out = files;
     *n_out = n;

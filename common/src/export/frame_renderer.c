@@ -26,8 +26,13 @@ typedef enum {
     K_CONTROL_DEPTH16,
     K_CONTROL_NORMAL,
     K_CONTROL_FLOW,
-    K_CONTROL_SEG
+    K_CONTROL_SEG,
+    K_PARTICLES
 } kind_t;
+
+/* Columns of a particles row: position xyz, displacement since f - 1 xyz,
+ * id (docs/export-format.md, "Particles"). */
+enum { PARTICLE_COLUMNS = 7 };
 
 /* One artifact file of every frame (lx_export_frame_files): how it is
  * converted and encoded, and its reusable buffers. */
@@ -55,6 +60,9 @@ struct lx_frame_renderer {
     void *clock_user;
     lx_render_frame_t prev;
     int64_t prev_frame; /* the frame held in prev, or -1 */
+    const lx_render_frame_t *cur; /* the frame being encoded */
+    bool has_prev;                /* prev is its f - 1 */
+    uint32_t *prev_of_id;         /* particles: index in prev.items by id, else UINT32_MAX */
     const lx_framebuf_t *fb;
     const lx_camera_t *camera;
     job_t *jobs;
@@ -146,6 +154,37 @@ static double s_control01(const lx_frame_renderer_t *fr, float z)
         return 1.0;
     double d = (z - near) / (far - near);
     return d < 0 ? 0 : d > 1 ? 1 : d;
+}
+
+/* Row id - 1 of every instance drawn: its position, its displacement
+ * since frame f - 1 from f - 1's exact transform (0 when it was not drawn
+ * there, or there is no f - 1), and its id. Rows of instances not drawn
+ * stay zero: id 0 means absent. One job only uses prev_of_id. */
+static void s_particles(lx_frame_renderer_t *fr, job_t *j)
+{
+    float *o = j->data;
+    uint32_t rows = j->img.height;
+    memset(o, 0, j->data_bytes);
+    const lx_render_frame_t *cur = fr->cur, *prev = &fr->prev;
+    for (uint32_t i = 0; fr->has_prev && i < prev->n_items; i++)
+        if (prev->items[i].id >= 1 && prev->items[i].id <= rows)
+            fr->prev_of_id[prev->items[i].id] = i;
+    for (uint32_t i = 0; i < cur->n_items; i++) {
+        const lx_draw_item_t *it = &cur->items[i];
+        if (it->id < 1 || it->id > rows)
+            continue;
+        float *r = o + (size_t)(it->id - 1) * PARTICLE_COLUMNS;
+        uint32_t k = fr->prev_of_id[it->id];
+        const double *was = k == UINT32_MAX ? it->position : prev->items[k].position;
+        for (int c = 0; c < 3; c++) {
+            r[c] = (float)it->position[c];
+            r[3 + c] = (float)(it->position[c] - was[c]);
+        }
+        r[6] = (float)it->id;
+    }
+    for (uint32_t i = 0; fr->has_prev && i < prev->n_items; i++)
+        if (prev->items[i].id >= 1 && prev->items[i].id <= rows)
+            fr->prev_of_id[prev->items[i].id] = UINT32_MAX;
 }
 
 static void s_convert(lx_frame_renderer_t *fr, job_t *j)
@@ -245,6 +284,9 @@ static void s_convert(lx_frame_renderer_t *fr, job_t *j)
         }
         break;
     }
+    case K_PARTICLES:
+        s_particles(fr, j);
+        break;
     }
 }
 
@@ -263,7 +305,9 @@ static void s_encode_task(void *ctx, uint32_t task)
         f->bytes.buf[0] = '\0';
     f->bytes.failed = false;
     const lx_export_config_t *c = &fr->plan.cfg;
-    if (j->format == LX_EXPORT_EXR)
+    if (j->kind == K_PARTICLES)
+        j->rc = lx_npy_encode_rows(j->data, j->img.height, PARTICLE_COLUMNS, &f->bytes, &j->err);
+    else if (j->format == LX_EXPORT_EXR)
         j->rc = lx_exr_encoder_encode(j->exr, &j->img, c->exr_compression, &f->bytes, &j->err);
     else if (j->format == LX_EXPORT_NPY)
         j->rc = lx_npy_encode(&j->img, &f->bytes, &j->err);
@@ -286,12 +330,14 @@ static void s_encode_task(void *ctx, uint32_t task)
 
 /* ---- setup ---------------------------------------------------------- */
 
-static bool s_add_job(lx_frame_renderer_t *fr, const lx_export_file_t *x, kind_t kind,
-                      uint32_t channels, lx_pixel_type_t type, const char *const *names)
+/* A job whose buffer is a w x h image (a table of h rows for particles). */
+static bool s_add_job_sized(lx_frame_renderer_t *fr, const lx_export_file_t *x, kind_t kind,
+                            uint32_t w, uint32_t h, uint32_t channels, lx_pixel_type_t type,
+                            const char *const *names)
 {
     job_t *j = &fr->jobs[fr->n_jobs];
     lx_artifact_file_t *f = &fr->files[fr->n_jobs];
-    size_t n = (size_t)fr->plan.width * fr->plan.height;
+    size_t n = (size_t)w * h;
     size_t sample = type == LX_PIX_U8 ? 1 : type == LX_PIX_U16 ? 2 : 4;
     j->kind = kind;
     j->layer = x->layer;
@@ -305,13 +351,19 @@ static bool s_add_job(lx_frame_renderer_t *fr, const lx_export_file_t *x, kind_t
         lx_free(fr->alloc, j->data);
         return false;
     }
-    j->img = (lx_image_t){fr->plan.width, fr->plan.height, channels, type, j->data, {0}};
+    j->img = (lx_image_t){w, h, channels, type, j->data, {0}};
     for (uint32_t k = 0; k < channels && names; k++)
         j->img.names[k] = names[k];
     snprintf(f->key, sizeof f->key, "%s", x->key);
     lx_strbuf_init(&f->bytes, fr->alloc);
     fr->n_jobs++;
     return true;
+}
+
+static bool s_add_job(lx_frame_renderer_t *fr, const lx_export_file_t *x, kind_t kind,
+                      uint32_t channels, lx_pixel_type_t type, const char *const *names)
+{
+    return s_add_job_sized(fr, x, kind, fr->plan.width, fr->plan.height, channels, type, names);
 }
 
 /* One job per file of lx_export_frame_files, in its order: the files a
@@ -369,6 +421,13 @@ static lx_result_t s_jobs(lx_frame_renderer_t *fr, lx_error_t *err)
             break;
         case LX_EXPORT_CONTROL_NORMAL:
             ok = s_add_job(fr, x, K_CONTROL_NORMAL, 3, LX_PIX_U8, NULL);
+            break;
+        case LX_EXPORT_PARTICLES:
+            fr->prev_of_id = lx_malloc(fr->alloc, (fr->plan.n_ids + (size_t)1) * sizeof(uint32_t));
+            ok = fr->prev_of_id && s_add_job_sized(fr, x, K_PARTICLES, PARTICLE_COLUMNS,
+                                                   fr->plan.n_ids, 1, f32, NULL);
+            for (uint32_t k = 0; ok && k <= fr->plan.n_ids; k++)
+                fr->prev_of_id[k] = UINT32_MAX;
             break;
         }
     }
@@ -456,6 +515,7 @@ void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p)
     lx_free(fr->alloc, fr->files);
     lx_free(fr->alloc, fr->order);
     lx_free(fr->alloc, fr->prev.items);
+    lx_free(fr->alloc, fr->prev_of_id);
     lx_pool_destroy(&fr->pool);
     lx_raster_destroy(&fr->raster);
     lx_instance_destroy(&fr->inst);
@@ -496,6 +556,8 @@ lx_result_t lx_frame_renderer_render(lx_frame_renderer_t *fr, int64_t f,
     double t1 = s_now(fr);
     fr->fb = lx_raster_render(fr->raster, rf, pf >= 0 ? &fr->prev : NULL);
     fr->camera = &rf->camera;
+    fr->cur = rf;
+    fr->has_prev = pf >= 0;
     double t2 = s_now(fr);
     lx_pool_run(fr->pool, fr->n_jobs, s_encode_task, fr);
     double t3 = s_now(fr);

@@ -420,6 +420,20 @@ static void s_conventions(cJSON *root, const lx_export_plan_t *plan, double near
                             "fainter surfaces are skipped");
     if (plan->cfg.artifacts & LX_ART_CONTROL)
         s_control_conventions(c, &plan->cfg, near0, far0);
+    if (plan->cfg.artifacts & LX_ART_PARTICLES) {
+        cJSON *pt = cJSON_AddObjectToObject(c, "particles");
+        const char *cols[] = {"x", "y", "z", "dx", "dy", "dz", "id"};
+        cJSON_AddItemToObject(pt, "columns", cJSON_CreateStringArray(cols, 7));
+        cJSON_AddNumberToObject(pt, "rows", plan->n_ids);
+        cJSON_AddStringToObject(pt, "row", "instance id - 1 (ids below); the same every frame");
+        cJSON_AddStringToObject(pt, "position", "world units, the instance's translation");
+        cJSON_AddStringToObject(pt, "displacement",
+                                "position at f minus position at f - 1 (world units per "
+                                "frame); 0 where the instance was not drawn at f - 1 or f "
+                                "has no f - 1");
+        cJSON_AddStringToObject(pt, "absent",
+                                "an instance not drawn at f: its row is all 0 (id 0)");
+    }
     cJSON *cam = cJSON_AddObjectToObject(c, "camera");
     cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
     cJSON_AddStringToObject(cam, "fov", "vertical, degrees");
@@ -444,6 +458,8 @@ static const char *s_format(const lx_export_config_t *c, int art)
         return c->mask_exr ? "exr" : "png";
     case 6:
         return "json+txt";
+    case 8:
+        return "npy";
     default:
         return "png";
     }
@@ -634,7 +650,7 @@ static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_
                                                                      : (double)p->state_horizon);
     cJSON *arts = cJSON_AddArrayToObject(root, "artifacts");
     cJSON *formats = cJSON_AddObjectToObject(root, "formats");
-    for (int a = 0; a < 8; a++)
+    for (int a = 0; a < LX_ART_COUNT; a++)
         if (plan->cfg.artifacts & (1u << a)) {
             cJSON_AddItemToArray(arts, cJSON_CreateString(lx_artifact_names[a]));
             cJSON_AddStringToObject(formats, lx_artifact_names[a], s_format(&plan->cfg, a));

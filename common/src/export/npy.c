@@ -10,27 +10,18 @@
 
 #define S_NPY_ALIGN 64
 
-lx_result_t lx_npy_encode(const lx_image_t *img, lx_strbuf_t *out, lx_error_t *err)
+/* The header of shape (the tuple's text) and count samples of data. */
+static lx_result_t s_npy(const char *shape, const float *data, size_t count, lx_strbuf_t *out,
+                         lx_error_t *err)
 {
-    if (!img || !img->data)
-        return lx_fail(err, LX_E_INVALID, "npy: no image data");
-    if (img->type != LX_PIX_F32)
-        return lx_fail(err, LX_E_INVALID, "npy: only float32 samples are written");
-    if (img->width == 0 || img->height == 0)
-        return lx_fail(err, LX_E_INVALID, "npy: empty image %ux%u", img->width, img->height);
-    if (img->channels < 1 || img->channels > LX_IMAGE_MAX_CHANNELS)
-        return lx_fail(err, LX_E_INVALID, "npy: %u channels (want 1..%d)", img->channels,
-                       LX_IMAGE_MAX_CHANNELS);
     if (out->failed)
         return lx_fail(err, LX_E_NOMEM, "npy: output buffer had already failed");
-
     /* Three %u fields of at most 10 digits keep the header under 128
      * bytes, so it always fits one aligned block pair. */
     uint8_t hdr[2 * S_NPY_ALIGN];
     memcpy(hdr, "\x93NUMPY\x01\x00", 8);
     int n = snprintf((char *)hdr + 10, sizeof hdr - 10,
-                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%u, %u, %u), }",
-                     img->height, img->width, img->channels);
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", shape);
     size_t used = 10 + (size_t)n + 1; /* + the closing newline */
     size_t padded = (used + S_NPY_ALIGN - 1) / S_NPY_ALIGN * S_NPY_ALIGN;
     if (n < 0 || padded > sizeof hdr)
@@ -41,13 +32,11 @@ lx_result_t lx_npy_encode(const lx_image_t *img, lx_strbuf_t *out, lx_error_t *e
     hdr[9] = (uint8_t)((padded - 10) >> 8);
     lx_strbuf_add(out, hdr, padded);
 
-    const float *src = img->data;
-    size_t count = (size_t)img->width * img->height * img->channels;
     uint8_t block[4096];
     size_t fill = 0;
     for (size_t i = 0; i < count && !out->failed; i++) {
         uint32_t u;
-        memcpy(&u, &src[i], sizeof u);
+        memcpy(&u, &data[i], sizeof u);
         block[fill++] = (uint8_t)u;
         block[fill++] = (uint8_t)(u >> 8);
         block[fill++] = (uint8_t)(u >> 16);
@@ -59,7 +48,32 @@ lx_result_t lx_npy_encode(const lx_image_t *img, lx_strbuf_t *out, lx_error_t *e
     }
     lx_strbuf_add(out, block, fill);
     if (out->failed)
-        return lx_fail(err, LX_E_NOMEM, "npy: out of memory writing a %ux%ux%u array", img->height,
-                       img->width, img->channels);
+        return lx_fail(err, LX_E_NOMEM, "npy: out of memory writing a (%s) array", shape);
     return LX_OK;
+}
+
+lx_result_t lx_npy_encode(const lx_image_t *img, lx_strbuf_t *out, lx_error_t *err)
+{
+    if (!img || !img->data)
+        return lx_fail(err, LX_E_INVALID, "npy: no image data");
+    if (img->type != LX_PIX_F32)
+        return lx_fail(err, LX_E_INVALID, "npy: only float32 samples are written");
+    if (img->width == 0 || img->height == 0)
+        return lx_fail(err, LX_E_INVALID, "npy: empty image %ux%u", img->width, img->height);
+    if (img->channels < 1 || img->channels > LX_IMAGE_MAX_CHANNELS)
+        return lx_fail(err, LX_E_INVALID, "npy: %u channels (want 1..%d)", img->channels,
+                       LX_IMAGE_MAX_CHANNELS);
+    char shape[40];
+    snprintf(shape, sizeof shape, "%u, %u, %u", img->height, img->width, img->channels);
+    return s_npy(shape, img->data, (size_t)img->width * img->height * img->channels, out, err);
+}
+
+lx_result_t lx_npy_encode_rows(const float *data, uint32_t rows, uint32_t cols, lx_strbuf_t *out,
+                               lx_error_t *err)
+{
+    if ((rows && !data) || cols == 0)
+        return lx_fail(err, LX_E_INVALID, "npy: a table of %u rows and %u columns", rows, cols);
+    char shape[32];
+    snprintf(shape, sizeof shape, "%u, %u", rows, cols);
+    return s_npy(shape, data, (size_t)rows * cols, out, err);
 }
