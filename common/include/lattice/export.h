@@ -59,9 +59,9 @@ typedef struct lx_export_file {
 /* The artifact files every frame of plan has, in the order
  * lx_frame_renderer_render produces them: rgba, depth, motion, normal, id,
  * mask/<layer> for each of p's layers (lx_raster_layers), control/depth,
- * control/normal, control/flow, control/seg, each when its artifact is on
- * (the four control files with the control artifact), with the extension its
- * format setting gives. The camera artifact has no per-frame file (a
+ * control/normal, control/flow, control/seg, particles, each when its
+ * artifact is on (the four control files with the control artifact), with
+ * the extension its format setting gives (particles: always npy). The camera artifact has no per-frame file (a
  * manifest writes camera/ once). The frame renderer builds its work from
  * this list and a manifest checks every frame against it, so the files a
  * frame has and the files a coordinator expects are one definition.
