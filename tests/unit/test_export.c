@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lattice/encode.h"
 #include "lattice/export.h"
 #include "lattice/files.h"
 #include "lattice/manifest.h"
@@ -1144,6 +1145,88 @@ static void test_particles(void)
     free(text);
 }
 
+/* Semantic: each pixel holds the class of its instance's `semantic` name
+ * (classes numbered from 1 in sink order), where the id map has that
+ * instance; the legend in metadata.json says the same. */
+static void test_semantic(void)
+{
+    char *text = s_example("feedback-trails");
+    lx_program_t *p = NULL;
+    lx_export_plan_t plan;
+    const char *cfg = "{\"frames\":\"0-5\",\"resolution\":[96,64],"
+                      "\"artifacts\":[\"id\",\"semantic\"]}";
+    if (!text || !s_plan(text, cfg, &p, &plan)) {
+        free(text);
+        return;
+    }
+    /* The expected class of every id, derived here from the sinks. */
+    uint16_t *want = calloc(plan.n_ids + 1, sizeof *want);
+    const char *seen[64];
+    uint32_t n_seen = 0;
+    for (uint32_t s = 0; s < p->n_sinks && n_seen < 64; s++) {
+        const lx_render_sink_t *sk = &p->sinks[s];
+        const char *name = p->strings[sk->semantic];
+        uint32_t k = 0;
+        while (k < n_seen && strcmp(seen[k], name) != 0)
+            k++;
+        if (k == n_seen)
+            seen[n_seen++] = name;
+        uint32_t count = sk->instance == LX_NONE ? 1 : p->instances[sk->instance].count;
+        for (uint32_t e = 0; e < count; e++)
+            want[sk->id_base + e] = (uint16_t)(k + 1);
+    }
+    CHECK_MSG(n_seen == 2, "feedback-trails has %u semantic names, not 2", n_seen);
+    lx_error_t err = {0};
+    lx_frame_renderer_t *fr = lx_frame_renderer_new(p, &plan, 2, NULL, NULL, NULL, &err);
+    CHECK(fr != NULL);
+    long wrong = 0, covered = 0, classes_seen = 0;
+    for (int64_t f = 0; fr && f <= 5; f++) {
+        const lx_frame_result_t *res = NULL;
+        lx_decoded_t id = {0}, sem = {0};
+        bool ok = lx_frame_renderer_render(fr, f, &res, &err) == LX_OK && res->n_files == 2 &&
+                  strcmp(res->files[1].key, "semantic") == 0 &&
+                  lx_png_decode(res->files[0].bytes.buf, res->files[0].bytes.len, &id, &err) ==
+                      LX_OK &&
+                  lx_png_decode(res->files[1].bytes.buf, res->files[1].bytes.len, &sem, &err) ==
+                      LX_OK &&
+                  sem.type == LX_PIX_U8 && sem.channels == 1 && id.type == LX_PIX_U16;
+        CHECK_MSG(ok, "frame %lld: %s", (long long)f, err.message);
+        for (size_t i = 0; ok && i < (size_t)plan.width * plan.height; i++) {
+            uint16_t who = ((const uint16_t *)id.data)[i];
+            uint8_t got = ((const uint8_t *)sem.data)[i];
+            wrong += who > plan.n_ids || got != want[who];
+            covered += got != 0;
+            classes_seen |= 1L << got;
+        }
+        lx_decoded_release(&id);
+        lx_decoded_release(&sem);
+    }
+    CHECK_MSG(wrong == 0, "%ld pixels' class differs from their instance's", wrong);
+    CHECK(covered > 0 && classes_seen == 7); /* background, dot and spark */
+    lx_frame_renderer_destroy(&fr);
+    /* The legend. */
+    s_export("sem", text, cfg, 1, false, NULL);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/sem", s_root);
+    size_t len = 0;
+    char *json = s_file(dir, "metadata.json", &len);
+    cJSON *m = json ? cJSON_Parse(json) : NULL;
+    const cJSON *cls = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(m, "conventions"), "semantic"), "classes");
+    CHECK(cJSON_GetArraySize(cls) == 2);
+    for (int k = 0; k < cJSON_GetArraySize(cls) && k < (int)n_seen; k++) {
+        const cJSON *c = cJSON_GetArrayItem(cls, k);
+        CHECK(cJSON_GetObjectItem(c, "value")->valuedouble == k + 1);
+        CHECK_EQ_STR(cJSON_GetObjectItem(c, "name")->valuestring, seen[k]);
+    }
+    CHECK(s_exists(dir, "semantic/frame_000003.png"));
+    cJSON_Delete(m);
+    free(json);
+    free(want);
+    lx_program_destroy(&p);
+    free(text);
+}
+
 int main(void)
 {
     if (!t_scratch_dir(s_root, "export"))
@@ -1161,6 +1244,7 @@ int main(void)
     test_check_target();
     test_renderer_restore();
     test_particles();
+    test_semantic();
     t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

@@ -30,7 +30,8 @@ typedef enum lx_export_kind {
     LX_EXPORT_CONTROL_NORMAL,
     LX_EXPORT_CONTROL_FLOW,
     LX_EXPORT_CONTROL_SEG,
-    LX_EXPORT_PARTICLES
+    LX_EXPORT_PARTICLES,
+    LX_EXPORT_SEMANTIC
 } lx_export_kind_t;
 
 /* The encoder of an artifact file, and so its extension. */
@@ -59,9 +60,10 @@ typedef struct lx_export_file {
 /* The artifact files every frame of plan has, in the order
  * lx_frame_renderer_render produces them: rgba, depth, motion, normal, id,
  * mask/<layer> for each of p's layers (lx_raster_layers), control/depth,
- * control/normal, control/flow, control/seg, particles, each when its
- * artifact is on (the four control files with the control artifact), with
- * the extension its format setting gives (particles: always npy). The camera artifact has no per-frame file (a
+ * control/normal, control/flow, control/seg, particles, semantic, each
+ * when its artifact is on (the four control files with the control
+ * artifact), with the extension its format setting gives (particles:
+ * always npy; semantic: always png). The camera artifact has no per-frame file (a
  * manifest writes camera/ once). The frame renderer builds its work from
  * this list and a manifest checks every frame against it, so the files a
  * frame has and the files a coordinator expects are one definition.
@@ -74,6 +76,13 @@ typedef struct lx_export_file {
 lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t *plan,
                                   const lx_alloc_t *alloc, lx_export_file_t **files_out,
                                   uint32_t *n_out, lx_error_t *err);
+
+/* The semantic classes of p: the distinct `semantic` names of its sinks,
+ * in sink order, numbered from 1 (0 is the background). names receives
+ * class k + 1's name at k (borrowed from p), class_of_sink each sink's
+ * class; both need room for p->n_sinks. Returns the number of classes. */
+uint32_t lx_export_semantic_classes(const lx_program_t *p, const char **names,
+                                    uint16_t *class_of_sink);
 
 /* Digits of the frame numbers in the file names of plan's export: 6, or
  * as many as its last frame needs (frame 1234567 makes every name of the

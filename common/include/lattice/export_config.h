@@ -24,8 +24,9 @@ enum {
     LX_ART_CAMERA = 1 << 6,
     LX_ART_CONTROL = 1 << 7,
     LX_ART_PARTICLES = 1 << 8,
-    LX_ART_COUNT = 9,
-    LX_ART_DEFAULT = (1 << 7) - 1,           /* everything but control and particles */
+    LX_ART_SEMANTIC = 1 << 9,
+    LX_ART_COUNT = 10,
+    LX_ART_DEFAULT = (1 << 7) - 1, /* everything but control, particles and semantic */
     LX_ART_ALL = (1 << LX_ART_COUNT) - 1, /* `--artifacts all` */
 };
 

@@ -10,7 +10,8 @@
 #include "lattice/shot.h"
 
 const char *const lx_artifact_names[LX_ART_COUNT] = {
-    "rgba", "depth", "motion", "normal", "id", "mask", "camera", "control", "particles"};
+    "rgba", "depth",  "motion",  "normal",    "id",
+    "mask", "camera", "control", "particles", "semantic"};
 
 void lx_export_config_init(lx_export_config_t *cfg)
 {
@@ -251,13 +252,13 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             if (m == 0 || m == UINT32_MAX) {
                 lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504,
                                              "%s must be a list of rgba, depth, motion, normal, "
-                                             "id, mask, camera, control, particles",
+                                             "id, mask, camera, control, particles, semantic",
                                              "artifacts");
                 lx_diag_at_json(d, dg, ptr);
                 const char *const names[] = {"rgba", "depth",   "motion",    "normal",
                                              "id",   "mask",    "camera",    "control",
-                                             "particles", "all", "comfyui"};
-                const char *s = unknown[0] ? lx_suggest(unknown, names, 11) : NULL;
+                                             "particles", "semantic", "all", "comfyui"};
+                const char *s = unknown[0] ? lx_suggest(unknown, names, 12) : NULL;
                 if (s)
                     lx_diag_help(d, dg, "'%s' is not an artifact: did you mean '%s'?", unknown, s);
             } else {

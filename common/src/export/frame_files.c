@@ -47,8 +47,8 @@ lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t 
             }
     }
     /* rgba, depth, motion, normal, id, the masks, the four control images,
-     * particles. */
-    lx_export_file_t *files = lx_calloc(alloc, (size_t)10 + n_layers, sizeof *files);
+     * particles, semantic. */
+    lx_export_file_t *files = lx_calloc(alloc, (size_t)11 + n_layers, sizeof *files);
     if (!files) {
         lx_free(alloc, layers);
         return lx_fail(err, LX_E_NOMEM, "out of memory for %u layers", n_layers);
@@ -78,10 +78,28 @@ lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t 
     }
     if (arts & LX_ART_PARTICLES)
         s_add(files, &n, "particles", LX_EXPORT_PARTICLES, LX_EXPORT_NPY, 0);
+    if (arts & LX_ART_SEMANTIC)
+        s_add(files, &n, "semantic", LX_EXPORT_SEMANTIC, LX_EXPORT_PNG, 0);
     lx_free(alloc, layers);
     *files_out = files;
     *n_out = n;
     return LX_OK;
+}
+
+uint32_t lx_export_semantic_classes(const lx_program_t *p, const char **names,
+                                    uint16_t *class_of_sink)
+{
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < p->n_sinks; s++) {
+        const char *name = p->strings[p->sinks[s].semantic];
+        uint32_t k = 0;
+        while (k < n && strcmp(names[k], name) != 0)
+            k++;
+        if (k == n)
+            names[n++] = name;
+        class_of_sink[s] = (uint16_t)(k + 1);
+    }
+    return n;
 }
 
 int lx_export_frame_digits(const lx_export_plan_t *plan)

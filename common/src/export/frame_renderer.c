@@ -27,7 +27,9 @@ typedef enum {
     K_CONTROL_NORMAL,
     K_CONTROL_FLOW,
     K_CONTROL_SEG,
-    K_PARTICLES
+    K_PARTICLES,
+    K_SEMANTIC8,
+    K_SEMANTIC16
 } kind_t;
 
 /* Columns of a particles row: position xyz, displacement since f - 1 xyz,
@@ -63,6 +65,7 @@ struct lx_frame_renderer {
     const lx_render_frame_t *cur; /* the frame being encoded */
     bool has_prev;                /* prev is its f - 1 */
     uint32_t *prev_of_id;         /* particles: index in prev.items by id, else UINT32_MAX */
+    uint16_t *class_of_id;        /* semantic: each instance id's class, [0] = 0 */
     const lx_framebuf_t *fb;
     const lx_camera_t *camera;
     job_t *jobs;
@@ -287,6 +290,18 @@ static void s_convert(lx_frame_renderer_t *fr, job_t *j)
     case K_PARTICLES:
         s_particles(fr, j);
         break;
+    case K_SEMANTIC8: {
+        uint8_t *o = j->data;
+        for (size_t i = 0; i < n; i++)
+            o[i] = (uint8_t)fr->class_of_id[fb->id[i]];
+        break;
+    }
+    case K_SEMANTIC16: {
+        uint16_t *o = j->data;
+        for (size_t i = 0; i < n; i++)
+            o[i] = fr->class_of_id[fb->id[i]];
+        break;
+    }
     }
 }
 
@@ -366,6 +381,28 @@ static bool s_add_job(lx_frame_renderer_t *fr, const lx_export_file_t *x, kind_t
     return s_add_job_sized(fr, x, kind, fr->plan.width, fr->plan.height, channels, type, names);
 }
 
+/* fr->class_of_id from the program's semantic classes; their number (0
+ * with class_of_id NULL when out of memory). */
+static uint32_t s_semantic(lx_frame_renderer_t *fr)
+{
+    const lx_program_t *p = fr->p;
+    const char **names = lx_calloc(fr->alloc, p->n_sinks + (size_t)1, sizeof *names);
+    uint16_t *of_sink = lx_calloc(fr->alloc, p->n_sinks + (size_t)1, sizeof *of_sink);
+    fr->class_of_id = lx_calloc(fr->alloc, fr->plan.n_ids + (size_t)1, sizeof *fr->class_of_id);
+    uint32_t n = names && of_sink && fr->class_of_id
+                     ? lx_export_semantic_classes(p, names, of_sink)
+                     : 0;
+    for (uint32_t s = 0; n && s < p->n_sinks; s++) {
+        const lx_render_sink_t *sk = &p->sinks[s];
+        uint32_t count = sk->instance == LX_NONE ? 1 : p->instances[sk->instance].count;
+        for (uint32_t e = 0; e < count && sk->id_base + e <= fr->plan.n_ids; e++)
+            fr->class_of_id[sk->id_base + e] = of_sink[s];
+    }
+    lx_free(fr->alloc, names);
+    lx_free(fr->alloc, of_sink);
+    return n;
+}
+
 /* One job per file of lx_export_frame_files, in its order: the files a
  * frame gets are exactly the ones a manifest expects. */
 static lx_result_t s_jobs(lx_frame_renderer_t *fr, lx_error_t *err)
@@ -422,6 +459,13 @@ static lx_result_t s_jobs(lx_frame_renderer_t *fr, lx_error_t *err)
         case LX_EXPORT_CONTROL_NORMAL:
             ok = s_add_job(fr, x, K_CONTROL_NORMAL, 3, LX_PIX_U8, NULL);
             break;
+        case LX_EXPORT_SEMANTIC: {
+            uint32_t classes = s_semantic(fr);
+            ok = classes <= 255 ? s_add_job(fr, x, K_SEMANTIC8, 1, LX_PIX_U8, NULL)
+                                : s_add_job(fr, x, K_SEMANTIC16, 1, LX_PIX_U16, NULL);
+            ok = ok && fr->class_of_id;
+            break;
+        }
         case LX_EXPORT_PARTICLES:
             fr->prev_of_id = lx_malloc(fr->alloc, (fr->plan.n_ids + (size_t)1) * sizeof(uint32_t));
             ok = fr->prev_of_id && s_add_job_sized(fr, x, K_PARTICLES, PARTICLE_COLUMNS,
@@ -516,6 +560,7 @@ void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p)
     lx_free(fr->alloc, fr->order);
     lx_free(fr->alloc, fr->prev.items);
     lx_free(fr->alloc, fr->prev_of_id);
+    lx_free(fr->alloc, fr->class_of_id);
     lx_pool_destroy(&fr->pool);
     lx_raster_destroy(&fr->raster);
     lx_instance_destroy(&fr->inst);

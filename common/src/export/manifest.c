@@ -378,7 +378,29 @@ static void s_control_conventions(cJSON *c, const lx_export_config_t *cfg, doubl
 }
 
 /* near0, far0: the first frame's camera range. */
-static void s_conventions(cJSON *root, const lx_export_plan_t *plan, double near0, double far0)
+/* The semantic map's legend: each class's value and name. */
+static void s_semantic_conventions(cJSON *c, const lx_program_t *p)
+{
+    cJSON *sem = cJSON_AddObjectToObject(c, "semantic");
+    const lx_alloc_t *al = lx_alloc_default();
+    const char **names = lx_calloc(al, p->n_sinks + (size_t)1, sizeof *names);
+    uint16_t *of_sink = lx_calloc(al, p->n_sinks + (size_t)1, sizeof *of_sink);
+    uint32_t n = names && of_sink ? lx_export_semantic_classes(p, names, of_sink) : 0;
+    cJSON_AddStringToObject(sem, "encoding", n <= 255 ? "8-bit gray" : "16-bit gray");
+    cJSON_AddStringToObject(sem, "value", "the class of the visible surface; 0 = background");
+    cJSON *classes = cJSON_AddArrayToObject(sem, "classes");
+    for (uint32_t k = 0; k < n; k++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "value", k + 1);
+        cJSON_AddStringToObject(o, "name", names[k]);
+        cJSON_AddItemToArray(classes, o);
+    }
+    lx_free(al, names);
+    lx_free(al, of_sink);
+}
+
+static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_plan_t *plan,
+                          double near0, double far0)
 {
     cJSON *c = cJSON_AddObjectToObject(root, "conventions");
     cJSON *d = cJSON_AddObjectToObject(c, "depth");
@@ -434,6 +456,8 @@ static void s_conventions(cJSON *root, const lx_export_plan_t *plan, double near
         cJSON_AddStringToObject(pt, "absent",
                                 "an instance not drawn at f: its row is all 0 (id 0)");
     }
+    if (plan->cfg.artifacts & LX_ART_SEMANTIC)
+        s_semantic_conventions(c, p);
     cJSON *cam = cJSON_AddObjectToObject(c, "camera");
     cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
     cJSON_AddStringToObject(cam, "fov", "vertical, degrees");
@@ -460,6 +484,8 @@ static const char *s_format(const lx_export_config_t *c, int art)
         return "json+txt";
     case 8:
         return "npy";
+    case 9:
+        return "png";
     default:
         return "png";
     }
@@ -655,7 +681,7 @@ static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_
             cJSON_AddItemToArray(arts, cJSON_CreateString(lx_artifact_names[a]));
             cJSON_AddStringToObject(formats, lx_artifact_names[a], s_format(&plan->cfg, a));
         }
-    s_conventions(root, plan, m->near0, m->far0);
+    s_conventions(root, p, plan, m->near0, m->far0);
     cJSON *ids = cJSON_AddArrayToObject(root, "ids");
     for (uint32_t s = 0; s < p->n_sinks; s++) {
         const lx_render_sink_t *sk = &p->sinks[s];
