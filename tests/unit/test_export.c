@@ -1227,6 +1227,78 @@ static void test_semantic(void)
     free(text);
 }
 
+/* The decoded PNG files (id, edges) of frame f rendered with cfg. */
+static bool s_render_pngs(const char *text, const char *cfg, int64_t f, lx_decoded_t *a,
+                          lx_decoded_t *b)
+{
+    lx_program_t *p = NULL;
+    lx_export_plan_t plan;
+    lx_error_t err = {0};
+    lx_frame_renderer_t *fr = s_plan(text, cfg, &p, &plan)
+                                  ? lx_frame_renderer_new(p, &plan, 2, NULL, NULL, NULL, &err)
+                                  : NULL;
+    const lx_frame_result_t *res = NULL;
+    bool ok = fr && lx_frame_renderer_render(fr, f, &res, &err) == LX_OK && res->n_files == 2 &&
+              lx_png_decode(res->files[0].bytes.buf, res->files[0].bytes.len, a, &err) == LX_OK &&
+              lx_png_decode(res->files[1].bytes.buf, res->files[1].bytes.len, b, &err) == LX_OK;
+    CHECK_MSG(ok, "render %s: %s", cfg, err.message);
+    lx_frame_renderer_destroy(&fr);
+    lx_program_destroy(&p);
+    return ok;
+}
+
+/* Edges: 255 where the right or lower neighbour shows another instance
+ * (refscene's surfaces are smooth, so its depth rule adds nothing), a
+ * 1-px line, and a thickness of 3 is that line widened by one pixel each
+ * way. */
+static void test_edges(void)
+{
+    char *text = s_example("refscene");
+    lx_decoded_t id = {0}, e1 = {0}, id3 = {0}, e3 = {0};
+    const char *c1 = "{\"frames\":\"0-3\",\"resolution\":[208,120],"
+                     "\"artifacts\":[\"id\",\"edges\"]}";
+    const char *c3 = "{\"frames\":\"0-3\",\"resolution\":[208,120],"
+                     "\"artifacts\":[\"id\",\"edges\"],\"edgeThickness\":3}";
+    if (text && s_render_pngs(text, c1, 2, &id, &e1) && s_render_pngs(text, c3, 2, &id3, &e3)) {
+        uint32_t w = id.width, h = id.height;
+        const uint16_t *ids = id.data;
+        const uint8_t *one = e1.data, *three = e3.data;
+        long wrong = 0, lines = 0, wide = 0;
+        for (uint32_t y = 0; y < h; y++)
+            for (uint32_t x = 0; x < w; x++) {
+                size_t i = (size_t)y * w + x;
+                bool e = (x + 1 < w && ids[i] != ids[i + 1]) || (y + 1 < h && ids[i] != ids[i + w]);
+                wrong += one[i] != (e ? 255 : 0);
+                lines += e;
+                uint8_t m = 0;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int64_t xx = (int64_t)x + dx, yy = (int64_t)y + dy;
+                        if (xx >= 0 && yy >= 0 && xx < w && yy < h)
+                            m |= one[(size_t)yy * w + (size_t)xx];
+                    }
+                wrong += three[i] != m;
+                wide += three[i] != 0;
+            }
+        CHECK_MSG(wrong == 0, "%ld edge pixels differ from the id map's boundaries", wrong);
+        CHECK(lines > 100 && wide > 2 * lines);
+        CHECK(e1.type == LX_PIX_U8 && e1.channels == 1);
+    }
+    /* The setting is checked. */
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    const char *bad = "{\"edgeThickness\":0}";
+    CHECK(lx_export_config_load_json(&cfg, bad, strlen(bad), &d) != LX_OK);
+    lx_diags_release(&d);
+    lx_decoded_release(&id);
+    lx_decoded_release(&e1);
+    lx_decoded_release(&id3);
+    lx_decoded_release(&e3);
+    free(text);
+}
+
 int main(void)
 {
     if (!t_scratch_dir(s_root, "export"))
@@ -1245,6 +1317,7 @@ int main(void)
     test_renderer_restore();
     test_particles();
     test_semantic();
+    test_edges();
     t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

@@ -31,7 +31,8 @@ typedef enum lx_export_kind {
     LX_EXPORT_CONTROL_FLOW,
     LX_EXPORT_CONTROL_SEG,
     LX_EXPORT_PARTICLES,
-    LX_EXPORT_SEMANTIC
+    LX_EXPORT_SEMANTIC,
+    LX_EXPORT_EDGES
 } lx_export_kind_t;
 
 /* The encoder of an artifact file, and so its extension. */
@@ -60,10 +61,10 @@ typedef struct lx_export_file {
 /* The artifact files every frame of plan has, in the order
  * lx_frame_renderer_render produces them: rgba, depth, motion, normal, id,
  * mask/<layer> for each of p's layers (lx_raster_layers), control/depth,
- * control/normal, control/flow, control/seg, particles, semantic, each
- * when its artifact is on (the four control files with the control
+ * control/normal, control/flow, control/seg, particles, semantic, edges,
+ * each when its artifact is on (the four control files with the control
  * artifact), with the extension its format setting gives (particles:
- * always npy; semantic: always png). The camera artifact has no per-frame file (a
+ * always npy; semantic and edges: always png). The camera artifact has no per-frame file (a
  * manifest writes camera/ once). The frame renderer builds its work from
  * this list and a manifest checks every frame against it, so the files a
  * frame has and the files a coordinator expects are one definition.

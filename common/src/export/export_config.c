@@ -11,7 +11,7 @@
 
 const char *const lx_artifact_names[LX_ART_COUNT] = {
     "rgba", "depth",  "motion",  "normal",    "id",
-    "mask", "camera", "control", "particles", "semantic"};
+    "mask", "camera", "control", "particles", "semantic", "edges"};
 
 void lx_export_config_init(lx_export_config_t *cfg)
 {
@@ -22,6 +22,7 @@ void lx_export_config_init(lx_export_config_t *cfg)
     cfg->alpha_threshold = 0.5;
     cfg->exr_compression = LX_EXR_ZIP;
     cfg->png_level = 3;
+    cfg->edge_thickness = 1;
 }
 
 bool lx_export_parse_artifacts(const char *list, uint32_t *mask, char bad[LX_ARTIFACT_NAME_MAX])
@@ -192,7 +193,7 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                                        "formats",      "depthRange",     "motionScale",
                                        "framesPerCycle", "exrCompression", "pngLevel",
                                        "alphaThreshold", "controlDepthRange", "flowScale",
-                                       "allowPastEnd"};
+                                       "allowPastEnd", "edgeThickness"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
     lx_json_syntax_t syn;
@@ -252,13 +253,15 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             if (m == 0 || m == UINT32_MAX) {
                 lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504,
                                              "%s must be a list of rgba, depth, motion, normal, "
-                                             "id, mask, camera, control, particles, semantic",
+                                             "id, mask, camera, control, particles, semantic, "
+                                             "edges",
                                              "artifacts");
                 lx_diag_at_json(d, dg, ptr);
                 const char *const names[] = {"rgba", "depth",   "motion",    "normal",
                                              "id",   "mask",    "camera",    "control",
-                                             "particles", "semantic", "all", "comfyui"};
-                const char *s = unknown[0] ? lx_suggest(unknown, names, 12) : NULL;
+                                             "particles", "semantic", "edges", "all",
+                                             "comfyui"};
+                const char *s = unknown[0] ? lx_suggest(unknown, names, 13) : NULL;
                 if (s)
                     lx_diag_help(d, dg, "'%s' is not an artifact: did you mean '%s'?", unknown, s);
             } else {
@@ -324,6 +327,12 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                 cfg->exr_compression = (lx_exr_compression_t)c;
             else
                 s_bad(d, ptr, "%s must be none, rle, zips, zip or piz", "exrCompression");
+        } else if (strcmp(k, "edgeThickness") == 0) {
+            if (cJSON_IsNumber(it) && it->valuedouble >= 1 && it->valuedouble <= 16 &&
+                it->valuedouble == floor(it->valuedouble))
+                cfg->edge_thickness = (uint32_t)it->valuedouble;
+            else
+                s_bad(d, ptr, "%s must be an integer from 1 to 16", "edgeThickness");
         } else if (strcmp(k, "pngLevel") == 0) {
             if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 9 &&
                 it->valuedouble == floor(it->valuedouble))
@@ -604,6 +613,9 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
         else
             lx_strbuf_adds(out, ",\"flowScale\":\"shot\"");
     }
+    /* Only with the edges artifact, like the control tier's keys. */
+    if (c->artifacts & LX_ART_EDGES)
+        lx_strbuf_addf(out, ",\"edgeThickness\":%u", c->edge_thickness);
     /* Only where it decides whether the plan exists (see the header): the
      * coordinator, the workers and `lattice rerender` plan this JSON again. */
     int64_t first_def, last_def;

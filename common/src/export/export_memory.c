@@ -93,6 +93,9 @@ lx_result_t lx_export_memory_estimate(const lx_program_t *p, const lx_export_pla
         case LX_EXPORT_SEMANTIC:
             bps = 2; /* 8-bit up to 255 classes: 2 bounds both */
             break;
+        case LX_EXPORT_EDGES:
+            ch = 2, bps = 1; /* the map and its thickening scratch */
+            break;
         case LX_EXPORT_DEPTH:
         case LX_EXPORT_PARTICLES:
             break;

@@ -47,8 +47,8 @@ lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t 
             }
     }
     /* rgba, depth, motion, normal, id, the masks, the four control images,
-     * particles, semantic. */
-    lx_export_file_t *files = lx_calloc(alloc, (size_t)11 + n_layers, sizeof *files);
+     * particles, semantic, edges. */
+    lx_export_file_t *files = lx_calloc(alloc, (size_t)12 + n_layers, sizeof *files);
     if (!files) {
         lx_free(alloc, layers);
         return lx_fail(err, LX_E_NOMEM, "out of memory for %u layers", n_layers);
@@ -80,6 +80,8 @@ lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t 
         s_add(files, &n, "particles", LX_EXPORT_PARTICLES, LX_EXPORT_NPY, 0);
     if (arts & LX_ART_SEMANTIC)
         s_add(files, &n, "semantic", LX_EXPORT_SEMANTIC, LX_EXPORT_PNG, 0);
+    if (arts & LX_ART_EDGES)
+        s_add(files, &n, "edges", LX_EXPORT_EDGES, LX_EXPORT_PNG, 0);
     lx_free(alloc, layers);
     *files_out = files;
     *n_out = n;

@@ -29,7 +29,8 @@ typedef enum {
     K_CONTROL_SEG,
     K_PARTICLES,
     K_SEMANTIC8,
-    K_SEMANTIC16
+    K_SEMANTIC16,
+    K_EDGES
 } kind_t;
 
 /* Columns of a particles row: position xyz, displacement since f - 1 xyz,
@@ -66,6 +67,7 @@ struct lx_frame_renderer {
     bool has_prev;                /* prev is its f - 1 */
     uint32_t *prev_of_id;         /* particles: index in prev.items by id, else UINT32_MAX */
     uint16_t *class_of_id;        /* semantic: each instance id's class, [0] = 0 */
+    uint8_t *edge_scratch;        /* edges thicker than 1 px: the horizontal pass */
     const lx_framebuf_t *fb;
     const lx_camera_t *camera;
     job_t *jobs;
@@ -190,6 +192,58 @@ static void s_particles(lx_frame_renderer_t *fr, job_t *j)
             fr->prev_of_id[prev->items[i].id] = UINT32_MAX;
 }
 
+/* Whether the surfaces at pixels a and b meet at an edge: other
+ * instances (or one and the background), or the same one with planar
+ * depths more than 5 % apart. */
+static bool s_edge(const lx_framebuf_t *fb, size_t a, size_t b)
+{
+    if (fb->id[a] != fb->id[b])
+        return true;
+    float za = fb->depth[a], zb = fb->depth[b];
+    return fb->id[a] != 0 && fabsf(za - zb) > 0.05f * fminf(za, zb);
+}
+
+/* The edge map: 255 where the right or lower neighbour is across an edge
+ * (a 1-px line on the upper left side of each boundary), widened to the
+ * thickness by a separable maximum over a square of that width. */
+static void s_edges(lx_frame_renderer_t *fr, job_t *j)
+{
+    const lx_framebuf_t *fb = fr->fb;
+    uint32_t w = fb->width, h = fb->height, t = fr->plan.cfg.edge_thickness;
+    uint8_t *o = j->data;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            bool e = (x + 1 < w && s_edge(fb, i, i + 1)) || (y + 1 < h && s_edge(fb, i, i + w));
+            o[i] = e ? 255 : 0;
+        }
+    if (t <= 1)
+        return;
+    /* Pixel x is covered by the lines at x - (t - 1) / 2 .. x + t / 2. */
+    int lo = -(int)((t - 1) / 2), hi = (int)(t / 2);
+    uint8_t *s = fr->edge_scratch;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            uint8_t m = 0;
+            for (int d = lo; d <= hi; d++) {
+                int64_t k = (int64_t)x - d;
+                if (k >= 0 && k < w)
+                    m |= o[(size_t)y * w + (size_t)k];
+            }
+            s[(size_t)y * w + x] = m;
+        }
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            uint8_t m = 0;
+            for (int d = lo; d <= hi; d++) {
+                int64_t k = (int64_t)y - d;
+                if (k >= 0 && k < h)
+                    m |= s[(size_t)k * w + x];
+            }
+            o[(size_t)y * w + x] = m;
+        }
+}
+
 static void s_convert(lx_frame_renderer_t *fr, job_t *j)
 {
     const lx_framebuf_t *fb = fr->fb;
@@ -302,6 +356,9 @@ static void s_convert(lx_frame_renderer_t *fr, job_t *j)
             o[i] = fr->class_of_id[fb->id[i]];
         break;
     }
+    case K_EDGES:
+        s_edges(fr, j);
+        break;
     }
 }
 
@@ -466,6 +523,13 @@ static lx_result_t s_jobs(lx_frame_renderer_t *fr, lx_error_t *err)
             ok = ok && fr->class_of_id;
             break;
         }
+        case LX_EXPORT_EDGES:
+            fr->edge_scratch = fr->plan.cfg.edge_thickness > 1
+                                   ? lx_malloc(fr->alloc, (size_t)fr->plan.width * fr->plan.height)
+                                   : NULL;
+            ok = (fr->plan.cfg.edge_thickness <= 1 || fr->edge_scratch) &&
+                 s_add_job(fr, x, K_EDGES, 1, LX_PIX_U8, NULL);
+            break;
         case LX_EXPORT_PARTICLES:
             fr->prev_of_id = lx_malloc(fr->alloc, (fr->plan.n_ids + (size_t)1) * sizeof(uint32_t));
             ok = fr->prev_of_id && s_add_job_sized(fr, x, K_PARTICLES, PARTICLE_COLUMNS,
@@ -561,6 +625,7 @@ void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p)
     lx_free(fr->alloc, fr->prev.items);
     lx_free(fr->alloc, fr->prev_of_id);
     lx_free(fr->alloc, fr->class_of_id);
+    lx_free(fr->alloc, fr->edge_scratch);
     lx_pool_destroy(&fr->pool);
     lx_raster_destroy(&fr->raster);
     lx_instance_destroy(&fr->inst);

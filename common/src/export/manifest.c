@@ -458,6 +458,15 @@ static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_pl
     }
     if (plan->cfg.artifacts & LX_ART_SEMANTIC)
         s_semantic_conventions(c, p);
+    if (plan->cfg.artifacts & LX_ART_EDGES) {
+        cJSON *ed = cJSON_AddObjectToObject(c, "edges");
+        cJSON_AddStringToObject(ed, "encoding", "8-bit gray: 255 on an edge, 0 elsewhere");
+        cJSON_AddStringToObject(ed, "rule",
+                                "a pixel whose right or lower neighbour shows another instance "
+                                "(id) or the same one more than 5 % nearer or farther (planar "
+                                "depth), then widened to the thickness");
+        cJSON_AddNumberToObject(ed, "thickness", plan->cfg.edge_thickness);
+    }
     cJSON *cam = cJSON_AddObjectToObject(c, "camera");
     cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
     cJSON_AddStringToObject(cam, "fov", "vertical, degrees");
@@ -485,6 +494,7 @@ static const char *s_format(const lx_export_config_t *c, int art)
     case 8:
         return "npy";
     case 9:
+    case 10:
         return "png";
     default:
         return "png";
