@@ -101,6 +101,8 @@ lx_result_t lx_instance_restore(lx_instance_t *inst, const void *bytes, size_t l
  * bytes too short for the header, without the magic, or with a frame at or
  * beyond 2^62; the state itself is only checked by lx_instance_restore. */
 bool lx_snapshot_frame(const void *bytes, size_t len, int64_t *frame);
+/* Whether bytes (a header lx_snapshot_frame accepts) name program p. */
+bool lx_snapshot_of(const void *bytes, size_t len, const lx_program_t *p);
 
 /* Feeds a canonical serialization of a RenderFrame (camera and items, not
  * the frame's time) into a SHA-256, for golden tests and for comparing

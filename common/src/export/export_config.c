@@ -186,6 +186,16 @@ static bool s_flow_scale(const cJSON *v, lx_export_config_t *cfg)
     return true;
 }
 
+/* *out = the whole number it holds, when it is one from lo to hi. */
+static bool s_int_in(const cJSON *it, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= lo && it->valuedouble <= hi) ||
+        it->valuedouble != floor(it->valuedouble))
+        return false;
+    *out = (uint32_t)it->valuedouble;
+    return true;
+}
+
 lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text, size_t len,
                                        lx_diags_t *d)
 {
@@ -316,10 +326,7 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                 s_bad(d, ptr, "%s must be a number from 0 to 1", "alphaThreshold");
         } else if (strcmp(k, "framesPerCycle") == 0) {
             /* 0 = the default; the resolved config of a non-cyclic patch says 0. */
-            if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 1e7 &&
-                it->valuedouble == floor(it->valuedouble))
-                cfg->frames_per_cycle = (uint32_t)it->valuedouble;
-            else
+            if (!s_int_in(it, 0, 10000000, &cfg->frames_per_cycle))
                 s_bad(d, ptr, "%s must be an integer from 0 (default) to 10000000", "framesPerCycle");
         } else if (strcmp(k, "exrCompression") == 0) {
             int c = cJSON_IsString(it) ? lx_exr_compression_parse(it->valuestring) : -1;
@@ -328,15 +335,12 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             else
                 s_bad(d, ptr, "%s must be none, rle, zips, zip or piz", "exrCompression");
         } else if (strcmp(k, "edgeThickness") == 0) {
-            if (cJSON_IsNumber(it) && it->valuedouble >= 1 && it->valuedouble <= 16 &&
-                it->valuedouble == floor(it->valuedouble))
-                cfg->edge_thickness = (uint32_t)it->valuedouble;
-            else
+            if (!s_int_in(it, 1, 16, &cfg->edge_thickness))
                 s_bad(d, ptr, "%s must be an integer from 1 to 16", "edgeThickness");
         } else if (strcmp(k, "pngLevel") == 0) {
-            if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 9 &&
-                it->valuedouble == floor(it->valuedouble))
-                cfg->png_level = (int)it->valuedouble;
+            uint32_t level;
+            if (s_int_in(it, 0, 9, &level))
+                cfg->png_level = (int)level;
             else
                 s_bad(d, ptr, "%s must be an integer from 0 to 9", "pngLevel");
         } else if (strcmp(k, "controlDepthRange") == 0) {

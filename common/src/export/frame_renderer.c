@@ -203,6 +203,23 @@ static bool s_edge(const lx_framebuf_t *fb, size_t a, size_t b)
     return fb->id[a] != 0 && fabsf(za - zb) > 0.05f * fminf(za, zb);
 }
 
+/* out[x] = the maximum of in[x - hi .. x - lo] along one axis: n lines of
+ * len pixels, step apart, lines line_step apart. */
+static void s_widen(const uint8_t *in, uint8_t *out, uint32_t n, uint32_t len, size_t step,
+                    size_t line_step, int lo, int hi)
+{
+    for (uint32_t l = 0; l < n; l++)
+        for (uint32_t x = 0; x < len; x++) {
+            uint8_t m = 0;
+            for (int d = lo; d <= hi; d++) {
+                int64_t k = (int64_t)x - d;
+                if (k >= 0 && k < len)
+                    m |= in[l * line_step + (size_t)k * step];
+            }
+            out[l * line_step + x * step] = m;
+        }
+}
+
 /* The edge map: 255 where the right or lower neighbour is across an edge
  * (a 1-px line on the upper left side of each boundary), widened to the
  * thickness by a separable maximum over a square of that width. */
@@ -221,27 +238,8 @@ static void s_edges(lx_frame_renderer_t *fr, job_t *j)
         return;
     /* Pixel x is covered by the lines at x - (t - 1) / 2 .. x + t / 2. */
     int lo = -(int)((t - 1) / 2), hi = (int)(t / 2);
-    uint8_t *s = fr->edge_scratch;
-    for (uint32_t y = 0; y < h; y++)
-        for (uint32_t x = 0; x < w; x++) {
-            uint8_t m = 0;
-            for (int d = lo; d <= hi; d++) {
-                int64_t k = (int64_t)x - d;
-                if (k >= 0 && k < w)
-                    m |= o[(size_t)y * w + (size_t)k];
-            }
-            s[(size_t)y * w + x] = m;
-        }
-    for (uint32_t y = 0; y < h; y++)
-        for (uint32_t x = 0; x < w; x++) {
-            uint8_t m = 0;
-            for (int d = lo; d <= hi; d++) {
-                int64_t k = (int64_t)y - d;
-                if (k >= 0 && k < h)
-                    m |= s[(size_t)k * w + x];
-            }
-            o[(size_t)y * w + x] = m;
-        }
+    s_widen(o, fr->edge_scratch, h, w, 1, w, lo, hi); /* rows */
+    s_widen(fr->edge_scratch, o, w, h, w, 1, lo, hi); /* columns */
 }
 
 static void s_convert(lx_frame_renderer_t *fr, job_t *j)
@@ -712,9 +710,8 @@ lx_result_t lx_frame_renderer_restore(lx_frame_renderer_t *fr, const void *bytes
         return lx_fail(err, LX_E_PARSE, "the snapshot's frame %lld is after the first frame %lld",
                        (long long)s, (long long)first);
     if (fr->prev_frame >= s - 1 && fr->prev_frame < first) {
-        /* The program hash sits after the 8-byte magic (docs/runtime.md,
-         * "Snapshots"); the rest is only checked by a real restore. */
-        if (memcmp((const uint8_t *)bytes + 8, fr->p->program_hash.bytes, 32) != 0)
+        /* Only the header is checked: the state is not used. */
+        if (!lx_snapshot_of(bytes, len, fr->p))
             return lx_fail(err, LX_E_PARSE, "the snapshot is another program's");
         return LX_OK;
     }

@@ -303,7 +303,7 @@ lx_result_t lx_instance_restore(lx_instance_t *inst, const void *bytes, size_t l
     const uint8_t *b = bytes;
     if (!b || len < SNAPSHOT_HEADER || memcmp(b, s_snapshot_magic, 8) != 0)
         return lx_fail(err, LX_E_PARSE, "not a state snapshot (%zu bytes)", len);
-    if (memcmp(b + 8, inst->p->program_hash.bytes, 32) != 0)
+    if (!lx_snapshot_of(b, len, inst->p))
         return lx_fail(err, LX_E_PARSE, "the snapshot is another program's");
     if (inst->n_state == 0)
         return lx_fail(err, LX_E_PARSE, "the program has no state to restore");
@@ -356,6 +356,12 @@ bool lx_snapshot_frame(const void *bytes, size_t len, int64_t *frame)
         return false;
     *frame = (int64_t)s;
     return true;
+}
+
+bool lx_snapshot_of(const void *bytes, size_t len, const lx_program_t *p)
+{
+    return bytes && len >= SNAPSHOT_HEADER &&
+           memcmp((const uint8_t *)bytes + 8, p->program_hash.bytes, 32) == 0;
 }
 
 const lx_sampling_t *lx_instance_sampling(const lx_instance_t *inst) { return &inst->sampling; }
