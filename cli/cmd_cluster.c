@@ -103,12 +103,7 @@ static void s_submit_help(FILE *out)
             "  -o, --output OUT     the export directory, as the coordinator (stream)\n"
             "                       or the workers (shared) see it; made absolute\n"
             "                       (--output-dir OUT: deprecated spelling)\n"
-            "  --frames a-b         inclusive frame range\n"
-            "  --allow-past-end     frames past a finite timeline's last frame are a\n"
-            "                       warning, not an error (EX-509)\n"
-            "  --artifacts LIST     rgba,depth,motion,normal,id,mask,camera,control,\n"
-            "                       particles, semantic, edges, all or comfyui\n"
-            "  --config FILE        export settings as JSON; flags win\n"
+            "%s"
             "  --chunk N            frames per chunk (default: the coordinator's)\n"
             "  --storage MODE       shared (workers write OUT, shared storage) or\n"
             "                       stream (bytes travel to the coordinator); default\n"
@@ -133,21 +128,22 @@ static void s_submit_help(FILE *out)
             "have errors, the coordinator refused the job or the job failed, 2 usage,\n"
             "an I/O problem (the export's storage failed) or the coordinator did not\n"
             "answer.\n",
-            s_common_help, s_keys_intro, cli_key_help);
+            cli_export_opts_help, s_common_help, s_keys_intro, cli_key_help);
 }
 
 int cmd_submit(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *frames = NULL, *artifacts = NULL, *config = NULL;
+    const char *path = NULL, *out = NULL;
+    cli_export_args_t args = {0};
     const char *endpoint = NULL, *output = "shared", *token = NULL, *shard_spec = NULL;
     long timeout = 5000, chunk = 0, progress = 0;
     double audit = -1;
     bool wait = false, output_old = false, replace = false, force = false;
-    bool allow_past_end = false;
     cli_key_opts_t keys = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool v = i + 1 < argc;
+        int taken;
         if (cli_is_help(a)) {
             s_submit_help(stdout);
             return CLI_OK;
@@ -163,12 +159,9 @@ int cmd_submit(int argc, char **argv)
                     strcmp(a, "--output-dir") == 0) &&
                    v) {
             out = argv[++i];
-        } else if (strcmp(a, "--frames") == 0 && v) {
-            frames = argv[++i];
-        } else if (strcmp(a, "--artifacts") == 0 && v) {
-            artifacts = argv[++i];
-        } else if (strcmp(a, "--config") == 0 && v) {
-            config = argv[++i];
+        } else if ((taken = cli_export_opt("submit", argc, argv, &i, &args)) != 0) {
+            if (taken < 0)
+                return CLI_USAGE;
         } else if (strcmp(a, "--storage") == 0 && v) {
             output = argv[++i];
         } else if (strcmp(a, "--shard") == 0 && v) {
@@ -194,8 +187,6 @@ int cmd_submit(int argc, char **argv)
             replace = true;
         } else if (strcmp(a, "--force") == 0) {
             force = true;
-        } else if (strcmp(a, "--allow-past-end") == 0) {
-            allow_past_end = true;
         } else if (!cli_take_patch("submit", a, &path, s_submit_help)) {
             return CLI_USAGE;
         }
@@ -219,7 +210,7 @@ int cmd_submit(int argc, char **argv)
         fprintf(stderr, "lattice submit: --storage is 'shared' or 'stream', not '%s'\n", output);
         return CLI_USAGE;
     }
-    cli_export_args_t args = {path, config, frames, artifacts, allow_past_end};
+    args.patch_path = path;
     cli_export_request_t req;
     int rc = cli_export_request(&args, "submit", &req);
     if (rc != CLI_OK)
@@ -255,13 +246,13 @@ int cmd_submit(int argc, char **argv)
         LX_MSG_SET(&m, replace, true);
     if (force)
         LX_MSG_SET(&m, force, true);
-    if (req.req.config)
-        LX_MSG_SET(&m, config, req.req.config);
+    if (req.wire_config || req.req.config)
+        LX_MSG_SET(&m, config, req.wire_config ? req.wire_config : req.req.config);
     int64_t range[2] = {req.req.first, req.req.last};
     if (req.req.has_frames)
         LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
-    if (artifacts)
-        LX_MSG_SET(&m, artifacts, artifacts);
+    if (args.artifacts)
+        LX_MSG_SET(&m, artifacts, args.artifacts);
     int64_t slice[2] = {shard_spec ? shard.first : 0, shard_spec ? shard.last : 0};
     if (shard_spec && !shard.whole)
         LX_MSG_SET(&m, shard, ((lx_i64s_t){slice, 2}));

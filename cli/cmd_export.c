@@ -31,57 +31,49 @@
 
 static void s_help(FILE *out)
 {
-    fprintf(out, "usage: lattice export PATCH -o OUT [options]\n\n"
-                 "Renders the patch's frames into OUT: one directory per artifact\n"
-                 "(rgba, depth, motion, normal, id, mask/<layer>, camera, control/...) and\n"
-                 "metadata.json, which lists every file's SHA-256 and is written last.\n"
-                 "Runs a coordinator and its workers in this process: the same scheduler\n"
-                 "as `lattice submit` to a cluster, and the same bytes.\n\n"
-                 "OUT keeps a progress journal (OUT/.lattice/progress.jsonl), so an export\n"
-                 "resumes: Ctrl-C finishes the frames in hand and stops; the same command\n"
-                 "again renders only the frames that are missing or damaged, and does\n"
-                 "nothing when the export is complete. Exports of the same patch and\n"
-                 "settings into one OUT are one export: another --frames range joins the\n"
-                 "frames OUT holds, and metadata.json lists them all.\n\n"
-                 "  -o, --output OUT     export directory (created if needed)\n"
-                 "  --frames a-b         inclusive frame range (default: the time model's;\n"
-                 "                       required for infinite patches)\n"
-                 "  --allow-past-end     frames past a finite timeline's last frame are a\n"
-                 "                       warning, not an error (EX-509)\n"
-                 "  --artifacts LIST     comma-separated: rgba,depth,motion,normal,id,mask,\n"
-                 "                       camera,control,particles,semantic,edges; all;\n"
-                 "                       comfyui (rgba, mask, camera, control: what ComfyUI\n"
-                 "                       loads) (default: rgba to camera: all but control,\n"
-                 "                       particles, semantic, edges)\n"
-                 "  --config FILE        export settings as JSON (docs/export-format.md);\n"
-                 "                       flags win\n"
-                 "  --threads N          render and encode threads per worker (default: the\n"
-                 "                       cores available, shared by the workers)\n"
-                 "  --workers N          workers in this process (default: 1)\n"
-                 "  --chunk N            frames per chunk (default: adaptive)\n"
-                 "  --shard SPEC         render one slice of the export, for a scheduler's\n"
-                 "                       array (Slurm, Kubernetes Indexed Job, Open Job\n"
-                 "                       Description): i/N (slice i of N, from 0), a-b (these\n"
-                 "                       frames), or auto: i from JOB_COMPLETION_INDEX or\n"
-                 "                       SLURM_ARRAY_TASK_ID, N from LATTICE_SHARD_COUNT (a\n"
-                 "                       Slurm array without it: its task range); --frames\n"
-                 "                       stays the whole export's. Shards write into one OUT on\n"
-                 "                       shared storage, side by side; then `lattice assemble\n"
-                 "                       OUT` writes metadata.json\n"
-                 "  --replace            OUT holds an export of another patch or other\n"
-                 "                       settings: remove its files first (other files stay)\n"
-                 "  --force              write into a non-empty directory that holds no\n"
-                 "                       export (its files are never deleted)\n"
-                 "  --json               print the final summary as JSON on stdout\n"
-                 "  --timings            also print where the workers' time went, in ms per\n"
-                 "                       frame: eval, raster, convert, encode, hash, write,\n"
-                 "                       and each artifact's encode; and the frames evaluated\n"
-                 "                       only as warm-up (with --json: \"timings\")\n\n"
-                 "Exit status: 0 exported, 1 the patch or settings have errors (a resolution\n"
-                 "the memory available cannot hold included) or rendering failed, 2 usage or I/O "
-                 "problem (OUT unusable, storage failing), 130\n"
-                 "interrupted (Ctrl-C), 143 terminated (SIGTERM: scancel, a pod's deletion);\n"
-                 "both finish the frames in hand first: run the same command again to resume.\n");
+    fprintf(out,
+            "usage: lattice export PATCH -o OUT [options]\n\n"
+            "Renders the patch's frames into OUT: one directory per artifact\n"
+            "(rgba, depth, motion, normal, id, mask/<layer>, camera, control/...) and\n"
+            "metadata.json, which lists every file's SHA-256 and is written last.\n"
+            "Runs a coordinator and its workers in this process: the same scheduler\n"
+            "as `lattice submit` to a cluster, and the same bytes.\n\n"
+            "OUT keeps a progress journal (OUT/.lattice/progress.jsonl), so an export\n"
+            "resumes: Ctrl-C finishes the frames in hand and stops; the same command\n"
+            "again renders only the frames that are missing or damaged, and does\n"
+            "nothing when the export is complete. Exports of the same patch and\n"
+            "settings into one OUT are one export: another --frames range joins the\n"
+            "frames OUT holds, and metadata.json lists them all.\n\n"
+            "  -o, --output OUT     export directory (created if needed)\n"
+            "%s"
+            "  --threads N          render and encode threads per worker (default: the\n"
+            "                       cores available, shared by the workers)\n"
+            "  --workers N          workers in this process (default: 1)\n"
+            "  --chunk N            frames per chunk (default: adaptive)\n"
+            "  --shard SPEC         render one slice of the export, for a scheduler's\n"
+            "                       array (Slurm, Kubernetes Indexed Job, Open Job\n"
+            "                       Description): i/N (slice i of N, from 0), a-b (these\n"
+            "                       frames), or auto: i from JOB_COMPLETION_INDEX or\n"
+            "                       SLURM_ARRAY_TASK_ID, N from LATTICE_SHARD_COUNT (a\n"
+            "                       Slurm array without it: its task range); --frames\n"
+            "                       stays the whole export's. Shards write into one OUT on\n"
+            "                       shared storage, side by side; then `lattice assemble\n"
+            "                       OUT` writes metadata.json\n"
+            "  --replace            OUT holds an export of another patch or other\n"
+            "                       settings: remove its files first (other files stay)\n"
+            "  --force              write into a non-empty directory that holds no\n"
+            "                       export (its files are never deleted)\n"
+            "  --json               print the final summary as JSON on stdout\n"
+            "  --timings            also print where the workers' time went, in ms per\n"
+            "                       frame: eval, raster, convert, encode, hash, write,\n"
+            "                       and each artifact's encode; and the frames evaluated\n"
+            "                       only as warm-up (with --json: \"timings\")\n\n"
+            "Exit status: 0 exported, 1 the patch or settings have errors (a resolution\n"
+            "the memory available cannot hold included) or rendering failed, 2 usage or I/O "
+            "problem (OUT unusable, storage failing), 130\n"
+            "interrupted (Ctrl-C), 143 terminated (SIGTERM: scancel, a pod's deletion);\n"
+            "both finish the frames in hand first: run the same command again to resume.\n",
+            cli_export_opts_help);
 }
 
 typedef struct {
@@ -368,17 +360,15 @@ int cmd_export(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
+        int taken;
         if (cli_is_help(a)) {
             s_help(stdout);
             return CLI_OK;
         } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_value) {
             out = argv[++i];
-        } else if (strcmp(a, "--frames") == 0 && has_value) {
-            args.frames = argv[++i];
-        } else if (strcmp(a, "--artifacts") == 0 && has_value) {
-            args.artifacts = argv[++i];
-        } else if (strcmp(a, "--config") == 0 && has_value) {
-            args.config_path = argv[++i];
+        } else if ((taken = cli_export_opt("export", argc, argv, &i, &args)) != 0) {
+            if (taken < 0)
+                return CLI_USAGE;
         } else if (strcmp(a, "--threads") == 0 && has_value) {
             if (!s_count("--threads", argv[++i], 256, &threads))
                 return CLI_USAGE;
@@ -398,8 +388,6 @@ int cmd_export(int argc, char **argv)
             json = true;
         } else if (strcmp(a, "--timings") == 0) {
             timings = true;
-        } else if (strcmp(a, "--allow-past-end") == 0) {
-            args.allow_past_end = true;
         } else if (!cli_take_patch("export", a, &path, s_help)) {
             return CLI_USAGE;
         }

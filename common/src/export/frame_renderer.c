@@ -582,8 +582,7 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
     fr->clock = clock;
     fr->clock_user = clock_user;
     fr->prev_frame = -1;
-    lx_instance_config_t icfg = LX_INSTANCE_CONFIG_INIT;
-    icfg.frames_per_cycle = plan->sampling.frames_per_cycle;
+    lx_instance_config_t icfg = lx_export_plan_instance(plan);
     lx_raster_config_t rcfg = LX_RASTER_CONFIG_INIT;
     rcfg.width = plan->width;
     rcfg.height = plan->height;

@@ -156,8 +156,9 @@ lx_instance_t *lx_instance_new(const lx_program_t *p, const lx_kernel_t *kernels
     inst->p = p;
     inst->kernels = kernels;
     inst->alloc = alloc;
-    if (lx_sampling_init(&inst->sampling, &p->time_model, p->output.fps, cfg->frames_per_cycle,
-                         err) != LX_OK) {
+    double fps = cfg->fps > 0 ? cfg->fps : p->output.fps;
+    if (lx_sampling_init(&inst->sampling, &p->time_model, fps, cfg->frames_per_cycle, err) !=
+        LX_OK) {
         lx_free(alloc, inst);
         return NULL;
     }
