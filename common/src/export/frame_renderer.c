@@ -12,6 +12,8 @@
 #include "lattice/kernels.h"
 #include "lattice/pool.h"
 #include "lattice/raster.h"
+#include "lattice/srgb.h"
+#include "lattice/svg.h"
 
 typedef enum {
     K_RGBA_PNG,
@@ -74,7 +76,7 @@ struct lx_frame_renderer {
     lx_artifact_file_t *files;
     uint32_t n_jobs;
     uint32_t *order;           /* jobs by decreasing buffer size: the longest encodes start first */
-    float srgb_threshold[256]; /* linear value where 8-bit sRGB code k+1 starts */
+    lx_srgb8_table_t srgb;     /* linear -> 8-bit sRGB */
     uint8_t wheel[LX_CONTROL_WHEEL_SIZE][3]; /* the flow colour wheel */
     bool reencode;             /* encode the buffers as they are (benchmark floor) */
     lx_frame_result_t result;
@@ -87,40 +89,9 @@ static double s_now(const lx_frame_renderer_t *fr)
 
 /* ---- conversions (each pixel written by exactly one task) ----------- */
 
-static double s_srgb_encode(double c)
-{
-    return c <= 0.0031308 ? 12.92 * c : 1.055 * lx_pow(c, 1.0 / 2.4) - 0.055;
-}
-
-static void s_srgb_table(lx_frame_renderer_t *fr)
-{
-    /* Code k covers sRGB values in [(k - 0.5)/255, (k + 0.5)/255): find the
-     * linear threshold of each boundary by bisection on the exact curve. */
-    for (int k = 0; k < 255; k++) {
-        double target = (k + 0.5) / 255.0, lo = 0, hi = 1;
-        for (int it = 0; it < 60; it++) {
-            double mid = (lo + hi) / 2;
-            if (s_srgb_encode(mid) < target)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        fr->srgb_threshold[k] = (float)hi;
-    }
-    fr->srgb_threshold[255] = INFINITY;
-}
-
 static uint8_t s_to_srgb8(const lx_frame_renderer_t *fr, float v)
 {
-    int lo = 0, hi = 255;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (v < fr->srgb_threshold[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return (uint8_t)lo;
+    return lx_srgb8(&fr->srgb, v);
 }
 
 /* lround(x) for 0 <= x < 2^31, inline: the fraction x - trunc(x) is exact,
@@ -602,7 +573,7 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
         lx_frame_renderer_destroy(&fr);
         return NULL;
     }
-    s_srgb_table(fr);
+    lx_srgb8_table_init(&fr->srgb);
     lx_control_wheel(fr->wheel);
     return fr;
 }
