@@ -244,8 +244,8 @@ static bool s_check_artifacts(const char *cmd, const char *list)
 {
     static const char *const names[] = {"rgba",    "depth",     "motion", "normal",
                                         "id",      "mask",      "camera", "control",
-                                        "particles", "semantic", "edges", "all",
-                                        "comfyui"};
+                                        "particles", "semantic", "edges", "svg",
+                                        "all", "comfyui"};
     uint32_t mask = 0;
     char bad[LX_ARTIFACT_NAME_MAX];
     if (lx_export_parse_artifacts(list, &mask, bad))

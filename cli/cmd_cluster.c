@@ -107,7 +107,7 @@ static void s_submit_help(FILE *out)
             "  --allow-past-end     frames past a finite timeline's last frame are a\n"
             "                       warning, not an error (EX-509)\n"
             "  --artifacts LIST     rgba,depth,motion,normal,id,mask,camera,control,\n"
-            "                       particles, semantic, edges, all or comfyui\n"
+            "                       particles, semantic, edges, svg, all or comfyui\n"
             "  --config FILE        export settings as JSON; flags win\n"
             "  --chunk N            frames per chunk (default: the coordinator's)\n"
             "  --storage MODE       shared (workers write OUT, shared storage) or\n"

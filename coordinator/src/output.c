@@ -334,7 +334,7 @@ static bool s_frame_file(const char *name)
     p++;
     size_t ext = strcspn(p, ".");
     return (ext == 3 && (strncmp(p, "png", 3) == 0 || strncmp(p, "exr", 3) == 0 ||
-                         strncmp(p, "npy", 3) == 0)) &&
+                         strncmp(p, "npy", 3) == 0 || strncmp(p, "svg", 3) == 0)) &&
            (p[3] == '\0' || (hidden && p[3] == '.'));
 }
 

@@ -26,8 +26,9 @@ enum {
     LX_ART_PARTICLES = 1 << 8,
     LX_ART_SEMANTIC = 1 << 9,
     LX_ART_EDGES = 1 << 10,
-    LX_ART_COUNT = 11,
-    LX_ART_DEFAULT = (1 << 7) - 1, /* rgba .. camera: not control, particles, semantic, edges */
+    LX_ART_SVG = 1 << 11,
+    LX_ART_COUNT = 12,
+    LX_ART_DEFAULT = (1 << 7) - 1,        /* rgba .. camera: not control or a later one */
     LX_ART_ALL = (1 << LX_ART_COUNT) - 1, /* `--artifacts all` */
 };
 
@@ -64,6 +65,7 @@ typedef struct lx_export_config {
     lx_exr_compression_t exr_compression;
     int png_level;
     uint32_t edge_thickness; /* edges: line width in pixels, 1..16 (default 1) */
+    double svg_tolerance;    /* svg: curve flattening tolerance in pixels (lattice/svg.h) */
     /* The control tier (used only with LX_ART_CONTROL). */
     lx_control_depth_t control_depth;
     double control_depth_near, control_depth_far; /* RANGE, or SHOT once measured */

@@ -8,10 +8,11 @@
 
 #include "lattice/patch.h"
 #include "lattice/shot.h"
+#include "lattice/svg.h"
 
 const char *const lx_artifact_names[LX_ART_COUNT] = {
     "rgba", "depth",  "motion",  "normal",    "id",
-    "mask", "camera", "control", "particles", "semantic", "edges"};
+    "mask", "camera", "control", "particles", "semantic", "edges", "svg"};
 
 void lx_export_config_init(lx_export_config_t *cfg)
 {
@@ -23,6 +24,7 @@ void lx_export_config_init(lx_export_config_t *cfg)
     cfg->exr_compression = LX_EXR_ZIP;
     cfg->png_level = 3;
     cfg->edge_thickness = 1;
+    cfg->svg_tolerance = LX_SVG_TOLERANCE_DEFAULT;
 }
 
 bool lx_export_parse_artifacts(const char *list, uint32_t *mask, char bad[LX_ARTIFACT_NAME_MAX])
@@ -203,7 +205,7 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                                        "formats",      "depthRange",     "motionScale",
                                        "framesPerCycle", "exrCompression", "pngLevel",
                                        "alphaThreshold", "controlDepthRange", "flowScale",
-                                       "allowPastEnd", "edgeThickness"};
+                                       "allowPastEnd", "edgeThickness", "svgTolerance"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
     lx_json_syntax_t syn;
@@ -264,14 +266,14 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                 lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504,
                                              "%s must be a list of rgba, depth, motion, normal, "
                                              "id, mask, camera, control, particles, semantic, "
-                                             "edges",
+                                             "edges, svg",
                                              "artifacts");
                 lx_diag_at_json(d, dg, ptr);
                 const char *const names[] = {"rgba", "depth",   "motion",    "normal",
                                              "id",   "mask",    "camera",    "control",
-                                             "particles", "semantic", "edges", "all",
+                                             "particles", "semantic", "edges", "svg", "all",
                                              "comfyui"};
-                const char *s = unknown[0] ? lx_suggest(unknown, names, 13) : NULL;
+                const char *s = unknown[0] ? lx_suggest(unknown, names, 14) : NULL;
                 if (s)
                     lx_diag_help(d, dg, "'%s' is not an artifact: did you mean '%s'?", unknown, s);
             } else {
@@ -337,6 +339,12 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
         } else if (strcmp(k, "edgeThickness") == 0) {
             if (!s_int_in(it, 1, 16, &cfg->edge_thickness))
                 s_bad(d, ptr, "%s must be an integer from 1 to 16", "edgeThickness");
+        } else if (strcmp(k, "svgTolerance") == 0) {
+            if (cJSON_IsNumber(it) && it->valuedouble >= LX_SVG_TOLERANCE_MIN &&
+                it->valuedouble <= LX_SVG_TOLERANCE_MAX)
+                cfg->svg_tolerance = it->valuedouble;
+            else
+                s_bad(d, ptr, "%s must be a number of pixels from 0.01 to 16", "svgTolerance");
         } else if (strcmp(k, "pngLevel") == 0) {
             uint32_t level;
             if (s_int_in(it, 0, 9, &level))
@@ -620,6 +628,8 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
     /* Only with the edges artifact, like the control tier's keys. */
     if (c->artifacts & LX_ART_EDGES)
         lx_strbuf_addf(out, ",\"edgeThickness\":%u", c->edge_thickness);
+    if (c->artifacts & LX_ART_SVG)
+        lx_strbuf_addf(out, ",\"svgTolerance\":%.17g", c->svg_tolerance);
     /* Only where it decides whether the plan exists (see the header): the
      * coordinator, the workers and `lattice rerender` plan this JSON again. */
     int64_t first_def, last_def;

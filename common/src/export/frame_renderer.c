@@ -32,7 +32,8 @@ typedef enum {
     K_PARTICLES,
     K_SEMANTIC8,
     K_SEMANTIC16,
-    K_EDGES
+    K_EDGES,
+    K_SVG
 } kind_t;
 
 /* Columns of a particles row: position xyz, displacement since f - 1 xyz,
@@ -70,6 +71,7 @@ struct lx_frame_renderer {
     uint32_t *prev_of_id;         /* particles: index in prev.items by id, else UINT32_MAX */
     uint16_t *class_of_id;        /* semantic: each instance id's class, [0] = 0 */
     uint8_t *edge_scratch;        /* edges thicker than 1 px: the horizontal pass */
+    lx_svg_t *svg;                /* svg: the encoder and its outline cache */
     const lx_framebuf_t *fb;
     const lx_camera_t *camera;
     job_t *jobs;
@@ -328,6 +330,8 @@ static void s_convert(lx_frame_renderer_t *fr, job_t *j)
     case K_EDGES:
         s_edges(fr, j);
         break;
+    case K_SVG: /* drawn from the frame's items when encoding */
+        break;
     }
 }
 
@@ -346,7 +350,10 @@ static void s_encode_task(void *ctx, uint32_t task)
         f->bytes.buf[0] = '\0';
     f->bytes.failed = false;
     const lx_export_config_t *c = &fr->plan.cfg;
-    if (j->kind == K_PARTICLES)
+    if (j->kind == K_SVG)
+        j->rc = lx_svg_encode(fr->svg, fr->cur, fr->plan.width, fr->plan.height, &f->bytes,
+                              &j->err);
+    else if (j->kind == K_PARTICLES)
         j->rc = lx_npy_encode_rows(j->data, j->img.height, PARTICLE_COLUMNS, &f->bytes, &j->err);
     else if (j->format == LX_EXPORT_EXR)
         j->rc = lx_exr_encoder_encode(j->exr, &j->img, c->exr_compression, &f->bytes, &j->err);
@@ -361,7 +368,11 @@ static void s_encode_task(void *ctx, uint32_t task)
     j->rc = lx_sha256(f->bytes.buf, f->bytes.len, &d);
     lx_hex(d.bytes, 32, f->hash);
     uint8_t x[16];
-    lx_xxh128(j->data, j->data_bytes, x);
+    /* svg: the document is its own canonical layout. */
+    if (j->kind == K_SVG)
+        lx_xxh128(f->bytes.buf, f->bytes.len, x);
+    else
+        lx_xxh128(j->data, j->data_bytes, x);
     lx_hex(x, 16, f->content);
     double t3 = s_now(fr);
     f->convert_ms = t1 - t0;
@@ -499,6 +510,14 @@ static lx_result_t s_jobs(lx_frame_renderer_t *fr, lx_error_t *err)
             ok = (fr->plan.cfg.edge_thickness <= 1 || fr->edge_scratch) &&
                  s_add_job(fr, x, K_EDGES, 1, LX_PIX_U8, NULL);
             break;
+        case LX_EXPORT_SVG:
+            fr->svg = lx_svg_new(fr->p, fr->plan.cfg.svg_tolerance, fr->alloc, err);
+            if (!fr->svg) {
+                lx_free(fr->alloc, planned);
+                return err ? err->code : LX_E_NOMEM;
+            }
+            ok = s_add_job_sized(fr, x, K_SVG, 0, 0, 1, LX_PIX_U8, NULL);
+            break;
         case LX_EXPORT_PARTICLES:
             fr->prev_of_id = lx_malloc(fr->alloc, (fr->plan.n_ids + (size_t)1) * sizeof(uint32_t));
             ok = fr->prev_of_id && s_add_job_sized(fr, x, K_PARTICLES, PARTICLE_COLUMNS,
@@ -595,6 +614,7 @@ void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p)
     lx_free(fr->alloc, fr->prev_of_id);
     lx_free(fr->alloc, fr->class_of_id);
     lx_free(fr->alloc, fr->edge_scratch);
+    lx_svg_destroy(&fr->svg);
     lx_pool_destroy(&fr->pool);
     lx_raster_destroy(&fr->raster);
     lx_instance_destroy(&fr->inst);
