@@ -321,7 +321,7 @@ static bool s_clip_step(lx_svg_t *s, int *cur, uint32_t *n, uint32_t c, double b
 static double s_scale(const lx_camera_view_t *v, double l[3][3], const double t[3],
                       const double e[3], double lo)
 {
-    double f = v->width / (2 * v->half_x);
+    double f = fabs(v->width / (2 * v->half_x)); /* a negative ortho height mirrors */
     double cr[2], cu[2], nl = 0;
     for (int j = 0; j < 2; j++) {
         double col[3] = {l[0][j], l[1][j], l[2][j]};
