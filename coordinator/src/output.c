@@ -341,7 +341,7 @@ static bool s_frame_file(const char *name)
     p++;
     size_t ext = strcspn(p, ".");
     return (ext == 3 && (strncmp(p, "png", 3) == 0 || strncmp(p, "exr", 3) == 0 ||
-                         strncmp(p, "npy", 3) == 0)) &&
+                         strncmp(p, "npy", 3) == 0 || strncmp(p, "svg", 3) == 0)) &&
            (p[3] == '\0' || (hidden && p[3] == '.'));
 }
 
@@ -444,12 +444,12 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
     }
     removed += s_clear_books(dir);
     unlinkat(dir, LX_PROGRESS_DIR, AT_REMOVEDIR);
-    /* mask/<layer> and control/<kind> hold their files one level down. */
-    static const char *const arts[] = {"rgba",     "depth",  "motion", "normal",
-                                       "id",       "camera", "tracks", "particles",
-                                       "semantic", "edges",  "mask",   "control"};
-    for (size_t k = 0; k < sizeof arts / sizeof *arts; k++)
-        removed += s_clear_dir(dir, arts[k], k >= 10 ? 2 : 1);
+    /* Every artifact's directory; mask/<layer> and control/<kind> hold
+     * their files one level down. */
+    for (int k = 0; k < LX_ART_COUNT; k++) {
+        const char *a = lx_artifact_names[k];
+        removed += s_clear_dir(dir, a, strcmp(a, "mask") == 0 || strcmp(a, "control") == 0 ? 2 : 1);
+    }
     close(dir);
     return removed;
 }

@@ -44,25 +44,14 @@ typedef struct lx_camera_view {
  * machine. */
 void lx_camera_view(const lx_camera_t *c, uint32_t width, uint32_t height, lx_camera_view_t *out);
 
-/* World point p -> pixel coordinates (x right, y down, pixel centres at
- * .5) and planar depth, as the rasterizer projects. false (depth set, the
- * pixel not) for a perspective view and a point not in front of the
- * camera. Inline: the rasterizer calls it per vertex. */
-static inline bool lx_camera_project(const lx_camera_view_t *v, const double *p, double *px,
-                                     double *py, double *depth)
-{
-    double d[3] = {p[0] - v->position[0], p[1] - v->position[1], p[2] - v->position[2]};
-    double z = d[0] * v->forward[0] + d[1] * v->forward[1] + d[2] * v->forward[2];
-    double x = d[0] * v->right[0] + d[1] * v->right[1] + d[2] * v->right[2];
-    double y = d[0] * v->up[0] + d[1] * v->up[1] + d[2] * v->up[2];
-    *depth = z;
-    if (!v->ortho && !(z > 1e-12))
-        return false;
-    double nx = v->ortho ? x / v->half_x : x / (z * v->half_x);
-    double ny = v->ortho ? y / v->half_y : y / (z * v->half_y);
-    *px = (nx + 1) * 0.5 * v->width;
-    *py = (1 - ny) * 0.5 * v->height;
-    return true;
-}
+/* Projects world point p through view v: pixel coordinates (*px right,
+ * *py down, from the image's top-left corner; pixel centres at k + 0.5)
+ * and the planar camera depth (*depth, along forward). The one projection:
+ * the rasterizer's rays invert it, its motion vectors and the SVG artifact
+ * use it. *depth is always set; false (and *px, *py untouched) for a
+ * perspective view when the depth is not above 1e-12. Pure and
+ * thread-safe. */
+bool lx_camera_project(const lx_camera_view_t *v, const double p[3], double *px, double *py,
+                       double *depth);
 
 #endif

@@ -28,9 +28,9 @@ enum {
     LX_ART_SEMANTIC = 1 << 9,
     LX_ART_EDGES = 1 << 10,
     LX_ART_TRACKS = 1 << 11,
-    LX_ART_COUNT = 12,
-    LX_ART_DEFAULT = (1 << 7) - 1, /* rgba .. camera: not control, particles, semantic, edges,
-                                    * tracks */
+    LX_ART_SVG = 1 << 12,
+    LX_ART_COUNT = 13,
+    LX_ART_DEFAULT = (1 << 7) - 1,        /* rgba .. camera: not control or a later one */
     LX_ART_ALL = (1 << LX_ART_COUNT) - 1, /* `--artifacts all` */
 };
 
@@ -38,7 +38,8 @@ enum {
 extern const char *const lx_artifact_names[LX_ART_COUNT];
 /* The names and presets an artifact list takes, for messages. */
 #define LX_ARTIFACT_LIST                                                                           \
-    "rgba, depth, motion, normal, id, mask, camera, control, particles, semantic, edges, tracks; " \
+    "rgba, depth, motion, normal, id, mask, camera, control, particles, semantic, edges, tracks, " \
+    "svg; "                                                                                         \
     "all, comfyui"
 
 /* The artifacts `--artifacts comfyui` selects: what ComfyUI loads from PNG
@@ -81,6 +82,7 @@ typedef struct lx_export_config {
     lx_exr_compression_t exr_compression;
     int png_level;
     uint32_t edge_thickness; /* edges: line width in pixels, 1..16 (default 1) */
+    double svg_tolerance;    /* svg: curve flattening tolerance in pixels (lattice/svg.h) */
     /* The control tier (used only with LX_ART_CONTROL). */
     lx_control_depth_t control_depth;
     double control_depth_near, control_depth_far; /* RANGE, or SHOT once measured */

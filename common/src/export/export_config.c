@@ -8,11 +8,12 @@
 
 #include "lattice/patch.h"
 #include "lattice/shot.h"
+#include "lattice/svg.h"
 #include "lattice/tracks.h"
 
 const char *const lx_artifact_names[LX_ART_COUNT] = {
-    "rgba", "depth",  "motion",  "normal",    "id",
-    "mask", "camera", "control", "particles", "semantic", "edges", "tracks"};
+    "rgba", "depth",  "motion",  "normal",    "id",       "mask",   "camera",
+    "control", "particles", "semantic", "edges", "tracks", "svg"};
 
 void lx_export_config_init(lx_export_config_t *cfg)
 {
@@ -24,6 +25,7 @@ void lx_export_config_init(lx_export_config_t *cfg)
     cfg->exr_compression = LX_EXR_ZIP;
     cfg->png_level = 3;
     cfg->edge_thickness = 1;
+    cfg->svg_tolerance = LX_SVG_TOLERANCE_DEFAULT;
 }
 
 bool lx_export_config_preset(lx_export_config_t *cfg, const char *name)
@@ -233,7 +235,7 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                                        "framesPerCycle", "exrCompression", "pngLevel",
                                        "alphaThreshold", "controlDepthRange", "flowScale",
                                        "allowPastEnd", "edgeThickness", "fps",
-                                       "preset"};
+                                       "preset",       "svgTolerance"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
     lx_json_syntax_t syn;
@@ -373,6 +375,12 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
         } else if (strcmp(k, "edgeThickness") == 0) {
             if (!s_int_in(it, 1, 16, &cfg->edge_thickness))
                 s_bad(d, ptr, "%s must be an integer from 1 to 16", "edgeThickness");
+        } else if (strcmp(k, "svgTolerance") == 0) {
+            if (cJSON_IsNumber(it) && it->valuedouble >= LX_SVG_TOLERANCE_MIN &&
+                it->valuedouble <= LX_SVG_TOLERANCE_MAX)
+                cfg->svg_tolerance = it->valuedouble;
+            else
+                s_bad(d, ptr, "%s must be a number of pixels from 0.01 to 16", "svgTolerance");
         } else if (strcmp(k, "pngLevel") == 0) {
             uint32_t level;
             if (s_int_in(it, 0, 9, &level))
@@ -687,6 +695,8 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
     /* Only with the edges artifact, like the control tier's keys. */
     if (c->artifacts & LX_ART_EDGES)
         lx_strbuf_addf(out, ",\"edgeThickness\":%u", c->edge_thickness);
+    if (c->artifacts & LX_ART_SVG)
+        lx_strbuf_addf(out, ",\"svgTolerance\":%.17g", c->svg_tolerance);
     /* Only where it decides whether the plan exists (see the header): the
      * coordinator, the workers and `lattice rerender` plan this JSON again. */
     int64_t first_def, last_def;

@@ -400,6 +400,41 @@ static void s_semantic_conventions(cJSON *c, const lx_program_t *p)
     lx_free(al, of_sink);
 }
 
+/* conventions.svg: what the SVG frames draw and how (lattice/svg.h). */
+static void s_svg_conventions(cJSON *c, const lx_export_config_t *cfg)
+{
+    cJSON *sv = cJSON_AddObjectToObject(c, "svg");
+    cJSON_AddNumberToObject(sv, "tolerance", cfg->svg_tolerance);
+    cJSON_AddStringToObject(sv, "units",
+                            "pixels: viewBox 0 0 width height, x right, y down from the "
+                            "top-left corner, the raster artifacts' pixel grid");
+    cJSON_AddStringToObject(sv, "drawn",
+                            "one <path> per planar instance (rect, ellipse, polygon, star, "
+                            "path) with opacity x alpha above 0, in draw order (later paints "
+                            "over earlier, as the rgba artifact composites); a background "
+                            "<rect> first when the background alpha is above 0");
+    cJSON_AddStringToObject(sv, "skipped",
+                            "meshes (sphere, box, plane: not 2D), invisible or degenerate "
+                            "instances, and polygons wholly outside the image");
+    cJSON_AddStringToObject(sv, "geometry",
+                            "outlines in the instance's local plane, curves flattened to "
+                            "within tolerance pixels, projected by the rasterizer's camera; "
+                            "clipped to the camera's [near, far] like the rasterizer, and "
+                            "to a guard band one image size beyond each edge");
+    cJSON_AddStringToObject(sv, "attributes",
+                            "data-id (instance id, as the id artifact), data-layer, fill "
+                            "(#rrggbb: the linear colour clamped to [0, 1], 8-bit sRGB as "
+                            "in the rgba PNG), fill-opacity (opacity x alpha); fill-rule "
+                            "evenodd on the root");
+    cJSON_AddStringToObject(sv, "colorSpace",
+                            "fills are sRGB; SVG viewers blend in sRGB, the rgba artifact in "
+                            "linear light, so overlapping translucent fills differ slightly");
+    cJSON_AddStringToObject(sv, "numbers",
+                            "rounded half away from zero to 0.001, trailing zeros dropped, "
+                            "never -0");
+    cJSON_AddStringToObject(sv, "content", "XXH3-128 of the SVG document's bytes");
+}
+
 static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_plan_t *plan,
                           double near0, double far0)
 {
@@ -485,6 +520,8 @@ static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_pl
         cJSON_AddNumberToObject(tr, "atiFps", LX_ATI_FPS);
         cJSON_AddNumberToObject(tr, "atiPoints", LX_ATI_POINTS);
     }
+    if (plan->cfg.artifacts & LX_ART_SVG)
+        s_svg_conventions(c, &plan->cfg);
     cJSON *cam = cJSON_AddObjectToObject(c, "camera");
     cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
     cJSON_AddStringToObject(cam, "fov", "vertical, degrees");
@@ -520,6 +557,10 @@ static const char *s_format(const lx_export_config_t *c, int art)
     case 9:
     case 10:
         return "png";
+    case 11:
+        return "json";
+    case 12:
+        return "svg";
     default:
         return "png";
     }

@@ -83,8 +83,6 @@ static void s_mat_vec(const mat3_t *mat, const double *v, double *o)
         o[i] = m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2];
 }
 
-/* ---- camera --------------------------------------------------------- */
-
 /* ---- item transforms ------------------------------------------------ */
 
 void lx_raster_item_xform(const lx_draw_item_t *it, double l[3][3], double t[3])
