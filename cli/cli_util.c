@@ -253,6 +253,7 @@ const char cli_export_opts_help[] =
     "                       16 fps; warns unless the frames are 4n+1, EX-510);\n"
     "                       other settings win over it\n"
     "  --fps N              frames per second (default: the patch's output fps)\n"
+    "  --seed N             the seed, 0 to 4294967295 (default: the patch's)\n"
     "  --config FILE        export settings as JSON (docs/export-format.md);\n"
     "                       flags win\n";
 
@@ -283,6 +284,15 @@ int cli_export_opt(const char *cmd, int argc, char **argv, int *i, cli_export_ar
                     cmd, value);
             return -1;
         }
+    } else if (strcmp(a, "--seed") == 0) {
+        int64_t n, m;
+        if (!cli_parse_frames(value, &n, &m) || n != m || n > UINT32_MAX) {
+            fprintf(stderr, "lattice %s: --seed takes an integer from 0 to 4294967295, not '%s'\n",
+                    cmd, value);
+            return -1;
+        }
+        args->has_seed = true;
+        args->seed = (uint32_t)n;
     } else
         return 0;
     ++*i;
@@ -303,13 +313,9 @@ static bool s_check_artifacts(const char *cmd, const char *list)
     return false;
 }
 
-/* The config text with the flags that have config keys merged in, as
- * they win: what a coordinator plans from (it takes no flags but the
- * artifacts and frames). NULL when there is nothing to merge or the text
- * does not parse (planning reports that). */
-static char *s_wire_config(const cli_export_args_t *a, const char *text, size_t len)
+char *cli_export_wire_config(const cli_export_args_t *a, const char *text, size_t len)
 {
-    if (!a->preset && !a->fps && !a->allow_past_end)
+    if (!a->preset && !a->fps && !a->allow_past_end && !a->has_seed)
         return NULL;
     cJSON *c = text ? cJSON_ParseWithLength(text, len) : cJSON_CreateObject();
     if (!cJSON_IsObject(c)) {
@@ -330,6 +336,10 @@ static char *s_wire_config(const cli_export_args_t *a, const char *text, size_t 
     if (a->allow_past_end) {
         cJSON_DeleteItemFromObjectCaseSensitive(c, "allowPastEnd");
         cJSON_AddBoolToObject(c, "allowPastEnd", true);
+    }
+    if (a->has_seed) {
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "seed");
+        cJSON_AddNumberToObject(c, "seed", a->seed);
     }
     char *s = cJSON_PrintUnformatted(c);
     cJSON_Delete(c);
@@ -357,7 +367,14 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
         out->req.has_frames = true;
     }
     size_t len = 0;
-    out->patch_text = cli_read_file(args->patch_path, LX_PATCH_MAX_BYTES, &len);
+    if (args->patch_text) {
+        len = strlen(args->patch_text);
+        out->patch_text = malloc(len + 1);
+        if (out->patch_text)
+            memcpy(out->patch_text, args->patch_text, len + 1);
+    } else {
+        out->patch_text = cli_read_file(args->patch_path, LX_PATCH_MAX_BYTES, &len);
+    }
     if (!out->patch_text)
         return CLI_USAGE;
     out->req.patch = out->patch_text;
@@ -377,7 +394,9 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
     out->req.allow_past_end = args->allow_past_end;
     out->req.preset = args->preset;
     out->req.fps = args->fps;
-    out->wire_config = s_wire_config(args, out->config_text, out->req.config_len);
+    out->req.has_seed = args->has_seed;
+    out->req.seed = args->seed;
+    out->wire_config = cli_export_wire_config(args, out->config_text, out->req.config_len);
     lx_strbuf_t report;
     lx_strbuf_init(&report, NULL);
     lx_error_t err = {0};

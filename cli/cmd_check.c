@@ -117,6 +117,10 @@ int cmd_check(int argc, char **argv)
             lx_export_config_preset(&cfg, args.preset);
         if (args.fps > 0)
             cfg.fps = args.fps;
+        if (args.has_seed) {
+            cfg.has_seed = true;
+            cfg.seed = args.seed;
+        }
         if (args.allow_past_end)
             cfg.allow_past_end = true;
         if (frames) {

@@ -3,7 +3,8 @@
  * tracks.json by WanVideoATITracks' rules, the same bytes in any frame
  * order), the fps setting (the time of every frame, the frame rate the
  * files state, the config hash) and the wan preset (its values, what wins
- * over it, EX-510), with EX-511 for tracks too large to hold. */
+ * over it, EX-510), with EX-511 for tracks too large to hold, and the
+ * seed setting (the hash, the instances' draws). */
 #include <cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -316,6 +317,57 @@ static void test_wan_preset(void)
     lx_diags_release(&d);
 }
 
+/* The seed: an export setting, so one program serves every seed; the
+ * patch's own seed is no setting (the same hash). */
+static void test_seed(void)
+{
+    size_t len = 0;
+    char *patch = t_read("bench/particles.patch.json", &len);
+    lx_program_t *p = NULL;
+    lx_export_plan_t own, def, other, reseeded;
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    bool ok = patch && s_plan(patch, "{\"frames\":\"5-5\",\"seed\":11}", &p, &own, &d);
+    lx_program_destroy(&p);
+    ok = ok && s_plan(patch, "{\"frames\":\"5-5\"}", &p, &def, &d);
+    lx_program_destroy(&p);
+    ok = ok && s_plan(patch, "{\"frames\":\"5-5\",\"seed\":12}", &p, &other, &d);
+    CHECK(ok && d.count == 0);
+    CHECK(ok && memcmp(&own.config_hash, &def.config_hash, sizeof def.config_hash) == 0);
+    CHECK(ok && memcmp(&other.config_hash, &def.config_hash, sizeof def.config_hash) != 0);
+    /* lx_export_plan_reseed gives what planning with the seed gives. */
+    CHECK(ok && lx_export_plan_reseed(p, &def, 12, &reseeded, &d) == LX_OK &&
+          memcmp(&reseeded.config_hash, &other.config_hash, sizeof other.config_hash) == 0);
+    /* The instances the export makes draw with it: another seed, another
+     * fountain; the program's seed again, the program's fountain. */
+    lx_error_t err = {0};
+    lx_instance_config_t c12 = lx_export_plan_instance(&other), c11 = lx_export_plan_instance(&def);
+    lx_instance_t *a = ok ? lx_instance_new(p, lx_kernels_table(), NULL, &c12, &err) : NULL;
+    lx_instance_t *b = ok ? lx_instance_new(p, lx_kernels_table(), NULL, &c11, &err) : NULL;
+    lx_instance_t *c = ok ? lx_instance_new(p, lx_kernels_table(), NULL, NULL, &err) : NULL;
+    const lx_render_frame_t *ra = NULL, *rb = NULL, *rc = NULL;
+    CHECK(a && b && c && lx_instance_eval(a, 30, &ra) == LX_OK);
+    double xa = ra && ra->n_items ? ra->items[0].position[0] : 0;
+    CHECK(b && lx_instance_eval(b, 30, &rb) == LX_OK);
+    double xb = rb && rb->n_items ? rb->items[0].position[0] : 0;
+    CHECK(c && lx_instance_eval(c, 30, &rc) == LX_OK);
+    double xc = rc && rc->n_items ? rc->items[0].position[0] : 0;
+    CHECK(xa != xb && xb == xc);
+    lx_instance_destroy(&a);
+    lx_instance_destroy(&b);
+    lx_instance_destroy(&c);
+    lx_program_destroy(&p);
+    lx_diags_release(&d);
+    lx_diags_init(&d, NULL);
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    const char *bad = "{\"seed\":-1}";
+    CHECK(lx_export_config_load_json(&cfg, bad, strlen(bad), &d) == LX_E_DIAG);
+    CHECK(d.count == 1 && d.items[0].code == LX_DC_EX_504);
+    lx_diags_release(&d);
+    free(patch);
+}
+
 int main(void)
 {
     if (!t_scratch_dir(s_root, "tracks"))
@@ -323,6 +375,7 @@ int main(void)
     test_tracks();
     test_fps();
     test_wan_preset();
+    test_seed();
     t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

@@ -72,6 +72,8 @@ typedef struct lx_export_config {
     int64_t first, last;
     uint32_t width, height; /* 0 = the patch's output size */
     double fps;             /* frames per second; 0 = the patch's output fps */
+    bool has_seed;          /* seed in place of the patch's (false once planned when equal) */
+    uint32_t seed;
     uint32_t artifacts;     /* LX_ART_* */
     bool color_exr, float_npy, mask_exr;
     bool has_depth_range;
@@ -151,6 +153,12 @@ typedef struct lx_export_plan {
 lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                            lx_export_plan_t *plan, lx_diags_t *diags);
 
+/* plan with another seed: its config with the seed set and what was
+ * measured for the old one (the control tier's shot) unmeasured, planned
+ * again over p into *out. Returns as lx_export_plan. */
+lx_result_t lx_export_plan_reseed(const lx_program_t *p, const lx_export_plan_t *plan,
+                                  uint32_t seed, lx_export_plan_t *out, lx_diags_t *diags);
+
 /* The config of an instance that evaluates plan's frames as the export
  * samples them (its fps and frames per cycle). */
 lx_instance_config_t lx_export_plan_instance(const lx_export_plan_t *plan);
@@ -186,9 +194,12 @@ typedef struct lx_export_request {
     bool allow_past_end;     /* sets cfg.allow_past_end (a flag can only turn it on) */
     const char *preset;      /* "wan" or NULL */
     double fps;              /* 0 = not given */
+    bool has_seed;           /* seed in place of the patch's */
+    uint32_t seed;
 } lx_export_request_t;
 #define LX_EXPORT_REQUEST_INIT                                                                     \
-    {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL, false, NULL, 0}
+    {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL, false, NULL, 0, \
+     false, 0}
 
 /* Compiles the patch, applies the config and the overrides and plans the
  * export: the one path from request to (program, plan) that `lattice

@@ -46,6 +46,8 @@ lx_instance_config_t lx_export_plan_instance(const lx_export_plan_t *plan)
     lx_instance_config_t c = LX_INSTANCE_CONFIG_INIT;
     c.frames_per_cycle = plan->sampling.frames_per_cycle;
     c.fps = plan->sampling.fps;
+    c.has_seed = plan->cfg.has_seed;
+    c.seed = plan->cfg.seed;
     return c;
 }
 
@@ -235,7 +237,7 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                                        "framesPerCycle", "exrCompression", "pngLevel",
                                        "alphaThreshold", "controlDepthRange", "flowScale",
                                        "allowPastEnd", "edgeThickness", "fps",
-                                       "preset",       "svgTolerance"};
+                                       "preset",       "svgTolerance", "seed"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
     lx_json_syntax_t syn;
@@ -262,6 +264,11 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
         snprintf(ptr, sizeof ptr, "/%.100s", k);
         if (strcmp(k, "preset") == 0) {
             continue;
+        } else if (strcmp(k, "seed") == 0) {
+            if (s_int_in(it, 0, UINT32_MAX, &cfg->seed))
+                cfg->has_seed = true;
+            else
+                s_bad(d, ptr, "%s must be an integer from 0 to 4294967295", "seed");
         } else if (strcmp(k, "fps") == 0) {
             if (cJSON_IsNumber(it) && it->valuedouble > 0 && it->valuedouble <= 1000)
                 cfg->fps = it->valuedouble;
@@ -505,6 +512,20 @@ static void s_closure(const lx_program_t *p, lx_export_plan_t *plan, lx_diags_t 
     }
 }
 
+lx_result_t lx_export_plan_reseed(const lx_program_t *p, const lx_export_plan_t *plan,
+                                  uint32_t seed, lx_export_plan_t *out, lx_diags_t *diags)
+{
+    lx_export_config_t cfg = plan->cfg;
+    cfg.has_seed = true;
+    cfg.seed = seed;
+    /* The shot is the seed's: measured again where it was measured. */
+    if (cfg.control_depth == LX_CDEPTH_SHOT)
+        cfg.control_depth_measured = false;
+    if (cfg.flow_scale_measured)
+        cfg.flow_scale = 0, cfg.flow_scale_measured = false;
+    return lx_export_plan(p, &cfg, out, diags);
+}
+
 lx_result_t lx_export_plan_json(const lx_program_t *p, const char *config, lx_export_plan_t *plan,
                                 lx_diags_t *diags)
 {
@@ -526,6 +547,8 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
     double fps = cfg->fps > 0 ? cfg->fps : p->output.fps;
     if (cfg->fps == p->output.fps)
         plan->cfg.fps = 0; /* the patch's: one config, one hash */
+    if (cfg->has_seed && cfg->seed == p->seed)
+        plan->cfg.has_seed = false;
     if (lx_sampling_init(&plan->sampling, &p->time_model, fps, cfg->frames_per_cycle, &err) !=
         LX_OK) {
         lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504, "%s", err.message);
@@ -692,6 +715,9 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
      * so the hash of an export at the patch's rate stays what it was. */
     if (plan->cfg.fps > 0)
         lx_strbuf_addf(out, ",\"fps\":%.17g", plan->cfg.fps);
+    /* Likewise the seed: the program hash covers the patch's. */
+    if (plan->cfg.has_seed)
+        lx_strbuf_addf(out, ",\"seed\":%u", plan->cfg.seed);
     /* Only with the edges artifact, like the control tier's keys. */
     if (c->artifacts & LX_ART_EDGES)
         lx_strbuf_addf(out, ",\"edgeThickness\":%u", c->edge_thickness);

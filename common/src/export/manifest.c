@@ -765,7 +765,7 @@ static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_
     cJSON *res_o = cJSON_AddObjectToObject(root, "resolution");
     cJSON_AddNumberToObject(res_o, "width", plan->width);
     cJSON_AddNumberToObject(res_o, "height", plan->height);
-    cJSON_AddNumberToObject(root, "seed", p->seed);
+    cJSON_AddNumberToObject(root, "seed", plan->cfg.has_seed ? plan->cfg.seed : p->seed);
     char hex[65];
     lx_hex(p->program_hash.bytes, 32, hex);
     cJSON_AddStringToObject(root, "programHash", hex);

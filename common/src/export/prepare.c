@@ -48,6 +48,10 @@ lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *
         lx_export_config_preset(&cfg, req->preset);
     if (req->fps > 0)
         cfg.fps = req->fps;
+    if (req->has_seed) {
+        cfg.has_seed = true;
+        cfg.seed = req->seed;
+    }
     if (req->allow_past_end)
         cfg.allow_past_end = true;
     if (req->has_frames) {
