@@ -21,6 +21,11 @@ cat >"$tmp/variants.json" <<'EOF'
  {"inputs": {"ring.radius": 3.5}, "params": {"cards.count": 5}}]
 EOF
 
+# The example's variants, as examples/README.md runs them.
+expect "the example sweep" 0 "$lattice" export "$orbit" -o "$tmp/example" --frames 0-1 \
+    --config "$tmp/small.json" --variants "$root/examples/orbit-cards.variants.json"
+ok "... tight and wide" test -f "$tmp/example/tight/metadata.json" -a -f "$tmp/example/wide/metadata.json"
+
 expect "sweep export" 0 "$lattice" export "$orbit" -o "$tmp/sweep" --frames 0-3 \
     --config "$tmp/small.json" --seeds 7-9 --variants "$tmp/variants.json"
 ok "says where the list is" grep -q "6 exports of 24 frames in all (24 rendered).*sweep/index.json" "$tmp/out"
