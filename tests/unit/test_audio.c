@@ -18,6 +18,8 @@
 #include "lattice/audio_features.h"
 #include "lattice/audio_track.h"
 #include "lattice/compile.h"
+#include "lattice/digest.h"
+#include "lattice/dmath.h"
 #include "lattice/encode.h"
 #include "lattice/fft.h"
 #include "lattice/instance.h"
@@ -250,6 +252,45 @@ static void test_clicks(void)
         lx_arena_release(&arena);
         free(x);
     }
+}
+
+/* The table of a signal made with the project's own sin (so it is the same
+ * everywhere): SHA-256 of every value's bits, pinned. Any change to the
+ * analysis, or a compiler or machine computing it differently, moves it. */
+#define S_PINNED_TABLE "49110171b2b469b36699d932f3c7a3190d597b46d44d577b3e5ffe31459d07e5"
+
+static void test_pinned(void)
+{
+    uint32_t rate = 32000;
+    uint64_t n = (uint64_t)rate * 4;
+    double *x = calloc(n, sizeof *x);
+    for (uint64_t i = 0; i < n; i++) {
+        x[i] = 0.3 * lx_sin(6.283185307179586 * 440.0 * (double)i / rate);
+        uint64_t k = i % 17000; /* a click every 531.25 ms: 112.9 BPM */
+        if (k < 400)
+            x[i] += (1.0 - (double)k / 400.0) * lx_sin(6.283185307179586 * 2500.0 * (double)i / rate);
+    }
+    lx_arena_t arena;
+    lx_arena_init(&arena, NULL);
+    lx_audio_track_t *t = s_analyze(x, n, rate, &arena);
+    if (t) {
+        lx_sha256_t h;
+        lx_digest_t d;
+        CHECK(lx_sha256_init(&h) == LX_OK);
+        lx_sha256_update(&h, t->rms, t->n_hops * sizeof *t->rms);
+        lx_sha256_update(&h, t->bands, (size_t)t->n_hops * t->n_bands * sizeof *t->bands);
+        lx_sha256_update(&h, t->onset, t->n_hops * sizeof *t->onset);
+        lx_sha256_update(&h, &t->bpm, sizeof t->bpm);
+        lx_sha256_update(&h, &t->beat_offset_ms, sizeof t->beat_offset_ms);
+        CHECK(lx_sha256_final(&h, &d) == LX_OK);
+        char hex[65];
+        lx_hex(d.bytes, 32, hex);
+        CHECK_MSG(strcmp(hex, S_PINNED_TABLE) == 0, "analysis table hash %s, pinned %s (bpm %.17g)",
+                  hex, S_PINNED_TABLE, t->bpm);
+        CHECK(fabs(t->bpm - 60.0 * 32000 / 17000) <= 1);
+    }
+    lx_arena_release(&arena);
+    free(x);
 }
 
 /* ---- decoding ----------------------------------------------------------- */
@@ -761,6 +802,7 @@ int main(void)
     test_sine();
     test_silence();
     test_clicks();
+    test_pinned();
     test_decode();
     test_compile();
     test_compile_errors();

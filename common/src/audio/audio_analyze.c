@@ -119,9 +119,8 @@ static void s_tempo(lx_audio_track_t *t)
             double pos = (double)off + (double)k * period;
             if (pos > (double)(t->n_hops - 1))
                 break;
-            sum += (double)t->onset[(uint32_t)floor(pos + 0.5) < t->n_hops
-                                        ? (uint32_t)floor(pos + 0.5)
-                                        : t->n_hops - 1];
+            /* pos <= n_hops - 1, so the nearest hop is in range. */
+            sum += (double)t->onset[(uint32_t)floor(pos + 0.5)];
         }
         if (sum > best_sum) {
             best_sum = sum;

@@ -3,6 +3,7 @@
  * those) and a fuzz target can drive it. */
 #include <math.h>
 #include <sndfile.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "lattice/audio.h"
@@ -63,6 +64,30 @@ void lx_audio_pcm_release(lx_audio_pcm_t *pcm)
     memset(pcm, 0, sizeof *pcm);
 }
 
+/* Grows out->samples to hold at least `need` frames (doubling, at most
+ * `want`). The header's frame count is not trusted for the allocation:
+ * memory follows the frames actually decoded. */
+static bool s_grow(lx_audio_pcm_t *out, uint64_t *cap, uint64_t need, uint64_t want)
+{
+    if (need <= *cap)
+        return true;
+    uint64_t c = *cap ? *cap : 65536;
+    while (c < need)
+        c *= 2;
+    if (c > want)
+        c = want;
+    double *bigger = lx_calloc(out->alloc, (size_t)c, sizeof *bigger);
+    if (!bigger)
+        return false;
+    if (out->samples) {
+        memcpy(bigger, out->samples, (size_t)out->n_frames * sizeof *bigger);
+        lx_free(out->alloc, out->samples);
+    }
+    out->samples = bigger;
+    *cap = c;
+    return true;
+}
+
 /* Reads every frame, averaging channels; sf is open. */
 static lx_result_t s_read_all(SNDFILE *sf, const SF_INFO *info, lx_audio_pcm_t *out,
                               lx_error_t *err)
@@ -70,20 +95,22 @@ static lx_result_t s_read_all(SNDFILE *sf, const SF_INFO *info, lx_audio_pcm_t *
     enum { CHUNK = 1024 };
     uint32_t ch = (uint32_t)info->channels;
     double *buf = lx_calloc(out->alloc, (size_t)CHUNK * ch, sizeof *buf);
-    out->samples = lx_calloc(out->alloc, (size_t)info->frames, sizeof *out->samples);
-    if (!buf || !out->samples) {
-        if (buf)
-            lx_free(out->alloc, buf);
-        return lx_fail(err, LX_E_NOMEM, "out of memory decoding %lld audio frames",
-                       (long long)info->frames);
-    }
-    uint64_t n = 0, want = (uint64_t)info->frames;
+    if (!buf)
+        return lx_fail(err, LX_E_NOMEM, "out of memory decoding audio");
+    uint64_t want = (uint64_t)info->frames, cap = 0;
     lx_result_t rc = LX_OK;
-    while (n < want && rc == LX_OK) {
+    out->n_frames = 0;
+    while (out->n_frames < want && rc == LX_OK) {
+        uint64_t n = out->n_frames;
         sf_count_t ask = (sf_count_t)(want - n < CHUNK ? want - n : CHUNK);
         sf_count_t got = sf_readf_double(sf, buf, ask);
         if (got <= 0)
             break;
+        if (!s_grow(out, &cap, n + (uint64_t)got, want)) {
+            rc = lx_fail(err, LX_E_NOMEM, "out of memory decoding %llu audio frames",
+                         (unsigned long long)(n + (uint64_t)got));
+            break;
+        }
         for (sf_count_t i = 0; i < got && rc == LX_OK; i++) {
             double sum = 0;
             for (uint32_t c = 0; c < ch; c++) {
@@ -98,14 +125,13 @@ static lx_result_t s_read_all(SNDFILE *sf, const SF_INFO *info, lx_audio_pcm_t *
             }
             out->samples[n + (uint64_t)i] = sum / (double)ch;
         }
-        n += (uint64_t)got;
+        out->n_frames = n + (uint64_t)got;
     }
     lx_free(out->alloc, buf);
     if (rc != LX_OK)
         return rc;
-    if (n == 0)
+    if (out->n_frames == 0)
         return lx_fail(err, LX_E_PARSE, "the audio file holds no samples");
-    out->n_frames = n;
     return LX_OK;
 }
 
@@ -126,6 +152,9 @@ lx_result_t lx_audio_decode(const void *bytes, size_t len, const lx_alloc_t *all
     SF_INFO info;
     memset(&info, 0, sizeof info);
     SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
+    /* libsndfile keeps the error of a failed open in a process-wide
+     * variable: another thread's failure may name its reason instead, but
+     * the code returned is this call's. */
     if (!sf)
         return lx_fail(err, LX_E_PARSE, "not an audio file libsndfile can read (%s)",
                        sf_error_number(sf_error(NULL)));
