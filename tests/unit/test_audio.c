@@ -565,6 +565,32 @@ static void test_ir(void)
         lx_strbuf_release(&js);
     }
     lx_program_destroy(&q);
+    /* Every prefix is refused; every single-byte change is refused or
+     * decodes to a program that hashes to what it carries. */
+    int prefixes_ok = 0, changes_bad = 0;
+    for (size_t cut = 0; cut < a.len; cut++) {
+        lx_program_t *r = NULL;
+        prefixes_ok += lx_ir_decode(a.buf, cut, NULL, &r, &err) == LX_OK;
+        lx_program_destroy(&r);
+    }
+    CHECK_EQ_INT(prefixes_ok, 0);
+    lx_strbuf_t m;
+    lx_strbuf_init(&m, NULL);
+    lx_strbuf_add(&m, a.buf, a.len);
+    for (size_t i = 0; i < a.len; i += 3) {
+        char was = m.buf[i];
+        m.buf[i] = (char)(was ^ (1 << (i % 8)));
+        lx_program_t *r = NULL;
+        if (lx_ir_decode(m.buf, m.len, NULL, &r, &err) == LX_OK) {
+            lx_digest_t h;
+            changes_bad += lx_ir_hash(r, &h) != LX_OK ||
+                           memcmp(h.bytes, r->program_hash.bytes, 32) != 0;
+        }
+        lx_program_destroy(&r);
+        m.buf[i] = was;
+    }
+    CHECK_EQ_INT(changes_bad, 0);
+    lx_strbuf_release(&m);
     /* A bin one byte short: refused before anything is read from it. The
      * hash (32 bytes + 2 header) ends the message; the onset bin is before. */
     lx_strbuf_t c;
