@@ -611,6 +611,13 @@ static void test_ir(void)
     au->rms[7] = NAN;
     CHECK_EQ_INT(lx_ir_verify(p, &err), LX_E_VERIFY);
     au->rms[7] = keep;
+    au->n_hops--;
+    CHECK_EQ_INT(lx_ir_verify(p, &err), LX_E_VERIFY);
+    CHECK(strstr(err.message, "hops for") != NULL);
+    au->n_hops++;
+    au->hop_ms = 20;
+    CHECK_EQ_INT(lx_ir_verify(p, &err), LX_E_VERIFY);
+    au->hop_ms = 10;
     double bpm = au->bpm;
     au->bpm = 200;
     CHECK_EQ_INT(lx_ir_verify(p, &err), LX_E_VERIFY);

@@ -18,13 +18,11 @@
 #include "lattice/result.h"
 
 #define LX_AUDIO_MAX_FILE_BYTES ((size_t)1 << 30) /* 1 GiB */
-#define LX_AUDIO_MAX_FRAMES ((uint64_t)1 << 25)   /* 12.7 minutes at 44.1 kHz */
 #define LX_AUDIO_MAX_CHANNELS 64u
-#define LX_AUDIO_MIN_RATE 8000u
-#define LX_AUDIO_MAX_RATE 192000u
 #define LX_AUDIO_MAX_ABS_SAMPLE 1000.0 /* float files: larger |samples| are refused */
-#define LX_AUDIO_HOP_MS 10.0
 #define LX_AUDIO_WINDOW 2048u
+/* LX_AUDIO_HOP_MS, LX_AUDIO_MIN_RATE, LX_AUDIO_MAX_RATE and
+ * LX_AUDIO_MAX_FRAMES bound the table: lattice/ir.h. */
 
 /* Decoded audio, mixed down to mono: samples[i] is the average of frame
  * i's channels (summed in channel order in double, then divided by the

@@ -113,11 +113,17 @@ typedef struct lx_output_spec {
  * ms from the start of the audio): rms[h], bands[h * n_bands + b],
  * onset[h]; the beat grid is bpm and beat_offset_ms (a beat starts at
  * beat_offset_ms + k * 60000 / bpm; bpm 0 = no tempo found). Invariants
- * (lx_ir_verify): 1 <= n_hops <= LX_AUDIO_MAX_HOPS, n_bands ==
- * LX_AUDIO_BANDS, hop_ms finite in (0, 1000], every value finite and
- * rms, bands, onset >= 0, onset <= 1, bpm 0 or in [LX_AUDIO_MIN_BPM,
- * LX_AUDIO_MAX_BPM], 0 <= beat_offset_ms < 60000 / bpm (0 without tempo). */
+ * (lx_ir_verify): sample_rate in [LX_AUDIO_MIN_RATE, LX_AUDIO_MAX_RATE],
+ * 1 <= n_frames <= LX_AUDIO_MAX_FRAMES, hop_ms == LX_AUDIO_HOP_MS, n_hops ==
+ * ceil(n_frames * 100 / sample_rate) (so at most LX_AUDIO_MAX_HOPS),
+ * n_bands == LX_AUDIO_BANDS, rms and bands finite and >= 0, onset in
+ * [0, 1], bpm 0 or in [LX_AUDIO_MIN_BPM, LX_AUDIO_MAX_BPM], 0 <=
+ * beat_offset_ms < 60000 / bpm (0 without tempo). */
 #define LX_AUDIO_BANDS 8u
+#define LX_AUDIO_HOP_MS 10.0
+#define LX_AUDIO_MIN_RATE 8000u
+#define LX_AUDIO_MAX_RATE 192000u
+#define LX_AUDIO_MAX_FRAMES ((uint64_t)1 << 25) /* 12.7 minutes at 44.1 kHz */
 #define LX_AUDIO_MAX_HOPS (1u << 19)
 #define LX_AUDIO_MIN_BPM 60.0
 #define LX_AUDIO_MAX_BPM 180.0
@@ -127,7 +133,7 @@ typedef struct lx_audio_track {
     uint32_t sample_rate;  /* Hz */
     uint64_t n_frames;     /* sample frames (per channel) in the file */
     double hop_ms;         /* analysis hop (10 ms) */
-    uint32_t n_hops;       /* ceil(n_frames * 1000 / (hop_ms * sample_rate)) */
+    uint32_t n_hops;       /* ceil(n_frames * 100 / sample_rate) */
     uint32_t n_bands;      /* LX_AUDIO_BANDS */
     double bpm;            /* tempo, or 0 */
     double beat_offset_ms; /* first beat at or after 0 */

@@ -404,10 +404,18 @@ static lx_result_t s_verify_audio(const lx_program_t *p, lx_error_t *err)
         FAIL("audio: %u bands, expected %u", a->n_bands, LX_AUDIO_BANDS);
     if (!a->rms || !a->bands || !a->onset)
         FAIL("audio: feature arrays missing");
-    if (a->sample_rate == 0 || a->n_frames == 0)
-        FAIL("audio: no sample rate or no frames");
-    if (!(a->hop_ms > 0 && a->hop_ms <= 1000))
-        FAIL("audio: hop %g ms outside (0, 1000]", a->hop_ms);
+    if (a->sample_rate < LX_AUDIO_MIN_RATE || a->sample_rate > LX_AUDIO_MAX_RATE)
+        FAIL("audio: sample rate %u outside %u to %u", a->sample_rate, LX_AUDIO_MIN_RATE,
+             LX_AUDIO_MAX_RATE);
+    if (a->n_frames < 1 || a->n_frames > LX_AUDIO_MAX_FRAMES)
+        FAIL("audio: %llu frames (1 to %llu)", (unsigned long long)a->n_frames,
+             (unsigned long long)LX_AUDIO_MAX_FRAMES);
+    if (a->hop_ms != LX_AUDIO_HOP_MS)
+        FAIL("audio: hop %g ms, expected %g", a->hop_ms, LX_AUDIO_HOP_MS);
+    uint64_t hops = (a->n_frames * 100 + a->sample_rate - 1) / a->sample_rate;
+    if (a->n_hops != hops)
+        FAIL("audio: %u hops for %llu frames at %u Hz, expected %llu", a->n_hops,
+             (unsigned long long)a->n_frames, a->sample_rate, (unsigned long long)hops);
     if (a->bpm != 0 && !(a->bpm >= LX_AUDIO_MIN_BPM && a->bpm <= LX_AUDIO_MAX_BPM))
         FAIL("audio: bpm %g is neither 0 nor in [%g, %g]", a->bpm, LX_AUDIO_MIN_BPM,
              LX_AUDIO_MAX_BPM);
