@@ -108,14 +108,29 @@ double cli_clock_ms(void *unused);
 typedef struct cli_export_args {
     const char *patch_path, *config_path, *frames, *artifacts;
     bool allow_past_end; /* --allow-past-end: frames past a finite timeline's end warn (EX-509) */
+    const char *preset;  /* --preset NAME */
+    double fps;          /* --fps N; 0 = not given */
+    bool has_seed;       /* --seed N */
+    uint32_t seed;
+    const char *patch_text; /* the patch itself (a sweep's variant), read from patch_path if NULL */
 } cli_export_args_t;
 
+/* Takes argv[*i] (and its value) when it is one of the options of
+ * cli_export_args_t: --frames, --artifacts, --config, --allow-past-end,
+ * --preset, --fps, --seed. 1 taken (*i moved past it), 0 not one of them, -1 a bad
+ * value (said on stderr for cmd). */
+int cli_export_opt(const char *cmd, int argc, char **argv, int *i, cli_export_args_t *args);
+/* Those options' lines for a command's --help. */
+extern const char cli_export_opts_help[];
+
 /* An export request read from disk and checked here: the patch compiled,
- * the settings planned, diagnostics printed on stderr. The program and
+ * the settings planned, diagnostics printed on stderr. The config a
+ * coordinator must plan from is wire_config when set, else config_text. The program and
  * plan are kept, so that `lattice export` compiles once. */
 typedef struct cli_export_request {
     lx_export_request_t req;
     char *patch_text, *config_text;
+    char *wire_config; /* config_text with the flags merged in (see cli_export_request), or NULL */
     lx_program_t *program;
     lx_export_plan_t plan;
     int64_t first, last; /* the planned frames */
@@ -125,6 +140,12 @@ typedef struct cli_export_request {
 /* CLI_OK (warnings allowed), CLI_FAILED (errors), CLI_USAGE (unreadable
  * files, bad flags). Release with cli_export_request_release. */
 int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_export_request_t *out);
+/* The config text (len bytes, or NULL) with a's flags that have config
+ * keys merged in, as they win: what a coordinator plans from (it takes no
+ * flags but the artifacts and frames). malloc'd (cJSON_free); NULL when
+ * there is nothing to merge or the text does not parse (planning reports
+ * that). */
+char *cli_export_wire_config(const cli_export_args_t *a, const char *text, size_t len);
 void cli_export_request_release(cli_export_request_t *r);
 
 /* Whether rendering plan fits this machine's memory: the estimate of

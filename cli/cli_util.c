@@ -240,25 +240,110 @@ void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total)
 
 /* The --artifacts list, checked before any file is read: an unknown name
  * is a usage error, with the likely one. */
+const char cli_export_opts_help[] =
+    "  --frames a-b         inclusive frame range (default: the time model's;\n"
+    "                       required for infinite patches)\n"
+    "  --allow-past-end     frames past a finite timeline's last frame are a\n"
+    "                       warning, not an error (EX-509)\n"
+    "  --artifacts LIST     comma-separated: rgba,depth,motion,normal,id,mask,\n"
+    "                       camera,control,particles,semantic,edges,tracks,svg;\n"
+    "                       all; comfyui (rgba, mask, camera, control: what\n"
+    "                       ComfyUI loads) (default: rgba to camera)\n"
+    "  --preset NAME        starting settings for a model family: wan (832x480,\n"
+    "                       16 fps; warns unless the frames are 4n+1, EX-510);\n"
+    "                       other settings win over it\n"
+    "  --fps N              frames per second (default: the patch's output fps)\n"
+    "  --seed N             the seed, 0 to 4294967295 (default: the patch's)\n"
+    "  --config FILE        export settings as JSON (docs/export-format.md);\n"
+    "                       flags win\n";
+
+int cli_export_opt(const char *cmd, int argc, char **argv, int *i, cli_export_args_t *args)
+{
+    const char *a = argv[*i];
+    bool v = *i + 1 < argc;
+    if (strcmp(a, "--allow-past-end") == 0) {
+        args->allow_past_end = true;
+        return 1;
+    }
+    if (!v)
+        return 0;
+    const char *value = argv[*i + 1];
+    if (strcmp(a, "--frames") == 0)
+        args->frames = value;
+    else if (strcmp(a, "--artifacts") == 0)
+        args->artifacts = value;
+    else if (strcmp(a, "--config") == 0)
+        args->config_path = value;
+    else if (strcmp(a, "--preset") == 0)
+        args->preset = value;
+    else if (strcmp(a, "--fps") == 0) {
+        char *end;
+        args->fps = strtod(value, &end);
+        if (end == value || *end || !(args->fps > 0 && args->fps <= 1000)) {
+            fprintf(stderr, "lattice %s: --fps takes a number above 0, at most 1000, not '%s'\n",
+                    cmd, value);
+            return -1;
+        }
+    } else if (strcmp(a, "--seed") == 0) {
+        int64_t n, m;
+        if (!cli_parse_frames(value, &n, &m) || n != m || n > UINT32_MAX) {
+            fprintf(stderr, "lattice %s: --seed takes an integer from 0 to 4294967295, not '%s'\n",
+                    cmd, value);
+            return -1;
+        }
+        args->has_seed = true;
+        args->seed = (uint32_t)n;
+    } else
+        return 0;
+    ++*i;
+    return 1;
+}
+
 static bool s_check_artifacts(const char *cmd, const char *list)
 {
-    static const char *const names[] = {"rgba",    "depth",     "motion", "normal",
-                                        "id",      "mask",      "camera", "control",
-                                        "particles", "semantic", "edges", "all",
-                                        "comfyui"};
     uint32_t mask = 0;
     char bad[LX_ARTIFACT_NAME_MAX];
     if (lx_export_parse_artifacts(list, &mask, bad))
         return true;
-    const char *s = bad[0] ? lx_suggest(bad, names, sizeof names / sizeof names[0]) : NULL;
+    const char *s = bad[0] ? lx_export_suggest_artifact(bad) : NULL;
     if (s)
         fprintf(stderr, "lattice %s: unknown artifact '%s' (did you mean '%s'?)\n", cmd, bad, s);
     else
-        fprintf(stderr,
-                "lattice %s: unknown artifact '%s' (rgba, depth, motion, normal, id, mask, "
-                "camera, control, all, comfyui)\n",
-                cmd, bad);
+        fprintf(stderr, "lattice %s: unknown artifact '%s' (%s)\n", cmd, bad, LX_ARTIFACT_LIST);
     return false;
+}
+
+char *cli_export_wire_config(const cli_export_args_t *a, const char *text, size_t len)
+{
+    if (!a->preset && !a->fps && !a->allow_past_end && !a->has_seed)
+        return NULL;
+    cJSON *c = text ? cJSON_ParseWithLength(text, len) : cJSON_CreateObject();
+    if (!cJSON_IsObject(c)) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    if (a->preset) {
+        /* The flag's preset wins over the file's resolution and fps. */
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "resolution");
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "fps");
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "preset");
+        cJSON_AddStringToObject(c, "preset", a->preset);
+    }
+    if (a->fps) {
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "fps");
+        cJSON_AddNumberToObject(c, "fps", a->fps);
+    }
+    if (a->allow_past_end) {
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "allowPastEnd");
+        cJSON_AddBoolToObject(c, "allowPastEnd", true);
+    }
+    if (a->has_seed) {
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "seed");
+        cJSON_AddNumberToObject(c, "seed", a->seed);
+    }
+    char *s = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    return s;
 }
 
 int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_export_request_t *out)
@@ -266,6 +351,11 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
     memset(out, 0, sizeof *out);
     if (args->artifacts && !s_check_artifacts(cmd, args->artifacts))
         return CLI_USAGE;
+    lx_export_config_t probe;
+    if (args->preset && !lx_export_config_preset(&probe, args->preset)) {
+        fprintf(stderr, "lattice %s: unknown preset '%s' (wan)\n", cmd, args->preset);
+        return CLI_USAGE;
+    }
     lx_export_request_t r = LX_EXPORT_REQUEST_INIT;
     out->req = r;
     if (args->frames) {
@@ -277,7 +367,14 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
         out->req.has_frames = true;
     }
     size_t len = 0;
-    out->patch_text = cli_read_file(args->patch_path, LX_PATCH_MAX_BYTES, &len);
+    if (args->patch_text) {
+        len = strlen(args->patch_text);
+        out->patch_text = malloc(len + 1);
+        if (out->patch_text)
+            memcpy(out->patch_text, args->patch_text, len + 1);
+    } else {
+        out->patch_text = cli_read_file(args->patch_path, LX_PATCH_MAX_BYTES, &len);
+    }
     if (!out->patch_text)
         return CLI_USAGE;
     out->req.patch = out->patch_text;
@@ -295,6 +392,11 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
     }
     out->req.artifacts = args->artifacts;
     out->req.allow_past_end = args->allow_past_end;
+    out->req.preset = args->preset;
+    out->req.fps = args->fps;
+    out->req.has_seed = args->has_seed;
+    out->req.seed = args->seed;
+    out->wire_config = cli_export_wire_config(args, out->config_text, out->req.config_len);
     lx_strbuf_t report;
     lx_strbuf_init(&report, NULL);
     lx_error_t err = {0};
@@ -317,7 +419,8 @@ void cli_export_request_release(cli_export_request_t *r)
 {
     free(r->patch_text);
     free(r->config_text);
-    r->patch_text = r->config_text = NULL;
+    cJSON_free(r->wire_config);
+    r->patch_text = r->config_text = r->wire_config = NULL;
     lx_program_destroy(&r->program);
 }
 

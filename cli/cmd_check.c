@@ -1,4 +1,4 @@
-/* lattice check PATCH [--json] [--config FILE] [--frames a-b] [--allow-past-end]:
+/* lattice check PATCH [--json] [export options]:
  * every diagnostic, like a compiler, including those of the export the
  * patch describes (EX-5xx), so that a patch is checked once, not again
  * when it is exported. */
@@ -13,25 +13,22 @@
 
 static void s_help(FILE *out)
 {
-    fprintf(out, "usage: lattice check PATCH [--json] [--config FILE] [--frames a-b]\n"
-                 "                     [--allow-past-end]\n\n"
-                 "Loads, normalizes and type-checks PATCH, then plans the export it\n"
-                 "describes (the patch's default export, or the one the options give), and\n"
-                 "prints every problem found, one per entry: FILE: LOCATION: error[CODE]:\n"
-                 "message, with a help line where there is a likely fix. Export findings\n"
-                 "(EX-503 inexact frames per cycle, EX-508 a loop that cannot close,\n"
-                 "EX-509 frames past the end, ...) are the ones `lattice export` reports;\n"
-                 "those of a config file are listed under its name.\n\n"
-                 "  --json             print the diagnostics as a JSON array instead\n"
-                 "  --config FILE      export settings as JSON (docs/export-format.md)\n"
-                 "  --frames a-b       the frame range to check (flags win over the config;\n"
-                 "                     an infinite patch without one is checked at frame 0)\n"
-                 "  --allow-past-end   frames past a finite timeline's last frame are a\n"
-                 "                     warning, not an error (EX-509)\n\n"
-                 "A warning on standard error says when the export would not fit this\n"
-                 "machine's memory (`lattice export` refuses it).\n\n"
-                 "Exit status: 0 no errors (warnings allowed), 1 errors found,\n"
-                 "2 a file could not be read or the command line is wrong.\n");
+    fprintf(out,
+            "usage: lattice check PATCH [--json] [export options]\n\n"
+            "Loads, normalizes and type-checks PATCH, then plans the export it\n"
+            "describes (the patch's default export, or the one the options give), and\n"
+            "prints every problem found, one per entry: FILE: LOCATION: error[CODE]:\n"
+            "message, with a help line where there is a likely fix. Export findings\n"
+            "(EX-503 inexact frames per cycle, EX-508 a loop that cannot close,\n"
+            "EX-509 frames past the end, ...) are the ones `lattice export` reports;\n"
+            "those of a config file are listed under its name.\n\n"
+            "  --json               print the diagnostics as a JSON array instead\n"
+            "%s\n"
+            "A warning on standard error says when the export would not fit this\n"
+            "machine's memory (`lattice export` refuses it).\n\n"
+            "Exit status: 0 no errors (warnings allowed), 1 errors found,\n"
+            "2 a file could not be read or the command line is wrong.\n",
+            cli_export_opts_help);
 }
 
 /* Appends the JSON array of d to all. */
@@ -50,22 +47,20 @@ static void s_json_append(const lx_diags_t *d, cJSON *all)
 
 int cmd_check(int argc, char **argv)
 {
-    const char *path = NULL, *config_path = NULL, *frames = NULL;
-    bool json = false, allow_past_end = false;
+    const char *path = NULL;
+    cli_export_args_t args = {0};
+    bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        bool v = i + 1 < argc;
+        int taken;
         if (cli_is_help(a)) {
             s_help(stdout);
             return CLI_OK;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
-        } else if (strcmp(a, "--config") == 0 && v) {
-            config_path = argv[++i];
-        } else if (strcmp(a, "--frames") == 0 && v) {
-            frames = argv[++i];
-        } else if (strcmp(a, "--allow-past-end") == 0) {
-            allow_past_end = true;
+        } else if ((taken = cli_export_opt("check", argc, argv, &i, &args)) != 0) {
+            if (taken < 0)
+                return CLI_USAGE;
         } else if (!cli_take_patch("check", a, &path, s_help)) {
             return CLI_USAGE;
         }
@@ -77,8 +72,20 @@ int cmd_check(int argc, char **argv)
     lx_export_config_t cfg;
     lx_export_config_init(&cfg);
     int64_t first = 0, last = 0;
+    const char *frames = args.frames, *config_path = args.config_path;
     if (frames && !cli_parse_frames(frames, &first, &last)) {
         fprintf(stderr, "lattice check: '%s' is not a frame range (a-b, 0 <= a <= b)\n", frames);
+        return CLI_USAGE;
+    }
+    uint32_t artifacts = 0;
+    char bad[LX_ARTIFACT_NAME_MAX];
+    if (args.artifacts && !lx_export_parse_artifacts(args.artifacts, &artifacts, bad)) {
+        fprintf(stderr, "lattice check: unknown artifact '%s' (%s)\n", bad, LX_ARTIFACT_LIST);
+        return CLI_USAGE;
+    }
+    lx_export_config_t probe;
+    if (args.preset && !lx_export_config_preset(&probe, args.preset)) {
+        fprintf(stderr, "lattice check: unknown preset '%s' (wan)\n", args.preset);
         return CLI_USAGE;
     }
     size_t len = 0, config_len = 0;
@@ -103,7 +110,18 @@ int cmd_check(int argc, char **argv)
     if (rc == LX_OK) {
         if (config)
             lx_export_config_load_json(&cfg, config, config_len, ex);
-        if (allow_past_end)
+        /* Flags win over the config, as in lx_export_prepare. */
+        if (artifacts)
+            cfg.artifacts = artifacts;
+        if (args.preset)
+            lx_export_config_preset(&cfg, args.preset);
+        if (args.fps > 0)
+            cfg.fps = args.fps;
+        if (args.has_seed) {
+            cfg.has_seed = true;
+            cfg.seed = args.seed;
+        }
+        if (args.allow_past_end)
             cfg.allow_past_end = true;
         if (frames) {
             cfg.has_frames = true;

@@ -5,10 +5,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "cli.h"
+#include "sweep.h"
 #include "client.h"
 #include "lattice/digest.h"
 #include "lattice/export_config.h"
@@ -103,12 +105,7 @@ static void s_submit_help(FILE *out)
             "  -o, --output OUT     the export directory, as the coordinator (stream)\n"
             "                       or the workers (shared) see it; made absolute\n"
             "                       (--output-dir OUT: deprecated spelling)\n"
-            "  --frames a-b         inclusive frame range\n"
-            "  --allow-past-end     frames past a finite timeline's last frame are a\n"
-            "                       warning, not an error (EX-509)\n"
-            "  --artifacts LIST     rgba,depth,motion,normal,id,mask,camera,control,\n"
-            "                       particles, semantic, edges, all or comfyui\n"
-            "  --config FILE        export settings as JSON; flags win\n"
+            "%s%s"
             "  --chunk N            frames per chunk (default: the coordinator's)\n"
             "  --storage MODE       shared (workers write OUT, shared storage) or\n"
             "                       stream (bytes travel to the coordinator); default\n"
@@ -133,21 +130,163 @@ static void s_submit_help(FILE *out)
             "have errors, the coordinator refused the job or the job failed, 2 usage,\n"
             "an I/O problem (the export's storage failed) or the coordinator did not\n"
             "answer.\n",
-            s_common_help, s_keys_intro, cli_key_help);
+            cli_export_opts_help, cli_sweep_help, s_common_help, s_keys_intro, cli_key_help);
+}
+
+/* What every SUBMIT of one `lattice submit` carries besides its request. */
+typedef struct {
+    const char *source, *output, *token, *artifacts;
+    long chunk, progress;
+    double audit;
+    bool replace, force, wait;
+} submit_opts_t;
+
+/* Submits req's patch with config (NULL: none) into out (a slice of it
+ * with shard); the job's id in job. */
+static int s_submit(cli_client_t *c, const submit_opts_t *o, const cli_export_request_t *req,
+                    const char *config, const char *out, const cli_shard_t *shard,
+                    const char *token, char job[65])
+{
+    lx_msg_t m = {.type = LX_MSG_SUBMIT};
+    LX_MSG_SET(&m, patch, req->req.patch);
+    LX_MSG_SET(&m, source, o->source);
+    LX_MSG_SET(&m, out, out);
+    LX_MSG_SET(&m, output, o->output);
+    if (o->replace)
+        LX_MSG_SET(&m, replace, true);
+    if (o->force)
+        LX_MSG_SET(&m, force, true);
+    if (config)
+        LX_MSG_SET(&m, config, config);
+    int64_t range[2] = {req->req.first, req->req.last};
+    if (req->req.has_frames)
+        LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
+    if (o->artifacts)
+        LX_MSG_SET(&m, artifacts, o->artifacts);
+    int64_t slice[2] = {shard ? shard->first : 0, shard ? shard->last : 0};
+    if (shard && !shard->whole)
+        LX_MSG_SET(&m, shard, ((lx_i64s_t){slice, 2}));
+    if (o->chunk)
+        LX_MSG_SET(&m, chunk, (uint64_t)o->chunk);
+    if (o->progress)
+        LX_MSG_SET(&m, progress_timeout_ms, (uint64_t)o->progress);
+    if (o->audit >= 0)
+        LX_MSG_SET(&m, audit_rate, o->audit);
+    /* The default token names the request, so a retried submit (a lost
+     * reply, a script run twice) finds its job instead of starting another. */
+    char hex[65];
+    if (!token) {
+        lx_strbuf_t sb;
+        lx_strbuf_init(&sb, NULL);
+        LX_MSG_SET(&m, token, "-"); /* required: a placeholder while hashing */
+        lx_msg_encode(&m, &sb, NULL);
+        lx_sha256_hex(sb.buf, sb.len, hex);
+        lx_strbuf_release(&sb);
+        token = hex;
+    }
+    LX_MSG_SET(&m, token, token);
+    lx_msg_t rep;
+    lx_error_t err = {0};
+    int rc = CLI_OK;
+    if (cli_client_call(c, &m, &rep, &err) != LX_OK) {
+        fprintf(stderr, "lattice submit: %s\n", err.message);
+        rc = CLI_USAGE;
+    } else if (rep.type == LX_MSG_ERROR) {
+        fprintf(stderr, "lattice submit: the coordinator refused the job (%s):\n%s\n", rep.code,
+                rep.message);
+        rc = CLI_FAILED;
+    } else if (rep.type != LX_MSG_JOBS || rep.jobs.n != 1) {
+        fprintf(stderr, "lattice submit: unexpected %s\n", lx_msg_type_name(rep.type));
+        rc = CLI_USAGE;
+    } else {
+        snprintf(job, 65, "%s", rep.jobs.v[0].job);
+        printf("job %s: %" PRIu64 " frames -> %s (%s)\n", job, rep.jobs.v[0].total, out,
+               rep.jobs.v[0].state);
+        fflush(stdout);
+    }
+    return rc;
+}
+
+/* Follows job to its end. */
+static int s_wait(cli_client_t *c, const char *job, const char *out)
+{
+    int rc = cli_watch_job(c, job, false);
+    if (rc == CLI_OK)
+        printf("exported %s (verify with: lattice verify %s)\n", out, out);
+    return rc;
+}
+
+/* A sweep: one job per variant and seed into OUT/<its directory>, then
+ * OUT/index.json when this machine sees OUT (else a note: the
+ * coordinator's OUT may be elsewhere); "complete" only with --wait. */
+static int s_submit_sweep(cli_client_t *c, const submit_opts_t *o, cli_sweep_t *sw,
+                          const cli_export_args_t *args, const cli_export_request_t *reqs,
+                          const char *out)
+{
+    int rc = CLI_OK;
+    int64_t n = (int64_t)sw->n_variants * cli_sweep_seeds(sw), i = 0;
+    char(*jobs)[65] = calloc((size_t)n, sizeof *jobs);
+    char(*subs)[PATH_MAX] = calloc((size_t)n, sizeof *subs);
+    if (!jobs || !subs)
+        rc = CLI_USAGE;
+    /* All submitted first, so the cluster runs them side by side. */
+    for (uint32_t v = 0; rc == CLI_OK && v < sw->n_variants; v++)
+        for (int64_t k = 0; rc == CLI_OK && k < cli_sweep_seeds(sw); k++, i++) {
+            char dir[160], token[300];
+            bool has_seed;
+            uint32_t seed;
+            cli_sweep_dir(sw, v, k, dir, sizeof dir, &has_seed, &seed);
+            cli_export_args_t a = *args;
+            a.has_seed = has_seed;
+            a.seed = seed;
+            lx_export_plan_t plan;
+            if (!cli_sweep_plan("submit", sw, &reqs[v], k, &plan)) {
+                rc = CLI_FAILED;
+                break;
+            }
+            char *config = cli_export_wire_config(&a, reqs[v].config_text, reqs[v].req.config_len);
+            if (snprintf(subs[i], PATH_MAX, "%s/%s", out, dir) >= PATH_MAX)
+                rc = CLI_USAGE;
+            snprintf(token, sizeof token, "%.200s:%s", o->token ? o->token : "", dir);
+            if (rc == CLI_OK)
+                rc = s_submit(c, o, &reqs[v], config ? config : reqs[v].req.config, subs[i], NULL,
+                              o->token ? token : NULL, jobs[i]);
+            cJSON_free(config);
+            char ph[65], ch[65];
+            lx_hex(reqs[v].program->program_hash.bytes, 32, ph);
+            lx_hex(plan.config_hash.bytes, 32, ch);
+            if (rc == CLI_OK)
+                cli_sweep_record(sw, v, dir, has_seed ? seed : reqs[v].program->seed, ph, ch,
+                                 plan.first, plan.last);
+        }
+    for (int64_t k = 0; rc == CLI_OK && o->wait && k < n; k++)
+        rc = s_wait(c, jobs[k], subs[k]);
+    free(jobs);
+    free(subs);
+    /* OUT is the coordinator's path: written here only when this machine
+     * sees it (shared storage), never made here. */
+    struct stat st;
+    if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
+        fprintf(stderr, "lattice submit: note: %s is not a directory here: no index.json\n", out);
+    else if (!cli_sweep_write_index("submit", sw, out, rc == CLI_OK && o->wait) && rc == CLI_OK)
+        rc = CLI_USAGE;
+    return rc;
 }
 
 int cmd_submit(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *frames = NULL, *artifacts = NULL, *config = NULL;
-    const char *endpoint = NULL, *output = "shared", *token = NULL, *shard_spec = NULL;
-    long timeout = 5000, chunk = 0, progress = 0;
-    double audit = -1;
-    bool wait = false, output_old = false, replace = false, force = false;
-    bool allow_past_end = false;
+    const char *path = NULL, *out = NULL;
+    cli_export_args_t args = {0};
+    cli_sweep_t sweep = {0};
+    submit_opts_t o = {.output = "shared", .audit = -1};
+    const char *endpoint = NULL, *shard_spec = NULL;
+    long timeout = 5000;
+    bool output_old = false;
     cli_key_opts_t keys = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool v = i + 1 < argc;
+        int taken;
         if (cli_is_help(a)) {
             s_submit_help(stdout);
             return CLI_OK;
@@ -157,45 +296,42 @@ int cmd_submit(int argc, char **argv)
                    (strcmp(argv[i + 1], "shared") == 0 || strcmp(argv[i + 1], "stream") == 0)) {
             /* The old meaning of --output, kept for scripts (a directory
              * of one of these names is -o shared). */
-            output = argv[++i];
+            o.output = argv[++i];
             output_old = true;
         } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
                     strcmp(a, "--output-dir") == 0) &&
                    v) {
             out = argv[++i];
-        } else if (strcmp(a, "--frames") == 0 && v) {
-            frames = argv[++i];
-        } else if (strcmp(a, "--artifacts") == 0 && v) {
-            artifacts = argv[++i];
-        } else if (strcmp(a, "--config") == 0 && v) {
-            config = argv[++i];
+        } else if ((taken = cli_export_opt("submit", argc, argv, &i, &args)) != 0) {
+            if (taken < 0)
+                return CLI_USAGE;
+        } else if (cli_sweep_opt(argc, argv, &i, &sweep)) {
+            continue;
         } else if (strcmp(a, "--storage") == 0 && v) {
-            output = argv[++i];
+            o.output = argv[++i];
         } else if (strcmp(a, "--shard") == 0 && v) {
             shard_spec = argv[++i];
         } else if (strcmp(a, "--token") == 0 && v) {
-            token = argv[++i];
+            o.token = argv[++i];
         } else if (strcmp(a, "--chunk") == 0 && v) {
-            if (!cli_count("submit", a, argv[++i], 1, 100000, &chunk))
+            if (!cli_count("submit", a, argv[++i], 1, 100000, &o.chunk))
                 return CLI_USAGE;
         } else if (strcmp(a, "--progress-timeout-ms") == 0 && v) {
-            if (!cli_count("submit", a, argv[++i], 10, 86400000, &progress))
+            if (!cli_count("submit", a, argv[++i], 10, 86400000, &o.progress))
                 return CLI_USAGE;
         } else if (strcmp(a, "--audit") == 0 && v) {
             char *end;
-            audit = strtod(argv[++i], &end);
-            if (*end || !(audit >= 0 && audit <= 1)) {
+            o.audit = strtod(argv[++i], &end);
+            if (*end || !(o.audit >= 0 && o.audit <= 1)) {
                 fprintf(stderr, "lattice submit: --audit takes a share from 0 to 1\n");
                 return CLI_USAGE;
             }
         } else if (strcmp(a, "--wait") == 0) {
-            wait = true;
+            o.wait = true;
         } else if (strcmp(a, "--replace") == 0) {
-            replace = true;
+            o.replace = true;
         } else if (strcmp(a, "--force") == 0) {
-            force = true;
-        } else if (strcmp(a, "--allow-past-end") == 0) {
-            allow_past_end = true;
+            o.force = true;
         } else if (!cli_take_patch("submit", a, &path, s_submit_help)) {
             return CLI_USAGE;
         }
@@ -215,108 +351,74 @@ int cmd_submit(int argc, char **argv)
                            : "");
         return CLI_USAGE;
     }
-    if (strcmp(output, "shared") != 0 && strcmp(output, "stream") != 0) {
-        fprintf(stderr, "lattice submit: --storage is 'shared' or 'stream', not '%s'\n", output);
+    if (strcmp(o.output, "shared") != 0 && strcmp(o.output, "stream") != 0) {
+        fprintf(stderr, "lattice submit: --storage is 'shared' or 'stream', not '%s'\n", o.output);
         return CLI_USAGE;
     }
-    cli_export_args_t args = {path, config, frames, artifacts, allow_past_end};
-    cli_export_request_t req;
-    int rc = cli_export_request(&args, "submit", &req);
-    if (rc != CLI_OK)
+    if (cli_sweep_on(&sweep) && (shard_spec || (args.has_seed && sweep.seeds))) {
+        fprintf(stderr, "lattice submit: %s\n",
+                shard_spec ? "--shard cannot go with --seeds or --variants"
+                           : "--seed and --seeds: give one");
+        return CLI_USAGE;
+    }
+    args.patch_path = path;
+    o.source = path;
+    o.artifacts = args.artifacts;
+    cli_export_request_t req, *reqs = NULL;
+    int rc = CLI_OK;
+    if (cli_sweep_on(&sweep)) {
+        rc = cli_sweep_load("submit", &sweep) ? cli_sweep_requests("submit", &sweep, &args, &reqs)
+                                              : CLI_USAGE;
+        if (rc != CLI_OK) {
+            cli_sweep_release(&sweep);
+            return rc;
+        }
+    } else if ((rc = cli_export_request(&args, "submit", &req)) != CLI_OK) {
         return rc;
+    }
     /* A shard of the export the request plans (the coordinator plans the
      * same); the whole export is no shard. */
     cli_shard_t shard;
-    if (shard_spec && (strcmp(shard_spec, "auto") == 0 ||
-                       !cli_shard_resolve("submit", shard_spec, req.plan.first, req.plan.last, &shard))) {
+    if (!reqs && shard_spec &&
+        (strcmp(shard_spec, "auto") == 0 ||
+         !cli_shard_resolve("submit", shard_spec, req.plan.first, req.plan.last, &shard))) {
         if (strcmp(shard_spec, "auto") == 0)
             fprintf(stderr, "lattice submit: --shard takes i/N or a-b (auto is for lattice "
                             "export on a scheduler)\n");
-        cli_export_request_release(&req);
-        return CLI_USAGE;
-    }
-    if (shard_spec && shard.empty) {
+        rc = CLI_USAGE;
+    } else if (!reqs && shard_spec && shard.empty) {
         printf("shard %s of frames %" PRId64 "-%" PRId64 " has no frames: nothing to submit\n",
                shard.spec, req.plan.first, req.plan.last);
         cli_export_request_release(&req);
         return CLI_OK;
     }
     char abs_out[PATH_MAX];
-    if (!cli_absolute(out, abs_out, sizeof abs_out)) {
-        cli_export_request_release(&req);
-        return CLI_USAGE;
-    }
-    lx_msg_t m = {.type = LX_MSG_SUBMIT};
-    LX_MSG_SET(&m, patch, req.req.patch);
-    LX_MSG_SET(&m, source, path);
-    LX_MSG_SET(&m, out, abs_out);
-    LX_MSG_SET(&m, output, output);
-    if (replace)
-        LX_MSG_SET(&m, replace, true);
-    if (force)
-        LX_MSG_SET(&m, force, true);
-    if (req.req.config)
-        LX_MSG_SET(&m, config, req.req.config);
-    int64_t range[2] = {req.req.first, req.req.last};
-    if (req.req.has_frames)
-        LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
-    if (artifacts)
-        LX_MSG_SET(&m, artifacts, artifacts);
-    int64_t slice[2] = {shard_spec ? shard.first : 0, shard_spec ? shard.last : 0};
-    if (shard_spec && !shard.whole)
-        LX_MSG_SET(&m, shard, ((lx_i64s_t){slice, 2}));
-    if (chunk)
-        LX_MSG_SET(&m, chunk, (uint64_t)chunk);
-    if (progress)
-        LX_MSG_SET(&m, progress_timeout_ms, (uint64_t)progress);
-    if (audit >= 0)
-        LX_MSG_SET(&m, audit_rate, audit);
-    /* The default token names the request, so a retried submit (a lost
-     * reply, a script run twice) finds its job instead of starting another. */
-    char hex[65];
-    if (!token) {
-        lx_strbuf_t sb;
-        lx_strbuf_init(&sb, NULL);
-        LX_MSG_SET(&m, token, "-"); /* required: a placeholder while hashing */
-        lx_msg_encode(&m, &sb, NULL);
-        lx_sha256_hex(sb.buf, sb.len, hex);
-        lx_strbuf_release(&sb);
-        token = hex;
-    }
-    LX_MSG_SET(&m, token, token);
-    void *ctx = zmq_ctx_new();
+    if (rc == CLI_OK && !cli_absolute(out, abs_out, sizeof abs_out))
+        rc = CLI_USAGE;
+    void *ctx = rc == CLI_OK ? zmq_ctx_new() : NULL;
     cli_client_t c;
-    cli_client_init(&c, ctx, cli_endpoint(endpoint));
-    c.timeout_ms = timeout;
-    lx_msg_t rep;
-    lx_error_t err = {0};
-    if (!cli_client_keys(&c, &keys, "submit")) {
-        rc = CLI_USAGE;
-    } else if (cli_client_call(&c, &m, &rep, &err) != LX_OK) {
-        fprintf(stderr, "lattice submit: %s\n", err.message);
-        rc = CLI_USAGE;
-    } else if (rep.type == LX_MSG_ERROR) {
-        fprintf(stderr, "lattice submit: the coordinator refused the job (%s):\n%s\n", rep.code,
-                rep.message);
-        rc = CLI_FAILED;
-    } else if (rep.type != LX_MSG_JOBS || rep.jobs.n != 1) {
-        fprintf(stderr, "lattice submit: unexpected %s\n", lx_msg_type_name(rep.type));
-        rc = CLI_USAGE;
-    } else {
-        char job[65];
-        snprintf(job, sizeof job, "%s", rep.jobs.v[0].job);
-        printf("job %s: %" PRIu64 " frames -> %s (%s)\n", job, rep.jobs.v[0].total, abs_out,
-               rep.jobs.v[0].state);
-        fflush(stdout);
-        if (wait) {
-            rc = cli_watch_job(&c, job, false);
-            if (rc == CLI_OK)
-                printf("exported %s (verify with: lattice verify %s)\n", abs_out, abs_out);
+    if (ctx) {
+        cli_client_init(&c, ctx, cli_endpoint(endpoint));
+        c.timeout_ms = timeout;
+        if (!cli_client_keys(&c, &keys, "submit"))
+            rc = CLI_USAGE;
+        else if (reqs)
+            rc = s_submit_sweep(&c, &o, &sweep, &args, reqs, abs_out);
+        else {
+            char job[65];
+            rc = s_submit(&c, &o, &req, req.wire_config ? req.wire_config : req.req.config,
+                          abs_out, shard_spec ? &shard : NULL, o.token, job);
+            if (rc == CLI_OK && o.wait)
+                rc = s_wait(&c, job, abs_out);
         }
+        cli_client_close(&c);
+        zmq_ctx_term(ctx);
     }
-    cli_client_close(&c);
-    zmq_ctx_term(ctx);
-    cli_export_request_release(&req);
+    if (reqs)
+        cli_sweep_requests_release(&sweep, &reqs);
+    else
+        cli_export_request_release(&req);
+    cli_sweep_release(&sweep);
     return rc;
 }
 

@@ -28,60 +28,53 @@
 #include "lattice/progress.h"
 #include "lattice/worker.h"
 #include "shard.h"
+#include "sweep.h"
 
 static void s_help(FILE *out)
 {
-    fprintf(out, "usage: lattice export PATCH -o OUT [options]\n\n"
-                 "Renders the patch's frames into OUT: one directory per artifact\n"
-                 "(rgba, depth, motion, normal, id, mask/<layer>, camera, control/...) and\n"
-                 "metadata.json, which lists every file's SHA-256 and is written last.\n"
-                 "Runs a coordinator and its workers in this process: the same scheduler\n"
-                 "as `lattice submit` to a cluster, and the same bytes.\n\n"
-                 "OUT keeps a progress journal (OUT/.lattice/progress.jsonl), so an export\n"
-                 "resumes: Ctrl-C finishes the frames in hand and stops; the same command\n"
-                 "again renders only the frames that are missing or damaged, and does\n"
-                 "nothing when the export is complete. Exports of the same patch and\n"
-                 "settings into one OUT are one export: another --frames range joins the\n"
-                 "frames OUT holds, and metadata.json lists them all.\n\n"
-                 "  -o, --output OUT     export directory (created if needed)\n"
-                 "  --frames a-b         inclusive frame range (default: the time model's;\n"
-                 "                       required for infinite patches)\n"
-                 "  --allow-past-end     frames past a finite timeline's last frame are a\n"
-                 "                       warning, not an error (EX-509)\n"
-                 "  --artifacts LIST     comma-separated: rgba,depth,motion,normal,id,mask,\n"
-                 "                       camera,control,particles,semantic,edges; all;\n"
-                 "                       comfyui (rgba, mask, camera, control: what ComfyUI\n"
-                 "                       loads) (default: rgba to camera: all but control,\n"
-                 "                       particles, semantic, edges)\n"
-                 "  --config FILE        export settings as JSON (docs/export-format.md);\n"
-                 "                       flags win\n"
-                 "  --threads N          render and encode threads per worker (default: the\n"
-                 "                       cores available, shared by the workers)\n"
-                 "  --workers N          workers in this process (default: 1)\n"
-                 "  --chunk N            frames per chunk (default: adaptive)\n"
-                 "  --shard SPEC         render one slice of the export, for a scheduler's\n"
-                 "                       array (Slurm, Kubernetes Indexed Job, Open Job\n"
-                 "                       Description): i/N (slice i of N, from 0), a-b (these\n"
-                 "                       frames), or auto: i from JOB_COMPLETION_INDEX or\n"
-                 "                       SLURM_ARRAY_TASK_ID, N from LATTICE_SHARD_COUNT (a\n"
-                 "                       Slurm array without it: its task range); --frames\n"
-                 "                       stays the whole export's. Shards write into one OUT on\n"
-                 "                       shared storage, side by side; then `lattice assemble\n"
-                 "                       OUT` writes metadata.json\n"
-                 "  --replace            OUT holds an export of another patch or other\n"
-                 "                       settings: remove its files first (other files stay)\n"
-                 "  --force              write into a non-empty directory that holds no\n"
-                 "                       export (its files are never deleted)\n"
-                 "  --json               print the final summary as JSON on stdout\n"
-                 "  --timings            also print where the workers' time went, in ms per\n"
-                 "                       frame: eval, raster, convert, encode, hash, write,\n"
-                 "                       and each artifact's encode; and the frames evaluated\n"
-                 "                       only as warm-up (with --json: \"timings\")\n\n"
-                 "Exit status: 0 exported, 1 the patch or settings have errors (a resolution\n"
-                 "the memory available cannot hold included) or rendering failed, 2 usage or I/O "
-                 "problem (OUT unusable, storage failing), 130\n"
-                 "interrupted (Ctrl-C), 143 terminated (SIGTERM: scancel, a pod's deletion);\n"
-                 "both finish the frames in hand first: run the same command again to resume.\n");
+    fprintf(out,
+            "usage: lattice export PATCH -o OUT [options]\n\n"
+            "Renders the patch's frames into OUT: one directory per artifact\n"
+            "(rgba, depth, motion, normal, id, mask/<layer>, camera, control/...) and\n"
+            "metadata.json, which lists every file's SHA-256 and is written last.\n"
+            "Runs a coordinator and its workers in this process: the same scheduler\n"
+            "as `lattice submit` to a cluster, and the same bytes.\n\n"
+            "OUT keeps a progress journal (OUT/.lattice/progress.jsonl), so an export\n"
+            "resumes: Ctrl-C finishes the frames in hand and stops; the same command\n"
+            "again renders only the frames that are missing or damaged, and does\n"
+            "nothing when the export is complete. Exports of the same patch and\n"
+            "settings into one OUT are one export: another --frames range joins the\n"
+            "frames OUT holds, and metadata.json lists them all.\n\n"
+            "  -o, --output OUT     export directory (created if needed)\n"
+            "%s%s"
+            "  --threads N          render and encode threads per worker (default: the\n"
+            "                       cores available, shared by the workers)\n"
+            "  --workers N          workers in this process (default: 1)\n"
+            "  --chunk N            frames per chunk (default: adaptive)\n"
+            "  --shard SPEC         render one slice of the export, for a scheduler's\n"
+            "                       array (Slurm, Kubernetes Indexed Job, Open Job\n"
+            "                       Description): i/N (slice i of N, from 0), a-b (these\n"
+            "                       frames), or auto: i from JOB_COMPLETION_INDEX or\n"
+            "                       SLURM_ARRAY_TASK_ID, N from LATTICE_SHARD_COUNT (a\n"
+            "                       Slurm array without it: its task range); --frames\n"
+            "                       stays the whole export's. Shards write into one OUT on\n"
+            "                       shared storage, side by side; then `lattice assemble\n"
+            "                       OUT` writes metadata.json\n"
+            "  --replace            OUT holds an export of another patch or other\n"
+            "                       settings: remove its files first (other files stay)\n"
+            "  --force              write into a non-empty directory that holds no\n"
+            "                       export (its files are never deleted)\n"
+            "  --json               print the final summary as JSON on stdout\n"
+            "  --timings            also print where the workers' time went, in ms per\n"
+            "                       frame: eval, raster, convert, encode, hash, write,\n"
+            "                       and each artifact's encode; and the frames evaluated\n"
+            "                       only as warm-up (with --json: \"timings\")\n\n"
+            "Exit status: 0 exported, 1 the patch or settings have errors (a resolution\n"
+            "the memory available cannot hold included) or rendering failed, 2 usage or I/O "
+            "problem (OUT unusable, storage failing), 130\n"
+            "interrupted (Ctrl-C), 143 terminated (SIGTERM: scancel, a pod's deletion);\n"
+            "both finish the frames in hand first: run the same command again to resume.\n",
+            cli_export_opts_help, cli_sweep_help);
 }
 
 typedef struct {
@@ -204,6 +197,7 @@ typedef struct {
     int64_t kept;        /* frames OUT held already, intact */
     int64_t done, total; /* frames in OUT when it ended, of the export's */
     int64_t first, last; /* the export's frames (OUT's range joined) */
+    int64_t exports;     /* a sweep's exports done (their frames summed above) */
     char error[512];
 } export_summary_t;
 
@@ -220,8 +214,8 @@ static void s_record(export_summary_t *sum, const lx_job_rec_t *j)
  * was compiled here already: the coordinator gets the program and its
  * resolved config, and compiles nothing. */
 static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t *r,
-                     const char *out, const cli_shard_t *shard, uint32_t chunk, bool force,
-                     bool replace, bool quiet, export_summary_t *sum)
+                     const char *token, const char *out, const cli_shard_t *shard, uint32_t chunk,
+                     bool force, bool replace, bool quiet, export_summary_t *sum)
 {
     lx_strbuf_t program, config;
     lx_strbuf_init(&program, NULL);
@@ -241,7 +235,7 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
     c.watch_ms = 20;      /* in-process: a call costs microseconds */
     c.retries = 1;
     lx_msg_t m = {.type = LX_MSG_SUBMIT}, rep;
-    LX_MSG_SET(&m, token, "embedded");
+    LX_MSG_SET(&m, token, token);
     LX_MSG_SET(&m, program, ((lx_bytes_t){(const uint8_t *)program.buf, program.len}));
     LX_MSG_SET(&m, config, config.buf);
     LX_MSG_SET(&m, out, out);
@@ -280,6 +274,16 @@ static int s_run_job(void *ctx, const char *endpoint, const cli_export_request_t
     return rc;
 }
 
+/* Releases the request (a sweep's: every variant's) and the sweep. */
+static void s_release(cli_export_request_t *req, cli_sweep_t *sw, cli_export_request_t **reqs)
+{
+    if (*reqs)
+        cli_sweep_requests_release(sw, reqs);
+    else
+        cli_export_request_release(req);
+    cli_sweep_release(sw);
+}
+
 /* The job's counts as the coordinator has them now (after an interrupt,
  * once the workers delivered the frames in hand). */
 static void s_refresh(void *ctx, const char *endpoint, export_summary_t *sum)
@@ -294,6 +298,67 @@ static void s_refresh(void *ctx, const char *endpoint, export_summary_t *sum)
     if (cli_client_call(&c, &m, &rep, &err) == LX_OK && rep.type == LX_MSG_JOBS && rep.jobs.n == 1)
         s_record(sum, &rep.jobs.v[0]);
     cli_client_close(&c);
+}
+
+/* Runs every export of the sweep, one after another, each into its own
+ * directory under out (locked as a lone export's), and lists those done
+ * in out/index.json. It stops at the first that fails or is interrupted;
+ * the index then says "complete": false, and the same command again
+ * resumes every export. */
+static int s_run_sweep(void *ctx, const char *endpoint, cli_sweep_t *sw,
+                       const cli_export_request_t *reqs, const char *out, uint32_t chunk,
+                       bool force, bool replace, export_summary_t *sum)
+{
+    int rc = CLI_OK;
+    int64_t seeds = cli_sweep_seeds(sw), n = seeds * sw->n_variants, i = 0;
+    char book[LX_BOOK_MAX];
+    lx_progress_book(false, 0, 0, book);
+    for (uint32_t v = 0; rc == CLI_OK && v < sw->n_variants; v++)
+        for (int64_t k = 0; rc == CLI_OK && k < seeds; k++, i++) {
+            char dir[160], sub[PATH_MAX];
+            bool has_seed;
+            uint32_t seed;
+            cli_sweep_dir(sw, v, k, dir, sizeof dir, &has_seed, &seed);
+            cli_export_request_t r = reqs[v];
+            lx_error_t err = {0};
+            int lock = -1;
+            if (!cli_sweep_plan("export", sw, &reqs[v], k, &r.plan))
+                rc = CLI_FAILED;
+            else if (snprintf(sub, sizeof sub, "%s/%s", out, dir) >= (int)sizeof sub ||
+                     lx_mkdirs(sub, &err) != LX_OK)
+                rc = CLI_USAGE;
+            else if ((lock = s_lock(sub, book)) < 0)
+                rc = CLI_USAGE;
+            if (rc != CLI_OK) {
+                snprintf(sum->error, sizeof sum->error, "%.150s: %.300s", dir,
+                         err.message[0] ? err.message : "cannot export there");
+                break;
+            }
+            fprintf(stderr, "export %" PRId64 "/%" PRId64 ": %s\n", i + 1, n, dir);
+            export_summary_t one = {0};
+            char token[200];
+            snprintf(token, sizeof token, "embedded:%s", dir);
+            rc = s_run_job(ctx, endpoint, &r, token, sub, NULL, chunk, force, replace, false, &one);
+            close(lock);
+            if (one.job[0])
+                s_refresh(ctx, endpoint, &one);
+            sum->total += one.total;
+            sum->done += one.done;
+            sum->kept += one.kept;
+            if (rc != CLI_OK) {
+                snprintf(sum->error, sizeof sum->error, "%.150s: %.300s", dir, one.error);
+                break;
+            }
+            char ph[65], chash[65];
+            lx_hex(r.program->program_hash.bytes, 32, ph);
+            lx_hex(r.plan.config_hash.bytes, 32, chash);
+            cli_sweep_record(sw, v, dir, has_seed ? seed : r.program->seed, ph, chash, r.plan.first,
+                             r.plan.last);
+            sum->exports++;
+        }
+    if (!cli_sweep_write_index("export", sw, out, rc == CLI_OK) && rc == CLI_OK)
+        rc = CLI_USAGE;
+    return rc;
 }
 
 /* Timings in ms per frame rendered, as JSON ({} when none). */
@@ -363,22 +428,23 @@ int cmd_export(int argc, char **argv)
 {
     const char *path = NULL, *out = NULL, *shard_spec = NULL;
     cli_export_args_t args = {0};
+    cli_sweep_t sweep = {0};
     uint32_t threads = 0, workers = 1, chunk = 0;
     bool force = false, replace = false, json = false, timings = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
+        int taken;
         if (cli_is_help(a)) {
             s_help(stdout);
             return CLI_OK;
         } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_value) {
             out = argv[++i];
-        } else if (strcmp(a, "--frames") == 0 && has_value) {
-            args.frames = argv[++i];
-        } else if (strcmp(a, "--artifacts") == 0 && has_value) {
-            args.artifacts = argv[++i];
-        } else if (strcmp(a, "--config") == 0 && has_value) {
-            args.config_path = argv[++i];
+        } else if ((taken = cli_export_opt("export", argc, argv, &i, &args)) != 0) {
+            if (taken < 0)
+                return CLI_USAGE;
+        } else if (cli_sweep_opt(argc, argv, &i, &sweep)) {
+            continue;
         } else if (strcmp(a, "--threads") == 0 && has_value) {
             if (!s_count("--threads", argv[++i], 256, &threads))
                 return CLI_USAGE;
@@ -398,8 +464,6 @@ int cmd_export(int argc, char **argv)
             json = true;
         } else if (strcmp(a, "--timings") == 0) {
             timings = true;
-        } else if (strcmp(a, "--allow-past-end") == 0) {
-            args.allow_past_end = true;
         } else if (!cli_take_patch("export", a, &path, s_help)) {
             return CLI_USAGE;
         }
@@ -418,9 +482,28 @@ int cmd_export(int argc, char **argv)
                         "run side by side, and none may remove the others' files\n");
         return CLI_USAGE;
     }
+    if (cli_sweep_on(&sweep) && (shard_spec || (args.has_seed && sweep.seeds))) {
+        fprintf(stderr, "lattice export: %s\n",
+                shard_spec ? "--shard cannot go with --seeds or --variants: shard each export "
+                             "of the sweep (its directory) instead"
+                           : "--seed and --seeds: give one");
+        return CLI_USAGE;
+    }
     args.patch_path = path;
-    cli_export_request_t req;
-    int rc = cli_export_request(&args, "export", &req);
+    cli_export_request_t req, *reqs = NULL;
+    int rc;
+    if (cli_sweep_on(&sweep)) {
+        /* Every variant compiled and planned before anything renders. */
+        rc = cli_sweep_load("export", &sweep) ? cli_sweep_requests("export", &sweep, &args, &reqs)
+                                              : CLI_USAGE;
+        if (rc != CLI_OK) {
+            cli_sweep_release(&sweep);
+            return rc;
+        }
+        req = reqs[0]; /* borrowed: the first for the checks below */
+    } else {
+        rc = cli_export_request(&args, "export", &req);
+    }
     /* A shard plans the whole export and renders its slice. */
     cli_shard_t shard_s, *shard = NULL;
     if (rc == CLI_OK && shard_spec) {
@@ -450,11 +533,13 @@ int cmd_export(int argc, char **argv)
     const char *roots[] = {abs_out};
     char book[LX_BOOK_MAX];
     lx_progress_book(shard != NULL, shard ? shard->first : 0, shard ? shard->last : 0, book);
-    int lock = rc == CLI_OK ? s_lock(abs_out, book) : -1;
-    if (rc == CLI_OK && (lock < 0 || (shard && !cli_shard_record(abs_out, shard, argc, argv))))
+    /* A sweep's exports lock their own directories. */
+    int lock = rc == CLI_OK && !reqs ? s_lock(abs_out, book) : -1;
+    if (rc == CLI_OK && !reqs &&
+        (lock < 0 || (shard && !cli_shard_record(abs_out, shard, argc, argv))))
         rc = CLI_USAGE;
     if (rc != CLI_OK) {
-        cli_export_request_release(&req);
+        s_release(&req, &sweep, &reqs);
         return rc;
     }
     double start = cli_clock_ms(NULL);
@@ -526,8 +611,11 @@ int cmd_export(int argc, char **argv)
                 break;
         }
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-        if (ct.ready) {
-            rc = s_run_job(ctx, endpoint, &req, abs_out, shard, chunk, force, replace, false, &sum);
+        if (ct.ready && reqs) {
+            rc = s_run_sweep(ctx, endpoint, &sweep, reqs, abs_out, chunk, force, replace, &sum);
+        } else if (ct.ready) {
+            rc = s_run_job(ctx, endpoint, &req, "embedded", abs_out, shard, chunk, force, replace,
+                           false, &sum);
         } else {
             snprintf(sum.error, sizeof sum.error, "%s", ct.err.message);
             rc = CLI_USAGE;
@@ -562,6 +650,10 @@ int cmd_export(int argc, char **argv)
     double secs = (cli_clock_ms(NULL) - start) / 1e3;
     if (json)
         s_print_json(out, shard, rc, &sum, secs, timings ? &times : NULL);
+    else if (rc == CLI_OK && reqs)
+        printf("wrote %s: %" PRId64 " exports of %" PRId64 " frames in all (%" PRId64
+               " rendered) in %.1f s; their list: %s/index.json\n",
+               out, sum.exports, sum.total, sum.done - sum.kept, secs, out);
     else if (rc == CLI_OK && shard)
         printf("%s shard %s of %s: frames %" PRId64 "-%" PRId64 " (%" PRId64 " rendered) in %.1f "
                "s; once every shard is done: lattice assemble %s\n",
@@ -579,7 +671,7 @@ int cmd_export(int argc, char **argv)
         s_print_timings(&times);
     /* Files the manifest does not list are never left unsaid. */
     lx_prior_t pr;
-    if (rc == CLI_OK && !shard && lx_prior_read(abs_out, &pr, NULL) == LX_OK) {
+    if (rc == CLI_OK && !shard && !reqs && lx_prior_read(abs_out, &pr, NULL) == LX_OK) {
         if (pr.foreign)
             fprintf(stderr,
                     "lattice export: note: %s also holds %u entr%s that %s not part of the "
@@ -596,8 +688,9 @@ int cmd_export(int argc, char **argv)
                 sum.done, sum.total, out);
     else if (rc != CLI_OK && sum.error[0])
         fprintf(stderr, "lattice export: %s\n", sum.error);
-    cli_export_request_release(&req);
-    close(lock);
+    s_release(&req, &sweep, &reqs);
+    if (lock >= 0)
+        close(lock);
     /* 128 + the signal, as a shell reports it. */
     return rc == CLI_INTERRUPTED && s_stopped_by == SIGTERM ? 128 + SIGTERM : rc;
 }

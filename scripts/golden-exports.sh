@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the pinned-export table (tests/golden/exports.tsv): refscene,
-# frames 0-5, every artifact ("all": the control tier, particles, semantic
-# and edges too), each artifact's `combined` file hash from metadata.json
+# frames 0-5, every artifact ("all": the control tier, particles, semantic,
+# edges and svg too), each artifact's `combined` file hash from metadata.json
 # and a SHA-256 over its per-frame `content` hashes (the raw buffers: these
 # change only when rendering does; file hashes also change with the
 # encoder libraries' versions).

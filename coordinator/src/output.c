@@ -228,8 +228,15 @@ lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const
     close(dir);
     if (s_unchanged(j))
         return LX_OK;
-    if (j->plan.cfg.artifacts & LX_ART_CAMERA) {
-        if ((dir = lx_out_open(j->out, roots->v, roots->n, "camera", true, err)) < 0)
+    /* The directories of the files written once per export. */
+    static const struct {
+        uint32_t art;
+        const char *dir;
+    } once[] = {{LX_ART_CAMERA, "camera"}, {LX_ART_TRACKS, "tracks"}};
+    for (size_t k = 0; k < sizeof once / sizeof *once; k++) {
+        if (!(j->plan.cfg.artifacts & once[k].art))
+            continue;
+        if ((dir = lx_out_open(j->out, roots->v, roots->n, once[k].dir, true, err)) < 0)
             return err->code;
         close(dir);
     }
@@ -334,7 +341,7 @@ static bool s_frame_file(const char *name)
     p++;
     size_t ext = strcspn(p, ".");
     return (ext == 3 && (strncmp(p, "png", 3) == 0 || strncmp(p, "exr", 3) == 0 ||
-                         strncmp(p, "npy", 3) == 0)) &&
+                         strncmp(p, "npy", 3) == 0 || strncmp(p, "svg", 3) == 0)) &&
            (p[3] == '\0' || (hidden && p[3] == '.'));
 }
 
@@ -424,9 +431,10 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
     /* Files inside subdirectories are removed through those directories,
      * opened without following a link: a link planted as camera/ or
      * .lattice/ must not lead the removal elsewhere. */
-    static const char *const inner[][2] = {{LX_PROGRESS_DIR, LX_PROGRESS_FILE},
-                                           {"camera", "trajectory.json"},
-                                           {"camera", "camera_re10k.txt"}};
+    static const char *const inner[][2] = {
+        {LX_PROGRESS_DIR, LX_PROGRESS_FILE}, {"camera", "trajectory.json"},
+        {"camera", "camera_re10k.txt"},      {"camera", "camera_wan_fun.json"},
+        {"tracks", "tracks.json"},           {"tracks", "ati_tracks.json"}};
     for (size_t k = 0; k < sizeof inner / sizeof *inner; k++) {
         int sub = openat(dir, inner[k][0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub >= 0) {
@@ -436,10 +444,12 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
     }
     removed += s_clear_books(dir);
     unlinkat(dir, LX_PROGRESS_DIR, AT_REMOVEDIR);
-    static const char *const arts[] = {"rgba", "depth",  "motion", "normal",
-                                       "id",   "camera", "mask",   "control"};
-    for (size_t k = 0; k < sizeof arts / sizeof *arts; k++)
-        removed += s_clear_dir(dir, arts[k], k >= 6 ? 2 : 1);
+    /* Every artifact's directory; mask/<layer> and control/<kind> hold
+     * their files one level down. */
+    for (int k = 0; k < LX_ART_COUNT; k++) {
+        const char *a = lx_artifact_names[k];
+        removed += s_clear_dir(dir, a, strcmp(a, "mask") == 0 || strcmp(a, "control") == 0 ? 2 : 1);
+    }
     close(dir);
     return removed;
 }

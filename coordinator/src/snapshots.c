@@ -275,8 +275,7 @@ co_snaps_t *co_snaps_start(const lx_program_t *p, const lx_export_plan_t *plan, 
     s->lowest = s->published = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    lx_instance_config_t icfg = LX_INSTANCE_CONFIG_INIT;
-    icfg.frames_per_cycle = plan->sampling.frames_per_cycle;
+    lx_instance_config_t icfg = lx_export_plan_instance(plan);
     s->inst = lx_instance_new(p, lx_kernels_table(), NULL, &icfg, err);
     if (s->inst && pthread_create(&s->thread, NULL, s_pass, s) != 0) {
         lx_instance_destroy(&s->inst);

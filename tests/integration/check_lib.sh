@@ -33,3 +33,14 @@ checks_done() {
     echo "$passed passed, $failed failed"
     [[ $failed -eq 0 ]]
 }
+
+# Exports a and b are the same: every file but metadata.json byte for byte,
+# and metadata.json but its two run-specific fields.
+strip_manifest() {
+    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m.pop("exportedAt"); m.pop("run"); print(json.dumps(m, sort_keys=True))' "$1"
+}
+same_export() {
+    [[ -f $1/metadata.json && -f $2/metadata.json ]] || return 1
+    diff -r -q -x metadata.json -x .lattice "$1" "$2" >&2 || return 1
+    [[ "$(strip_manifest "$1/metadata.json")" == "$(strip_manifest "$2/metadata.json")" ]]
+}

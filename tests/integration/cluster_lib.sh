@@ -107,17 +107,6 @@ start_faulty_worker() {
     worker_pid[$1]=$!
 }
 
-# same_export A B: every file identical, and metadata.json without the
-# fields that describe the run (exportedAt, run).
-strip_manifest() {
-    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m.pop("exportedAt"); m.pop("run"); print(json.dumps(m, sort_keys=True))' "$1"
-}
-same_export() {
-    [[ -f $1/metadata.json && -f $2/metadata.json ]] || return 1
-    diff -r -q -x metadata.json -x .lattice "$1" "$2" >&2 || return 1
-    [[ "$(strip_manifest "$1/metadata.json")" == "$(strip_manifest "$2/metadata.json")" ]]
-}
-
 job_of() { # job_of FILE: the job id a `lattice submit` printed into FILE
     sed -n 's/^job \([^:]*\):.*/\1/p' "$1"
 }

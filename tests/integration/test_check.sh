@@ -81,6 +81,19 @@ expect "submit --allow-past-end gets past planning" 2 "$lattice" submit "$logo" 
     --frames 0-500 --allow-past-end -c tcp://127.0.0.1:9 --timeout-ms 10
 ok "submit: EX-509 only a warning" bash -c "grep -q 'warning\[EX-509\]' '$tmp/err' && ! grep -q 'error\[EX-509\]' '$tmp/err'"
 
+# The wan preset: 3000 ms at 16 fps is 48 frames, not 4n+1 (EX-510, a
+# warning that names the ranges that fit); --fps wins over the preset's.
+expect "check --preset wan" 0 "$lattice" check "$logo" --preset wan
+ok "EX-510 on 48 frames" grep -q "warning\[EX-510\]: 48 frames is not 4n+1: Wan reads clips of 4n+1 frames and drops the last 3" "$tmp/out"
+ok "EX-510 says what fits" grep -q "help: export 45 or 49 frames (frames 0-44 or 0-48)" "$tmp/out"
+expect "check --preset wan --fps 24" 0 "$lattice" check "$logo" --preset wan --fps 24 --frames 0-64
+ok "65 frames: no EX-510" bash -c "! grep -q 'EX-510' '$tmp/out'"
+expect "check --preset unknown" 2 "$lattice" check "$logo" --preset sora
+ok "unknown preset named" grep -q "unknown preset 'sora' (wan)" "$tmp/err"
+expect "check --fps 0" 2 "$lattice" check "$logo" --fps 0
+expect "tracks too large" 1 "$lattice" check "$trails" --frames 0-99999 --artifacts tracks
+ok "EX-511" grep -q "error\[EX-511\]" "$tmp/out"
+
 # Memory: a 1 MB machine cannot hold 832x480 (a warning from check; the
 # estimate is in the message).
 echo '{"resolution": [16384, 16384]}' >"$tmp/huge.json"

@@ -111,7 +111,7 @@ assert {"rgba", "depth", "motion", "normal", "id", "control/flow"} <= set(a) and
 expect "export --json without --timings" 0 "$lattice" export "$ex" -o "$tmp/timed3" --frames 0-0 --config "$tmp/small.json" --json
 ok "... has no timings" python3 -c 'import json,sys; sys.exit("timings" in json.load(open(sys.argv[1])))' "$tmp/out"
 expect "verify" 0 "$lattice" verify "$tmp/exp"
-ok "verify counts files" grep -q "all 20 files match" "$tmp/out"
+ok "verify counts files" grep -q "all 21 files match" "$tmp/out"
 printf 'x' >>"$tmp/exp/depth/frame_000001.exr"
 expect "verify corrupted" 1 "$lattice" verify "$tmp/exp"
 ok "verify names the file" grep -q "mismatched depth/frame_000001.exr" "$tmp/out"

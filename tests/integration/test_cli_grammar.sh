@@ -116,7 +116,7 @@ ok "terminal bar shows elapsed and ETA as h:mm:ss" \
     grep -Eq "3/3 frames +[0-9.]+ fps +elapsed [0-9]+:[0-5][0-9]:[0-5][0-9] +ETA 0:00:00" "$tmp/tty.out"
 expect "verify --json" 0 "$lattice" verify "$tmp/exp" --json
 ok "verify --json counts" json "$tmp/out" "
-assert d == {'dir': '$tmp/exp', 'ok': True, 'checked': 20, 'missing': 0, 'mismatched': 0,
+assert d == {'dir': '$tmp/exp', 'ok': True, 'checked': 21, 'missing': 0, 'mismatched': 0,
              'extra': 0, 'problems': []}, d"
 printf 'x' >>"$tmp/exp/depth/frame_000001.exr"
 rm "$tmp/exp/rgba/frame_000002.png"
@@ -126,7 +126,7 @@ assert d['ok'] is False and (d['missing'], d['mismatched'], d['extra']) == (1, 1
 ps = sorted((p['kind'], p['path']) for p in d['problems'])
 assert ps == [('mismatched', 'depth/frame_000001.exr'), ('missing', 'rgba/frame_000002.png')], ps"
 expect "verify text unchanged" 1 "$lattice" verify "$tmp/exp"
-ok "verify text summary" grep -qx "$tmp/exp: 20 checked, 1 missing, 1 mismatched, 0 extra" "$tmp/out"
+ok "verify text summary" grep -qx "$tmp/exp: 21 checked, 1 missing, 1 mismatched, 0 extra" "$tmp/out"
 expect "verify --json no manifest" 2 "$lattice" verify "$tmp" --json
 ok "verify --json says why" json "$tmp/out" "assert d['ok'] is False and 'metadata.json' in d['error']"
 expect "verify --help" 0 "$lattice" verify --help

@@ -95,6 +95,35 @@ ok "a reused token with another request is refused" grep -q "token_reused" "$tmp
 echo '{"blocks": 5}' >"$tmp/bad.json"
 "$lattice" submit "$tmp/bad.json" -c "$endpoint" -o "$tmp/bad" >/dev/null 2>"$tmp/bad.err"
 ok "a bad patch is refused before sending (exit 1)" test $? -eq 1
+# Flags with config keys travel merged into the config: the coordinator
+# plans what the client checked (the preset's 832x480, --fps 8).
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-wan" --frames 0-4 --preset wan --fps 8 \
+    --artifacts rgba,camera --wait >"$tmp/wan.out" 2>&1
+ok "submit --preset wan --fps 8: exit 0" test $? -eq 0
+"$lattice" export "$stateful" -o "$tmp/ref-wan" --frames 0-4 --preset wan --fps 8 \
+    --artifacts rgba,camera >/dev/null 2>&1
+ok "... the export one machine makes" same_export "$tmp/ref-wan" "$tmp/out-wan"
+ok "... at 832x480 and 8 fps" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["resolution"] == {"width": 832, "height": 480} and d["frameRate"] == 8, d' \
+    "$tmp/out-wan/metadata.json"
+# A sweep: every seed a job (submitted together, then followed), each the
+# export one machine makes of that seed; index.json where this machine
+# sees OUT.
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-sweep" --frames 0-3 --seeds 4-5 \
+    --config "$tmp/small.json" --wait >"$tmp/sweep.out" 2>&1
+ok "submit --seeds 4-5: exit 0" test $? -eq 0
+ok "... two jobs" test "$(grep -c '^job ' "$tmp/sweep.out")" -eq 2
+"$lattice" export "$stateful" -o "$tmp/ref-sweep" --frames 0-3 --seeds 4-5 \
+    --config "$tmp/small.json" >/dev/null 2>&1
+for s in 4 5; do
+    ok "... seed $s as one machine makes it" same_export "$tmp/ref-sweep/seed-$s" "$tmp/out-sweep/seed-$s"
+done
+ok "... the index lists both, complete" python3 -c '
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["complete"] and a == b, (a, b)' "$tmp/out-sweep/index.json" "$tmp/ref-sweep/index.json"
 "$lattice" status -c "$endpoint" >"$tmp/status.out"
 ok "status lists jobs" grep -q "$job7 *done" "$tmp/status.out"
 "$lattice" status nosuchjob -c "$endpoint" >/dev/null 2>"$tmp/status.err"

@@ -237,12 +237,205 @@ static void test_files_match_pixels(void)
     rt_close(&rt);
 }
 
+/* ---- the readers: CameraCtrl's and VideoX-Fun's ------------------- */
+
+/* A camera file row as CameraCtrl's Camera(entry) reads it: entry[1..4]
+ * fx fy cx cy (normalized), entry[7..18] the 3x4 world-to-camera matrix. */
+typedef struct {
+    double fx, fy, cx, cy;
+    double w2c[3][4];
+} entry_t;
+
+static bool s_entry(const double *e, entry_t *out)
+{
+    out->fx = e[1], out->fy = e[2], out->cx = e[3], out->cy = e[4];
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 4; c++)
+            out->w2c[r][c] = e[7 + 4 * r + c];
+    return true;
+}
+
+/* Up to max rows of 19 numbers: camera_re10k.txt's lines after the first,
+ * or camera_wan_fun.json's lists of 18 with the 0 VideoX-Fun's node puts
+ * in front (its np.concatenate of a zero column). */
+static int s_read_entries(const char *dir, const char *file, entry_t *out, int max)
+{
+    char path[LX_PATH_MAX];
+    size_t len = 0;
+    char *text = lx_path_join(path, dir, file)
+                     ? lx_read_file(path, 1 << 20, &len, lx_alloc_default())
+                     : NULL;
+    int n = 0;
+    if (text && strstr(file, ".json")) {
+        cJSON *root = cJSON_Parse(text);
+        for (const cJSON *row = root ? root->child : NULL; row && n < max; row = row->next) {
+            double e[19] = {0};
+            bool ok = cJSON_GetArraySize(row) == 18;
+            for (int k = 0; ok && k < 18; k++)
+                e[k + 1] = cJSON_GetArrayItem(row, k)->valuedouble;
+            if (ok)
+                s_entry(e, &out[n++]);
+        }
+        cJSON_Delete(root);
+    } else if (text) {
+        for (char *line = strchr(text, '\n'); line && line[1] && n < max;
+             line = strchr(line + 1, '\n')) {
+            double e[19];
+            char *s = line + 1, *end;
+            int k = 0;
+            for (; k < 19; k++, s = end) {
+                e[k] = strtod(s, &end);
+                if (end == s)
+                    break;
+            }
+            if (k == 19)
+                s_entry(e, &out[n++]);
+        }
+    }
+    free(text);
+    return n;
+}
+
+/* o = the inverse of the rigid [R | t] in a (rows of 4). */
+static void s_invert(double a[3][4], double o[3][4])
+{
+    for (int r = 0; r < 3; r++) {
+        for (int c = 0; c < 3; c++)
+            o[r][c] = a[c][r];
+        o[r][3] = -(a[0][r] * a[0][3] + a[1][r] * a[1][3] + a[2][r] * a[2][3]);
+    }
+}
+
+/* o = a * b for rigid 3x4 transforms. */
+static void s_compose(double a[3][4], double b[3][4], double o[3][4])
+{
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 4; c++)
+            o[r][c] =
+                a[r][0] * b[0][c] + a[r][1] * b[1][c] + a[r][2] * b[2][c] + (c == 3 ? a[r][3] : 0);
+}
+
+/* How far (in frame k's pixels) the ray the reader casts through pixel
+ * (px, py) of frame k misses world point P: CameraCtrl's
+ * process_pose_params (fx or fy rescaled for poses made for 1280x720),
+ * get_relative_pose (every pose relative to frame 0's) and ray_condition
+ * (pixel -> ((x - cx) / fx, (y - cy) / fy, 1), turned by the relative
+ * camera-to-world). */
+static double s_reader_miss(const entry_t *e, int k, uint32_t w, uint32_t h, double px, double py,
+                            const double P[3])
+{
+    entry_t c = e[k], first = e[0];
+    double pose = 1280.0 / 720.0, sample = (double)w / h;
+    if (pose > sample)
+        c.fx = h * pose * c.fx / w;
+    else
+        c.fy = w / pose * c.fy / h;
+    double fx = c.fx * w, fy = c.fy * h, cx = c.cx * w, cy = c.cy * h;
+    double c2w[3][4], rel[3][4];
+    s_invert(c.w2c, c2w);
+    s_compose(first.w2c, c2w, rel);
+    double d0[3] = {(px - cx) / fx, (py - cy) / fy, 1}, d[3], q[3];
+    for (int r = 0; r < 3; r++) {
+        d[r] = rel[r][0] * d0[0] + rel[r][1] * d0[1] + rel[r][2] * d0[2];
+        /* P in frame 0's camera (the reader's world), from the ray's origin. */
+        q[r] = e[0].w2c[r][0] * P[0] + e[0].w2c[r][1] * P[1] + e[0].w2c[r][2] * P[2] +
+               e[0].w2c[r][3] - rel[r][3];
+    }
+    double dd = sqrt(s_dot(d, d)), qq = sqrt(s_dot(q, q));
+    double x[3] = {q[1] * d[2] - q[2] * d[1], q[2] * d[0] - q[0] * d[2], q[0] * d[1] - q[1] * d[0]};
+    /* The angle between the ray and P, in pixels of frame k's focal length. */
+    return sqrt(s_dot(x, x)) / (dd * qq) * fy;
+}
+
+/* Two frames, the second seen by another camera: the rasterizer draws a
+ * sphere at P in frame 1, and each reader, given the file it reads, casts
+ * its ray through those pixels at P. camera_wan_fun.json must hit at
+ * every aspect; camera_re10k.txt (normalized by the picture, as
+ * RealEstate10K is) hits where the picture is 16:9, as the reader assumes,
+ * and misses where the picture is far from it (128x48: fy x 1.5), which
+ * is why the Wan-Fun rows exist. */
+static void s_check_readers(uint32_t w, uint32_t h)
+{
+    char patch[1024];
+    snprintf(patch, sizeof patch,
+             "{\"format\":\"lattice.patch/1\",\"id\":\"cam\",\"output\":{\"width\":%u,"
+             "\"height\":%u,\"fps\":24},\"blocks\":[{\"id\":\"t\",\"type\":"
+             "\"InfiniteTimeRoot\"},{\"id\":\"s\",\"type\":\"Sphere\"},{\"id\":\"draw\","
+             "\"type\":\"RenderInstances\",\"params\":{\"layer\":\"balls\"}}],"
+             "\"edges\":[{\"from\":\"s.shape\",\"to\":\"draw.shape\"}]}",
+             w, h);
+    rt_t rt = {0};
+    if (!rt_open_text(&rt, patch, NULL))
+        return;
+    static const double P[3] = {0.4, 1.1, -0.7}, pos0[3] = {10, 2, 3}, pos1[3] = {6, 5, -4};
+    lx_camera_t cams[2] = {s_camera(pos0, 0, 30), s_camera(pos1, 0, 45)};
+    cams[0].up[1] = cams[1].up[1] = 1;
+    cams[1].up[0] = 0.3; /* a roll */
+    lx_raster_config_t rc = LX_RASTER_CONFIG_INIT;
+    lx_error_t err = {0};
+    lx_raster_t *r = lx_raster_new(rt.p, NULL, &rc, &err);
+    lx_draw_item_t it = {.id = 1, .sink = 0, .element = 0, .opacity = 1};
+    it.shape[0] = LX_SHAPE_SPHERE, it.shape[1] = 0.1;
+    it.scale[0] = it.scale[1] = it.scale[2] = 1;
+    it.color[0] = it.color[1] = it.color[2] = it.color[3] = 1;
+    memcpy(it.position, P, sizeof P);
+    lx_render_frame_t rf = {.camera = cams[1], .items = &it, .n_items = 1};
+    const lx_framebuf_t *fb = r ? lx_raster_render(r, &rf, NULL) : NULL;
+    double px = 0, py = 0;
+    CHECK_MSG(fb && s_centroid(fb, &px, &py), "%ux%u: the sphere is not in the picture", w, h);
+
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    const char *json = "{\"frames\":\"0-1\",\"artifacts\":[\"camera\"]}";
+    lx_export_plan_t plan;
+    bool ok = lx_export_config_load_json(&cfg, json, strlen(json), &d) == LX_OK &&
+              lx_export_plan(rt.p, &cfg, &plan, &d) == LX_OK;
+    lx_diags_release(&d);
+    lx_manifest_t *m = ok ? lx_manifest_new(rt.p, &plan, NULL, &err) : NULL;
+    char name[32], dir[LX_PATH_MAX];
+    snprintf(name, sizeof name, "readers-%ux%u", w, h);
+    ok = m && lx_manifest_add_frame(m, 0, 0, &cams[0], NULL, 0, &err) == LX_OK &&
+         lx_manifest_add_frame(m, 1, 1000.0 / 24, &cams[1], NULL, 0, &err) == LX_OK &&
+         lx_path_join(dir, s_root, name) && lx_manifest_write(m, dir, NULL, &err) == LX_OK;
+    CHECK_MSG(ok, "%s: %s", name, err.message);
+    entry_t fun[2], re10k[2];
+    int nf = s_read_entries(dir, "camera/camera_wan_fun.json", fun, 2);
+    int nr = s_read_entries(dir, "camera/camera_re10k.txt", re10k, 2);
+    CHECK_MSG(nf == 2 && nr == 2, "%s: %d Wan-Fun rows, %d re10k lines", name, nf, nr);
+    if (nf == 2 && nr == 2) {
+        double miss_fun = s_reader_miss(fun, 1, w, h, px, py, P);
+        double miss_re10k = s_reader_miss(re10k, 1, w, h, px, py, P);
+        CHECK_MSG(miss_fun < 0.25, "%s: VideoX-Fun's rays miss the sphere by %g px", name,
+                  miss_fun);
+        /* At 128x48 the reader scales fy by 1.5; at 832x480's aspect by
+         * 1.026, less than a pixel this close to the centre. */
+        if (w * 9 == h * 16)
+            CHECK_MSG(miss_re10k < 0.25, "%s: CameraCtrl's rays miss by %g px", name, miss_re10k);
+        if (w == 128 && h == 48)
+            CHECK_MSG(miss_re10k > 1, "%s: CameraCtrl's rays from a 128x48 re10k hit (%g px)", name,
+                      miss_re10k);
+    }
+    lx_manifest_destroy(&m);
+    lx_raster_destroy(&r);
+    rt_close(&rt);
+}
+
+static void test_camera_readers(void)
+{
+    s_check_readers(96, 54);  /* 16:9, as the readers assume */
+    s_check_readers(104, 60); /* 832x480's aspect: narrower */
+    s_check_readers(128, 48); /* wider */
+}
+
 int main(void)
 {
     if (!t_scratch_dir(s_root, "camera"))
         TEST_MAIN_END();
     test_view_basis();
     test_files_match_pixels();
+    test_camera_readers();
     t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

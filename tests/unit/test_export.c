@@ -342,7 +342,7 @@ static void test_verify_catches_damage(void)
     lx_verify_report_t rep;
     lx_error_t err = {0};
     CHECK(lx_export_verify(dir, &rep, &err) == LX_OK);
-    CHECK(rep.checked == 12 * 10 + 2 && rep.missing == 0 && rep.mismatched == 0 && rep.extra == 0);
+    CHECK(rep.checked == 12 * 10 + 3 && rep.missing == 0 && rep.mismatched == 0 && rep.extra == 0);
     lx_strbuf_release(&rep.text);
     /* Corrupt one byte, delete one file, add one. */
     char path[1024];
@@ -1299,6 +1299,121 @@ static void test_edges(void)
     free(text);
 }
 
+/* SVG: one document per frame under svg/, listed in metadata.json with
+ * its conventions, the content hash the XXH3-128 of the file's bytes, the
+ * same bytes for one thread forwards and two backwards; every id the id
+ * map shows drawn as a path; svgTolerance checked and hashed only with
+ * the artifact. */
+static void test_svg(void)
+{
+    char *text = s_example("refscene");
+    const char *cfg = "{\"frames\":\"0-3\",\"resolution\":[208,120],"
+                      "\"artifacts\":[\"id\",\"svg\"]}";
+    if (!text || !s_export("svg1", text, cfg, 1, false, NULL) ||
+        !s_export("svg2", text, cfg, 2, true, NULL)) {
+        free(text);
+        return;
+    }
+    CHECK_EQ_INT(s_tree_diff("svg1", "svg2", ""), 0);
+    char *a = s_manifest_core("svg1"), *b = s_manifest_core("svg2");
+    CHECK(a && b && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/svg1", s_root);
+    size_t len = 0;
+    char *json = s_file(dir, "metadata.json", &len);
+    cJSON *m = json ? cJSON_Parse(json) : NULL;
+    const cJSON *sums = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "checksums"), "svg");
+    const cJSON *files = cJSON_GetObjectItem(sums, "files");
+    const cJSON *content = cJSON_GetObjectItem(sums, "content");
+    const cJSON *conv = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "conventions"), "svg");
+    CHECK(cJSON_GetArraySize(files) == 4 && cJSON_GetArraySize(content) == 4);
+    CHECK(cJSON_GetObjectItem(conv, "tolerance") &&
+          cJSON_GetObjectItem(conv, "tolerance")->valuedouble == 0.25);
+    const cJSON *fmt = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "formats"), "svg");
+    CHECK(cJSON_IsString(fmt) && strcmp(fmt->valuestring, "svg") == 0);
+    long missing = 0, paths = 0;
+    for (int f = 0; f < 4 && cJSON_GetArraySize(files) == 4; f++) {
+        char rel[64], name[32];
+        snprintf(name, sizeof name, "frame_%06d.svg", f);
+        snprintf(rel, sizeof rel, "svg/%s", name);
+        CHECK_EQ_STR(cJSON_GetArrayItem(files, f)->valuestring, name);
+        size_t n = 0;
+        char *svg = s_file(dir, rel, &n);
+        if (!svg) {
+            CHECK_MSG(false, "%s is missing", rel);
+            continue;
+        }
+        uint8_t x[16];
+        char hex[33];
+        lx_xxh128(svg, n, x);
+        lx_hex(x, 16, hex);
+        CHECK_EQ_STR(cJSON_GetArrayItem(content, f)->valuestring, hex);
+        CHECK(strncmp(svg, "<?xml", 5) == 0 && strstr(svg, "</svg>\n") == svg + n - 7);
+        /* Every instance the id map shows has its path. */
+        lx_decoded_t id = {0};
+        lx_error_t err = {0};
+        snprintf(rel, sizeof rel, "id/frame_%06d.png", f);
+        size_t pn = 0;
+        char *png = s_file(dir, rel, &pn);
+        if (png && lx_png_decode(png, pn, &id, &err) == LX_OK) {
+            bool seen[65536] = {false};
+            const uint16_t *ids = id.data;
+            uint32_t top = 0;
+            for (size_t i = 0; i < (size_t)id.width * id.height; i++) {
+                seen[ids[i]] = true;
+                top = ids[i] > top ? ids[i] : top;
+            }
+            for (uint32_t k = 1; k <= top; k++) {
+                char attr[32];
+                snprintf(attr, sizeof attr, "data-id=\"%u\"", k);
+                if (seen[k])
+                    missing += strstr(svg, attr) == NULL;
+            }
+        }
+        for (const char *q = svg; (q = strstr(q, "<path ")) != NULL; q++)
+            paths++;
+        lx_decoded_release(&id);
+        free(png);
+        free(svg);
+    }
+    CHECK_MSG(missing == 0, "%ld visible instances have no svg path", missing);
+    CHECK(paths > 4);
+    cJSON_Delete(m);
+    free(json);
+    /* svgTolerance: in the config hash only with the artifact. */
+    lx_program_t *p = NULL;
+    lx_export_plan_t p1, p2, p3, p4;
+    const char *c2 = "{\"frames\":\"0-3\",\"artifacts\":[\"svg\"],\"svgTolerance\":0.5}";
+    const char *c3 = "{\"frames\":\"0-3\",\"artifacts\":[\"id\"]}";
+    const char *c4 = "{\"frames\":\"0-3\",\"artifacts\":[\"id\"],\"svgTolerance\":0.5}";
+    const char *c1 = "{\"frames\":\"0-3\",\"artifacts\":[\"svg\"]}";
+    bool ok = s_plan(text, c1, &p, &p1);
+    lx_program_destroy(&p);
+    ok = ok && s_plan(text, c2, &p, &p2);
+    lx_program_destroy(&p);
+    ok = ok && s_plan(text, c3, &p, &p3);
+    lx_program_destroy(&p);
+    ok = ok && s_plan(text, c4, &p, &p4);
+    lx_program_destroy(&p);
+    CHECK(ok && memcmp(&p1.config_hash, &p2.config_hash, sizeof p1.config_hash) != 0);
+    CHECK(ok && memcmp(&p3.config_hash, &p4.config_hash, sizeof p3.config_hash) == 0);
+    CHECK(ok && p2.cfg.svg_tolerance == 0.5);
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    lx_export_config_t ec;
+    lx_export_config_init(&ec);
+    CHECK(ec.svg_tolerance == 0.25 && !(LX_ART_DEFAULT & LX_ART_SVG));
+    const char *bad[] = {"{\"svgTolerance\":0}", "{\"svgTolerance\":17}",
+                         "{\"svgTolerance\":\"fine\"}"};
+    for (int k = 0; k < 3; k++)
+        CHECK(lx_export_config_load_json(&ec, bad[k], strlen(bad[k]), &d) != LX_OK);
+    CHECK(d.count >= 3 && d.items[0].code == LX_DC_EX_504);
+    lx_diags_release(&d);
+    free(text);
+}
+
 int main(void)
 {
     if (!t_scratch_dir(s_root, "export"))
@@ -1318,6 +1433,7 @@ int main(void)
     test_particles();
     test_semantic();
     test_edges();
+    test_svg();
     t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }

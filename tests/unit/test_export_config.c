@@ -74,7 +74,8 @@ static void test_config_file(void)
     CHECK(lx_export_parse_artifacts("rgba,depth", &m, which) && m == (LX_ART_RGBA | LX_ART_DEPTH));
     CHECK(!lx_export_parse_artifacts("rgba,dpeth", &m, which) && strcmp(which, "dpeth") == 0);
     CHECK(lx_export_parse_artifacts("all", &m, which) && m == LX_ART_ALL && (m & LX_ART_CONTROL) &&
-          (m & LX_ART_PARTICLES) && (m & LX_ART_SEMANTIC) && (m & LX_ART_EDGES));
+          (m & LX_ART_PARTICLES) && (m & LX_ART_SEMANTIC) && (m & LX_ART_EDGES) &&
+          (m & LX_ART_SVG));
     CHECK(lx_export_parse_artifacts("semantic,id", &m, which) &&
           m == (LX_ART_SEMANTIC | LX_ART_ID));
     CHECK(lx_export_parse_artifacts("particles", &m, which) && m == LX_ART_PARTICLES);

@@ -44,4 +44,14 @@ typedef struct lx_camera_view {
  * machine. */
 void lx_camera_view(const lx_camera_t *c, uint32_t width, uint32_t height, lx_camera_view_t *out);
 
+/* Projects world point p through view v: pixel coordinates (*px right,
+ * *py down, from the image's top-left corner; pixel centres at k + 0.5)
+ * and the planar camera depth (*depth, along forward). The one projection:
+ * the rasterizer's rays invert it, its motion vectors and the SVG artifact
+ * use it. *depth is always set; false (and *px, *py untouched) for a
+ * perspective view when the depth is not above 1e-12. Pure and
+ * thread-safe. */
+bool lx_camera_project(const lx_camera_view_t *v, const double p[3], double *px, double *py,
+                       double *depth);
+
 #endif

@@ -32,11 +32,18 @@ typedef enum lx_export_kind {
     LX_EXPORT_CONTROL_SEG,
     LX_EXPORT_PARTICLES,
     LX_EXPORT_SEMANTIC,
-    LX_EXPORT_EDGES
+    LX_EXPORT_EDGES,
+    LX_EXPORT_SVG
 } lx_export_kind_t;
 
-/* The encoder of an artifact file, and so its extension. */
-typedef enum lx_export_format { LX_EXPORT_PNG, LX_EXPORT_EXR, LX_EXPORT_NPY } lx_export_format_t;
+/* The encoder of an artifact file, and so its extension (LX_EXPORT_SVG_TEXT:
+ * an SVG document, lattice/svg.h, extension "svg"). */
+typedef enum lx_export_format {
+    LX_EXPORT_PNG,
+    LX_EXPORT_EXR,
+    LX_EXPORT_NPY,
+    LX_EXPORT_SVG_TEXT
+} lx_export_format_t;
 
 /* Longest artifact key of a frame file: "mask/" and a 64-byte layer id. */
 enum { LX_EXPORT_KEY_MAX = 69 };
@@ -44,7 +51,7 @@ enum { LX_EXPORT_KEY_MAX = 69 };
 /* One artifact file that every frame of a plan has.
  *   key     its directory: "rgba", "depth", "mask/cards", "control/depth";
  *           one or two ids (lx_manifest_key_valid), never "camera"
- *   ext     "png", "exr" or "npy" (static storage): frame f's file is
+ *   ext     "png", "exr", "npy" or "svg" (static storage): frame f's file is
  *           named lx_export_frame_name(plan, f, ext)
  *   format  the encoder ext names
  *   kind    what the file holds
@@ -62,12 +69,13 @@ typedef struct lx_export_file {
  * lx_frame_renderer_render produces them: rgba, depth, motion, normal, id,
  * mask/<layer> for each of p's layers (lx_raster_layers), control/depth,
  * control/normal, control/flow, control/seg, particles, semantic, edges,
- * each when its artifact is on (the four control files with the control
- * artifact), with the extension its format setting gives (particles:
- * always npy; semantic and edges: always png). The camera artifact has no per-frame file (a
- * manifest writes camera/ once). The frame renderer builds its work from
- * this list and a manifest checks every frame against it, so the files a
- * frame has and the files a coordinator expects are one definition.
+ * svg, each when its artifact is on (the four control files with the
+ * control artifact), with the extension its format setting gives
+ * (particles: always npy; semantic and edges: always png; svg: svg). The
+ * camera artifact has no per-frame file (a manifest writes camera/ once).
+ * The frame renderer builds its work from this list and a manifest checks
+ * every frame against it, so the files a frame has and the files a
+ * coordinator expects are one definition.
  *
  * On LX_OK *files_out is an array of *n_out files (possibly 0), which the
  * caller frees with lx_free(alloc, *files_out); alloc may be NULL (the

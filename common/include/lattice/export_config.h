@@ -12,6 +12,7 @@
 
 #include "lattice/diag.h"
 #include "lattice/encode.h"
+#include "lattice/instance.h"
 #include "lattice/sampling.h"
 
 enum {
@@ -26,13 +27,20 @@ enum {
     LX_ART_PARTICLES = 1 << 8,
     LX_ART_SEMANTIC = 1 << 9,
     LX_ART_EDGES = 1 << 10,
-    LX_ART_COUNT = 11,
-    LX_ART_DEFAULT = (1 << 7) - 1, /* rgba .. camera: not control, particles, semantic, edges */
+    LX_ART_TRACKS = 1 << 11,
+    LX_ART_SVG = 1 << 12,
+    LX_ART_COUNT = 13,
+    LX_ART_DEFAULT = (1 << 7) - 1,        /* rgba .. camera: not control or a later one */
     LX_ART_ALL = (1 << LX_ART_COUNT) - 1, /* `--artifacts all` */
 };
 
 /* The artifact names, in bit order. */
 extern const char *const lx_artifact_names[LX_ART_COUNT];
+/* The names and presets an artifact list takes, for messages. */
+#define LX_ARTIFACT_LIST                                                                           \
+    "rgba, depth, motion, normal, id, mask, camera, control, particles, semantic, edges, tracks, " \
+    "svg; "                                                                                         \
+    "all, comfyui"
 
 /* The artifacts `--artifacts comfyui` selects: what ComfyUI loads from PNG
  * folders (rgba, mask, control) and the camera files for camera-control
@@ -49,11 +57,23 @@ typedef enum lx_control_depth {
     LX_CDEPTH_RANGE   /* control_depth_near/far from the config */
 } lx_control_depth_t;
 
+/* Export presets (config key "preset", flag --preset): starting values
+ * for the settings a family of models expects; any setting given as well
+ * wins. */
+typedef enum lx_export_preset {
+    LX_PRESET_NONE,
+    LX_PRESET_WAN /* Wan 2.1/2.2: 832x480 at 16 fps; 4n+1 frames (EX-510 otherwise) */
+} lx_export_preset_t;
+
 typedef struct lx_export_config {
     size_t size;
+    lx_export_preset_t preset;
     bool has_frames;
     int64_t first, last;
     uint32_t width, height; /* 0 = the patch's output size */
+    double fps;             /* frames per second; 0 = the patch's output fps */
+    bool has_seed;          /* seed in place of the patch's (false once planned when equal) */
+    uint32_t seed;
     uint32_t artifacts;     /* LX_ART_* */
     bool color_exr, float_npy, mask_exr;
     bool has_depth_range;
@@ -64,6 +84,7 @@ typedef struct lx_export_config {
     lx_exr_compression_t exr_compression;
     int png_level;
     uint32_t edge_thickness; /* edges: line width in pixels, 1..16 (default 1) */
+    double svg_tolerance;    /* svg: curve flattening tolerance in pixels (lattice/svg.h) */
     /* The control tier (used only with LX_ART_CONTROL). */
     lx_control_depth_t control_depth;
     double control_depth_near, control_depth_far; /* RANGE, or SHOT once measured */
@@ -78,7 +99,12 @@ typedef struct lx_export_config {
 
 void lx_export_config_init(lx_export_config_t *cfg);
 
-/* Applies a config file's JSON on top of cfg. Unknown keys (EX-505) and
+/* Applies the preset called name ("wan") to cfg: its resolution and fps.
+ * false (cfg untouched) for an unknown name. */
+bool lx_export_config_preset(lx_export_config_t *cfg, const char *name);
+
+/* Applies a config file's JSON on top of cfg: its "preset" first, then
+ * its other keys, which win over the preset. Unknown keys (EX-505) and
  * bad values (EX-504) become diagnostics located by JSON pointer; returns
  * LX_E_DIAG when there were errors, LX_E_PARSE for invalid JSON (also
  * reported). */
@@ -87,6 +113,10 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
 
 /* The longest artifact name lx_export_parse_artifacts reports, with its NUL. */
 enum { LX_ARTIFACT_NAME_MAX = 64 };
+
+/* The artifact name (or "all", "comfyui") name was most likely meant to
+ * be, or NULL. */
+const char *lx_export_suggest_artifact(const char *name);
 
 /* Parses an artifact list "rgba,depth,mask", where "all" is every artifact
  * and "comfyui" is LX_ART_COMFYUI; false when a name is unknown (its text,
@@ -123,6 +153,16 @@ typedef struct lx_export_plan {
 lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                            lx_export_plan_t *plan, lx_diags_t *diags);
 
+/* plan with another seed: its config with the seed set and what was
+ * measured for the old one (the control tier's shot) unmeasured, planned
+ * again over p into *out. Returns as lx_export_plan. */
+lx_result_t lx_export_plan_reseed(const lx_program_t *p, const lx_export_plan_t *plan,
+                                  uint32_t seed, lx_export_plan_t *out, lx_diags_t *diags);
+
+/* The config of an instance that evaluates plan's frames as the export
+ * samples them (its fps and frames per cycle). */
+lx_instance_config_t lx_export_plan_instance(const lx_export_plan_t *plan);
+
 /* lx_export_plan of a resolved config given as its JSON text (what
  * lx_export_plan_config_json writes, and journals, manifests and ASSIGN
  * carry): a config file applied on top of the defaults, then planned.
@@ -152,9 +192,14 @@ typedef struct lx_export_request {
     int64_t first, last;
     const char *artifacts;   /* "rgba,depth" or NULL */
     bool allow_past_end;     /* sets cfg.allow_past_end (a flag can only turn it on) */
+    const char *preset;      /* "wan" or NULL */
+    double fps;              /* 0 = not given */
+    bool has_seed;           /* seed in place of the patch's */
+    uint32_t seed;
 } lx_export_request_t;
 #define LX_EXPORT_REQUEST_INIT                                                                     \
-    {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL, false}
+    {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL, false, NULL, 0, \
+     false, 0}
 
 /* Compiles the patch, applies the config and the overrides and plans the
  * export: the one path from request to (program, plan) that `lattice

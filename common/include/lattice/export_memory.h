@@ -15,6 +15,7 @@
  *             output buffer grows to; compressed PNG and EXR files are not
  *             counted: a frame usually compresses to a small part of its
  *             raw size (an incompressible one can add up to that size);
+ *             SVG documents at about 64 vertices an instance;
  *   scratch   the encoders' working memory (libpng and zlib state and rows,
  *             an EXR chunk's planes), for as many files at once as there
  *             are threads;

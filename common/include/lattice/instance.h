@@ -52,10 +52,13 @@ typedef struct lx_kernel lx_kernel_t;
 typedef struct lx_instance_config {
     size_t size;               /* sizeof(lx_instance_config_t) */
     uint32_t frames_per_cycle; /* cyclic patches; 0 = the default */
+    double fps;                /* frames per second; 0 = the program's output fps */
+    bool has_seed;             /* seed in place of the program's */
+    uint32_t seed;
 } lx_instance_config_t;
 #define LX_INSTANCE_CONFIG_INIT                                                                    \
     {                                                                                              \
-        sizeof(lx_instance_config_t), 0                                                            \
+        sizeof(lx_instance_config_t), 0, 0, false, 0                                               \
     }
 
 /* A new instance of p (which must outlive it and pass lx_ir_verify) that

@@ -8,10 +8,12 @@
 
 #include "lattice/patch.h"
 #include "lattice/shot.h"
+#include "lattice/svg.h"
+#include "lattice/tracks.h"
 
 const char *const lx_artifact_names[LX_ART_COUNT] = {
-    "rgba", "depth",  "motion",  "normal",    "id",
-    "mask", "camera", "control", "particles", "semantic", "edges"};
+    "rgba", "depth",  "motion",  "normal",    "id",       "mask",   "camera",
+    "control", "particles", "semantic", "edges", "tracks", "svg"};
 
 void lx_export_config_init(lx_export_config_t *cfg)
 {
@@ -23,6 +25,37 @@ void lx_export_config_init(lx_export_config_t *cfg)
     cfg->exr_compression = LX_EXR_ZIP;
     cfg->png_level = 3;
     cfg->edge_thickness = 1;
+    cfg->svg_tolerance = LX_SVG_TOLERANCE_DEFAULT;
+}
+
+bool lx_export_config_preset(lx_export_config_t *cfg, const char *name)
+{
+    if (strcmp(name, "wan") != 0)
+        return false;
+    /* Wan 2.1/2.2 (and their VACE, Fun and ATI variants) are trained at
+     * 832x480, 16 fps, on clips of 4n + 1 frames. */
+    cfg->preset = LX_PRESET_WAN;
+    cfg->width = 832;
+    cfg->height = 480;
+    cfg->fps = 16;
+    return true;
+}
+
+lx_instance_config_t lx_export_plan_instance(const lx_export_plan_t *plan)
+{
+    lx_instance_config_t c = LX_INSTANCE_CONFIG_INIT;
+    c.frames_per_cycle = plan->sampling.frames_per_cycle;
+    c.fps = plan->sampling.fps;
+    c.has_seed = plan->cfg.has_seed;
+    c.seed = plan->cfg.seed;
+    return c;
+}
+
+const char *lx_export_suggest_artifact(const char *name)
+{
+    const char *names[LX_ART_COUNT + 2] = {"all", "comfyui"};
+    memcpy(names + 2, lx_artifact_names, sizeof lx_artifact_names);
+    return lx_suggest(name, names, LX_ART_COUNT + 2);
 }
 
 bool lx_export_parse_artifacts(const char *list, uint32_t *mask, char bad[LX_ARTIFACT_NAME_MAX])
@@ -203,7 +236,8 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                                        "formats",      "depthRange",     "motionScale",
                                        "framesPerCycle", "exrCompression", "pngLevel",
                                        "alphaThreshold", "controlDepthRange", "flowScale",
-                                       "allowPastEnd", "edgeThickness"};
+                                       "allowPastEnd", "edgeThickness", "fps",
+                                       "preset",       "svgTolerance", "seed"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
     lx_json_syntax_t syn;
@@ -220,11 +254,28 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
         cJSON_Delete(root);
         return LX_E_PARSE;
     }
+    /* The preset first, whatever its place: the other keys win over it. */
+    const cJSON *preset = cJSON_GetObjectItemCaseSensitive(root, "preset");
+    if (preset && !(cJSON_IsString(preset) && lx_export_config_preset(cfg, preset->valuestring)))
+        s_bad(d, "/preset", "%s must be \"wan\" (832x480, 16 fps, 4n+1 frames)", "preset");
     char ptr[160];
     for (const cJSON *it = root->child; it; it = it->next) {
         const char *k = it->string ? it->string : "";
         snprintf(ptr, sizeof ptr, "/%.100s", k);
-        if (strcmp(k, "frames") == 0) {
+        if (strcmp(k, "preset") == 0) {
+            continue;
+        } else if (strcmp(k, "seed") == 0) {
+            if (s_int_in(it, 0, UINT32_MAX, &cfg->seed))
+                cfg->has_seed = true;
+            else
+                s_bad(d, ptr, "%s must be an integer from 0 to 4294967295", "seed");
+        } else if (strcmp(k, "fps") == 0) {
+            if (cJSON_IsNumber(it) && it->valuedouble > 0 && it->valuedouble <= 1000)
+                cfg->fps = it->valuedouble;
+            else
+                s_bad(d, ptr, "%s must be a number of frames per second above 0, at most 1000",
+                      "fps");
+        } else if (strcmp(k, "frames") == 0) {
             if (s_frames(it, &cfg->first, &cfg->last))
                 cfg->has_frames = true;
             else
@@ -262,16 +313,10 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
             }
             if (m == 0 || m == UINT32_MAX) {
                 lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504,
-                                             "%s must be a list of rgba, depth, motion, normal, "
-                                             "id, mask, camera, control, particles, semantic, "
-                                             "edges",
-                                             "artifacts");
+                                             "%s must be a list of artifacts (%s)", "artifacts",
+                                             LX_ARTIFACT_LIST);
                 lx_diag_at_json(d, dg, ptr);
-                const char *const names[] = {"rgba", "depth",   "motion",    "normal",
-                                             "id",   "mask",    "camera",    "control",
-                                             "particles", "semantic", "edges", "all",
-                                             "comfyui"};
-                const char *s = unknown[0] ? lx_suggest(unknown, names, 13) : NULL;
+                const char *s = unknown[0] ? lx_export_suggest_artifact(unknown) : NULL;
                 if (s)
                     lx_diag_help(d, dg, "'%s' is not an artifact: did you mean '%s'?", unknown, s);
             } else {
@@ -337,6 +382,12 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
         } else if (strcmp(k, "edgeThickness") == 0) {
             if (!s_int_in(it, 1, 16, &cfg->edge_thickness))
                 s_bad(d, ptr, "%s must be an integer from 1 to 16", "edgeThickness");
+        } else if (strcmp(k, "svgTolerance") == 0) {
+            if (cJSON_IsNumber(it) && it->valuedouble >= LX_SVG_TOLERANCE_MIN &&
+                it->valuedouble <= LX_SVG_TOLERANCE_MAX)
+                cfg->svg_tolerance = it->valuedouble;
+            else
+                s_bad(d, ptr, "%s must be a number of pixels from 0.01 to 16", "svgTolerance");
         } else if (strcmp(k, "pngLevel") == 0) {
             uint32_t level;
             if (s_int_in(it, 0, 9, &level))
@@ -461,6 +512,20 @@ static void s_closure(const lx_program_t *p, lx_export_plan_t *plan, lx_diags_t 
     }
 }
 
+lx_result_t lx_export_plan_reseed(const lx_program_t *p, const lx_export_plan_t *plan,
+                                  uint32_t seed, lx_export_plan_t *out, lx_diags_t *diags)
+{
+    lx_export_config_t cfg = plan->cfg;
+    cfg.has_seed = true;
+    cfg.seed = seed;
+    /* The shot is the seed's: measured again where it was measured. */
+    if (cfg.control_depth == LX_CDEPTH_SHOT)
+        cfg.control_depth_measured = false;
+    if (cfg.flow_scale_measured)
+        cfg.flow_scale = 0, cfg.flow_scale_measured = false;
+    return lx_export_plan(p, &cfg, out, diags);
+}
+
 lx_result_t lx_export_plan_json(const lx_program_t *p, const char *config, lx_export_plan_t *plan,
                                 lx_diags_t *diags)
 {
@@ -479,18 +544,23 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
     plan->width = cfg->width ? cfg->width : p->output.width;
     plan->height = cfg->height ? cfg->height : p->output.height;
     lx_error_t err = {0};
-    if (lx_sampling_init(&plan->sampling, &p->time_model, p->output.fps, cfg->frames_per_cycle,
-                         &err) != LX_OK) {
+    double fps = cfg->fps > 0 ? cfg->fps : p->output.fps;
+    if (cfg->fps == p->output.fps)
+        plan->cfg.fps = 0; /* the patch's: one config, one hash */
+    if (cfg->has_seed && cfg->seed == p->seed)
+        plan->cfg.has_seed = false;
+    if (lx_sampling_init(&plan->sampling, &p->time_model, fps, cfg->frames_per_cycle, &err) !=
+        LX_OK) {
         lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504, "%s", err.message);
-        lx_diag_at_json(d, dg, "/framesPerCycle");
+        lx_diag_at_json(d, dg, cfg->fps > 0 ? "/fps" : "/framesPerCycle");
     } else if (p->time_model.kind == LX_TIME_CYCLIC && !plan->sampling.exact) {
         lx_diag_t *dg = lx_diags_add(
             d, LX_DC_EX_503,
             "a cycle of %g ms at %g fps is %g frames; exporting %u frames per cycle (the "
             "phase override keeps the loop closed, but the motion runs %+.3f%% fast)",
-            p->time_model.period_ms, p->output.fps, p->time_model.period_ms * p->output.fps / 1000,
+            p->time_model.period_ms, fps, p->time_model.period_ms * fps / 1000,
             plan->sampling.frames_per_cycle,
-            100.0 * (p->time_model.period_ms * p->output.fps / 1000 /
+            100.0 * (p->time_model.period_ms * fps / 1000 /
                          plan->sampling.frames_per_cycle -
                      1));
         lx_diag_at_json(d, dg, "/framesPerCycle");
@@ -524,7 +594,7 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
             d, LX_DC_EX_509,
             "frames %lld-%lld go past frame %lld, the last frame of the %g ms timeline at %g fps",
             (long long)plan->first, (long long)plan->last, (long long)last_def,
-            p->time_model.duration_ms, p->output.fps);
+            p->time_model.duration_ms, fps);
         lx_diag_at_json(d, dg, "/frames");
         if (cfg->allow_past_end) {
             /* Opted in: the same finding, as a warning. */
@@ -539,6 +609,20 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                          (long long)last_def);
         }
     }
+    /* Wan's VAE packs 4 frames into one latent after the first: of other
+     * counts it drops the rest. */
+    int64_t count = plan->last - plan->first + 1, extra = (count + 3) % 4;
+    if (cfg->preset == LX_PRESET_WAN && extra != 0 && d->n_errors == errors) {
+        lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_510,
+                                     "%lld frames is not 4n+1: Wan reads clips of 4n+1 frames "
+                                     "and drops the last %lld",
+                                     (long long)count, (long long)extra);
+        lx_diag_at_json(d, dg, "/frames");
+        lx_diag_help(d, dg, "export %lld or %lld frames (frames %lld-%lld or %lld-%lld)",
+                     (long long)(count - extra), (long long)(count - extra + 4),
+                     (long long)plan->first, (long long)(plan->last - extra),
+                     (long long)plan->first, (long long)(plan->last - extra + 4));
+    }
     if (plan->last - plan->first >= 100000000) {
         lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504, "%s", "more than 100000000 frames");
         lx_diag_at_json(d, dg, "/frames");
@@ -552,6 +636,16 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                                      plan->n_ids);
         lx_diag_at_json(d, dg, "/artifacts");
         lx_diag_help(d, dg, "leave 'id' out of the artifacts, or draw fewer instances");
+    }
+    uint64_t points = (uint64_t)plan->n_ids * (uint64_t)(plan->last - plan->first + 1);
+    if ((cfg->artifacts & LX_ART_TRACKS) && points > LX_TRACKS_MAX_POINTS) {
+        lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_511,
+                                     "tracks of %u instances over %lld frames are %llu points; "
+                                     "the tracks artifact holds %u",
+                                     plan->n_ids, (long long)(plan->last - plan->first + 1),
+                                     (unsigned long long)points, LX_TRACKS_MAX_POINTS);
+        lx_diag_at_json(d, dg, "/artifacts");
+        lx_diag_help(d, dg, "export fewer frames with 'tracks', or leave it out");
     }
     if (d->n_errors > errors)
         return LX_E_DIAG;
@@ -617,9 +711,18 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
         else
             lx_strbuf_adds(out, ",\"flowScale\":\"shot\"");
     }
+    /* Only when it is not the patch's (whose fps the program hash covers),
+     * so the hash of an export at the patch's rate stays what it was. */
+    if (plan->cfg.fps > 0)
+        lx_strbuf_addf(out, ",\"fps\":%.17g", plan->cfg.fps);
+    /* Likewise the seed: the program hash covers the patch's. */
+    if (plan->cfg.has_seed)
+        lx_strbuf_addf(out, ",\"seed\":%u", plan->cfg.seed);
     /* Only with the edges artifact, like the control tier's keys. */
     if (c->artifacts & LX_ART_EDGES)
         lx_strbuf_addf(out, ",\"edgeThickness\":%u", c->edge_thickness);
+    if (c->artifacts & LX_ART_SVG)
+        lx_strbuf_addf(out, ",\"svgTolerance\":%.17g", c->svg_tolerance);
     /* Only where it decides whether the plan exists (see the header): the
      * coordinator, the workers and `lattice rerender` plan this JSON again. */
     int64_t first_def, last_def;

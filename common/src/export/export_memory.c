@@ -15,6 +15,12 @@
 #define S_PNG_STATE (340u * 1024)
 /* OpenEXR's per-part state and a deflate or PIZ working set, rounded up. */
 #define S_EXR_STATE (512u * 1024)
+/* svg: the bytes of a <path> without its points, the vertices an outline
+ * usually has (finer curves near the camera have more), and the encoder
+ * with its outline cache (256 outlines of that size) and scratch. */
+#define S_SVG_ITEM 128u
+#define S_SVG_VERTICES 64u
+#define S_SVG_CACHE (256u * 64 * 16 + 64u * 1024)
 /* The rasterizer's prepared item (transform, inverse, ray deltas, bbox). */
 #define S_PREP_ITEM 400u
 /* The instance's value store for a small program, the thread pools, the
@@ -96,6 +102,9 @@ lx_result_t lx_export_memory_estimate(const lx_program_t *p, const lx_export_pla
         case LX_EXPORT_EDGES:
             ch = 2, bps = 1; /* the map and its thickening scratch */
             break;
+        case LX_EXPORT_SVG:
+            ch = 0; /* no raster buffer: the document is written from the items */
+            break;
         case LX_EXPORT_DEPTH:
         case LX_EXPORT_PARTICLES:
             break;
@@ -121,6 +130,11 @@ lx_result_t lx_export_memory_estimate(const lx_program_t *p, const lx_export_pla
             scratch = 4 * plane + S_EXR_STATE;
             if (c->exr_compression == LX_EXR_NONE) /* header, offsets, chunk headers */
                 encoded = px * ch * file_bps + h * 16 + 4096;
+        } else if (f->format == LX_EXPORT_SVG_TEXT) {
+            /* The document at about S_SVG_VERTICES vertices an instance,
+             * the outline cache and the clipping scratch. */
+            encoded = (plan->n_ids + (uint64_t)1) * (S_SVG_ITEM + 24 * S_SVG_VERTICES) + 512;
+            scratch = S_SVG_CACHE;
         } else { /* NPY: the header, then the samples */
             encoded = raw + 128;
         }

@@ -7,7 +7,7 @@
 #include "lattice/names.h"
 #include "lattice/raster.h"
 
-static const char *const s_ext[] = {"png", "exr", "npy"};
+static const char *const s_ext[] = {"png", "exr", "npy", "svg"};
 
 static void s_add(lx_export_file_t *files, uint32_t *n, const char *key, lx_export_kind_t kind,
                   lx_export_format_t format, uint32_t layer)
@@ -47,8 +47,8 @@ lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t 
             }
     }
     /* rgba, depth, motion, normal, id, the masks, the four control images,
-     * particles, semantic, edges. */
-    lx_export_file_t *files = lx_calloc(alloc, (size_t)12 + n_layers, sizeof *files);
+     * particles, semantic, edges, svg. */
+    lx_export_file_t *files = lx_calloc(alloc, (size_t)13 + n_layers, sizeof *files);
     if (!files) {
         lx_free(alloc, layers);
         return lx_fail(err, LX_E_NOMEM, "out of memory for %u layers", n_layers);
@@ -82,6 +82,8 @@ lx_result_t lx_export_frame_files(const lx_program_t *p, const lx_export_plan_t 
         s_add(files, &n, "semantic", LX_EXPORT_SEMANTIC, LX_EXPORT_PNG, 0);
     if (arts & LX_ART_EDGES)
         s_add(files, &n, "edges", LX_EXPORT_EDGES, LX_EXPORT_PNG, 0);
+    if (arts & LX_ART_SVG)
+        s_add(files, &n, "svg", LX_EXPORT_SVG, LX_EXPORT_SVG_TEXT, 0);
     lx_free(alloc, layers);
     *files_out = files;
     *n_out = n;

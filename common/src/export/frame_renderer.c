@@ -12,6 +12,8 @@
 #include "lattice/kernels.h"
 #include "lattice/pool.h"
 #include "lattice/raster.h"
+#include "lattice/srgb.h"
+#include "lattice/svg.h"
 
 typedef enum {
     K_RGBA_PNG,
@@ -30,7 +32,8 @@ typedef enum {
     K_PARTICLES,
     K_SEMANTIC8,
     K_SEMANTIC16,
-    K_EDGES
+    K_EDGES,
+    K_SVG
 } kind_t;
 
 /* Columns of a particles row: position xyz, displacement since f - 1 xyz,
@@ -68,13 +71,14 @@ struct lx_frame_renderer {
     uint32_t *prev_of_id;         /* particles: index in prev.items by id, else UINT32_MAX */
     uint16_t *class_of_id;        /* semantic: each instance id's class, [0] = 0 */
     uint8_t *edge_scratch;        /* edges thicker than 1 px: the horizontal pass */
+    lx_svg_t *svg;                /* svg: the encoder and its outline cache */
     const lx_framebuf_t *fb;
     const lx_camera_t *camera;
     job_t *jobs;
     lx_artifact_file_t *files;
     uint32_t n_jobs;
     uint32_t *order;           /* jobs by decreasing buffer size: the longest encodes start first */
-    float srgb_threshold[256]; /* linear value where 8-bit sRGB code k+1 starts */
+    lx_srgb8_table_t srgb;     /* linear -> 8-bit sRGB */
     uint8_t wheel[LX_CONTROL_WHEEL_SIZE][3]; /* the flow colour wheel */
     bool reencode;             /* encode the buffers as they are (benchmark floor) */
     lx_frame_result_t result;
@@ -87,40 +91,9 @@ static double s_now(const lx_frame_renderer_t *fr)
 
 /* ---- conversions (each pixel written by exactly one task) ----------- */
 
-static double s_srgb_encode(double c)
-{
-    return c <= 0.0031308 ? 12.92 * c : 1.055 * lx_pow(c, 1.0 / 2.4) - 0.055;
-}
-
-static void s_srgb_table(lx_frame_renderer_t *fr)
-{
-    /* Code k covers sRGB values in [(k - 0.5)/255, (k + 0.5)/255): find the
-     * linear threshold of each boundary by bisection on the exact curve. */
-    for (int k = 0; k < 255; k++) {
-        double target = (k + 0.5) / 255.0, lo = 0, hi = 1;
-        for (int it = 0; it < 60; it++) {
-            double mid = (lo + hi) / 2;
-            if (s_srgb_encode(mid) < target)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        fr->srgb_threshold[k] = (float)hi;
-    }
-    fr->srgb_threshold[255] = INFINITY;
-}
-
 static uint8_t s_to_srgb8(const lx_frame_renderer_t *fr, float v)
 {
-    int lo = 0, hi = 255;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (v < fr->srgb_threshold[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return (uint8_t)lo;
+    return lx_srgb8(&fr->srgb, v);
 }
 
 /* lround(x) for 0 <= x < 2^31, inline: the fraction x - trunc(x) is exact,
@@ -357,6 +330,8 @@ static void s_convert(lx_frame_renderer_t *fr, job_t *j)
     case K_EDGES:
         s_edges(fr, j);
         break;
+    case K_SVG: /* drawn from the frame's items when encoding */
+        break;
     }
 }
 
@@ -375,7 +350,10 @@ static void s_encode_task(void *ctx, uint32_t task)
         f->bytes.buf[0] = '\0';
     f->bytes.failed = false;
     const lx_export_config_t *c = &fr->plan.cfg;
-    if (j->kind == K_PARTICLES)
+    if (j->kind == K_SVG)
+        j->rc = lx_svg_encode(fr->svg, fr->cur, fr->plan.width, fr->plan.height, &f->bytes,
+                              &j->err);
+    else if (j->kind == K_PARTICLES)
         j->rc = lx_npy_encode_rows(j->data, j->img.height, PARTICLE_COLUMNS, &f->bytes, &j->err);
     else if (j->format == LX_EXPORT_EXR)
         j->rc = lx_exr_encoder_encode(j->exr, &j->img, c->exr_compression, &f->bytes, &j->err);
@@ -390,7 +368,11 @@ static void s_encode_task(void *ctx, uint32_t task)
     j->rc = lx_sha256(f->bytes.buf, f->bytes.len, &d);
     lx_hex(d.bytes, 32, f->hash);
     uint8_t x[16];
-    lx_xxh128(j->data, j->data_bytes, x);
+    /* svg: the document is its own canonical layout. */
+    if (j->kind == K_SVG)
+        lx_xxh128(f->bytes.buf, f->bytes.len, x);
+    else
+        lx_xxh128(j->data, j->data_bytes, x);
     lx_hex(x, 16, f->content);
     double t3 = s_now(fr);
     f->convert_ms = t1 - t0;
@@ -528,6 +510,14 @@ static lx_result_t s_jobs(lx_frame_renderer_t *fr, lx_error_t *err)
             ok = (fr->plan.cfg.edge_thickness <= 1 || fr->edge_scratch) &&
                  s_add_job(fr, x, K_EDGES, 1, LX_PIX_U8, NULL);
             break;
+        case LX_EXPORT_SVG:
+            fr->svg = lx_svg_new(fr->p, fr->plan.cfg.svg_tolerance, fr->alloc, err);
+            if (!fr->svg) {
+                lx_free(fr->alloc, planned);
+                return err ? err->code : LX_E_NOMEM;
+            }
+            ok = s_add_job_sized(fr, x, K_SVG, 0, 0, 1, LX_PIX_U8, NULL);
+            break;
         case LX_EXPORT_PARTICLES:
             fr->prev_of_id = lx_malloc(fr->alloc, (fr->plan.n_ids + (size_t)1) * sizeof(uint32_t));
             ok = fr->prev_of_id && s_add_job_sized(fr, x, K_PARTICLES, PARTICLE_COLUMNS,
@@ -582,8 +572,7 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
     fr->clock = clock;
     fr->clock_user = clock_user;
     fr->prev_frame = -1;
-    lx_instance_config_t icfg = LX_INSTANCE_CONFIG_INIT;
-    icfg.frames_per_cycle = plan->sampling.frames_per_cycle;
+    lx_instance_config_t icfg = lx_export_plan_instance(plan);
     lx_raster_config_t rcfg = LX_RASTER_CONFIG_INIT;
     rcfg.width = plan->width;
     rcfg.height = plan->height;
@@ -602,7 +591,7 @@ lx_frame_renderer_t *lx_frame_renderer_new(const lx_program_t *p, const lx_expor
         lx_frame_renderer_destroy(&fr);
         return NULL;
     }
-    s_srgb_table(fr);
+    lx_srgb8_table_init(&fr->srgb);
     lx_control_wheel(fr->wheel);
     return fr;
 }
@@ -624,6 +613,7 @@ void lx_frame_renderer_destroy(lx_frame_renderer_t **self_p)
     lx_free(fr->alloc, fr->prev_of_id);
     lx_free(fr->alloc, fr->class_of_id);
     lx_free(fr->alloc, fr->edge_scratch);
+    lx_svg_destroy(&fr->svg);
     lx_pool_destroy(&fr->pool);
     lx_raster_destroy(&fr->raster);
     lx_instance_destroy(&fr->inst);

@@ -10,6 +10,7 @@
 
 #include "export_internal.h"
 #include "lattice/camera.h"
+#include "lattice/tracks.h"
 #include "lattice/digest.h"
 #include "lattice/files.h"
 #include "lattice/manifest.h"
@@ -399,6 +400,41 @@ static void s_semantic_conventions(cJSON *c, const lx_program_t *p)
     lx_free(al, of_sink);
 }
 
+/* conventions.svg: what the SVG frames draw and how (lattice/svg.h). */
+static void s_svg_conventions(cJSON *c, const lx_export_config_t *cfg)
+{
+    cJSON *sv = cJSON_AddObjectToObject(c, "svg");
+    cJSON_AddNumberToObject(sv, "tolerance", cfg->svg_tolerance);
+    cJSON_AddStringToObject(sv, "units",
+                            "pixels: viewBox 0 0 width height, x right, y down from the "
+                            "top-left corner, the raster artifacts' pixel grid");
+    cJSON_AddStringToObject(sv, "drawn",
+                            "one <path> per planar instance (rect, ellipse, polygon, star, "
+                            "path) with opacity x alpha above 0, in draw order (later paints "
+                            "over earlier, as the rgba artifact composites); a background "
+                            "<rect> first when the background alpha is above 0");
+    cJSON_AddStringToObject(sv, "skipped",
+                            "meshes (sphere, box, plane: not 2D), invisible or degenerate "
+                            "instances, and polygons wholly outside the image");
+    cJSON_AddStringToObject(sv, "geometry",
+                            "outlines in the instance's local plane, curves flattened to "
+                            "within tolerance pixels, projected by the rasterizer's camera; "
+                            "clipped to the camera's [near, far] like the rasterizer, and "
+                            "to a guard band one image size beyond each edge");
+    cJSON_AddStringToObject(sv, "attributes",
+                            "data-id (instance id, as the id artifact), data-layer, fill "
+                            "(#rrggbb: the linear colour clamped to [0, 1], 8-bit sRGB as "
+                            "in the rgba PNG), fill-opacity (opacity x alpha); fill-rule "
+                            "evenodd on the root");
+    cJSON_AddStringToObject(sv, "colorSpace",
+                            "fills are sRGB; SVG viewers blend in sRGB, the rgba artifact in "
+                            "linear light, so overlapping translucent fills differ slightly");
+    cJSON_AddStringToObject(sv, "numbers",
+                            "rounded half away from zero to 0.001, trailing zeros dropped, "
+                            "never -0");
+    cJSON_AddStringToObject(sv, "content", "XXH3-128 of the SVG document's bytes");
+}
+
 static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_plan_t *plan,
                           double near0, double far0)
 {
@@ -467,6 +503,25 @@ static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_pl
                                 "depth), then widened to the thickness");
         cJSON_AddNumberToObject(ed, "thickness", plan->cfg.edge_thickness);
     }
+    if (plan->cfg.artifacts & LX_ART_TRACKS) {
+        cJSON *tr = cJSON_AddObjectToObject(c, "tracks");
+        cJSON_AddStringToObject(tr, "point",
+                                "the instance's translation projected as the pixels are, in "
+                                "pixels: x right, y down, pixel centres at .5");
+        cJSON_AddStringToObject(tr, "visible",
+                                "drawn at that frame, in front of the camera and inside the "
+                                "picture; tracks.json has null elsewhere");
+        cJSON_AddStringToObject(tr, "tracks", "tracks.json: one per id, in id order");
+        cJSON_AddStringToObject(tr, "ati",
+                                "ati_tracks.json (WanVideoATITracks): the ids visible at the "
+                                "first frame, in id order, at 24 fps (linear between frames), "
+                                "each ending before its first invisible point, at most 121 "
+                                "points");
+        cJSON_AddNumberToObject(tr, "atiFps", LX_ATI_FPS);
+        cJSON_AddNumberToObject(tr, "atiPoints", LX_ATI_POINTS);
+    }
+    if (plan->cfg.artifacts & LX_ART_SVG)
+        s_svg_conventions(c, &plan->cfg);
     cJSON *cam = cJSON_AddObjectToObject(c, "camera");
     cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
     cJSON_AddStringToObject(cam, "fov", "vertical, degrees");
@@ -474,6 +529,12 @@ static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_pl
                             "line 1: project id; then timestamp_us fx fy cx cy 0 0 "
                             "and a 3x4 world-to-camera matrix, row-major, OpenCV "
                             "axes, intrinsics normalized by width/height");
+    cJSON_AddStringToObject(cam, "wanFun",
+                            "camera_wan_fun.json: per frame [fx, fy, cx, cy, 0, 0] and the 3x4 "
+                            "world-to-camera matrix as re10k, the camera_conditions of "
+                            "VideoX-Fun's Wan-Fun camera control; fx (fy when wider than 16:9) "
+                            "divided by the factor its reader multiplies poses made for "
+                            "1280x720 by, so that it sees these pixels' intrinsics");
 }
 
 static const char *s_format(const lx_export_config_t *c, int art)
@@ -496,6 +557,10 @@ static const char *s_format(const lx_export_config_t *c, int art)
     case 9:
     case 10:
         return "png";
+    case 11:
+        return "json";
+    case 12:
+        return "svg";
     default:
         return "png";
     }
@@ -551,16 +616,36 @@ static void s_sums_add_bytes(sums_t *s, const char *name, const lx_strbuf_t *byt
 
 /* ---- camera files --------------------------------------------------- */
 
-static void s_camera_files(const lx_manifest_t *m, lx_strbuf_t *traj, lx_strbuf_t *re10k)
+/* The Wan-Fun reader (VideoX-Fun's process_pose_params, after
+ * CameraCtrl's) takes poses as made for 1280x720 video and rescales fx by
+ * (H * 16/9) / W when the video is narrower than 16:9, else fy by
+ * (W / (16/9)) / H: the rows carry the inverse, so the intrinsics it
+ * ends up with are the pixels'. */
+static void s_wan_fun_intrinsics(double fx, double fy, uint32_t w, uint32_t h, double *ofx,
+                                 double *ofy)
+{
+    double pose = 1280.0 / 720.0, sample = (double)w / h;
+    *ofx = fx, *ofy = fy;
+    if (pose > sample)
+        *ofx = fx * w / (h * pose);
+    else
+        *ofy = fy * h / (w / pose);
+}
+
+/* camera/trajectory.json, camera/camera_re10k.txt and
+ * camera/camera_wan_fun.json. */
+static void s_camera_files(const lx_manifest_t *m, lx_strbuf_t *traj, lx_strbuf_t *re10k,
+                           lx_strbuf_t *fun)
 {
     const lx_program_t *p = m->p;
     const lx_export_plan_t *plan = &m->plan;
     cJSON *root = cJSON_CreateObject();
     cJSON_AddNumberToObject(root, "version", 1);
-    cJSON_AddNumberToObject(root, "frameRate", p->output.fps);
+    cJSON_AddNumberToObject(root, "frameRate", plan->sampling.fps);
     cJSON_AddNumberToObject(root, "frameCount", (double)m->n);
     cJSON *frames = cJSON_AddArrayToObject(root, "frames");
     lx_strbuf_addf(re10k, "%s\n", p->patch_id);
+    lx_strbuf_adds(fun, "[");
     for (size_t i = 0; i < m->n; i++) {
         /* The basis and field of view the pixels were rendered with. */
         lx_camera_view_t v;
@@ -580,16 +665,23 @@ static void s_camera_files(const lx_manifest_t *m, lx_strbuf_t *traj, lx_strbuf_
         cJSON_AddItemToArray(frames, o);
         /* OpenCV camera: x right, y down, z forward. */
         double fy_px = plan->height / 2.0 / v.tan_half_fov;
+        double fx = fy_px / plan->width, fy = fy_px / plan->height, ffx, ffy;
+        s_wan_fun_intrinsics(fx, fy, plan->width, plan->height, &ffx, &ffy);
         double rows[3][3] = {{r[0], r[1], r[2]}, {-u[0], -u[1], -u[2]}, {f[0], f[1], f[2]}};
         lx_strbuf_addf(re10k, "%lld %.9g %.9g 0.5 0.5 0 0", (long long)llround(c->t_ms * 1000.0),
-                       fy_px / plan->width, fy_px / plan->height);
+                       fx, fy);
+        lx_strbuf_addf(fun, "%s\n  [%.9g, %.9g, 0.5, 0.5, 0, 0", i ? "," : "", ffx, ffy);
         for (int k = 0; k < 3; k++) {
             double t = -(rows[k][0] * pos[0] + rows[k][1] * pos[1] + rows[k][2] * pos[2]);
-            lx_strbuf_addf(re10k, " %.9g %.9g %.9g %.9g", rows[k][0], rows[k][1], rows[k][2],
-                           t == 0 ? 0.0 : t);
+            t = t == 0 ? 0.0 : t; /* no -0 */
+            lx_strbuf_addf(re10k, " %.9g %.9g %.9g %.9g", rows[k][0], rows[k][1], rows[k][2], t);
+            lx_strbuf_addf(fun, ", %.9g, %.9g, %.9g, %.9g", rows[k][0], rows[k][1], rows[k][2],
+                           t);
         }
         lx_strbuf_adds(re10k, "\n");
+        lx_strbuf_adds(fun, "]");
     }
+    lx_strbuf_adds(fun, "\n]\n");
     char *s = cJSON_Print(root);
     if (s) {
         lx_strbuf_adds(traj, s);
@@ -601,35 +693,59 @@ static void s_camera_files(const lx_manifest_t *m, lx_strbuf_t *traj, lx_strbuf_
     cJSON_Delete(root);
 }
 
+/* Writes the files bufs[k] as names[k] into out_dir/key and lists them
+ * in sums under key. */
+static lx_result_t s_write_files(const char *out_dir, const char *key, const char *const *names,
+                                 lx_strbuf_t *bufs, int n, cJSON *sums, lx_error_t *err)
+{
+    char dir[LX_PATH_MAX];
+    for (int k = 0; k < n; k++)
+        if (bufs[k].failed)
+            return lx_fail(err, LX_E_NOMEM, "out of memory");
+    if (!lx_path_join(dir, out_dir, key))
+        return lx_fail(err, LX_E_INVALID, "output path too long");
+    lx_result_t rc = lx_mkdirs(dir, err);
+    for (int k = 0; k < n && rc == LX_OK; k++)
+        rc = lx_write_atomic(dir, names[k], bufs[k].buf, bufs[k].len, err);
+    if (rc == LX_OK) {
+        sums_t s;
+        s_sums_begin(&s, sums, key);
+        for (int k = 0; k < n; k++)
+            s_sums_add_bytes(&s, names[k], &bufs[k]);
+        s_sums_end(&s);
+    }
+    return rc;
+}
+
 /* Writes the camera files into out_dir/camera and lists them in sums. */
 static lx_result_t s_write_camera(const lx_manifest_t *m, const char *out_dir, cJSON *sums,
                                   lx_error_t *err)
 {
-    lx_strbuf_t traj, re10k;
-    lx_strbuf_init(&traj, m->alloc);
-    lx_strbuf_init(&re10k, m->alloc);
-    s_camera_files(m, &traj, &re10k);
-    char dir[LX_PATH_MAX];
-    lx_result_t rc = LX_OK;
-    if (traj.failed || re10k.failed)
-        rc = lx_fail(err, LX_E_NOMEM, "out of memory");
-    if (rc == LX_OK && !lx_path_join(dir, out_dir, "camera"))
-        rc = lx_fail(err, LX_E_INVALID, "output path too long");
+    static const char *const names[] = {"trajectory.json", "camera_re10k.txt",
+                                        "camera_wan_fun.json"};
+    lx_strbuf_t bufs[3];
+    for (int k = 0; k < 3; k++)
+        lx_strbuf_init(&bufs[k], m->alloc);
+    s_camera_files(m, &bufs[0], &bufs[1], &bufs[2]);
+    lx_result_t rc = s_write_files(out_dir, "camera", names, bufs, 3, sums, err);
+    for (int k = 0; k < 3; k++)
+        lx_strbuf_release(&bufs[k]);
+    return rc;
+}
+
+/* Writes the tracks files into out_dir/tracks and lists them in sums. */
+static lx_result_t s_write_tracks(const lx_manifest_t *m, const char *out_dir, cJSON *sums,
+                                  lx_error_t *err)
+{
+    static const char *const names[] = {"tracks.json", "ati_tracks.json"};
+    lx_strbuf_t bufs[2];
+    for (int k = 0; k < 2; k++)
+        lx_strbuf_init(&bufs[k], m->alloc);
+    lx_result_t rc = lx_tracks_write(m->p, &m->plan, m->alloc, &bufs[0], &bufs[1], err);
     if (rc == LX_OK)
-        rc = lx_mkdirs(dir, err);
-    if (rc == LX_OK)
-        rc = lx_write_atomic(dir, "trajectory.json", traj.buf, traj.len, err);
-    if (rc == LX_OK)
-        rc = lx_write_atomic(dir, "camera_re10k.txt", re10k.buf, re10k.len, err);
-    if (rc == LX_OK) {
-        sums_t s;
-        s_sums_begin(&s, sums, "camera");
-        s_sums_add_bytes(&s, "trajectory.json", &traj);
-        s_sums_add_bytes(&s, "camera_re10k.txt", &re10k);
-        s_sums_end(&s);
-    }
-    lx_strbuf_release(&traj);
-    lx_strbuf_release(&re10k);
+        rc = s_write_files(out_dir, "tracks", names, bufs, 2, sums, err);
+    for (int k = 0; k < 2; k++)
+        lx_strbuf_release(&bufs[k]);
     return rc;
 }
 
@@ -645,11 +761,11 @@ static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_
     cJSON *fr_arr = cJSON_AddArrayToObject(root, "frameRange");
     cJSON_AddItemToArray(fr_arr, cJSON_CreateNumber((double)plan->first));
     cJSON_AddItemToArray(fr_arr, cJSON_CreateNumber((double)plan->last));
-    cJSON_AddNumberToObject(root, "frameRate", p->output.fps);
+    cJSON_AddNumberToObject(root, "frameRate", plan->sampling.fps);
     cJSON *res_o = cJSON_AddObjectToObject(root, "resolution");
     cJSON_AddNumberToObject(res_o, "width", plan->width);
     cJSON_AddNumberToObject(res_o, "height", plan->height);
-    cJSON_AddNumberToObject(root, "seed", p->seed);
+    cJSON_AddNumberToObject(root, "seed", plan->cfg.has_seed ? plan->cfg.seed : p->seed);
     char hex[65];
     lx_hex(p->program_hash.bytes, 32, hex);
     cJSON_AddStringToObject(root, "programHash", hex);
@@ -779,6 +895,8 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
      * complete. */
     if (m->plan.cfg.artifacts & LX_ART_CAMERA)
         rc = s_write_camera(m, out_dir, sums, err);
+    if (rc == LX_OK && (m->plan.cfg.artifacts & LX_ART_TRACKS))
+        rc = s_write_tracks(m, out_dir, sums, err);
     s_comfyui(m, root);
     cJSON *run_o = cJSON_AddObjectToObject(root, "run");
     cJSON_AddNumberToObject(run_o, "workers", run->workers);

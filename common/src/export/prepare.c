@@ -22,11 +22,13 @@ lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *
     if (req->artifacts) {
         char bad[LX_ARTIFACT_NAME_MAX];
         if (!lx_export_parse_artifacts(req->artifacts, &cfg.artifacts, bad))
-            return lx_fail(err, LX_E_INVALID,
-                           "unknown artifact '%s' (rgba, depth, motion, normal, id, mask, camera, "
-                           "control, all, comfyui)",
-                           bad);
+            return lx_fail(err, LX_E_INVALID, "unknown artifact '%s' (%s)", bad, LX_ARTIFACT_LIST);
     }
+    if (req->preset && !lx_export_config_preset(&cfg, req->preset))
+        return lx_fail(err, LX_E_INVALID, "unknown preset '%s' (wan)", req->preset);
+    if (req->fps != 0 && !(req->fps > 0 && req->fps <= 1000))
+        return lx_fail(err, LX_E_INVALID, "fps %g is out of range (above 0, at most 1000)",
+                       req->fps);
     lx_diags_t diags;
     lx_diags_init(&diags, alloc);
     lx_program_t *p = NULL;
@@ -42,6 +44,14 @@ lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *
         lx_export_config_load_json(&cfg, req->config, req->config_len, &diags);
     if (req->artifacts)
         cfg.artifacts = flag_artifacts;
+    if (req->preset)
+        lx_export_config_preset(&cfg, req->preset);
+    if (req->fps > 0)
+        cfg.fps = req->fps;
+    if (req->has_seed) {
+        cfg.has_seed = true;
+        cfg.seed = req->seed;
+    }
     if (req->allow_past_end)
         cfg.allow_past_end = true;
     if (req->has_frames) {

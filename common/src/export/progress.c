@@ -271,11 +271,13 @@ static bool s_range(const cJSON *o, const char *key, int64_t *a, int64_t *b)
 /* Top-level entries an export writes: anything else is someone else's. */
 static bool s_ours(const char *name)
 {
-    static const char *const names[] = {"metadata.json", LX_PROGRESS_DIR, "rgba", "depth",
-                                        "motion",        "normal",        "id",   "mask",
-                                        "camera",        "control"};
+    static const char *const names[] = {"metadata.json", LX_PROGRESS_DIR};
     for (size_t k = 0; k < sizeof names / sizeof *names; k++)
         if (strcmp(name, names[k]) == 0)
+            return true;
+    /* Every artifact's directory (particles, semantic, edges, svg too). */
+    for (int k = 0; k < LX_ART_COUNT; k++)
+        if (strcmp(name, lx_artifact_names[k]) == 0)
             return true;
     /* metadata.json's temporary name while it is written. */
     return strncmp(name, ".metadata.json.", 15) == 0;

@@ -99,8 +99,7 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, 
     const char **keys = lx_calloc(al, n_keys + 1, sizeof *keys);
     lx_manifest_file_t *files = lx_calloc(al, n_keys + 1, sizeof *files);
     out->damaged = lx_calloc(al, (size_t)n, sizeof *out->damaged);
-    lx_instance_config_t icfg = LX_INSTANCE_CONFIG_INIT;
-    icfg.frames_per_cycle = plan->sampling.frames_per_cycle;
+    lx_instance_config_t icfg = lx_export_plan_instance(plan);
     lx_instance_t *inst = lx_instance_new(p, lx_kernels_table(), NULL, &icfg, err);
     lx_result_t rc = cols && keys && files && out->damaged && inst
                          ? LX_OK
@@ -124,7 +123,9 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, 
     /* A key the plan has no file for is not an export of this plan. */
     for (const cJSON *k = cJSON_IsObject(sums) ? sums->child : NULL; k && rc == LX_OK;
          k = k->next) {
-        bool known = strcmp(k->string, "camera") == 0 && (plan->cfg.artifacts & LX_ART_CAMERA);
+        /* The files written once per export, besides the frames'. */
+        bool known = (strcmp(k->string, "camera") == 0 && (plan->cfg.artifacts & LX_ART_CAMERA)) ||
+                     (strcmp(k->string, "tracks") == 0 && (plan->cfg.artifacts & LX_ART_TRACKS));
         for (uint32_t j = 0; j < n_keys && !known; j++)
             known = strcmp(k->string, keys[j]) == 0;
         if (!known)

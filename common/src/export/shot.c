@@ -277,8 +277,7 @@ lx_result_t lx_shot_measure(const lx_program_t *p, const lx_export_plan_t *plan,
 {
     memset(out, 0, sizeof *out);
     alloc = alloc ? alloc : lx_alloc_default();
-    lx_instance_config_t icfg = LX_INSTANCE_CONFIG_INIT;
-    icfg.frames_per_cycle = plan->sampling.frames_per_cycle;
+    lx_instance_config_t icfg = lx_export_plan_instance(plan);
     lx_instance_t *inst = lx_instance_new(p, lx_kernels_table(), alloc, &icfg, err);
     if (!inst)
         return err ? err->code : LX_E_NOMEM;

@@ -36,3 +36,18 @@ void lx_camera_view(const lx_camera_t *c, uint32_t width, uint32_t height, lx_ca
     v->width = width;
     v->height = height;
 }
+
+bool lx_camera_project(const lx_camera_view_t *v, const double p[3], double *px, double *py,
+                       double *depth)
+{
+    double d[3] = {p[0] - v->position[0], p[1] - v->position[1], p[2] - v->position[2]};
+    double z = lx_vec3_dot(d, v->forward), x = lx_vec3_dot(d, v->right), y = lx_vec3_dot(d, v->up);
+    *depth = z;
+    if (!v->ortho && !(z > 1e-12))
+        return false;
+    double nx = v->ortho ? x / v->half_x : x / (z * v->half_x);
+    double ny = v->ortho ? y / v->half_y : y / (z * v->half_y);
+    *px = (nx + 1) * 0.5 * v->width;
+    *py = (1 - ny) * 0.5 * v->height;
+    return true;
+}

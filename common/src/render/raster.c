@@ -83,24 +83,6 @@ static void s_mat_vec(const mat3_t *mat, const double *v, double *o)
         o[i] = m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2];
 }
 
-/* ---- camera --------------------------------------------------------- */
-
-/* World point -> pixel coordinates (x right, y down) and planar depth. */
-static bool s_project(const lx_camera_view_t *v, const double *p, double *px, double *py,
-                      double *depth)
-{
-    double d[3] = {p[0] - v->position[0], p[1] - v->position[1], p[2] - v->position[2]};
-    double z = lx_vec3_dot(d, v->forward), x = lx_vec3_dot(d, v->right), y = lx_vec3_dot(d, v->up);
-    *depth = z;
-    if (!v->ortho && !(z > 1e-12))
-        return false;
-    double nx = v->ortho ? x / v->half_x : x / (z * v->half_x);
-    double ny = v->ortho ? y / v->half_y : y / (z * v->half_y);
-    *px = (nx + 1) * 0.5 * v->width;
-    *py = (1 - ny) * 0.5 * v->height;
-    return true;
-}
-
 /* ---- item transforms ------------------------------------------------ */
 
 void lx_raster_item_xform(const lx_draw_item_t *it, double l[3][3], double t[3])
@@ -266,7 +248,7 @@ static void s_prepare(const lx_raster_t *r, const lx_camera_view_t *v, const lx_
         for (int k = 0; k < 3; k++)
             wp[k] += pi->m.t[k];
         double px, py, depth;
-        if (!s_project(v, wp, &px, &py, &depth)) {
+        if (!lx_camera_project(v, wp, &px, &py, &depth)) {
             whole = true;
             break;
         }
@@ -590,7 +572,7 @@ static void s_pixel(lx_raster_t *r, uint32_t x, uint32_t y)
     for (int k = 0; k < 3; k++)
         wp[k] += pp->m.t[k];
     double qx, qy, qd;
-    if (!s_project(&r->view_prev, wp, &qx, &qy, &qd))
+    if (!lx_camera_project(&r->view_prev, wp, &qx, &qy, &qd))
         return;
     fb->motion[2 * px] = (float)((cx - qx) * r->motion_scale);
     fb->motion[2 * px + 1] = (float)((cy - qy) * r->motion_scale);

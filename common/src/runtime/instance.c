@@ -16,6 +16,7 @@ struct lx_instance {
     const lx_kernel_t *kernels; /* indexed by op; ops were checked by lx_ir_verify */
     const lx_alloc_t *alloc;
     lx_sampling_t sampling;
+    uint32_t seed;      /* the program's, or the config's in its place */
     double *values;     /* the value store: every slot, densely */
     uint64_t *slot_off; /* per slot: offset in values */
     double *state;      /* every state cell, densely */
@@ -88,7 +89,7 @@ static void s_exec_init(lx_instance_t *inst, uint32_t expr, const lx_frame_time_
         e->world == LX_W_FIELD && e->instance != LX_NONE ? p->instances[e->instance].count : 1;
     x->state = e->state == LX_NONE ? NULL : inst->state + inst->state_off[e->state];
     x->param = p->constants + e->param_off;
-    x->seed = p->seed;
+    x->seed = inst->seed;
     x->key = p->blocks[e->block].key;
 }
 
@@ -154,10 +155,12 @@ lx_instance_t *lx_instance_new(const lx_program_t *p, const lx_kernel_t *kernels
         return NULL;
     }
     inst->p = p;
+    inst->seed = cfg->has_seed ? cfg->seed : p->seed;
     inst->kernels = kernels;
     inst->alloc = alloc;
-    if (lx_sampling_init(&inst->sampling, &p->time_model, p->output.fps, cfg->frames_per_cycle,
-                         err) != LX_OK) {
+    double fps = cfg->fps > 0 ? cfg->fps : p->output.fps;
+    if (lx_sampling_init(&inst->sampling, &p->time_model, fps, cfg->frames_per_cycle, err) !=
+        LX_OK) {
         lx_free(alloc, inst);
         return NULL;
     }
