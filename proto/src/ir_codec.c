@@ -1,8 +1,8 @@
 /* CompiledProgramIR <-> msgpack.
  *
- * Layout: one msgpack array of 23 fields, in this order.
+ * Layout: one msgpack array of 24 fields, in this order.
  *
- *   0  format        str    "lattice.ir/1"
+ *   0  format        str    "lattice.ir/2"
  *   1  ir_version    uint
  *   2  patch_id      str
  *   3  patch_name    str
@@ -25,7 +25,12 @@
  *  19  time_expr     uint   (u32)
  *  20  steps         [[kind u8, expr u32], ...]
  *  21  n_init_steps  uint   (u32)
- *  22  program_hash  bin    (32 bytes, SHA-256, see ir_hash.c)
+ *  22  audio         nil, or [sha256 bin (32 bytes), sample_rate u32, n_frames u64,
+ *                      hop_ms f64, n_hops u32 (1..LX_AUDIO_MAX_HOPS), n_bands u32
+ *                      (LX_AUDIO_BANDS), bpm f64, beat_offset_ms f64, rms bin, bands bin,
+ *                      onset bin]; each bin holds float32 little-endian values, exactly
+ *                      4 * n_hops bytes (bands: 4 * n_hops * n_bands, hop-major)
+ *  23  program_hash  bin    (32 bytes, SHA-256, see ir_hash.c)
  *
  * The encoding is canonical: every integer, str, bin and array header in
  * msgpack's shortest form (what msgpack-c's packer writes), every double as
@@ -48,8 +53,9 @@
 
 #include "mp_reader.h"
 
-#define FORMAT_TAG "lattice.ir/1"
-#define N_FIELDS 23u
+#define FORMAT_TAG "lattice.ir/2"
+#define N_FIELDS 24u
+#define N_AUDIO_FIELDS 11u
 
 /* Per-field maxima (documented in docs/protocol.md, "PROGRAM"). */
 #define MAX_ROWS 1000000u            /* blocks, strings, exprs, state, instances, sinks, steps */
@@ -131,10 +137,52 @@ static lx_result_t s_check_encodable(const lx_program_t *p, lx_error_t *err)
     for (uint32_t i = 0; i < p->n_strings; i++)
         if (p->strings[i] && strlen(p->strings[i]) > MAX_STR)
             return lx_fail(err, LX_E_LIMIT, "strings[%u]: longer than %u bytes", i, MAX_STR);
+    if (p->audio) {
+        const lx_audio_track_t *a = p->audio;
+        if (a->n_hops < 1 || a->n_hops > LX_AUDIO_MAX_HOPS || a->n_bands != LX_AUDIO_BANDS)
+            return lx_fail(err, LX_E_LIMIT, "audio: %u hops of %u bands (1 to %u hops of %u)",
+                           a->n_hops, a->n_bands, LX_AUDIO_MAX_HOPS, LX_AUDIO_BANDS);
+        if (!a->rms || !a->bands || !a->onset)
+            return lx_fail(err, LX_E_INVALID, "audio: feature arrays missing");
+    }
     if ((unsigned)p->time_model.kind > LX_TIME_INFINITE ||
         (unsigned)p->time_model.mode > LX_CYCLE_PINGPONG)
         return lx_fail(err, LX_E_INVALID, "time_model: kind or mode out of range");
     return LX_OK;
+}
+
+/* float32 values as one bin of little-endian bytes. */
+static int s_pack_f32s(msgpack_packer *pk, const float *v, size_t n)
+{
+    if (msgpack_pack_bin(pk, n * 4) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof u);
+        char b[4] = {(char)(u & 0xff), (char)((u >> 8) & 0xff), (char)((u >> 16) & 0xff),
+                     (char)(u >> 24)};
+        if (msgpack_pack_bin_body(pk, b, 4) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int s_pack_audio(msgpack_packer *pk, const lx_audio_track_t *a)
+{
+    if (!a)
+        return msgpack_pack_nil(pk);
+    if (msgpack_pack_array(pk, N_AUDIO_FIELDS) != 0 || msgpack_pack_bin(pk, 32) != 0 ||
+        msgpack_pack_bin_body(pk, a->sha256, 32) != 0 ||
+        msgpack_pack_uint32(pk, a->sample_rate) != 0 ||
+        msgpack_pack_uint64(pk, a->n_frames) != 0 || msgpack_pack_double(pk, a->hop_ms) != 0 ||
+        msgpack_pack_uint32(pk, a->n_hops) != 0 || msgpack_pack_uint32(pk, a->n_bands) != 0 ||
+        msgpack_pack_double(pk, a->bpm) != 0 || msgpack_pack_double(pk, a->beat_offset_ms) != 0)
+        return -1;
+    if (s_pack_f32s(pk, a->rms, a->n_hops) != 0 ||
+        s_pack_f32s(pk, a->bands, (size_t)a->n_hops * a->n_bands) != 0 ||
+        s_pack_f32s(pk, a->onset, a->n_hops) != 0)
+        return -1;
+    return 0;
 }
 
 static int s_pack(msgpack_packer *pk, const lx_program_t *p)
@@ -245,6 +293,7 @@ static int s_pack(msgpack_packer *pk, const lx_program_t *p)
         P(msgpack_pack_uint32(pk, p->steps[i].expr));
     }
     P(msgpack_pack_uint32(pk, p->n_init_steps));
+    P(s_pack_audio(pk, p->audio));
     P(msgpack_pack_bin(pk, sizeof p->program_hash.bytes));
     P(msgpack_pack_bin_body(pk, p->program_hash.bytes, sizeof p->program_hash.bytes));
     return 0;
@@ -493,10 +542,69 @@ static lx_result_t s_decode_tables(rd_t *r, lx_program_t *p)
     return LX_OK;
 }
 
+/* `n` float32 values from one bin of exactly 4 n bytes (n already bounded
+ * by the field maxima, and the body is in bounds, so the allocation is at
+ * most the input's size). */
+static lx_result_t s_f32s(rd_t *r, const char *field, size_t n, float **out)
+{
+    tok_t t;
+    LX_MP_TRY(lx_mp_expect(r, field, LX_MP_BIN, &t));
+    if (t.u != (uint64_t)n * 4)
+        return lx_mp_fail(r, field, LX_E_BADMSG, "%llu bytes, expected %zu",
+                          (unsigned long long)t.u, n * 4);
+    float *v = lx_arena_calloc(r->arena, n, sizeof *v);
+    if (!v)
+        return lx_fail(r->err, LX_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *b = (const uint8_t *)r->p + 4 * i;
+        uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                     (uint32_t)b[3] << 24;
+        memcpy(&v[i], &u, sizeof u);
+    }
+    r->p += 4 * n;
+    *out = v;
+    return LX_OK;
+}
+
+static lx_result_t s_decode_audio(rd_t *r, lx_program_t *p)
+{
+    tok_t t;
+    LX_MP_TRY(lx_mp_next(r, "audio", &t));
+    if (t.kind == LX_MP_NIL)
+        return LX_OK;
+    if (t.kind != LX_MP_ARRAY || t.u != N_AUDIO_FIELDS)
+        return lx_mp_fail(r, "audio", LX_E_BADMSG, "%s, expected nil or an array of %u elements",
+                          lx_mp_kind_name(t.kind), N_AUDIO_FIELDS);
+    lx_audio_track_t *a = lx_arena_calloc(r->arena, 1, sizeof *a);
+    if (!a)
+        return lx_fail(r->err, LX_E_NOMEM, "out of memory");
+    r->table = "audio";
+    LX_MP_TRY(lx_mp_expect(r, "sha256", LX_MP_BIN, &t));
+    if (t.u != sizeof a->sha256)
+        return lx_mp_fail(r, "sha256", LX_E_BADMSG, "%llu bytes, expected %zu",
+                          (unsigned long long)t.u, sizeof a->sha256);
+    memcpy(a->sha256, r->p, sizeof a->sha256);
+    r->p += sizeof a->sha256;
+    U32(sample_rate, a->sample_rate);
+    LX_MP_TRY(lx_mp_uint(r, "n_frames", UINT64_MAX, &a->n_frames));
+    LX_MP_TRY(lx_mp_f64(r, "hop_ms", &a->hop_ms));
+    LX_MP_TRY(s_u32(r, "n_hops", LX_AUDIO_MAX_HOPS, &a->n_hops));
+    LX_MP_TRY(s_u32(r, "n_bands", LX_AUDIO_BANDS, &a->n_bands));
+    LX_MP_TRY(lx_mp_f64(r, "bpm", &a->bpm));
+    LX_MP_TRY(lx_mp_f64(r, "beat_offset_ms", &a->beat_offset_ms));
+    LX_MP_TRY(s_f32s(r, "rms", a->n_hops, &a->rms));
+    LX_MP_TRY(s_f32s(r, "bands", (size_t)a->n_hops * a->n_bands, &a->bands));
+    LX_MP_TRY(s_f32s(r, "onset", a->n_hops, &a->onset));
+    r->table = NULL;
+    p->audio = a;
+    return LX_OK;
+}
+
 static lx_result_t s_decode(rd_t *r, lx_program_t *p, lx_digest_t *hash)
 {
     LX_MP_TRY(s_decode_header(r, p));
     LX_MP_TRY(s_decode_tables(r, p));
+    LX_MP_TRY(s_decode_audio(r, p));
     tok_t t;
     LX_MP_TRY(lx_mp_expect(r, "program_hash", LX_MP_BIN, &t));
     if (t.u != sizeof hash->bytes)

@@ -250,9 +250,9 @@ static int s_sb_write(void *data, const char *buf, size_t len)
 /* A valid beginning of a program, up to and including state_horizon. */
 static void s_pack_header(msgpack_packer *pk)
 {
-    msgpack_pack_array(pk, 23);
-    msgpack_pack_str_with_body(pk, "lattice.ir/1", 12);
-    msgpack_pack_uint32(pk, 1);
+    msgpack_pack_array(pk, 24);
+    msgpack_pack_str_with_body(pk, "lattice.ir/2", 12);
+    msgpack_pack_uint32(pk, 2);
     msgpack_pack_str_with_body(pk, "p", 1);
     msgpack_pack_str_with_body(pk, "P", 1);
     msgpack_pack_uint32(pk, 7);
@@ -309,9 +309,9 @@ static void s_craft_strings(msgpack_packer *pk)
 
 static void s_craft_patch_id(msgpack_packer *pk)
 {
-    msgpack_pack_array(pk, 23);
-    msgpack_pack_str_with_body(pk, "lattice.ir/1", 12);
-    msgpack_pack_uint32(pk, 1);
+    msgpack_pack_array(pk, 24);
+    msgpack_pack_str_with_body(pk, "lattice.ir/2", 12);
+    msgpack_pack_uint32(pk, 2);
     msgpack_pack_bin(pk, 0xffffffffu);
 }
 
@@ -421,13 +421,13 @@ static void s_step_three(msgpack_object *top, msgpack_zone *z)
 static void s_format_tag(msgpack_object *top, msgpack_zone *z)
 {
     (void)z;
-    s_field(top, 0)->via.str.ptr = "lattice.ir/2";
+    s_field(top, 0)->via.str.ptr = "lattice.ir/1";
 }
 
 static void s_hash_short(msgpack_object *top, msgpack_zone *z)
 {
     (void)z;
-    s_field(top, 22)->via.bin.size = 31;
+    s_field(top, 23)->via.bin.size = 31;
 }
 
 static void s_time_kind(msgpack_object *top, msgpack_zone *z)
@@ -454,11 +454,11 @@ static void s_long_patch_name(msgpack_object *top, msgpack_zone *z)
 
 static void s_extra_field(msgpack_object *top, msgpack_zone *z)
 {
-    msgpack_object *items = msgpack_zone_malloc(z, 24 * sizeof *items);
-    memcpy(items, top->via.array.ptr, 23 * sizeof *items);
-    items[23] = items[1];
+    msgpack_object *items = msgpack_zone_malloc(z, 25 * sizeof *items);
+    memcpy(items, top->via.array.ptr, 24 * sizeof *items);
+    items[24] = items[1];
     top->via.array.ptr = items;
-    top->via.array.size = 24;
+    top->via.array.size = 25;
 }
 
 static void s_bad_block_ref(msgpack_object *top, msgpack_zone *z)
@@ -490,13 +490,13 @@ static void test_tampered_fields(const lx_strbuf_t *enc)
          "constants[0]: unexpected msgpack type 0xca"},
         {"arg > u16", s_arg_too_big, LX_E_BADMSG, "args[3]: value 65536 exceeds 65535"},
         {"3-element step", s_step_three, LX_E_BADMSG, "steps[4]: array of 3 elements, expected 2"},
-        {"format tag", s_format_tag, LX_E_BADMSG, "format: not 'lattice.ir/1'"},
+        {"format tag", s_format_tag, LX_E_BADMSG, "format: not 'lattice.ir/2'"},
         {"short hash", s_hash_short, LX_E_BADMSG, "program_hash: 31 bytes, expected 32"},
         {"time kind", s_time_kind, LX_E_BADMSG, "time_model.kind: value 3 exceeds 2"},
         {"NUL in id", s_block_id_nul, LX_E_BADMSG, "blocks[0].id: string contains a NUL byte"},
         {"long name", s_long_patch_name, LX_E_LIMIT,
          "patch_name: string of 5000 bytes exceeds 4096"},
-        {"24 fields", s_extra_field, LX_E_BADMSG, "program: array of 24 elements, expected 23"},
+        {"25 fields", s_extra_field, LX_E_BADMSG, "program: array of 25 elements, expected 24"},
         {"bad block", s_bad_block_ref, LX_E_VERIFY, "program fails verification: expr 0"},
         {"compiled_at", s_compiled_at, LX_OK, ""},
     };
@@ -533,12 +533,12 @@ static void test_tampered_fields(const lx_strbuf_t *enc)
 static void test_non_canonical(const lx_strbuf_t *enc)
 {
     /* Bytes 0-2 are the array16 header, 3-15 the format tag, 16 is
-     * ir_version (fixint 1). Spell it as uint8 0xcc 0x01. */
-    CHECK((uint8_t)enc->buf[0] == 0xdc && (uint8_t)enc->buf[16] == 0x01);
+     * ir_version (fixint 2). Spell it as uint8 0xcc 0x02. */
+    CHECK((uint8_t)enc->buf[0] == 0xdc && (uint8_t)enc->buf[16] == 0x02);
     lx_strbuf_t sb;
     lx_strbuf_init(&sb, NULL);
     lx_strbuf_add(&sb, enc->buf, 16);
-    lx_strbuf_add(&sb, "\xcc\x01", 2);
+    lx_strbuf_add(&sb, "\xcc\x02", 2);
     lx_strbuf_add(&sb, enc->buf + 17, enc->len - 17);
     lx_program_t *p = NULL;
     lx_error_t err = {0};
@@ -547,7 +547,7 @@ static void test_non_canonical(const lx_strbuf_t *enc)
     /* The top-level array as array32. */
     lx_strbuf_release(&sb);
     lx_strbuf_init(&sb, NULL);
-    lx_strbuf_add(&sb, "\xdd\x00\x00\x00\x17", 5);
+    lx_strbuf_add(&sb, "\xdd\x00\x00\x00\x18", 5);
     lx_strbuf_add(&sb, enc->buf + 3, enc->len - 3);
     CHECK_EQ_INT(lx_ir_decode(sb.buf, sb.len, NULL, &p, &err), LX_E_BADMSG);
     CHECK_EQ_STR(err.message, "program: non-canonical array encoding");

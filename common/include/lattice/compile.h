@@ -19,4 +19,25 @@
 lx_result_t lx_compile(const char *text, size_t len, const lx_alloc_t *alloc, lx_diags_t *diags,
                        lx_program_t **out, lx_error_t *err);
 
+/* Settings for lx_compile_ex; start from LX_COMPILE_CONFIG_INIT. */
+typedef struct lx_compile_config {
+    size_t size;
+    /* The directory a relative "audio" file is resolved against: the patch
+     * file's directory. NULL or "" resolves it against the current working
+     * directory (what lx_compile does); absolute paths are used as given. */
+    const char *base_dir;
+} lx_compile_config_t;
+
+#define LX_COMPILE_CONFIG_INIT {sizeof(lx_compile_config_t), NULL}
+
+/* lx_compile with settings (cfg may be NULL). A patch naming an audio file
+ * reads it here (at most LX_AUDIO_MAX_FILE_BYTES), once: its SHA-256 and
+ * its features (lattice/audio.h) go into the program and its hash. A file
+ * that cannot be read is AU-601, one that cannot be decoded AU-602, and an
+ * AudioFeature block in a patch without "audio" AU-603, all located at the
+ * patch (LX_E_DIAG). Reads only that file. */
+lx_result_t lx_compile_ex(const char *text, size_t len, const lx_compile_config_t *cfg,
+                          const lx_alloc_t *alloc, lx_diags_t *diags, lx_program_t **out,
+                          lx_error_t *err);
+
 #endif

@@ -2,7 +2,7 @@
  *
  * A diagnostic has a stable code (PT-0xx patch structure, TY-1xx types,
  * TR-00x time roots, BU-2xx buses, FB-30x feedback, CO-4xx composites,
- * EX-5xx export capability), a severity, a one-line title from the code
+ * EX-5xx export capability, AU-6xx audio), a severity, a one-line title from the code
  * table, a message naming the subject, locations and an optional help line.
  * All strings live in the list's arena. */
 #ifndef LATTICE_DIAG_H
@@ -79,7 +79,10 @@
     X(EX_508, "EX-508", WARNING, "cyclic export will not close")                           \
     X(EX_509, "EX-509", ERROR, "frames past the end of the timeline")                      \
     X(EX_510, "EX-510", WARNING, "frame count is not 4n+1 for the Wan preset")             \
-    X(EX_511, "EX-511", ERROR, "too many track points")
+    X(EX_511, "EX-511", ERROR, "too many track points")                                    \
+    X(AU_601, "AU-601", ERROR, "audio file cannot be read")                                \
+    X(AU_602, "AU-602", ERROR, "audio file cannot be decoded")                             \
+    X(AU_603, "AU-603", ERROR, "audio feature without an audio file")
 
 typedef enum {
 #define LX_X_DIAG_ENUM(id, code, sev, title) LX_DC_##id,

@@ -51,6 +51,14 @@ lx_result_t lx_npy_encode(const lx_image_t *img, lx_strbuf_t *out, lx_error_t *e
 lx_result_t lx_npy_encode_rows(const float *data, uint32_t rows, uint32_t cols, lx_strbuf_t *out,
                                lx_error_t *err);
 
+/* NPY v1.0 of any C-order array of up to 2 dimensions (ndim 0 is a
+ * scalar, shape ()), numpy's exact header: '<f4' (float), '<f8' (double)
+ * or '<i8' (int64_t), data in host order written little-endian. Shape
+ * text as numpy writes it: (), (n,), (a, b). */
+typedef enum { LX_NPY_F4, LX_NPY_F8, LX_NPY_I8 } lx_npy_dtype_t;
+lx_result_t lx_npy_encode_array(lx_npy_dtype_t dtype, const uint32_t *dims, unsigned ndim,
+                                const void *data, lx_strbuf_t *out, lx_error_t *err);
+
 /* Decoded images: samples as in the file (U8/U16 for PNG; float for EXR,
  * HALF widened; channels in img->names order as stored in the file). */
 typedef struct lx_decoded {

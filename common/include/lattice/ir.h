@@ -25,7 +25,9 @@
 #include "lattice/strbuf.h"
 #include "lattice/types.h"
 
-#define LX_IR_VERSION 1u
+/* 2: the audio table (audio-reactive patches) joined the program and its
+ * hash. */
+#define LX_IR_VERSION 2u
 #define LX_NONE UINT32_MAX
 #define LX_SLOT_NONE UINT16_MAX
 #define LX_HORIZON_UNBOUNDED UINT32_MAX
@@ -106,6 +108,40 @@ typedef struct lx_output_spec {
     double background[4];
 } lx_output_spec_t;
 
+/* Audio features (lattice/audio.h): analysed at compile time from the file
+ * the patch names, so workers never see samples. Per hop h (at h * hop_ms
+ * ms from the start of the audio): rms[h], bands[h * n_bands + b],
+ * onset[h]; the beat grid is bpm and beat_offset_ms (a beat starts at
+ * beat_offset_ms + k * 60000 / bpm; bpm 0 = no tempo found). Invariants
+ * (lx_ir_verify): sample_rate in [LX_AUDIO_MIN_RATE, LX_AUDIO_MAX_RATE],
+ * 1 <= n_frames <= LX_AUDIO_MAX_FRAMES, hop_ms == LX_AUDIO_HOP_MS, n_hops ==
+ * ceil(n_frames * 100 / sample_rate) (so at most LX_AUDIO_MAX_HOPS),
+ * n_bands == LX_AUDIO_BANDS, rms and bands finite and >= 0, onset in
+ * [0, 1], bpm 0 or in [LX_AUDIO_MIN_BPM, LX_AUDIO_MAX_BPM], 0 <=
+ * beat_offset_ms < 60000 / bpm (0 without tempo). */
+#define LX_AUDIO_BANDS 8u
+#define LX_AUDIO_HOP_MS 10.0
+#define LX_AUDIO_MIN_RATE 8000u
+#define LX_AUDIO_MAX_RATE 192000u
+#define LX_AUDIO_MAX_FRAMES ((uint64_t)1 << 25) /* 12.7 minutes at 44.1 kHz */
+#define LX_AUDIO_MAX_HOPS (1u << 19)
+#define LX_AUDIO_MIN_BPM 60.0
+#define LX_AUDIO_MAX_BPM 180.0
+
+typedef struct lx_audio_track {
+    uint8_t sha256[32];    /* SHA-256 of the audio file's bytes */
+    uint32_t sample_rate;  /* Hz */
+    uint64_t n_frames;     /* sample frames (per channel) in the file */
+    double hop_ms;         /* analysis hop (10 ms) */
+    uint32_t n_hops;       /* ceil(n_frames * 100 / sample_rate) */
+    uint32_t n_bands;      /* LX_AUDIO_BANDS */
+    double bpm;            /* tempo, or 0 */
+    double beat_offset_ms; /* first beat at or after 0 */
+    float *rms;            /* n_hops */
+    float *bands;          /* n_hops * n_bands, hop-major */
+    float *onset;          /* n_hops, in [0, 1] */
+} lx_audio_track_t;
+
 typedef struct lx_program {
     lx_arena_t arena;
 
@@ -143,6 +179,7 @@ typedef struct lx_program {
     lx_step_t *steps;
     uint32_t n_steps;
     uint32_t n_init_steps; /* steps[0 .. n_init_steps) are LX_STEP_INIT */
+    lx_audio_track_t *audio; /* NULL when the patch names no audio file */
 
     lx_digest_t program_hash;
 } lx_program_t;

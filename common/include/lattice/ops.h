@@ -28,7 +28,8 @@
                                                             X(COMBINE, 59) X(POLARITY, 60)         \
                                                                 X(QUANTIZE, 61) X(PHASE_SCALE, 62) \
                                                                     X(PING_PONG, 63) X(SLEW, 64)   \
-                                                                        X(COMBINE_EVENTS, 65)
+                                                                        X(COMBINE_EVENTS, 65)     \
+                                                                            X(AUDIO_FEATURE, 66)
 /* clang-format on */
 
 typedef enum {

@@ -130,6 +130,10 @@ typedef struct lx_raw_graph {
     size_t n_listen;
     lx_raw_composite_t *composites;
     size_t n_composites;
+    /* Top-level "audio": {"file": PATH}; NULL when absent or malformed
+     * (reported). The compiler resolves PATH (relative to its base
+     * directory) and reads it; the loader does no I/O. */
+    const char *audio_file;
 } lx_raw_graph_t;
 
 /* Parses `len` bytes of patch JSON. Always returns a graph (NULL only when

@@ -72,6 +72,7 @@ static const lx_kernel_t s_table[LX_OP__COUNT] = {
     K(PING_PONG, ping_pong, NULL),
     K(SLEW, state_read, lx_k_slew_write),
     K(COMBINE_EVENTS, combine_events, NULL),
+    K(AUDIO_FEATURE, audio_feature, NULL),
 };
 /* clang-format on */
 

@@ -61,7 +61,7 @@ static inline double k_wrap01(double v)
     X(phasor_write) X(accumulator_write) X(sample_hold_write) X(slew_write)   \
     X(particles_read) X(particles_write) X(array) X(grid_layout)              \
     X(circle_layout) X(line_layout) X(stable_random) X(jitter) X(field_reduce) \
-    X(shape) X(camera) X(render_instances)
+    X(shape) X(camera) X(render_instances) X(audio_feature)
 
 #define LX_X_KDECL(name) void lx_k_##name(lx_exec_t *x);
 LX_KERNELS(LX_X_KDECL)

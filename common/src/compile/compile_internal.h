@@ -29,9 +29,11 @@ bool lx_validate(const lx_graph_t *g, lx_arena_t *scratch, lx_typing_t *typing,
                  lx_diags_t *diags);
 
 /* Lowers a valid graph into a verified, hashed program; temporary tables
- * go to `scratch`. */
+ * go to `scratch`. `audio` (NULL when the patch names none) is copied into
+ * the program. */
 lx_result_t lx_lower(const lx_graph_t *g, const lx_typing_t *typing, lx_arena_t *scratch,
-                     const lx_alloc_t *alloc, lx_program_t **out, lx_error_t *err);
+                     const lx_audio_track_t *audio, const lx_alloc_t *alloc, lx_program_t **out,
+                     lx_error_t *err);
 
 /* Type of the writer of node n's input i (world scalar/none when unconnected). */
 lx_port_type_t lx_input_type(const lx_graph_t *g, const lx_typing_t *t, uint32_t n, uint32_t i);

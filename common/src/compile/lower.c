@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "compile_internal.h"
+#include "lattice/audio_track.h"
 
 typedef struct {
     const lx_graph_t *g;
@@ -558,7 +559,8 @@ static lx_result_t s_lower(ctx_t *c)
 }
 
 lx_result_t lx_lower(const lx_graph_t *g, const lx_typing_t *typing, lx_arena_t *scratch,
-                     const lx_alloc_t *alloc, lx_program_t **out, lx_error_t *err)
+                     const lx_audio_track_t *audio, const lx_alloc_t *alloc, lx_program_t **out,
+                     lx_error_t *err)
 {
     *out = NULL;
     lx_program_t *p = lx_program_new(alloc);
@@ -575,6 +577,10 @@ lx_result_t lx_lower(const lx_graph_t *g, const lx_typing_t *typing, lx_arena_t 
     p->time_model = typing->time_model;
     p->state_horizon = typing->state_horizon;
     ctx_t c = {.g = g, .t = typing, .p = p, .tmp = scratch, .err = err};
+    if (audio && !(p->audio = lx_audio_track_copy(&p->arena, audio))) {
+        lx_program_destroy(&p);
+        return lx_fail(err, LX_E_NOMEM, "out of memory while lowering");
+    }
     lx_result_t rc = (p->patch_id && p->patch_name) ? s_lower(&c) : LX_E_NOMEM;
     if (rc == LX_OK && (p->arena.failed || scratch->failed))
         rc = LX_E_NOMEM;

@@ -35,6 +35,34 @@ static void s_f64(writer_t *w, double d)
     s_u64(w, bits);
 }
 
+static void s_f32s(writer_t *w, const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], sizeof bits);
+        s_u32(w, bits);
+    }
+}
+
+/* u8 0 without audio; else u8 1 and the table (docs/ir.md). */
+static void s_audio(writer_t *w, const lx_audio_track_t *a)
+{
+    s_u8(w, a ? 1 : 0);
+    if (!a)
+        return;
+    lx_sha256_update(&w->h, a->sha256, sizeof a->sha256);
+    s_u32(w, a->sample_rate);
+    s_u64(w, a->n_frames);
+    s_f64(w, a->hop_ms);
+    s_u32(w, a->n_hops);
+    s_u32(w, a->n_bands);
+    s_f64(w, a->bpm);
+    s_f64(w, a->beat_offset_ms);
+    s_f32s(w, a->rms, a->n_hops);
+    s_f32s(w, a->bands, (size_t)a->n_hops * a->n_bands);
+    s_f32s(w, a->onset, a->n_hops);
+}
+
 static void s_str(writer_t *w, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -129,5 +157,6 @@ lx_result_t lx_ir_hash(const lx_program_t *p, lx_digest_t *out)
         s_u8(&w, p->steps[i].kind);
         s_u32(&w, p->steps[i].expr);
     }
+    s_audio(&w, p->audio);
     return lx_sha256_final(&w.h, out);
 }

@@ -33,6 +33,38 @@ static cJSON *s_time_model(const lx_time_model_t *tm)
     return o;
 }
 
+static cJSON *s_floats(const float *v, size_t n, size_t stride)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i * stride]));
+    return a;
+}
+
+/* null without audio; the per-hop arrays as numbers (each a float32). */
+static cJSON *s_audio(const lx_audio_track_t *a)
+{
+    if (!a)
+        return cJSON_CreateNull();
+    char hex[65];
+    lx_hex(a->sha256, sizeof a->sha256, hex);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "sha256", hex);
+    cJSON_AddNumberToObject(o, "sampleRate", a->sample_rate);
+    cJSON_AddNumberToObject(o, "frames", (double)a->n_frames);
+    cJSON_AddNumberToObject(o, "hopMs", a->hop_ms);
+    cJSON_AddNumberToObject(o, "hops", a->n_hops);
+    cJSON_AddNumberToObject(o, "bands", a->n_bands);
+    cJSON_AddNumberToObject(o, "bpm", a->bpm);
+    cJSON_AddNumberToObject(o, "beatOffsetMs", a->beat_offset_ms);
+    cJSON_AddItemToObject(o, "rms", s_floats(a->rms, a->n_hops, 1));
+    cJSON *bands = cJSON_AddArrayToObject(o, "bandLevels");
+    for (uint32_t h = 0; h < a->n_hops; h++)
+        cJSON_AddItemToArray(bands, s_floats(a->bands + (size_t)h * a->n_bands, a->n_bands, 1));
+    cJSON_AddItemToObject(o, "onset", s_floats(a->onset, a->n_hops, 1));
+    return o;
+}
+
 lx_result_t lx_ir_to_json(const lx_program_t *p, lx_strbuf_t *out)
 {
     static const char *const step_names[] = {"init", "eval", "read", "write"};
@@ -138,6 +170,7 @@ lx_result_t lx_ir_to_json(const lx_program_t *p, lx_strbuf_t *out)
         cJSON_AddNumberToObject(x, "expr", s->expr);
         cJSON_AddItemToArray(frame, x);
     }
+    cJSON_AddItemToObject(root, "audio", s_audio(p->audio));
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text)

@@ -1,6 +1,7 @@
 /* lx_ir_verify: the gate every program passes before it runs, whether it
  * came from the compiler or from the network. It trusts nothing: every
  * index is bounds-checked before it is used. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -379,8 +380,60 @@ done:
     return rc;
 }
 
+static bool s_floats_in(const float *v, size_t n, double lo, double hi)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] >= lo && v[i] <= hi)) /* NaN fails too */
+            return false;
+    return true;
+}
+
+/* The audio table's invariants (lattice/ir.h), and AudioFeature only with
+ * one. */
+static lx_result_t s_verify_audio(const lx_program_t *p, lx_error_t *err)
+{
+    const lx_audio_track_t *a = p->audio;
+    for (uint32_t i = 0; i < p->n_exprs && !a; i++)
+        if (p->exprs[i].op == LX_OP_AUDIO_FEATURE)
+            FAIL("expr %u (AudioFeature) but the program has no audio table", i);
+    if (!a)
+        return LX_OK;
+    if (a->n_hops < 1 || a->n_hops > LX_AUDIO_MAX_HOPS)
+        FAIL("audio: %u hops (1 to %u)", a->n_hops, LX_AUDIO_MAX_HOPS);
+    if (a->n_bands != LX_AUDIO_BANDS)
+        FAIL("audio: %u bands, expected %u", a->n_bands, LX_AUDIO_BANDS);
+    if (!a->rms || !a->bands || !a->onset)
+        FAIL("audio: feature arrays missing");
+    if (a->sample_rate < LX_AUDIO_MIN_RATE || a->sample_rate > LX_AUDIO_MAX_RATE)
+        FAIL("audio: sample rate %u outside %u to %u", a->sample_rate, LX_AUDIO_MIN_RATE,
+             LX_AUDIO_MAX_RATE);
+    if (a->n_frames < 1 || a->n_frames > LX_AUDIO_MAX_FRAMES)
+        FAIL("audio: %llu frames (1 to %llu)", (unsigned long long)a->n_frames,
+             (unsigned long long)LX_AUDIO_MAX_FRAMES);
+    if (a->hop_ms != LX_AUDIO_HOP_MS)
+        FAIL("audio: hop %g ms, expected %g", a->hop_ms, LX_AUDIO_HOP_MS);
+    uint64_t hops = (a->n_frames * 100 + a->sample_rate - 1) / a->sample_rate;
+    if (a->n_hops != hops)
+        FAIL("audio: %u hops for %llu frames at %u Hz, expected %llu", a->n_hops,
+             (unsigned long long)a->n_frames, a->sample_rate, (unsigned long long)hops);
+    if (a->bpm != 0 && !(a->bpm >= LX_AUDIO_MIN_BPM && a->bpm <= LX_AUDIO_MAX_BPM))
+        FAIL("audio: bpm %g is neither 0 nor in [%g, %g]", a->bpm, LX_AUDIO_MIN_BPM,
+             LX_AUDIO_MAX_BPM);
+    if (a->bpm == 0 ? a->beat_offset_ms != 0
+                    : !(a->beat_offset_ms >= 0 && a->beat_offset_ms < 60000.0 / a->bpm))
+        FAIL("audio: beat offset %g ms outside one beat", a->beat_offset_ms);
+    if (!s_floats_in(a->rms, a->n_hops, 0, FLT_MAX) ||
+        !s_floats_in(a->bands, (size_t)a->n_hops * a->n_bands, 0, FLT_MAX))
+        FAIL("audio: an rms or band level is negative or not finite");
+    if (!s_floats_in(a->onset, a->n_hops, 0, 1))
+        FAIL("audio: an onset value is outside [0, 1]");
+    return LX_OK;
+}
+
 lx_result_t lx_ir_verify(const lx_program_t *p, lx_error_t *err)
 {
     lx_result_t rc = s_verify_tables(p, err);
+    if (rc == LX_OK)
+        rc = s_verify_audio(p, err);
     return rc == LX_OK ? s_verify_schedule(p, err) : rc;
 }

@@ -17,7 +17,8 @@ typedef struct {
 
 static const char *const s_top_fields[] = {"format",  "id",     "name",      "seed",
                                            "output",  "blocks", "edges",     "buses",
-                                           "publish", "listen", "composites"};
+                                           "publish", "listen", "composites", "audio"};
+static const char *const s_audio_fields[] = {"file"};
 static const char *const s_output_fields[] = {"width", "height", "fps", "background"};
 static const char *const s_block_fields[] = {"id", "type", "params", "inputs", "combine"};
 static const char *const s_edge_fields[] = {"from", "to", "sortKey", "lenses"};
@@ -597,6 +598,16 @@ lx_raw_graph_t *lx_patch_parse(const char *text, size_t len, const lx_alloc_t *a
     if ((arr = s_get_array(&c, root, "", "composites", false, "the patch")))
         g->n_composites = s_load_array(&c, arr, "/composites", sizeof *g->composites, "a composite",
                                        (void **)&g->composites, s_load_composite);
+    const cJSON *audio = s_get_object(&c, root, "", "audio", false, "the patch");
+    if (audio) {
+        s_check_fields(&c, audio, "/audio", "audio", s_audio_fields, N_OF(s_audio_fields));
+        const char *file = s_get_string(&c, audio, "/audio", "audio", "file", true);
+        if (file && (!*file || strlen(file) > 4096)) {
+            s_wrong_type(&c, "/audio/file", "audio file", "a path of 1 to 4096 bytes");
+            file = NULL;
+        }
+        g->audio_file = file;
+    }
     return g;
 }
 

@@ -17,7 +17,8 @@ const char *const lx_ease_curves[] = {
 
 static const lx_block_family_t *const s_families[] = {
     &lx_blocks_time,  &lx_blocks_math,  &lx_blocks_state,  &lx_blocks_event,
-    &lx_blocks_field, &lx_blocks_shape, &lx_blocks_render, &lx_blocks_internal,
+    &lx_blocks_field, &lx_blocks_shape, &lx_blocks_render, &lx_blocks_audio,
+    &lx_blocks_internal,
 };
 enum { N_FAMILIES = sizeof s_families / sizeof s_families[0] };
 

@@ -80,7 +80,7 @@ typedef struct lx_block_family {
 } lx_block_family_t;
 
 extern const lx_block_family_t lx_blocks_time, lx_blocks_math, lx_blocks_state, lx_blocks_event,
-    lx_blocks_field, lx_blocks_shape, lx_blocks_render, lx_blocks_internal;
+    lx_blocks_field, lx_blocks_shape, lx_blocks_render, lx_blocks_audio, lx_blocks_internal;
 
 #define FAMILY(var, table) const lx_block_family_t var = {table, sizeof(table) / sizeof(table[0])}
 
