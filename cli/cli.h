@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "lattice/export_config.h"
+#include "lattice/files.h"
 #include "lattice/ir.h"
 
 struct cJSON;
@@ -46,6 +47,10 @@ int cmd_keygen(int argc, char **argv);
 
 /* "a-b" or "a" (0 <= a <= b) into an inclusive range; false when malformed. */
 bool cli_parse_frames(const char *s, int64_t *a, int64_t *b);
+
+/* The directory of the file at path ("." for a bare name) into dir: what a
+ * patch's relative audio path is resolved against. */
+void cli_dir_of(const char *path, char *dir, size_t size);
 
 /* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated
  * buffer (lx_read_file; free it with free); prints "lattice: cannot read
@@ -113,6 +118,7 @@ typedef struct cli_export_args {
     bool has_seed;       /* --seed N */
     uint32_t seed;
     const char *patch_text; /* the patch itself (a sweep's variant), read from patch_path if NULL */
+    const char *patch_name; /* what diagnostics call it; NULL: patch_path */
 } cli_export_args_t;
 
 /* Takes argv[*i] (and its value) when it is one of the options of
@@ -131,6 +137,7 @@ typedef struct cli_export_request {
     lx_export_request_t req;
     char *patch_text, *config_text;
     char *wire_config; /* config_text with the flags merged in (see cli_export_request), or NULL */
+    char base_dir[LX_PATH_MAX]; /* the patch's directory (its audio file's) */
     lx_program_t *program;
     lx_export_plan_t plan;
     int64_t first, last; /* the planned frames */

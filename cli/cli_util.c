@@ -100,9 +100,24 @@ static lx_result_t s_compile(const char *path, lx_diags_t *diags, lx_program_t *
     *read = text != NULL;
     if (!text)
         return LX_E_IO;
-    lx_result_t rc = lx_compile(text, len, NULL, diags, program, err);
+    char dir[LX_PATH_MAX];
+    cli_dir_of(path, dir, sizeof dir);
+    lx_compile_config_t cc = LX_COMPILE_CONFIG_INIT;
+    cc.base_dir = dir;
+    lx_result_t rc = lx_compile_ex(text, len, &cc, NULL, diags, program, err);
     free(text);
     return rc;
+}
+
+void cli_dir_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, size, ".");
+    else if (slash == path)
+        snprintf(dir, size, "/");
+    else
+        snprintf(dir, size, "%.*s", (int)(slash - path), path);
 }
 
 /* The exit code of a compile, reporting a failure that is not
@@ -246,9 +261,9 @@ const char cli_export_opts_help[] =
     "  --allow-past-end     frames past a finite timeline's last frame are a\n"
     "                       warning, not an error (EX-509)\n"
     "  --artifacts LIST     comma-separated: rgba,depth,motion,normal,id,mask,\n"
-    "                       camera,control,particles,semantic,edges,tracks,svg;\n"
-    "                       all; comfyui (rgba, mask, camera, control: what\n"
-    "                       ComfyUI loads) (default: rgba to camera)\n"
+    "                       camera,control,particles,semantic,edges,tracks,svg,\n"
+    "                       audio; all; comfyui (rgba, mask, camera, control:\n"
+    "                       what ComfyUI loads) (default: rgba to camera)\n"
     "  --preset NAME        starting settings for a model family: wan (832x480,\n"
     "                       16 fps; warns unless the frames are 4n+1, EX-510);\n"
     "                       other settings win over it\n"
@@ -379,7 +394,9 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
         return CLI_USAGE;
     out->req.patch = out->patch_text;
     out->req.patch_len = len;
-    out->req.patch_name = args->patch_path;
+    out->req.patch_name = args->patch_name ? args->patch_name : args->patch_path;
+    cli_dir_of(args->patch_path, out->base_dir, sizeof out->base_dir);
+    out->req.base_dir = out->base_dir;
     if (args->config_path) {
         out->config_text = cli_read_file(args->config_path, 1 << 20, &len);
         if (!out->config_text) {

@@ -103,7 +103,11 @@ int cmd_check(int argc, char **argv)
     lx_diags_t *ex = config ? &config_diags : &diags;
     lx_error_t err = {0};
     lx_program_t *p = NULL;
-    lx_result_t rc = lx_compile(text, len, NULL, &diags, &p, &err);
+    char dir[LX_PATH_MAX];
+    cli_dir_of(path, dir, sizeof dir);
+    lx_compile_config_t cc = LX_COMPILE_CONFIG_INIT;
+    cc.base_dir = dir;
+    lx_result_t rc = lx_compile_ex(text, len, &cc, NULL, &diags, &p, &err);
     free(text);
     lx_export_plan_t plan;
     bool planned = false;

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "sweep.h"
+#include "lattice/ir_codec.h"
 #include "client.h"
 #include "lattice/digest.h"
 #include "lattice/export_config.h"
@@ -142,13 +143,31 @@ typedef struct {
 } submit_opts_t;
 
 /* Submits req's patch with config (NULL: none) into out (a slice of it
- * with shard); the job's id in job. */
+ * with shard); the job's id in job. A patch with audio goes compiled, with
+ * plan's resolved config: the coordinator reads no file for a client. */
 static int s_submit(cli_client_t *c, const submit_opts_t *o, const cli_export_request_t *req,
-                    const char *config, const char *out, const cli_shard_t *shard,
-                    const char *token, char job[65])
+                    const lx_export_plan_t *plan, const char *config, const char *out,
+                    const cli_shard_t *shard, const char *token, char job[65])
 {
     lx_msg_t m = {.type = LX_MSG_SUBMIT};
-    LX_MSG_SET(&m, patch, req->req.patch);
+    lx_strbuf_t program, resolved;
+    lx_strbuf_init(&program, NULL);
+    lx_strbuf_init(&resolved, NULL);
+    bool compiled = req->program->audio != NULL;
+    lx_error_t err = {0};
+    if (compiled) {
+        lx_export_plan_config_json(plan, &resolved);
+        if (lx_ir_encode(req->program, &program, &err) != LX_OK || resolved.failed) {
+            fprintf(stderr, "lattice submit: %s\n", err.message[0] ? err.message : "out of memory");
+            lx_strbuf_release(&program);
+            lx_strbuf_release(&resolved);
+            return CLI_USAGE;
+        }
+        LX_MSG_SET(&m, program, ((lx_bytes_t){(const uint8_t *)program.buf, program.len}));
+        config = resolved.buf;
+    } else {
+        LX_MSG_SET(&m, patch, req->req.patch);
+    }
     LX_MSG_SET(&m, source, o->source);
     LX_MSG_SET(&m, out, out);
     LX_MSG_SET(&m, output, o->output);
@@ -158,10 +177,11 @@ static int s_submit(cli_client_t *c, const submit_opts_t *o, const cli_export_re
         LX_MSG_SET(&m, force, true);
     if (config)
         LX_MSG_SET(&m, config, config);
+    /* A resolved config holds the frames and artifacts already. */
     int64_t range[2] = {req->req.first, req->req.last};
-    if (req->req.has_frames)
+    if (req->req.has_frames && !compiled)
         LX_MSG_SET(&m, frames, ((lx_i64s_t){range, 2}));
-    if (o->artifacts)
+    if (o->artifacts && !compiled)
         LX_MSG_SET(&m, artifacts, o->artifacts);
     int64_t slice[2] = {shard ? shard->first : 0, shard ? shard->last : 0};
     if (shard && !shard->whole)
@@ -186,7 +206,6 @@ static int s_submit(cli_client_t *c, const submit_opts_t *o, const cli_export_re
     }
     LX_MSG_SET(&m, token, token);
     lx_msg_t rep;
-    lx_error_t err = {0};
     int rc = CLI_OK;
     if (cli_client_call(c, &m, &rep, &err) != LX_OK) {
         fprintf(stderr, "lattice submit: %s\n", err.message);
@@ -204,6 +223,8 @@ static int s_submit(cli_client_t *c, const submit_opts_t *o, const cli_export_re
                rep.jobs.v[0].state);
         fflush(stdout);
     }
+    lx_strbuf_release(&program);
+    lx_strbuf_release(&resolved);
     return rc;
 }
 
@@ -249,8 +270,8 @@ static int s_submit_sweep(cli_client_t *c, const submit_opts_t *o, cli_sweep_t *
                 rc = CLI_USAGE;
             snprintf(token, sizeof token, "%.200s:%s", o->token ? o->token : "", dir);
             if (rc == CLI_OK)
-                rc = s_submit(c, o, &reqs[v], config ? config : reqs[v].req.config, subs[i], NULL,
-                              o->token ? token : NULL, jobs[i]);
+                rc = s_submit(c, o, &reqs[v], &plan, config ? config : reqs[v].req.config, subs[i],
+                              NULL, o->token ? token : NULL, jobs[i]);
             cJSON_free(config);
             char ph[65], ch[65];
             lx_hex(reqs[v].program->program_hash.bytes, 32, ph);
@@ -406,8 +427,9 @@ int cmd_submit(int argc, char **argv)
             rc = s_submit_sweep(&c, &o, &sweep, &args, reqs, abs_out);
         else {
             char job[65];
-            rc = s_submit(&c, &o, &req, req.wire_config ? req.wire_config : req.req.config,
-                          abs_out, shard_spec ? &shard : NULL, o.token, job);
+            rc = s_submit(&c, &o, &req, &req.plan,
+                          req.wire_config ? req.wire_config : req.req.config, abs_out,
+                          shard_spec ? &shard : NULL, o.token, job);
             if (rc == CLI_OK && o.wait)
                 rc = s_wait(&c, job, abs_out);
         }

@@ -218,7 +218,7 @@ int cli_sweep_requests(const char *cmd, const cli_sweep_t *sw, const cli_export_
         s_variant_name(sw, v, var, sizeof var);
         if (sw->file) {
             snprintf(name, sizeof name, "%s (variant %s)", args->patch_path, var);
-            a.patch_path = name;
+            a.patch_name = name;
         }
         rc = a.patch_text ? cli_export_request(&a, cmd, &(*reqs)[v]) : CLI_USAGE;
         free((char *)a.patch_text);

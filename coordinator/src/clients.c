@@ -233,6 +233,8 @@ static co_job_t *s_compile(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         req.last = m->frames.v[1];
     }
     req.artifacts = LX_MSG_HAS(m, artifacts) ? m->artifacts : NULL;
+    /* The patch's paths are the client's: nothing here is read for it. */
+    req.no_files = true;
     lx_strbuf_t report;
     lx_strbuf_init(&report, NULL);
     lx_error_t err = {0};

@@ -232,7 +232,7 @@ lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const
     static const struct {
         uint32_t art;
         const char *dir;
-    } once[] = {{LX_ART_CAMERA, "camera"}, {LX_ART_TRACKS, "tracks"}};
+    } once[] = {{LX_ART_CAMERA, "camera"}, {LX_ART_TRACKS, "tracks"}, {LX_ART_AUDIO, "audio"}};
     for (size_t k = 0; k < sizeof once / sizeof *once; k++) {
         if (!(j->plan.cfg.artifacts & once[k].art))
             continue;
@@ -431,10 +431,13 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
     /* Files inside subdirectories are removed through those directories,
      * opened without following a link: a link planted as camera/ or
      * .lattice/ must not lead the removal elsewhere. */
-    static const char *const inner[][2] = {
-        {LX_PROGRESS_DIR, LX_PROGRESS_FILE}, {"camera", "trajectory.json"},
-        {"camera", "camera_re10k.txt"},      {"camera", "camera_wan_fun.json"},
-        {"tracks", "tracks.json"},           {"tracks", "ati_tracks.json"}};
+    static const char *const inner[][2] = {{LX_PROGRESS_DIR, LX_PROGRESS_FILE},
+                                           {"camera", "trajectory.json"},
+                                           {"camera", "camera_re10k.txt"},
+                                           {"camera", "camera_wan_fun.json"},
+                                           {"tracks", "tracks.json"},
+                                           {"tracks", "ati_tracks.json"},
+                                           {"audio", "features.npz"}};
     for (size_t k = 0; k < sizeof inner / sizeof *inner; k++) {
         int sub = openat(dir, inner[k][0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub >= 0) {

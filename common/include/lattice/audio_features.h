@@ -18,9 +18,9 @@
 
 /* Appends the NPZ (lattice/npz.h: stored, fixed dates, byte-stable) of the
  * frames first..last (inclusive, 0 <= first <= last, at most
- * LX_AUDIO_FEATURES_MAX_FRAMES) of program p to out. fps must be the fps
- * the export samples at, which is p->output.fps (the block samples at that
- * one); another value is LX_E_INVALID. With N = last - first + 1 frames,
+ * LX_AUDIO_FEATURES_MAX_FRAMES) of program p to out. fps is the rate the
+ * export samples frames at (its plan's, which the AudioFeature block
+ * samples at too), 0 < fps <= 1000. With N = last - first + 1 frames,
  * the members, in this order:
  *   frame.npy       '<i8' (N,)    the frame numbers first..last
  *   time_ms.npy     '<f8' (N,)    t = f * 1000 / fps, the frame's absolute time

@@ -26,9 +26,13 @@ typedef struct lx_compile_config {
      * file's directory. NULL or "" resolves it against the current working
      * directory (what lx_compile does); absolute paths are used as given. */
     const char *base_dir;
+    /* Reads no file: a patch naming one is AU-601. For patches from peers
+     * (a coordinator compiling a SUBMIT), whose paths name nothing of
+     * theirs on this machine and must not probe it. */
+    bool no_files;
 } lx_compile_config_t;
 
-#define LX_COMPILE_CONFIG_INIT {sizeof(lx_compile_config_t), NULL}
+#define LX_COMPILE_CONFIG_INIT {sizeof(lx_compile_config_t), NULL, false}
 
 /* lx_compile with settings (cfg may be NULL). A patch naming an audio file
  * reads it here (at most LX_AUDIO_MAX_FILE_BYTES), once: its SHA-256 and

@@ -29,7 +29,8 @@ enum {
     LX_ART_EDGES = 1 << 10,
     LX_ART_TRACKS = 1 << 11,
     LX_ART_SVG = 1 << 12,
-    LX_ART_COUNT = 13,
+    LX_ART_AUDIO = 1 << 13, /* audio/features.npz, for a patch with audio */
+    LX_ART_COUNT = 14,
     LX_ART_DEFAULT = (1 << 7) - 1,        /* rgba .. camera: not control or a later one */
     LX_ART_ALL = (1 << LX_ART_COUNT) - 1, /* `--artifacts all` */
 };
@@ -39,7 +40,7 @@ extern const char *const lx_artifact_names[LX_ART_COUNT];
 /* The names and presets an artifact list takes, for messages. */
 #define LX_ARTIFACT_LIST                                                                           \
     "rgba, depth, motion, normal, id, mask, camera, control, particles, semantic, edges, tracks, " \
-    "svg; "                                                                                         \
+    "svg, audio; "                                                                                  \
     "all, comfyui"
 
 /* The artifacts `--artifacts comfyui` selects: what ComfyUI loads from PNG
@@ -196,10 +197,12 @@ typedef struct lx_export_request {
     double fps;              /* 0 = not given */
     bool has_seed;           /* seed in place of the patch's */
     uint32_t seed;
+    const char *base_dir;    /* a relative audio file's directory (lx_compile_config_t) */
+    bool no_files;           /* a peer's patch: read no file (lx_compile_config_t) */
 } lx_export_request_t;
 #define LX_EXPORT_REQUEST_INIT                                                                     \
     {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL, false, NULL, 0, \
-     false, 0}
+     false, 0, NULL, false}
 
 /* Compiles the patch, applies the config and the overrides and plans the
  * export: the one path from request to (program, plan) that `lattice

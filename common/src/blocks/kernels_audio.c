@@ -5,7 +5,7 @@
 
 void lx_k_audio_feature(lx_exec_t *x)
 {
-    double t = lx_audio_frame_ms(x->time->frame, x->p->output.fps);
+    double t = lx_audio_frame_ms(x->time->frame, x->fps);
     lx_audio_feature_t feature = (lx_audio_feature_t)x->param[0];
     uint32_t band = (uint32_t)x->param[1];
     kout_t value = k_out(x, 0), beat = k_out(x, 1);

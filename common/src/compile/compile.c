@@ -35,6 +35,17 @@ static lx_result_t s_load_audio(const char *file, const lx_compile_config_t *cfg
                                 lx_audio_track_t **out, lx_error_t *err)
 {
     alloc = alloc ? alloc : lx_alloc_default();
+    if (cfg && cfg->no_files) {
+        lx_diag_t *dg = lx_diags_add(diags, LX_DC_AU_601,
+                                     "cannot read audio file '%.200s': a patch compiled here reads "
+                                     "no files",
+                                     file);
+        lx_diag_at_json(diags, dg, "/audio/file");
+        lx_diag_help(diags, dg,
+                     "compile it where the file is: lattice submit sends the compiled program of "
+                     "a patch with audio");
+        return LX_E_DIAG;
+    }
     char path[LX_PATH_MAX];
     const char *base = cfg ? cfg->base_dir : NULL;
     if (file[0] != '/' && base && base[0]) {

@@ -13,7 +13,7 @@
 
 const char *const lx_artifact_names[LX_ART_COUNT] = {
     "rgba", "depth",  "motion",  "normal",    "id",       "mask",   "camera",
-    "control", "particles", "semantic", "edges", "tracks", "svg"};
+    "control", "particles", "semantic", "edges", "tracks", "svg", "audio"};
 
 void lx_export_config_init(lx_export_config_t *cfg)
 {

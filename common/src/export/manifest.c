@@ -11,6 +11,7 @@
 #include "export_internal.h"
 #include "lattice/camera.h"
 #include "lattice/tracks.h"
+#include "lattice/audio_features.h"
 #include "lattice/digest.h"
 #include "lattice/files.h"
 #include "lattice/manifest.h"
@@ -503,6 +504,25 @@ static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_pl
                                 "depth), then widened to the thickness");
         cJSON_AddNumberToObject(ed, "thickness", plan->cfg.edge_thickness);
     }
+    if ((plan->cfg.artifacts & LX_ART_AUDIO) && p->audio) {
+        const lx_audio_track_t *a = p->audio;
+        cJSON *au = cJSON_AddObjectToObject(c, "audio");
+        char hex[65];
+        lx_hex(a->sha256, 32, hex);
+        cJSON_AddStringToObject(au, "file", "audio/features.npz");
+        cJSON_AddStringToObject(au, "sha256", hex);
+        cJSON_AddNumberToObject(au, "sampleRate", a->sample_rate);
+        cJSON_AddNumberToObject(au, "hopMs", a->hop_ms);
+        cJSON_AddNumberToObject(au, "hops", a->n_hops);
+        cJSON_AddNumberToObject(au, "bpm", a->bpm);
+        cJSON_AddNumberToObject(au, "beatOffsetMs", a->beat_offset_ms);
+        cJSON_AddStringToObject(au, "bands",
+                                "band levels over 0-100, 100-200, 200-400, 400-800, 800-1600, "
+                                "1600-3200, 3200-6400 Hz and 6400 Hz to Nyquist");
+        cJSON_AddStringToObject(au, "time",
+                                "absolute: t = f * 1000 / fps (a cyclic patch's music does not "
+                                "loop); linear between 10 ms hops, 0 after the audio ends");
+    }
     if (plan->cfg.artifacts & LX_ART_TRACKS) {
         cJSON *tr = cJSON_AddObjectToObject(c, "tracks");
         cJSON_AddStringToObject(tr, "point",
@@ -561,6 +581,8 @@ static const char *s_format(const lx_export_config_t *c, int art)
         return "json";
     case 12:
         return "svg";
+    case 13:
+        return "npz";
     default:
         return "png";
     }
@@ -749,6 +771,21 @@ static lx_result_t s_write_tracks(const lx_manifest_t *m, const char *out_dir, c
     return rc;
 }
 
+/* Writes audio/features.npz (a patch with audio) and lists it in sums. */
+static lx_result_t s_write_audio(const lx_manifest_t *m, const char *out_dir, cJSON *sums,
+                                 lx_error_t *err)
+{
+    static const char *const names[] = {"features.npz"};
+    lx_strbuf_t npz;
+    lx_strbuf_init(&npz, m->alloc);
+    lx_result_t rc = lx_audio_features_npz(m->p, m->plan.first, m->plan.last,
+                                           m->plan.sampling.fps, &npz, err);
+    if (rc == LX_OK)
+        rc = s_write_files(out_dir, "audio", names, &npz, 1, sums, err);
+    lx_strbuf_release(&npz);
+    return rc;
+}
+
 /* Everything in metadata.json before "checksums". */
 static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_t *run)
 {
@@ -897,6 +934,8 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
         rc = s_write_camera(m, out_dir, sums, err);
     if (rc == LX_OK && (m->plan.cfg.artifacts & LX_ART_TRACKS))
         rc = s_write_tracks(m, out_dir, sums, err);
+    if (rc == LX_OK && (m->plan.cfg.artifacts & LX_ART_AUDIO) && m->p->audio)
+        rc = s_write_audio(m, out_dir, sums, err);
     s_comfyui(m, root);
     cJSON *run_o = cJSON_AddObjectToObject(root, "run");
     cJSON_AddNumberToObject(run_o, "workers", run->workers);

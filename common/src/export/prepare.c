@@ -32,7 +32,10 @@ lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *
     lx_diags_t diags;
     lx_diags_init(&diags, alloc);
     lx_program_t *p = NULL;
-    lx_result_t rc = lx_compile(req->patch, req->patch_len, alloc, &diags, &p, err);
+    lx_compile_config_t cc = LX_COMPILE_CONFIG_INIT;
+    cc.base_dir = req->base_dir;
+    cc.no_files = req->no_files;
+    lx_result_t rc = lx_compile_ex(req->patch, req->patch_len, &cc, alloc, &diags, &p, err);
     s_report(&diags, req->patch_name, report);
     lx_diags_release(&diags);
     if (rc != LX_OK)

@@ -17,6 +17,7 @@ typedef struct lx_exec {
     double *state;  /* its state cell, or NULL */
     const double *param;
     uint64_t seed, key; /* randomness: the patch seed and the block's key */
+    double fps;         /* the rate frames are sampled at: the export's */
 } lx_exec_t;
 
 /* Input k: its values and the distance in doubles between elements (0

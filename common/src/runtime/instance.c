@@ -90,6 +90,7 @@ static void s_exec_init(lx_instance_t *inst, uint32_t expr, const lx_frame_time_
     x->state = e->state == LX_NONE ? NULL : inst->state + inst->state_off[e->state];
     x->param = p->constants + e->param_off;
     x->seed = inst->seed;
+    x->fps = inst->sampling.fps;
     x->key = p->blocks[e->block].key;
 }
 
