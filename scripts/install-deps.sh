@@ -10,6 +10,7 @@ PACKAGES=(
     libssl-dev libxxhash-dev libsqlite3-dev zlib1g-dev
     libdeflate-dev             # EXR ZIP/ZIPS chunks (faster DEFLATE than zlib, as OpenEXR 3.2+ uses)
     libmicrohttpd-dev          # the coordinator's Prometheus endpoint (--metrics)
+    libavcodec-dev libavformat-dev libavutil-dev  # the video target: MP4/H.264 (Debian's libavcodec carries libx264)
     python3                    # JSON and SQLite checks in the CLI and cluster tests
     python3-yaml               # Kubernetes manifest checks (test_deploy)
     iproute2                   # ip netns for the multi-host cluster test
