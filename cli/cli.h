@@ -110,11 +110,12 @@ typedef struct cli_export_args {
     bool allow_past_end; /* --allow-past-end: frames past a finite timeline's end warn (EX-509) */
     const char *preset;  /* --preset NAME */
     double fps;          /* --fps N; 0 = not given */
+    const char *video;   /* --video LIST: frame-file keys to encode as MP4 */
 } cli_export_args_t;
 
 /* Takes argv[*i] (and its value) when it is one of the options of
  * cli_export_args_t: --frames, --artifacts, --config, --allow-past-end,
- * --preset, --fps. 1 taken (*i moved past it), 0 not one of them, -1 a bad
+ * --preset, --fps, --video. 1 taken (*i moved past it), 0 not one of them, -1 a bad
  * value (said on stderr for cmd). */
 int cli_export_opt(const char *cmd, int argc, char **argv, int *i, cli_export_args_t *args);
 /* Those options' lines for a command's --help. */

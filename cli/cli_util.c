@@ -253,6 +253,9 @@ const char cli_export_opts_help[] =
     "                       16 fps; warns unless the frames are 4n+1, EX-510);\n"
     "                       other settings win over it\n"
     "  --fps N              frames per second (default: the patch's output fps)\n"
+    "  --video LIST         also encode these frame files as MP4 (H.264) videos\n"
+    "                       in video/, e.g. rgba,control/depth,mask/cards: 8-bit\n"
+    "                       PNG keys only; at most 10000 frames (EX-512)\n"
     "  --config FILE        export settings as JSON (docs/export-format.md);\n"
     "                       flags win\n";
 
@@ -275,6 +278,8 @@ int cli_export_opt(const char *cmd, int argc, char **argv, int *i, cli_export_ar
         args->config_path = value;
     else if (strcmp(a, "--preset") == 0)
         args->preset = value;
+    else if (strcmp(a, "--video") == 0)
+        args->video = value;
     else if (strcmp(a, "--fps") == 0) {
         char *end;
         args->fps = strtod(value, &end);
@@ -309,7 +314,7 @@ static bool s_check_artifacts(const char *cmd, const char *list)
  * does not parse (planning reports that). */
 static char *s_wire_config(const cli_export_args_t *a, const char *text, size_t len)
 {
-    if (!a->preset && !a->fps && !a->allow_past_end)
+    if (!a->preset && !a->fps && !a->allow_past_end && !a->video)
         return NULL;
     cJSON *c = text ? cJSON_ParseWithLength(text, len) : cJSON_CreateObject();
     if (!cJSON_IsObject(c)) {
@@ -326,6 +331,16 @@ static char *s_wire_config(const cli_export_args_t *a, const char *text, size_t 
     if (a->fps) {
         cJSON_DeleteItemFromObjectCaseSensitive(c, "fps");
         cJSON_AddNumberToObject(c, "fps", a->fps);
+    }
+    if (a->video) {
+        /* Checked by cli_export_request before this runs. */
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "video");
+        cJSON *keys = cJSON_AddArrayToObject(c, "video");
+        lx_export_config_t v;
+        char why[160];
+        if (lx_export_config_video(&v, a->video, why, sizeof why))
+            for (uint32_t k = 0; k < v.n_video; k++)
+                cJSON_AddItemToArray(keys, cJSON_CreateString(v.video[k]));
     }
     if (a->allow_past_end) {
         cJSON_DeleteItemFromObjectCaseSensitive(c, "allowPastEnd");
@@ -344,6 +359,12 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
     lx_export_config_t probe;
     if (args->preset && !lx_export_config_preset(&probe, args->preset)) {
         fprintf(stderr, "lattice %s: unknown preset '%s' (wan)\n", cmd, args->preset);
+        return CLI_USAGE;
+    }
+    lx_export_config_t video;
+    char why[160];
+    if (args->video && !lx_export_config_video(&video, args->video, why, sizeof why)) {
+        fprintf(stderr, "lattice %s: --video: %s\n", cmd, why);
         return CLI_USAGE;
     }
     lx_export_request_t r = LX_EXPORT_REQUEST_INIT;
@@ -377,6 +398,7 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
     out->req.allow_past_end = args->allow_past_end;
     out->req.preset = args->preset;
     out->req.fps = args->fps;
+    out->req.video = args->video;
     out->wire_config = s_wire_config(args, out->config_text, out->req.config_len);
     lx_strbuf_t report;
     lx_strbuf_init(&report, NULL);

@@ -79,7 +79,8 @@
     X(EX_508, "EX-508", WARNING, "cyclic export will not close")                           \
     X(EX_509, "EX-509", ERROR, "frames past the end of the timeline")                      \
     X(EX_510, "EX-510", WARNING, "frame count is not 4n+1 for the Wan preset")             \
-    X(EX_511, "EX-511", ERROR, "too many track points")
+    X(EX_511, "EX-511", ERROR, "too many track points")                                    \
+    X(EX_512, "EX-512", ERROR, "too many frames for the video target")
 
 typedef enum {
 #define LX_X_DIAG_ENUM(id, code, sev, title) LX_DC_##id,

@@ -42,6 +42,9 @@
  * export lists: the coordinator encodes them in its event loop. */
 #define LX_VIDEO_MAX_FRAMES 10000
 #define LX_VIDEO_MAX_KEYS 16u
+/* A video key's size with its NUL (an export frame file's key,
+ * LX_EXPORT_KEY_MAX + 1). */
+#define LX_VIDEO_KEY_SIZE 70
 /* Largest side a video takes (H.264 level 6.2 allows 8192 x 4320). */
 #define LX_VIDEO_MAX_SIDE 8192u
 
