@@ -2,7 +2,12 @@
  * and in another process; read back with FFmpeg (frame count, size, rate,
  * colour tags, a keyframe first, pixels close to the input); gray exactly
  * neutral; bad sizes, rates, channel counts and empty videos refused;
- * allocation failures give LX_E_NOMEM or the same bytes, without leaks. */
+ * allocation failures give LX_E_NOMEM or the same bytes, without leaks.
+ * The video target of an export: the same videos and metadata.json from
+ * any threads and frame order, listed and verified, decoded close to the
+ * frames' PNGs; a frame file changed before the manifest is written fails
+ * the write; EX-504 for keys that cannot be videos, EX-512 for too many
+ * frames. */
 #include <math.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -11,7 +16,13 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
+#include <cJSON.h>
+
+#include "lattice/compile.h"
+#include "lattice/digest.h"
+#include "lattice/export.h"
 #include "lattice/files.h"
+#include "lattice/manifest.h"
 #include "lattice/video.h"
 #include "scratch_dir.h"
 #include "test.h"
@@ -300,6 +311,278 @@ static void test_nomem(void)
     lx_strbuf_release(&ref);
 }
 
+/* ---- the video target of an export ------------------------------------ */
+
+/* Compiles patch and plans cfg_json over it; the diagnostics stay in d. */
+static bool s_plan(const char *patch, const char *cfg_json, lx_program_t **p,
+                   lx_export_plan_t *plan, lx_diags_t *d)
+{
+    lx_error_t err = {0};
+    lx_export_config_t cfg;
+    lx_export_config_init(&cfg);
+    *p = NULL;
+    return lx_compile(patch, strlen(patch), NULL, d, p, &err) == LX_OK &&
+           lx_export_config_load_json(&cfg, cfg_json, strlen(cfg_json), d) == LX_OK &&
+           lx_export_plan(*p, &cfg, plan, d) == LX_OK;
+}
+
+/* Renders plan's frames (in a stride's order, which visits every one),
+ * writes their files under s_root/name and records them, as workers and
+ * a coordinator do; the manifest is not written yet. NULL on failure. */
+static lx_manifest_t *s_render(const lx_program_t *p, const lx_export_plan_t *plan,
+                               const char *name, uint32_t threads, size_t stride,
+                               char dir[LX_PATH_MAX])
+{
+    lx_error_t err = {0};
+    lx_manifest_t *m = lx_manifest_new(p, plan, NULL, &err);
+    lx_frame_renderer_t *fr =
+        m ? lx_frame_renderer_new(p, plan, threads, NULL, NULL, NULL, &err) : NULL;
+    size_t n = (size_t)(plan->last - plan->first + 1);
+    bool ok = fr != NULL && lx_path_join(dir, s_root, name);
+    for (size_t k = 0; ok && k < n; k++) {
+        int64_t f = plan->first + (int64_t)((k * stride) % n);
+        const lx_frame_result_t *res = NULL;
+        lx_manifest_file_t files[32];
+        ok = lx_frame_renderer_render(fr, f, &res, &err) == LX_OK && res->n_files <= 32;
+        for (uint32_t j = 0; ok && j < res->n_files; j++) {
+            const lx_artifact_file_t *a = &res->files[j];
+            char sub[LX_PATH_MAX];
+            ok = lx_path_join(sub, dir, a->key) && lx_mkdirs(sub, &err) == LX_OK &&
+                 lx_write_atomic(sub, a->name, a->bytes.buf, a->bytes.len, &err) == LX_OK;
+            files[j] = (lx_manifest_file_t){a->key, a->name, a->hash, a->content};
+        }
+        ok = ok && lx_manifest_add_frame(m, f, res->time.t_ms, &res->camera, files, res->n_files,
+                                         &err) == LX_OK;
+    }
+    CHECK_MSG(ok, "render %s: %s", name, err.message);
+    lx_frame_renderer_destroy(&fr);
+    if (!ok)
+        lx_manifest_destroy(&m);
+    return m;
+}
+
+static char *s_file(const char *dir, const char *rel, size_t *len)
+{
+    char path[LX_PATH_MAX];
+    return lx_path_join(path, dir, rel) ? t_read_path(path, len) : NULL;
+}
+
+/* Decodes the gray video at dir/video/<file> and compares each frame's
+ * luma with the PNG of the same frame (dir/key/frame_NNNNNN.png): the
+ * frame count and the mean and largest difference in 8-bit levels. */
+static int s_compare_gray(const char *dir, const char *file, const char *key, double *mean,
+                          int *worst)
+{
+    char path[LX_PATH_MAX], rel[128];
+    snprintf(rel, sizeof rel, "video/%s", file);
+    AVFormatContext *fmt = NULL;
+    if (!lx_path_join(path, dir, rel) || avformat_open_input(&fmt, path, NULL, NULL) < 0)
+        return -1;
+    AVStream *st = avformat_find_stream_info(fmt, NULL) >= 0 ? fmt->streams[0] : NULL;
+    const AVCodec *dec = st ? avcodec_find_decoder(st->codecpar->codec_id) : NULL;
+    AVCodecContext *c = dec ? avcodec_alloc_context3(dec) : NULL;
+    bool ok = c && avcodec_parameters_to_context(c, st->codecpar) >= 0 &&
+              avcodec_open2(c, dec, NULL) >= 0;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    int frames = 0;
+    double sum = 0;
+    long count = 0;
+    *worst = 0;
+    for (bool eof = false; ok && pkt && f && !eof;) {
+        eof = av_read_frame(fmt, pkt) < 0;
+        ok = avcodec_send_packet(c, eof ? NULL : pkt) >= 0;
+        av_packet_unref(pkt);
+        while (ok && avcodec_receive_frame(c, f) >= 0) {
+            size_t len = 0;
+            snprintf(rel, sizeof rel, "%s/frame_%06d.png", key, frames);
+            char *png = s_file(dir, rel, &len);
+            lx_decoded_t img = {0};
+            ok = png && lx_png_decode(png, len, &img, NULL) == LX_OK && img.channels == 1 &&
+                 img.width == (uint32_t)f->width && img.height == (uint32_t)f->height;
+            for (uint32_t y = 0; ok && y < img.height; y++)
+                for (uint32_t x = 0; x < img.width; x++) {
+                    double g = ((const uint8_t *)img.data)[y * img.width + x];
+                    double got = (f->data[0][y * (uint32_t)f->linesize[0] + x] - 16.0) * 255 / 219;
+                    int e = (int)lround(fabs(got - g));
+                    sum += e, count++;
+                    *worst = e > *worst ? e : *worst;
+                }
+            lx_decoded_release(&img);
+            free(png);
+            frames++;
+            av_frame_unref(f);
+        }
+    }
+    *mean = count ? sum / (double)count : 1e9;
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&c);
+    avformat_close_input(&fmt);
+    return ok ? frames : -1;
+}
+
+static void test_export_video(void)
+{
+    size_t len = 0;
+    char *patch = t_read("examples/orbit-cards.patch.json", &len);
+    lx_program_t *p = NULL;
+    lx_export_plan_t plan;
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    /* Keys in any order: the plan sorts them into the frame files'. */
+    const char *cfg = "{\"frames\":\"0-8\",\"resolution\":[64,36],"
+                      "\"artifacts\":[\"rgba\",\"mask\",\"control\"],"
+                      "\"video\":[\"control/depth\",\"rgba\",\"mask/cards\"]}";
+    bool ok = patch && s_plan(patch, cfg, &p, &plan, &d);
+    CHECK_MSG(ok, "plan: %s", d.count ? d.items[0].message : "");
+    lx_diags_release(&d);
+    if (!ok) {
+        free(patch);
+        lx_program_destroy(&p);
+        return;
+    }
+    CHECK(plan.cfg.n_video == 3 && strcmp(plan.cfg.video[0], "rgba") == 0 &&
+          strcmp(plan.cfg.video[1], "mask/cards") == 0 &&
+          strcmp(plan.cfg.video[2], "control/depth") == 0);
+    char a[LX_PATH_MAX], b[LX_PATH_MAX], c[LX_PATH_MAX];
+    lx_error_t err = {0};
+    lx_manifest_t *ma = s_render(p, &plan, "export-a", 1, 1, a);
+    lx_manifest_t *mb = s_render(p, &plan, "export-b", 2, 4, b);
+    CHECK_MSG(ma && lx_manifest_write(ma, a, NULL, &err) == LX_OK, "%s", err.message);
+    CHECK_MSG(mb && lx_manifest_write(mb, b, NULL, &err) == LX_OK, "%s", err.message);
+    /* Any threads, any frame order: the same bytes. */
+    static const char *const files[] = {"video/rgba.mp4", "video/mask_cards.mp4",
+                                        "video/control_depth.mp4", "metadata.json"};
+    for (int k = 0; k < 4; k++) {
+        size_t lx = 0, ly = 0;
+        char *x = s_file(a, files[k], &lx), *y = s_file(b, files[k], &ly);
+        CHECK_MSG(x && y && lx == ly && memcmp(x, y, lx) == 0, "%s differs", files[k]);
+        free(x);
+        free(y);
+    }
+    /* Listed, hashed and explained in metadata.json; lattice verify agrees. */
+    char *meta = s_file(a, "metadata.json", &len);
+    cJSON *m = meta ? cJSON_Parse(meta) : NULL;
+    const cJSON *sums = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "checksums"), "video");
+    const cJSON *names = cJSON_GetObjectItem(sums, "files");
+    CHECK(cJSON_GetArraySize(names) == 3 &&
+          cJSON_GetArraySize(cJSON_GetObjectItem(sums, "content")) == 3);
+    for (int k = 0; k < 3; k++) {
+        char rel[64], hex[65];
+        snprintf(rel, sizeof rel, "video/%s", cJSON_GetArrayItem(names, k)->valuestring);
+        CHECK_EQ_STR(rel, files[k]);
+        size_t n = 0;
+        char *bytes = s_file(a, rel, &n);
+        if (bytes)
+            lx_sha256_hex(bytes, n, hex);
+        CHECK(bytes &&
+              strcmp(hex,
+                     cJSON_GetArrayItem(cJSON_GetObjectItem(sums, "hashes"), k)->valuestring) == 0);
+        free(bytes);
+    }
+    const cJSON *conv = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "conventions"), "video");
+    const cJSON *which = cJSON_GetObjectItem(cJSON_GetObjectItem(conv, "files"), "mask_cards.mp4");
+    CHECK(cJSON_IsString(which) && strcmp(which->valuestring, "mask/cards") == 0);
+    CHECK(cJSON_GetObjectItem(conv, "crf")->valueint == LX_VIDEO_CRF);
+    const cJSON *keys = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "config"), "video");
+    CHECK(cJSON_GetArraySize(keys) == 3 &&
+          strcmp(cJSON_GetArrayItem(keys, 0)->valuestring, "rgba") == 0);
+    cJSON_Delete(m);
+    free(meta);
+    lx_verify_report_t rep;
+    CHECK_MSG(lx_export_verify(a, &rep, &err) == LX_OK, "verify: %s", rep.text.buf);
+    CHECK(rep.checked == 9 * 6 + 3);
+    lx_strbuf_release(&rep.text);
+    /* The mask and depth videos hold the PNGs' values, on average to a
+     * level or two (at 64x36 nearly every block has an edge, where CRF 18
+     * rings most). */
+    double mean = 0;
+    int worst = 0;
+    CHECK_EQ_INT(s_compare_gray(a, "mask_cards.mp4", "mask/cards", &mean, &worst), 9);
+    CHECK_MSG(mean < 1.5 && worst < 128, "mask: mean %.2f, worst %d levels", mean, worst);
+    printf("mask video: mean %.2f, worst %d levels\n", mean, worst);
+    CHECK_EQ_INT(s_compare_gray(a, "control_depth.mp4", "control/depth", &mean, &worst), 9);
+    printf("control depth video: mean %.2f, worst %d levels\n", mean, worst);
+    CHECK_MSG(mean < 1.5 && worst < 128, "control depth: mean %.2f, worst %d levels", mean, worst);
+    lx_manifest_destroy(&ma);
+    lx_manifest_destroy(&mb);
+
+    /* A frame file changed after it was recorded (here frame 2's bytes
+     * as frame 3's, a valid PNG): the manifest write fails, and no
+     * metadata.json claims the export is complete. */
+    lx_manifest_t *mc = s_render(p, &plan, "export-c", 1, 1, c);
+    char dir[LX_PATH_MAX];
+    size_t n2 = 0;
+    char *f2 = s_file(c, "mask/cards/frame_000002.png", &n2);
+    CHECK(f2 && lx_path_join(dir, c, "mask/cards") &&
+          lx_write_atomic(dir, "frame_000003.png", f2, n2, &err) == LX_OK);
+    free(f2);
+    err = (lx_error_t){0};
+    CHECK(mc && lx_manifest_write(mc, c, NULL, &err) == LX_E_VERIFY);
+    CHECK_MSG(strstr(err.message, "mask/cards/frame_000003.png") &&
+                  strstr(err.message, "not complete"),
+              "%s", err.message);
+    size_t none = 0;
+    char *meta_c = s_file(c, "metadata.json", &none);
+    CHECK(meta_c == NULL);
+    free(meta_c);
+    lx_manifest_destroy(&mc);
+    lx_program_destroy(&p);
+
+    /* Keys that cannot be videos, and too many frames. */
+    static const struct {
+        const char *cfg;
+        lx_dcode_t code;
+        const char *what;
+    } bad[] = {
+        {"{\"artifacts\":[\"rgba\",\"depth\"],\"video\":[\"depth\"]}", LX_DC_EX_504, "EXR"},
+        {"{\"artifacts\":[\"rgba\",\"id\"],\"video\":[\"id\"]}", LX_DC_EX_504, "label"},
+        {"{\"artifacts\":[\"rgba\"],\"formats\":{\"color\":\"exr\"},\"video\":[\"rgba\"]}",
+         LX_DC_EX_504, "EXR"},
+        {"{\"artifacts\":[\"rgba\"],\"video\":[\"mask/cards\"]}", LX_DC_EX_504, "not a frame"},
+        {"{\"artifacts\":[\"control\"],\"formats\":{\"controlDepth\":\"png16\"},"
+         "\"video\":[\"control/depth\"]}",
+         LX_DC_EX_504, "16-bit"},
+        {"{\"video\":\"rgba\"}", LX_DC_EX_504, "list"},
+        {"{\"video\":[\"rgba\",\"rgba\"]}", LX_DC_EX_504, "twice"},
+        {"{\"video\":[\"../x\"]}", LX_DC_EX_504, "not an artifact file key"},
+        {"{\"frames\":\"0-10000\",\"video\":[\"rgba\"]}", LX_DC_EX_512, "10001 frames"},
+        {"{\"resolution\":[64,36],\"frames\":\"0-10000\",\"video\":[\"rgba\"]}", LX_DC_EX_512,
+         "at most 10000"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        lx_diags_init(&d, NULL);
+        CHECK_MSG(!s_plan(patch, bad[k].cfg, &p, &plan, &d), "%s planned", bad[k].cfg);
+        bool found = false;
+        for (size_t i = 0; i < d.count; i++)
+            found |= d.items[i].code == bad[k].code && strstr(d.items[i].message, bad[k].what);
+        CHECK_MSG(found, "%s: expected %s ('%s'), got '%s'", bad[k].cfg, lx_dcode_str(bad[k].code),
+                  bad[k].what, d.count ? d.items[0].message : "");
+        lx_diags_release(&d);
+        lx_program_destroy(&p);
+    }
+    /* No keys: no "video" in the config, the hash of an export without. */
+    lx_export_plan_t with, without;
+    lx_diags_init(&d, NULL);
+    CHECK(s_plan(patch, "{\"video\":[]}", &p, &with, &d));
+    lx_program_destroy(&p);
+    CHECK(s_plan(patch, "{}", &p, &without, &d));
+    CHECK(memcmp(with.config_hash.bytes, without.config_hash.bytes, 32) == 0);
+    lx_program_destroy(&p);
+    lx_diags_release(&d);
+    /* The flag's list. */
+    lx_export_config_t x;
+    lx_export_config_init(&x);
+    char why[160];
+    CHECK(lx_export_config_video(&x, "rgba,control/depth", why, sizeof why) && x.n_video == 2);
+    CHECK(!lx_export_config_video(&x, "rgba,,edges", why, sizeof why) && x.n_video == 2);
+    CHECK(strstr(why, "''") != NULL);
+    CHECK(!lx_export_config_video(&x, "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", why, sizeof why));
+    CHECK(lx_export_config_video(&x, "", why, sizeof why) && x.n_video == 0);
+    free(patch);
+}
+
 int main(void)
 {
     if (!t_scratch_dir(s_root, "video"))
@@ -309,6 +592,7 @@ int main(void)
     test_two_processes();
     test_invalid();
     test_nomem();
+    test_export_video();
     t_scratch_dir_remove(s_root);
     TEST_MAIN_END();
 }
