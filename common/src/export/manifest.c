@@ -477,14 +477,14 @@ static void s_video_conventions(cJSON *c, const lx_export_plan_t *plan)
                             "from the PNGs; a decoded mask is within a few levels of 0 and "
                             "255, so threshold it at 128 where a hard mask is needed");
     cJSON_AddStringToObject(v, "vace",
-                            "Wan VACE (WanVaceToVideo in ComfyUI): control_video = a control "
-                            "image video (control_depth.mp4, control_normal.mp4, "
-                            "control_flow.mp4, control_seg.mp4, edges.mp4) or rgba.mp4 as "
-                            "reference frames; control_masks = a mask layer's video "
-                            "(mask_<layer>.mp4) loaded as a mask (one channel, white = 1): "
-                            "1 (255) = generate there, 0 = keep the control video's pixels. "
-                            "Export the wan preset (832x480, 16 fps, 4n+1 frames) and pair "
-                            "files of one export, so both have the same frames and size");
+                            "Wan VACE (WanVaceToVideo): control_video = a control image video "
+                            "(control_depth.mp4, control_normal.mp4, control_flow.mp4, "
+                            "control_seg.mp4, edges.mp4), or rgba.mp4 to regenerate part of "
+                            "the rendered picture; control_masks = a mask layer's video "
+                            "(mask_<layer>.mp4) as a mask, 1 (255) = generate there guided by "
+                            "the control video, 0 = keep the control video's pixels; no mask = "
+                            "generate everywhere. Pair files of one export (the wan preset: "
+                            "832x480, 16 fps, 4n+1 frames)");
     cJSON_AddStringToObject(v, "content", "XXH3-128 of the MP4's bytes");
 }
 
