@@ -255,7 +255,7 @@ const char cli_export_opts_help[] =
     "  --fps N              frames per second (default: the patch's output fps)\n"
     "  --video LIST         also encode these frame files as MP4 (H.264) videos\n"
     "                       in video/, e.g. rgba,control/depth,mask/cards: 8-bit\n"
-    "                       PNG keys only; at most 10000 frames (EX-512)\n"
+    "                       PNG keys only; keys x frames at most 10000 (EX-512)\n"
     "  --config FILE        export settings as JSON (docs/export-format.md);\n"
     "                       flags win\n";
 

@@ -36,10 +36,10 @@
 
 /* The fixed encoder settings (conventions.video in metadata.json). */
 #define LX_VIDEO_CRF 18
-#define LX_VIDEO_PRESET "medium"
+#define LX_VIDEO_PRESET "veryfast"
 #define LX_VIDEO_GOP 48u
-/* Most frames a video of an export holds (EX-512) and most videos an
- * export lists: the coordinator encodes them in its event loop. */
+/* Most video frames an export encodes, frames x videos (EX-512), and
+ * most videos it lists: the coordinator encodes them in its event loop. */
 #define LX_VIDEO_MAX_FRAMES 10000
 #define LX_VIDEO_MAX_KEYS 16u
 /* A video key's size with its NUL (an export frame file's key,

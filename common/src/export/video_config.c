@@ -100,17 +100,20 @@ lx_result_t lx_video_config_plan(const lx_program_t *p, lx_export_plan_t *plan, 
     lx_export_config_t *c = &plan->cfg;
     if (c->n_video == 0)
         return LX_OK;
-    int64_t frames = plan->last - plan->first + 1;
-    if (frames > LX_VIDEO_MAX_FRAMES) {
-        lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_512,
-                                     "%lld frames are too many for the video target: it encodes "
-                                     "at most %d frames, when the manifest is written",
-                                     (long long)frames, LX_VIDEO_MAX_FRAMES);
+    /* The cost is the frames encoded, all videos together. */
+    int64_t frames = plan->last - plan->first + 1, total = frames * (int64_t)c->n_video;
+    if (total > LX_VIDEO_MAX_FRAMES) {
+        lx_diag_t *dg =
+            lx_diags_add(d, LX_DC_EX_512,
+                         "%u video%s of %lld frames %s %lld video frames; the video "
+                         "target encodes at most %d per export, when the manifest is "
+                         "written",
+                         c->n_video, c->n_video == 1 ? "" : "s", (long long)frames,
+                         c->n_video == 1 ? "is" : "are", (long long)total, LX_VIDEO_MAX_FRAMES);
         lx_diag_at_json(d, dg, "/video");
         lx_diag_help(d, dg,
-                     "export at most %d frames with 'video' (split a longer shot into "
-                     "several exports), or leave 'video' out and encode the PNGs yourself",
-                     LX_VIDEO_MAX_FRAMES);
+                     "list fewer keys in 'video' or export fewer frames (split a longer shot "
+                     "into several exports), or leave 'video' out and encode the PNGs yourself");
     }
     if (plan->width % 2 || plan->height % 2 || plan->width > LX_VIDEO_MAX_SIDE ||
         plan->height > LX_VIDEO_MAX_SIDE) {

@@ -13,7 +13,7 @@ void lx_video_config_load(lx_export_config_t *cfg, const cJSON *it, const char *
 
 /* Checks plan's video keys against p's frame files: each an 8-bit PNG
  * frame file of the plan (EX-504), an even size (EX-504), at most
- * LX_VIDEO_MAX_FRAMES frames (EX-512); then sorts them into frame-file
+ * LX_VIDEO_MAX_FRAMES frames x keys (EX-512); then sorts them into frame-file
  * order, so one set of keys is one config. Diagnostics in d; LX_E_NOMEM
  * only when the frame files cannot be listed for memory. */
 lx_result_t lx_video_config_plan(const lx_program_t *p, lx_export_plan_t *plan, lx_diags_t *d);
