@@ -108,6 +108,15 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["resolution"] == {"width": 832, "height": 480} and d["frameRate"] == 8, d' \
     "$tmp/out-wan/metadata.json"
+# --video travels as the config's "video": the coordinator encodes the
+# videos the one-machine export does, byte for byte.
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-video" --frames 0-4 \
+    --artifacts rgba,mask --video rgba --wait >"$tmp/video.out" 2>&1
+ok "submit --video rgba: exit 0" test $? -eq 0
+"$lattice" export "$stateful" -o "$tmp/ref-video" --frames 0-4 --artifacts rgba,mask \
+    --video rgba >/dev/null 2>&1
+ok "... the export one machine makes" same_export "$tmp/ref-video" "$tmp/out-video"
+ok "... with video/rgba.mp4" cmp "$tmp/ref-video/video/rgba.mp4" "$tmp/out-video/video/rgba.mp4"
 "$lattice" status -c "$endpoint" >"$tmp/status.out"
 ok "status lists jobs" grep -q "$job7 *done" "$tmp/status.out"
 "$lattice" status nosuchjob -c "$endpoint" >/dev/null 2>"$tmp/status.err"
