@@ -93,7 +93,7 @@ static void test_fps(void)
 
 /* Decoded frames of the MP4 at path, as BT.709 limited-range RGB. */
 typedef struct {
-    int frames, width, height, keyframe0, range, space, primaries, trc;
+    int frames, width, height, keyframe0, range, space, primaries, trc, chroma_loc;
     AVRational rate;
     bool encoder_tag;
     double mse_rgb, max_chroma_dev; /* against s_frame; chroma vs 128 (gray) */
@@ -115,6 +115,7 @@ static bool s_readback(const char *path, uint32_t ch, s_readback_t *rb)
         rb->width = st->codecpar->width, rb->height = st->codecpar->height;
         rb->range = st->codecpar->color_range, rb->space = st->codecpar->color_space;
         rb->primaries = st->codecpar->color_primaries, rb->trc = st->codecpar->color_trc;
+        rb->chroma_loc = st->codecpar->chroma_location;
         rb->rate = st->avg_frame_rate;
         rb->encoder_tag = av_dict_get(fmt->metadata, "encoder", NULL, 0) != NULL;
     }
@@ -200,7 +201,8 @@ static void test_roundtrip(void)
         CHECK_MSG(rb.rate.num == 16 && rb.rate.den == 1, "rate %d/%d", rb.rate.num, rb.rate.den);
         CHECK(rb.keyframe0);
         CHECK(rb.range == AVCOL_RANGE_MPEG && rb.space == AVCOL_SPC_BT709 &&
-              rb.primaries == AVCOL_PRI_BT709 && rb.trc == AVCOL_TRC_IEC61966_2_1);
+              rb.primaries == AVCOL_PRI_BT709 && rb.trc == AVCOL_TRC_IEC61966_2_1 &&
+              rb.chroma_loc == AVCHROMA_LOC_CENTER);
         CHECK(!rb.encoder_tag);
         double psnr = 10 * log10(255.0 * 255.0 / (rb.mse_rgb > 1e-9 ? rb.mse_rgb : 1e-9));
         CHECK_MSG(psnr > 38, "%u channels: PSNR %.1f dB", ch, psnr);

@@ -15,7 +15,7 @@
  *     Y  = 16  + 219/255 (0.2126 R + 0.7152 G + 0.0722 B)
  *     Cb = 128 + 224/255 (B - Y') / 1.8556,  Cr = 128 + 224/255 (R - Y') / 1.5748
  *   (Y' the unscaled luma), in 16-bit fixed point rounded half up; chroma
- *   from the mean of each 2x2 block (4:2:0, left/top sited as MPEG-2).
+ *   from the mean of each 2x2 block (4:2:0, centre sited, so tagged).
  *   A gray sample g is the RGB (g, g, g): Y = 16 + round(219 g / 255),
  *   Cb = Cr = 128 exactly. RGBA is composited over black first (R * A /
  *   255, rounded): the straight-alpha PNG's transparent pixels are black.

@@ -466,7 +466,7 @@ static void s_video_conventions(cJSON *c, const lx_export_plan_t *plan)
     cJSON_AddStringToObject(v, "color",
                             "BT.709 matrix and primaries, sRGB transfer (the PNGs' values, "
                             "unchanged), limited range (Y 16-235, Cb/Cr 16-240); chroma the "
-                            "mean of each 2x2 block");
+                            "mean of each 2x2 block, centre sited");
     cJSON_AddStringToObject(v, "sources",
                             "each frame's PNG, checked against its hash above: RGB as is, "
                             "RGBA composited over black (straight alpha times colour), gray "

@@ -170,7 +170,8 @@ static lx_result_t s_open_encoder(lx_video_writer_t *v, lx_error_t *err)
     c->colorspace = AVCOL_SPC_BT709;
     c->color_primaries = AVCOL_PRI_BT709;
     c->color_trc = AVCOL_TRC_IEC61966_2_1;
-    c->chroma_sample_location = AVCHROMA_LOC_LEFT;
+    /* The mean of a 2x2 block sits at its centre (JPEG/MPEG-1 siting). */
+    c->chroma_sample_location = AVCHROMA_LOC_CENTER;
     AVDictionary *opts = NULL;
     char crf[16];
     snprintf(crf, sizeof crf, "%d", LX_VIDEO_CRF);
