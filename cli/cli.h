@@ -119,11 +119,12 @@ typedef struct cli_export_args {
     uint32_t seed;
     const char *patch_text; /* the patch itself (a sweep's variant), read from patch_path if NULL */
     const char *patch_name; /* what diagnostics call it; NULL: patch_path */
+    const char *video;   /* --video LIST: frame-file keys to encode as MP4 */
 } cli_export_args_t;
 
 /* Takes argv[*i] (and its value) when it is one of the options of
  * cli_export_args_t: --frames, --artifacts, --config, --allow-past-end,
- * --preset, --fps, --seed. 1 taken (*i moved past it), 0 not one of them, -1 a bad
+ * --preset, --fps, --seed, --video. 1 taken (*i moved past it), 0 not one of them, -1 a bad
  * value (said on stderr for cmd). */
 int cli_export_opt(const char *cmd, int argc, char **argv, int *i, cli_export_args_t *args);
 /* Those options' lines for a command's --help. */

@@ -269,6 +269,9 @@ const char cli_export_opts_help[] =
     "                       other settings win over it\n"
     "  --fps N              frames per second (default: the patch's output fps)\n"
     "  --seed N             the seed, 0 to 4294967295 (default: the patch's)\n"
+    "  --video LIST         also encode these frame files as MP4 (H.264) videos\n"
+    "                       in video/, e.g. rgba,control/depth,mask/cards: 8-bit\n"
+    "                       PNG keys only; keys x frames at most 10000 (EX-512)\n"
     "  --config FILE        export settings as JSON (docs/export-format.md);\n"
     "                       flags win\n";
 
@@ -291,6 +294,8 @@ int cli_export_opt(const char *cmd, int argc, char **argv, int *i, cli_export_ar
         args->config_path = value;
     else if (strcmp(a, "--preset") == 0)
         args->preset = value;
+    else if (strcmp(a, "--video") == 0)
+        args->video = value;
     else if (strcmp(a, "--fps") == 0) {
         char *end;
         args->fps = strtod(value, &end);
@@ -330,7 +335,7 @@ static bool s_check_artifacts(const char *cmd, const char *list)
 
 char *cli_export_wire_config(const cli_export_args_t *a, const char *text, size_t len)
 {
-    if (!a->preset && !a->fps && !a->allow_past_end && !a->has_seed)
+    if (!a->preset && !a->fps && !a->allow_past_end && !a->has_seed && !a->video)
         return NULL;
     cJSON *c = text ? cJSON_ParseWithLength(text, len) : cJSON_CreateObject();
     if (!cJSON_IsObject(c)) {
@@ -347,6 +352,16 @@ char *cli_export_wire_config(const cli_export_args_t *a, const char *text, size_
     if (a->fps) {
         cJSON_DeleteItemFromObjectCaseSensitive(c, "fps");
         cJSON_AddNumberToObject(c, "fps", a->fps);
+    }
+    if (a->video) {
+        /* Checked by cli_export_request before this runs. */
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "video");
+        cJSON *keys = cJSON_AddArrayToObject(c, "video");
+        lx_export_config_t v;
+        char why[160];
+        if (lx_export_config_video(&v, a->video, why, sizeof why))
+            for (uint32_t k = 0; k < v.n_video; k++)
+                cJSON_AddItemToArray(keys, cJSON_CreateString(v.video[k]));
     }
     if (a->allow_past_end) {
         cJSON_DeleteItemFromObjectCaseSensitive(c, "allowPastEnd");
@@ -369,6 +384,12 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
     lx_export_config_t probe;
     if (args->preset && !lx_export_config_preset(&probe, args->preset)) {
         fprintf(stderr, "lattice %s: unknown preset '%s' (wan)\n", cmd, args->preset);
+        return CLI_USAGE;
+    }
+    lx_export_config_t video;
+    char why[160];
+    if (args->video && !lx_export_config_video(&video, args->video, why, sizeof why)) {
+        fprintf(stderr, "lattice %s: --video: %s\n", cmd, why);
         return CLI_USAGE;
     }
     lx_export_request_t r = LX_EXPORT_REQUEST_INIT;
@@ -413,6 +434,7 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
     out->req.fps = args->fps;
     out->req.has_seed = args->has_seed;
     out->req.seed = args->seed;
+    out->req.video = args->video;
     out->wire_config = cli_export_wire_config(args, out->config_text, out->req.config_len);
     lx_strbuf_t report;
     lx_strbuf_init(&report, NULL);

@@ -88,6 +88,11 @@ int cmd_check(int argc, char **argv)
         fprintf(stderr, "lattice check: unknown preset '%s' (wan)\n", args.preset);
         return CLI_USAGE;
     }
+    char why[160];
+    if (args.video && !lx_export_config_video(&probe, args.video, why, sizeof why)) {
+        fprintf(stderr, "lattice check: --video: %s\n", why);
+        return CLI_USAGE;
+    }
     size_t len = 0, config_len = 0;
     char *config = config_path ? cli_read_file(config_path, 1 << 20, &config_len) : NULL;
     char *text = config_path && !config ? NULL : cli_read_file(path, LX_PATCH_MAX_BYTES, &len);
@@ -125,6 +130,8 @@ int cmd_check(int argc, char **argv)
             cfg.has_seed = true;
             cfg.seed = args.seed;
         }
+        if (args.video)
+            lx_export_config_video(&cfg, args.video, why, sizeof why);
         if (args.allow_past_end)
             cfg.allow_past_end = true;
         if (frames) {

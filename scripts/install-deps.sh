@@ -11,6 +11,7 @@ PACKAGES=(
     libdeflate-dev             # EXR ZIP/ZIPS chunks (faster DEFLATE than zlib, as OpenEXR 3.2+ uses)
     libmicrohttpd-dev          # the coordinator's Prometheus endpoint (--metrics)
     libsndfile1-dev            # audio-reactive patches: WAV/FLAC decoding at compile time (common)
+    libavcodec-dev libavformat-dev libavutil-dev  # the video target: MP4/H.264 (Debian's libavcodec carries libx264)
     python3                    # JSON and SQLite checks in the CLI and cluster tests
     python3-yaml               # Kubernetes manifest checks (test_deploy)
     iproute2                   # ip netns for the multi-host cluster test

@@ -240,6 +240,12 @@ lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const
             return err->code;
         close(dir);
     }
+    /* The video target's (not an artifact: any artifacts' PNGs). */
+    if (j->plan.cfg.n_video) {
+        if ((dir = lx_out_open(j->out, roots->v, roots->n, "video", true, err)) < 0)
+            return err->code;
+        close(dir);
+    }
     lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
     run.workers = j->workers;
     run.threads = j->max_threads;
@@ -375,6 +381,32 @@ static int64_t s_clear_dir(int dir, const char *name, int depth)
     return removed;
 }
 
+/* Removes the video target's files (video/<name>.mp4, names from the
+ * keys) and video/ itself when it is left empty. */
+static int64_t s_clear_videos(int dir)
+{
+    int fd = openat(dir, "video", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    int64_t removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        struct stat st;
+        if (n > 4 && e->d_name[0] != '.' && strcmp(e->d_name + n - 4, ".mp4") == 0 &&
+            fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            unlinkat(fd, e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    unlinkat(dir, "video", AT_REMOVEDIR);
+    return removed;
+}
+
 /* Removes the books of the shards in .lattice (their journals,
  * manifests, commands and locks) and the programs they stored. */
 static int64_t s_clear_books(int out)
@@ -447,6 +479,7 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
     }
     removed += s_clear_books(dir);
     unlinkat(dir, LX_PROGRESS_DIR, AT_REMOVEDIR);
+    removed += s_clear_videos(dir);
     /* Every artifact's directory; mask/<layer> and control/<kind> hold
      * their files one level down. */
     for (int k = 0; k < LX_ART_COUNT; k++) {

@@ -94,6 +94,18 @@ expect "check --fps 0" 2 "$lattice" check "$logo" --fps 0
 expect "tracks too large" 1 "$lattice" check "$trails" --frames 0-99999 --artifacts tracks
 ok "EX-511" grep -q "error\[EX-511\]" "$tmp/out"
 
+# The video target: a key that is not an 8-bit PNG of the export (EX-504),
+# more than 10,000 video frames (EX-512), a malformed list (usage).
+expect "check --video depth" 1 "$lattice" check "$orbit" --artifacts rgba,depth --video depth
+ok "EX-504 names the key" grep -q "error\[EX-504\]: video key 'depth' holds EXR files" "$tmp/out"
+expect "check --video, too many frames" 1 "$lattice" check "$orbit" --frames 0-5000 \
+    --artifacts rgba,mask --video rgba,mask/cards
+ok "EX-512" grep -q "error\[EX-512\]: 2 videos of 5001 frames are 10002 video frames" "$tmp/out"
+expect "check --video rgba,mask/cards" 0 "$lattice" check "$orbit" --artifacts rgba,mask \
+    --video mask/cards,rgba
+expect "check --video with an empty key" 2 "$lattice" check "$orbit" --video rgba,,edges
+ok "the empty key named" grep -q "video key '' is not an artifact file key" "$tmp/err"
+
 # Memory: a 1 MB machine cannot hold 832x480 (a warning from check; the
 # estimate is in the message).
 echo '{"resolution": [16384, 16384]}' >"$tmp/huge.json"

@@ -124,6 +124,15 @@ ok "... the index lists both, complete" python3 -c '
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 assert a["complete"] and a == b, (a, b)' "$tmp/out-sweep/index.json" "$tmp/ref-sweep/index.json"
+# --video travels as the config's "video": the coordinator encodes the
+# videos the one-machine export does, byte for byte.
+"$lattice" submit "$stateful" -c "$endpoint" -o "$tmp/out-video" --frames 0-4 \
+    --artifacts rgba,mask --video rgba --wait >"$tmp/video.out" 2>&1
+ok "submit --video rgba: exit 0" test $? -eq 0
+"$lattice" export "$stateful" -o "$tmp/ref-video" --frames 0-4 --artifacts rgba,mask \
+    --video rgba >/dev/null 2>&1
+ok "... the export one machine makes" same_export "$tmp/ref-video" "$tmp/out-video"
+ok "... with video/rgba.mp4" cmp "$tmp/ref-video/video/rgba.mp4" "$tmp/out-video/video/rgba.mp4"
 "$lattice" status -c "$endpoint" >"$tmp/status.out"
 ok "status lists jobs" grep -q "$job7 *done" "$tmp/status.out"
 "$lattice" status nosuchjob -c "$endpoint" >/dev/null 2>"$tmp/status.err"

@@ -80,6 +80,7 @@
     X(EX_509, "EX-509", ERROR, "frames past the end of the timeline")                      \
     X(EX_510, "EX-510", WARNING, "frame count is not 4n+1 for the Wan preset")             \
     X(EX_511, "EX-511", ERROR, "too many track points")                                    \
+    X(EX_512, "EX-512", ERROR, "too many frames for the video target")                     \
     X(AU_601, "AU-601", ERROR, "audio file cannot be read")                                \
     X(AU_602, "AU-602", ERROR, "audio file cannot be decoded")                             \
     X(AU_603, "AU-603", ERROR, "audio feature without an audio file")

@@ -14,6 +14,7 @@
 #include "lattice/encode.h"
 #include "lattice/instance.h"
 #include "lattice/sampling.h"
+#include "lattice/video.h"
 
 enum {
     LX_ART_RGBA = 1 << 0,
@@ -96,6 +97,13 @@ typedef struct lx_export_config {
     /* Frames past the last frame of a finite timeline (EX-509) are a
      * warning instead of an error: they all render the timeline's end. */
     bool allow_past_end;
+    /* The video target (config key "video", flag --video; docs/
+     * export-format.md, "Video"): frame-file keys ("rgba", "mask/cards",
+     * "control/depth") whose 8-bit PNGs the manifest writer encodes into
+     * video/<key, '/' as '_'>.mp4; in the plan's frame-file order after
+     * lx_export_plan. n_video 0: no video. */
+    uint32_t n_video;
+    char video[LX_VIDEO_MAX_KEYS][LX_VIDEO_KEY_SIZE];
 } lx_export_config_t;
 
 void lx_export_config_init(lx_export_config_t *cfg);
@@ -111,6 +119,13 @@ bool lx_export_config_preset(lx_export_config_t *cfg, const char *name);
  * reported). */
 lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text, size_t len,
                                        lx_diags_t *diags);
+
+/* Sets cfg's video keys from a list "rgba,control/depth" ("" = none),
+ * replacing them; false (cfg unchanged) with the reason in why (a key
+ * that is not one, a repeated key, more than LX_VIDEO_MAX_KEYS).
+ * Whether the plan has those frame files is lx_export_plan's check. */
+bool lx_export_config_video(lx_export_config_t *cfg, const char *list, char *why,
+                            size_t why_size);
 
 /* The longest artifact name lx_export_parse_artifacts reports, with its NUL. */
 enum { LX_ARTIFACT_NAME_MAX = 64 };
@@ -199,10 +214,11 @@ typedef struct lx_export_request {
     uint32_t seed;
     const char *base_dir;    /* a relative audio file's directory (lx_compile_config_t) */
     bool no_files;           /* a peer's patch: read no file (lx_compile_config_t) */
+    const char *video;       /* "rgba,control/depth" or NULL (lx_export_config_video) */
 } lx_export_request_t;
 #define LX_EXPORT_REQUEST_INIT                                                                     \
     {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL, false, NULL, 0, \
-     false, 0, NULL, false}
+     false, 0, NULL, false, NULL}
 
 /* Compiles the patch, applies the config and the overrides and plans the
  * export: the one path from request to (program, plan) that `lattice

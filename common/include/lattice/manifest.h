@@ -138,8 +138,13 @@ bool lx_manifest_same_frame(const lx_manifest_t *a, const lx_manifest_t *b, int6
  * out_dir/camera and then metadata.json into out_dir, each through a
  * temporary name, so that metadata.json exists only once everything else
  * does. Creates out_dir and out_dir/camera if needed; run may be NULL
- * (LX_MANIFEST_RUN_INIT). Returns LX_OK; LX_E_INVALID, writing nothing,
- * while frames are missing; LX_E_IO, LX_E_NOMEM. */
+ * (LX_MANIFEST_RUN_INIT). With the video target (plan cfg.video) it
+ * also reads the listed frame files back from out_dir, each checked
+ * against its recorded SHA-256, and writes out_dir/video/<key>.mp4
+ * (lattice/video.h) before metadata.json. Returns LX_OK; LX_E_INVALID,
+ * writing nothing, while frames are missing; LX_E_VERIFY when a frame
+ * file a video needs is not the one recorded (no metadata.json is
+ * written); LX_E_IO, LX_E_NOMEM, LX_E_INTERNAL (the encoder). */
 lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
                               const lx_manifest_run_t *run, lx_error_t *err);
 

@@ -10,6 +10,7 @@
 #include "lattice/shot.h"
 #include "lattice/svg.h"
 #include "lattice/tracks.h"
+#include "video_internal.h"
 
 const char *const lx_artifact_names[LX_ART_COUNT] = {
     "rgba", "depth",  "motion",  "normal",    "id",       "mask",   "camera",
@@ -237,7 +238,8 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                                        "framesPerCycle", "exrCompression", "pngLevel",
                                        "alphaThreshold", "controlDepthRange", "flowScale",
                                        "allowPastEnd", "edgeThickness", "fps",
-                                       "preset",       "svgTolerance", "seed"};
+                                       "preset",       "svgTolerance", "seed",
+                                       "video"};
     size_t errors = d->n_errors;
     cJSON *root = cJSON_ParseWithLength(text, len);
     lx_json_syntax_t syn;
@@ -409,6 +411,8 @@ lx_result_t lx_export_config_load_json(lx_export_config_t *cfg, const char *text
                 cfg->allow_past_end = cJSON_IsTrue(it);
             else
                 s_bad(d, ptr, "%s must be true or false", "allowPastEnd");
+        } else if (strcmp(k, "video") == 0) {
+            lx_video_config_load(cfg, it, ptr, d);
         } else if (strcmp(k, "formats") == 0) {
             s_bad(d, ptr, "%s must be an object", "formats");
         } else {
@@ -647,6 +651,8 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
         lx_diag_at_json(d, dg, "/artifacts");
         lx_diag_help(d, dg, "export fewer frames with 'tracks', or leave it out");
     }
+    if (lx_video_config_plan(p, plan, d) != LX_OK)
+        return LX_E_NOMEM;
     if (d->n_errors > errors)
         return LX_E_DIAG;
     if ((cfg->artifacts & LX_ART_CONTROL) && s_control(p, plan) != LX_OK)
@@ -723,6 +729,8 @@ void lx_export_plan_config_json(const lx_export_plan_t *plan, lx_strbuf_t *out)
         lx_strbuf_addf(out, ",\"edgeThickness\":%u", c->edge_thickness);
     if (c->artifacts & LX_ART_SVG)
         lx_strbuf_addf(out, ",\"svgTolerance\":%.17g", c->svg_tolerance);
+    /* Only with keys, so the hash of every other export stays what it was. */
+    lx_video_config_json(c, out);
     /* Only where it decides whether the plan exists (see the header): the
      * coordinator, the workers and `lattice rerender` plan this JSON again. */
     int64_t first_def, last_def;

@@ -17,6 +17,8 @@
 #include "lattice/manifest.h"
 #include "lattice/names.h"
 #include "lattice/patch.h"
+#include "lattice/video.h"
+#include "video_internal.h"
 
 /* The hashes of one artifact file of one frame, as bytes: half the size of
  * their hex, and parsing them is what validates them. 48 bytes. */
@@ -436,6 +438,57 @@ static void s_svg_conventions(cJSON *c, const lx_export_config_t *cfg)
     cJSON_AddStringToObject(sv, "content", "XXH3-128 of the SVG document's bytes");
 }
 
+/* conventions.video: how the MP4s are made and what each holds
+ * (lattice/video.h; docs/export-format.md, "Video"). */
+static void s_video_conventions(cJSON *c, const lx_export_plan_t *plan)
+{
+    cJSON *v = cJSON_AddObjectToObject(c, "video");
+    int num, den;
+    lx_video_fps_rational(plan->sampling.fps, &num, &den);
+    cJSON *files = cJSON_AddObjectToObject(v, "files");
+    for (uint32_t k = 0; k < plan->cfg.n_video; k++) {
+        char name[LX_VIDEO_KEY_SIZE + 4];
+        lx_video_file_name(plan->cfg.video[k], name);
+        cJSON_AddStringToObject(files, name, plan->cfg.video[k]);
+    }
+    cJSON_AddStringToObject(v, "container", "mp4 (moov at the end)");
+    cJSON_AddStringToObject(v, "codec", "h264 (libx264), High profile");
+    cJSON_AddStringToObject(v, "pixelFormat", "yuv420p");
+    cJSON_AddStringToObject(v, "preset", LX_VIDEO_PRESET);
+    cJSON_AddNumberToObject(v, "crf", LX_VIDEO_CRF);
+    cJSON_AddNumberToObject(v, "gop", LX_VIDEO_GOP);
+    cJSON_AddNumberToObject(v, "bFrames", 0);
+    cJSON *rate = cJSON_AddArrayToObject(v, "frameRate");
+    cJSON_AddItemToArray(rate, cJSON_CreateNumber(num));
+    cJSON_AddItemToArray(rate, cJSON_CreateNumber(den));
+    cJSON_AddStringToObject(v, "frames",
+                            "one per exported frame, in order: the video's frame i is frame "
+                            "frameRange[0] + i, pts i at frameRate");
+    cJSON_AddStringToObject(v, "color",
+                            "BT.709 matrix and primaries, sRGB transfer (the PNGs' values, "
+                            "unchanged), limited range (Y 16-235, Cb/Cr 16-240); chroma the "
+                            "mean of each 2x2 block, centre sited");
+    cJSON_AddStringToObject(v, "sources",
+                            "each frame's PNG, checked against its hash above: RGB as is, "
+                            "RGBA composited over black (straight alpha times colour), gray "
+                            "(masks, control/depth, edges) as R = G = B, so Y = 16 + 219 g / "
+                            "255 and no chroma");
+    cJSON_AddStringToObject(v, "lossy",
+                            "CRF 18 is visually near-lossless, not exact: read exact values "
+                            "from the PNGs; a decoded mask is within a few levels of 0 and "
+                            "255, so threshold it at 128 where a hard mask is needed");
+    cJSON_AddStringToObject(v, "vace",
+                            "Wan VACE (WanVaceToVideo): control_video = a control image video "
+                            "(control_depth.mp4, control_normal.mp4, control_flow.mp4, "
+                            "control_seg.mp4, edges.mp4), or rgba.mp4 to regenerate part of "
+                            "the rendered picture; control_masks = a mask layer's video "
+                            "(mask_<layer>.mp4) as a mask, 1 (255) = generate there guided by "
+                            "the control video, 0 = keep the control video's pixels; no mask = "
+                            "generate everywhere. Pair files of one export (the wan preset: "
+                            "832x480, 16 fps, 4n+1 frames)");
+    cJSON_AddStringToObject(v, "content", "XXH3-128 of the MP4's bytes");
+}
+
 static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_plan_t *plan,
                           double near0, double far0)
 {
@@ -542,6 +595,8 @@ static void s_conventions(cJSON *root, const lx_program_t *p, const lx_export_pl
     }
     if (plan->cfg.artifacts & LX_ART_SVG)
         s_svg_conventions(c, &plan->cfg);
+    if (plan->cfg.n_video)
+        s_video_conventions(c, plan);
     cJSON *cam = cJSON_AddObjectToObject(c, "camera");
     cJSON_AddStringToObject(cam, "axes", "right-handed, +Y up, looking down -Z");
     cJSON_AddStringToObject(cam, "fov", "vertical, degrees");
@@ -786,6 +841,107 @@ static lx_result_t s_write_audio(const lx_manifest_t *m, const char *out_dir, cJ
     return rc;
 }
 
+/* The bytes of OUT/key/name into *buf (lx_free(alloc, ...)), when they
+ * are the ones recorded (sha): a file changed or damaged since it was
+ * rendered is an error, never encoded. */
+static lx_result_t s_read_checked(const lx_manifest_t *m, const char *out_dir, const char *key,
+                                  const char *name, const uint8_t sha[32], char **buf,
+                                  size_t *len, lx_error_t *err)
+{
+    char path[LX_PATH_MAX], rel[LX_MANIFEST_KEY_MAX + 64];
+    snprintf(rel, sizeof rel, "%s/%s", key, name);
+    if (!lx_path_join(path, out_dir, rel))
+        return lx_fail(err, LX_E_INVALID, "output path too long");
+    /* A PNG is never larger than its raw samples plus its chunks'
+     * overhead; twice that bounds what is read. */
+    size_t max = (size_t)m->plan.width * m->plan.height * 8 + (1u << 20);
+    *buf = lx_read_file(path, max, len, m->alloc);
+    if (!*buf)
+        return lx_fail(err, LX_E_IO, "video: cannot read '%s': %s", path, strerror(errno));
+    lx_digest_t d;
+    lx_result_t rc = lx_sha256(*buf, *len, &d);
+    if (rc == LX_OK && memcmp(d.bytes, sha, 32) != 0)
+        rc = lx_fail(err, LX_E_VERIFY,
+                     "video: '%s' is not the file recorded for it (changed or damaged since it "
+                     "was rendered), so the export is not complete; render it again "
+                     "(lattice rerender)",
+                     path);
+    else if (rc != LX_OK)
+        rc = lx_fail(err, rc, "video: cannot hash '%s'", path);
+    if (rc != LX_OK) {
+        lx_free(m->alloc, *buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
+/* The MP4 of artifact file j: its frames read back from out_dir in frame
+ * order, checked, decoded and encoded (lattice/video.h). */
+static lx_result_t s_video(const lx_manifest_t *m, uint32_t j, const char *out_dir,
+                           lx_strbuf_t *out, lx_error_t *err)
+{
+    const lx_export_file_t *a = &m->arts[j];
+    lx_video_writer_t *v =
+        lx_video_writer_new(m->plan.width, m->plan.height, m->plan.sampling.fps, m->alloc, err);
+    lx_result_t rc = v ? LX_OK : err->code;
+    for (size_t i = 0; i < m->n && rc == LX_OK; i++) {
+        char name[64], *bytes = NULL;
+        size_t len = 0;
+        lx_export_frame_name(name, sizeof name, &m->plan, m->plan.first + (int64_t)i, a->ext);
+        rc = s_read_checked(m, out_dir, a->key, name, m->entries[i * m->n_arts + j].sha, &bytes,
+                            &len, err);
+        lx_decoded_t img = {0};
+        if (rc == LX_OK)
+            rc = lx_png_decode(bytes, len, &img, err);
+        lx_free(m->alloc, bytes);
+        if (rc == LX_OK && (img.type != LX_PIX_U8 || img.width != m->plan.width ||
+                            img.height != m->plan.height || img.channels == 2))
+            rc = lx_fail(err, LX_E_INVALID,
+                         "video: '%s/%s' is a %ux%u %u-bit image of %u channels, not an 8-bit "
+                         "%ux%u gray, RGB or RGBA one",
+                         a->key, name, img.width, img.height, img.type == LX_PIX_U8 ? 8 : 16,
+                         img.channels, m->plan.width, m->plan.height);
+        if (rc == LX_OK)
+            rc = lx_video_writer_add(v, img.data, img.channels, err);
+        lx_decoded_release(&img);
+    }
+    if (rc == LX_OK)
+        rc = lx_video_writer_finish(v, out, err);
+    lx_video_writer_destroy(&v);
+    return rc;
+}
+
+/* Writes the videos into out_dir/video and lists them in sums. */
+static lx_result_t s_write_video(const lx_manifest_t *m, const char *out_dir, cJSON *sums,
+                                 lx_error_t *err)
+{
+    const lx_export_config_t *c = &m->plan.cfg;
+    char names[LX_VIDEO_MAX_KEYS][LX_VIDEO_KEY_SIZE + 4];
+    const char *name_p[LX_VIDEO_MAX_KEYS];
+    lx_strbuf_t bufs[LX_VIDEO_MAX_KEYS];
+    for (uint32_t k = 0; k < c->n_video; k++)
+        lx_strbuf_init(&bufs[k], m->alloc);
+    lx_result_t rc = LX_OK;
+    for (uint32_t k = 0; k < c->n_video && rc == LX_OK; k++) {
+        uint32_t j = 0;
+        while (j < m->n_arts && strcmp(m->arts[j].key, c->video[k]) != 0)
+            j++;
+        /* The plan checked the keys; a manifest of another plan did not. */
+        if (j == m->n_arts || !lx_video_file_ok(&m->plan, &m->arts[j]))
+            rc = lx_fail(err, LX_E_INVALID, "video key '%s' is not an 8-bit PNG frame file",
+                         c->video[k]);
+        else
+            rc = s_video(m, j, out_dir, &bufs[k], err);
+        lx_video_file_name(c->video[k], names[k]);
+        name_p[k] = names[k];
+    }
+    if (rc == LX_OK)
+        rc = s_write_files(out_dir, "video", name_p, bufs, (int)c->n_video, sums, err);
+    for (uint32_t k = 0; k < c->n_video; k++)
+        lx_strbuf_release(&bufs[k]);
+    return rc;
+}
+
 /* Everything in metadata.json before "checksums". */
 static void s_header(const lx_manifest_t *m, cJSON *root, const lx_manifest_run_t *run)
 {
@@ -936,6 +1092,8 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
         rc = s_write_tracks(m, out_dir, sums, err);
     if (rc == LX_OK && (m->plan.cfg.artifacts & LX_ART_AUDIO) && m->p->audio)
         rc = s_write_audio(m, out_dir, sums, err);
+    if (rc == LX_OK && m->plan.cfg.n_video)
+        rc = s_write_video(m, out_dir, sums, err);
     s_comfyui(m, root);
     cJSON *run_o = cJSON_AddObjectToObject(root, "run");
     cJSON_AddNumberToObject(run_o, "workers", run->workers);

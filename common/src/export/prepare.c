@@ -29,6 +29,10 @@ lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *
     if (req->fps != 0 && !(req->fps > 0 && req->fps <= 1000))
         return lx_fail(err, LX_E_INVALID, "fps %g is out of range (above 0, at most 1000)",
                        req->fps);
+    char why[160];
+    lx_export_config_t video; /* the flag's keys, checked before anything is compiled */
+    if (req->video && !lx_export_config_video(&video, req->video, why, sizeof why))
+        return lx_fail(err, LX_E_INVALID, "%s", why);
     lx_diags_t diags;
     lx_diags_init(&diags, alloc);
     lx_program_t *p = NULL;
@@ -55,6 +59,8 @@ lx_result_t lx_export_prepare(const lx_export_request_t *req, const lx_alloc_t *
         cfg.has_seed = true;
         cfg.seed = req->seed;
     }
+    if (req->video)
+        lx_export_config_video(&cfg, req->video, why, sizeof why);
     if (req->allow_past_end)
         cfg.allow_past_end = true;
     if (req->has_frames) {

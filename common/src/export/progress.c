@@ -271,7 +271,7 @@ static bool s_range(const cJSON *o, const char *key, int64_t *a, int64_t *b)
 /* Top-level entries an export writes: anything else is someone else's. */
 static bool s_ours(const char *name)
 {
-    static const char *const names[] = {"metadata.json", LX_PROGRESS_DIR};
+    static const char *const names[] = {"metadata.json", LX_PROGRESS_DIR, "video"};
     for (size_t k = 0; k < sizeof names / sizeof *names; k++)
         if (strcmp(name, names[k]) == 0)
             return true;

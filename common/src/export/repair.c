@@ -126,7 +126,8 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, 
         /* The files written once per export, besides the frames'. */
         bool known = (strcmp(k->string, "camera") == 0 && (plan->cfg.artifacts & LX_ART_CAMERA)) ||
                      (strcmp(k->string, "tracks") == 0 && (plan->cfg.artifacts & LX_ART_TRACKS)) ||
-                     (strcmp(k->string, "audio") == 0 && (plan->cfg.artifacts & LX_ART_AUDIO));
+                     (strcmp(k->string, "audio") == 0 && (plan->cfg.artifacts & LX_ART_AUDIO)) ||
+                     (strcmp(k->string, "video") == 0 && plan->cfg.n_video);
         for (uint32_t j = 0; j < n_keys && !known; j++)
             known = strcmp(k->string, keys[j]) == 0;
         if (!known)
