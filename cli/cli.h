@@ -130,6 +130,11 @@ int cli_export_opt(const char *cmd, int argc, char **argv, int *i, cli_export_ar
 /* Those options' lines for a command's --help. */
 extern const char cli_export_opts_help[];
 
+/* Copies args' overrides (frames, artifacts, preset, fps, seed, video,
+ * allow-past-end) into req and checks them (lx_export_request_check);
+ * false with the problem on stderr for cmd. */
+bool cli_export_flags(const char *cmd, const cli_export_args_t *args, lx_export_request_t *req);
+
 /* An export request read from disk and checked here: the patch compiled,
  * the settings planned, diagnostics printed on stderr. The config a
  * coordinator must plan from is wire_config when set, else config_text. The program and

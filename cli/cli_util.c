@@ -253,11 +253,9 @@ void cli_progress_update(cli_progress_t *p, int64_t done, int64_t total)
     }
 }
 
-/* The --artifacts list, checked before any file is read: an unknown name
- * is a usage error, with the likely one. */
 const char cli_export_opts_help[] =
     "  --frames a-b         inclusive frame range (default: the time model's;\n"
-    "                       required for infinite patches)\n"
+    "                       an export of an infinite patch needs one)\n"
     "  --allow-past-end     frames past a finite timeline's last frame are a\n"
     "                       warning, not an error (EX-509)\n"
     "  --artifacts LIST     comma-separated: rgba,depth,motion,normal,id,mask,\n"
@@ -266,7 +264,7 @@ const char cli_export_opts_help[] =
     "                       what ComfyUI loads) (default: rgba to camera)\n"
     "  --preset NAME        starting settings for a model family: wan (832x480,\n"
     "                       16 fps; warns unless the frames are 4n+1, EX-510);\n"
-    "                       other settings win over it\n"
+    "                       --fps wins over it, it over the config file's\n"
     "  --fps N              frames per second (default: the patch's output fps)\n"
     "  --seed N             the seed, 0 to 4294967295 (default: the patch's)\n"
     "  --video LIST         also encode these frame files as MP4 (H.264) videos\n"
@@ -319,20 +317,6 @@ int cli_export_opt(const char *cmd, int argc, char **argv, int *i, cli_export_ar
     return 1;
 }
 
-static bool s_check_artifacts(const char *cmd, const char *list)
-{
-    uint32_t mask = 0;
-    char bad[LX_ARTIFACT_NAME_MAX];
-    if (lx_export_parse_artifacts(list, &mask, bad))
-        return true;
-    const char *s = bad[0] ? lx_export_suggest_artifact(bad) : NULL;
-    if (s)
-        fprintf(stderr, "lattice %s: unknown artifact '%s' (did you mean '%s'?)\n", cmd, bad, s);
-    else
-        fprintf(stderr, "lattice %s: unknown artifact '%s' (%s)\n", cmd, bad, LX_ARTIFACT_LIST);
-    return false;
-}
-
 char *cli_export_wire_config(const cli_export_args_t *a, const char *text, size_t len)
 {
     if (!a->preset && !a->fps && !a->allow_past_end && !a->has_seed && !a->video)
@@ -376,32 +360,38 @@ char *cli_export_wire_config(const cli_export_args_t *a, const char *text, size_
     return s;
 }
 
+bool cli_export_flags(const char *cmd, const cli_export_args_t *args, lx_export_request_t *req)
+{
+    if (args->frames) {
+        if (!cli_parse_frames(args->frames, &req->first, &req->last)) {
+            fprintf(stderr, "lattice %s: '%s' is not a frame range (a-b, 0 <= a <= b)\n", cmd,
+                    args->frames);
+            return false;
+        }
+        req->has_frames = true;
+    }
+    req->artifacts = args->artifacts;
+    req->allow_past_end = args->allow_past_end;
+    req->preset = args->preset;
+    req->fps = args->fps;
+    req->has_seed = args->has_seed;
+    req->seed = args->seed;
+    req->video = args->video;
+    lx_error_t err = {0};
+    if (lx_export_request_check(req, &err) != LX_OK) {
+        fprintf(stderr, "lattice %s: %s\n", cmd, err.message);
+        return false;
+    }
+    return true;
+}
+
 int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_export_request_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (args->artifacts && !s_check_artifacts(cmd, args->artifacts))
-        return CLI_USAGE;
-    lx_export_config_t probe;
-    if (args->preset && !lx_export_config_preset(&probe, args->preset)) {
-        fprintf(stderr, "lattice %s: unknown preset '%s' (wan)\n", cmd, args->preset);
-        return CLI_USAGE;
-    }
-    lx_export_config_t video;
-    char why[160];
-    if (args->video && !lx_export_config_video(&video, args->video, why, sizeof why)) {
-        fprintf(stderr, "lattice %s: --video: %s\n", cmd, why);
-        return CLI_USAGE;
-    }
     lx_export_request_t r = LX_EXPORT_REQUEST_INIT;
     out->req = r;
-    if (args->frames) {
-        if (!cli_parse_frames(args->frames, &out->req.first, &out->req.last)) {
-            fprintf(stderr, "lattice %s: '%s' is not a frame range (a-b, 0 <= a <= b)\n", cmd,
-                    args->frames);
-            return CLI_USAGE;
-        }
-        out->req.has_frames = true;
-    }
+    if (!cli_export_flags(cmd, args, &out->req))
+        return CLI_USAGE;
     size_t len = 0;
     if (args->patch_text) {
         len = strlen(args->patch_text);
@@ -428,13 +418,6 @@ int cli_export_request(const cli_export_args_t *args, const char *cmd, cli_expor
         out->req.config_len = len;
         out->req.config_name = args->config_path;
     }
-    out->req.artifacts = args->artifacts;
-    out->req.allow_past_end = args->allow_past_end;
-    out->req.preset = args->preset;
-    out->req.fps = args->fps;
-    out->req.has_seed = args->has_seed;
-    out->req.seed = args->seed;
-    out->req.video = args->video;
     out->wire_config = cli_export_wire_config(args, out->config_text, out->req.config_len);
     lx_strbuf_t report;
     lx_strbuf_init(&report, NULL);

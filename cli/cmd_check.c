@@ -71,28 +71,10 @@ int cmd_check(int argc, char **argv)
     }
     lx_export_config_t cfg;
     lx_export_config_init(&cfg);
-    int64_t first = 0, last = 0;
-    const char *frames = args.frames, *config_path = args.config_path;
-    if (frames && !cli_parse_frames(frames, &first, &last)) {
-        fprintf(stderr, "lattice check: '%s' is not a frame range (a-b, 0 <= a <= b)\n", frames);
+    lx_export_request_t flags = LX_EXPORT_REQUEST_INIT;
+    if (!cli_export_flags("check", &args, &flags))
         return CLI_USAGE;
-    }
-    uint32_t artifacts = 0;
-    char bad[LX_ARTIFACT_NAME_MAX];
-    if (args.artifacts && !lx_export_parse_artifacts(args.artifacts, &artifacts, bad)) {
-        fprintf(stderr, "lattice check: unknown artifact '%s' (%s)\n", bad, LX_ARTIFACT_LIST);
-        return CLI_USAGE;
-    }
-    lx_export_config_t probe;
-    if (args.preset && !lx_export_config_preset(&probe, args.preset)) {
-        fprintf(stderr, "lattice check: unknown preset '%s' (wan)\n", args.preset);
-        return CLI_USAGE;
-    }
-    char why[160];
-    if (args.video && !lx_export_config_video(&probe, args.video, why, sizeof why)) {
-        fprintf(stderr, "lattice check: --video: %s\n", why);
-        return CLI_USAGE;
-    }
+    const char *config_path = args.config_path;
     size_t len = 0, config_len = 0;
     char *config = config_path ? cli_read_file(config_path, 1 << 20, &config_len) : NULL;
     char *text = config_path && !config ? NULL : cli_read_file(path, LX_PATCH_MAX_BYTES, &len);
@@ -120,25 +102,8 @@ int cmd_check(int argc, char **argv)
         if (config)
             lx_export_config_load_json(&cfg, config, config_len, ex);
         /* Flags win over the config, as in lx_export_prepare. */
-        if (artifacts)
-            cfg.artifacts = artifacts;
-        if (args.preset)
-            lx_export_config_preset(&cfg, args.preset);
-        if (args.fps > 0)
-            cfg.fps = args.fps;
-        if (args.has_seed) {
-            cfg.has_seed = true;
-            cfg.seed = args.seed;
-        }
-        if (args.video)
-            lx_export_config_video(&cfg, args.video, why, sizeof why);
-        if (args.allow_past_end)
-            cfg.allow_past_end = true;
-        if (frames) {
-            cfg.has_frames = true;
-            cfg.first = first;
-            cfg.last = last;
-        } else if (!cfg.has_frames && p->time_model.kind == LX_TIME_INFINITE) {
+        lx_export_request_apply(&flags, &cfg);
+        if (!cfg.has_frames && p->time_model.kind == LX_TIME_INFINITE) {
             /* No range to check: the settings still are, at frame 0. */
             cfg.has_frames = true;
         }

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "sweep.h"
+#include "lattice/manifest.h"
 #include "lattice/ir_codec.h"
 #include "client.h"
 #include "lattice/digest.h"
@@ -240,50 +241,84 @@ static int s_wait(cli_client_t *c, const char *job, const char *out)
 /* A sweep: one job per variant and seed into OUT/<its directory>, then
  * OUT/index.json when this machine sees OUT (else a note: the
  * coordinator's OUT may be elsewhere); "complete" only with --wait. */
+/* One job of a sweep, as submitted. */
+typedef struct {
+    char job[65], dir[CLI_SWEEP_DIR_MAX], out[PATH_MAX];
+    uint32_t v, seed;
+    char program[65], config[65];
+    int64_t first, last;
+} sweep_job_t;
+
+/* j's line of the index: what its metadata.json says when this machine
+ * sees it (its range joined with what OUT held), else what was submitted. */
+static void s_sweep_record(cli_sweep_t *sw, const sweep_job_t *j)
+{
+    lx_error_t err = {0};
+    cJSON *m = lx_manifest_read(j->out, &err);
+    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(m, "frameRange");
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(m, "programHash");
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(m, "configHash");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
+    if (cJSON_GetArraySize(fr) == 2 && cJSON_IsString(ph) && cJSON_IsString(ch) &&
+        cJSON_IsNumber(seed))
+        cli_sweep_record(sw, j->v, j->dir, (uint32_t)seed->valuedouble, ph->valuestring,
+                         ch->valuestring, (int64_t)cJSON_GetArrayItem(fr, 0)->valuedouble,
+                         (int64_t)cJSON_GetArrayItem(fr, 1)->valuedouble);
+    else
+        cli_sweep_record(sw, j->v, j->dir, j->seed, j->program, j->config, j->first, j->last);
+    cJSON_Delete(m);
+}
+
 static int s_submit_sweep(cli_client_t *c, const submit_opts_t *o, cli_sweep_t *sw,
                           const cli_export_args_t *args, const cli_export_request_t *reqs,
                           const char *out)
 {
     int rc = CLI_OK;
     int64_t n = (int64_t)sw->n_variants * cli_sweep_seeds(sw), i = 0;
-    char(*jobs)[65] = calloc((size_t)n, sizeof *jobs);
-    char(*subs)[PATH_MAX] = calloc((size_t)n, sizeof *subs);
-    if (!jobs || !subs)
-        rc = CLI_USAGE;
+    sweep_job_t *jobs = calloc((size_t)n, sizeof *jobs);
+    if (!jobs) {
+        fprintf(stderr, "lattice submit: out of memory for %" PRId64 " jobs\n", n);
+        return CLI_USAGE;
+    }
     /* All submitted first, so the cluster runs them side by side. */
     for (uint32_t v = 0; rc == CLI_OK && v < sw->n_variants; v++)
         for (int64_t k = 0; rc == CLI_OK && k < cli_sweep_seeds(sw); k++, i++) {
-            char dir[160], token[300];
-            bool has_seed;
-            uint32_t seed;
-            cli_sweep_dir(sw, v, k, dir, sizeof dir, &has_seed, &seed);
-            cli_export_args_t a = *args;
-            a.has_seed = has_seed;
-            a.seed = seed;
+            sweep_job_t *j = &jobs[i];
+            char token[300];
+            cli_sweep_dir(sw, v, k, j->dir);
             lx_export_plan_t plan;
             if (!cli_sweep_plan("submit", sw, &reqs[v], k, &plan)) {
                 rc = CLI_FAILED;
                 break;
             }
+            /* The seed of --seeds; else --seed's, in args already. */
+            cli_export_args_t a = *args;
+            if (sw->seeds) {
+                a.has_seed = true;
+                a.seed = (uint32_t)(sw->seed_first + k);
+            }
             char *config = cli_export_wire_config(&a, reqs[v].config_text, reqs[v].req.config_len);
-            if (snprintf(subs[i], PATH_MAX, "%s/%s", out, dir) >= PATH_MAX)
+            if (snprintf(j->out, PATH_MAX, "%s/%s", out, j->dir) >= PATH_MAX) {
+                fprintf(stderr, "lattice submit: %s/%s: the path is too long\n", out, j->dir);
                 rc = CLI_USAGE;
-            snprintf(token, sizeof token, "%.200s:%s", o->token ? o->token : "", dir);
+            }
+            snprintf(token, sizeof token, "%.200s:%s", o->token ? o->token : "", j->dir);
             if (rc == CLI_OK)
-                rc = s_submit(c, o, &reqs[v], &plan, config ? config : reqs[v].req.config, subs[i],
-                              NULL, o->token ? token : NULL, jobs[i]);
+                rc = s_submit(c, o, &reqs[v], &plan, config ? config : reqs[v].req.config, j->out,
+                              NULL, o->token ? token : NULL, j->job);
             cJSON_free(config);
-            char ph[65], ch[65];
-            lx_hex(reqs[v].program->program_hash.bytes, 32, ph);
-            lx_hex(plan.config_hash.bytes, 32, ch);
-            if (rc == CLI_OK)
-                cli_sweep_record(sw, v, dir, has_seed ? seed : reqs[v].program->seed, ph, ch,
-                                 plan.first, plan.last);
+            j->v = v;
+            j->seed = plan.cfg.has_seed ? plan.cfg.seed : reqs[v].program->seed;
+            lx_hex(reqs[v].program->program_hash.bytes, 32, j->program);
+            lx_hex(plan.config_hash.bytes, 32, j->config);
+            j->first = plan.first, j->last = plan.last;
         }
+    int64_t submitted = rc == CLI_OK ? n : i - 1;
     for (int64_t k = 0; rc == CLI_OK && o->wait && k < n; k++)
-        rc = s_wait(c, jobs[k], subs[k]);
+        rc = s_wait(c, jobs[k].job, jobs[k].out);
+    for (int64_t k = 0; k < submitted; k++)
+        s_sweep_record(sw, &jobs[k]);
     free(jobs);
-    free(subs);
     /* OUT is the coordinator's path: written here only when this machine
      * sees it (shared storage), never made here. */
     struct stat st;
@@ -376,24 +411,16 @@ int cmd_submit(int argc, char **argv)
         fprintf(stderr, "lattice submit: --storage is 'shared' or 'stream', not '%s'\n", o.output);
         return CLI_USAGE;
     }
-    if (cli_sweep_on(&sweep) && (shard_spec || (args.has_seed && sweep.seeds))) {
-        fprintf(stderr, "lattice submit: %s\n",
-                shard_spec ? "--shard cannot go with --seeds or --variants"
-                           : "--seed and --seeds: give one");
+    if (!cli_sweep_args_ok("submit", &sweep, shard_spec, &args))
         return CLI_USAGE;
-    }
     args.patch_path = path;
     o.source = path;
     o.artifacts = args.artifacts;
     cli_export_request_t req, *reqs = NULL;
     int rc = CLI_OK;
     if (cli_sweep_on(&sweep)) {
-        rc = cli_sweep_load("submit", &sweep) ? cli_sweep_requests("submit", &sweep, &args, &reqs)
-                                              : CLI_USAGE;
-        if (rc != CLI_OK) {
-            cli_sweep_release(&sweep);
+        if (!(reqs = cli_sweep_start("submit", &sweep, &args, &rc)))
             return rc;
-        }
     } else if ((rc = cli_export_request(&args, "submit", &req)) != CLI_OK) {
         return rc;
     }

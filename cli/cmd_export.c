@@ -25,6 +25,7 @@
 #include "lattice/export.h"
 #include "lattice/files.h"
 #include "lattice/ir_codec.h"
+#include "lattice/manifest.h"
 #include "lattice/progress.h"
 #include "lattice/worker.h"
 #include "shard.h"
@@ -315,23 +316,22 @@ static int s_run_sweep(void *ctx, const char *endpoint, cli_sweep_t *sw,
     lx_progress_book(false, 0, 0, book);
     for (uint32_t v = 0; rc == CLI_OK && v < sw->n_variants; v++)
         for (int64_t k = 0; rc == CLI_OK && k < seeds; k++, i++) {
-            char dir[160], sub[PATH_MAX];
-            bool has_seed;
-            uint32_t seed;
-            cli_sweep_dir(sw, v, k, dir, sizeof dir, &has_seed, &seed);
+            char dir[CLI_SWEEP_DIR_MAX], sub[PATH_MAX];
+            cli_sweep_dir(sw, v, k, dir);
             cli_export_request_t r = reqs[v];
             lx_error_t err = {0};
             int lock = -1;
+            const char *why = NULL;
             if (!cli_sweep_plan("export", sw, &reqs[v], k, &r.plan))
-                rc = CLI_FAILED;
-            else if (snprintf(sub, sizeof sub, "%s/%s", out, dir) >= (int)sizeof sub ||
-                     lx_mkdirs(sub, &err) != LX_OK)
-                rc = CLI_USAGE;
+                rc = CLI_FAILED, why = "its settings do not plan (above)";
+            else if (snprintf(sub, sizeof sub, "%s/%s", out, dir) >= (int)sizeof sub)
+                rc = CLI_USAGE, why = "the path is too long";
+            else if (lx_mkdirs(sub, &err) != LX_OK)
+                rc = CLI_USAGE, why = err.message;
             else if ((lock = s_lock(sub, book)) < 0)
-                rc = CLI_USAGE;
+                rc = CLI_USAGE, why = "another export holds it";
             if (rc != CLI_OK) {
-                snprintf(sum->error, sizeof sum->error, "%.150s: %.300s", dir,
-                         err.message[0] ? err.message : "cannot export there");
+                snprintf(sum->error, sizeof sum->error, "%.90s: %.300s", dir, why);
                 break;
             }
             fprintf(stderr, "export %" PRId64 "/%" PRId64 ": %s\n", i + 1, n, dir);
@@ -349,12 +349,24 @@ static int s_run_sweep(void *ctx, const char *endpoint, cli_sweep_t *sw,
                 snprintf(sum->error, sizeof sum->error, "%.150s: %.300s", dir, one.error);
                 break;
             }
-            char ph[65], chash[65];
-            lx_hex(r.program->program_hash.bytes, 32, ph);
-            lx_hex(r.plan.config_hash.bytes, 32, chash);
-            cli_sweep_record(sw, v, dir, has_seed ? seed : r.program->seed, ph, chash, r.plan.first,
-                             r.plan.last);
-            sum->exports++;
+            /* What the export's metadata.json says: its range and
+             * config joined with what the directory held. */
+            cJSON *m = lx_manifest_read(sub, &err);
+            const cJSON *fr = cJSON_GetObjectItemCaseSensitive(m, "frameRange");
+            const cJSON *ph = cJSON_GetObjectItemCaseSensitive(m, "programHash");
+            const cJSON *ch = cJSON_GetObjectItemCaseSensitive(m, "configHash");
+            const cJSON *seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
+            if (cJSON_GetArraySize(fr) == 2 && cJSON_IsString(ph) && cJSON_IsString(ch) &&
+                cJSON_IsNumber(seed))
+                cli_sweep_record(sw, v, dir, (uint32_t)seed->valuedouble, ph->valuestring,
+                                 ch->valuestring, (int64_t)cJSON_GetArrayItem(fr, 0)->valuedouble,
+                                 (int64_t)cJSON_GetArrayItem(fr, 1)->valuedouble);
+            else
+                rc = CLI_FAILED,
+                snprintf(sum->error, sizeof sum->error,
+                         "%.90s: its metadata.json cannot be read back: %.300s", dir, err.message);
+            cJSON_Delete(m);
+            sum->exports += rc == CLI_OK;
         }
     if (!cli_sweep_write_index("export", sw, out, rc == CLI_OK) && rc == CLI_OK)
         rc = CLI_USAGE;
@@ -397,7 +409,7 @@ static void s_print_timings(const lx_worker_timings_t *t)
     printf("\n");
 }
 
-static void s_print_json(const char *out, const cli_shard_t *shard, int rc,
+static void s_print_json(const char *out, const cli_shard_t *shard, bool sweep, int rc,
                          const export_summary_t *sum, double secs, const lx_worker_timings_t *times)
 {
     cJSON *o = cJSON_CreateObject();
@@ -407,7 +419,15 @@ static void s_print_json(const char *out, const cli_shard_t *shard, int rc,
     cJSON_AddStringToObject(o, "out", out);
     if (shard)
         cJSON_AddStringToObject(o, "shard", shard->spec);
-    if (sum->total) {
+    if (sweep) {
+        /* A sweep's counts are its exports' sums; their list is the index. */
+        char index[PATH_MAX];
+        snprintf(index, sizeof index, "%s/index.json", out);
+        cJSON_AddNumberToObject(o, "exports", (double)sum->exports);
+        cJSON_AddStringToObject(o, "index", index);
+        cJSON_AddNumberToObject(o, "total", (double)sum->total);
+        cJSON_AddNumberToObject(o, "rendered", (double)(sum->done - sum->kept));
+    } else if (sum->total) {
         cJSON *r = cJSON_AddArrayToObject(o, "frames");
         cJSON_AddItemToArray(r, cJSON_CreateNumber((double)sum->first));
         cJSON_AddItemToArray(r, cJSON_CreateNumber((double)sum->last));
@@ -482,24 +502,15 @@ int cmd_export(int argc, char **argv)
                         "run side by side, and none may remove the others' files\n");
         return CLI_USAGE;
     }
-    if (cli_sweep_on(&sweep) && (shard_spec || (args.has_seed && sweep.seeds))) {
-        fprintf(stderr, "lattice export: %s\n",
-                shard_spec ? "--shard cannot go with --seeds or --variants: shard each export "
-                             "of the sweep (its directory) instead"
-                           : "--seed and --seeds: give one");
+    if (!cli_sweep_args_ok("export", &sweep, shard_spec, &args))
         return CLI_USAGE;
-    }
     args.patch_path = path;
     cli_export_request_t req, *reqs = NULL;
     int rc;
     if (cli_sweep_on(&sweep)) {
         /* Every variant compiled and planned before anything renders. */
-        rc = cli_sweep_load("export", &sweep) ? cli_sweep_requests("export", &sweep, &args, &reqs)
-                                              : CLI_USAGE;
-        if (rc != CLI_OK) {
-            cli_sweep_release(&sweep);
+        if (!(reqs = cli_sweep_start("export", &sweep, &args, &rc)))
             return rc;
-        }
         req = reqs[0]; /* borrowed: the first for the checks below */
     } else {
         rc = cli_export_request(&args, "export", &req);
@@ -519,9 +530,12 @@ int cmd_export(int argc, char **argv)
             shard = &shard_s;
         }
     }
-    /* A resolution the machine cannot hold is refused before anything runs. */
-    if (rc == CLI_OK)
-        rc = cli_check_memory("export", req.program, &req.plan, threads, workers, false);
+    /* A resolution the machine cannot hold is refused before anything runs
+     * (every variant of a sweep: one may draw more). */
+    for (uint32_t v = 0; rc == CLI_OK && v < (reqs ? sweep.n_variants : 1); v++) {
+        const cli_export_request_t *r = reqs ? &reqs[v] : &req;
+        rc = cli_check_memory("export", r->program, &r->plan, threads, workers, false);
+    }
     /* The export directory, made and resolved: the one root the in-process
      * coordinator and workers may write below. */
     char abs_out[PATH_MAX];
@@ -649,7 +663,7 @@ int cmd_export(int argc, char **argv)
         close(wake_workers);
     double secs = (cli_clock_ms(NULL) - start) / 1e3;
     if (json)
-        s_print_json(out, shard, rc, &sum, secs, timings ? &times : NULL);
+        s_print_json(out, shard, reqs != NULL, rc, &sum, secs, timings ? &times : NULL);
     else if (rc == CLI_OK && reqs)
         printf("wrote %s: %" PRId64 " exports of %" PRId64 " frames in all (%" PRId64
                " rendered) in %.1f s; their list: %s/index.json\n",

@@ -70,60 +70,124 @@ static bool s_variant_ok(const char *cmd, const char *file, int k, const cJSON *
     return true;
 }
 
+bool cli_sweep_args_ok(const char *cmd, const cli_sweep_t *sw, const char *shard_spec,
+                       const cli_export_args_t *args)
+{
+    if (!cli_sweep_on(sw))
+        return true;
+    if (shard_spec)
+        fprintf(stderr,
+                "lattice %s: --shard cannot go with --seeds or --variants (shard one "
+                "export of the sweep, in its directory, instead)\n",
+                cmd);
+    else if (args->has_seed && sw->seeds)
+        fprintf(stderr, "lattice %s: --seed and --seeds both given: keep one\n", cmd);
+    return !shard_spec && !(args->has_seed && sw->seeds);
+}
+
+/* Variant v's name: its "name", or vNN; "" without a variants file. */
+static void s_variant_name(const cli_sweep_t *sw, uint32_t v, char *name, size_t size)
+{
+    const cJSON *var = sw->items ? sw->items[v] : NULL;
+    const cJSON *given = cJSON_GetObjectItemCaseSensitive(var, "name");
+    int width = snprintf(NULL, 0, "%u", sw->n_variants - 1);
+    if (cJSON_IsString(given))
+        snprintf(name, size, "%s", given->valuestring);
+    else if (var)
+        snprintf(name, size, "v%0*u", width < 2 ? 2 : width, v);
+    else
+        snprintf(name, size, "%s", "");
+}
+
+static int s_by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether the variants' names (and so the directories) are all different:
+ * sorted, neighbours compared. */
+static bool s_names_unique(const char *cmd, const cli_sweep_t *sw)
+{
+    char(*names)[80] = malloc((size_t)sw->n_variants * sizeof *names);
+    const char **by = malloc((size_t)sw->n_variants * sizeof *by);
+    bool ok = names && by;
+    if (!ok)
+        fprintf(stderr, "lattice %s: out of memory for %u variants\n", cmd, sw->n_variants);
+    for (uint32_t v = 0; ok && v < sw->n_variants; v++) {
+        s_variant_name(sw, v, names[v], sizeof names[v]);
+        by[v] = names[v];
+    }
+    if (ok)
+        qsort(by, sw->n_variants, sizeof *by, s_by_name);
+    for (uint32_t v = 1; ok && v < sw->n_variants; v++)
+        if (strcmp(by[v - 1], by[v]) == 0) {
+            fprintf(stderr,
+                    "lattice %s: %s: two variants are named '%s' (vNN names the ones "
+                    "without a name): one directory cannot hold both\n",
+                    cmd, sw->variants, by[v]);
+            ok = false;
+        }
+    free(names);
+    free(by);
+    return ok;
+}
+
 bool cli_sweep_load(const char *cmd, cli_sweep_t *sw)
 {
     sw->n_variants = 1;
     sw->index = cJSON_CreateArray();
-    if (!sw->index)
+    if (!sw->index) {
+        fprintf(stderr, "lattice %s: out of memory\n", cmd);
         return false;
+    }
     if (sw->seeds && (!cli_parse_frames(sw->seeds, &sw->seed_first, &sw->seed_last) ||
                       sw->seed_last > UINT32_MAX)) {
-        fprintf(stderr, "lattice %s: --seeds takes a-b, 0 <= a <= b <= 4294967295, not '%s'\n", cmd,
-                sw->seeds);
+        fprintf(stderr, "lattice %s: --seeds '%s' is not a range a-b, 0 <= a <= b <= 4294967295\n",
+                cmd, sw->seeds);
         return false;
     }
-    if (sw->variants) {
-        size_t len = 0;
-        char *text = cli_read_file(sw->variants, 1 << 24, &len);
-        if (!text)
-            return false;
-        sw->file = cJSON_ParseWithLength(text, len);
-        free(text);
-        int n = cJSON_GetArraySize(sw->file);
-        if (!cJSON_IsArray(sw->file) || n < 1) {
-            fprintf(stderr, "lattice %s: %s: a JSON array of variants, at least one\n", cmd,
-                    sw->variants);
-            return false;
-        }
-        int k = 0;
-        for (const cJSON *v = sw->file->child; v; v = v->next, k++)
-            if (!s_variant_ok(cmd, sw->variants, k, v))
-                return false;
-        for (const cJSON *a = sw->file->child; a; a = a->next)
-            for (const cJSON *b = a->next; b; b = b->next) {
-                const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, "name");
-                const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, "name");
-                if (x && y && strcmp(x->valuestring, y->valuestring) == 0) {
-                    fprintf(stderr, "lattice %s: %s: two variants are named '%s'\n", cmd,
-                            sw->variants, x->valuestring);
-                    return false;
-                }
-            }
-        sw->n_variants = (uint32_t)n;
-    }
-    if ((uint64_t)sw->n_variants * (uint64_t)cli_sweep_seeds(sw) > CLI_SWEEP_MAX) {
-        fprintf(stderr, "lattice %s: %u variants x %" PRId64 " seeds are more than %d exports\n",
-                cmd, sw->n_variants, cli_sweep_seeds(sw), CLI_SWEEP_MAX);
+    if (!sw->variants)
+        return true;
+    size_t len = 0;
+    char *text = cli_read_file(sw->variants, 1 << 24, &len);
+    if (!text)
+        return false;
+    sw->file = cJSON_ParseWithLength(text, len);
+    free(text);
+    int n = cJSON_GetArraySize(sw->file);
+    if (!cJSON_IsArray(sw->file) || n < 1) {
+        fprintf(stderr, "lattice %s: %s is not a JSON array of variants (at least one)\n", cmd,
+                sw->variants);
         return false;
     }
-    return true;
+    /* The count first: every later step is linear in it (or n log n). */
+    if ((uint64_t)n * (uint64_t)cli_sweep_seeds(sw) > CLI_SWEEP_MAX) {
+        fprintf(stderr, "lattice %s: %d variants x %" PRId64 " seeds are more than %d exports\n",
+                cmd, n, cli_sweep_seeds(sw), CLI_SWEEP_MAX);
+        return false;
+    }
+    sw->n_variants = (uint32_t)n;
+    sw->items = malloc((size_t)n * sizeof *sw->items);
+    if (!sw->items) {
+        fprintf(stderr, "lattice %s: out of memory for %d variants\n", cmd, n);
+        return false;
+    }
+    int k = 0;
+    for (const cJSON *v = sw->file->child; v; v = v->next, k++) {
+        if (!s_variant_ok(cmd, sw->variants, k, v))
+            return false;
+        sw->items[k] = v;
+    }
+    return s_names_unique(cmd, sw);
 }
 
 void cli_sweep_release(cli_sweep_t *sw)
 {
     cJSON_Delete(sw->file);
     cJSON_Delete(sw->index);
+    free(sw->items);
     sw->file = sw->index = NULL;
+    sw->items = NULL;
 }
 
 int64_t cli_sweep_seeds(const cli_sweep_t *sw)
@@ -161,14 +225,18 @@ static bool s_override(const char *cmd, cJSON *blocks, const char *field, const 
         return false;
     }
     cJSON_DeleteItemFromObjectCaseSensitive(set, dot + 1);
-    cJSON_AddItemToObject(set, dot + 1, copy);
+    if (!cJSON_AddItemToObject(set, dot + 1, copy)) {
+        cJSON_Delete(copy);
+        fprintf(stderr, "lattice %s: out of memory\n", cmd);
+        return false;
+    }
     return true;
 }
 
 char *cli_sweep_patch(const char *cmd, const cli_sweep_t *sw, uint32_t v, const char *base)
 {
     cJSON *patch = cJSON_Parse(base);
-    const cJSON *var = sw->file ? cJSON_GetArrayItem(sw->file, (int)v) : NULL;
+    const cJSON *var = sw->items ? sw->items[v] : NULL;
     bool ok = patch != NULL;
     if (!ok)
         fprintf(stderr, "lattice %s: the patch is not JSON\n", cmd);
@@ -186,30 +254,20 @@ char *cli_sweep_patch(const char *cmd, const cli_sweep_t *sw, uint32_t v, const 
     return text;
 }
 
-/* Variant v's name: its "name", or vNN; "" without a variants file. */
-static void s_variant_name(const cli_sweep_t *sw, uint32_t v, char *name, size_t size)
+cli_export_request_t *cli_sweep_requests(const char *cmd, const cli_sweep_t *sw,
+                                         const cli_export_args_t *args, int *rc)
 {
-    const cJSON *var = sw->file ? cJSON_GetArrayItem(sw->file, (int)v) : NULL;
-    const cJSON *given = cJSON_GetObjectItemCaseSensitive(var, "name");
-    int width = snprintf(NULL, 0, "%u", sw->n_variants - 1);
-    if (cJSON_IsString(given))
-        snprintf(name, size, "%s", given->valuestring);
-    else if (var)
-        snprintf(name, size, "v%0*u", width < 2 ? 2 : width, v);
-    else
-        snprintf(name, size, "%s", "");
-}
-
-int cli_sweep_requests(const char *cmd, const cli_sweep_t *sw, const cli_export_args_t *args,
-                       cli_export_request_t **reqs)
-{
-    *reqs = calloc(sw->n_variants, sizeof **reqs);
+    cli_export_request_t *reqs = calloc(sw->n_variants, sizeof *reqs);
     size_t len = 0;
-    char *base = *reqs ? cli_read_file(args->patch_path, LX_PATCH_MAX_BYTES, &len) : NULL;
-    int rc = base ? CLI_OK : CLI_USAGE;
-    for (uint32_t v = 0; rc == CLI_OK && v < sw->n_variants; v++) {
+    char *base = reqs ? cli_read_file(args->patch_path, LX_PATCH_MAX_BYTES, &len) : NULL;
+    *rc = base ? CLI_OK : CLI_USAGE;
+    if (!reqs)
+        fprintf(stderr, "lattice %s: out of memory for %u variants\n", cmd, sw->n_variants);
+    uint32_t made = 0;
+    for (uint32_t v = 0; *rc == CLI_OK && v < sw->n_variants; v++) {
         cli_export_args_t a = *args;
         a.patch_text = cli_sweep_patch(cmd, sw, v, base);
+        /* The first seed of --seeds; else --seed's, or the patch's. */
         if (sw->seeds) {
             a.has_seed = true;
             a.seed = (uint32_t)sw->seed_first;
@@ -220,23 +278,39 @@ int cli_sweep_requests(const char *cmd, const cli_sweep_t *sw, const cli_export_
             snprintf(name, sizeof name, "%s (variant %s)", args->patch_path, var);
             a.patch_name = name;
         }
-        rc = a.patch_text ? cli_export_request(&a, cmd, &(*reqs)[v]) : CLI_USAGE;
+        *rc = a.patch_text ? cli_export_request(&a, cmd, &reqs[v]) : CLI_USAGE;
         free((char *)a.patch_text);
         /* The request's name was borrowed from this frame. */
-        (*reqs)[v].req.patch_name = NULL;
+        reqs[v].req.patch_name = NULL;
+        made += *rc == CLI_OK;
     }
     free(base);
-    if (rc != CLI_OK)
-        cli_sweep_requests_release(sw, reqs);
-    return rc;
+    if (*rc != CLI_OK) {
+        for (uint32_t v = 0; reqs && v < made; v++)
+            cli_export_request_release(&reqs[v]);
+        free(reqs);
+        return NULL;
+    }
+    return reqs;
 }
 
-void cli_sweep_requests_release(const cli_sweep_t *sw, cli_export_request_t **reqs)
+cli_export_request_t *cli_sweep_start(const char *cmd, cli_sweep_t *sw,
+                                      const cli_export_args_t *args, int *rc)
 {
-    for (uint32_t v = 0; *reqs && v < sw->n_variants; v++)
-        cli_export_request_release(&(*reqs)[v]);
-    free(*reqs);
-    *reqs = NULL;
+    *rc = CLI_USAGE;
+    cli_export_request_t *reqs =
+        cli_sweep_load(cmd, sw) ? cli_sweep_requests(cmd, sw, args, rc) : NULL;
+    if (!reqs)
+        cli_sweep_release(sw);
+    return reqs;
+}
+
+void cli_sweep_requests_release(const cli_sweep_t *sw, cli_export_request_t **reqs_p)
+{
+    for (uint32_t v = 0; *reqs_p && v < sw->n_variants; v++)
+        cli_export_request_release(&(*reqs_p)[v]);
+    free(*reqs_p);
+    *reqs_p = NULL;
 }
 
 bool cli_sweep_plan(const char *cmd, const cli_sweep_t *sw, const cli_export_request_t *r,
@@ -261,18 +335,16 @@ bool cli_sweep_plan(const char *cmd, const cli_sweep_t *sw, const cli_export_req
     return rc == LX_OK;
 }
 
-void cli_sweep_dir(const cli_sweep_t *sw, uint32_t v, int64_t k, char *dir, size_t size,
-                   bool *has_seed, uint32_t *seed)
+void cli_sweep_dir(const cli_sweep_t *sw, uint32_t v, int64_t k, char dir[CLI_SWEEP_DIR_MAX])
 {
     char name[80];
     s_variant_name(sw, v, name, sizeof name);
-    *has_seed = sw->seeds != NULL;
-    *seed = (uint32_t)(sw->seed_first + k);
-    int width = snprintf(NULL, 0, "%" PRId64, sw->seed_last);
+    /* Seeds unpadded: a directory keeps its name when the range grows. */
     if (!sw->seeds)
-        snprintf(dir, size, "%s", name);
+        snprintf(dir, CLI_SWEEP_DIR_MAX, "%s", name);
     else
-        snprintf(dir, size, "%s%sseed-%0*" PRIu32, name, name[0] ? "-" : "", width, *seed);
+        snprintf(dir, CLI_SWEEP_DIR_MAX, "%s%sseed-%" PRId64, name, name[0] ? "-" : "",
+                 sw->seed_first + k);
 }
 
 void cli_sweep_record(cli_sweep_t *sw, uint32_t v, const char *dir, uint32_t seed,
@@ -281,7 +353,7 @@ void cli_sweep_record(cli_sweep_t *sw, uint32_t v, const char *dir, uint32_t see
 {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "dir", dir);
-    const cJSON *var = sw->file ? cJSON_GetArrayItem(sw->file, (int)v) : NULL;
+    const cJSON *var = sw->items ? sw->items[v] : NULL;
     if (var) {
         char name[80];
         s_variant_name(sw, v, name, sizeof name);

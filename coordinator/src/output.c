@@ -351,10 +351,10 @@ static bool s_frame_file(const char *name)
            (p[3] == '\0' || (hidden && p[3] == '.'));
 }
 
-/* Removes the frame files of directory name in dir (and, with depth 2, of
- * its subdirectories: mask/<layer>, control/<kind>), then the directory
- * itself when it is left empty. */
-static int64_t s_clear_dir(int dir, const char *name, int depth)
+/* Removes the files `ours` names in directory name of dir (and, with
+ * depth 2, in its subdirectories: mask/<layer>, control/<kind>), then the
+ * directory itself when it is left empty. */
+static int64_t s_clear_dir(int dir, const char *name, int depth, bool (*ours)(const char *))
 {
     int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -372,8 +372,8 @@ static int64_t s_clear_dir(int dir, const char *name, int depth)
         if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
         if (depth > 1 && S_ISDIR(st.st_mode))
-            removed += s_clear_dir(fd, e->d_name, depth - 1);
-        else if (!S_ISDIR(st.st_mode) && s_frame_file(e->d_name) && unlinkat(fd, e->d_name, 0) == 0)
+            removed += s_clear_dir(fd, e->d_name, depth - 1, ours);
+        else if (!S_ISDIR(st.st_mode) && ours(e->d_name) && unlinkat(fd, e->d_name, 0) == 0)
             removed++;
     }
     closedir(d);
@@ -381,30 +381,11 @@ static int64_t s_clear_dir(int dir, const char *name, int depth)
     return removed;
 }
 
-/* Removes the video target's files (video/<name>.mp4, names from the
- * keys) and video/ itself when it is left empty. */
-static int64_t s_clear_videos(int dir)
+/* The video target's files: video/<name>.mp4 (names from the keys). */
+static bool s_video_file(const char *name)
 {
-    int fd = openat(dir, "video", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return 0;
-    }
-    int64_t removed = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        struct stat st;
-        if (n > 4 && e->d_name[0] != '.' && strcmp(e->d_name + n - 4, ".mp4") == 0 &&
-            fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-            unlinkat(fd, e->d_name, 0) == 0)
-            removed++;
-    }
-    closedir(d);
-    unlinkat(dir, "video", AT_REMOVEDIR);
-    return removed;
+    size_t n = strlen(name);
+    return n > 4 && name[0] != '.' && strcmp(name + n - 4, ".mp4") == 0;
 }
 
 /* Removes the books of the shards in .lattice (their journals,
@@ -479,12 +460,13 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
     }
     removed += s_clear_books(dir);
     unlinkat(dir, LX_PROGRESS_DIR, AT_REMOVEDIR);
-    removed += s_clear_videos(dir);
+    removed += s_clear_dir(dir, "video", 1, s_video_file);
     /* Every artifact's directory; mask/<layer> and control/<kind> hold
      * their files one level down. */
     for (int k = 0; k < LX_ART_COUNT; k++) {
         const char *a = lx_artifact_names[k];
-        removed += s_clear_dir(dir, a, strcmp(a, "mask") == 0 || strcmp(a, "control") == 0 ? 2 : 1);
+        removed += s_clear_dir(dir, a, strcmp(a, "mask") == 0 || strcmp(a, "control") == 0 ? 2 : 1,
+                               s_frame_file);
     }
     close(dir);
     return removed;

@@ -87,7 +87,37 @@ ok "the compiler's diagnostic, with the variant" grep -q "(variant v00).*error\[
 expect "--seeds backwards" 2 "$lattice" export "$orbit" -o "$tmp/bad" --seeds 9-7
 expect "--seed with --seeds" 2 "$lattice" export "$orbit" -o "$tmp/bad" --seeds 1-2 --seed 3
 expect "--shard with --seeds" 2 "$lattice" export "$orbit" -o "$tmp/bad" --seeds 1-2 --shard 0/2
+echo '[{"name": "v01"}, {}]' >"$tmp/bad3.json"
+expect "two variants, one directory" 2 "$lattice" export "$orbit" -o "$tmp/bad" --variants "$tmp/bad3.json"
+ok "names the clash" grep -q "two variants are named 'v01'" "$tmp/err"
 ok "nothing written" test ! -e "$tmp/bad"
+
+# --variants with --seed: every variant with that seed, and the index says so.
+expect "variants with --seed 5" 0 "$lattice" export "$orbit" -o "$tmp/five" --frames 0-1 \
+    --config "$tmp/small.json" --variants "$root/examples/orbit-cards.variants.json" --seed 5
+ok "... seed 5 everywhere" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1] + "/index.json"))
+for e in d["exports"]:
+    m = json.load(open(sys.argv[1] + "/" + e["metadata"]))
+    assert e["seed"] == 5 and m["seed"] == 5, (e, m["seed"])' "$tmp/five"
+
+# The index says what each metadata.json says: a second range joins the first.
+expect "seeds 3-3, frames 0-1" 0 "$lattice" export "$orbit" -o "$tmp/join" --frames 0-1 \
+    --config "$tmp/small.json" --seeds 3-3
+expect "seeds 3-3, frames 2-3" 0 "$lattice" export "$orbit" -o "$tmp/join" --frames 2-3 \
+    --config "$tmp/small.json" --seeds 3-3
+ok "... the index has the joined range and hash" python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1] + "/index.json"))["exports"][0]
+m = json.load(open(sys.argv[1] + "/seed-3/metadata.json"))
+assert e["frameRange"] == m["frameRange"] == [0, 3] and e["configHash"] == m["configHash"], (e, m["frameRange"])' "$tmp/join"
+expect "export --json of a sweep" 0 "$lattice" export "$orbit" -o "$tmp/join" --frames 2-3 \
+    --config "$tmp/small.json" --seeds 3-3 --json
+ok "... says the exports and the index" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["status"] == "done" and d["exports"] == 1 and d["index"].endswith("join/index.json"), d' "$tmp/out"
 
 # The patch's own seed is no setting: the same export, the same hash.
 seed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("seed", 0))' "$orbit")

@@ -220,6 +220,47 @@ static void test_tracks(void)
     CHECK(d.count == 1 && d.items[0].code == LX_DC_EX_511);
     lx_diags_release(&d);
     lx_program_destroy(&p);
+    /* Or too many frames to evaluate: one frame, but the fountain's state
+     * reaches back to frame 0 (the coordinator would replay 200,000). */
+    lx_diags_init(&d, NULL);
+    const char *late = "{\"frames\":\"200000-200000\",\"artifacts\":[\"tracks\"]}";
+    CHECK(patch && !s_plan(patch, late, &p, &plan, &d));
+    CHECK(d.count == 1 && d.items[0].code == LX_DC_EX_511 &&
+          strstr(d.items[0].message, "200001 frames"));
+    lx_diags_release(&d);
+    lx_program_destroy(&p);
+    free(patch);
+}
+
+/* ATI points land on whole frames exactly: 126 frames at 30 fps are 101
+ * points at 24 (point 100 is frame 125; (100 / 24) * 30 is not). */
+static void test_ati_whole_frames(void)
+{
+    size_t len = 0;
+    char *patch = t_read("examples/orbit-cards.patch.json", &len);
+    lx_program_t *p = NULL;
+    lx_export_plan_t plan;
+    lx_diags_t d;
+    lx_diags_init(&d, NULL);
+    const char *cfg = "{\"frames\":\"0-125\",\"resolution\":[64,36],\"fps\":30,"
+                      "\"artifacts\":[\"tracks\"]}";
+    lx_strbuf_t full, ati;
+    lx_strbuf_init(&full, NULL);
+    lx_strbuf_init(&ati, NULL);
+    lx_error_t err = {0};
+    bool ok = patch && s_plan(patch, cfg, &p, &plan, &d) &&
+              lx_tracks_write(p, &plan, NULL, &full, &ati, &err) == LX_OK;
+    CHECK_MSG(ok, "tracks: %s", err.message);
+    cJSON *a = ok ? cJSON_Parse(ati.buf) : NULL;
+    int n = 0, whole = 0;
+    for (const cJSON *t = a ? a->child : NULL; t; t = t->next, n++)
+        whole += cJSON_GetArraySize(t) == 101;
+    CHECK_MSG(n > 0 && whole == n, "%d of %d tracks have 101 points", whole, n);
+    cJSON_Delete(a);
+    lx_strbuf_release(&full);
+    lx_strbuf_release(&ati);
+    lx_diags_release(&d);
+    lx_program_destroy(&p);
     free(patch);
 }
 
@@ -373,6 +414,7 @@ int main(void)
     if (!t_scratch_dir(s_root, "tracks"))
         TEST_MAIN_END();
     test_tracks();
+    test_ati_whole_frames();
     test_fps();
     test_wan_preset();
     test_seed();

@@ -13,8 +13,9 @@
 
 /* Where the file goes in an export, relative to OUT. */
 #define LX_AUDIO_FEATURES_PATH "audio/features.npz"
-/* Frames one call may cover (60 bytes each in the archive). */
-#define LX_AUDIO_FEATURES_MAX_FRAMES 10000000
+/* Frames one call may cover (60 bytes each in the archive, written in a
+ * coordinator's event loop: 60 MB at most; lx_export_plan refuses more). */
+#define LX_AUDIO_FEATURES_MAX_FRAMES 1000000
 
 /* Appends the NPZ (lattice/npz.h: stored, fixed dates, byte-stable) of the
  * frames first..last (inclusive, 0 <= first <= last, at most

@@ -220,6 +220,15 @@ typedef struct lx_export_request {
     {sizeof(lx_export_request_t), NULL, 0, NULL, NULL, 0, NULL, false, 0, 0, NULL, false, NULL, 0, \
      false, 0, NULL, false, NULL}
 
+/* Checks req's overrides before anything is compiled: artifact names,
+ * preset, fps and video keys. LX_OK, or LX_E_INVALID with the problem
+ * (and a likely fix) in err. Thread-safe. */
+lx_result_t lx_export_request_check(const lx_export_request_t *req, lx_error_t *err);
+
+/* Applies req's overrides (checked) to cfg, which holds the config file's
+ * settings: the overrides win. */
+void lx_export_request_apply(const lx_export_request_t *req, lx_export_config_t *cfg);
+
 /* Compiles the patch, applies the config and the overrides and plans the
  * export: the one path from request to (program, plan) that `lattice
  * export`, `lattice submit` and the coordinator share. Diagnostics (errors

@@ -154,4 +154,9 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
  * lx_export_verify apply to keys. NULL is false. */
 bool lx_manifest_key_valid(const char *key);
 
+/* out_dir/metadata.json, parsed: a JSON object the caller frees with
+ * cJSON_Delete, or NULL with err set (LX_E_INVALID: the path does not fit,
+ * LX_E_IO: unreadable or too large, LX_E_PARSE: not a JSON object). */
+struct cJSON *lx_manifest_read(const char *out_dir, lx_error_t *err);
+
 #endif

@@ -35,6 +35,14 @@
  * positions while the files are written. lx_export_plan refuses more
  * (EX-511). */
 #define LX_TRACKS_MAX_POINTS (1u << 20)
+/* Most frames the tracks' evaluation pass runs, warm-up included: the
+ * files are written with metadata.json, in a coordinator's event loop, so
+ * their cost is bounded (EX-511 above it). */
+#define LX_TRACKS_MAX_EVAL 100000u
+
+/* Frames lx_tracks_write evaluates for plan: its frames and the warm-up
+ * before them (p's state horizon; from frame 0 when unbounded). */
+uint64_t lx_tracks_eval_frames(const lx_program_t *p, const lx_export_plan_t *plan);
 
 /* Points per ATI track and their rate (WanVideoATITracks' FIXED_LENGTH). */
 #define LX_ATI_POINTS 121

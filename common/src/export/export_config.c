@@ -10,6 +10,7 @@
 #include "lattice/shot.h"
 #include "lattice/svg.h"
 #include "lattice/tracks.h"
+#include "lattice/audio_features.h"
 #include "video_internal.h"
 
 const char *const lx_artifact_names[LX_ART_COUNT] = {
@@ -650,6 +651,22 @@ lx_result_t lx_export_plan(const lx_program_t *p, const lx_export_config_t *cfg,
                                      (unsigned long long)points, LX_TRACKS_MAX_POINTS);
         lx_diag_at_json(d, dg, "/artifacts");
         lx_diag_help(d, dg, "export fewer frames with 'tracks', or leave it out");
+    } else if ((cfg->artifacts & LX_ART_TRACKS) &&
+               lx_tracks_eval_frames(p, plan) > LX_TRACKS_MAX_EVAL) {
+        lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_511,
+                                     "tracks evaluate %llu frames (warm-up included) to frame "
+                                     "%lld; the tracks artifact evaluates at most %u",
+                                     (unsigned long long)lx_tracks_eval_frames(p, plan),
+                                     (long long)plan->last, LX_TRACKS_MAX_EVAL);
+        lx_diag_at_json(d, dg, "/artifacts");
+        lx_diag_help(d, dg, "export tracks of earlier or fewer frames, or leave them out");
+    }
+    int64_t count_all = plan->last - plan->first + 1;
+    if ((cfg->artifacts & LX_ART_AUDIO) && p->audio && count_all > LX_AUDIO_FEATURES_MAX_FRAMES) {
+        lx_diag_t *dg = lx_diags_add(d, LX_DC_EX_504,
+                                     "audio features of %lld frames exceed the %d one file holds",
+                                     (long long)count_all, LX_AUDIO_FEATURES_MAX_FRAMES);
+        lx_diag_at_json(d, dg, "/artifacts");
     }
     if (lx_video_config_plan(p, plan, d) != LX_OK)
         return LX_E_NOMEM;

@@ -70,11 +70,13 @@ static void s_full(const lx_export_plan_t *plan, const point_t *at, size_t n, lx
     lx_strbuf_adds(out, "\n  ]\n}\n");
 }
 
-/* Track t (n frames at fps) at time s seconds after its first frame, when
- * visible there: between two frames, both must be visible. */
-static bool s_at(const point_t *t, size_t n, double fps, double s, double *x, double *y)
+/* Track t (n frames at fps) at ATI point k, k / 24 s after its first
+ * frame, when visible there: between two frames, both must be visible.
+ * k * fps / 24, not (k / 24) * fps: whole frames stay whole (k = 100 at 30
+ * fps is frame 125, not 125.00000000000001). */
+static bool s_at(const point_t *t, size_t n, double fps, int k, double *x, double *y)
 {
-    double u = s * fps;
+    double u = k * fps / LX_ATI_FPS;
     size_t j = (size_t)floor(u);
     double a = u - (double)j;
     if (j >= n || !s_visible(&t[j]))
@@ -97,8 +99,7 @@ static void s_ati(const lx_export_plan_t *plan, const point_t *at, size_t n, lx_
     for (uint32_t id = 1; id <= plan->n_ids; id++) {
         const point_t *t = at + (size_t)(id - 1) * n;
         double x, y;
-        for (int k = 0; k < LX_ATI_POINTS && s_at(t, n, plan->sampling.fps, k / LX_ATI_FPS, &x, &y);
-             k++)
+        for (int k = 0; k < LX_ATI_POINTS && s_at(t, n, plan->sampling.fps, k, &x, &y); k++)
             lx_strbuf_addf(out, "%s{\"x\": %.3f, \"y\": %.3f}",
                            k     ? ", "
                            : any ? ",\n  ["
@@ -112,15 +113,26 @@ static void s_ati(const lx_export_plan_t *plan, const point_t *at, size_t n, lx_
     lx_strbuf_adds(out, any ? "\n]\n" : "]\n");
 }
 
+uint64_t lx_tracks_eval_frames(const lx_program_t *p, const lx_export_plan_t *plan)
+{
+    uint64_t n = (uint64_t)(plan->last - plan->first + 1), first = (uint64_t)plan->first;
+    uint64_t warm = p->state_horizon == LX_HORIZON_UNBOUNDED ? first
+                    : p->state_horizon < first               ? p->state_horizon
+                                                             : first;
+    return n + warm;
+}
+
 lx_result_t lx_tracks_write(const lx_program_t *p, const lx_export_plan_t *plan,
                             const lx_alloc_t *alloc, lx_strbuf_t *full, lx_strbuf_t *ati,
                             lx_error_t *err)
 {
     alloc = alloc ? alloc : lx_alloc_default();
     size_t n = (size_t)(plan->last - plan->first + 1);
-    if ((uint64_t)plan->n_ids * n > LX_TRACKS_MAX_POINTS)
-        return lx_fail(err, LX_E_LIMIT, "%u instances x %zu frames exceed %u track points",
-                       plan->n_ids, n, LX_TRACKS_MAX_POINTS);
+    if ((uint64_t)plan->n_ids * n > LX_TRACKS_MAX_POINTS ||
+        lx_tracks_eval_frames(p, plan) > LX_TRACKS_MAX_EVAL)
+        return lx_fail(err, LX_E_LIMIT,
+                       "%u instances x %zu frames (%llu evaluated) exceed the tracks' limits",
+                       plan->n_ids, n, (unsigned long long)lx_tracks_eval_frames(p, plan));
     point_t *at = lx_calloc(alloc, (size_t)plan->n_ids * n + 1, sizeof *at);
     if (!at)
         return lx_fail(err, LX_E_NOMEM, "out of memory for %u x %zu track points", plan->n_ids, n);
