@@ -198,7 +198,7 @@ static bool s_unchanged(const co_job_t *j)
     return same;
 }
 
-lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const co_job_t *j,
+lx_result_t co_output_finish(const co_roots_t *roots, const co_job_t *j, const char *audit_json,
                              const char *exported_at, double elapsed_ms, unsigned *temps_removed,
                              lx_error_t *err)
 {
@@ -251,31 +251,31 @@ lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const
     run.threads = j->max_threads;
     run.elapsed_ms = floor(elapsed_ms);
     run.exported_at = exported_at;
-    /* What was audited and how it ended: part of the run, not of the
-     * deterministic manifest (a one-machine export has no audit). */
-    char *audit_json = NULL;
-    if (j->audit_rate >= 0) {
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddNumberToObject(a, "rate", j->audit_rate);
-        cJSON_AddNumberToObject(a, "confirmed", (double)j->audited);
-        cJSON_AddNumberToObject(a, "disputed", (double)j->disputed);
-        cJSON_AddNumberToObject(a, "rerendered", (double)j->rerendered);
-        cJSON *q = cJSON_AddArrayToObject(a, "quarantined");
-        for (size_t k = 0; q && k < s->n_quarantined; k++)
-            cJSON_AddItemToArray(q, cJSON_CreateString(co_state_label(s, s->quarantined[k])));
-        audit_json = a ? cJSON_PrintUnformatted(a) : NULL;
-        cJSON_Delete(a);
-        if (!audit_json)
-            return lx_fail(err, LX_E_NOMEM, "out of memory");
-        run.audit_json = audit_json;
-    }
+    run.audit_json = audit_json;
     /* A process killed mid-write (a coordinator before its restart, a
      * worker in shared mode) leaves a temporary file: the export must not
      * carry it. */
     *temps_removed = lx_remove_stale_temps(j->out);
-    lx_result_t rc = lx_manifest_write(j->manifest, j->out, &run, err);
-    cJSON_free(audit_json);
-    return rc;
+    return lx_manifest_write(j->manifest, j->out, &run, err);
+}
+
+lx_result_t co_output_audit_json(const co_state_t *s, const co_job_t *j, char **out,
+                                 lx_error_t *err)
+{
+    *out = NULL;
+    if (j->audit_rate < 0)
+        return LX_OK;
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddNumberToObject(a, "rate", j->audit_rate);
+    cJSON_AddNumberToObject(a, "confirmed", (double)j->audited);
+    cJSON_AddNumberToObject(a, "disputed", (double)j->disputed);
+    cJSON_AddNumberToObject(a, "rerendered", (double)j->rerendered);
+    cJSON *q = cJSON_AddArrayToObject(a, "quarantined");
+    for (size_t k = 0; q && k < s->n_quarantined; k++)
+        cJSON_AddItemToArray(q, cJSON_CreateString(co_state_label(s, s->quarantined[k])));
+    *out = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return *out ? LX_OK : lx_fail(err, LX_E_NOMEM, "out of memory");
 }
 
 lx_result_t co_output_rerender_scan(const co_job_t *j, unsigned only, int64_t first, int64_t last,

@@ -66,12 +66,21 @@ void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx
 
 /* A shard seals its journal as its manifest (lx_progress_seal; not
  * again when it rendered nothing and is sealed). Any other job: removes
- * leftover temporary and attempt files, then writes the camera files and
- * metadata.json of j (exported_at: ISO-8601 UTC; elapsed_ms:
- * since submission). temps_removed: how many leftovers went. */
-lx_result_t co_output_finish(const co_roots_t *roots, const co_state_t *s, const co_job_t *j,
+ * leftover temporary and attempt files, then writes the files made once
+ * per export (camera, tracks, audio, video) and metadata.json of j
+ * (audit_json: run.audit, or NULL; exported_at: ISO-8601 UTC; elapsed_ms:
+ * since submission). temps_removed: how many leftovers went. Reads j and
+ * writes files only: safe on another thread while j does not change
+ * (finisher.h). */
+lx_result_t co_output_finish(const co_roots_t *roots, const co_job_t *j, const char *audit_json,
                              const char *exported_at, double elapsed_ms, unsigned *temps_removed,
                              lx_error_t *err);
+
+/* What was audited in j and how it ended, as metadata.json's run.audit
+ * (*out: malloc'd JSON, cJSON_free; NULL when j is not audited): part of
+ * the run, not of the deterministic manifest. LX_OK or LX_E_NOMEM. */
+lx_result_t co_output_audit_json(const co_state_t *s, const co_job_t *j, char **out,
+                                 lx_error_t *err);
 
 /* What a RERENDER of finished job j renders again, within frames [first,
  * last]: with `only` (LX_REPAIR_* bits) MISSING or MISMATCHED, the frames

@@ -392,8 +392,8 @@ bool co_sched_finish(const co_state_t *s, double now, co_tx_t *tx)
 {
     for (size_t i = 0; i < s->n_jobs; i++) {
         co_job_t *j = s->jobs[i];
-        if (j->state > CO_J_RUNNING)
-            continue;
+        if (j->state > CO_J_RUNNING || j->finisher)
+            continue; /* over, or its export is being written */
         if (co_job_complete(j)) {
             co_tx_effect(tx, CO_FX_FINISH, 0)->job = j;
             return true;

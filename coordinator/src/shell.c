@@ -1,6 +1,7 @@
 /* The imperative shell (see shell.h). */
 #include "shell.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <zmq.h>
 
 #include "apply.h"
+#include "finisher.h"
 #include "lattice/files.h"
 #include "lattice/proc.h"
 #include "lattice/progress.h"
@@ -170,7 +172,23 @@ static void s_worker_error(coord_t *c, const co_effect_t *e)
     co_send_session(c, e->session, &m);
 }
 
-/* Every frame of j is in: the manifest is written, and the job ends. */
+/* j's export is written (rc, err): the job ends, unless it was
+ * cancelled meanwhile. */
+static void s_finished(coord_t *c, co_job_t *j, lx_result_t rc, const lx_error_t *err,
+                       unsigned temps)
+{
+    if (temps)
+        co_log(c, LX_LOG_INFO, "event=temps_removed job=%s files=%u", j->id, temps);
+    if (j->state > CO_J_RUNNING)
+        return;
+    co_tx_t tx;
+    co_tx_init(&tx);
+    co_sched_finished(&c->state, j, rc, err->message, &tx);
+    co_commit(c, &tx);
+}
+
+/* Every frame of j is in: its export is written on a thread of its own
+ * (finisher.h; here when none can start), and the job ends when it is. */
 static void s_finish(coord_t *c, co_job_t *j)
 {
     double now = lx_monotonic_ms();
@@ -181,13 +199,33 @@ static void s_finish(coord_t *c, co_job_t *j)
     unsigned temps = 0;
     lx_error_t err = {0};
     co_roots_t roots = co_roots_of(c);
-    lx_result_t rc = co_output_finish(&roots, &c->state, j, stamp, now - j->created, &temps, &err);
-    if (temps)
-        co_log(c, LX_LOG_INFO, "event=temps_removed job=%s files=%u", j->id, temps);
-    co_tx_t tx;
-    co_tx_init(&tx);
-    co_sched_finished(&c->state, j, rc, err.message, &tx);
-    co_commit(c, &tx);
+    char *audit = NULL;
+    lx_result_t rc = co_output_audit_json(&c->state, j, &audit, &err);
+    if (rc == LX_OK) {
+        j->finisher = co_finisher_start(&roots, j, stamp, now - j->created, audit);
+        if (j->finisher) {
+            co_log(c, LX_LOG_DEBUG, "event=job_finishing job=%s", j->id);
+            cJSON_free(audit);
+            return;
+        }
+        rc = co_output_finish(&roots, j, audit, stamp, now - j->created, &temps, &err);
+    }
+    cJSON_free(audit);
+    s_finished(c, j, rc, &err, temps);
+}
+
+/* The jobs whose export has been written end. */
+static void s_finishers(coord_t *c)
+{
+    for (size_t i = 0; i < c->state.n_jobs; i++) {
+        co_job_t *j = c->state.jobs[i];
+        if (!j->finisher || !co_finisher_done(j->finisher))
+            continue;
+        unsigned temps = 0;
+        lx_error_t err = {0};
+        lx_result_t rc = co_finisher_join(&j->finisher, &temps, &err);
+        s_finished(c, j, rc, &err, temps);
+    }
 }
 
 static void s_effect(coord_t *c, const co_effect_t *e)
@@ -545,6 +583,7 @@ static void s_snapshots(coord_t *c)
 
 void co_settle(coord_t *c, double now)
 {
+    s_finishers(c);
     s_snapshots(c);
     /* A job is finished at most once a round, even if its end cannot be
      * journaled; work goes out until there is none to give. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finisher.h"
 #include "lattice/digest.h"
 #include "lattice/frame_msg.h"
 #include "lattice/ir_codec.h"
@@ -277,6 +278,8 @@ void co_job_free(co_job_t **j_p)
     if (!j)
         return;
     co_snaps_stop(&j->snaps); /* before the program it evaluates */
+    unsigned temps;
+    co_finisher_join(&j->finisher, &temps, NULL); /* before what it writes from */
     lx_manifest_destroy(&j->manifest);
     lx_program_destroy(&j->program);
     free(j->error);

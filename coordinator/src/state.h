@@ -87,7 +87,10 @@ typedef struct co_job {
     /* Warm-up snapshots while it runs, when its state reaches back to
      * frame 0 (snapshots.h; the shell starts and stops them). */
     struct co_snaps *snaps;
-    bool snaps_tried;        /* a pass was started for this run (or could not be) */
+    bool snaps_tried; /* a pass was started for this run (or could not be) */
+    /* Writing its export once every frame is in (finisher.h; the
+     * shell's): while it is set, nothing may change the job. */
+    struct co_finisher *finisher;
     int64_t snaps_low;       /* the lowest frame a chunk may start at (the shell's) */
     lx_manifest_t *manifest; /* the accepted results */
     bool stream;             /* output mode: stream (else shared) */
