@@ -426,7 +426,10 @@ void co_sched_finished(const co_state_t *s, co_job_t *j, lx_result_t rc, const c
 
 void co_sched_cancel(const co_state_t *s, co_job_t *j, double now, co_tx_t *tx)
 {
-    if (j->state > CO_J_RUNNING)
+    /* A finishing job has every frame: its export is being written, and
+     * it ends as soon as it is (a cancelled job could be restarted under
+     * the writer's feet). */
+    if (j->state > CO_J_RUNNING || j->finisher)
         return;
     co_tx_change(tx, CO_CH_JOB_STATE, j)->u.job_state.state = CO_J_CANCELLED;
     for (size_t k = 0; k < s->n_attempts; k++)

@@ -105,7 +105,8 @@ bool co_sched_finish(const co_state_t *s, double now, co_tx_t *tx);
 void co_sched_finished(const co_state_t *s, co_job_t *j, lx_result_t rc, const char *error,
                        co_tx_t *tx);
 
-/* CANCEL_JOB: workers holding its attempts are told to stop. */
+/* CANCEL_JOB: workers holding its attempts are told to stop. A job that
+ * is over, or finishing (its export being written), is left as it is. */
 void co_sched_cancel(const co_state_t *s, co_job_t *j, double now, co_tx_t *tx);
 
 /* RERENDER of a finished job: frames with redo[i] set (i = frame - first)
