@@ -264,6 +264,21 @@ static void test_read_and_hash(void)
     errno = 0;
     CHECK(!lx_read_file(path, n, &len, lx_alloc_default()) && errno == ENOENT);
     CHECK(!lx_file_sha256_hex(path, hex));
+    /* A file a peer may have placed: regular only, never through a link,
+     * never blocking on a FIFO (the open would wait for a writer). */
+    char link[LX_PATH_MAX], fifo[LX_PATH_MAX];
+    CHECK(lx_path_join(path, dir, "big") && lx_path_join(link, dir, "link") &&
+          lx_path_join(fifo, dir, "fifo"));
+    got = lx_read_regular_file(path, n, &len, lx_alloc_default());
+    CHECK(got && len == n && memcmp(got, data, n) == 0);
+    lx_free(lx_alloc_default(), got);
+    CHECK(symlink(path, link) == 0 && mkfifo(fifo, 0600) == 0);
+    errno = 0;
+    CHECK(!lx_read_regular_file(link, n, &len, lx_alloc_default()) && errno == ELOOP);
+    errno = 0;
+    CHECK(!lx_read_regular_file(fifo, n, &len, lx_alloc_default()) && errno == EINVAL);
+    errno = 0;
+    CHECK(!lx_read_regular_file(dir, n, &len, lx_alloc_default()) && errno == EINVAL);
     free(data);
 }
 

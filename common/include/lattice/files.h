@@ -150,4 +150,10 @@ bool lx_file_sha256_at(int dir, const char *name, char hex[65]);
  * memory runs out (ENOMEM). */
 char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a);
 
+/* lx_read_file of a file someone else may have placed: opened O_NOFOLLOW
+ * (a symbolic link is ELOOP) and never blocking on the open, and refused
+ * unless it is a regular file (EINVAL: a FIFO or device planted under the
+ * name must not stall the reader). */
+char *lx_read_regular_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a);
+
 #endif

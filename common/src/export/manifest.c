@@ -855,9 +855,12 @@ static lx_result_t s_read_checked(const lx_manifest_t *m, const char *out_dir, c
     /* A PNG is never larger than its raw samples plus its chunks'
      * overhead; twice that bounds what is read. */
     size_t max = (size_t)m->plan.width * m->plan.height * 8 + (1u << 20);
-    *buf = lx_read_file(path, max, len, m->alloc);
+    /* The workers wrote these files (shared storage): a link or a FIFO
+     * planted under a frame's name is refused, not followed. */
+    *buf = lx_read_regular_file(path, max, len, m->alloc);
     if (!*buf)
-        return lx_fail(err, LX_E_IO, "video: cannot read '%s': %s", path, strerror(errno));
+        return lx_fail(err, LX_E_IO, "video: cannot read '%s': %s", path,
+                       errno == EINVAL ? "not a regular file" : strerror(errno));
     lx_digest_t d;
     lx_result_t rc = lx_sha256(*buf, *len, &d);
     if (rc == LX_OK && memcmp(d.bytes, sha, 32) != 0)

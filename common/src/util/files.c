@@ -484,11 +484,9 @@ bool lx_file_sha256_at(int dir, const char *name, char hex[65])
     return s_sha256_fd(fd, hex);
 }
 
-char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a)
+/* The rest of stream f (closed here), as lx_read_file returns it. */
+static char *s_read_stream(FILE *f, size_t max, size_t *len, const lx_alloc_t *a)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = lx_malloc(a, cap + 1);
     int e = buf ? 0 : ENOMEM;
@@ -521,4 +519,26 @@ char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+char *lx_read_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a)
+{
+    FILE *f = fopen(path, "rb");
+    return f ? s_read_stream(f, max, len, a) : NULL;
+}
+
+char *lx_read_regular_file(const char *path, size_t max, size_t *len, const lx_alloc_t *a)
+{
+    /* O_NONBLOCK: a FIFO planted under the name must not block the open. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f ? s_read_stream(f, max, len, a) : NULL;
 }
