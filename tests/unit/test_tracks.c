@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "export_fixture.h"
 #include "lattice/compile.h"
 #include "lattice/export.h"
 #include "lattice/files.h"
@@ -20,39 +21,16 @@
 
 static char s_root[256];
 
-/* Compiles patch and plans cfg_json over it; the diagnostics stay in d. */
-static bool s_plan(const char *patch, const char *cfg_json, lx_program_t **p,
-                   lx_export_plan_t *plan, lx_diags_t *d)
-{
-    lx_error_t err = {0};
-    lx_export_config_t cfg;
-    lx_export_config_init(&cfg);
-    *p = NULL;
-    return lx_compile(patch, strlen(patch), NULL, d, p, &err) == LX_OK &&
-           lx_export_config_load_json(&cfg, cfg_json, strlen(cfg_json), d) == LX_OK &&
-           lx_export_plan(*p, &cfg, plan, d) == LX_OK;
-}
-
-/* Renders plan's frames (in a stride's order, which visits every one) and
- * writes the manifest into s_root/name: what a coordinator does. */
+/* Renders plan's frames (in a stride's order) and writes the manifest into
+ * s_root/name: what workers and a coordinator do. */
 static bool s_export(const lx_program_t *p, const lx_export_plan_t *plan, const char *name,
                      uint32_t threads, size_t stride, char dir[LX_PATH_MAX])
 {
     lx_error_t err = {0};
-    lx_manifest_t *m = lx_manifest_new(p, plan, NULL, &err);
-    lx_frame_renderer_t *fr =
-        m ? lx_frame_renderer_new(p, plan, threads, NULL, NULL, NULL, &err) : NULL;
-    size_t n = (size_t)(plan->last - plan->first + 1);
-    bool ok = fr != NULL && lx_path_join(dir, s_root, name);
-    for (size_t k = 0; ok && k < n; k++) {
-        int64_t f = plan->first + (int64_t)((k * stride) % n);
-        const lx_frame_result_t *res = NULL;
-        ok = lx_frame_renderer_render(fr, f, &res, &err) == LX_OK &&
-             lx_manifest_add_frame(m, f, res->time.t_ms, &res->camera, NULL, 0, &err) == LX_OK;
-    }
-    ok = ok && lx_manifest_write(m, dir, NULL, &err) == LX_OK;
+    lx_manifest_t *m =
+        lx_path_join(dir, s_root, name) ? ex_render(p, plan, dir, threads, stride) : NULL;
+    bool ok = m && lx_manifest_write(m, dir, NULL, &err) == LX_OK;
     CHECK_MSG(ok, "export %s: %s", name, err.message);
-    lx_frame_renderer_destroy(&fr);
     lx_manifest_destroy(&m);
     return ok;
 }
@@ -113,7 +91,7 @@ static void test_tracks(void)
     const char *cfg = "{\"frames\":\"20-50\",\"resolution\":[64,36],\"fps\":20,"
                       "\"artifacts\":[\"camera\",\"tracks\"]}";
     char a[LX_PATH_MAX], b[LX_PATH_MAX];
-    bool ok = patch && s_plan(patch, cfg, &p, &plan, &d);
+    bool ok = patch && ex_plan(patch, cfg, &p, &plan, &d);
     CHECK_MSG(ok, "plan: %s", d.count ? d.items[0].message : "");
     ok = ok && s_export(p, &plan, "tracks-a", 1, 1, a) && s_export(p, &plan, "tracks-b", 2, 7, b);
     cJSON *full = ok ? s_json(a, "tracks/tracks.json") : NULL;
@@ -216,7 +194,7 @@ static void test_tracks(void)
     /* Too many points to hold: EX-511, before anything renders. */
     lx_diags_init(&d, NULL);
     const char *big = "{\"frames\":\"0-2000\",\"artifacts\":[\"tracks\"]}";
-    CHECK(patch && !s_plan(patch, big, &p, &plan, &d));
+    CHECK(patch && !ex_plan(patch, big, &p, &plan, &d));
     CHECK(d.count == 1 && d.items[0].code == LX_DC_EX_511);
     lx_diags_release(&d);
     lx_program_destroy(&p);
@@ -224,7 +202,7 @@ static void test_tracks(void)
      * reaches back to frame 0 (the coordinator would replay 200,000). */
     lx_diags_init(&d, NULL);
     const char *late = "{\"frames\":\"200000-200000\",\"artifacts\":[\"tracks\"]}";
-    CHECK(patch && !s_plan(patch, late, &p, &plan, &d));
+    CHECK(patch && !ex_plan(patch, late, &p, &plan, &d));
     CHECK(d.count == 1 && d.items[0].code == LX_DC_EX_511 &&
           strstr(d.items[0].message, "200001 frames"));
     lx_diags_release(&d);
@@ -248,7 +226,7 @@ static void test_ati_whole_frames(void)
     lx_strbuf_init(&full, NULL);
     lx_strbuf_init(&ati, NULL);
     lx_error_t err = {0};
-    bool ok = patch && s_plan(patch, cfg, &p, &plan, &d) &&
+    bool ok = patch && ex_plan(patch, cfg, &p, &plan, &d) &&
               lx_tracks_write(p, &plan, NULL, &full, &ati, &err) == LX_OK;
     CHECK_MSG(ok, "tracks: %s", err.message);
     cJSON *a = ok ? cJSON_Parse(ati.buf) : NULL;
@@ -276,11 +254,11 @@ static void test_fps(void)
     lx_export_plan_t plan, same, def;
     lx_diags_t d;
     lx_diags_init(&d, NULL);
-    CHECK(s_plan(s_finite, "{\"fps\":12,\"artifacts\":[\"camera\"]}", &p, &plan, &d));
+    CHECK(ex_plan(s_finite, "{\"fps\":12,\"artifacts\":[\"camera\"]}", &p, &plan, &d));
     lx_program_destroy(&p);
-    CHECK(s_plan(s_finite, "{\"fps\":24,\"artifacts\":[\"camera\"]}", &p, &same, &d));
+    CHECK(ex_plan(s_finite, "{\"fps\":24,\"artifacts\":[\"camera\"]}", &p, &same, &d));
     lx_program_destroy(&p);
-    CHECK(s_plan(s_finite, "{\"artifacts\":[\"camera\"]}", &p, &def, &d));
+    CHECK(ex_plan(s_finite, "{\"artifacts\":[\"camera\"]}", &p, &def, &d));
     CHECK_EQ_INT(d.count, 0);
     /* One second at 12 fps: frames 0-11; the patch's own rate is no
      * setting (the same hash as none), another one is. */
@@ -325,7 +303,7 @@ static void test_wan_preset(void)
     lx_diags_init(&d, NULL);
     /* 832x480 at 16 fps: a second is 16 frames, not 4n+1 (EX-510, a
      * warning that says which counts fit). */
-    CHECK(s_plan(s_finite, "{\"preset\":\"wan\"}", &p, &plan, &d));
+    CHECK(ex_plan(s_finite, "{\"preset\":\"wan\"}", &p, &plan, &d));
     CHECK(plan.width == 832 && plan.height == 480 && plan.sampling.fps == 16);
     CHECK(plan.first == 0 && plan.last == 15);
     CHECK(d.count == 1 && d.items[0].code == LX_DC_EX_510 && d.n_errors == 0);
@@ -336,15 +314,15 @@ static void test_wan_preset(void)
     /* 4n+1 frames: no warning. Settings win over the preset wherever it
      * stands in the file. */
     lx_diags_init(&d, NULL);
-    CHECK(s_plan(s_finite, "{\"resolution\":[64,36],\"frames\":\"0-12\",\"preset\":\"wan\"}", &p,
-                 &plan, &d));
+    CHECK(ex_plan(s_finite, "{\"resolution\":[64,36],\"frames\":\"0-12\",\"preset\":\"wan\"}", &p,
+                  &plan, &d));
     CHECK(plan.width == 64 && plan.height == 36 && plan.sampling.fps == 16);
     CHECK_EQ_INT(d.count, 0);
     lx_diags_release(&d);
     lx_program_destroy(&p);
     /* No preset: no such warning. */
     lx_diags_init(&d, NULL);
-    CHECK(s_plan(s_finite, "{\"fps\":16}", &p, &plan, &d));
+    CHECK(ex_plan(s_finite, "{\"fps\":16}", &p, &plan, &d));
     CHECK_EQ_INT(d.count, 0);
     lx_diags_release(&d);
     lx_program_destroy(&p);
@@ -368,11 +346,11 @@ static void test_seed(void)
     lx_export_plan_t own, def, other, reseeded;
     lx_diags_t d;
     lx_diags_init(&d, NULL);
-    bool ok = patch && s_plan(patch, "{\"frames\":\"5-5\",\"seed\":11}", &p, &own, &d);
+    bool ok = patch && ex_plan(patch, "{\"frames\":\"5-5\",\"seed\":11}", &p, &own, &d);
     lx_program_destroy(&p);
-    ok = ok && s_plan(patch, "{\"frames\":\"5-5\"}", &p, &def, &d);
+    ok = ok && ex_plan(patch, "{\"frames\":\"5-5\"}", &p, &def, &d);
     lx_program_destroy(&p);
-    ok = ok && s_plan(patch, "{\"frames\":\"5-5\",\"seed\":12}", &p, &other, &d);
+    ok = ok && ex_plan(patch, "{\"frames\":\"5-5\",\"seed\":12}", &p, &other, &d);
     CHECK(ok && d.count == 0);
     CHECK(ok && memcmp(&own.config_hash, &def.config_hash, sizeof def.config_hash) == 0);
     CHECK(ok && memcmp(&other.config_hash, &def.config_hash, sizeof def.config_hash) != 0);

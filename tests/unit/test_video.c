@@ -18,6 +18,7 @@
 
 #include <cJSON.h>
 
+#include "export_fixture.h"
 #include "lattice/compile.h"
 #include "lattice/digest.h"
 #include "lattice/export.h"
@@ -315,52 +316,12 @@ static void test_nomem(void)
 
 /* ---- the video target of an export ------------------------------------ */
 
-/* Compiles patch and plans cfg_json over it; the diagnostics stay in d. */
-static bool s_plan(const char *patch, const char *cfg_json, lx_program_t **p,
-                   lx_export_plan_t *plan, lx_diags_t *d)
-{
-    lx_error_t err = {0};
-    lx_export_config_t cfg;
-    lx_export_config_init(&cfg);
-    *p = NULL;
-    return lx_compile(patch, strlen(patch), NULL, d, p, &err) == LX_OK &&
-           lx_export_config_load_json(&cfg, cfg_json, strlen(cfg_json), d) == LX_OK &&
-           lx_export_plan(*p, &cfg, plan, d) == LX_OK;
-}
-
-/* Renders plan's frames (in a stride's order, which visits every one),
- * writes their files under s_root/name and records them, as workers and
- * a coordinator do; the manifest is not written yet. NULL on failure. */
+/* Renders plan's frames into s_root/name (ex_render). */
 static lx_manifest_t *s_render(const lx_program_t *p, const lx_export_plan_t *plan,
                                const char *name, uint32_t threads, size_t stride,
                                char dir[LX_PATH_MAX])
 {
-    lx_error_t err = {0};
-    lx_manifest_t *m = lx_manifest_new(p, plan, NULL, &err);
-    lx_frame_renderer_t *fr =
-        m ? lx_frame_renderer_new(p, plan, threads, NULL, NULL, NULL, &err) : NULL;
-    size_t n = (size_t)(plan->last - plan->first + 1);
-    bool ok = fr != NULL && lx_path_join(dir, s_root, name);
-    for (size_t k = 0; ok && k < n; k++) {
-        int64_t f = plan->first + (int64_t)((k * stride) % n);
-        const lx_frame_result_t *res = NULL;
-        lx_manifest_file_t files[32];
-        ok = lx_frame_renderer_render(fr, f, &res, &err) == LX_OK && res->n_files <= 32;
-        for (uint32_t j = 0; ok && j < res->n_files; j++) {
-            const lx_artifact_file_t *a = &res->files[j];
-            char sub[LX_PATH_MAX];
-            ok = lx_path_join(sub, dir, a->key) && lx_mkdirs(sub, &err) == LX_OK &&
-                 lx_write_atomic(sub, a->name, a->bytes.buf, a->bytes.len, &err) == LX_OK;
-            files[j] = (lx_manifest_file_t){a->key, a->name, a->hash, a->content};
-        }
-        ok = ok && lx_manifest_add_frame(m, f, res->time.t_ms, &res->camera, files, res->n_files,
-                                         &err) == LX_OK;
-    }
-    CHECK_MSG(ok, "render %s: %s", name, err.message);
-    lx_frame_renderer_destroy(&fr);
-    if (!ok)
-        lx_manifest_destroy(&m);
-    return m;
+    return lx_path_join(dir, s_root, name) ? ex_render(p, plan, dir, threads, stride) : NULL;
 }
 
 static char *s_file(const char *dir, const char *rel, size_t *len)
@@ -436,7 +397,7 @@ static void test_export_video(void)
     const char *cfg = "{\"frames\":\"0-8\",\"resolution\":[64,36],"
                       "\"artifacts\":[\"rgba\",\"mask\",\"control\"],"
                       "\"video\":[\"control/depth\",\"rgba\",\"mask/cards\"]}";
-    bool ok = patch && s_plan(patch, cfg, &p, &plan, &d);
+    bool ok = patch && ex_plan(patch, cfg, &p, &plan, &d);
     CHECK_MSG(ok, "plan: %s", d.count ? d.items[0].message : "");
     lx_diags_release(&d);
     if (!ok) {
@@ -558,7 +519,7 @@ static void test_export_video(void)
     };
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         lx_diags_init(&d, NULL);
-        CHECK_MSG(!s_plan(patch, bad[k].cfg, &p, &plan, &d), "%s planned", bad[k].cfg);
+        CHECK_MSG(!ex_plan(patch, bad[k].cfg, &p, &plan, &d), "%s planned", bad[k].cfg);
         bool found = false;
         for (size_t i = 0; i < d.count; i++)
             found |= d.items[i].code == bad[k].code && strstr(d.items[i].message, bad[k].what);
@@ -570,9 +531,9 @@ static void test_export_video(void)
     /* No keys: no "video" in the config, the hash of an export without. */
     lx_export_plan_t with, without;
     lx_diags_init(&d, NULL);
-    CHECK(s_plan(patch, "{\"video\":[]}", &p, &with, &d));
+    CHECK(ex_plan(patch, "{\"video\":[]}", &p, &with, &d));
     lx_program_destroy(&p);
-    CHECK(s_plan(patch, "{}", &p, &without, &d));
+    CHECK(ex_plan(patch, "{}", &p, &without, &d));
     CHECK(memcmp(with.config_hash.bytes, without.config_hash.bytes, 32) == 0);
     lx_program_destroy(&p);
     lx_diags_release(&d);
