@@ -176,7 +176,8 @@ void co_attempt_release(const co_state_t *s, co_job_t *j, uint64_t id, int64_t f
 void co_job_fail(const co_state_t *s, co_job_t *j, const char *error, uint64_t except, double now,
                  co_tx_t *tx)
 {
-    if (j->state > CO_J_RUNNING || co_tx_job_state(tx, j) > CO_J_RUNNING)
+    /* A finishing job has every frame; its finisher decides how it ends. */
+    if (j->state > CO_J_RUNNING || co_tx_job_state(tx, j) > CO_J_RUNNING || j->finisher)
         return;
     co_change_t *c = co_tx_change(tx, CO_CH_JOB_STATE, j);
     c->u.job_state.state = CO_J_FAILED;

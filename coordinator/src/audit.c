@@ -62,7 +62,7 @@ bool co_audit_open_for(const co_job_t *j, int64_t i, const co_session_t *w)
 bool co_audit_assign(const co_state_t *s, const co_session_t *w, co_job_t *j, double now,
                      co_tx_t *tx)
 {
-    if (!j->audits || !j->audits_open || j->state > CO_J_RUNNING)
+    if (!j->audits || !j->audits_open || j->state > CO_J_RUNNING || j->finisher)
         return false;
     int64_t i = 0;
     while (i < j->n && !co_audit_open_for(j, i, w))
@@ -99,7 +99,9 @@ static void s_quarantine(const co_state_t *s, co_ident_t liar, int64_t frame, ui
             co_attempt_stop(s, &s->attempts[k], "cancelled", "quarantined", 0, true, now, tx);
     for (size_t k = 0; k < s->n_jobs; k++) {
         co_job_t *j = s->jobs[k];
-        if (!j->audits || j->state > CO_J_RUNNING)
+        /* A finishing job is as good as done: its export is being written
+         * from these results (finisher.h). */
+        if (!j->audits || j->state > CO_J_RUNNING || j->finisher)
             continue;
         uint64_t redo = 0;
         for (int64_t i = 0; i < j->n; i++) {

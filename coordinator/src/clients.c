@@ -685,6 +685,10 @@ static void s_on_rerender(coord_t *c, const co_peer_t *from, co_job_t *j, const 
         co_error(c, from, "busy", "job %s is still %s", j->id, co_job_state_names[j->state]);
         return;
     }
+    /* Another job writing in its directory (one finishing, say) would have
+     * files renamed over the ones it reads. */
+    if (s_busy(c, from, j->out))
+        return;
     if (j->shard) {
         co_error(c, from, "bad_request",
                  "job %s is a shard, which has no metadata.json to repair: submit it again "
@@ -737,6 +741,13 @@ void co_clients_on_message(coord_t *c, const co_peer_t *from, const lx_msg_t *m,
         j = NULL;
     if (LX_MSG_HAS(m, job) && !j) {
         co_error(c, from, "unknown_job", "no job '%s'", m->job);
+        return;
+    }
+    if (m->type == LX_MSG_CANCEL_JOB && j && j->finisher) {
+        co_error(c, from, "busy",
+                 "job %s has every frame and its export is being written: it cannot be "
+                 "cancelled now, and is done in a moment",
+                 j->id);
         return;
     }
     if (m->type == LX_MSG_CANCEL_JOB) {

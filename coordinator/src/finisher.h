@@ -4,10 +4,11 @@
  * encoded (seconds to minutes for large ones).
  *
  * While a finisher runs, its job must not change: the scheduler gives a
- * finishing job no work (co_sched_finish skips it, and it has no open
- * attempt or audit), a RERENDER waits for it to end, and co_job_free
- * joins it first. The shell polls co_finisher_done each round and then
- * takes the result with co_finisher_join. */
+ * finishing job no work (co_sched_dispatch, co_audit_assign and
+ * co_sched_finish skip it), a quarantine reopens none of its frames, it is
+ * neither cancelled nor failed, a RERENDER of it (or of another job in its
+ * directory) waits for it to end, and co_job_free joins it first. The shell polls co_finisher_done
+ * each round and then takes the result with co_finisher_join. */
 #ifndef LATTICE_CO_FINISHER_H
 #define LATTICE_CO_FINISHER_H
 

@@ -380,7 +380,7 @@ bool co_sched_dispatch(const co_state_t *s, double now, co_tx_t *tx)
             continue;
         for (size_t i = 0; i < s->n_jobs; i++) {
             co_job_t *j = s->jobs[i];
-            if (j->state <= CO_J_RUNNING &&
+            if (j->state <= CO_J_RUNNING && !j->finisher &&
                 (co_audit_assign(s, w, j, now, tx) || co_attempt_assign_chunk(s, w, j, now, tx)))
                 return true;
         }

@@ -179,7 +179,9 @@ static void s_finished(coord_t *c, co_job_t *j, lx_result_t rc, const lx_error_t
 {
     if (temps)
         co_log(c, LX_LOG_INFO, "event=temps_removed job=%s files=%u", j->id, temps);
-    if (j->state > CO_J_RUNNING)
+    /* Over already, or (never while it was finishing, by the guards of
+     * finisher.h) a frame reopened: co_sched_finish decides again. */
+    if (j->state > CO_J_RUNNING || !co_job_complete(j))
         return;
     co_tx_t tx;
     co_tx_init(&tx);
@@ -214,12 +216,14 @@ static void s_finish(coord_t *c, co_job_t *j)
     s_finished(c, j, rc, &err, temps);
 }
 
-/* The jobs whose export has been written end. */
-static void s_finishers(coord_t *c)
+/* The jobs whose export has been written end; with wait, every finisher
+ * is waited for (the coordinator stopping: a result joined there is
+ * journaled, so a restart does not write the export again). */
+static void s_finishers(coord_t *c, bool wait)
 {
     for (size_t i = 0; i < c->state.n_jobs; i++) {
         co_job_t *j = c->state.jobs[i];
-        if (!j->finisher || !co_finisher_done(j->finisher))
+        if (!j->finisher || (!wait && !co_finisher_done(j->finisher)))
             continue;
         unsigned temps = 0;
         lx_error_t err = {0};
@@ -554,7 +558,9 @@ static void s_snapshots(coord_t *c)
     co_state_t *s = &c->state;
     for (size_t i = 0; i < s->n_jobs; i++) {
         co_job_t *j = s->jobs[i];
-        if (j->state > CO_J_RUNNING) {
+        /* A finishing job needs no more warm-up: its pass would only take
+         * the cores its finisher encodes and evaluates on. */
+        if (j->state > CO_J_RUNNING || j->finisher) {
             if (j->snaps) {
                 co_snaps_stats_t st;
                 co_snaps_stats(j->snaps, &st);
@@ -581,9 +587,11 @@ static void s_snapshots(coord_t *c)
             co_snaps_release(s->jobs[i]->snaps, s->jobs[i]->snaps_low);
 }
 
+void co_finish_all(coord_t *c) { s_finishers(c, true); }
+
 void co_settle(coord_t *c, double now)
 {
-    s_finishers(c);
+    s_finishers(c, false);
     s_snapshots(c);
     /* A job is finished at most once a round, even if its end cannot be
      * journaled; work goes out until there is none to give. */

@@ -165,8 +165,13 @@ typedef bool (*co_step_fn)(const co_state_t *s, double now, co_tx_t *tx);
  * until there is none (or max were taken, or the journal refused one). */
 void co_steps(coord_t *c, co_step_fn step, double now, size_t max);
 
-/* After an event: finishes every job whose frames are all in, then hands
- * out work against credit until there is none to give. */
+/* After an event: ends the jobs whose export has been written, finishes
+ * (starts writing the export of) every job whose frames are all in, then
+ * hands out work against credit until there is none to give. */
 void co_settle(coord_t *c, double now);
+
+/* Waits for every finisher and ends its job, journaled: for a stopping
+ * coordinator, before its state goes. */
+void co_finish_all(coord_t *c);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "attempts.h"
 #include "journal.h"
 #include "lattice/ir_codec.h"
 #include "lattice/proc.h"
@@ -1115,6 +1116,14 @@ static void test_finish_removes_temps(void)
     co_tx_t tx;
     co_tx_init(&tx);
     CHECK(!co_sched_finish(&h.s, 0, &tx));
+    /* Nor cancelled, failed or given work (a quarantine reopens none of
+     * its frames by the same guard): nothing may change under the writer. */
+    co_sched_cancel(&h.s, j, 0, &tx);
+    co_job_fail(&h.s, j, "late failure", 0, 0, &tx);
+    h_ready(&h, 1, 4);
+    CHECK(!co_sched_dispatch(&h.s, 0, &tx));
+    CHECK_EQ_INT(tx.n_changes, 0);
+    CHECK(j->state == CO_J_RUNNING);
     co_tx_release(&tx);
     double deadline = lx_monotonic_ms() + 60000;
     while (j->finisher && !co_finisher_done(j->finisher) && lx_monotonic_ms() < deadline)

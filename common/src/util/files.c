@@ -532,11 +532,20 @@ char *lx_read_regular_file(const char *path, size_t max, size_t *len, const lx_a
     /* O_NONBLOCK: a FIFO planted under the name must not block the open. */
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    if (fd >= 0 && fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    if (fd >= 0 && !S_ISREG(st.st_mode)) {
         close(fd);
         errno = EINVAL;
         return NULL;
     }
+    /* Reads block as usual (NFS may say EAGAIN to a non-blocking one). */
+    if (fd >= 0)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (fd >= 0 && !f)
         close(fd);
