@@ -345,9 +345,9 @@ lx_result_t lx_coord_run(const lx_coord_config_t *cfg, lx_error_t *err)
         if (http)
             lx_metrics_http_run(http);
     }
-    /* Exports being written are waited for and their jobs end, journaled:
-     * a restart then finds them done instead of writing them again. */
-    co_finish_all(&c);
+    /* Exports being written stop soon (a long video must not outlast a
+     * supervisor's grace period); those already written end, journaled. */
+    co_finish_stop(&c);
     if (rc == LX_OK)
         co_log(&c, LX_LOG_INFO, "event=stopped bad_messages=%" PRIu64 " forbidden=%" PRIu64,
                c.metrics.rejected[CO_REJ_BAD_MESSAGE] + c.metrics.rejected[CO_REJ_BAD_ENVELOPE] +

@@ -18,13 +18,14 @@ struct co_finisher {
     unsigned temps;
     lx_error_t err;
     atomic_bool done;
+    atomic_bool stop; /* co_finisher_stop */
 };
 
 static void *s_main(void *arg)
 {
     co_finisher_t *f = arg;
     f->rc = co_output_finish(&f->roots, f->job, f->audit_json, f->exported_at, f->elapsed_ms,
-                             &f->temps, &f->err);
+                             &f->stop, &f->temps, &f->err);
     atomic_store_explicit(&f->done, true, memory_order_release);
     return NULL;
 }
@@ -41,6 +42,7 @@ co_finisher_t *co_finisher_start(const co_roots_t *roots, const co_job_t *j,
     f->elapsed_ms = elapsed_ms;
     f->audit_json = audit_json ? strdup(audit_json) : NULL;
     atomic_init(&f->done, false);
+    atomic_init(&f->stop, false);
     if ((audit_json && !f->audit_json) || pthread_create(&f->thread, NULL, s_main, f) != 0) {
         free(f->audit_json);
         free(f);
@@ -48,6 +50,8 @@ co_finisher_t *co_finisher_start(const co_roots_t *roots, const co_job_t *j,
     }
     return f;
 }
+
+void co_finisher_stop(co_finisher_t *f) { atomic_store(&f->stop, true); }
 
 bool co_finisher_done(const co_finisher_t *f)
 {

@@ -27,6 +27,11 @@ co_finisher_t *co_finisher_start(const co_roots_t *roots, const co_job_t *j,
                                  const char *exported_at, double elapsed_ms,
                                  const char *audit_json);
 
+/* Asks the writing to stop soon (between files and video frames), before
+ * metadata.json: co_finisher_join then says LX_E_CANCELLED, unless it
+ * was over already. Thread-safe. */
+void co_finisher_stop(co_finisher_t *f);
+
 /* Whether the writing is over; never blocks. Thread-safe. */
 bool co_finisher_done(const co_finisher_t *f);
 

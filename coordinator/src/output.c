@@ -199,8 +199,8 @@ static bool s_unchanged(const co_job_t *j)
 }
 
 lx_result_t co_output_finish(const co_roots_t *roots, const co_job_t *j, const char *audit_json,
-                             const char *exported_at, double elapsed_ms, unsigned *temps_removed,
-                             lx_error_t *err)
+                             const char *exported_at, double elapsed_ms, const atomic_bool *stop,
+                             unsigned *temps_removed, lx_error_t *err)
 {
     /* The export's directories are checked (and made) without following a
      * link before anything is written into them. */
@@ -252,6 +252,7 @@ lx_result_t co_output_finish(const co_roots_t *roots, const co_job_t *j, const c
     run.elapsed_ms = floor(elapsed_ms);
     run.exported_at = exported_at;
     run.audit_json = audit_json;
+    run.stop = stop;
     /* A process killed mid-write (a coordinator before its restart, a
      * worker in shared mode) leaves a temporary file: the export must not
      * carry it. */

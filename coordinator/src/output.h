@@ -8,6 +8,8 @@
 #ifndef LATTICE_CO_OUTPUT_H
 #define LATTICE_CO_OUTPUT_H
 
+#include <stdatomic.h>
+
 #include "lattice/progress.h"
 #include "lattice/repair.h"
 #include "state.h"
@@ -69,12 +71,13 @@ void co_output_drop_attempt(const co_roots_t *roots, const co_job_t *j, const lx
  * leftover temporary and attempt files, then writes the files made once
  * per export (camera, tracks, audio, video) and metadata.json of j
  * (audit_json: run.audit, or NULL; exported_at: ISO-8601 UTC; elapsed_ms:
- * since submission). temps_removed: how many leftovers went. Reads j and
+ * since submission; stop: NULL, or set to stop before metadata.json with
+ * LX_E_CANCELLED). temps_removed: how many leftovers went. Reads j and
  * writes files only: safe on another thread while j does not change
  * (finisher.h). */
 lx_result_t co_output_finish(const co_roots_t *roots, const co_job_t *j, const char *audit_json,
-                             const char *exported_at, double elapsed_ms, unsigned *temps_removed,
-                             lx_error_t *err);
+                             const char *exported_at, double elapsed_ms, const atomic_bool *stop,
+                             unsigned *temps_removed, lx_error_t *err);
 
 /* What was audited in j and how it ended, as metadata.json's run.audit
  * (*out: malloc'd JSON, cJSON_free; NULL when j is not audited): part of

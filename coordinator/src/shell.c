@@ -210,25 +210,32 @@ static void s_finish(coord_t *c, co_job_t *j)
             cJSON_free(audit);
             return;
         }
-        rc = co_output_finish(&roots, j, audit, stamp, now - j->created, &temps, &err);
+        rc = co_output_finish(&roots, j, audit, stamp, now - j->created, NULL, &temps, &err);
     }
     cJSON_free(audit);
     s_finished(c, j, rc, &err, temps);
 }
 
-/* The jobs whose export has been written end; with wait, every finisher
- * is waited for (the coordinator stopping: a result joined there is
- * journaled, so a restart does not write the export again). */
-static void s_finishers(coord_t *c, bool wait)
+/* The jobs whose export has been written end. With stop (the coordinator
+ * stopping), every finisher is asked to stop and joined: one that had
+ * written its export ends its job, journaled; one stopped leaves it
+ * complete, to be written again at the next start. */
+static void s_finishers(coord_t *c, bool stop)
 {
     for (size_t i = 0; i < c->state.n_jobs; i++) {
         co_job_t *j = c->state.jobs[i];
-        if (!j->finisher || (!wait && !co_finisher_done(j->finisher)))
+        if (j->finisher && stop)
+            co_finisher_stop(j->finisher);
+        if (!j->finisher || (!stop && !co_finisher_done(j->finisher)))
             continue;
         unsigned temps = 0;
         lx_error_t err = {0};
         lx_result_t rc = co_finisher_join(&j->finisher, &temps, &err);
-        s_finished(c, j, rc, &err, temps);
+        if (rc == LX_E_CANCELLED)
+            co_log(c, LX_LOG_INFO, "event=finish_stopped job=%s (written again at the next start)",
+                   j->id);
+        else
+            s_finished(c, j, rc, &err, temps);
     }
 }
 
@@ -587,7 +594,7 @@ static void s_snapshots(coord_t *c)
             co_snaps_release(s->jobs[i]->snaps, s->jobs[i]->snaps_low);
 }
 
-void co_finish_all(coord_t *c) { s_finishers(c, true); }
+void co_finish_stop(coord_t *c) { s_finishers(c, true); }
 
 void co_settle(coord_t *c, double now)
 {

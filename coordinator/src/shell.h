@@ -170,8 +170,10 @@ void co_steps(coord_t *c, co_step_fn step, double now, size_t max);
  * hands out work against credit until there is none to give. */
 void co_settle(coord_t *c, double now);
 
-/* Waits for every finisher and ends its job, journaled: for a stopping
- * coordinator, before its state goes. */
-void co_finish_all(coord_t *c);
+/* For a stopping coordinator, before its state goes: every finisher is
+ * asked to stop (between files and video frames, before metadata.json)
+ * and joined; a job whose export was written ends, journaled, one stopped
+ * stays complete and is written at the next start. */
+void co_finish_stop(coord_t *c);
 
 #endif

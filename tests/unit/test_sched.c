@@ -1133,6 +1133,19 @@ static void test_finish_removes_temps(void)
     CHECK_EQ_INT(temps, 2);
     snprintf(path, sizeof path, "%s/metadata.json", dir);
     CHECK(access(path, F_OK) == 0);
+    /* Stopped (the coordinator stopping): it either had written the export
+     * (metadata.json there) or stopped before metadata.json. */
+    char meta[4200];
+    snprintf(meta, sizeof meta, "%s/metadata.json", dir);
+    CHECK(unlink(meta) == 0);
+    j->finisher = co_finisher_start(&anywhere, j, "2026-01-01T00:00:00Z", 1, NULL);
+    CHECK(j->finisher != NULL);
+    if (j->finisher)
+        co_finisher_stop(j->finisher);
+    lx_result_t src = co_finisher_join(&j->finisher, &temps, &err);
+    CHECK_MSG(src == LX_OK ? access(meta, F_OK) == 0
+                           : src == LX_E_CANCELLED && access(meta, F_OK) != 0,
+              "stopped finisher: %s", lx_error_name(src));
     snprintf(path, sizeof path, "rm -rf '%s'", dir);
     CHECK(system(path) == 0);
     h_release(&h);

@@ -414,6 +414,21 @@ static void test_export_video(void)
     lx_manifest_t *mb = s_render(p, &plan, "export-b", 2, 4, b);
     CHECK_MSG(ma && lx_manifest_write(ma, a, NULL, &err) == LX_OK, "%s", err.message);
     CHECK_MSG(mb && lx_manifest_write(mb, b, NULL, &err) == LX_OK, "%s", err.message);
+    /* Asked to stop (a coordinator stopping): no video, no metadata.json,
+     * LX_E_CANCELLED; the export stays incomplete, never half-said. */
+    char st[LX_PATH_MAX];
+    lx_manifest_t *ms = s_render(p, &plan, "export-stopped", 1, 1, st);
+    atomic_bool stop;
+    atomic_init(&stop, true);
+    lx_manifest_run_t run = LX_MANIFEST_RUN_INIT;
+    run.stop = &stop;
+    lx_error_t serr = {0};
+    CHECK(ms && lx_manifest_write(ms, st, &run, &serr) == LX_E_CANCELLED);
+    size_t sl = 0;
+    char *smeta = s_file(st, "metadata.json", &sl);
+    CHECK(smeta == NULL);
+    free(smeta);
+    lx_manifest_destroy(&ms);
     /* Any threads, any frame order: the same bytes. */
     static const char *const files[] = {"video/rgba.mp4", "video/mask_cards.mp4",
                                         "video/control_depth.mp4", "metadata.json"};

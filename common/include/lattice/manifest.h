@@ -33,6 +33,8 @@
 #ifndef LATTICE_MANIFEST_H
 #define LATTICE_MANIFEST_H
 
+#include <stdatomic.h>
+
 #include "lattice/export.h"
 #include "lattice/export_config.h"
 #include "lattice/instance.h"
@@ -65,10 +67,14 @@ typedef struct lx_manifest_run {
     double elapsed_ms;       /* written in whole ms (rounded down) */
     const char *exported_at; /* ISO-8601 UTC; NULL writes "" */
     const char *audit_json;  /* a JSON object written as run.audit, or NULL */
+    /* Set (by another thread) to stop writing: lx_manifest_write then
+     * returns LX_E_CANCELLED between files and between video frames,
+     * before metadata.json. NULL: never. */
+    const atomic_bool *stop;
 } lx_manifest_run_t;
 #define LX_MANIFEST_RUN_INIT                                                                       \
     {                                                                                              \
-        sizeof(lx_manifest_run_t), 1, 1, 0, NULL, NULL                                             \
+        sizeof(lx_manifest_run_t), 1, 1, 0, NULL, NULL, NULL                                       \
     }
 
 /* A manifest under construction for plan's frames [plan->first,
@@ -144,7 +150,10 @@ bool lx_manifest_same_frame(const lx_manifest_t *a, const lx_manifest_t *b, int6
  * (lattice/video.h) before metadata.json. Returns LX_OK; LX_E_INVALID,
  * writing nothing, while frames are missing; LX_E_VERIFY when a frame
  * file a video needs is not the one recorded (no metadata.json is
- * written); LX_E_IO, LX_E_NOMEM, LX_E_INTERNAL (the encoder). */
+ * written); LX_E_CANCELLED when run->stop was set (no metadata.json is
+ * written); LX_E_IO, LX_E_NOMEM, LX_E_INTERNAL (the encoder). The
+ * tracks, audio features and videos are written too, each before
+ * metadata.json. */
 lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
                               const lx_manifest_run_t *run, lx_error_t *err);
 

@@ -21,7 +21,8 @@
     X(LX_E_VERIFY, -7, "program failed integrity verification")                \
     X(LX_E_BADMSG, -8, "malformed message")                                    \
     X(LX_E_NOTFOUND, -9, "not found")                                          \
-    X(LX_E_INTERNAL, -10, "internal error")
+    X(LX_E_INTERNAL, -10, "internal error")                                    \
+    X(LX_E_CANCELLED, -11, "stopped before it was done")
 
 typedef enum {
 #define LX_X_ENUM(name, value, desc) name = value,

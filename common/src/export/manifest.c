@@ -878,10 +878,16 @@ static lx_result_t s_read_checked(const lx_manifest_t *m, const char *out_dir, c
     return rc;
 }
 
+/* Whether a writer was asked to stop (lx_manifest_run_t.stop). */
+static bool s_stopped(const atomic_bool *stop)
+{
+    return stop && atomic_load_explicit(stop, memory_order_relaxed);
+}
+
 /* The MP4 of artifact file j: its frames read back from out_dir in frame
  * order, checked, decoded and encoded (lattice/video.h). */
 static lx_result_t s_video(const lx_manifest_t *m, uint32_t j, const char *out_dir,
-                           lx_strbuf_t *out, lx_error_t *err)
+                           const atomic_bool *stop, lx_strbuf_t *out, lx_error_t *err)
 {
     const lx_export_file_t *a = &m->arts[j];
     lx_video_writer_t *v =
@@ -890,6 +896,10 @@ static lx_result_t s_video(const lx_manifest_t *m, uint32_t j, const char *out_d
     for (size_t i = 0; i < m->n && rc == LX_OK; i++) {
         char name[64], *bytes = NULL;
         size_t len = 0;
+        if (s_stopped(stop)) {
+            rc = lx_fail(err, LX_E_CANCELLED, "video: stopped at frame %zu of %zu", i, m->n);
+            break;
+        }
         lx_export_frame_name(name, sizeof name, &m->plan, m->plan.first + (int64_t)i, a->ext);
         rc = s_read_checked(m, out_dir, a->key, name, m->entries[i * m->n_arts + j].sha, &bytes,
                             &len, err);
@@ -916,7 +926,7 @@ static lx_result_t s_video(const lx_manifest_t *m, uint32_t j, const char *out_d
 
 /* Writes the videos into out_dir/video and lists them in sums. */
 static lx_result_t s_write_video(const lx_manifest_t *m, const char *out_dir, cJSON *sums,
-                                 lx_error_t *err)
+                                 const atomic_bool *stop, lx_error_t *err)
 {
     const lx_export_config_t *c = &m->plan.cfg;
     char names[LX_VIDEO_MAX_KEYS][LX_VIDEO_KEY_SIZE + 4];
@@ -934,7 +944,7 @@ static lx_result_t s_write_video(const lx_manifest_t *m, const char *out_dir, cJ
             rc = lx_fail(err, LX_E_INVALID, "video key '%s' is not an 8-bit PNG frame file",
                          c->video[k]);
         else
-            rc = s_video(m, j, out_dir, &bufs[k], err);
+            rc = s_video(m, j, out_dir, stop, &bufs[k], err);
         lx_video_file_name(c->video[k], names[k]);
         name_p[k] = names[k];
     }
@@ -1091,12 +1101,19 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
      * complete. */
     if (m->plan.cfg.artifacts & LX_ART_CAMERA)
         rc = s_write_camera(m, out_dir, sums, err);
+    /* A stop is honoured between files (and a video's frames), always
+     * before metadata.json: the export stays incomplete, never half-said. */
+    const atomic_bool *stop = run->size >= sizeof *run ? run->stop : NULL;
     if (rc == LX_OK && (m->plan.cfg.artifacts & LX_ART_TRACKS))
-        rc = s_write_tracks(m, out_dir, sums, err);
+        rc = s_stopped(stop) ? LX_E_CANCELLED : s_write_tracks(m, out_dir, sums, err);
     if (rc == LX_OK && (m->plan.cfg.artifacts & LX_ART_AUDIO) && m->p->audio)
-        rc = s_write_audio(m, out_dir, sums, err);
+        rc = s_stopped(stop) ? LX_E_CANCELLED : s_write_audio(m, out_dir, sums, err);
     if (rc == LX_OK && m->plan.cfg.n_video)
-        rc = s_write_video(m, out_dir, sums, err);
+        rc = s_stopped(stop) ? LX_E_CANCELLED : s_write_video(m, out_dir, sums, stop, err);
+    if (rc == LX_E_CANCELLED && err && !err->message[0])
+        lx_fail(err, rc, "stopped before metadata.json was written");
+    if (rc == LX_OK && s_stopped(stop))
+        rc = lx_fail(err, LX_E_CANCELLED, "stopped before metadata.json was written");
     s_comfyui(m, root);
     cJSON *run_o = cJSON_AddObjectToObject(root, "run");
     cJSON_AddNumberToObject(run_o, "workers", run->workers);
