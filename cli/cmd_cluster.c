@@ -11,7 +11,6 @@
 
 #include "cli.h"
 #include "sweep.h"
-#include "lattice/manifest.h"
 #include "lattice/ir_codec.h"
 #include "client.h"
 #include "lattice/digest.h"
@@ -254,19 +253,8 @@ typedef struct {
 static void s_sweep_record(cli_sweep_t *sw, const sweep_job_t *j)
 {
     lx_error_t err = {0};
-    cJSON *m = lx_manifest_read(j->out, &err);
-    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(m, "frameRange");
-    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(m, "programHash");
-    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(m, "configHash");
-    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
-    if (cJSON_GetArraySize(fr) == 2 && cJSON_IsString(ph) && cJSON_IsString(ch) &&
-        cJSON_IsNumber(seed))
-        cli_sweep_record(sw, j->v, j->dir, (uint32_t)seed->valuedouble, ph->valuestring,
-                         ch->valuestring, (int64_t)cJSON_GetArrayItem(fr, 0)->valuedouble,
-                         (int64_t)cJSON_GetArrayItem(fr, 1)->valuedouble);
-    else
+    if (!cli_sweep_record_export(sw, j->v, j->dir, j->out, &err))
         cli_sweep_record(sw, j->v, j->dir, j->seed, j->program, j->config, j->first, j->last);
-    cJSON_Delete(m);
 }
 
 static int s_submit_sweep(cli_client_t *c, const submit_opts_t *o, cli_sweep_t *sw,

@@ -25,7 +25,6 @@
 #include "lattice/export.h"
 #include "lattice/files.h"
 #include "lattice/ir_codec.h"
-#include "lattice/manifest.h"
 #include "lattice/progress.h"
 #include "lattice/worker.h"
 #include "shard.h"
@@ -349,23 +348,10 @@ static int s_run_sweep(void *ctx, const char *endpoint, cli_sweep_t *sw,
                 snprintf(sum->error, sizeof sum->error, "%.150s: %.300s", dir, one.error);
                 break;
             }
-            /* What the export's metadata.json says: its range and
-             * config joined with what the directory held. */
-            cJSON *m = lx_manifest_read(sub, &err);
-            const cJSON *fr = cJSON_GetObjectItemCaseSensitive(m, "frameRange");
-            const cJSON *ph = cJSON_GetObjectItemCaseSensitive(m, "programHash");
-            const cJSON *ch = cJSON_GetObjectItemCaseSensitive(m, "configHash");
-            const cJSON *seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
-            if (cJSON_GetArraySize(fr) == 2 && cJSON_IsString(ph) && cJSON_IsString(ch) &&
-                cJSON_IsNumber(seed))
-                cli_sweep_record(sw, v, dir, (uint32_t)seed->valuedouble, ph->valuestring,
-                                 ch->valuestring, (int64_t)cJSON_GetArrayItem(fr, 0)->valuedouble,
-                                 (int64_t)cJSON_GetArrayItem(fr, 1)->valuedouble);
-            else
+            if (!cli_sweep_record_export(sw, v, dir, sub, &err))
                 rc = CLI_FAILED,
                 snprintf(sum->error, sizeof sum->error,
                          "%.90s: its metadata.json cannot be read back: %.300s", dir, err.message);
-            cJSON_Delete(m);
             sum->exports += rc == CLI_OK;
         }
     if (!cli_sweep_write_index("export", sw, out, rc == CLI_OK) && rc == CLI_OK)

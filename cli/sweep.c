@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "lattice/files.h"
+#include "lattice/manifest.h"
 #include "lattice/names.h"
 #include "lattice/patch.h"
 
@@ -376,6 +377,26 @@ void cli_sweep_record(cli_sweep_t *sw, uint32_t v, const char *dir, uint32_t see
     snprintf(meta, sizeof meta, "%s/metadata.json", dir);
     cJSON_AddStringToObject(e, "metadata", meta);
     cJSON_AddItemToArray(sw->index, e);
+}
+
+bool cli_sweep_record_export(cli_sweep_t *sw, uint32_t v, const char *dir, const char *path,
+                             lx_error_t *err)
+{
+    cJSON *m = lx_manifest_read(path, err);
+    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(m, "frameRange");
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(m, "programHash");
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(m, "configHash");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
+    bool ok = cJSON_GetArraySize(fr) == 2 && cJSON_IsString(ph) && cJSON_IsString(ch) &&
+              cJSON_IsNumber(seed);
+    if (ok)
+        cli_sweep_record(sw, v, dir, (uint32_t)seed->valuedouble, ph->valuestring, ch->valuestring,
+                         (int64_t)cJSON_GetArrayItem(fr, 0)->valuedouble,
+                         (int64_t)cJSON_GetArrayItem(fr, 1)->valuedouble);
+    else if (m)
+        lx_fail(err, LX_E_PARSE, "%s/metadata.json lacks its range, hashes or seed", path);
+    cJSON_Delete(m);
+    return ok;
 }
 
 bool cli_sweep_write_index(const char *cmd, const cli_sweep_t *sw, const char *out, bool complete)

@@ -96,6 +96,13 @@ void cli_sweep_record(cli_sweep_t *sw, uint32_t v, const char *dir, uint32_t see
                       const char *program_hash, const char *config_hash, int64_t first,
                       int64_t last);
 
+/* Lists the export of variant v in directory dir (under OUT), read at
+ * path, as its metadata.json says (its range and config joined with what
+ * the directory held). false, listing nothing, when that cannot be read
+ * (err says why). */
+bool cli_sweep_record_export(cli_sweep_t *sw, uint32_t v, const char *dir, const char *path,
+                             lx_error_t *err);
+
 /* Writes OUT/index.json: {"version": 1, "complete", "exports": [...]};
  * false with the problem on stderr. */
 bool cli_sweep_write_index(const char *cmd, const cli_sweep_t *sw, const char *out, bool complete);
