@@ -120,26 +120,41 @@ static bool s_centroid(const lx_framebuf_t *fb, double *cx, double *cy)
     return true;
 }
 
-/* Writes the camera files of one frame seen by cam into s_root/name. */
-static bool s_camera_files(const lx_program_t *p, const lx_camera_t *cam, const char *name,
+/* Writes the camera files of frames 0 .. n - 1, frame k seen by cams[k]
+ * at k / 24 s, into s_root/name. */
+static bool s_camera_files(const lx_program_t *p, const lx_camera_t *cams, int n, const char *name,
                            char dir[LX_PATH_MAX])
 {
     lx_export_config_t cfg;
     lx_export_config_init(&cfg);
     lx_diags_t d;
     lx_diags_init(&d, NULL);
-    const char *json = "{\"frames\":\"0-0\",\"artifacts\":[\"camera\"]}";
+    char json[96];
+    snprintf(json, sizeof json, "{\"frames\":\"0-%d\",\"artifacts\":[\"camera\"]}", n - 1);
     lx_export_plan_t plan;
     lx_error_t err = {0};
     bool ok = lx_export_config_load_json(&cfg, json, strlen(json), &d) == LX_OK &&
               lx_export_plan(p, &cfg, &plan, &d) == LX_OK;
     lx_diags_release(&d);
     lx_manifest_t *m = ok ? lx_manifest_new(p, &plan, NULL, &err) : NULL;
-    ok = m && lx_manifest_add_frame(m, 0, 0, cam, NULL, 0, &err) == LX_OK &&
-         lx_path_join(dir, s_root, name) && lx_manifest_write(m, dir, NULL, &err) == LX_OK;
-    CHECK_MSG(ok, "camera files: %s", err.message);
+    ok = m != NULL;
+    for (int k = 0; ok && k < n; k++)
+        ok = lx_manifest_add_frame(m, k, k * 1000.0 / 24, &cams[k], NULL, 0, &err) == LX_OK;
+    ok = ok && lx_path_join(dir, s_root, name) && lx_manifest_write(m, dir, NULL, &err) == LX_OK;
+    CHECK_MSG(ok, "camera files %s: %s", name, err.message);
     lx_manifest_destroy(&m);
     return ok;
+}
+
+/* A white sphere of radius rad at world point P: instance 1. */
+static lx_draw_item_t s_sphere(const double P[3], double rad)
+{
+    lx_draw_item_t it = {.id = 1, .sink = 0, .element = 0, .opacity = 1};
+    it.shape[0] = LX_SHAPE_SPHERE, it.shape[1] = rad;
+    it.scale[0] = it.scale[1] = it.scale[2] = 1;
+    it.color[0] = it.color[1] = it.color[2] = it.color[3] = 1;
+    memcpy(it.position, P, sizeof it.position);
+    return it;
 }
 
 /* The rasterizer draws a small sphere at world point P; the camera files
@@ -148,18 +163,14 @@ static void s_check_files_match_pixels(const lx_program_t *p, lx_raster_t *r,
                                        const lx_camera_t *cam, const char *name)
 {
     static const double P[3] = {0.4, 1.1, -0.7};
-    lx_draw_item_t it = {.id = 1, .sink = 0, .element = 0, .opacity = 1};
-    it.shape[0] = LX_SHAPE_SPHERE, it.shape[1] = 0.15;
-    it.scale[0] = it.scale[1] = it.scale[2] = 1;
-    it.color[0] = it.color[1] = it.color[2] = it.color[3] = 1;
-    memcpy(it.position, P, sizeof P);
+    lx_draw_item_t it = s_sphere(P, 0.15);
     lx_render_frame_t rf = {.camera = *cam, .items = &it, .n_items = 1};
     const lx_framebuf_t *fb = lx_raster_render(r, &rf, NULL);
     double px = 0, py = 0;
     CHECK_MSG(s_centroid(fb, &px, &py), "%s: the sphere is not in the picture", name);
 
     char dir[LX_PATH_MAX], path[LX_PATH_MAX];
-    if (!s_camera_files(p, cam, name, dir))
+    if (!s_camera_files(p, cam, 1, name, dir))
         return;
     size_t len = 0;
     char *text = lx_path_join(path, dir, "camera/camera_re10k.txt")
@@ -374,35 +385,18 @@ static void s_check_readers(uint32_t w, uint32_t h)
     lx_raster_config_t rc = LX_RASTER_CONFIG_INIT;
     lx_error_t err = {0};
     lx_raster_t *r = lx_raster_new(rt.p, NULL, &rc, &err);
-    lx_draw_item_t it = {.id = 1, .sink = 0, .element = 0, .opacity = 1};
-    it.shape[0] = LX_SHAPE_SPHERE, it.shape[1] = 0.1;
-    it.scale[0] = it.scale[1] = it.scale[2] = 1;
-    it.color[0] = it.color[1] = it.color[2] = it.color[3] = 1;
-    memcpy(it.position, P, sizeof P);
+    lx_draw_item_t it = s_sphere(P, 0.1);
     lx_render_frame_t rf = {.camera = cams[1], .items = &it, .n_items = 1};
     const lx_framebuf_t *fb = r ? lx_raster_render(r, &rf, NULL) : NULL;
     double px = 0, py = 0;
     CHECK_MSG(fb && s_centroid(fb, &px, &py), "%ux%u: the sphere is not in the picture", w, h);
 
-    lx_export_config_t cfg;
-    lx_export_config_init(&cfg);
-    lx_diags_t d;
-    lx_diags_init(&d, NULL);
-    const char *json = "{\"frames\":\"0-1\",\"artifacts\":[\"camera\"]}";
-    lx_export_plan_t plan;
-    bool ok = lx_export_config_load_json(&cfg, json, strlen(json), &d) == LX_OK &&
-              lx_export_plan(rt.p, &cfg, &plan, &d) == LX_OK;
-    lx_diags_release(&d);
-    lx_manifest_t *m = ok ? lx_manifest_new(rt.p, &plan, NULL, &err) : NULL;
     char name[32], dir[LX_PATH_MAX];
     snprintf(name, sizeof name, "readers-%ux%u", w, h);
-    ok = m && lx_manifest_add_frame(m, 0, 0, &cams[0], NULL, 0, &err) == LX_OK &&
-         lx_manifest_add_frame(m, 1, 1000.0 / 24, &cams[1], NULL, 0, &err) == LX_OK &&
-         lx_path_join(dir, s_root, name) && lx_manifest_write(m, dir, NULL, &err) == LX_OK;
-    CHECK_MSG(ok, "%s: %s", name, err.message);
+    bool ok = s_camera_files(rt.p, cams, 2, name, dir);
     entry_t fun[2], re10k[2];
-    int nf = s_read_entries(dir, "camera/camera_wan_fun.json", fun, 2);
-    int nr = s_read_entries(dir, "camera/camera_re10k.txt", re10k, 2);
+    int nf = ok ? s_read_entries(dir, "camera/camera_wan_fun.json", fun, 2) : 0;
+    int nr = ok ? s_read_entries(dir, "camera/camera_re10k.txt", re10k, 2) : 0;
     CHECK_MSG(nf == 2 && nr == 2, "%s: %d Wan-Fun rows, %d re10k lines", name, nf, nr);
     if (nf == 2 && nr == 2) {
         double miss_fun = s_reader_miss(fun, 1, w, h, px, py, P);
@@ -417,7 +411,6 @@ static void s_check_readers(uint32_t w, uint32_t h)
             CHECK_MSG(miss_re10k > 1, "%s: CameraCtrl's rays from a 128x48 re10k hit (%g px)", name,
                       miss_re10k);
     }
-    lx_manifest_destroy(&m);
     lx_raster_destroy(&r);
     rt_close(&rt);
 }
