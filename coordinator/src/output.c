@@ -229,14 +229,10 @@ lx_result_t co_output_finish(const co_roots_t *roots, const co_job_t *j, const c
     if (s_unchanged(j))
         return LX_OK;
     /* The directories of the files written once per export. */
-    static const struct {
-        uint32_t art;
-        const char *dir;
-    } once[] = {{LX_ART_CAMERA, "camera"}, {LX_ART_TRACKS, "tracks"}, {LX_ART_AUDIO, "audio"}};
-    for (size_t k = 0; k < sizeof once / sizeof *once; k++) {
-        if (!(j->plan.cfg.artifacts & once[k].art))
+    for (size_t k = 0; k < LX_MANIFEST_N_ONCE; k++) {
+        if (!(j->plan.cfg.artifacts & lx_manifest_once[k].art))
             continue;
-        if ((dir = lx_out_open(j->out, roots->v, roots->n, once[k].dir, true, err)) < 0)
+        if ((dir = lx_out_open(j->out, roots->v, roots->n, lx_manifest_once[k].key, true, err)) < 0)
             return err->code;
         close(dir);
     }
@@ -436,6 +432,19 @@ static int64_t s_clear_books(int out)
     return removed;
 }
 
+/* Removes names[0 .. n) from the directory key of dir, opened without
+ * following a link; how many went. */
+static int64_t s_unlink_in(int dir, const char *key, const char *const *names, uint32_t n)
+{
+    int sub = openat(dir, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int64_t removed = 0;
+    for (uint32_t i = 0; sub >= 0 && i < n; i++)
+        removed += unlinkat(sub, names[i], 0) == 0;
+    if (sub >= 0)
+        close(sub);
+    return removed;
+}
+
 int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *err)
 {
     int dir = lx_out_open(out, roots->v, roots->n, NULL, false, err);
@@ -445,20 +454,11 @@ int64_t co_output_clear(const co_roots_t *roots, const char *out, lx_error_t *er
     /* Files inside subdirectories are removed through those directories,
      * opened without following a link: a link planted as camera/ or
      * .lattice/ must not lead the removal elsewhere. */
-    static const char *const inner[][2] = {{LX_PROGRESS_DIR, LX_PROGRESS_FILE},
-                                           {"camera", "trajectory.json"},
-                                           {"camera", "camera_re10k.txt"},
-                                           {"camera", "camera_wan_fun.json"},
-                                           {"tracks", "tracks.json"},
-                                           {"tracks", "ati_tracks.json"},
-                                           {"audio", "features.npz"}};
-    for (size_t k = 0; k < sizeof inner / sizeof *inner; k++) {
-        int sub = openat(dir, inner[k][0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub >= 0) {
-            removed += unlinkat(sub, inner[k][1], 0) == 0;
-            close(sub);
-        }
-    }
+    static const char *const journal[] = {LX_PROGRESS_FILE};
+    removed += s_unlink_in(dir, LX_PROGRESS_DIR, journal, 1);
+    for (size_t k = 0; k < LX_MANIFEST_N_ONCE; k++)
+        removed += s_unlink_in(dir, lx_manifest_once[k].key, lx_manifest_once[k].names,
+                               lx_manifest_once[k].n_names);
     removed += s_clear_books(dir);
     unlinkat(dir, LX_PROGRESS_DIR, AT_REMOVEDIR);
     removed += s_clear_dir(dir, "video", 1, s_video_file);

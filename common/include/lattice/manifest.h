@@ -163,6 +163,22 @@ lx_result_t lx_manifest_write(const lx_manifest_t *m, const char *out_dir,
  * lx_export_verify apply to keys. NULL is false. */
 bool lx_manifest_key_valid(const char *key);
 
+/* The files a manifest writes once per export, not per frame, with
+ * metadata.json: OUT/<key>/<names...> when the plan has the artifact art
+ * (audio: when the program has audio too). One list for the writer, the
+ * coordinator (which opens the directories without following links and
+ * clears the files) and repair (which knows the keys). The video target's
+ * files (OUT/video/, named by their keys) are not listed: the plan's
+ * cfg.video names them. */
+typedef struct lx_manifest_once {
+    uint32_t art;
+    const char *key;
+    uint32_t n_names;
+    const char *names[3];
+} lx_manifest_once_t;
+enum { LX_MANIFEST_N_ONCE = 3 };
+extern const lx_manifest_once_t lx_manifest_once[LX_MANIFEST_N_ONCE];
+
 /* out_dir/metadata.json, parsed: a JSON object the caller frees with
  * cJSON_Delete, or NULL with err set (LX_E_INVALID: the path does not fit,
  * LX_E_IO: unreadable or too large, LX_E_PARSE: not a JSON object). */

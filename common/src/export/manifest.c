@@ -691,6 +691,11 @@ static void s_sums_add_bytes(sums_t *s, const char *name, const lx_strbuf_t *byt
     s_sums_add(s, name, hash, content);
 }
 
+const lx_manifest_once_t lx_manifest_once[LX_MANIFEST_N_ONCE] = {
+    {LX_ART_CAMERA, "camera", 3, {"trajectory.json", "camera_re10k.txt", "camera_wan_fun.json"}},
+    {LX_ART_TRACKS, "tracks", 2, {"tracks.json", "ati_tracks.json"}},
+    {LX_ART_AUDIO, "audio", 1, {"features.npz"}}};
+
 /* ---- camera files --------------------------------------------------- */
 
 /* The Wan-Fun reader (VideoX-Fun's process_pose_params, after
@@ -798,13 +803,12 @@ static lx_result_t s_write_files(const char *out_dir, const char *key, const cha
 static lx_result_t s_write_camera(const lx_manifest_t *m, const char *out_dir, cJSON *sums,
                                   lx_error_t *err)
 {
-    static const char *const names[] = {"trajectory.json", "camera_re10k.txt",
-                                        "camera_wan_fun.json"};
+    const lx_manifest_once_t *o = &lx_manifest_once[0];
     lx_strbuf_t bufs[3];
     for (int k = 0; k < 3; k++)
         lx_strbuf_init(&bufs[k], m->alloc);
     s_camera_files(m, &bufs[0], &bufs[1], &bufs[2]);
-    lx_result_t rc = s_write_files(out_dir, "camera", names, bufs, 3, sums, err);
+    lx_result_t rc = s_write_files(out_dir, o->key, o->names, bufs, (int)o->n_names, sums, err);
     for (int k = 0; k < 3; k++)
         lx_strbuf_release(&bufs[k]);
     return rc;
@@ -814,13 +818,13 @@ static lx_result_t s_write_camera(const lx_manifest_t *m, const char *out_dir, c
 static lx_result_t s_write_tracks(const lx_manifest_t *m, const char *out_dir, cJSON *sums,
                                   lx_error_t *err)
 {
-    static const char *const names[] = {"tracks.json", "ati_tracks.json"};
+    const lx_manifest_once_t *o = &lx_manifest_once[1];
     lx_strbuf_t bufs[2];
     for (int k = 0; k < 2; k++)
         lx_strbuf_init(&bufs[k], m->alloc);
     lx_result_t rc = lx_tracks_write(m->p, &m->plan, m->alloc, &bufs[0], &bufs[1], err);
     if (rc == LX_OK)
-        rc = s_write_files(out_dir, "tracks", names, bufs, 2, sums, err);
+        rc = s_write_files(out_dir, o->key, o->names, bufs, (int)o->n_names, sums, err);
     for (int k = 0; k < 2; k++)
         lx_strbuf_release(&bufs[k]);
     return rc;
@@ -830,13 +834,13 @@ static lx_result_t s_write_tracks(const lx_manifest_t *m, const char *out_dir, c
 static lx_result_t s_write_audio(const lx_manifest_t *m, const char *out_dir, cJSON *sums,
                                  lx_error_t *err)
 {
-    static const char *const names[] = {"features.npz"};
+    const lx_manifest_once_t *o = &lx_manifest_once[2];
     lx_strbuf_t npz;
     lx_strbuf_init(&npz, m->alloc);
     lx_result_t rc = lx_audio_features_npz(m->p, m->plan.first, m->plan.last,
                                            m->plan.sampling.fps, &npz, err);
     if (rc == LX_OK)
-        rc = s_write_files(out_dir, "audio", names, &npz, 1, sums, err);
+        rc = s_write_files(out_dir, o->key, o->names, &npz, (int)o->n_names, sums, err);
     lx_strbuf_release(&npz);
     return rc;
 }

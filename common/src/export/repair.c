@@ -124,10 +124,10 @@ lx_result_t lx_repair_scan(const lx_program_t *p, const lx_export_plan_t *plan, 
     for (const cJSON *k = cJSON_IsObject(sums) ? sums->child : NULL; k && rc == LX_OK;
          k = k->next) {
         /* The files written once per export, besides the frames'. */
-        bool known = (strcmp(k->string, "camera") == 0 && (plan->cfg.artifacts & LX_ART_CAMERA)) ||
-                     (strcmp(k->string, "tracks") == 0 && (plan->cfg.artifacts & LX_ART_TRACKS)) ||
-                     (strcmp(k->string, "audio") == 0 && (plan->cfg.artifacts & LX_ART_AUDIO)) ||
-                     (strcmp(k->string, "video") == 0 && plan->cfg.n_video);
+        bool known = strcmp(k->string, "video") == 0 && plan->cfg.n_video;
+        for (size_t o = 0; o < LX_MANIFEST_N_ONCE && !known; o++)
+            known = strcmp(k->string, lx_manifest_once[o].key) == 0 &&
+                    (plan->cfg.artifacts & lx_manifest_once[o].art);
         for (uint32_t j = 0; j < n_keys && !known; j++)
             known = strcmp(k->string, keys[j]) == 0;
         if (!known)
